@@ -1,0 +1,359 @@
+//! Value types that parse raw request data: each constructor rejects bad input, so a value that exists is
+//! valid and nothing downstream checks it again.
+
+use chrono::{DateTime, Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use thiserror::Error;
+
+pub use events::PaymentFrequency;
+
+/// Why a field's value was refused; `field` is the request field's name, for per-field error reports.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        ValidationError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+fn trimmed_text(
+    field: &'static str,
+    raw: &str,
+    max_chars: usize,
+) -> Result<String, ValidationError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max_chars} characters (got {chars})"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(ValidationError::new(field, "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_value!(
+    /// 3-32 characters of `[a-z0-9_.-]`, case-folded: `Alice` and `alice` are the same user.
+    Username
+);
+text_value!(
+    /// An email address, trimmed, at most 254 characters, kept as typed; [`Email::normalized`] is the
+    /// case-insensitive form that makes addresses unique.
+    Email
+);
+text_value!(
+    /// A person's name, 1-100 characters after trimming.
+    FullName
+);
+text_value!(
+    /// A debt's name, 1-100 characters after trimming.
+    DebtName
+);
+text_value!(
+    /// Who is owed, 1-100 characters after trimming.
+    Creditor
+);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        const FIELD: &str = "username";
+        let folded = raw.trim().to_lowercase();
+        let len = folded.chars().count();
+        if !(3..=32).contains(&len) {
+            return Err(ValidationError::new(FIELD, "must be 3-32 characters"));
+        }
+        if let Some(bad) = folded
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')))
+        {
+            return Err(ValidationError::new(
+                FIELD,
+                format!("may contain only a-z, 0-9, '_', '.' and '-' (found {bad:?})"),
+            ));
+        }
+        Ok(Username(folded))
+    }
+}
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        const FIELD: &str = "email";
+        let email = raw.trim();
+        let invalid = || ValidationError::new(FIELD, "must be an email address like name@example.com");
+        if email.len() > 254 {
+            return Err(ValidationError::new(FIELD, "must be at most 254 characters"));
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && !local.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !(domain_ok && local_ok) {
+            return Err(invalid());
+        }
+        Ok(Email(email.to_owned()))
+    }
+
+    /// The form emails are compared in: lower-cased, so one address cannot register twice in two spellings.
+    pub fn normalized(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl FullName {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        trimmed_text("full_name", raw, 100).map(FullName)
+    }
+}
+
+impl DebtName {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        trimmed_text("debt_name", raw, 100).map(DebtName)
+    }
+}
+
+impl Creditor {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        trimmed_text("creditor", raw, 100).map(Creditor)
+    }
+}
+
+/// An amount of money: zero or more, at most 2 decimal places, below one trillion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(Decimal);
+
+impl Money {
+    /// Larger than any personal debt; keeps sums of many debts far from `Decimal`'s limits.
+    pub const MAX: Decimal = Decimal::from_parts(276_447_231, 23_283, 0, false, 2); // 999_999_999_999.99
+
+    pub fn parse(field: &'static str, amount: Decimal) -> Result<Self, ValidationError> {
+        if amount.is_sign_negative() && !amount.is_zero() {
+            return Err(ValidationError::new(field, "must not be negative"));
+        }
+        if amount.normalize().scale() > 2 {
+            return Err(ValidationError::new(field, "must have at most 2 decimal places"));
+        }
+        if amount > Self::MAX {
+            return Err(ValidationError::new(field, format!("must be at most {}", Self::MAX)));
+        }
+        // Stored with exactly two places so "12.5" and "12.50" are one value in events and read items.
+        let mut cents = amount.normalize();
+        cents.rescale(2);
+        Ok(Money(cents))
+    }
+
+    /// Parses a decimal string such as `"1234.56"`.
+    pub fn parse_str(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let amount = raw
+            .trim()
+            .parse::<Decimal>()
+            .map_err(|_| ValidationError::new(field, "must be a decimal number such as 1234.56"))?;
+        Self::parse(field, amount)
+    }
+
+    pub fn amount(self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+}
+
+/// A yearly interest rate in percent: 0 to 100, at most 4 decimal places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InterestRate(Decimal);
+
+impl InterestRate {
+    pub fn parse(rate: Decimal) -> Result<Self, ValidationError> {
+        const FIELD: &str = "interest_rate";
+        if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
+            return Err(ValidationError::new(FIELD, "must be a percentage from 0 to 100"));
+        }
+        if rate.normalize().scale() > 4 {
+            return Err(ValidationError::new(FIELD, "must have at most 4 decimal places"));
+        }
+        Ok(InterestRate(rate.normalize()))
+    }
+
+    pub fn percent(self) -> Decimal {
+        self.0
+    }
+}
+
+/// Parses a payment frequency by its lower-case name.
+pub fn parse_payment_frequency(raw: &str) -> Result<PaymentFrequency, ValidationError> {
+    let wanted = raw.trim().to_lowercase();
+    PaymentFrequency::ALL
+        .into_iter()
+        .find(|f| f.as_str() == wanted)
+        .ok_or_else(|| {
+            ValidationError::new(
+                "payment_frequency",
+                "must be one of weekly, biweekly, monthly, quarterly, annually",
+            )
+        })
+}
+
+/// The day a debt started: `YYYY-MM-DD`, or an RFC 3339 timestamp whose UTC date is taken. Years 1900-2200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StartDate(NaiveDate);
+
+impl StartDate {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        const FIELD: &str = "start_date";
+        let raw = raw.trim();
+        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .or_else(|| {
+                DateTime::parse_from_rfc3339(raw)
+                    .ok()
+                    .map(|t| t.to_utc().date_naive())
+            })
+            .ok_or_else(|| {
+                ValidationError::new(FIELD, "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp")
+            })?;
+        if !(1900..=2200).contains(&date.year()) {
+            return Err(ValidationError::new(FIELD, "must be between the years 1900 and 2200"));
+        }
+        Ok(StartDate(date))
+    }
+
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn usernames_are_case_folded_and_restricted() {
+        assert_eq!(Username::parse("  Alice_01 ").unwrap().as_str(), "alice_01");
+        assert_eq!(Username::parse("a.b-c").unwrap().as_str(), "a.b-c");
+        for bad in ["ab", &"a".repeat(33), "al ice", "alice!", "ålice", ""] {
+            let err = Username::parse(bad).unwrap_err();
+            assert_eq!(err.field, "username", "{bad:?}");
+        }
+        assert!(Username::parse(&"a".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        let email = Email::parse(" Alice@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "Alice@Example.COM");
+        assert_eq!(email.normalized(), "alice@example.com");
+        for bad in ["alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@.com", "alice@example..com"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(DebtName::parse("  Car loan ").unwrap().as_str(), "Car loan");
+        assert!(DebtName::parse("   ").is_err());
+        assert!(DebtName::parse(&"x".repeat(100)).is_ok());
+        assert!(DebtName::parse(&"x".repeat(101)).is_err());
+        assert!(FullName::parse("Ada\u{0007}Lovelace").is_err());
+        assert_eq!(FullName::parse("Zoë Ñandú").unwrap().as_str(), "Zoë Ñandú");
+        assert!(Creditor::parse("").is_err());
+    }
+
+    #[test]
+    fn money_is_non_negative_with_two_places_and_bounded() {
+        assert_eq!(Money::parse_str("principal", "12.5").unwrap().amount().to_string(), "12.50");
+        assert_eq!(Money::parse_str("principal", "0").unwrap().amount().to_string(), "0.00");
+        assert_eq!(Money::parse("principal", dec("1.230")).unwrap().amount().to_string(), "1.23");
+        assert!(Money::parse("principal", dec("-0.01")).is_err());
+        assert!(Money::parse("principal", dec("1.001")).is_err());
+        assert!(Money::parse_str("principal", "12,5").is_err());
+        assert!(Money::parse("principal", dec("999999999999.99")).is_ok());
+        assert!(Money::parse("principal", dec("1000000000000")).is_err());
+        assert_eq!(Money::MAX, dec("999999999999.99"));
+        assert_eq!(Money::parse("current_balance", dec("-1")).unwrap_err().field, "current_balance");
+    }
+
+    #[test]
+    fn interest_rates_are_percentages_with_four_places() {
+        assert_eq!(InterestRate::parse(dec("5.2500")).unwrap().percent().to_string(), "5.25");
+        assert!(InterestRate::parse(dec("0")).is_ok());
+        assert!(InterestRate::parse(dec("100")).is_ok());
+        assert!(InterestRate::parse(dec("100.0001")).is_err());
+        assert!(InterestRate::parse(dec("-0.5")).is_err());
+        assert!(InterestRate::parse(dec("1.23456")).is_err());
+        assert!(InterestRate::parse(dec("1.2345")).is_ok());
+    }
+
+    #[test]
+    fn payment_frequencies_are_the_five_known_ones() {
+        assert_eq!(parse_payment_frequency("Monthly").unwrap(), PaymentFrequency::Monthly);
+        assert_eq!(parse_payment_frequency("biweekly").unwrap(), PaymentFrequency::Biweekly);
+        assert!(parse_payment_frequency("daily").is_err());
+        assert_eq!(PaymentFrequency::ALL.len(), 5);
+    }
+
+    #[test]
+    fn start_dates_accept_dates_and_rfc3339() {
+        assert_eq!(StartDate::parse("2024-02-29").unwrap().date().to_string(), "2024-02-29");
+        assert_eq!(
+            StartDate::parse("2024-03-01T01:30:00+02:00").unwrap().date().to_string(),
+            "2024-02-29",
+            "the UTC date of the instant"
+        );
+        for bad in ["2023-02-29", "29/02/2024", "2024-13-01", "1899-12-31", "tomorrow"] {
+            assert!(StartDate::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The envelope: metadata common to every event, with the event-specific payload flattened into it.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::payload::EventPayload;
+
+/// Which kind of aggregate an event belongs to; also the prefix of the aggregate's partition key.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateType {
+    User,
+    Debt,
+}
+
+impl AggregateType {
+    /// The partition-key prefix of this aggregate type in the one table (`USER#`, `DEBT#`).
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            AggregateType::User => "USER#",
+            AggregateType::Debt => "DEBT#",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AggregateType::User => "user",
+            AggregateType::Debt => "debt",
+        }
+    }
+}
+
+/// One stored event. Serialised, it is a flat JSON object: the metadata fields below plus `event_type` and
+/// `data` from the payload (see `docs/events.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "EventEnvelope")]
+pub struct EventEnvelope {
+    /// Unique id of this event; consumers deduplicate on it.
+    pub event_id: Uuid,
+    /// Version of the `data` shape for this `event_type`; starts at 1 and rises with each breaking change.
+    pub schema_version: u32,
+    /// The kind of aggregate the event belongs to.
+    pub aggregate_type: AggregateType,
+    /// The aggregate's id: the username for users, the debt's UUID for debts.
+    pub aggregate_id: String,
+    /// Position of the event in its aggregate's history: 1, 2, 3, ... with no gaps.
+    pub version: u64,
+    /// When the command that produced the event was decided, UTC.
+    pub occurred_at: DateTime<Utc>,
+    /// Username of whoever caused the event.
+    pub actor: String,
+    /// Id shared by everything one request caused; follows a request through logs and consumers.
+    pub correlation_id: Uuid,
+    /// Id of the message (request or event) that directly caused this event, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// `event_type` and `data`.
+    #[serde(flatten)]
+    pub payload: EventPayload,
+}
+
+impl EventEnvelope {
+    /// The event type's name as it appears in `event_type`.
+    pub fn event_type(&self) -> &'static str {
+        self.payload.event_type()
+    }
+}

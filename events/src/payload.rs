@@ -1,0 +1,182 @@
+//! The four event types and their `data`. Amounts are decimal strings and dates ISO 8601, never floats.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use schemars::{json_schema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::envelope::AggregateType;
+
+/// Amounts and rates are written as decimal strings (`"1234.50"`), so no consumer ever parses them as floats.
+fn decimal_string(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "string",
+        "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+        "description": "A decimal number written as a string, e.g. \"1234.50\"."
+    })
+}
+
+/// How often a debt is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentFrequency {
+    Weekly,
+    Biweekly,
+    Monthly,
+    Quarterly,
+    Annually,
+}
+
+impl PaymentFrequency {
+    pub const ALL: [PaymentFrequency; 5] = [
+        PaymentFrequency::Weekly,
+        PaymentFrequency::Biweekly,
+        PaymentFrequency::Monthly,
+        PaymentFrequency::Quarterly,
+        PaymentFrequency::Annually,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentFrequency::Weekly => "weekly",
+            PaymentFrequency::Biweekly => "biweekly",
+            PaymentFrequency::Monthly => "monthly",
+            PaymentFrequency::Quarterly => "quarterly",
+            PaymentFrequency::Annually => "annually",
+        }
+    }
+}
+
+/// A user registered. The password never appears here: its hash lives only in the `CREDENTIALS` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreated {
+    /// Lower-case username, 3-32 characters of `[a-z0-9_.-]`; also the aggregate id.
+    pub username: String,
+    /// Email address as the user typed it (uniqueness is case-insensitive).
+    pub email: String,
+    pub full_name: String,
+}
+
+/// A debt was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtCreated {
+    /// Username of the debt's owner; never changes afterwards.
+    pub owner: String,
+    pub debt_name: String,
+    /// Amount originally borrowed, a decimal string with at most 2 places, greater than zero.
+    #[schemars(schema_with = "decimal_string")]
+    pub principal: Decimal,
+    /// Yearly interest rate in percent (`"5.25"` is 5.25 %), at most 4 decimal places.
+    #[schemars(schema_with = "decimal_string")]
+    pub interest_rate: Decimal,
+    pub start_date: NaiveDate,
+    pub payment_frequency: PaymentFrequency,
+    /// Amount still owed, a decimal string with at most 2 places.
+    #[schemars(schema_with = "decimal_string")]
+    pub current_balance: Decimal,
+    /// Who is owed, when the user said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creditor: Option<String>,
+}
+
+/// The mutable fields of a debt that an update changed, each with its new value; absent means unchanged.
+/// `creditor: null` means the creditor was cleared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debt_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub principal: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub interest_rate: Option<Decimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_frequency: Option<PaymentFrequency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub current_balance: Option<Decimal>,
+    #[serde(
+        default,
+        deserialize_with = "present_value",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub creditor: Option<Option<String>>,
+}
+
+impl DebtChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == DebtChanges::default()
+    }
+}
+
+/// Tells a field that is present with `null` (`Some(None)`) from one that is absent (`None`).
+fn present_value<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Some fields of a debt changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtUpdated {
+    /// Only the fields that changed, with their new values; the previous values are in earlier events.
+    pub changes: DebtChanges,
+}
+
+/// A debt was deleted. It is the debt's last event: nothing follows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebtDeleted {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What happened: the event type and its data, serialised as `"event_type"` and `"data"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "event_type", content = "data")]
+pub enum EventPayload {
+    UserCreated(UserCreated),
+    DebtCreated(DebtCreated),
+    DebtUpdated(DebtUpdated),
+    DebtDeleted(DebtDeleted),
+}
+
+impl EventPayload {
+    /// Every event type's name, in the order of the enum.
+    pub const TYPES: [&'static str; 4] = ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"];
+
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            EventPayload::UserCreated(_) => "UserCreated",
+            EventPayload::DebtCreated(_) => "DebtCreated",
+            EventPayload::DebtUpdated(_) => "DebtUpdated",
+            EventPayload::DebtDeleted(_) => "DebtDeleted",
+        }
+    }
+
+    pub fn aggregate_type(&self) -> AggregateType {
+        match self {
+            EventPayload::UserCreated(_) => AggregateType::User,
+            _ => AggregateType::Debt,
+        }
+    }
+
+    /// The schema version this build writes for an event type, or `None` for a type it does not know.
+    /// Raise it (and register an upcaster from the old version) whenever a type's `data` changes shape.
+    pub fn current_schema_version(event_type: &str) -> Option<u32> {
+        match event_type {
+            "UserCreated" | "DebtCreated" | "DebtUpdated" | "DebtDeleted" => Some(1),
+            _ => None,
+        }
+    }
+}

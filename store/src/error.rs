@@ -1,0 +1,36 @@
+//! What can go wrong in the storage port, typed so handlers can map each case to one HTTP answer.
+
+use events::AggregateType;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// Another writer appended to the aggregate after it was loaded (optimistic concurrency).
+    #[error("{aggregate_type:?} {aggregate_id} has moved past version {expected_version}")]
+    VersionConflict {
+        aggregate_type: AggregateType,
+        aggregate_id: String,
+        expected_version: u64,
+    },
+    /// A guard item already exists, e.g. the email address is registered; `name` is the guard's name.
+    #[error("{name} is already taken")]
+    GuardTaken { name: String },
+    /// The cursor is not one this store issued for this query.
+    #[error("the cursor is not valid for this query")]
+    InvalidCursor,
+    /// The caller asked for something the port does not allow (a bug in the caller, not bad user input).
+    #[error("invalid store request: {0}")]
+    InvalidRequest(String),
+    /// An item in the store cannot be read back as what it claims to be.
+    #[error("corrupt item {pk}/{sk}: {reason}")]
+    Corrupt { pk: String, sk: String, reason: String },
+    /// The engine itself failed (network, throttling, disk, ...).
+    #[error("storage engine error: {0}")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn engine(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Engine(Box::new(error))
+    }
+}

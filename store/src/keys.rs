@@ -1,0 +1,103 @@
+//! Key formats of the one table (design.md section 3). Every engine builds keys here and nowhere else.
+
+use events::AggregateType;
+
+use crate::item::ItemKey;
+
+/// SK prefix shared by every event item.
+pub const EVENT_SK_PREFIX: &str = "EVENT#";
+/// SK of the item holding a user's password hash.
+pub const CREDENTIALS_SK: &str = "CREDENTIALS";
+/// SK of a user's read item; its GSI partition lists every user.
+pub const USER_INFO_SK: &str = "USER#INFO";
+/// SK prefix of a user's debt read items.
+pub const DEBT_SK_PREFIX: &str = "DEBT#";
+/// Highest version an event key can hold (ten digits).
+pub const MAX_VERSION: u64 = 9_999_999_999;
+
+/// Partition key of an aggregate: `USER#{username}` or `DEBT#{debt_id}`.
+pub fn aggregate_pk(aggregate_type: AggregateType, aggregate_id: &str) -> String {
+    format!("{}{aggregate_id}", aggregate_type.key_prefix())
+}
+
+/// Sort key of an aggregate's event: `EVENT#{aggregate_id}#{version:010}`. The id sits inside the key so the
+/// `SK-PK-index` spreads events over many partitions instead of one hot `EVENT#0000000001`.
+pub fn event_sk(aggregate_id: &str, version: u64) -> String {
+    format!("{EVENT_SK_PREFIX}{aggregate_id}#{version:010}")
+}
+
+/// Key of an aggregate's event at `version`.
+pub fn event_key(aggregate_type: AggregateType, aggregate_id: &str, version: u64) -> ItemKey {
+    ItemKey::new(aggregate_pk(aggregate_type, aggregate_id), event_sk(aggregate_id, version))
+}
+
+/// Key of a user's credentials item, written in the same transaction as `UserCreated`.
+pub fn credentials_key(username: &str) -> ItemKey {
+    ItemKey::new(aggregate_pk(AggregateType::User, username), CREDENTIALS_SK)
+}
+
+/// Key of the item that reserves an email address; `normalized_email` is lower-cased.
+pub fn email_guard_key(normalized_email: &str) -> ItemKey {
+    ItemKey::new(format!("EMAIL#{normalized_email}"), "EMAIL")
+}
+
+/// Key of a user's read item.
+pub fn user_info_key(username: &str) -> ItemKey {
+    ItemKey::new(aggregate_pk(AggregateType::User, username), USER_INFO_SK)
+}
+
+/// Key of a debt's read item, in its owner's partition.
+pub fn debt_read_key(owner: &str, debt_id: &str) -> ItemKey {
+    ItemKey::new(
+        aggregate_pk(AggregateType::User, owner),
+        format!("{DEBT_SK_PREFIX}{debt_id}"),
+    )
+}
+
+/// Tells which aggregate an event item's key belongs to, or `None` for any other item.
+pub fn parse_event_key(key: &ItemKey) -> Option<(AggregateType, String, u64)> {
+    let rest = key.sk.strip_prefix(EVENT_SK_PREFIX)?;
+    let (id, version) = rest.rsplit_once('#')?;
+    let aggregate_type = [AggregateType::User, AggregateType::Debt]
+        .into_iter()
+        .find(|t| key.pk.strip_prefix(t.key_prefix()) == Some(id))?;
+    let version = version.parse().ok().filter(|_| version.len() == 10)?;
+    Some((aggregate_type, id.to_owned(), version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_sort_by_version_and_round_trip() {
+        let key = event_key(AggregateType::Debt, "d-1", 42);
+        assert_eq!(key.pk, "DEBT#d-1");
+        assert_eq!(key.sk, "EVENT#d-1#0000000042");
+        assert!(event_sk("d-1", 9) < event_sk("d-1", 10));
+        assert_eq!(
+            parse_event_key(&key),
+            Some((AggregateType::Debt, "d-1".to_owned(), 42))
+        );
+        assert_eq!(parse_event_key(&user_info_key("alice")), None);
+        assert_eq!(parse_event_key(&credentials_key("alice")), None);
+        assert_eq!(
+            parse_event_key(&ItemKey::new("USER#bob", "EVENT#alice#0000000001")),
+            None
+        );
+    }
+
+    #[test]
+    fn read_and_guard_keys_follow_the_table_layout() {
+        assert_eq!(user_info_key("alice"), ItemKey::new("USER#alice", "USER#INFO"));
+        assert_eq!(
+            debt_read_key("alice", "d-1"),
+            ItemKey::new("USER#alice", "DEBT#d-1")
+        );
+        assert_eq!(credentials_key("alice"), ItemKey::new("USER#alice", "CREDENTIALS"));
+        assert_eq!(
+            email_guard_key("a@example.com"),
+            ItemKey::new("EMAIL#a@example.com", "EMAIL")
+        );
+    }
+}

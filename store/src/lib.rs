@@ -1,0 +1,14 @@
+//! The storage port: the one-table item model of the design (keys, items, read items), opaque cursors, and the
+//! narrow [`EventStore`] trait that the DynamoDB and SQLite engines both implement and one suite tests.
+
+pub mod cursor;
+mod error;
+mod item;
+pub mod keys;
+mod port;
+
+pub use error::StoreError;
+pub use item::{Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
+pub use port::{
+    AggregateRef, AppendRequest, EventStore, Guard, Page, Query, QueryTarget, Segment, WriteOutcome,
+};

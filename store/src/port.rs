@@ -1,0 +1,217 @@
+//! The `EventStore` trait: the only way handlers, the projector and replay touch storage.
+
+use async_trait::async_trait;
+use events::{AggregateType, EventEnvelope};
+
+use crate::error::StoreError;
+use crate::item::{Item, ItemKey, ReadItem};
+use crate::keys;
+
+/// An item created in the same transaction as events, only if no item has its key yet (e.g. the email
+/// reservation and credentials written with `UserCreated`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guard {
+    /// Names the guard in [`StoreError::GuardTaken`] when its key is already used (`"email"`).
+    pub name: String,
+    pub item: Item,
+}
+
+/// Events to append to one aggregate, all or nothing, with any guards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendRequest {
+    /// The version the caller loaded (0 for a new aggregate); the events must be numbered from the next.
+    pub expected_version: u64,
+    pub events: Vec<EventEnvelope>,
+    pub guards: Vec<Guard>,
+}
+
+impl AppendRequest {
+    /// The most items one append may write: DynamoDB's transaction limit.
+    pub const MAX_ITEMS: usize = 100;
+
+    pub fn new(expected_version: u64, events: Vec<EventEnvelope>) -> Self {
+        AppendRequest {
+            expected_version,
+            events,
+            guards: Vec::new(),
+        }
+    }
+
+    pub fn with_guard(mut self, name: impl Into<String>, item: Item) -> Self {
+        self.guards.push(Guard {
+            name: name.into(),
+            item,
+        });
+        self
+    }
+
+    /// Checks the request is well formed and returns the aggregate it appends to: at least one event, all of
+    /// one aggregate, numbered `expected_version + 1, + 2, ...`, within the transaction limit.
+    pub fn aggregate(&self) -> Result<AggregateRef, StoreError> {
+        let invalid = |why: &str| Err(StoreError::InvalidRequest(why.to_owned()));
+        let Some(first) = self.events.first() else {
+            return invalid("an append needs at least one event");
+        };
+        if self.events.len() + self.guards.len() > Self::MAX_ITEMS {
+            return invalid("an append writes at most 100 items");
+        }
+        for (offset, event) in self.events.iter().enumerate() {
+            if event.aggregate_type != first.aggregate_type || event.aggregate_id != first.aggregate_id {
+                return invalid("all events of an append belong to one aggregate");
+            }
+            if event.version != self.expected_version + 1 + offset as u64 {
+                return invalid("event versions must follow the expected version without gaps");
+            }
+            if event.version > keys::MAX_VERSION {
+                return invalid("event version exceeds the key format");
+            }
+        }
+        Ok(AggregateRef {
+            aggregate_type: first.aggregate_type,
+            aggregate_id: first.aggregate_id.clone(),
+        })
+    }
+}
+
+/// Names one aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AggregateRef {
+    pub aggregate_type: AggregateType,
+    pub aggregate_id: String,
+}
+
+/// What a guarded read-item write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The stored item is as new or newer, or a tombstone; nothing changed.
+    Stale,
+}
+
+/// A slice of a parallel scan: segment `index` of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub index: u32,
+    pub total: u32,
+}
+
+impl Segment {
+    pub const WHOLE: Segment = Segment { index: 0, total: 1 };
+}
+
+/// Which items a query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryTarget {
+    /// One partition of the base table (strongly consistent), SK beginning with `sk_prefix`.
+    Partition { pk: String, sk_prefix: String },
+    /// One partition of the `SK-PK-index` (eventually consistent on DynamoDB), PK beginning with `pk_prefix`.
+    SkPkIndex { sk: String, pk_prefix: String },
+}
+
+/// A page request. Tombstones are never returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub target: QueryTarget,
+    /// Ascending by the target's range key (SK for a partition, PK for the index) unless false.
+    pub ascending: bool,
+    /// At most this many items (1-1000).
+    pub limit: u32,
+    /// A `next_cursor` from the previous page of this same query.
+    pub cursor: Option<String>,
+}
+
+impl Query {
+    pub fn partition(pk: impl Into<String>, sk_prefix: impl Into<String>) -> Self {
+        Query {
+            target: QueryTarget::Partition {
+                pk: pk.into(),
+                sk_prefix: sk_prefix.into(),
+            },
+            ascending: true,
+            limit: 100,
+            cursor: None,
+        }
+    }
+
+    pub fn sk_pk_index(sk: impl Into<String>, pk_prefix: impl Into<String>) -> Self {
+        Query {
+            target: QueryTarget::SkPkIndex {
+                sk: sk.into(),
+                pk_prefix: pk_prefix.into(),
+            },
+            ascending: true,
+            limit: 100,
+            cursor: None,
+        }
+    }
+
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.ascending = false;
+        self
+    }
+
+    pub fn after(mut self, cursor: Option<String>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    /// The position to continue after, checked against this query.
+    pub fn start_after(&self) -> Result<Option<ItemKey>, StoreError> {
+        if !(1..=1000).contains(&self.limit) {
+            return Err(StoreError::InvalidRequest("a query limit is 1-1000".into()));
+        }
+        self.cursor
+            .as_deref()
+            .map(|c| crate::cursor::decode_for(c, &self.target))
+            .transpose()
+    }
+}
+
+/// One page of results; `next_cursor` is `None` on the last page. A page may hold fewer than `limit` items
+/// while more follow (DynamoDB applies filters after its limit), so only the cursor says when to stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The storage port. Both engines implement it and pass `tests/tests/conformance.rs`.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends the events with a conditional write on each new version, together with the guards, atomically.
+    /// A lost race is [`StoreError::VersionConflict`]; a used guard key is [`StoreError::GuardTaken`].
+    async fn append(&self, request: AppendRequest) -> Result<(), StoreError>;
+
+    /// Every event of the aggregate after `after_version`, oldest first, however many pages that takes.
+    /// Reads are strongly consistent, and old schema versions come back upcast to the current types.
+    async fn load_events(
+        &self,
+        aggregate: &AggregateRef,
+        after_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError>;
+
+    /// One page of the aggregates that have events, within a scan segment, for replay.
+    async fn list_aggregates(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<AggregateRef>, StoreError>;
+
+    /// Any item by key, strongly consistent.
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError>;
+
+    /// Writes a read item only if none exists, or the stored one has a lower version and is not a
+    /// tombstone. Out-of-order and repeated writes therefore converge on the newest state.
+    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
+
+    /// Removes a read item outright (replay uses it for items whose aggregate has no events).
+    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError>;
+
+    /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError>;
+}
