@@ -1,1 +1,373 @@
-//! placeholder
+//! Embedded storage engine: the one table of the design in a single SQLite file (WAL mode), item for item,
+//! so local runs and tests hold exactly what DynamoDB would.
+//!
+//! Every item is a row `(pk, sk, version, deleted, attrs)`; `attrs` is the item's attributes as a JSON object
+//! (the same map the DynamoDB engine writes as attributes), `version` and `deleted` are copied into columns so
+//! the guarded writes can test them. An index on `(sk, pk)` plays the `SK-PK-index`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use events::{EventEnvelope, Upcaster};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use serde_json::Value;
+use store::keys::{self, EVENT_SK_PREFIX};
+use store::{
+    cursor, AggregateRef, AppendRequest, Attributes, EventStore, Item, ItemKey, Page, Query,
+    QueryTarget, ReadItem, Segment, StoreError, WriteOutcome,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk      TEXT    NOT NULL,
+    sk      TEXT    NOT NULL,
+    version INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    attrs   TEXT    NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sk_pk_index ON items (sk, pk);
+";
+
+/// A SQLite-backed [`EventStore`]. Cloning shares the one connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    // One connection serialises writers, which is what SQLite does anyway; the blocking work runs on
+    // tokio's blocking pool so async callers never stall the runtime.
+    connection: Arc<Mutex<Connection>>,
+    upcaster: Arc<Upcaster>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in the file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::setup(Connection::open(path).map_err(StoreError::engine)?)
+    }
+
+    /// A store that lives in memory only, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory().map_err(StoreError::engine)?)
+    }
+
+    fn setup(connection: Connection) -> Result<Self, StoreError> {
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(StoreError::engine)?;
+        connection.execute_batch(SCHEMA).map_err(StoreError::engine)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+            upcaster: Arc::new(Upcaster::default()),
+        })
+    }
+
+    /// Runs `work` on the connection in the blocking pool.
+    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut connection)
+        })
+        .await
+        .map_err(StoreError::engine)?
+    }
+}
+
+fn to_json(attributes: &Attributes) -> String {
+    Value::Object(attributes.clone()).to_string()
+}
+
+fn from_json(key: &ItemKey, text: &str) -> Result<Attributes, StoreError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(StoreError::Corrupt {
+            pk: key.pk.clone(),
+            sk: key.sk.clone(),
+            reason: "attributes are not a JSON object".into(),
+        }),
+    }
+}
+
+/// SQLite integers are signed; versions are bounded by the key format far below `i64::MAX`.
+fn sql_version(version: u64) -> Result<i64, StoreError> {
+    i64::try_from(version).map_err(|_| StoreError::InvalidRequest("version out of range".into()))
+}
+
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation)
+}
+
+/// A key just below everything that starts with `prefix`, and one just above it, for range scans.
+fn prefix_range(prefix: &str) -> (String, String) {
+    (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
+}
+
+/// FNV-1a: a hash that is the same in every process, to split aggregates into scan segments.
+fn stable_hash(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+        let aggregate = request.aggregate()?;
+        self.with_connection(move |connection| {
+            let tx = connection.transaction().map_err(StoreError::engine)?;
+            for event in &request.events {
+                let key = keys::event_key(aggregate.aggregate_type, &aggregate.aggregate_id, event.version);
+                let attributes = match serde_json::to_value(event).map_err(StoreError::engine)? {
+                    Value::Object(map) => map,
+                    _ => unreachable!("an envelope serialises to an object"),
+                };
+                let inserted = tx.execute(
+                    "INSERT INTO items (pk, sk, version, attrs) VALUES (?1, ?2, ?3, ?4)",
+                    params![key.pk, key.sk, sql_version(event.version)?, to_json(&attributes)],
+                );
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::VersionConflict {
+                            aggregate_type: aggregate.aggregate_type,
+                            aggregate_id: aggregate.aggregate_id.clone(),
+                            expected_version: request.expected_version,
+                        })
+                    }
+                    Err(e) => return Err(StoreError::engine(e)),
+                }
+            }
+            for guard in &request.guards {
+                let key = &guard.item.key;
+                let inserted = tx.execute(
+                    "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)",
+                    params![key.pk, key.sk, to_json(&guard.item.attributes)],
+                );
+                match inserted {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::GuardTaken {
+                            name: guard.name.clone(),
+                        })
+                    }
+                    Err(e) => return Err(StoreError::engine(e)),
+                }
+            }
+            // Dropping `tx` on any early return above rolls everything back.
+            tx.commit().map_err(StoreError::engine)
+        })
+        .await
+    }
+
+    async fn load_events(
+        &self,
+        aggregate: &AggregateRef,
+        after_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let pk = keys::aggregate_pk(aggregate.aggregate_type, &aggregate.aggregate_id);
+        let from = keys::event_sk(&aggregate.aggregate_id, after_version.saturating_add(1));
+        let to = keys::event_sk(&aggregate.aggregate_id, keys::MAX_VERSION);
+        let upcaster = Arc::clone(&self.upcaster);
+        self.with_connection(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT sk, attrs FROM items WHERE pk = ?1 AND sk BETWEEN ?2 AND ?3 ORDER BY sk",
+                )
+                .map_err(StoreError::engine)?;
+            let rows = statement
+                .query_map(params![pk, from, to], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(StoreError::engine)?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (sk, text) = row.map_err(StoreError::engine)?;
+                let key = ItemKey::new(pk.clone(), sk);
+                let attributes = from_json(&key, &text)?;
+                let event = upcaster
+                    .decode(Value::Object(attributes))
+                    .map_err(|e| StoreError::Corrupt {
+                        pk: key.pk.clone(),
+                        sk: key.sk.clone(),
+                        reason: e.to_string(),
+                    })?;
+                events.push(event);
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn list_aggregates(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<AggregateRef>, StoreError> {
+        const PAGE: i64 = 500;
+        if segment.total == 0 || segment.index >= segment.total {
+            return Err(StoreError::InvalidRequest("segment index must be below the total".into()));
+        }
+        let start_after = cursor.map(cursor::decode_any).transpose()?;
+        let (lo, hi) = prefix_range(EVENT_SK_PREFIX);
+        self.with_connection(move |connection| {
+            // Every aggregate has exactly one version-1 event: listing those lists each aggregate once.
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT pk, sk FROM items
+                     WHERE version = 1 AND sk >= ?1 AND sk < ?2 AND (pk, sk) > (?3, ?4)
+                     ORDER BY pk, sk LIMIT ?5",
+                )
+                .map_err(StoreError::engine)?;
+            let (after_pk, after_sk) = start_after
+                .map(|k| (k.pk, k.sk))
+                .unwrap_or_default();
+            let keys: Vec<ItemKey> = statement
+                .query_map(params![lo, hi, after_pk, after_sk, PAGE], |row| {
+                    Ok(ItemKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(StoreError::engine)?
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::engine)?;
+            let next_cursor = (keys.len() as i64 == PAGE)
+                .then(|| keys.last().map(cursor::encode))
+                .flatten();
+            let items = keys
+                .iter()
+                .filter(|key| stable_hash(&key.pk) % segment.total == segment.index)
+                .filter_map(keys::parse_event_key)
+                .map(|(aggregate_type, aggregate_id, _)| AggregateRef {
+                    aggregate_type,
+                    aggregate_id,
+                })
+                .collect();
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.with_connection(move |connection| {
+            let text: Option<String> = connection
+                .query_row(
+                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![key.pk, key.sk],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(StoreError::engine)?;
+            text.map(|text| {
+                Ok(Item {
+                    attributes: from_json(&key, &text)?,
+                    key,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        let stored = item.to_item();
+        let version = sql_version(item.version)?;
+        let deleted = item.deleted;
+        self.with_connection(move |connection| {
+            // An upsert whose update only fires over an older, live item: the same rule as the DynamoDB
+            // engine's condition expression.
+            let changed = connection
+                .execute(
+                    "INSERT INTO items (pk, sk, version, deleted, attrs) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (pk, sk) DO UPDATE SET
+                         version = excluded.version, deleted = excluded.deleted, attrs = excluded.attrs
+                     WHERE items.deleted = 0 AND items.version < excluded.version",
+                    params![
+                        stored.key.pk,
+                        stored.key.sk,
+                        version,
+                        deleted,
+                        to_json(&stored.attributes)
+                    ],
+                )
+                .map_err(StoreError::engine)?;
+            Ok(if changed == 1 {
+                WriteOutcome::Written
+            } else {
+                WriteOutcome::Stale
+            })
+        })
+        .await
+    }
+
+    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.with_connection(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![key.pk, key.sk],
+                )
+                .map_err(StoreError::engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+        let start_after = query.start_after()?;
+        let query = query.clone();
+        self.with_connection(move |connection| {
+            // The partition key column, the range key column and their values, per target.
+            let (hash_col, range_col, hash, prefix) = match &query.target {
+                QueryTarget::Partition { pk, sk_prefix } => ("pk", "sk", pk.clone(), sk_prefix.clone()),
+                QueryTarget::SkPkIndex { sk, pk_prefix } => ("sk", "pk", sk.clone(), pk_prefix.clone()),
+            };
+            let (lo, hi) = prefix_range(&prefix);
+            let (order, after_op) = if query.ascending { ("ASC", ">") } else { ("DESC", "<") };
+            let after = start_after.map(|key| match query.target {
+                QueryTarget::Partition { .. } => key.sk,
+                QueryTarget::SkPkIndex { .. } => key.pk,
+            });
+            let sql = format!(
+                "SELECT pk, sk, attrs FROM items
+                 WHERE {hash_col} = ?1 AND {range_col} >= ?2 AND {range_col} < ?3 AND deleted = 0
+                   AND (?4 IS NULL OR {range_col} {after_op} ?4)
+                 ORDER BY {range_col} {order} LIMIT ?5"
+            );
+            let mut statement = connection.prepare_cached(&sql).map_err(StoreError::engine)?;
+            // One extra row tells whether another page follows.
+            let fetch = i64::from(query.limit) + 1;
+            let mut items = statement
+                .query_map(params![hash, lo, hi, after, fetch], |row| {
+                    Ok((
+                        ItemKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(StoreError::engine)?
+                .map(|row| {
+                    let (key, text) = row.map_err(StoreError::engine)?;
+                    Ok(Item {
+                        attributes: from_json(&key, &text)?,
+                        key,
+                    })
+                })
+                .collect::<Result<Vec<Item>, StoreError>>()?;
+            let next_cursor = if items.len() > query.limit as usize {
+                items.truncate(query.limit as usize);
+                items.last().map(|item| cursor::encode(&item.key))
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+}

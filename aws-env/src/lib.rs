@@ -1,0 +1,20 @@
+//! Builds the one AWS SDK configuration every binary shares: HTTPS on rustls with ring (the project's only
+//! crypto stack), and region, credentials and endpoints from the environment.
+//!
+//! Endpoints follow the SDK's standard variables, so tests and local runs point at emulators with
+//! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`
+//! (or `AWS_ENDPOINT_URL` for all of them) and no code change.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+/// Loads the shared SDK configuration. Call once per process (in `main`) and build every client from it.
+pub async fn load() -> SdkConfig {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .load()
+        .await
+}
