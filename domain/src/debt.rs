@@ -35,9 +35,18 @@ pub struct DebtPatch {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DebtCommand {
-    Create { owner: Username, debt: NewDebt },
-    Update { actor: Username, patch: DebtPatch },
-    Delete { actor: Username, reason: Option<String> },
+    Create {
+        owner: Username,
+        debt: NewDebt,
+    },
+    Update {
+        actor: Username,
+        patch: DebtPatch,
+    },
+    Delete {
+        actor: Username,
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -430,7 +439,9 @@ mod tests {
             current_balance: Some(Decimal::from_str("5.00").unwrap()),
             ..DebtChanges::default()
         })]);
-        assert!(matches!(state, DebtState::Open(d) if d.owner == "alice" && d.debt_name == "Renamed"));
+        assert!(
+            matches!(state, DebtState::Open(d) if d.owner == "alice" && d.debt_name == "Renamed")
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ pub trait Decider {
     type Error;
 
     /// What the command means in this state: the events to append (possibly none), or why it is refused.
-    fn decide(command: &Self::Command, state: &Self::State) -> Result<Vec<EventPayload>, Self::Error>;
+    fn decide(
+        command: &Self::Command,
+        state: &Self::State,
+    ) -> Result<Vec<EventPayload>, Self::Error>;
 
     /// The state after one more event. Events are facts: evolve never refuses one, it ignores what does
     /// not apply.
@@ -18,7 +21,9 @@ pub trait Decider {
 
     /// The state after a whole history, oldest event first.
     fn fold<'a>(events: impl IntoIterator<Item = &'a EventPayload>) -> Self::State {
-        events.into_iter().fold(Self::State::default(), Self::evolve)
+        events
+            .into_iter()
+            .fold(Self::State::default(), Self::evolve)
     }
 }
 
@@ -67,7 +72,9 @@ pub mod test_kit {
                     assert_eq!(events, expected, "the command produced other events");
                     events.iter().fold(self.state, D::evolve)
                 }
-                Err(error) => panic!("expected events {expected:?}, the command was refused: {error:?}"),
+                Err(error) => {
+                    panic!("expected events {expected:?}, the command was refused: {error:?}")
+                }
             }
         }
 

@@ -45,7 +45,9 @@ impl Decider for User {
 
     fn decide(command: &UserCommand, state: &UserState) -> Result<Vec<EventPayload>, UserError> {
         match (command, state) {
-            (UserCommand::Register { .. }, UserState::Registered(_)) => Err(UserError::UsernameTaken),
+            (UserCommand::Register { .. }, UserState::Registered(_)) => {
+                Err(UserError::UsernameTaken)
+            }
             (
                 UserCommand::Register {
                     username,
@@ -98,7 +100,9 @@ mod tests {
 
     #[test]
     fn a_new_username_registers() {
-        let state = given::<User>([]).when(register("Ada")).then_expect([created("ada")]);
+        let state = given::<User>([])
+            .when(register("Ada"))
+            .then_expect([created("ada")]);
         assert!(matches!(state, UserState::Registered(p) if p.username == "ada"));
     }
 

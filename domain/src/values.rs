@@ -41,7 +41,10 @@ fn trimmed_text(
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err(ValidationError::new(field, "must not contain control characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(text.to_owned())
 }
@@ -100,10 +103,9 @@ impl Username {
         if !(3..=32).contains(&len) {
             return Err(ValidationError::new(FIELD, "must be 3-32 characters"));
         }
-        if let Some(bad) = folded
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')))
-        {
+        if let Some(bad) = folded.chars().find(|c| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'))
+        }) {
             return Err(ValidationError::new(
                 FIELD,
                 format!("may contain only a-z, 0-9, '_', '.' and '-' (found {bad:?})"),
@@ -117,9 +119,13 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "email";
         let email = raw.trim();
-        let invalid = || ValidationError::new(FIELD, "must be an email address like name@example.com");
+        let invalid =
+            || ValidationError::new(FIELD, "must be an email address like name@example.com");
         if email.len() > 254 {
-            return Err(ValidationError::new(FIELD, "must be at most 254 characters"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must be at most 254 characters",
+            ));
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
         let domain_ok = domain.contains('.')
@@ -176,10 +182,16 @@ impl Money {
             return Err(ValidationError::new(field, "must not be negative"));
         }
         if amount.normalize().scale() > 2 {
-            return Err(ValidationError::new(field, "must have at most 2 decimal places"));
+            return Err(ValidationError::new(
+                field,
+                "must have at most 2 decimal places",
+            ));
         }
         if amount > Self::MAX {
-            return Err(ValidationError::new(field, format!("must be at most {}", Self::MAX)));
+            return Err(ValidationError::new(
+                field,
+                format!("must be at most {}", Self::MAX),
+            ));
         }
         // Stored with exactly two places so "12.5" and "12.50" are one value in events and read items.
         let mut cents = amount.normalize();
@@ -213,10 +225,16 @@ impl InterestRate {
     pub fn parse(rate: Decimal) -> Result<Self, ValidationError> {
         const FIELD: &str = "interest_rate";
         if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
-            return Err(ValidationError::new(FIELD, "must be a percentage from 0 to 100"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must be a percentage from 0 to 100",
+            ));
         }
         if rate.normalize().scale() > 4 {
-            return Err(ValidationError::new(FIELD, "must have at most 4 decimal places"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must have at most 4 decimal places",
+            ));
         }
         Ok(InterestRate(rate.normalize()))
     }
@@ -256,10 +274,16 @@ impl StartDate {
                     .map(|t| t.to_utc().date_naive())
             })
             .ok_or_else(|| {
-                ValidationError::new(FIELD, "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp")
+                ValidationError::new(
+                    FIELD,
+                    "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+                )
             })?;
         if !(1900..=2200).contains(&date.year()) {
-            return Err(ValidationError::new(FIELD, "must be between the years 1900 and 2200"));
+            return Err(ValidationError::new(
+                FIELD,
+                "must be between the years 1900 and 2200",
+            ));
         }
         Ok(StartDate(date))
     }
@@ -294,7 +318,15 @@ mod tests {
         let email = Email::parse(" Alice@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "Alice@Example.COM");
         assert_eq!(email.normalized(), "alice@example.com");
-        for bad in ["alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@.com", "alice@example..com"] {
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "alice@.com",
+            "alice@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
@@ -313,21 +345,50 @@ mod tests {
 
     #[test]
     fn money_is_non_negative_with_two_places_and_bounded() {
-        assert_eq!(Money::parse_str("principal", "12.5").unwrap().amount().to_string(), "12.50");
-        assert_eq!(Money::parse_str("principal", "0").unwrap().amount().to_string(), "0.00");
-        assert_eq!(Money::parse("principal", dec("1.230")).unwrap().amount().to_string(), "1.23");
+        assert_eq!(
+            Money::parse_str("principal", "12.5")
+                .unwrap()
+                .amount()
+                .to_string(),
+            "12.50"
+        );
+        assert_eq!(
+            Money::parse_str("principal", "0")
+                .unwrap()
+                .amount()
+                .to_string(),
+            "0.00"
+        );
+        assert_eq!(
+            Money::parse("principal", dec("1.230"))
+                .unwrap()
+                .amount()
+                .to_string(),
+            "1.23"
+        );
         assert!(Money::parse("principal", dec("-0.01")).is_err());
         assert!(Money::parse("principal", dec("1.001")).is_err());
         assert!(Money::parse_str("principal", "12,5").is_err());
         assert!(Money::parse("principal", dec("999999999999.99")).is_ok());
         assert!(Money::parse("principal", dec("1000000000000")).is_err());
         assert_eq!(Money::MAX, dec("999999999999.99"));
-        assert_eq!(Money::parse("current_balance", dec("-1")).unwrap_err().field, "current_balance");
+        assert_eq!(
+            Money::parse("current_balance", dec("-1"))
+                .unwrap_err()
+                .field,
+            "current_balance"
+        );
     }
 
     #[test]
     fn interest_rates_are_percentages_with_four_places() {
-        assert_eq!(InterestRate::parse(dec("5.2500")).unwrap().percent().to_string(), "5.25");
+        assert_eq!(
+            InterestRate::parse(dec("5.2500"))
+                .unwrap()
+                .percent()
+                .to_string(),
+            "5.25"
+        );
         assert!(InterestRate::parse(dec("0")).is_ok());
         assert!(InterestRate::parse(dec("100")).is_ok());
         assert!(InterestRate::parse(dec("100.0001")).is_err());
@@ -338,21 +399,39 @@ mod tests {
 
     #[test]
     fn payment_frequencies_are_the_five_known_ones() {
-        assert_eq!(parse_payment_frequency("Monthly").unwrap(), PaymentFrequency::Monthly);
-        assert_eq!(parse_payment_frequency("biweekly").unwrap(), PaymentFrequency::Biweekly);
+        assert_eq!(
+            parse_payment_frequency("Monthly").unwrap(),
+            PaymentFrequency::Monthly
+        );
+        assert_eq!(
+            parse_payment_frequency("biweekly").unwrap(),
+            PaymentFrequency::Biweekly
+        );
         assert!(parse_payment_frequency("daily").is_err());
         assert_eq!(PaymentFrequency::ALL.len(), 5);
     }
 
     #[test]
     fn start_dates_accept_dates_and_rfc3339() {
-        assert_eq!(StartDate::parse("2024-02-29").unwrap().date().to_string(), "2024-02-29");
         assert_eq!(
-            StartDate::parse("2024-03-01T01:30:00+02:00").unwrap().date().to_string(),
+            StartDate::parse("2024-02-29").unwrap().date().to_string(),
+            "2024-02-29"
+        );
+        assert_eq!(
+            StartDate::parse("2024-03-01T01:30:00+02:00")
+                .unwrap()
+                .date()
+                .to_string(),
             "2024-02-29",
             "the UTC date of the instant"
         );
-        for bad in ["2023-02-29", "29/02/2024", "2024-13-01", "1899-12-31", "tomorrow"] {
+        for bad in [
+            "2023-02-29",
+            "29/02/2024",
+            "2024-13-01",
+            "1899-12-31",
+            "tomorrow",
+        ] {
             assert!(StartDate::parse(bad).is_err(), "{bad:?}");
         }
     }

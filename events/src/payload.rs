@@ -153,7 +153,8 @@ pub enum EventPayload {
 
 impl EventPayload {
     /// Every event type's name, in the order of the enum.
-    pub const TYPES: [&'static str; 4] = ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"];
+    pub const TYPES: [&'static str; 4] =
+        ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"];
 
     pub fn event_type(&self) -> &'static str {
         match self {

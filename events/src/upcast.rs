@@ -16,7 +16,9 @@ pub enum DecodeError {
     MissingField(&'static str),
     #[error("unknown event type {0:?}")]
     UnknownType(String),
-    #[error("{event_type} schema version {found} is newer than this build understands ({current})")]
+    #[error(
+        "{event_type} schema version {found} is newer than this build understands ({current})"
+    )]
     FromTheFuture {
         event_type: String,
         found: u32,
@@ -77,8 +79,8 @@ impl Upcaster {
             .and_then(Value::as_str)
             .ok_or(DecodeError::MissingField("event_type"))?
             .to_owned();
-        let current =
-            (self.current)(&event_type).ok_or_else(|| DecodeError::UnknownType(event_type.clone()))?;
+        let current = (self.current)(&event_type)
+            .ok_or_else(|| DecodeError::UnknownType(event_type.clone()))?;
         let mut version = stored
             .get("schema_version")
             .and_then(Value::as_u64)

@@ -2,9 +2,7 @@
 //! amounts as decimal strings, times in RFC 3339 UTC.
 
 use chrono::{TimeZone, Utc};
-use events::{
-    AggregateType, DebtChanges, DebtUpdated, EventEnvelope, EventPayload, Upcaster,
-};
+use events::{AggregateType, DebtChanges, DebtUpdated, EventEnvelope, EventPayload, Upcaster};
 use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;
@@ -50,10 +48,18 @@ fn an_update_serialises_flat_with_only_what_changed() {
 
 #[test]
 fn a_cleared_creditor_survives_the_round_trip_and_differs_from_an_untouched_one() {
-    let cleared = update_event(DebtChanges { creditor: Some(None), ..DebtChanges::default() });
-    let untouched = update_event(DebtChanges { debt_name: Some("Loan".into()), ..DebtChanges::default() });
+    let cleared = update_event(DebtChanges {
+        creditor: Some(None),
+        ..DebtChanges::default()
+    });
+    let untouched = update_event(DebtChanges {
+        debt_name: Some("Loan".into()),
+        ..DebtChanges::default()
+    });
     for event in [cleared, untouched] {
-        let back = Upcaster::default().decode(serde_json::to_value(&event).unwrap()).unwrap();
+        let back = Upcaster::default()
+            .decode(serde_json::to_value(&event).unwrap())
+            .unwrap();
         assert_eq!(back, event);
     }
 }

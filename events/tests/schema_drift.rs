@@ -35,7 +35,10 @@ fn no_stale_schema_files_are_published() {
     let expected: Vec<&str> = events::schema::all().into_iter().map(|(n, _)| n).collect();
     for entry in std::fs::read_dir(schema_dir()).expect("docs/schemas exists") {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        assert!(expected.contains(&name.as_str()), "docs/schemas/{name} is not generated from any type");
+        assert!(
+            expected.contains(&name.as_str()),
+            "docs/schemas/{name} is not generated from any type"
+        );
     }
 }
 
@@ -43,6 +46,9 @@ fn no_stale_schema_files_are_published() {
 fn envelope_schema_names_every_event_type() {
     let envelope = serde_json::to_string(&events::schema::all()[0].1).unwrap();
     for event_type in events::EventPayload::TYPES {
-        assert!(envelope.contains(&format!("\"{event_type}\"")), "{event_type} missing from the envelope schema");
+        assert!(
+            envelope.contains(&format!("\"{event_type}\"")),
+            "{event_type} missing from the envelope schema"
+        );
     }
 }

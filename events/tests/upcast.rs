@@ -42,7 +42,9 @@ fn debt_created_at_v2(event_type: &str) -> Option<u32> {
 
 fn v1_to_v2(mut data: Value) -> Result<Value, String> {
     let object = data.as_object_mut().ok_or("data is not an object")?;
-    let rate = object.remove("interest_rate").ok_or("interest_rate missing")?;
+    let rate = object
+        .remove("interest_rate")
+        .ok_or("interest_rate missing")?;
     object.insert("annual_rate_percent".into(), rate);
     object.insert("currency".into(), json!("USD"));
     Ok(data)
@@ -54,7 +56,8 @@ fn fixture() -> Value {
 
 #[test]
 fn version_1_fixture_loads_as_version_2() {
-    let upcaster = Upcaster::with_current_versions(debt_created_at_v2).step("DebtCreated", 1, v1_to_v2);
+    let upcaster =
+        Upcaster::with_current_versions(debt_created_at_v2).step("DebtCreated", 1, v1_to_v2);
     let event: EnvelopeV2 = upcaster.decode_as(fixture()).expect("v1 upcasts to v2");
     assert_eq!(event.schema_version, 2);
     assert_eq!(event.version, 1);
@@ -94,7 +97,11 @@ fn an_event_from_a_newer_build_is_refused() {
     stored["schema_version"] = json!(9);
     assert!(matches!(
         Upcaster::default().decode(stored),
-        Err(DecodeError::FromTheFuture { found: 9, current: 1, .. })
+        Err(DecodeError::FromTheFuture {
+            found: 9,
+            current: 1,
+            ..
+        })
     ));
 }
 
@@ -102,5 +109,7 @@ fn an_event_from_a_newer_build_is_refused() {
 fn an_unknown_event_type_is_refused() {
     let mut stored = fixture();
     stored["event_type"] = json!("DebtRefinanced");
-    assert!(matches!(Upcaster::default().decode(stored), Err(DecodeError::UnknownType(t)) if t == "DebtRefinanced"));
+    assert!(
+        matches!(Upcaster::default().decode(stored), Err(DecodeError::UnknownType(t)) if t == "DebtRefinanced")
+    );
 }

@@ -54,7 +54,9 @@ pub fn from_attribute(value: &AttributeValue) -> Result<Value, String> {
                 .map(|(k, v)| Ok((k.clone(), from_attribute(v)?)))
                 .collect::<Result<Map<_, _>, String>>()?,
         ),
-        AttributeValue::Ss(values) => Value::Array(values.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ss(values) => {
+            Value::Array(values.iter().cloned().map(Value::String).collect())
+        }
         AttributeValue::Ns(values) => Value::Array(values.iter().map(|n| number(n)).collect()),
         other => return Err(format!("unsupported attribute type {other:?}")),
     })

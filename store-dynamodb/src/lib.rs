@@ -342,7 +342,12 @@ impl EventStore for DynamoStore {
             }
             let more = page.last_evaluated_key.filter(|k| !k.is_empty());
             match more {
-                None => return Ok(Page { items, next_cursor: None }),
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    })
+                }
                 Some(_) if items.len() >= limit => {
                     let next_cursor = items.last().map(|item| cursor::encode(&item.key));
                     return Ok(Page { items, next_cursor });

@@ -68,8 +68,7 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Store
     match created {
         Ok(_) => {}
         Err(e)
-            if e
-                .as_service_error()
+            if e.as_service_error()
                 .is_some_and(|e| e.is_resource_in_use_exception()) =>
         {
             return wait_until_active(client, table_name).await;

@@ -58,7 +58,9 @@ impl SqliteStore {
                  PRAGMA busy_timeout = 5000;",
             )
             .map_err(StoreError::engine)?;
-        connection.execute_batch(SCHEMA).map_err(StoreError::engine)?;
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(StoreError::engine)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             upcaster: Arc::new(Upcaster::default()),
@@ -73,7 +75,9 @@ impl SqliteStore {
     {
         let connection = Arc::clone(&self.connection);
         tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut connection = connection
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             work(&mut connection)
         })
         .await
@@ -124,14 +128,23 @@ impl EventStore for SqliteStore {
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(StoreError::engine)?;
             for event in &request.events {
-                let key = keys::event_key(aggregate.aggregate_type, &aggregate.aggregate_id, event.version);
+                let key = keys::event_key(
+                    aggregate.aggregate_type,
+                    &aggregate.aggregate_id,
+                    event.version,
+                );
                 let attributes = match serde_json::to_value(event).map_err(StoreError::engine)? {
                     Value::Object(map) => map,
                     _ => unreachable!("an envelope serialises to an object"),
                 };
                 let inserted = tx.execute(
                     "INSERT INTO items (pk, sk, version, attrs) VALUES (?1, ?2, ?3, ?4)",
-                    params![key.pk, key.sk, sql_version(event.version)?, to_json(&attributes)],
+                    params![
+                        key.pk,
+                        key.sk,
+                        sql_version(event.version)?,
+                        to_json(&attributes)
+                    ],
                 );
                 match inserted {
                     Ok(_) => {}
@@ -213,7 +226,9 @@ impl EventStore for SqliteStore {
     ) -> Result<Page<AggregateRef>, StoreError> {
         const PAGE: i64 = 500;
         if segment.total == 0 || segment.index >= segment.total {
-            return Err(StoreError::InvalidRequest("segment index must be below the total".into()));
+            return Err(StoreError::InvalidRequest(
+                "segment index must be below the total".into(),
+            ));
         }
         let start_after = cursor.map(cursor::decode_any).transpose()?;
         let (lo, hi) = prefix_range(EVENT_SK_PREFIX);
@@ -226,12 +241,13 @@ impl EventStore for SqliteStore {
                      ORDER BY pk, sk LIMIT ?5",
                 )
                 .map_err(StoreError::engine)?;
-            let (after_pk, after_sk) = start_after
-                .map(|k| (k.pk, k.sk))
-                .unwrap_or_default();
+            let (after_pk, after_sk) = start_after.map(|k| (k.pk, k.sk)).unwrap_or_default();
             let keys: Vec<ItemKey> = statement
                 .query_map(params![lo, hi, after_pk, after_sk, PAGE], |row| {
-                    Ok(ItemKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                    Ok(ItemKey::new(
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                    ))
                 })
                 .map_err(StoreError::engine)?
                 .collect::<Result<_, _>>()
@@ -326,11 +342,19 @@ impl EventStore for SqliteStore {
         self.with_connection(move |connection| {
             // The partition key column, the range key column and their values, per target.
             let (hash_col, range_col, hash, prefix) = match &query.target {
-                QueryTarget::Partition { pk, sk_prefix } => ("pk", "sk", pk.clone(), sk_prefix.clone()),
-                QueryTarget::SkPkIndex { sk, pk_prefix } => ("sk", "pk", sk.clone(), pk_prefix.clone()),
+                QueryTarget::Partition { pk, sk_prefix } => {
+                    ("pk", "sk", pk.clone(), sk_prefix.clone())
+                }
+                QueryTarget::SkPkIndex { sk, pk_prefix } => {
+                    ("sk", "pk", sk.clone(), pk_prefix.clone())
+                }
             };
             let (lo, hi) = prefix_range(&prefix);
-            let (order, after_op) = if query.ascending { ("ASC", ">") } else { ("DESC", "<") };
+            let (order, after_op) = if query.ascending {
+                ("ASC", ">")
+            } else {
+                ("DESC", "<")
+            };
             let after = start_after.map(|key| match query.target {
                 QueryTarget::Partition { .. } => key.sk,
                 QueryTarget::SkPkIndex { .. } => key.pk,
@@ -341,7 +365,9 @@ impl EventStore for SqliteStore {
                    AND (?4 IS NULL OR {range_col} {after_op} ?4)
                  ORDER BY {range_col} {order} LIMIT ?5"
             );
-            let mut statement = connection.prepare_cached(&sql).map_err(StoreError::engine)?;
+            let mut statement = connection
+                .prepare_cached(&sql)
+                .map_err(StoreError::engine)?;
             // One extra row tells whether another page follows.
             let fetch = i64::from(query.limit) + 1;
             let mut items = statement

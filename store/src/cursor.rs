@@ -31,8 +31,12 @@ pub fn decode_for(cursor: &str, target: &QueryTarget) -> Result<ItemKey, StoreEr
         .map_err(|_| StoreError::InvalidCursor)?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
     let within = match target {
-        QueryTarget::Partition { pk, sk_prefix } => body.pk == *pk && body.sk.starts_with(sk_prefix.as_str()),
-        QueryTarget::SkPkIndex { sk, pk_prefix } => body.sk == *sk && body.pk.starts_with(pk_prefix.as_str()),
+        QueryTarget::Partition { pk, sk_prefix } => {
+            body.pk == *pk && body.sk.starts_with(sk_prefix.as_str())
+        }
+        QueryTarget::SkPkIndex { sk, pk_prefix } => {
+            body.sk == *sk && body.pk.starts_with(pk_prefix.as_str())
+        }
     };
     if !within {
         return Err(StoreError::InvalidCursor);
@@ -69,15 +73,24 @@ mod tests {
     #[test]
     fn a_cursor_cannot_cross_into_another_partition() {
         let bobs = encode(&ItemKey::new("USER#bob", "DEBT#42"));
-        assert!(matches!(decode_for(&bobs, &alice_debts()), Err(StoreError::InvalidCursor)));
+        assert!(matches!(
+            decode_for(&bobs, &alice_debts()),
+            Err(StoreError::InvalidCursor)
+        ));
         let credentials = encode(&ItemKey::new("USER#alice", "CREDENTIALS"));
-        assert!(matches!(decode_for(&credentials, &alice_debts()), Err(StoreError::InvalidCursor)));
+        assert!(matches!(
+            decode_for(&credentials, &alice_debts()),
+            Err(StoreError::InvalidCursor)
+        ));
     }
 
     #[test]
     fn garbage_is_an_invalid_cursor() {
         for garbage in ["", "!!!", "bm90IGpzb24"] {
-            assert!(matches!(decode_for(garbage, &alice_debts()), Err(StoreError::InvalidCursor)));
+            assert!(matches!(
+                decode_for(garbage, &alice_debts()),
+                Err(StoreError::InvalidCursor)
+            ));
         }
     }
 }

@@ -23,7 +23,11 @@ pub enum StoreError {
     InvalidRequest(String),
     /// An item in the store cannot be read back as what it claims to be.
     #[error("corrupt item {pk}/{sk}: {reason}")]
-    Corrupt { pk: String, sk: String, reason: String },
+    Corrupt {
+        pk: String,
+        sk: String,
+        reason: String,
+    },
     /// The engine itself failed (network, throttling, disk, ...).
     #[error("storage engine error: {0}")]
     Engine(#[source] Box<dyn std::error::Error + Send + Sync>),

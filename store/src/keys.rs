@@ -28,7 +28,10 @@ pub fn event_sk(aggregate_id: &str, version: u64) -> String {
 
 /// Key of an aggregate's event at `version`.
 pub fn event_key(aggregate_type: AggregateType, aggregate_id: &str, version: u64) -> ItemKey {
-    ItemKey::new(aggregate_pk(aggregate_type, aggregate_id), event_sk(aggregate_id, version))
+    ItemKey::new(
+        aggregate_pk(aggregate_type, aggregate_id),
+        event_sk(aggregate_id, version),
+    )
 }
 
 /// Key of a user's credentials item, written in the same transaction as `UserCreated`.
@@ -89,12 +92,18 @@ mod tests {
 
     #[test]
     fn read_and_guard_keys_follow_the_table_layout() {
-        assert_eq!(user_info_key("alice"), ItemKey::new("USER#alice", "USER#INFO"));
+        assert_eq!(
+            user_info_key("alice"),
+            ItemKey::new("USER#alice", "USER#INFO")
+        );
         assert_eq!(
             debt_read_key("alice", "d-1"),
             ItemKey::new("USER#alice", "DEBT#d-1")
         );
-        assert_eq!(credentials_key("alice"), ItemKey::new("USER#alice", "CREDENTIALS"));
+        assert_eq!(
+            credentials_key("alice"),
+            ItemKey::new("USER#alice", "CREDENTIALS")
+        );
         assert_eq!(
             email_guard_key("a@example.com"),
             ItemKey::new("EMAIL#a@example.com", "EMAIL")

@@ -56,7 +56,9 @@ impl AppendRequest {
             return invalid("an append writes at most 100 items");
         }
         for (offset, event) in self.events.iter().enumerate() {
-            if event.aggregate_type != first.aggregate_type || event.aggregate_id != first.aggregate_id {
+            if event.aggregate_type != first.aggregate_type
+                || event.aggregate_id != first.aggregate_id
+            {
                 return invalid("all events of an append belong to one aggregate");
             }
             if event.version != self.expected_version + 1 + offset as u64 {

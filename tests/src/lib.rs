@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use events::{
-    AggregateType, DebtChanges, DebtCreated, DebtUpdated, EventEnvelope, EventPayload, PaymentFrequency,
-    UserCreated,
+    AggregateType, DebtChanges, DebtCreated, DebtUpdated, EventEnvelope, EventPayload,
+    PaymentFrequency, UserCreated,
 };
 use rust_decimal::Decimal;
 use store::{Attributes, EventStore};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_tests::{
-    attrs, debt_created, debt_ref, debt_updated, dynamodb_store, sqlite_store, user_created, user_ref,
+    attrs, debt_created, debt_ref, debt_updated, dynamodb_store, sqlite_store, user_created,
+    user_ref,
 };
 use serde_json::json;
 use store::keys;
@@ -55,7 +56,10 @@ async fn all_pages(store: &Store, query: Query) -> Vec<ItemKey> {
     let mut cursor = None;
     for _ in 0..1000 {
         let page = store.query(&query.clone().after(cursor)).await.unwrap();
-        assert!(page.items.len() <= query.limit as usize, "a page holds at most `limit` items");
+        assert!(
+            page.items.len() <= query.limit as usize,
+            "a page holds at most `limit` items"
+        );
         keys.extend(page.items.into_iter().map(|item| item.key));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -72,17 +76,34 @@ pub async fn appended_events_load_back_in_order(store: Store) {
         debt_updated(&id, 2, 10),
         debt_updated(&id, 3, 10),
     ];
-    store.append(AppendRequest::new(0, first.clone())).await.unwrap();
+    store
+        .append(AppendRequest::new(0, first.clone()))
+        .await
+        .unwrap();
     assert_eq!(store.load_events(&debt_ref(&id), 0).await.unwrap(), first);
-    assert_eq!(store.load_events(&debt_ref(&id), 2).await.unwrap(), first[2..].to_vec());
-    assert!(store.load_events(&debt_ref(&id), 3).await.unwrap().is_empty());
+    assert_eq!(
+        store.load_events(&debt_ref(&id), 2).await.unwrap(),
+        first[2..].to_vec()
+    );
+    assert!(store
+        .load_events(&debt_ref(&id), 3)
+        .await
+        .unwrap()
+        .is_empty());
 
     let fourth = debt_updated(&id, 4, 10);
-    store.append(AppendRequest::new(3, vec![fourth.clone()])).await.unwrap();
+    store
+        .append(AppendRequest::new(3, vec![fourth.clone()]))
+        .await
+        .unwrap();
     let all = store.load_events(&debt_ref(&id), 0).await.unwrap();
     assert_eq!(all.len(), 4);
     assert_eq!(all[3], fourth);
-    assert!(store.load_events(&debt_ref(&new_id()), 0).await.unwrap().is_empty());
+    assert!(store
+        .load_events(&debt_ref(&new_id()), 0)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn two_concurrent_appends_at_one_version_one_wins(store: Store) {
@@ -110,17 +131,26 @@ pub async fn two_concurrent_appends_at_one_version_one_wins(store: Store) {
 pub async fn a_stale_expected_version_is_a_conflict(store: Store) {
     let id = new_id();
     store
-        .append(AppendRequest::new(0, vec![debt_created(&id, "alice"), debt_updated(&id, 2, 1)]))
+        .append(AppendRequest::new(
+            0,
+            vec![debt_created(&id, "alice"), debt_updated(&id, 2, 1)],
+        ))
         .await
         .unwrap();
     let stale = store
         .append(AppendRequest::new(1, vec![debt_updated(&id, 2, 5)]))
         .await;
-    assert!(matches!(stale, Err(StoreError::VersionConflict { .. })), "{stale:?}");
+    assert!(
+        matches!(stale, Err(StoreError::VersionConflict { .. })),
+        "{stale:?}"
+    );
     let again = store
         .append(AppendRequest::new(0, vec![debt_created(&id, "mallory")]))
         .await;
-    assert!(matches!(again, Err(StoreError::VersionConflict { .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::VersionConflict { .. })),
+        "{again:?}"
+    );
     let events = store.load_events(&debt_ref(&id), 0).await.unwrap();
     assert_eq!(events.len(), 2);
 }
@@ -128,12 +158,22 @@ pub async fn a_stale_expected_version_is_a_conflict(store: Store) {
 pub async fn a_malformed_append_is_refused_before_writing(store: Store) {
     let id = new_id();
     let gap = store
-        .append(AppendRequest::new(0, vec![debt_created(&id, "alice"), debt_updated(&id, 3, 1)]))
+        .append(AppendRequest::new(
+            0,
+            vec![debt_created(&id, "alice"), debt_updated(&id, 3, 1)],
+        ))
         .await;
     assert!(matches!(gap, Err(StoreError::InvalidRequest(_))), "{gap:?}");
     let empty = store.append(AppendRequest::new(0, vec![])).await;
-    assert!(matches!(empty, Err(StoreError::InvalidRequest(_))), "{empty:?}");
-    assert!(store.load_events(&debt_ref(&id), 0).await.unwrap().is_empty());
+    assert!(
+        matches!(empty, Err(StoreError::InvalidRequest(_))),
+        "{empty:?}"
+    );
+    assert!(store
+        .load_events(&debt_ref(&id), 0)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// 1,500 events of about 1.2 KB: the history is larger than one 1 MB DynamoDB Query page.
@@ -145,7 +185,10 @@ pub async fn a_history_longer_than_one_page_loads_complete(store: Store) {
         .iter()
         .map(|e| serde_json::to_vec(e).unwrap().len())
         .sum();
-    assert!(bytes > 1_100_000, "the history must exceed one page: {bytes} bytes");
+    assert!(
+        bytes > 1_100_000,
+        "the history must exceed one page: {bytes} bytes"
+    );
     for chunk in history.chunks(AppendRequest::MAX_ITEMS) {
         let expected = chunk[0].version - 1;
         store
@@ -155,7 +198,10 @@ pub async fn a_history_longer_than_one_page_loads_complete(store: Store) {
     }
     let loaded = store.load_events(&debt_ref(&id), 0).await.unwrap();
     assert_eq!(loaded.len(), 1500);
-    assert!(loaded.iter().zip(1..).all(|(e, v)| e.version == v), "in version order");
+    assert!(
+        loaded.iter().zip(1..).all(|(e, v)| e.version == v),
+        "in version order"
+    );
     assert_eq!(loaded, history);
     let tail = store.load_events(&debt_ref(&id), 1234).await.unwrap();
     assert_eq!(tail.first().map(|e| e.version), Some(1235));
@@ -166,14 +212,28 @@ pub async fn registration_writes_event_credentials_and_email_guard_together(stor
     let username = format!("u{}", &new_id()[..8]);
     let email = format!("{username}@example.com");
     store.append(registration(&username, &email)).await.unwrap();
-    assert_eq!(store.load_events(&user_ref(&username), 0).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .load_events(&user_ref(&username), 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let credentials = store
         .get_item(&keys::credentials_key(&username))
         .await
         .unwrap()
         .expect("credentials written");
-    assert!(credentials.attributes["password_hash"].as_str().unwrap().starts_with("pbkdf2"));
-    let guard = store.get_item(&keys::email_guard_key(&email)).await.unwrap().expect("guard");
+    assert!(credentials.attributes["password_hash"]
+        .as_str()
+        .unwrap()
+        .starts_with("pbkdf2"));
+    let guard = store
+        .get_item(&keys::email_guard_key(&email))
+        .await
+        .unwrap()
+        .expect("guard");
     assert_eq!(guard.attributes["username"], json!(username));
 }
 
@@ -189,10 +249,26 @@ pub async fn a_taken_email_fails_the_whole_transaction_and_names_the_guard(store
         "{taken:?}"
     );
     // Nothing of the failed registration is left behind.
-    assert!(store.load_events(&user_ref(&second), 0).await.unwrap().is_empty());
-    assert!(store.get_item(&keys::credentials_key(&second)).await.unwrap().is_none());
-    let guard = store.get_item(&keys::email_guard_key(&email)).await.unwrap().unwrap();
-    assert_eq!(guard.attributes["username"], json!(first), "the first owner keeps the email");
+    assert!(store
+        .load_events(&user_ref(&second), 0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .get_item(&keys::credentials_key(&second))
+        .await
+        .unwrap()
+        .is_none());
+    let guard = store
+        .get_item(&keys::email_guard_key(&email))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        guard.attributes["username"],
+        json!(first),
+        "the first owner keeps the email"
+    );
 }
 
 pub async fn a_taken_username_is_a_version_conflict_and_leaves_nothing(store: Store) {
@@ -208,29 +284,52 @@ pub async fn a_taken_username_is_a_version_conflict_and_leaves_nothing(store: St
         "{taken:?}"
     );
     assert!(
-        store.get_item(&keys::email_guard_key(&other_email)).await.unwrap().is_none(),
+        store
+            .get_item(&keys::email_guard_key(&other_email))
+            .await
+            .unwrap()
+            .is_none(),
         "the second email is not reserved by a failed registration"
     );
-    assert_eq!(store.load_events(&user_ref(&username), 0).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .load_events(&user_ref(&username), 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 pub async fn an_older_read_item_write_is_ignored(store: Store) {
     let id = new_id();
     let key = keys::debt_read_key("alice", &id);
     assert_eq!(
-        store.put_read_item(&debt_item("alice", &id, 2, "v2")).await.unwrap(),
+        store
+            .put_read_item(&debt_item("alice", &id, 2, "v2"))
+            .await
+            .unwrap(),
         WriteOutcome::Written
     );
     for (version, name) in [(1, "v1"), (2, "v2 again")] {
         assert_eq!(
-            store.put_read_item(&debt_item("alice", &id, version, name)).await.unwrap(),
+            store
+                .put_read_item(&debt_item("alice", &id, version, name))
+                .await
+                .unwrap(),
             WriteOutcome::Stale
         );
     }
     let stored = ReadItem::from_item(store.get_item(&key).await.unwrap().unwrap()).unwrap();
-    assert_eq!((stored.version, stored.attributes["debt_name"].clone()), (2, json!("v2")));
     assert_eq!(
-        store.put_read_item(&debt_item("alice", &id, 3, "v3")).await.unwrap(),
+        (stored.version, stored.attributes["debt_name"].clone()),
+        (2, json!("v2"))
+    );
+    assert_eq!(
+        store
+            .put_read_item(&debt_item("alice", &id, 3, "v3"))
+            .await
+            .unwrap(),
         WriteOutcome::Written
     );
     let stored = ReadItem::from_item(store.get_item(&key).await.unwrap().unwrap()).unwrap();
@@ -240,13 +339,22 @@ pub async fn an_older_read_item_write_is_ignored(store: Store) {
 pub async fn a_tombstone_is_never_revived(store: Store) {
     let id = new_id();
     let key = keys::debt_read_key("alice", &id);
-    store.put_read_item(&debt_item("alice", &id, 2, "live")).await.unwrap();
+    store
+        .put_read_item(&debt_item("alice", &id, 2, "live"))
+        .await
+        .unwrap();
     let mut tombstone = debt_item("alice", &id, 3, "live");
     tombstone.deleted = true;
-    assert_eq!(store.put_read_item(&tombstone).await.unwrap(), WriteOutcome::Written);
+    assert_eq!(
+        store.put_read_item(&tombstone).await.unwrap(),
+        WriteOutcome::Written
+    );
     for version in [2, 3, 4] {
         assert_eq!(
-            store.put_read_item(&debt_item("alice", &id, version, "zombie")).await.unwrap(),
+            store
+                .put_read_item(&debt_item("alice", &id, version, "zombie"))
+                .await
+                .unwrap(),
             WriteOutcome::Stale,
             "a write at version {version} must not revive the tombstone"
         );
@@ -254,7 +362,10 @@ pub async fn a_tombstone_is_never_revived(store: Store) {
     let stored = ReadItem::from_item(store.get_item(&key).await.unwrap().unwrap()).unwrap();
     assert!(stored.deleted);
     assert_eq!(stored.version, 3);
-    let listed = store.query(&Query::partition(key.pk.clone(), "DEBT#")).await.unwrap();
+    let listed = store
+        .query(&Query::partition(key.pk.clone(), "DEBT#"))
+        .await
+        .unwrap();
     assert!(listed.items.is_empty(), "queries never return tombstones");
 
     store.delete_read_item(&key).await.unwrap();
@@ -284,13 +395,24 @@ pub async fn cursors_page_a_prefix_without_gaps_or_repeats(store: Store) {
         })
         .await
         .unwrap();
-    store.put_read_item(&debt_item("zz-other", &new_id(), 1, "other")).await.unwrap();
+    store
+        .put_read_item(&debt_item("zz-other", &new_id(), 1, "other"))
+        .await
+        .unwrap();
 
     let pk = keys::user_info_key(&owner).pk;
     for limit in [1, 5, 17, 100] {
         let ascending = all_pages(&store, Query::partition(&pk, "DEBT#").limit(limit)).await;
-        assert_eq!(ascending, live.iter().cloned().collect::<Vec<_>>(), "limit {limit} ascending");
-        let descending = all_pages(&store, Query::partition(&pk, "DEBT#").limit(limit).descending()).await;
+        assert_eq!(
+            ascending,
+            live.iter().cloned().collect::<Vec<_>>(),
+            "limit {limit} ascending"
+        );
+        let descending = all_pages(
+            &store,
+            Query::partition(&pk, "DEBT#").limit(limit).descending(),
+        )
+        .await;
         assert_eq!(
             descending,
             live.iter().rev().cloned().collect::<Vec<_>>(),
@@ -298,16 +420,25 @@ pub async fn cursors_page_a_prefix_without_gaps_or_repeats(store: Store) {
         );
     }
 
-    let first = store.query(&Query::partition(&pk, "DEBT#").limit(5)).await.unwrap();
+    let first = store
+        .query(&Query::partition(&pk, "DEBT#").limit(5))
+        .await
+        .unwrap();
     let cursor = first.next_cursor.expect("more pages");
     let foreign = store
         .query(&Query::partition("USER#zz-other", "DEBT#").after(Some(cursor)))
         .await;
-    assert!(matches!(foreign, Err(StoreError::InvalidCursor)), "{foreign:?}");
+    assert!(
+        matches!(foreign, Err(StoreError::InvalidCursor)),
+        "{foreign:?}"
+    );
     let forged = store
         .query(&Query::partition(&pk, "DEBT#").after(Some("not-a-cursor".into())))
         .await;
-    assert!(matches!(forged, Err(StoreError::InvalidCursor)), "{forged:?}");
+    assert!(
+        matches!(forged, Err(StoreError::InvalidCursor)),
+        "{forged:?}"
+    );
 }
 
 pub async fn the_sk_pk_index_lists_every_user(store: Store) {
@@ -340,7 +471,10 @@ pub async fn the_sk_pk_index_lists_every_user(store: Store) {
     }
     assert_eq!(listed, expected);
     let newest_first = all_pages(&store, query.clone().descending()).await;
-    assert_eq!(newest_first, expected.iter().rev().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        newest_first,
+        expected.iter().rev().cloned().collect::<Vec<_>>()
+    );
 }
 
 pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
@@ -348,18 +482,27 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
     for _ in 0..6 {
         let id = new_id();
         store
-            .append(AppendRequest::new(0, vec![debt_created(&id, "alice"), debt_updated(&id, 2, 1)]))
+            .append(AppendRequest::new(
+                0,
+                vec![debt_created(&id, "alice"), debt_updated(&id, 2, 1)],
+            ))
             .await
             .unwrap();
         expected.insert(debt_ref(&id));
     }
     for n in 0..3 {
         let username = format!("u{n}{}", &new_id()[..6]);
-        store.append(registration(&username, &format!("{username}@example.com"))).await.unwrap();
+        store
+            .append(registration(&username, &format!("{username}@example.com")))
+            .await
+            .unwrap();
         expected.insert(user_ref(&username));
     }
     // Read items are not aggregates.
-    store.put_read_item(&debt_item("alice", &new_id(), 1, "x")).await.unwrap();
+    store
+        .put_read_item(&debt_item("alice", &new_id(), 1, "x"))
+        .await
+        .unwrap();
 
     let list = |segment: Segment| {
         let store = Arc::clone(&store);
@@ -367,7 +510,10 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
             let mut found = Vec::<AggregateRef>::new();
             let mut cursor: Option<String> = None;
             loop {
-                let page = store.list_aggregates(segment, cursor.as_deref()).await.unwrap();
+                let page = store
+                    .list_aggregates(segment, cursor.as_deref())
+                    .await
+                    .unwrap();
                 found.extend(page.items);
                 match page.next_cursor {
                     Some(next) => cursor = Some(next),
@@ -377,7 +523,11 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
         }
     };
     let whole = list(Segment::WHOLE).await;
-    assert_eq!(whole.len(), expected.len(), "each aggregate once: {whole:?}");
+    assert_eq!(
+        whole.len(),
+        expected.len(),
+        "each aggregate once: {whole:?}"
+    );
     assert_eq!(whole.into_iter().collect::<BTreeSet<_>>(), expected);
 
     let mut union = Vec::new();
