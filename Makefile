@@ -49,9 +49,9 @@ build: ## Build every crate (debug)
 	cargo build --workspace --all-targets
 
 .PHONY: test
-test: tools ## Run every test: Rust (against DynamoDB Local, moto and SQLite) and the infrastructure tests
-	scripts/with-test-services.sh $(CARGO_TEST)
+test: tools ## Run every test: the infrastructure tests, then Rust (against DynamoDB Local, moto and SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
+	scripts/with-test-services.sh $(CARGO_TEST)
 
 .PHONY: test-rust
 test-rust: tools ## Run only the Rust tests, with the test services up

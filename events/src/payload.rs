@@ -1,4 +1,7 @@
 //! The four event types and their `data`. Amounts are decimal strings and dates ISO 8601, never floats.
+//!
+//! Readers are tolerant: a field this build does not know is ignored, so a newer writer's additive change
+//! (which keeps the schema version) never breaks an older reader during a rolling deploy.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -50,7 +53,6 @@ impl PaymentFrequency {
 
 /// A user registered. The password never appears here: its hash lives only in the `CREDENTIALS` item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct UserCreated {
     /// Lower-case username, 3-32 characters of `[a-z0-9_.-]`; also the aggregate id.
     pub username: String,
@@ -61,7 +63,6 @@ pub struct UserCreated {
 
 /// A debt was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DebtCreated {
     /// Username of the debt's owner; never changes afterwards.
     pub owner: String,
@@ -85,7 +86,6 @@ pub struct DebtCreated {
 /// The mutable fields of a debt that an update changed, each with its new value; absent means unchanged.
 /// `creditor: null` means the creditor was cleared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DebtChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debt_name: Option<String>,
@@ -127,7 +127,6 @@ where
 
 /// Some fields of a debt changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DebtUpdated {
     /// Only the fields that changed, with their new values; the previous values are in earlier events.
     pub changes: DebtChanges,
@@ -135,7 +134,6 @@ pub struct DebtUpdated {
 
 /// A debt was deleted. It is the debt's last event: nothing follows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct DebtDeleted {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -1,0 +1,163 @@
+//! The published schemas describe what the types really write: every kind of event, serialised, validates
+//! against `docs/schemas/envelope.schema.json` (formats checked), and malformed events do not.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use events::{
+    AggregateType, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventEnvelope, EventPayload,
+    PaymentFrequency, UserCreated,
+};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn published(name: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/schemas")
+        .join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the published schema is itself valid")
+}
+
+fn envelope(payload: EventPayload, causation: bool) -> Value {
+    let aggregate_type = payload.aggregate_type();
+    serde_json::to_value(EventEnvelope {
+        event_id: Uuid::new_v4(),
+        schema_version: 1,
+        aggregate_type,
+        aggregate_id: match aggregate_type {
+            AggregateType::User => "alice".into(),
+            AggregateType::Debt => Uuid::new_v4().to_string(),
+        },
+        version: 1,
+        occurred_at: Utc.with_ymd_and_hms(2026, 5, 6, 7, 8, 9).unwrap(),
+        actor: "alice".into(),
+        correlation_id: Uuid::new_v4(),
+        causation_id: causation.then(Uuid::new_v4),
+        payload,
+    })
+    .unwrap()
+}
+
+fn every_kind_of_event() -> Vec<Value> {
+    let created = DebtCreated {
+        owner: "alice".into(),
+        debt_name: "Car loan".into(),
+        principal: Decimal::new(1_500_000, 2),
+        interest_rate: Decimal::new(45, 1),
+        start_date: NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
+        payment_frequency: PaymentFrequency::Biweekly,
+        current_balance: Decimal::new(1_200_050, 2),
+        creditor: Some("First Bank".into()),
+    };
+    vec![
+        envelope(
+            EventPayload::UserCreated(UserCreated {
+                username: "alice".into(),
+                email: "Alice@Example.com".into(),
+                full_name: "Alice Liddell".into(),
+            }),
+            false,
+        ),
+        envelope(EventPayload::DebtCreated(created.clone()), true),
+        envelope(
+            EventPayload::DebtCreated(DebtCreated {
+                creditor: None,
+                ..created
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::DebtUpdated(DebtUpdated {
+                changes: DebtChanges {
+                    debt_name: Some("Renamed".into()),
+                    principal: Some(Decimal::new(1, 2)),
+                    interest_rate: Some(Decimal::new(123_456, 4)),
+                    start_date: NaiveDate::from_ymd_opt(2024, 2, 29),
+                    payment_frequency: Some(PaymentFrequency::Annually),
+                    current_balance: Some(Decimal::ZERO),
+                    creditor: Some(None),
+                },
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::DebtDeleted(DebtDeleted {
+                reason: Some("paid off".into()),
+            }),
+            false,
+        ),
+        envelope(EventPayload::DebtDeleted(DebtDeleted::default()), false),
+    ]
+}
+
+#[test]
+fn every_serialised_event_validates_against_the_envelope_schema() {
+    let validator = published("envelope.schema.json");
+    for event in every_kind_of_event() {
+        let errors: Vec<String> = validator
+            .iter_errors(&event)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{event}\n{errors:#?}");
+    }
+}
+
+#[test]
+fn every_data_payload_validates_against_its_own_schema() {
+    for event in every_kind_of_event() {
+        let name = format!("{}.data.schema.json", event["event_type"].as_str().unwrap());
+        let validator = published(&name);
+        assert!(
+            validator.is_valid(&event["data"]),
+            "{name}: {}",
+            event["data"]
+        );
+    }
+}
+
+#[test]
+fn malformed_events_do_not_validate() {
+    let validator = published("envelope.schema.json");
+    let good = every_kind_of_event().swap_remove(1);
+    let mutations: Vec<(&str, fn(&mut Value))> = vec![
+        ("amount as a float", |e| {
+            e["data"]["principal"] = json!(15000.0)
+        }),
+        ("amount with a comma", |e| {
+            e["data"]["principal"] = json!("15000,00")
+        }),
+        ("unknown event type", |e| {
+            e["event_type"] = json!("DebtRefinanced")
+        }),
+        ("data of another type", |e| {
+            e["event_type"] = json!("UserCreated")
+        }),
+        ("missing event_id", |e| {
+            e.as_object_mut().unwrap().remove("event_id");
+        }),
+        ("event_id not a UUID", |e| e["event_id"] = json!("42")),
+        ("time not RFC 3339", |e| {
+            e["occurred_at"] = json!("yesterday")
+        }),
+        ("unknown frequency", |e| {
+            e["data"]["payment_frequency"] = json!("daily")
+        }),
+        ("missing data field", |e| {
+            e["data"].as_object_mut().unwrap().remove("principal");
+        }),
+        ("unknown aggregate type", |e| {
+            e["aggregate_type"] = json!("loan")
+        }),
+    ];
+    for (what, mutate) in mutations {
+        let mut event = good.clone();
+        mutate(&mut event);
+        assert!(
+            !validator.is_valid(&event),
+            "{what} must not validate: {event}"
+        );
+    }
+}
