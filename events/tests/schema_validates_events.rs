@@ -118,11 +118,14 @@ fn every_data_payload_validates_against_its_own_schema() {
     }
 }
 
+/// Breaks an event in one way.
+type Mutation = fn(&mut Value);
+
 #[test]
 fn malformed_events_do_not_validate() {
     let validator = published("envelope.schema.json");
     let good = every_kind_of_event().swap_remove(1);
-    let mutations: Vec<(&str, fn(&mut Value))> = vec![
+    let mutations: Vec<(&str, Mutation)> = vec![
         ("amount as a float", |e| {
             e["data"]["principal"] = json!(15000.0)
         }),
