@@ -168,9 +168,11 @@ impl EventStore for DynamoStore {
         aggregate: &AggregateRef,
         after_version: u64,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let pk = keys::aggregate_pk(aggregate.aggregate_type, &aggregate.aggregate_id);
-        let from = keys::event_sk(&aggregate.aggregate_id, after_version.saturating_add(1));
-        let to = keys::event_sk(&aggregate.aggregate_id, keys::MAX_VERSION);
+        let (pk, from, to) = keys::events_after(
+            aggregate.aggregate_type,
+            &aggregate.aggregate_id,
+            after_version,
+        );
         let mut events = Vec::new();
         let mut start_key: Option<DynamoItem> = None;
         // Query pages stop at 1 MB: follow LastEvaluatedKey until the history is complete.

@@ -185,9 +185,11 @@ impl EventStore for SqliteStore {
         aggregate: &AggregateRef,
         after_version: u64,
     ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let pk = keys::aggregate_pk(aggregate.aggregate_type, &aggregate.aggregate_id);
-        let from = keys::event_sk(&aggregate.aggregate_id, after_version.saturating_add(1));
-        let to = keys::event_sk(&aggregate.aggregate_id, keys::MAX_VERSION);
+        let (pk, from, to) = keys::events_after(
+            aggregate.aggregate_type,
+            &aggregate.aggregate_id,
+            after_version,
+        );
         let upcaster = Arc::clone(&self.upcaster);
         self.with_connection(move |connection| {
             let mut statement = connection

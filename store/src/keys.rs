@@ -34,6 +34,19 @@ pub fn event_key(aggregate_type: AggregateType, aggregate_id: &str, version: u64
     )
 }
 
+/// The partition and the inclusive SK range holding an aggregate's events after `after_version`.
+pub fn events_after(
+    aggregate_type: AggregateType,
+    aggregate_id: &str,
+    after_version: u64,
+) -> (String, String, String) {
+    (
+        aggregate_pk(aggregate_type, aggregate_id),
+        event_sk(aggregate_id, after_version.saturating_add(1)),
+        event_sk(aggregate_id, MAX_VERSION),
+    )
+}
+
 /// Key of a user's credentials item, written in the same transaction as `UserCreated`.
 pub fn credentials_key(username: &str) -> ItemKey {
     ItemKey::new(aggregate_pk(AggregateType::User, username), CREDENTIALS_SK)

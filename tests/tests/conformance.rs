@@ -51,6 +51,17 @@ fn debt_item(owner: &str, debt_id: &str, version: u64, name: &str) -> ReadItem {
     }
 }
 
+/// Creates debt `id` with two events: created, then updated.
+async fn append_two_events(store: &Store, id: &str) {
+    store
+        .append(AppendRequest::new(
+            0,
+            vec![debt_created(id, "alice"), debt_updated(id, 2, 1)],
+        ))
+        .await
+        .unwrap();
+}
+
 async fn all_pages(store: &Store, query: Query) -> Vec<ItemKey> {
     let mut keys = Vec::new();
     let mut cursor = None;
@@ -130,13 +141,7 @@ pub async fn two_concurrent_appends_at_one_version_one_wins(store: Store) {
 
 pub async fn a_stale_expected_version_is_a_conflict(store: Store) {
     let id = new_id();
-    store
-        .append(AppendRequest::new(
-            0,
-            vec![debt_created(&id, "alice"), debt_updated(&id, 2, 1)],
-        ))
-        .await
-        .unwrap();
+    append_two_events(&store, &id).await;
     let stale = store
         .append(AppendRequest::new(1, vec![debt_updated(&id, 2, 5)]))
         .await;
@@ -481,13 +486,7 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
     let mut expected = BTreeSet::new();
     for _ in 0..6 {
         let id = new_id();
-        store
-            .append(AppendRequest::new(
-                0,
-                vec![debt_created(&id, "alice"), debt_updated(&id, 2, 1)],
-            ))
-            .await
-            .unwrap();
+        append_two_events(&store, &id).await;
         expected.insert(debt_ref(&id));
     }
     for n in 0..3 {
