@@ -5,7 +5,9 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`
 //! (or `AWS_ENDPOINT_URL` for all of them) and no code change.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+pub use aws_config::SdkConfig;
+
+use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 /// Loads the shared SDK configuration. Call once per process (in `main`) and build every client from it.

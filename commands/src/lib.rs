@@ -1,3 +1,11 @@
 //! Write side: the command Lambda handlers (`create-user`, `login`, `create-debt`, `update-debt`,
-//! `delete-debt`) that parse a request, load the aggregate, `decide`, and append through the storage port.
-//! The handlers arrive with the write-side issue; the deciders they call live in `domain`.
+//! `delete-debt`). Each parses its request into domain types, loads the aggregate from its events, asks the
+//! decider, and appends the result with a conditional write; nothing else is written except what must be
+//! written atomically with the event (credentials, the email guard, an idempotency record).
+
+pub mod debts;
+mod envelope;
+pub mod users;
+
+pub use debts::{create_debt, delete_debt, update_debt, DebtDeps};
+pub use users::{create_user, login, LoginDeps, UserDeps};

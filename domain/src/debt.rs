@@ -169,7 +169,10 @@ pub struct Debt;
 
 impl Debt {
     /// The open debt `actor` may change, or why not. Someone else's debt reads as not found.
-    fn owned_by<'s>(state: &'s DebtState, actor: &Username) -> Result<&'s DebtRecord, DebtError> {
+    pub fn owned_by<'s>(
+        state: &'s DebtState,
+        actor: &Username,
+    ) -> Result<&'s DebtRecord, DebtError> {
         match state {
             DebtState::NotCreated => Err(DebtError::NotFound),
             DebtState::Open(debt) | DebtState::Deleted(debt) if debt.owner != actor.as_str() => {

@@ -5,6 +5,7 @@ pub mod debt;
 pub mod decider;
 pub mod user;
 pub mod values;
+pub mod view;
 
 pub use debt::{Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, NewDebt};
 pub use decider::Decider;
@@ -13,3 +14,4 @@ pub use values::{
     parse_payment_frequency, Creditor, DebtName, Email, FullName, InterestRate, Money,
     PaymentFrequency, StartDate, Username, ValidationError,
 };
+pub use view::{DebtView, UserView};

@@ -43,6 +43,13 @@ impl DynamoStore {
         }
     }
 
+    /// The store on the table named by `TABLE_NAME`, with a client from the shared SDK configuration.
+    pub fn from_env(config: &aws_env::SdkConfig) -> Result<Self, StoreError> {
+        let table = std::env::var("TABLE_NAME")
+            .map_err(|_| StoreError::InvalidRequest("TABLE_NAME is not set".into()))?;
+        Ok(Self::new(Client::new(config), table))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -285,6 +292,18 @@ impl EventStore for DynamoStore {
             }
             Err(e) => Err(StoreError::engine(e.into_service_error())),
         }
+    }
+
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        store::ensure_not_event(&item.key)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item.key, &item.attributes)))
+            .send()
+            .await
+            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+        Ok(())
     }
 
     async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {

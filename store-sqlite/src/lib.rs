@@ -324,6 +324,22 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        store::ensure_not_event(&item.key)?;
+        let item = item.clone();
+        self.with_connection(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs",
+                    params![item.key.pk, item.key.sk, to_json(&item.attributes)],
+                )
+                .map_err(StoreError::engine)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.with_connection(move |connection| {

@@ -10,5 +10,6 @@ mod port;
 pub use error::StoreError;
 pub use item::{Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
 pub use port::{
-    AggregateRef, AppendRequest, EventStore, Guard, Page, Query, QueryTarget, Segment, WriteOutcome,
+    ensure_not_event, AggregateRef, AppendRequest, EventStore, Guard, Page, Query, QueryTarget,
+    Segment, WriteOutcome,
 };

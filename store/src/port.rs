@@ -75,6 +75,16 @@ impl AppendRequest {
     }
 }
 
+/// Refuses a plain write to an event key: the event log is append-only.
+pub fn ensure_not_event(key: &ItemKey) -> Result<(), StoreError> {
+    if key.sk.starts_with(keys::EVENT_SK_PREFIX) {
+        return Err(StoreError::InvalidRequest(
+            "events are appended, never overwritten".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Names one aggregate.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AggregateRef {
@@ -210,6 +220,10 @@ pub trait EventStore: Send + Sync {
     /// Writes a read item only if none exists, or the stored one has a lower version and is not a
     /// tombstone. Out-of-order and repeated writes therefore converge on the newest state.
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
+
+    /// Writes an item that is neither an event nor a read item, replacing any item with its key (a user's
+    /// credentials when their hash is upgraded). Event keys are refused: events are never rewritten.
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError>;
 
     /// Removes a read item outright (replay uses it for items whose aggregate has no events).
     async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError>;

@@ -1,6 +1,8 @@
 //! Support for the workspace-level integration tests: one constructor per storage engine, each on a fresh,
 //! isolated table or file, and builders for events and items the suites append.
 
+pub mod api;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -29,6 +31,11 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A store on a new table of its own in DynamoDB Local, so tests run in parallel without sharing state.
 pub async fn dynamodb_store() -> Arc<dyn EventStore> {
+    Arc::new(dynamodb_table().await)
+}
+
+/// Like [`dynamodb_store`], keeping the engine's type (for tests that also look at the table directly).
+pub async fn dynamodb_table() -> DynamoStore {
     let endpoint = dynamodb_endpoint();
     assert!(
         endpoint.contains("127.0.0.1") || endpoint.contains("localhost"),
@@ -40,7 +47,74 @@ pub async fn dynamodb_store() -> Arc<dyn EventStore> {
     store_dynamodb::create_table(&client, &table)
         .await
         .expect("create a test table in DynamoDB Local");
-    Arc::new(DynamoStore::new(client, table))
+    DynamoStore::new(client, table)
+}
+
+/// Every item of a test table, sorted by key: to show a refused request left nothing behind.
+pub async fn table_snapshot(store: &DynamoStore) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table_name())
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan the test table");
+        for item in page.items() {
+            let item = store_dynamodb::attributes::from_item(item.clone()).expect("readable item");
+            let mut attributes = item.attributes.clone();
+            attributes.insert("PK".into(), item.key.pk.clone().into());
+            attributes.insert("SK".into(), item.key.sk.clone().into());
+            items.push(canonical(&serde_json::Value::Object(attributes)));
+        }
+        match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => start = Some(key.clone()),
+            _ => break,
+        }
+    }
+    items.sort();
+    items
+}
+
+/// JSON text with every object's keys sorted, so equal items compare equal as strings.
+pub fn canonical(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(values) => Value::Array(values.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
+/// The Secrets Manager endpoint of the test services (moto), or a panic that says how to start them.
+pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER is not set: these tests need moto. \
+             Run them with `make test`, which installs and starts it on 127.0.0.1."
+        )
+    });
+    assert!(
+        endpoint.contains("127.0.0.1"),
+        "tests only use the local Secrets Manager, not {endpoint}"
+    );
+    aws_sdk_secretsmanager::Client::new(&aws_env::load().await)
 }
 
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.

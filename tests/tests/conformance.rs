@@ -537,6 +537,40 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
     assert_eq!(union.into_iter().collect::<BTreeSet<_>>(), expected);
 }
 
+pub async fn a_plain_item_is_replaced_but_events_are_refused(store: Store) {
+    let username = format!("u{}", &new_id()[..8]);
+    store
+        .append(registration(&username, &format!("{username}@example.com")))
+        .await
+        .unwrap();
+    let upgraded = Item {
+        key: keys::credentials_key(&username),
+        attributes: attrs(json!({"password_hash": "pbkdf2-sha256$700000$bmV3$bmV3"})),
+    };
+    store.put_item(&upgraded).await.unwrap();
+    assert_eq!(store.get_item(&upgraded.key).await.unwrap(), Some(upgraded));
+
+    let event_key = keys::event_key(events::AggregateType::User, &username, 1);
+    let overwrite = store
+        .put_item(&Item {
+            key: event_key,
+            attributes: attrs(json!({"forged": true})),
+        })
+        .await;
+    assert!(
+        matches!(overwrite, Err(StoreError::InvalidRequest(_))),
+        "{overwrite:?}"
+    );
+    assert_eq!(
+        store
+            .load_events(&user_ref(&username), 0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 macro_rules! conformance_suite {
     ($engine:ident, $make_store:path) => {
         mod $engine {
@@ -556,6 +590,7 @@ macro_rules! conformance_suite {
                 cursors_page_a_prefix_without_gaps_or_repeats,
                 the_sk_pk_index_lists_every_user,
                 aggregates_are_listed_once_across_scan_segments,
+                a_plain_item_is_replaced_but_events_are_refused,
             );
         }
     };

@@ -1,0 +1,23 @@
+//! Lambda entrypoint of the `authorizer` function: builds the token checker once, then answers each request.
+
+use std::sync::Arc;
+
+use auth::authorizer::authorize;
+use auth::{SecretsManagerKeys, Tokens};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    http_api::logging::init();
+    let config = aws_env::load().await;
+    let keys = SecretsManagerKeys::from_env(aws_sdk_secretsmanager::Client::new(&config));
+    let tokens = Tokens::new(Arc::new(keys), auth::tokens::issuer_from_env());
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
+            let tokens = &tokens;
+            async move { Ok::<_, Error>(authorize(&event.payload, tokens).await) }
+        },
+    ))
+    .await
+}

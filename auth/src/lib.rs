@@ -1,0 +1,14 @@
+//! Authentication: PBKDF2 password hashes, HS256 tokens signed with keys from Secrets Manager (or a local
+//! secret), and the API Gateway Lambda authorizer that checks them.
+
+pub mod authorizer;
+pub mod jwt;
+pub mod keys;
+pub mod passwords;
+pub mod secrets_manager;
+pub mod tokens;
+
+pub use keys::{KeyError, SigningKey, SigningKeys, StaticKeys};
+pub use passwords::{Password, PasswordHasher, Verified};
+pub use secrets_manager::SecretsManagerKeys;
+pub use tokens::{AuthError, IssuedToken, Tokens};

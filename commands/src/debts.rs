@@ -1,0 +1,257 @@
+//! `POST /debts`, `PUT /debts/{debt_id}`, `DELETE /debts/{debt_id}`: the Debt aggregate's commands.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use domain::{
+    parse_payment_frequency, Creditor, Debt, DebtCommand, DebtName, DebtPatch, DebtState, DebtView,
+    Decider, InterestRate, Money, NewDebt, StartDate, Username,
+};
+use events::{AggregateType, EventEnvelope};
+use http_api::body::{json_object, parsed_decimal, parsed_text, Fields};
+use http_api::context::{caller, path_param};
+use http_api::{serve, Problem, Reply, RequestMeta};
+use lambda_http::{Body, Error, Request, Response};
+use store::{AggregateRef, AppendRequest, EventStore, StoreError};
+use uuid::Uuid;
+
+use crate::envelope::{envelopes, idempotency_key, if_match, Precondition};
+
+/// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
+const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
+
+/// What the debt handlers need, built once per container.
+pub struct DebtDeps {
+    pub store: Arc<dyn EventStore>,
+}
+
+fn debt_ref(debt_id: &str) -> AggregateRef {
+    AggregateRef {
+        aggregate_type: AggregateType::Debt,
+        aggregate_id: debt_id.to_owned(),
+    }
+}
+
+fn view(history: &[EventEnvelope]) -> Result<Reply, Problem> {
+    let debt = DebtView::from_history(history).ok_or_else(|| Problem::not_found("no such debt"))?;
+    let version = debt.version;
+    Ok(Reply::ok(debt).with_version(version))
+}
+
+fn money(field: &'static str) -> impl FnOnce(&serde_json::Value) -> Result<Money, String> {
+    parsed_decimal(move |d| Money::parse(field, d))
+}
+
+/// The body of `POST /debts`. `current_balance` defaults to the principal.
+fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
+    let debt_name = fields.required("debt_name", parsed_text(DebtName::parse));
+    let principal = fields.required("principal", money("principal"));
+    let interest_rate = fields.required("interest_rate", parsed_decimal(InterestRate::parse));
+    let start_date = fields.required("start_date", parsed_text(StartDate::parse));
+    let payment_frequency =
+        fields.required("payment_frequency", parsed_text(parse_payment_frequency));
+    let current_balance = fields.optional("current_balance", money("current_balance"));
+    let creditor = fields.optional("creditor", parsed_text(Creditor::parse));
+    fields.finish()?;
+    match (
+        debt_name,
+        principal,
+        interest_rate,
+        start_date,
+        payment_frequency,
+    ) {
+        (
+            Some(debt_name),
+            Some(principal),
+            Some(interest_rate),
+            Some(start_date),
+            Some(payment_frequency),
+        ) => Ok(NewDebt {
+            debt_name,
+            principal,
+            interest_rate,
+            start_date,
+            payment_frequency,
+            current_balance: current_balance.unwrap_or(principal),
+            creditor,
+        }),
+        _ => Err(Problem::internal("a required field was accepted unparsed")),
+    }
+}
+
+/// The body of `PUT /debts/{id}`: any non-empty subset of the mutable fields; `creditor: null` clears it.
+fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
+    if fields.is_empty() {
+        fields.reject("body", "must set at least one field to change");
+    }
+    let patch = DebtPatch {
+        debt_name: fields.optional("debt_name", parsed_text(DebtName::parse)),
+        principal: fields.optional("principal", money("principal")),
+        interest_rate: fields.optional("interest_rate", parsed_decimal(InterestRate::parse)),
+        start_date: fields.optional("start_date", parsed_text(StartDate::parse)),
+        payment_frequency: fields
+            .optional("payment_frequency", parsed_text(parse_payment_frequency)),
+        current_balance: fields.optional("current_balance", money("current_balance")),
+        creditor: fields.nullable("creditor", parsed_text(Creditor::parse)),
+    };
+    fields.finish()?;
+    Ok(patch)
+}
+
+/// The `debt_id` path parameter; anything that is not a UUID names no debt.
+fn debt_id(request: &Request) -> Result<String, Problem> {
+    path_param(request, "debt_id")
+        .and_then(|id| Uuid::parse_str(&id).ok())
+        .map(|id| id.to_string())
+        .ok_or_else(|| Problem::not_found("no such debt"))
+}
+
+/// `POST /debts`: records a new debt for the caller. With an `Idempotency-Key`, the debt id is derived from
+/// the owner and the key, so a retry finds the debt its first attempt created and appends nothing.
+pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("create-debt", request, |request, meta| async move {
+        let owner = caller(&request)?;
+        let key = idempotency_key(&request)?;
+        let debt = parse_new_debt(json_object(&request)?)?;
+        let debt_id = match &key {
+            Some(key) => Uuid::new_v5(&IDEMPOTENT_DEBT_IDS, format!("{owner}\n{key}").as_bytes()),
+            None => Uuid::now_v7(),
+        }
+        .to_string();
+        let command = DebtCommand::Create {
+            owner: owner.clone(),
+            debt,
+        };
+        let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
+        let events = envelopes(
+            AggregateType::Debt,
+            &debt_id,
+            0,
+            payloads,
+            owner.as_str(),
+            &meta,
+            Utc::now(),
+        );
+        match deps
+            .store
+            .append(AppendRequest::new(0, events.clone()))
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(debt_id, "debt created");
+                Ok(view(&events)?.as_created())
+            }
+            Err(StoreError::VersionConflict { .. }) if key.is_some() => {
+                replay_creation(deps, &debt_id, &events).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+/// A retried `POST /debts`: the same body gets the original response; a different body reusing the key
+/// is refused.
+async fn replay_creation(
+    deps: &DebtDeps,
+    debt_id: &str,
+    attempted: &[EventEnvelope],
+) -> Result<Reply, Problem> {
+    let history = deps.store.load_events(&debt_ref(debt_id), 0).await?;
+    let original = history
+        .first()
+        .ok_or_else(|| Problem::internal("the debt vanished"))?;
+    if original.payload != attempted[0].payload {
+        return Err(Problem::idempotency_mismatch(
+            "this Idempotency-Key was used for a different request body",
+        ));
+    }
+    tracing::info!(debt_id, "idempotent retry answered from the original event");
+    Ok(view(&history[..1])?.as_created())
+}
+
+/// Loads a debt, checks access and `If-Match`, decides, and appends; a concurrent write between load and
+/// append is retried once (the retry re-checks `If-Match`), then reported as a conflict.
+async fn change_debt(
+    deps: &DebtDeps,
+    meta: &RequestMeta,
+    debt_id: &str,
+    actor: &Username,
+    precondition: Option<Precondition>,
+    command: DebtCommand,
+) -> Result<Reply, Problem> {
+    let aggregate = debt_ref(debt_id);
+    for attempt in 1..=2 {
+        let mut history = deps.store.load_events(&aggregate, 0).await?;
+        let version = history.last().map_or(0, |e| e.version);
+        let state = Debt::fold(history.iter().map(|e| &e.payload));
+        // Not found (or not yours) is answered before the precondition, so 412 never reveals a debt.
+        Debt::owned_by(&state, actor)?;
+        if precondition.as_ref().is_some_and(|p| !p.holds_for(version)) {
+            return Err(Problem::precondition_failed(format!(
+                "the debt is at version {version}; reload it and retry"
+            )));
+        }
+        let payloads = Debt::decide(&command, &state)?;
+        if payloads.is_empty() {
+            return view(&history);
+        }
+        let events = envelopes(
+            AggregateType::Debt,
+            debt_id,
+            version,
+            payloads,
+            actor.as_str(),
+            meta,
+            Utc::now(),
+        );
+        match deps
+            .store
+            .append(AppendRequest::new(version, events.clone()))
+            .await
+        {
+            Ok(()) => {
+                history.extend(events);
+                return view(&history);
+            }
+            Err(StoreError::VersionConflict { .. }) if attempt == 1 => {
+                tracing::info!(debt_id, version, "concurrent write; retrying once");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::conflict(
+        "the debt keeps changing; reload it and retry",
+    ))
+}
+
+/// `PUT /debts/{debt_id}`: changes any subset of a debt's fields; `If-Match` guards against lost updates.
+pub async fn update_debt(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("update-debt", request, |request, meta| async move {
+        let actor = caller(&request)?;
+        let debt_id = debt_id(&request)?;
+        let precondition = if_match(&request)?;
+        let patch = parse_patch(json_object(&request)?)?;
+        let command = DebtCommand::Update {
+            actor: actor.clone(),
+            patch,
+        };
+        change_debt(deps, &meta, &debt_id, &actor, precondition, command).await
+    })
+    .await
+}
+
+/// `DELETE /debts/{debt_id}`: deletes a debt for good; its history stays readable.
+pub async fn delete_debt(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("delete-debt", request, |request, meta| async move {
+        let actor = caller(&request)?;
+        let debt_id = debt_id(&request)?;
+        let precondition = if_match(&request)?;
+        let command = DebtCommand::Delete {
+            actor: actor.clone(),
+            reason: None,
+        };
+        change_debt(deps, &meta, &debt_id, &actor, precondition, command).await
+    })
+    .await
+}

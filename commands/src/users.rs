@@ -1,0 +1,334 @@
+//! `POST /users` (registration) and `POST /login` (a bearer token for a username and password).
+
+use std::sync::Arc;
+
+use auth::{Password, PasswordHasher, Tokens, Verified};
+use chrono::{Duration, Utc};
+use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
+use events::AggregateType;
+use http_api::body::{json_object, parsed_text, text};
+use http_api::{serve, FieldError, Problem, Reply};
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::json;
+use store::{keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, StoreError};
+
+use crate::envelope::{blocking, envelopes, idempotency_key};
+
+/// How long an `Idempotency-Key` of `POST /users` is remembered (DynamoDB's TTL removes the record).
+const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
+
+/// What registration needs, built once per container.
+pub struct UserDeps {
+    pub store: Arc<dyn EventStore>,
+    pub passwords: PasswordHasher,
+}
+
+/// What login needs, built once per container.
+pub struct LoginDeps {
+    pub store: Arc<dyn EventStore>,
+    pub passwords: PasswordHasher,
+    pub tokens: Tokens,
+}
+
+fn user_ref(username: &Username) -> AggregateRef {
+    AggregateRef {
+        aggregate_type: AggregateType::User,
+        aggregate_id: username.as_str().to_owned(),
+    }
+}
+
+fn idempotency_record_key(key: &str) -> ItemKey {
+    ItemKey::new(format!("IDEMPOTENCY#users#{key}"), "IDEMPOTENCY")
+}
+
+fn password_field(value: &serde_json::Value) -> Result<Password, String> {
+    Password::parse(text(value)?).map_err(|_| "must be 8-128 characters".to_owned())
+}
+
+struct Registration {
+    username: Username,
+    email: Email,
+    full_name: FullName,
+    password: Password,
+}
+
+impl Registration {
+    /// What identifies a registration request apart from its password, to recognise a retry.
+    fn fingerprint(&self) -> serde_json::Value {
+        json!({
+            "username": self.username.as_str(),
+            "email": self.email.as_str(),
+            "full_name": self.full_name.as_str(),
+        })
+    }
+}
+
+fn parse_registration(request: &Request) -> Result<Registration, Problem> {
+    let mut fields = json_object(request)?;
+    let username = fields.required("username", parsed_text(Username::parse));
+    let email = fields.required("email", parsed_text(Email::parse));
+    let full_name = fields.required("full_name", parsed_text(FullName::parse));
+    let password = fields.required("password", password_field);
+    fields.finish()?;
+    match (username, email, full_name, password) {
+        (Some(username), Some(email), Some(full_name), Some(password)) => Ok(Registration {
+            username,
+            email,
+            full_name,
+            password,
+        }),
+        _ => Err(Problem::internal("a required field was accepted unparsed")),
+    }
+}
+
+/// `POST /users`: registers a user. The `UserCreated` event, the credentials item and the email guard (and,
+/// with an `Idempotency-Key`, a record of the key) are written in one transaction: all or nothing.
+pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<Body>, Error> {
+    serve("create-user", request, |request, meta| async move {
+        let key = idempotency_key(&request)?;
+        let registration = parse_registration(&request)?;
+        if let Some(key) = &key {
+            if let Some(reply) = replay_registration(deps, key, &registration).await? {
+                return Ok(reply);
+            }
+        }
+        let history = deps
+            .store
+            .load_events(&user_ref(&registration.username), 0)
+            .await?;
+        let state = User::fold(history.iter().map(|e| &e.payload));
+        let command = UserCommand::Register {
+            username: registration.username.clone(),
+            email: registration.email.clone(),
+            full_name: registration.full_name.clone(),
+        };
+        let payloads = User::decide(&command, &state)?;
+
+        let hasher = deps.passwords.clone();
+        let password = registration.password.clone();
+        let password_hash = blocking(move || hasher.hash(&password)).await?;
+        let now = Utc::now();
+        let username = registration.username.as_str();
+        let events = envelopes(
+            AggregateType::User,
+            username,
+            0,
+            payloads,
+            username,
+            &meta,
+            now,
+        );
+        let mut append = AppendRequest::new(0, events.clone())
+            .with_guard(
+                "credentials",
+                Item {
+                    key: keys::credentials_key(username),
+                    attributes: attributes(
+                        json!({"password_hash": password_hash, "updated_at": now}),
+                    ),
+                },
+            )
+            .with_guard(
+                "email",
+                Item {
+                    key: keys::email_guard_key(&registration.email.normalized()),
+                    attributes: attributes(json!({"username": username})),
+                },
+            );
+        if let Some(key) = &key {
+            let mut record = registration.fingerprint();
+            record["expires_at"] = json!((now + IDEMPOTENCY_WINDOW).timestamp());
+            append = append.with_guard(
+                "idempotency key",
+                Item {
+                    key: idempotency_record_key(key),
+                    attributes: attributes(record),
+                },
+            );
+        }
+        match deps.store.append(append).await {
+            Ok(()) => {
+                tracing::info!(username, "user registered");
+                let user =
+                    UserView::from_history(&events).ok_or_else(|| Problem::internal("no user"))?;
+                Ok(Reply::created(user))
+            }
+            Err(
+                conflict @ (StoreError::VersionConflict { .. } | StoreError::GuardTaken { .. }),
+            ) => {
+                // A concurrent retry with the same key may have won the race: answer it as a retry.
+                if let Some(key) = &key {
+                    if let Some(reply) = replay_registration(deps, key, &registration).await? {
+                        return Ok(reply);
+                    }
+                }
+                Err(match conflict {
+                    StoreError::VersionConflict { .. } => {
+                        Problem::conflict("the username is already taken")
+                    }
+                    StoreError::GuardTaken { name } if name == "email" => {
+                        Problem::conflict("the email is already registered")
+                    }
+                    other => other.into(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+fn attributes(value: serde_json::Value) -> store::Attributes {
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => store::Attributes::new(),
+    }
+}
+
+/// The original 201 when `key` was already used for this same registration (password included), a 422 when
+/// it was used for a different one, and `None` when the key is new.
+async fn replay_registration(
+    deps: &UserDeps,
+    key: &str,
+    registration: &Registration,
+) -> Result<Option<Reply>, Problem> {
+    let Some(record) = deps.store.get_item(&idempotency_record_key(key)).await? else {
+        return Ok(None);
+    };
+    let mismatch = || {
+        Problem::idempotency_mismatch("this Idempotency-Key was used for a different request body")
+    };
+    let fingerprint = registration.fingerprint();
+    let same_fields = ["username", "email", "full_name"]
+        .iter()
+        .all(|f| record.attributes.get(*f) == fingerprint.get(*f));
+    if !same_fields {
+        return Err(mismatch());
+    }
+    let username = registration.username.as_str();
+    let stored_hash = deps
+        .store
+        .get_item(&keys::credentials_key(username))
+        .await?
+        .and_then(|item| {
+            item.attributes
+                .get("password_hash")
+                .and_then(|h| h.as_str())
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| Problem::internal("credentials missing for a registered user"))?;
+    let hasher = deps.passwords.clone();
+    let password = registration.password.clone();
+    let verified = blocking(move || hasher.verify(&password, &stored_hash)).await?;
+    if verified == Verified::No {
+        return Err(mismatch());
+    }
+    let history = deps
+        .store
+        .load_events(&user_ref(&registration.username), 0)
+        .await?;
+    let user = UserView::from_history(&history).ok_or_else(|| Problem::internal("no user"))?;
+    tracing::info!(
+        username,
+        "idempotent retry answered from the original event"
+    );
+    Ok(Some(Reply::created(user)))
+}
+
+fn invalid_credentials() -> Problem {
+    Problem::unauthorized("the username or password is wrong")
+}
+
+/// `POST /login`: `{"token", "token_type": "Bearer", "expires_at"}` for a right username and password. A
+/// wrong password and an unknown user get the same answer after the same work (one hash).
+pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>, Error> {
+    serve("login", request, |request, _meta| async move {
+        let mut fields = json_object(&request)?;
+        let username = fields.required("username", |v| text(v).map(str::to_owned));
+        let password = fields.required("password", |v| text(v).map(str::to_owned));
+        fields.finish()?;
+        let (Some(username), Some(password)) = (username, password) else {
+            return Err(Problem::validation(vec![FieldError::new(
+                "body",
+                "username and password are required",
+            )]));
+        };
+        // A password or username that could never have been registered is simply a wrong one.
+        let password = Password::parse(&password).ok();
+        let username = Username::parse(&username).ok();
+        let stored = match &username {
+            Some(username) => {
+                deps.store
+                    .get_item(&keys::credentials_key(username.as_str()))
+                    .await?
+            }
+            None => None,
+        };
+        let stored_hash = stored
+            .as_ref()
+            .and_then(|item| item.attributes.get("password_hash"))
+            .and_then(|h| h.as_str())
+            .map(str::to_owned);
+        let hasher = deps.passwords.clone();
+        let check_password = password.clone();
+        let verified = blocking(move || match (check_password, stored_hash) {
+            (Some(password), Some(hash)) => hasher.verify(&password, &hash),
+            (Some(password), None) => {
+                hasher.waste_one_hash(&password);
+                Verified::No
+            }
+            (None, _) => {
+                hasher.waste_one_hash(
+                    &Password::parse("unknown-user-padding").expect("a valid password"),
+                );
+                Verified::No
+            }
+        })
+        .await?;
+        let (Verified::Yes { rehash }, Some(username), Some(password)) =
+            (verified, username, password)
+        else {
+            tracing::info!("login refused");
+            return Err(invalid_credentials());
+        };
+        if rehash {
+            upgrade_hash(deps, &username, password).await;
+        }
+        let issued = deps
+            .tokens
+            .issue(username.as_str(), Utc::now())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read the signing key");
+                Problem::internal("the request could not be completed")
+            })?;
+        tracing::info!(username = username.as_str(), "login succeeded");
+        Ok(Reply::bare(json!({
+            "token": issued.token,
+            "token_type": "Bearer",
+            "expires_at": issued.expires_at,
+        })))
+    })
+    .await
+}
+
+/// Re-hashes a password stored with fewer iterations than the current setting. A failure only means the
+/// upgrade waits for the next login, so it is logged, not returned.
+async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password) {
+    let hasher = deps.passwords.clone();
+    let Ok(new_hash) = blocking(move || hasher.hash(&password)).await else {
+        return;
+    };
+    let item = Item {
+        key: keys::credentials_key(username.as_str()),
+        attributes: attributes(json!({"password_hash": new_hash, "updated_at": Utc::now()})),
+    };
+    match deps.store.put_item(&item).await {
+        Ok(()) => tracing::info!(
+            username = username.as_str(),
+            iterations = deps.passwords.iterations(),
+            "password hash upgraded"
+        ),
+        Err(e) => tracing::warn!(error = %e, "password hash upgrade failed"),
+    }
+}

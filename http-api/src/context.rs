@@ -1,0 +1,75 @@
+//! What a handler needs to know about a request besides its body: who is calling (the authorizer's context,
+//! passed on by API Gateway), the correlation id that follows the request, and path and header values.
+
+use domain::Username;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use uuid::Uuid;
+
+use crate::problem::Problem;
+
+/// Header a client may send to tie its own logs to ours; echoed on every response.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// Identifiers that follow a request through logs, responses and the events it causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// From `X-Correlation-Id` when that is a UUID, otherwise new.
+    pub correlation_id: Uuid,
+    /// The Lambda invocation's request id, or API Gateway's when called outside Lambda.
+    pub request_id: String,
+}
+
+impl RequestMeta {
+    pub fn of(request: &Request) -> Self {
+        let correlation_id = request
+            .headers()
+            .get(CORRELATION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v.trim()).ok())
+            .unwrap_or_else(Uuid::new_v4);
+        let request_id = request
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .filter(|id| !id.is_empty())
+            .or_else(|| match request.request_context_ref() {
+                Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+                _ => None,
+            })
+            .unwrap_or_else(|| Uuid::new_v4().to_string());
+        RequestMeta {
+            correlation_id,
+            request_id,
+        }
+    }
+}
+
+/// The username the authorizer put in the request context. Without one the route was not protected as it
+/// must be, so the request is refused rather than served anonymously.
+pub fn caller(request: &Request) -> Result<Username, Problem> {
+    let username = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.fields.get("username"))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        _ => None,
+    };
+    username
+        .and_then(|u| Username::parse(&u).ok())
+        .ok_or_else(|| Problem::unauthorized("this route needs a bearer token"))
+}
+
+/// A path parameter such as `debt_id`.
+pub fn path_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .path_parameters_ref()
+        .and_then(|params| params.first(name))
+        .map(str::to_owned)
+}
+
+/// A header's value as text, when present and readable.
+pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}

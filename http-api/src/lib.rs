@@ -1,0 +1,16 @@
+//! HTTP plumbing every Lambda handler shares: body parsing into per-field errors, RFC 9457 problem+json
+//! responses (with the one mapping from domain and store errors), request metadata (correlation id, request id,
+//! the authorizer's username), `{"data": ...}` replies, and JSON logging set-up.
+
+pub mod body;
+pub mod context;
+pub mod handler;
+pub mod logging;
+pub mod problem;
+pub mod reply;
+
+pub use body::{Fields, MAX_BODY_BYTES};
+pub use context::RequestMeta;
+pub use handler::serve;
+pub use problem::{FieldError, Problem};
+pub use reply::Reply;

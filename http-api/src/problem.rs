@@ -1,0 +1,195 @@
+//! RFC 9457 problem details, and the single mapping from domain and store errors to HTTP statuses.
+
+use domain::{DebtError, UserError, ValidationError};
+use http::StatusCode;
+use serde::Serialize;
+use store::StoreError;
+
+/// One invalid request field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ValidationError> for FieldError {
+    fn from(error: ValidationError) -> Self {
+        FieldError::new(error.field, error.message)
+    }
+}
+
+/// An `application/problem+json` body. `type` is a stable URI reference clients can switch on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.title, self.detail)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+macro_rules! problems {
+    ($($name:ident => ($status:expr, $kind:literal, $title:literal);)*) => {
+        impl Problem {
+            $(
+                pub fn $name(detail: impl Into<String>) -> Problem {
+                    Problem {
+                        kind: $kind,
+                        title: $title,
+                        status: $status.as_u16(),
+                        detail: detail.into(),
+                        errors: Vec::new(),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+problems! {
+    malformed => (StatusCode::BAD_REQUEST, "/problems/malformed-request", "Malformed request");
+    unauthorized => (StatusCode::UNAUTHORIZED, "/problems/unauthorized", "Unauthorized");
+    not_found => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found");
+    conflict => (StatusCode::CONFLICT, "/problems/conflict", "Conflict");
+    precondition_failed => (StatusCode::PRECONDITION_FAILED, "/problems/precondition-failed", "Precondition failed");
+    precondition_required => (StatusCode::PRECONDITION_REQUIRED, "/problems/precondition-required", "Precondition required");
+    too_large => (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large");
+    unsupported_media_type => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type");
+    idempotency_mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/idempotency-key-reused", "Idempotency key reused");
+    internal => (StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error");
+}
+
+impl Problem {
+    /// 422 with one entry per invalid field.
+    pub fn validation(errors: Vec<FieldError>) -> Problem {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Problem {
+            kind: "/problems/validation",
+            title: "Invalid request",
+            status: StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
+            detail,
+            errors,
+        }
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<ValidationError> for Problem {
+    fn from(error: ValidationError) -> Self {
+        Problem::validation(vec![error.into()])
+    }
+}
+
+impl From<DebtError> for Problem {
+    fn from(error: DebtError) -> Self {
+        match error {
+            // A deleted debt, someone else's, and a missing one all read as "not found".
+            DebtError::NotFound | DebtError::Deleted => Problem::not_found("no such debt"),
+            DebtError::AlreadyExists => Problem::conflict("a debt with this id already exists"),
+            DebtError::PrincipalNotPositive => Problem::validation(vec![FieldError::new(
+                "principal",
+                "must be greater than zero",
+            )]),
+        }
+    }
+}
+
+impl From<UserError> for Problem {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::UsernameTaken => Problem::conflict("the username is already taken"),
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::VersionConflict { .. } => {
+                Problem::conflict("the resource was changed by another request; reload and retry")
+            }
+            StoreError::GuardTaken { name } => {
+                Problem::conflict(format!("the {name} is already taken"))
+            }
+            StoreError::InvalidCursor => {
+                Problem::malformed("the cursor is not valid for this listing")
+            }
+            other => {
+                // The detail stays generic: engine errors can name tables and keys.
+                tracing::error!(error = %other, "storage error");
+                Problem::internal("the request could not be completed")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_validation_problem_lists_its_fields() {
+        let problem = Problem::validation(vec![
+            FieldError::new("principal", "must not be negative"),
+            FieldError::new("extra", "unknown field"),
+        ]);
+        assert_eq!(
+            serde_json::to_value(&problem).unwrap(),
+            json!({
+                "type": "/problems/validation",
+                "title": "Invalid request",
+                "status": 422,
+                "detail": "2 fields are invalid",
+                "errors": [
+                    {"field": "principal", "message": "must not be negative"},
+                    {"field": "extra", "message": "unknown field"}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn domain_and_store_errors_map_to_one_status_each() {
+        assert_eq!(Problem::from(DebtError::Deleted).status, 404);
+        assert_eq!(Problem::from(DebtError::NotFound).status, 404);
+        assert_eq!(Problem::from(DebtError::PrincipalNotPositive).status, 422);
+        assert_eq!(Problem::from(UserError::UsernameTaken).status, 409);
+        let taken = Problem::from(StoreError::GuardTaken {
+            name: "email".into(),
+        });
+        assert_eq!(
+            (taken.status, taken.detail.as_str()),
+            (409, "the email is already taken")
+        );
+        assert_eq!(Problem::from(StoreError::InvalidCursor).status, 400);
+        let engine = Problem::from(StoreError::InvalidRequest("table debts-prod".into()));
+        assert_eq!(engine.status, 500);
+        assert!(!engine.detail.contains("debts-prod"));
+    }
+}

@@ -1,0 +1,109 @@
+//! Successful answers: `{"data": ...}` bodies with the headers every response carries, and the conversion of
+//! a handler's outcome (a reply or a problem) into the HTTP response API Gateway returns.
+
+use http::header::{CONTENT_TYPE, ETAG};
+use http::{HeaderValue, StatusCode};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::context::{RequestMeta, CORRELATION_HEADER};
+use crate::problem::Problem;
+
+/// A successful outcome: a status, the `data` of the body, and the resource's version for `ETag`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub data: Value,
+    pub version: Option<u64>,
+    /// Whether the body is `{"data": ...}` (every endpoint but login, whose token response stays flat).
+    pub wrapped: bool,
+}
+
+impl Reply {
+    pub fn ok(data: impl Serialize) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            data: serde_json::to_value(data).expect("reply data is serialisable"),
+            version: None,
+            wrapped: true,
+        }
+    }
+
+    /// 200 with `body` as the whole body, not wrapped in `data`.
+    pub fn bare(body: impl Serialize) -> Self {
+        Reply {
+            wrapped: false,
+            ..Reply::ok(body)
+        }
+    }
+
+    pub fn created(data: impl Serialize) -> Self {
+        Reply {
+            status: StatusCode::CREATED,
+            ..Reply::ok(data)
+        }
+    }
+
+    /// The same reply answering a creation: 201.
+    pub fn as_created(mut self) -> Self {
+        self.status = StatusCode::CREATED;
+        self
+    }
+
+    pub fn with_version(mut self, version: u64) -> Self {
+        self.version = Some(version);
+        self
+    }
+}
+
+/// The strong entity tag of a resource at `version`: `"3"`.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The HTTP response for a handler's outcome. Problems are logged here, once, at a level by status.
+pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<Body> {
+    let (status, body, content_type, version) = match outcome {
+        Ok(reply) => (
+            reply.status,
+            if reply.wrapped {
+                json!({ "data": reply.data })
+            } else {
+                reply.data
+            },
+            "application/json",
+            reply.version,
+        ),
+        Err(problem) => {
+            if problem.status >= 500 {
+                tracing::error!(
+                    status = problem.status,
+                    kind = problem.kind,
+                    "request failed"
+                );
+            } else {
+                tracing::info!(status = problem.status, kind = problem.kind, detail = %problem.detail, "request refused");
+            }
+            (
+                problem.status_code(),
+                serde_json::to_value(&problem).expect("a problem is serialisable"),
+                "application/problem+json",
+                None,
+            )
+        }
+    };
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&meta.correlation_id.to_string()) {
+        headers.insert(CORRELATION_HEADER, value);
+    }
+    if let Some(version) = version {
+        if let Ok(value) = HeaderValue::from_str(&etag(version)) {
+            headers.insert(ETAG, value);
+        }
+    }
+    response
+}
