@@ -1,11 +1,16 @@
-//! Structured JSON logs for every Lambda: one line per event, with the span fields (request and correlation
-//! ids) on each. What handlers log never includes a password, hash, token or secret: they log ids and
-//! outcomes only.
+//! Structured JSON logs for every Lambda: one line per event, with the span fields (route, request and
+//! correlation ids) on each. Handlers log ids and outcomes only, never a password, hash, token or secret;
+//! `tests/tests/logs.rs` captures a whole login flow and checks.
 
+use tracing::Subscriber;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the JSON subscriber; `RUST_LOG` adjusts levels (default `info`). Call once, first thing in `main`.
-pub fn init() {
+/// The JSON subscriber every function uses, writing to `writer`; `RUST_LOG` adjusts levels (default `info`).
+pub fn json_subscriber<W>(writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
@@ -13,5 +18,12 @@ pub fn init() {
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .init();
+        .with_writer(writer)
+        .finish()
+}
+
+/// Installs the JSON subscriber on stdout. Call once, first thing in `main`.
+pub fn init() {
+    tracing::subscriber::set_global_default(json_subscriber(std::io::stdout))
+        .expect("logging is initialised once");
 }

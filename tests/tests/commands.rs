@@ -580,6 +580,34 @@ async fn twenty_concurrent_updates_with_one_if_match_give_one_success() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_without_if_match_lose_nothing() {
+    let api = Arc::new(api().await);
+    let alice = username();
+    let debt = api.create_debt(&alice).await;
+    let debt_id = debt.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let (api, debt_id, alice) = (Arc::clone(&api), debt_id.clone(), alice.clone());
+        tasks.push(tokio::spawn(async move {
+            api.call(
+                debt_request("PUT /debts/{debt_id}", &debt_id, &alice)
+                    .json(json!({"current_balance": format!("{}.00", 2000 + n)})),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let successes = statuses.iter().filter(|s| **s == 200).count();
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert!(successes >= 2, "a conflicting write is retried once before giving up: {statuses:?}");
+    assert_eq!(api.event_count(&debt_id).await, 1 + successes, "every 200 is one event, every 409 none");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_and_deletes_follow_the_debt_rules() {
     let api = api().await;
     let (alice, bob) = (username(), username());

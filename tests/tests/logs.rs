@@ -1,0 +1,121 @@
+//! No password, hash, token or secret ever reaches a log line: the logs of a whole flow (register, log in,
+//! pass the authorizer, fail a login, create a debt) are captured in the production JSON format and searched.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use auth::authorizer::authorize;
+use auth::passwords::MIN_ITERATIONS;
+use auth::{PasswordHasher, StaticKeys, Tokens};
+use commands::{DebtDeps, LoginDeps, UserDeps};
+use integration_tests::api::{authorizer_request, ApiRequest, ApiResponse};
+use integration_tests::sqlite_store;
+use serde_json::{json, Value};
+use store::keys;
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> MakeWriter<'w> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+const PASSWORD: &str = "a very secret passphrase";
+const JWT_SECRET: &str = "the-signing-secret-that-must-never-be-logged";
+
+// One thread, so the thread-local subscriber sees every handler's logs.
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_login_flow_logs_no_secret() {
+    let captured = Captured::default();
+    let _guard = tracing::subscriber::set_default(http_api::logging::json_subscriber(captured.clone()));
+
+    let store = sqlite_store().await;
+    let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
+    let tokens = Tokens::new(Arc::new(StaticKeys::from_secret(JWT_SECRET)), "debts-api");
+    let users = UserDeps { store: Arc::clone(&store), passwords: passwords.clone() };
+    let login = LoginDeps { store: Arc::clone(&store), passwords, tokens: tokens.clone() };
+    let debts = DebtDeps { store: Arc::clone(&store) };
+
+    let registered = commands::create_user(
+        ApiRequest::new("POST /users", "/users")
+            .json(json!({"username": "alice", "email": "alice@example.com", "full_name": "Alice", "password": PASSWORD}))
+            .build(),
+        &users,
+    )
+    .await
+    .unwrap();
+    assert_eq!(registered.status(), 201);
+    let logged_in = ApiResponse::read(
+        commands::login(
+            ApiRequest::new("POST /login", "/login").json(json!({"username": "alice", "password": PASSWORD})).build(),
+            &login,
+        )
+        .await
+        .unwrap(),
+    );
+    let token = logged_in.body["token"].as_str().unwrap().to_owned();
+    let wrong = commands::login(
+        ApiRequest::new("POST /login", "/login").json(json!({"username": "alice", "password": "wrong password!"})).build(),
+        &login,
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(authorize(&authorizer_request(Some(&format!("Bearer {token}"))), &tokens).await.is_authorized);
+    let forged = format!("Bearer {token}x");
+    assert!(!authorize(&authorizer_request(Some(&forged)), &tokens).await.is_authorized);
+    let debt = commands::create_debt(
+        ApiRequest::new("POST /debts", "/debts")
+            .as_user("alice")
+            .json(json!({"debt_name": "Loan", "principal": 10, "interest_rate": 1, "start_date": "2025-01-01", "payment_frequency": "weekly"}))
+            .build(),
+        &debts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(debt.status(), 201);
+
+    let hash = store.get_item(&keys::credentials_key("alice")).await.unwrap().unwrap().attributes["password_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = logs.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    assert!(lines.len() >= 8, "the flow was logged: {logs}");
+    assert!(logs.contains("login succeeded") && logs.contains("login refused") && logs.contains("request denied"));
+    for line in &lines {
+        if line["fields"]["message"] == json!("request done") {
+            let span = &line["span"];
+            assert!(span["request_id"].is_string() && span["correlation_id"].is_string(), "{line}");
+        }
+    }
+    let signature = token.rsplit('.').next().unwrap();
+    let hash_digest = hash.rsplit('$').next().unwrap();
+    for (what, secret) in [
+        ("password", PASSWORD),
+        ("password hash", hash.as_str()),
+        ("hash digest", hash_digest),
+        ("token", token.as_str()),
+        ("token signature", signature),
+        ("signing secret", JWT_SECRET),
+        ("wrong password", "wrong password!"),
+    ] {
+        assert!(!logs.contains(secret), "the logs contain the {what}");
+    }
+}
