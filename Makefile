@@ -61,6 +61,10 @@ test-rust: tools ## Run only the Rust tests, with the test services up
 test-infra: tools ## Run only the Pulumi unit tests (offline, mocked)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
 
+.PHONY: bench
+bench: ## Measure PBKDF2 cost and each command handler's latency in-process on SQLite (release build)
+	cargo run --release -p integration-tests --bin command-latency
+
 .PHONY: schemas
 schemas: ## Regenerate docs/schemas/ from the event types (review the diff before committing)
 	UPDATE_SCHEMAS=1 cargo test -p events --test schema_drift

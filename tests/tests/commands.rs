@@ -602,9 +602,19 @@ async fn concurrent_updates_without_if_match_lose_nothing() {
         statuses.push(task.await.unwrap());
     }
     let successes = statuses.iter().filter(|s| **s == 200).count();
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
-    assert!(successes >= 2, "a conflicting write is retried once before giving up: {statuses:?}");
-    assert_eq!(api.event_count(&debt_id).await, 1 + successes, "every 200 is one event, every 409 none");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    assert!(
+        successes >= 2,
+        "a conflicting write is retried once before giving up: {statuses:?}"
+    );
+    assert_eq!(
+        api.event_count(&debt_id).await,
+        1 + successes,
+        "every 200 is one event, every 409 none"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,14 +43,24 @@ const JWT_SECRET: &str = "the-signing-secret-that-must-never-be-logged";
 #[tokio::test(flavor = "current_thread")]
 async fn a_full_login_flow_logs_no_secret() {
     let captured = Captured::default();
-    let _guard = tracing::subscriber::set_default(http_api::logging::json_subscriber(captured.clone()));
+    let _guard =
+        tracing::subscriber::set_default(http_api::logging::json_subscriber(captured.clone()));
 
     let store = sqlite_store().await;
     let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
     let tokens = Tokens::new(Arc::new(StaticKeys::from_secret(JWT_SECRET)), "debts-api");
-    let users = UserDeps { store: Arc::clone(&store), passwords: passwords.clone() };
-    let login = LoginDeps { store: Arc::clone(&store), passwords, tokens: tokens.clone() };
-    let debts = DebtDeps { store: Arc::clone(&store) };
+    let users = UserDeps {
+        store: Arc::clone(&store),
+        passwords: passwords.clone(),
+    };
+    let login = LoginDeps {
+        store: Arc::clone(&store),
+        passwords,
+        tokens: tokens.clone(),
+    };
+    let debts = DebtDeps {
+        store: Arc::clone(&store),
+    };
 
     let registered = commands::create_user(
         ApiRequest::new("POST /users", "/users")
@@ -63,7 +73,9 @@ async fn a_full_login_flow_logs_no_secret() {
     assert_eq!(registered.status(), 201);
     let logged_in = ApiResponse::read(
         commands::login(
-            ApiRequest::new("POST /login", "/login").json(json!({"username": "alice", "password": PASSWORD})).build(),
+            ApiRequest::new("POST /login", "/login")
+                .json(json!({"username": "alice", "password": PASSWORD}))
+                .build(),
             &login,
         )
         .await
@@ -71,15 +83,28 @@ async fn a_full_login_flow_logs_no_secret() {
     );
     let token = logged_in.body["token"].as_str().unwrap().to_owned();
     let wrong = commands::login(
-        ApiRequest::new("POST /login", "/login").json(json!({"username": "alice", "password": "wrong password!"})).build(),
+        ApiRequest::new("POST /login", "/login")
+            .json(json!({"username": "alice", "password": "wrong password!"}))
+            .build(),
         &login,
     )
     .await
     .unwrap();
     assert_eq!(wrong.status(), 401);
-    assert!(authorize(&authorizer_request(Some(&format!("Bearer {token}"))), &tokens).await.is_authorized);
+    assert!(
+        authorize(
+            &authorizer_request(Some(&format!("Bearer {token}"))),
+            &tokens
+        )
+        .await
+        .is_authorized
+    );
     let forged = format!("Bearer {token}x");
-    assert!(!authorize(&authorizer_request(Some(&forged)), &tokens).await.is_authorized);
+    assert!(
+        !authorize(&authorizer_request(Some(&forged)), &tokens)
+            .await
+            .is_authorized
+    );
     let debt = commands::create_debt(
         ApiRequest::new("POST /debts", "/debts")
             .as_user("alice")
@@ -91,18 +116,33 @@ async fn a_full_login_flow_logs_no_secret() {
     .unwrap();
     assert_eq!(debt.status(), 201);
 
-    let hash = store.get_item(&keys::credentials_key("alice")).await.unwrap().unwrap().attributes["password_hash"]
+    let hash = store
+        .get_item(&keys::credentials_key("alice"))
+        .await
+        .unwrap()
+        .unwrap()
+        .attributes["password_hash"]
         .as_str()
         .unwrap()
         .to_owned();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = logs.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
     assert!(lines.len() >= 8, "the flow was logged: {logs}");
-    assert!(logs.contains("login succeeded") && logs.contains("login refused") && logs.contains("request denied"));
+    assert!(
+        logs.contains("login succeeded")
+            && logs.contains("login refused")
+            && logs.contains("request denied")
+    );
     for line in &lines {
         if line["fields"]["message"] == json!("request done") {
             let span = &line["span"];
-            assert!(span["request_id"].is_string() && span["correlation_id"].is_string(), "{line}");
+            assert!(
+                span["request_id"].is_string() && span["correlation_id"].is_string(),
+                "{line}"
+            );
         }
     }
     let signature = token.rsplit('.').next().unwrap();

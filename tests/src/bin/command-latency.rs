@@ -1,0 +1,194 @@
+//! Measures what the write side costs on this machine: PBKDF2 time per hash, and the p50/p90 latency of each
+//! command handler called in-process (as Lambda calls it) against the SQLite engine. Run with `make bench`.
+//!
+//! create-user and login each spend exactly one hash; their "excluding hashing" figure subtracts the median
+//! hash time measured in the same run at the same work factor.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auth::passwords::{DEFAULT_ITERATIONS, MIN_ITERATIONS};
+use auth::{Password, PasswordHasher, StaticKeys, Tokens};
+use commands::{DebtDeps, LoginDeps, UserDeps};
+use integration_tests::api::{ApiRequest, ApiResponse};
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median_hash(iterations: u32, runs: usize) -> Duration {
+    let hasher = PasswordHasher::new(iterations).unwrap();
+    let password = Password::parse("benchmark password").unwrap();
+    let mut samples: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(hasher.hash(&password));
+            start.elapsed()
+        })
+        .collect();
+    percentile(&mut samples, 0.5)
+}
+
+async fn time<F, Fut>(runs: usize, mut call: F) -> Vec<Duration>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = Response<Body>>,
+{
+    let mut samples = Vec::with_capacity(runs);
+    for n in 0..runs {
+        let start = Instant::now();
+        let response = call(n).await;
+        samples.push(start.elapsed());
+        assert!(
+            response.status().is_success(),
+            "run {n}: {:?}",
+            ApiResponse::read(response).body
+        );
+    }
+    samples
+}
+
+fn report(name: &str, mut samples: Vec<Duration>, minus: Duration) {
+    let p50 = percentile(&mut samples, 0.5);
+    let p90 = percentile(&mut samples, 0.9);
+    println!(
+        "{name:<12} n={:<4} p50 {:>8.3} ms  p90 {:>8.3} ms  p50 excluding hashing {:>7.3} ms",
+        samples.len(),
+        ms(p50),
+        ms(p90),
+        ms(p50.saturating_sub(minus))
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    println!("PBKDF2-HMAC-SHA256 per hash (median of 7):");
+    for iterations in [DEFAULT_ITERATIONS, MIN_ITERATIONS] {
+        println!(
+            "  {iterations:>7} iterations: {:>8.1} ms",
+            ms(median_hash(iterations, 7))
+        );
+    }
+    let hash = median_hash(MIN_ITERATIONS, 21);
+
+    let store = integration_tests::sqlite_store().await;
+    let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
+    let tokens = Tokens::new(
+        Arc::new(StaticKeys::from_secret(
+            "benchmark-secret-of-at-least-32-chars",
+        )),
+        "bench",
+    );
+    let users = UserDeps {
+        store: Arc::clone(&store),
+        passwords: passwords.clone(),
+    };
+    let login = LoginDeps {
+        store: Arc::clone(&store),
+        passwords,
+        tokens,
+    };
+    let debts = DebtDeps {
+        store: Arc::clone(&store),
+    };
+
+    println!("\nCommand handlers in-process on SQLite (work factor {MIN_ITERATIONS} for the hashing ones):");
+    let register = |n: usize| {
+        ApiRequest::new("POST /users", "/users").json(json!({
+            "username": format!("bench{n}"), "email": format!("bench{n}@example.com"),
+            "full_name": "Bench", "password": "benchmark password"
+        }))
+    };
+    report(
+        "create-user",
+        time(100, |n| {
+            let r = register(n).build();
+            async { commands::create_user(r, &users).await.unwrap() }
+        })
+        .await,
+        hash,
+    );
+    let credentials = ApiRequest::new("POST /login", "/login")
+        .json(json!({"username": "bench0", "password": "benchmark password"}));
+    report(
+        "login",
+        time(100, |_| {
+            let r = credentials.build();
+            async { commands::login(r, &login).await.unwrap() }
+        })
+        .await,
+        hash,
+    );
+
+    let new_debt = ApiRequest::new("POST /debts", "/debts").as_user("bench0").json(json!({
+        "debt_name": "Loan", "principal": "1000.00", "interest_rate": "5", "start_date": "2025-01-01",
+        "payment_frequency": "monthly"
+    }));
+    let created = time(500, |_| {
+        let r = new_debt.build();
+        async { commands::create_debt(r, &debts).await.unwrap() }
+    })
+    .await;
+    report("create-debt", created, Duration::ZERO);
+    let ids = list_debts(&store).await;
+    let update = |n: usize| {
+        let id = &ids[n % ids.len()];
+        ApiRequest::new("PUT /debts/{debt_id}", format!("/debts/{id}"))
+            .path_param("debt_id", id.clone())
+            .as_user("bench0")
+            .json(json!({"current_balance": format!("{}.00", 500 + n)}))
+    };
+    report(
+        "update-debt",
+        time(500, |n| {
+            let r = update(n).build();
+            async { commands::update_debt(r, &debts).await.unwrap() }
+        })
+        .await,
+        Duration::ZERO,
+    );
+    let delete = |n: usize| {
+        let id = &ids[n];
+        ApiRequest::new("DELETE /debts/{debt_id}", format!("/debts/{id}"))
+            .path_param("debt_id", id.clone())
+            .as_user("bench0")
+    };
+    report(
+        "delete-debt",
+        time(ids.len(), |n| {
+            let r = delete(n).build();
+            async { commands::delete_debt(r, &debts).await.unwrap() }
+        })
+        .await,
+        Duration::ZERO,
+    );
+}
+
+/// The ids of every debt in the store (from replay's aggregate listing).
+async fn list_debts(store: &Arc<dyn store::EventStore>) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_aggregates(store::Segment::WHOLE, cursor.as_deref())
+            .await
+            .unwrap();
+        ids.extend(
+            page.items
+                .into_iter()
+                .filter(|a| a.aggregate_type == events::AggregateType::Debt)
+                .map(|a| a.aggregate_id),
+        );
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return ids,
+        }
+    }
+}
