@@ -25,6 +25,16 @@ pub struct DebtDeps {
     pub store: Arc<dyn EventStore>,
 }
 
+impl DebtDeps {
+    /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = aws_env::load().await;
+        Ok(DebtDeps {
+            store: Arc::new(store_dynamodb::DynamoStore::from_env(&config)?),
+        })
+    }
+}
+
 fn debt_ref(debt_id: &str) -> AggregateRef {
     AggregateRef {
         aggregate_type: AggregateType::Debt,

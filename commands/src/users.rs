@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth::{Password, PasswordHasher, Tokens, Verified};
+use auth::{Password, PasswordHasher, SecretsManagerKeys, Tokens, Verified};
 use chrono::{Duration, Utc};
 use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
 use events::AggregateType;
@@ -11,6 +11,7 @@ use http_api::{serve, FieldError, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use store::{keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, StoreError};
+use store_dynamodb::DynamoStore;
 
 use crate::envelope::{blocking, envelopes, idempotency_key};
 
@@ -28,6 +29,30 @@ pub struct LoginDeps {
     pub store: Arc<dyn EventStore>,
     pub passwords: PasswordHasher,
     pub tokens: Tokens,
+}
+
+impl UserDeps {
+    /// The Lambda's dependencies: the table named by `TABLE_NAME` and the configured work factor.
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = aws_env::load().await;
+        Ok(UserDeps {
+            store: Arc::new(DynamoStore::from_env(&config)?),
+            passwords: PasswordHasher::from_env()?,
+        })
+    }
+}
+
+impl LoginDeps {
+    /// The Lambda's dependencies: the table, the work factor, and signing keys from Secrets Manager.
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = aws_env::load().await;
+        let keys = SecretsManagerKeys::from_env(aws_sdk_secretsmanager::Client::new(&config));
+        Ok(LoginDeps {
+            store: Arc::new(DynamoStore::from_env(&config)?),
+            passwords: PasswordHasher::from_env()?,
+            tokens: Tokens::new(Arc::new(keys), auth::tokens::issuer_from_env()),
+        })
+    }
 }
 
 fn user_ref(username: &Username) -> AggregateRef {

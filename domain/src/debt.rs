@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use events::{DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload, PaymentFrequency};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::decider::Decider;
@@ -63,7 +64,7 @@ pub enum DebtError {
 }
 
 /// A debt's fields as its events describe them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DebtRecord {
     pub owner: String,
     pub debt_name: String,

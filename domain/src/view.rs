@@ -1,27 +1,21 @@
 //! How a user and a debt look to API clients, derived from their events alone. Command responses, read items
 //! and queries all use these shapes, so a debt reads the same everywhere.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use events::{EventEnvelope, PaymentFrequency};
-use rust_decimal::Decimal;
+use chrono::{DateTime, Utc};
+use events::EventEnvelope;
 use serde::{Deserialize, Serialize};
 
-use crate::debt::{Debt, DebtState};
+use crate::debt::{Debt, DebtRecord, DebtState};
 use crate::decider::Decider;
 use crate::user::{User, UserState};
 
-/// A debt as clients see it. Amounts are decimal strings.
+/// A debt as clients see it: its id, its fields (flattened), and its history's bounds. Amounts are decimal
+/// strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DebtView {
     pub debt_id: String,
-    pub owner: String,
-    pub debt_name: String,
-    pub principal: Decimal,
-    pub interest_rate: Decimal,
-    pub start_date: NaiveDate,
-    pub payment_frequency: PaymentFrequency,
-    pub current_balance: Decimal,
-    pub creditor: Option<String>,
+    #[serde(flatten)]
+    pub fields: DebtRecord,
     /// The debt's version: its number of events; also its `ETag`.
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -41,14 +35,7 @@ impl DebtView {
         };
         Some(DebtView {
             debt_id: first.aggregate_id.clone(),
-            owner: record.owner,
-            debt_name: record.debt_name,
-            principal: record.principal,
-            interest_rate: record.interest_rate,
-            start_date: record.start_date,
-            payment_frequency: record.payment_frequency,
-            current_balance: record.current_balance,
-            creditor: record.creditor,
+            fields: record,
             version: last.version,
             created_at: first.occurred_at,
             updated_at: last.occurred_at,

@@ -17,6 +17,36 @@ use store_dynamodb::DynamoStore;
 use store_sqlite::SqliteStore;
 use uuid::Uuid;
 
+/// Every command handler's dependencies over one store, as a Lambda `main` (or the local server) wires them.
+pub struct Handlers {
+    pub users: commands::UserDeps,
+    pub login: commands::LoginDeps,
+    pub debts: commands::DebtDeps,
+}
+
+impl Handlers {
+    pub fn new(
+        store: &Arc<dyn EventStore>,
+        passwords: auth::PasswordHasher,
+        tokens: auth::Tokens,
+    ) -> Self {
+        Handlers {
+            users: commands::UserDeps {
+                store: Arc::clone(store),
+                passwords: passwords.clone(),
+            },
+            login: commands::LoginDeps {
+                store: Arc::clone(store),
+                passwords,
+                tokens,
+            },
+            debts: commands::DebtDeps {
+                store: Arc::clone(store),
+            },
+        }
+    }
+}
+
 /// The DynamoDB endpoint of the test services, or a panic that says how to start them.
 pub fn dynamodb_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB")

@@ -12,7 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use commands::{DebtDeps, LoginDeps, UserDeps};
 use integration_tests::api::{authorizer_request, ApiRequest, ApiResponse};
-use integration_tests::{debt_ref, dynamodb_table, secrets_manager, table_snapshot, user_ref};
+use integration_tests::{
+    debt_ref, dynamodb_table, secrets_manager, table_snapshot, user_ref, Handlers,
+};
 use serde_json::{json, Value};
 use store::{keys, EventStore};
 use store_dynamodb::DynamoStore;
@@ -55,20 +57,19 @@ async fn api() -> Api {
         Duration::ZERO,
     ));
     let tokens = Tokens::new(keys, ISSUER);
-    let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
+    let Handlers {
+        users,
+        login,
+        debts,
+    } = Handlers::new(
+        &store,
+        PasswordHasher::new(MIN_ITERATIONS).unwrap(),
+        tokens.clone(),
+    );
     Api {
-        users: UserDeps {
-            store: Arc::clone(&store),
-            passwords: passwords.clone(),
-        },
-        login: LoginDeps {
-            store: Arc::clone(&store),
-            passwords,
-            tokens: tokens.clone(),
-        },
-        debts: DebtDeps {
-            store: Arc::clone(&store),
-        },
+        users,
+        login,
+        debts,
         table,
         store,
         tokens,

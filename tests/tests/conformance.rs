@@ -51,6 +51,16 @@ fn debt_item(owner: &str, debt_id: &str, version: u64, name: &str) -> ReadItem {
     }
 }
 
+/// Registers a user with a fresh username (and `{username}@example.com`), returning the username.
+async fn register_new_user(store: &Store) -> String {
+    let username = format!("u{}", &new_id()[..8]);
+    store
+        .append(registration(&username, &format!("{username}@example.com")))
+        .await
+        .unwrap();
+    username
+}
+
 /// Creates debt `id` with two events: created, then updated.
 async fn append_two_events(store: &Store, id: &str) {
     store
@@ -277,11 +287,7 @@ pub async fn a_taken_email_fails_the_whole_transaction_and_names_the_guard(store
 }
 
 pub async fn a_taken_username_is_a_version_conflict_and_leaves_nothing(store: Store) {
-    let username = format!("u{}", &new_id()[..8]);
-    store
-        .append(registration(&username, &format!("{username}@example.com")))
-        .await
-        .unwrap();
+    let username = register_new_user(&store).await;
     let other_email = format!("other-{username}@example.com");
     let taken = store.append(registration(&username, &other_email)).await;
     assert!(
@@ -538,11 +544,7 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
 }
 
 pub async fn a_plain_item_is_replaced_but_events_are_refused(store: Store) {
-    let username = format!("u{}", &new_id()[..8]);
-    store
-        .append(registration(&username, &format!("{username}@example.com")))
-        .await
-        .unwrap();
+    let username = register_new_user(&store).await;
     let upgraded = Item {
         key: keys::credentials_key(&username),
         attributes: attrs(json!({"password_hash": "pbkdf2-sha256$700000$bmV3$bmV3"})),

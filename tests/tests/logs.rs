@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 use auth::authorizer::authorize;
 use auth::passwords::MIN_ITERATIONS;
 use auth::{PasswordHasher, StaticKeys, Tokens};
-use commands::{DebtDeps, LoginDeps, UserDeps};
 use integration_tests::api::{authorizer_request, ApiRequest, ApiResponse};
-use integration_tests::sqlite_store;
+use integration_tests::{sqlite_store, Handlers};
 use serde_json::{json, Value};
 use store::keys;
 use tracing_subscriber::fmt::MakeWriter;
@@ -49,18 +48,11 @@ async fn a_full_login_flow_logs_no_secret() {
     let store = sqlite_store().await;
     let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
     let tokens = Tokens::new(Arc::new(StaticKeys::from_secret(JWT_SECRET)), "debts-api");
-    let users = UserDeps {
-        store: Arc::clone(&store),
-        passwords: passwords.clone(),
-    };
-    let login = LoginDeps {
-        store: Arc::clone(&store),
-        passwords,
-        tokens: tokens.clone(),
-    };
-    let debts = DebtDeps {
-        store: Arc::clone(&store),
-    };
+    let Handlers {
+        users,
+        login,
+        debts,
+    } = Handlers::new(&store, passwords, tokens.clone());
 
     let registered = commands::create_user(
         ApiRequest::new("POST /users", "/users")

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use auth::passwords::{DEFAULT_ITERATIONS, MIN_ITERATIONS};
 use auth::{Password, PasswordHasher, StaticKeys, Tokens};
-use commands::{DebtDeps, LoginDeps, UserDeps};
 use integration_tests::api::{ApiRequest, ApiResponse};
+use integration_tests::Handlers;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
@@ -86,18 +86,11 @@ async fn main() {
         )),
         "bench",
     );
-    let users = UserDeps {
-        store: Arc::clone(&store),
-        passwords: passwords.clone(),
-    };
-    let login = LoginDeps {
-        store: Arc::clone(&store),
-        passwords,
-        tokens,
-    };
-    let debts = DebtDeps {
-        store: Arc::clone(&store),
-    };
+    let Handlers {
+        users,
+        login,
+        debts,
+    } = Handlers::new(&store, passwords, tokens);
 
     println!("\nCommand handlers in-process on SQLite (work factor {MIN_ITERATIONS} for the hashing ones):");
     let register = |n: usize| {
