@@ -25,22 +25,42 @@ pub struct DebtView {
 }
 
 impl DebtView {
-    /// The debt after `history` (oldest first), or `None` when the history does not create one.
+    /// The debt after `history` (oldest first), or `None` when the history does not start with its creation.
     pub fn from_history(history: &[EventEnvelope]) -> Option<DebtView> {
-        let (first, last) = (history.first()?, history.last()?);
-        let (record, deleted) = match Debt::fold(history.iter().map(|e| &e.payload)) {
-            DebtState::NotCreated => return None,
-            DebtState::Open(record) => (record, false),
-            DebtState::Deleted(record) => (record, true),
+        let (first, rest) = history.split_first()?;
+        let DebtState::Open(fields) = Debt::evolve(DebtState::NotCreated, &first.payload) else {
+            return None;
         };
-        Some(DebtView {
+        let created = DebtView {
             debt_id: first.aggregate_id.clone(),
-            fields: record,
-            version: last.version,
+            fields,
+            version: first.version,
             created_at: first.occurred_at,
-            updated_at: last.occurred_at,
+            updated_at: first.occurred_at,
+            deleted: false,
+        };
+        Some(rest.iter().fold(created, DebtView::apply))
+    }
+
+    /// This view after one more event of the same debt: how a projection catches up from what it stored.
+    pub fn apply(self, event: &EventEnvelope) -> DebtView {
+        let state = if self.deleted {
+            DebtState::Deleted(self.fields)
+        } else {
+            DebtState::Open(self.fields)
+        };
+        let (fields, deleted) = match Debt::evolve(state, &event.payload) {
+            DebtState::Open(fields) => (fields, false),
+            DebtState::Deleted(fields) => (fields, true),
+            DebtState::NotCreated => unreachable!("evolve never un-creates a debt"),
+        };
+        DebtView {
+            fields,
             deleted,
-        })
+            version: event.version,
+            updated_at: event.occurred_at,
+            ..self
+        }
     }
 }
 

@@ -73,3 +73,11 @@ pub fn path_param(request: &Request, name: &str) -> Option<String> {
 pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
     request.headers().get(name).and_then(|v| v.to_str().ok())
 }
+
+/// A query-string parameter such as `limit`.
+pub fn query_param(request: &Request, name: &str) -> Option<String> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|params| params.first(name))
+        .map(str::to_owned)
+}

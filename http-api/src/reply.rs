@@ -18,6 +18,8 @@ pub struct Reply {
     pub version: Option<u64>,
     /// Whether the body is `{"data": ...}` (every endpoint but login, whose token response stays flat).
     pub wrapped: bool,
+    /// For lists: the `next_cursor` member beside `data` (`null` on the last page).
+    pub next_cursor: Option<Option<String>>,
 }
 
 impl Reply {
@@ -27,7 +29,31 @@ impl Reply {
             data: serde_json::to_value(data).expect("reply data is serialisable"),
             version: None,
             wrapped: true,
+            next_cursor: None,
         }
+    }
+
+    /// 200 with a page of a list: `{"data": [...], "next_cursor": ...}`.
+    pub fn page(items: impl Serialize, next_cursor: Option<String>) -> Self {
+        Reply {
+            next_cursor: Some(next_cursor),
+            ..Reply::ok(items)
+        }
+    }
+
+    /// 304: the client's copy (`If-None-Match`) is current; no body, same `ETag`.
+    pub fn not_modified(version: u64) -> Self {
+        Reply {
+            status: StatusCode::NOT_MODIFIED,
+            ..Reply::ok(Value::Null)
+        }
+        .with_version(version)
+    }
+
+    /// The same reply with another status (e.g. 503 from a health check).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     /// 200 with `body` as the whole body, not wrapped in `data`.
@@ -67,10 +93,12 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
     let (status, body, content_type, version) = match outcome {
         Ok(reply) => (
             reply.status,
-            if reply.wrapped {
-                json!({ "data": reply.data })
-            } else {
-                reply.data
+            match (reply.wrapped, reply.next_cursor) {
+                (false, _) => reply.data,
+                (true, None) => json!({ "data": reply.data }),
+                (true, Some(next_cursor)) => {
+                    json!({ "data": reply.data, "next_cursor": next_cursor })
+                }
             },
             "application/json",
             reply.version,
@@ -93,7 +121,12 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
             )
         }
     };
-    let mut response = Response::new(Body::Text(body.to_string()));
+    let body = if status == StatusCode::NOT_MODIFIED {
+        Body::Empty
+    } else {
+        Body::Text(body.to_string())
+    };
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

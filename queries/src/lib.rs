@@ -1,2 +1,118 @@
-//! Read side, serving half: the query Lambda handlers that answer every GET from read items. Arrives with the
-//! read-side issue; the paged, cursor-bound reads it relies on are `store::EventStore::query`.
+//! Read side, serving half: the query Lambda handlers (`healthz`, `get-user`, `list-debts`, `get-debt`,
+//! `get-debt-history`). Every answer comes from read items, except a debt's history, whose projection is the
+//! event log itself.
+
+mod history;
+mod listing;
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use http_api::context::{caller, header, path_param};
+use http_api::{serve, Problem, Reply};
+use lambda_http::{Body, Error, Request, Response};
+use projections::read_model::{debt_view, user_view};
+use serde_json::json;
+use store::{keys, EventStore, ItemKey, ReadItem};
+use uuid::Uuid;
+
+pub use history::get_debt_history;
+pub use listing::list_debts;
+
+/// What the query handlers need, built once per container.
+pub struct QueryDeps {
+    pub store: Arc<dyn EventStore>,
+}
+
+impl QueryDeps {
+    /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = aws_env::load().await;
+        Ok(QueryDeps {
+            store: Arc::new(store_dynamodb::DynamoStore::from_env(&config)?),
+        })
+    }
+}
+
+/// A live read item by key; tombstones read as absent.
+async fn live_read_item(
+    store: &dyn EventStore,
+    key: &ItemKey,
+) -> Result<Option<ReadItem>, Problem> {
+    Ok(store
+        .get_item(key)
+        .await?
+        .and_then(ReadItem::from_item)
+        .filter(|item| !item.deleted))
+}
+
+/// The `debt_id` path parameter; anything that is not a UUID names no debt.
+pub(crate) fn debt_id(request: &Request) -> Result<String, Problem> {
+    path_param(request, "debt_id")
+        .and_then(|id| Uuid::parse_str(&id).ok())
+        .map(|id| id.to_string())
+        .ok_or_else(|| Problem::not_found("no such debt"))
+}
+
+/// `GET /healthz` (public): the build's version and whether the store answers.
+pub async fn healthz(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
+    serve("healthz", request, |_request, _meta| async move {
+        let probe = ItemKey::new("HEALTH#", "HEALTH");
+        let store_ok = match deps.store.get_item(&probe).await {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::error!(%error, "store health probe failed");
+                false
+            }
+        };
+        let reply = Reply::ok(json!({
+            "status": if store_ok { "ok" } else { "degraded" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "store": if store_ok { "ok" } else { "unavailable" },
+        }));
+        Ok(if store_ok {
+            reply
+        } else {
+            reply.with_status(StatusCode::SERVICE_UNAVAILABLE)
+        })
+    })
+    .await
+}
+
+/// `GET /users/{username}`: your own profile; anyone else's reads as not found.
+pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
+    serve("get-user", request, |request, _meta| async move {
+        let me = caller(&request)?;
+        let asked = path_param(&request, "username").map(|u| u.to_lowercase());
+        if asked.as_deref() != Some(me.as_str()) {
+            return Err(Problem::not_found("no such user"));
+        }
+        let item = live_read_item(deps.store.as_ref(), &keys::user_info_key(me.as_str()))
+            .await?
+            .ok_or_else(|| Problem::not_found("no such user"))?;
+        Ok(Reply::ok(user_view(&item)?))
+    })
+    .await
+}
+
+/// `GET /debts/{debt_id}`: one of your debts, with its `ETag`; `If-None-Match` with the current tag is 304.
+pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
+    serve("get-debt", request, |request, _meta| async move {
+        let me = caller(&request)?;
+        let debt_id = debt_id(&request)?;
+        let item = live_read_item(
+            deps.store.as_ref(),
+            &keys::debt_read_key(me.as_str(), &debt_id),
+        )
+        .await?
+        .ok_or_else(|| Problem::not_found("no such debt"))?;
+        let etag = http_api::reply::etag(item.version);
+        let current = header(&request, "if-none-match")
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        if current {
+            return Ok(Reply::not_modified(item.version));
+        }
+        Ok(Reply::ok(debt_view(&item)?).with_version(item.version))
+    })
+    .await
+}

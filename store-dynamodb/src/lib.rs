@@ -98,6 +98,52 @@ impl DynamoStore {
     }
 }
 
+fn check_segment(segment: Segment) -> Result<(), StoreError> {
+    if segment.total == 0 || segment.index >= segment.total {
+        return Err(StoreError::InvalidRequest(
+            "segment index must be below the total".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl DynamoStore {
+    /// A put of a read item under `condition` (over `#v` version, `#d` deleted, `:v`, `:false`); a failed
+    /// condition means the stored item wins.
+    async fn guarded_write(
+        &self,
+        item: &ReadItem,
+        condition: &str,
+    ) -> Result<WriteOutcome, StoreError> {
+        let stored = item.to_item();
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&stored.key, &stored.attributes)))
+            .condition_expression(condition)
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":v", AttributeValue::N(item.version.to_string()));
+        // DynamoDB refuses placeholders the expression does not use.
+        if condition.contains("#d") {
+            request = request
+                .expression_attribute_names("#d", "deleted")
+                .expression_attribute_values(":false", AttributeValue::Bool(false));
+        }
+        let result = request.send().await;
+        match result {
+            Ok(_) => Ok(WriteOutcome::Written),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(WriteOutcome::Stale)
+            }
+            Err(e) => Err(StoreError::engine(e.into_service_error())),
+        }
+    }
+}
+
 /// Names of the items of a transaction, in order, so a cancellation reason can say which one failed.
 enum Written<'a> {
     Event,
@@ -212,11 +258,7 @@ impl EventStore for DynamoStore {
         segment: Segment,
         cursor: Option<&str>,
     ) -> Result<Page<AggregateRef>, StoreError> {
-        if segment.total == 0 || segment.index >= segment.total {
-            return Err(StoreError::InvalidRequest(
-                "segment index must be below the total".into(),
-            ));
-        }
+        check_segment(segment)?;
         let start_key = cursor
             .map(cursor::decode_any)
             .transpose()?
@@ -267,31 +309,64 @@ impl EventStore for DynamoStore {
     }
 
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        let stored = item.to_item();
-        let result = self
+        self.guarded_write(
+            item,
+            "attribute_not_exists(PK) OR (#v < :v AND (attribute_not_exists(#d) OR #d = :false))",
+        )
+        .await
+    }
+
+    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        // A tombstone may only be repaired by a tombstone.
+        let rule = if item.deleted {
+            "attribute_not_exists(PK) OR #v <= :v"
+        } else {
+            "attribute_not_exists(PK) OR (#v <= :v AND (attribute_not_exists(#d) OR #d = :false))"
+        };
+        self.guarded_write(item, rule).await
+    }
+
+    async fn list_read_items(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<ReadItem>, StoreError> {
+        check_segment(segment)?;
+        let start_key = cursor
+            .map(cursor::decode_any)
+            .transpose()?
+            .map(|key| key_attributes(&key));
+        let page = self
             .client
-            .put_item()
+            .scan()
             .table_name(&self.table)
-            .set_item(Some(to_item(&stored.key, &stored.attributes)))
-            .condition_expression(
-                "attribute_not_exists(PK) OR (#v < :v AND (attribute_not_exists(#d) OR #d = :live))",
-            )
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_names("#d", "deleted")
-            .expression_attribute_values(":v", AttributeValue::N(item.version.to_string()))
-            .expression_attribute_values(":live", AttributeValue::Bool(false))
+            .segment(segment.index as i32)
+            .total_segments(segment.total as i32)
+            .filter_expression("begins_with(PK, :user) AND (SK = :info OR begins_with(SK, :debt))")
+            .expression_attribute_values(":user", AttributeValue::S("USER#".into()))
+            .expression_attribute_values(":info", AttributeValue::S(keys::USER_INFO_SK.into()))
+            .expression_attribute_values(":debt", AttributeValue::S(keys::DEBT_SK_PREFIX.into()))
+            .set_exclusive_start_key(start_key)
             .send()
-            .await;
-        match result {
-            Ok(_) => Ok(WriteOutcome::Written),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(WriteOutcome::Stale)
-            }
-            Err(e) => Err(StoreError::engine(e.into_service_error())),
+            .await
+            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+        let mut items = Vec::new();
+        for item in page.items.unwrap_or_default() {
+            let item = from_item(item)?;
+            let key = item.key.clone();
+            items.push(
+                ReadItem::from_item(item).ok_or_else(|| StoreError::Corrupt {
+                    pk: key.pk,
+                    sk: key.sk,
+                    reason: "read item without a version".into(),
+                })?,
+            );
         }
+        let next_cursor = match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => Some(cursor::encode(&key_of(&key)?)),
+            _ => None,
+        };
+        Ok(Page { items, next_cursor })
     }
 
     async fn put_item(&self, item: &Item) -> Result<(), StoreError> {

@@ -85,6 +85,64 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// An upsert whose update only fires where `rule` holds for the stored item: the same rules as the
+    /// DynamoDB engine's condition expressions.
+    async fn guarded_write(
+        &self,
+        item: &ReadItem,
+        rule: &'static str,
+    ) -> Result<WriteOutcome, StoreError> {
+        let stored = item.to_item();
+        let version = sql_version(item.version)?;
+        let deleted = item.deleted;
+        self.with_connection(move |connection| {
+            let sql = format!(
+                "INSERT INTO items (pk, sk, version, deleted, attrs) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (pk, sk) DO UPDATE SET
+                     version = excluded.version, deleted = excluded.deleted, attrs = excluded.attrs
+                 WHERE {rule}"
+            );
+            let changed = connection
+                .prepare_cached(&sql)
+                .and_then(|mut statement| {
+                    statement.execute(params![
+                        stored.key.pk,
+                        stored.key.sk,
+                        version,
+                        deleted,
+                        to_json(&stored.attributes)
+                    ])
+                })
+                .map_err(StoreError::engine)?;
+            Ok(if changed == 1 {
+                WriteOutcome::Written
+            } else {
+                WriteOutcome::Stale
+            })
+        })
+        .await
+    }
+}
+
+fn check_segment(segment: Segment) -> Result<(), StoreError> {
+    if segment.total == 0 || segment.index >= segment.total {
+        return Err(StoreError::InvalidRequest(
+            "segment index must be below the total".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn read_item(item: Item) -> Result<ReadItem, StoreError> {
+    let key = item.key.clone();
+    ReadItem::from_item(item).ok_or_else(|| StoreError::Corrupt {
+        pk: key.pk,
+        sk: key.sk,
+        reason: "read item without a version".into(),
+    })
+}
+
 fn to_json(attributes: &Attributes) -> String {
     Value::Object(attributes.clone()).to_string()
 }
@@ -294,32 +352,66 @@ impl EventStore for SqliteStore {
     }
 
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        let stored = item.to_item();
-        let version = sql_version(item.version)?;
-        let deleted = item.deleted;
+        self.guarded_write(
+            item,
+            "items.deleted = 0 AND items.version < excluded.version",
+        )
+        .await
+    }
+
+    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        // A tombstone may only be repaired by a tombstone.
+        self.guarded_write(
+            item,
+            "(items.deleted = 0 OR excluded.deleted = 1) AND items.version <= excluded.version",
+        )
+        .await
+    }
+
+    async fn list_read_items(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<ReadItem>, StoreError> {
+        const PAGE: i64 = 500;
+        check_segment(segment)?;
+        let start_after = cursor.map(cursor::decode_any).transpose()?;
         self.with_connection(move |connection| {
-            // An upsert whose update only fires over an older, live item: the same rule as the DynamoDB
-            // engine's condition expression.
-            let changed = connection
-                .execute(
-                    "INSERT INTO items (pk, sk, version, deleted, attrs) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (pk, sk) DO UPDATE SET
-                         version = excluded.version, deleted = excluded.deleted, attrs = excluded.attrs
-                     WHERE items.deleted = 0 AND items.version < excluded.version",
-                    params![
-                        stored.key.pk,
-                        stored.key.sk,
-                        version,
-                        deleted,
-                        to_json(&stored.attributes)
-                    ],
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT pk, sk, attrs FROM items
+                     WHERE pk >= 'USER#' AND pk < 'USER$'
+                       AND (sk = 'USER#INFO' OR (sk >= 'DEBT#' AND sk < 'DEBT$'))
+                       AND (pk, sk) > (?1, ?2)
+                     ORDER BY pk, sk LIMIT ?3",
                 )
                 .map_err(StoreError::engine)?;
-            Ok(if changed == 1 {
-                WriteOutcome::Written
-            } else {
-                WriteOutcome::Stale
-            })
+            let (after_pk, after_sk) = start_after.map(|k| (k.pk, k.sk)).unwrap_or_default();
+            let rows: Vec<(ItemKey, String)> = statement
+                .query_map(params![after_pk, after_sk, PAGE], |row| {
+                    Ok((
+                        ItemKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(StoreError::engine)?
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::engine)?;
+            let next_cursor = (rows.len() as i64 == PAGE)
+                .then(|| rows.last().map(|(key, _)| cursor::encode(key)))
+                .flatten();
+            let mut items = Vec::new();
+            for (key, text) in rows {
+                if stable_hash(&key.pk) % segment.total != segment.index {
+                    continue;
+                }
+                let item = Item {
+                    attributes: from_json(&key, &text)?,
+                    key,
+                };
+                items.push(read_item(item)?);
+            }
+            Ok(Page { items, next_cursor })
         })
         .await
     }

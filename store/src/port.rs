@@ -221,6 +221,18 @@ pub trait EventStore: Send + Sync {
     /// tombstone. Out-of-order and repeated writes therefore converge on the newest state.
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
 
+    /// Replay's write: like [`EventStore::put_read_item`] but also replaces an item of the *same* version (a
+    /// corrupted one); still never one with a higher version, so replay cannot undo newer live writes.
+    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
+
+    /// One page of every read item (`USER#…/USER#INFO` and `USER#…/DEBT#…`), tombstones included, within a
+    /// scan segment: replay uses it to find read items whose aggregate has no events.
+    async fn list_read_items(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<ReadItem>, StoreError>;
+
     /// Writes an item that is neither an event nor a read item, replacing any item with its key (a user's
     /// credentials when their hash is upgraded). Event keys are refused: events are never rewritten.
     async fn put_item(&self, item: &Item) -> Result<(), StoreError>;

@@ -20,6 +20,7 @@ pub struct ApiRequest {
     route: &'static str,
     path: String,
     path_parameters: BTreeMap<String, String>,
+    query: BTreeMap<String, String>,
     headers: BTreeMap<String, String>,
     body: Option<String>,
     caller: Option<String>,
@@ -34,6 +35,7 @@ impl ApiRequest {
             route,
             path: path.into(),
             path_parameters: BTreeMap::new(),
+            query: BTreeMap::new(),
             headers: BTreeMap::new(),
             body: None,
             caller: None,
@@ -62,6 +64,12 @@ impl ApiRequest {
         self
     }
 
+    /// A query-string parameter (`?limit=10`).
+    pub fn query(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.query.insert(name.into(), value.into());
+        self
+    }
+
     /// As API Gateway passes it after the authorizer allowed `username`.
     pub fn as_user(mut self, username: &str) -> Self {
         self.caller = Some(username.into());
@@ -78,9 +86,10 @@ impl ApiRequest {
         let mut event: Value = serde_json::from_str(template).expect("fixture is JSON");
         event["routeKey"] = json!(self.route);
         event["rawPath"] = json!(self.path);
-        event["rawQueryString"] = json!("");
+        let raw_query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        event["rawQueryString"] = json!(raw_query.join("&"));
         event["cookies"] = json!([]);
-        event["queryStringParameters"] = json!({});
+        event["queryStringParameters"] = json!(self.query);
         event["stageVariables"] = json!({});
         event["headers"] = json!(self.headers);
         event["pathParameters"] = json!(self.path_parameters);

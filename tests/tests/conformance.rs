@@ -573,6 +573,99 @@ pub async fn a_plain_item_is_replaced_but_events_are_refused(store: Store) {
     );
 }
 
+pub async fn repair_replaces_same_version_but_never_newer(store: Store) {
+    let id = new_id();
+    let key = keys::debt_read_key("alice", &id);
+    store
+        .put_read_item(&debt_item("alice", &id, 2, "right"))
+        .await
+        .unwrap();
+    let read = |store: Store| {
+        let key = key.clone();
+        async move { ReadItem::from_item(store.get_item(&key).await.unwrap().unwrap()).unwrap() }
+    };
+    assert_eq!(
+        store
+            .repair_read_item(&debt_item("alice", &id, 2, "repaired"))
+            .await
+            .unwrap(),
+        WriteOutcome::Written
+    );
+    assert_eq!(
+        read(Arc::clone(&store)).await.attributes["debt_name"],
+        json!("repaired")
+    );
+    assert_eq!(
+        store
+            .repair_read_item(&debt_item("alice", &id, 1, "older"))
+            .await
+            .unwrap(),
+        WriteOutcome::Stale
+    );
+    let mut tombstone = debt_item("alice", &id, 3, "gone");
+    tombstone.deleted = true;
+    store.put_read_item(&tombstone).await.unwrap();
+    assert_eq!(
+        store
+            .repair_read_item(&debt_item("alice", &id, 3, "revived"))
+            .await
+            .unwrap(),
+        WriteOutcome::Stale,
+        "a live item never repairs a tombstone"
+    );
+    tombstone.attributes = attrs(json!({"debt_name": "repaired tombstone"}));
+    assert_eq!(
+        store.repair_read_item(&tombstone).await.unwrap(),
+        WriteOutcome::Written
+    );
+    assert_eq!(read(Arc::clone(&store)).await, tombstone);
+}
+
+pub async fn read_items_are_listed_once_across_scan_segments(store: Store) {
+    let username = register_new_user(&store).await;
+    let mut expected = BTreeSet::new();
+    let info = ReadItem {
+        key: keys::user_info_key(&username),
+        version: 1,
+        deleted: false,
+        attributes: attrs(json!({"username": username})),
+    };
+    store.put_read_item(&info).await.unwrap();
+    expected.insert(info.key.clone());
+    for n in 0..5 {
+        let mut item = debt_item(&username, &new_id(), 1, "debt");
+        item.deleted = n == 4;
+        store.put_read_item(&item).await.unwrap();
+        expected.insert(item.key.clone());
+    }
+    append_two_events(&store, &new_id()).await;
+    let mut found = Vec::new();
+    for index in 0..3 {
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = store
+                .list_read_items(Segment { index, total: 3 }, cursor.as_deref())
+                .await
+                .unwrap();
+            found.extend(page.items.into_iter().map(|item| item.key));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    assert_eq!(
+        found.len(),
+        expected.len(),
+        "each read item once, tombstones included: {found:?}"
+    );
+    assert_eq!(
+        found.into_iter().collect::<BTreeSet<_>>(),
+        expected,
+        "no events, credentials or guards"
+    );
+}
+
 macro_rules! conformance_suite {
     ($engine:ident, $make_store:path) => {
         mod $engine {
@@ -593,6 +686,8 @@ macro_rules! conformance_suite {
                 the_sk_pk_index_lists_every_user,
                 aggregates_are_listed_once_across_scan_segments,
                 a_plain_item_is_replaced_but_events_are_refused,
+                repair_replaces_same_version_but_never_newer,
+                read_items_are_listed_once_across_scan_segments,
             );
         }
     };

@@ -1,0 +1,21 @@
+//! Lambda entrypoint of the `projector` function (DynamoDB Streams event source, ReportBatchItemFailures).
+
+use std::sync::Arc;
+
+use aws_lambda_events::dynamodb::Event;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use projections::project_batch;
+use store::EventStore;
+use store_dynamodb::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    http_api::logging::init();
+    let config = aws_env::load().await;
+    let store: Arc<dyn EventStore> = Arc::new(DynamoStore::from_env(&config)?);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+        let store = Arc::clone(&store);
+        async move { Ok::<_, Error>(project_batch(&event.payload, store.as_ref()).await) }
+    }))
+    .await
+}

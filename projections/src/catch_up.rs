@@ -1,0 +1,110 @@
+//! Projects one aggregate: reads the events after the version its read item holds (consistently), folds them
+//! onto that item, and writes the result with a version guard. Whatever order or number of times it runs,
+//! the read item ends at the aggregate's latest version, and a tombstone stays a tombstone.
+
+use domain::{DebtView, UserView};
+use events::{AggregateType, EventPayload, Upcaster};
+use serde_json::Value;
+use store::{keys, AggregateRef, EventStore, ItemKey, ReadItem, StoreError, WriteOutcome};
+
+use crate::read_model::{debt_item, debt_view, user_item};
+
+/// What catching an aggregate up did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Projected {
+    /// The read item was written at this state.
+    Written(ReadItem),
+    /// The read item already reflected every event.
+    UpToDate,
+    /// A concurrent writer stored the same or a newer version first.
+    Stale,
+    /// The aggregate has no events (nothing to project).
+    NoEvents,
+}
+
+/// Catches the aggregate's read item up with its events.
+pub async fn catch_up(
+    store: &dyn EventStore,
+    aggregate: &AggregateRef,
+) -> Result<Projected, StoreError> {
+    let Some(key) = read_key(store, aggregate).await? else {
+        return Ok(Projected::NoEvents);
+    };
+    let stored = store.get_item(&key).await?.and_then(ReadItem::from_item);
+    let after = stored.as_ref().map_or(0, |item| item.version);
+    let events = store.load_events(aggregate, after).await?;
+    if events.is_empty() {
+        return Ok(Projected::UpToDate);
+    }
+    let item = match (aggregate.aggregate_type, &stored) {
+        (AggregateType::Debt, Some(stored)) => match debt_view(stored) {
+            Ok(view) => Some(debt_item(&events.iter().fold(view, DebtView::apply))),
+            Err(error) => {
+                // An unreadable item cannot be continued: rebuild from the whole history instead.
+                tracing::warn!(%error, "read item unreadable; rebuilding from the event log");
+                rebuild(store, aggregate).await?
+            }
+        },
+        // Users have one event; debts without a read item start from their first event.
+        _ if after == 0 => project(aggregate.aggregate_type, &events),
+        _ => rebuild(store, aggregate).await?,
+    };
+    let Some(item) = item else {
+        return Ok(Projected::NoEvents);
+    };
+    Ok(match store.put_read_item(&item).await? {
+        WriteOutcome::Written => Projected::Written(item),
+        WriteOutcome::Stale => Projected::Stale,
+    })
+}
+
+/// The read item the aggregate's whole history makes, ignoring what is stored (replay's source of truth).
+pub async fn rebuild(
+    store: &dyn EventStore,
+    aggregate: &AggregateRef,
+) -> Result<Option<ReadItem>, StoreError> {
+    let events = store.load_events(aggregate, 0).await?;
+    Ok(project(aggregate.aggregate_type, &events))
+}
+
+fn project(aggregate_type: AggregateType, history: &[events::EventEnvelope]) -> Option<ReadItem> {
+    match aggregate_type {
+        AggregateType::Debt => DebtView::from_history(history).map(|view| debt_item(&view)),
+        AggregateType::User => {
+            let version = history.last()?.version;
+            UserView::from_history(history).map(|view| user_item(&view, version))
+        }
+    }
+}
+
+/// Where the aggregate's read item lives, or `None` when it has no events. A debt's item sits in its owner's
+/// partition; the owner is in the debt's first event, read by key (consistent, one item).
+async fn read_key(
+    store: &dyn EventStore,
+    aggregate: &AggregateRef,
+) -> Result<Option<ItemKey>, StoreError> {
+    match aggregate.aggregate_type {
+        AggregateType::User => Ok(Some(keys::user_info_key(&aggregate.aggregate_id))),
+        AggregateType::Debt => {
+            let first_key = keys::event_key(AggregateType::Debt, &aggregate.aggregate_id, 1);
+            let Some(first) = store.get_item(&first_key).await? else {
+                return Ok(None);
+            };
+            let corrupt = |reason: String| StoreError::Corrupt {
+                pk: first_key.pk.clone(),
+                sk: first_key.sk.clone(),
+                reason,
+            };
+            let event = Upcaster::default()
+                .decode(Value::Object(first.attributes))
+                .map_err(|e| corrupt(e.to_string()))?;
+            match event.payload {
+                EventPayload::DebtCreated(created) => Ok(Some(keys::debt_read_key(
+                    &created.owner,
+                    &aggregate.aggregate_id,
+                ))),
+                other => Err(corrupt(format!("first event is {}", other.event_type()))),
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The DynamoDB Streams Lambda: each record of an event item names an aggregate to catch up; everything else
+//! (read items, guards, credentials) is ignored. Each aggregate is caught up once per batch, whatever the
+//! number of its records; when it fails, all its records are reported (`ReportBatchItemFailures`) and the
+//! other aggregates' progress stands.
+
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde_json::Value;
+use store::{keys, AggregateRef, EventStore, ItemKey};
+
+use crate::catch_up::{catch_up, Projected};
+
+/// The aggregate an event item's stream record names, or `None` for any other item.
+pub fn aggregate_of(record: &EventRecord) -> Option<AggregateRef> {
+    let keys_json = serde_json::to_value(&record.change.keys).ok()?;
+    let text = |name: &str| {
+        keys_json
+            .get(name)?
+            .get("S")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let key = ItemKey::new(text("PK")?, text("SK")?);
+    keys::parse_event_key(&key).map(|(aggregate_type, aggregate_id, _)| AggregateRef {
+        aggregate_type,
+        aggregate_id,
+    })
+}
+
+/// Projects a batch of stream records; the response lists the records to retry.
+pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEventResponse {
+    // Aggregates in order of first appearance, each with the sequence numbers of its records.
+    let mut order: Vec<(AggregateRef, Vec<String>)> = Vec::new();
+    for record in &event.records {
+        let Some(aggregate) = aggregate_of(record) else {
+            continue;
+        };
+        let sequence = record.change.sequence_number.clone().unwrap_or_default();
+        match order.iter_mut().find(|(a, _)| *a == aggregate) {
+            Some((_, sequences)) => sequences.push(sequence),
+            None => order.push((aggregate, vec![sequence])),
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    for (aggregate, sequences) in order {
+        match catch_up(store, &aggregate).await {
+            Ok(outcome) => {
+                let written = matches!(outcome, Projected::Written(_));
+                tracing::info!(aggregate = %aggregate.aggregate_id, written, "projected");
+            }
+            Err(error) => {
+                tracing::error!(aggregate = %aggregate.aggregate_id, %error, "projection failed; records reported for retry");
+                for sequence in sequences {
+                    let mut failure = DynamoDbBatchItemFailure::default();
+                    failure.item_identifier = Some(sequence);
+                    response.batch_item_failures.push(failure);
+                }
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,348 @@
+//! Replay: rebuilds read items from the event log. For every aggregate found in the events (parallel scan
+//! segments), the read item its whole history makes is compared with the stored one and repaired where they
+//! differ; read items whose aggregate has no events are removed. Safe while traffic continues: repairs never
+//! replace a newer version, and a read item is only removed after its aggregate's first event is confirmed
+//! absent. `dry_run` reports the same figures and writes nothing.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use events::AggregateType;
+use serde::{Deserialize, Serialize};
+use store::{keys, AggregateRef, EventStore, ItemKey, ReadItem, Segment, StoreError, WriteOutcome};
+use tokio::task::JoinSet;
+
+use crate::catch_up::rebuild;
+
+/// Which aggregates to replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    All,
+    /// One user and the debts in their partition.
+    User(String),
+    Debt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayOptions {
+    pub scope: Scope,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Parallel scan segments when listing (DynamoDB reads each segment concurrently).
+    #[serde(default = "default_segments")]
+    pub segments: u32,
+    /// Aggregates rebuilt at the same time.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_segments() -> u32 {
+    4
+}
+
+fn default_concurrency() -> usize {
+    16
+}
+
+impl ReplayOptions {
+    pub fn new(scope: Scope) -> Self {
+        ReplayOptions {
+            scope,
+            dry_run: false,
+            segments: default_segments(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// What a replay found and did (in a dry run: would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    /// Aggregates whose read item was checked.
+    pub checked: u64,
+    /// Events read to rebuild them.
+    pub events: u64,
+    /// Read items rewritten because they differed from their history.
+    pub rewritten: u64,
+    /// Read items removed because their aggregate has no events.
+    pub removed: u64,
+    /// Read items left alone because live traffic had already moved them past the replayed version.
+    pub skipped_newer: u64,
+    pub dry_run: bool,
+    pub elapsed_ms: u64,
+}
+
+impl ReplayReport {
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / (self.elapsed_ms.max(1) as f64 / 1000.0)
+    }
+}
+
+/// A progress line's figures.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+    pub events: u64,
+    pub elapsed: Duration,
+}
+
+/// The aggregate a read item belongs to.
+fn owner_aggregate(key: &ItemKey) -> Option<AggregateRef> {
+    let username = key.pk.strip_prefix(AggregateType::User.key_prefix())?;
+    if key.sk == keys::USER_INFO_SK {
+        return Some(AggregateRef {
+            aggregate_type: AggregateType::User,
+            aggregate_id: username.to_owned(),
+        });
+    }
+    key.sk
+        .strip_prefix(keys::DEBT_SK_PREFIX)
+        .map(|id| AggregateRef {
+            aggregate_type: AggregateType::Debt,
+            aggregate_id: id.to_owned(),
+        })
+}
+
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<store::Page<T>, StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let next = page(cursor).await?;
+        items.extend(next.items);
+        match next.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Every aggregate with events, read segment by segment in parallel.
+async fn list_aggregates(
+    store: &Arc<dyn EventStore>,
+    segments: u32,
+) -> Result<Vec<AggregateRef>, StoreError> {
+    let mut tasks = JoinSet::new();
+    for index in 0..segments {
+        let store = Arc::clone(store);
+        let segment = Segment {
+            index,
+            total: segments,
+        };
+        tasks.spawn(async move {
+            all_pages(|cursor| {
+                let store = Arc::clone(&store);
+                async move { store.list_aggregates(segment, cursor.as_deref()).await }
+            })
+            .await
+        });
+    }
+    let mut aggregates = Vec::new();
+    while let Some(listed) = tasks.join_next().await {
+        aggregates.extend(listed.map_err(StoreError::engine)??);
+    }
+    aggregates.sort();
+    Ok(aggregates)
+}
+
+async fn list_read_items(
+    store: &Arc<dyn EventStore>,
+    segments: u32,
+) -> Result<Vec<ReadItem>, StoreError> {
+    let mut tasks = JoinSet::new();
+    for index in 0..segments {
+        let store = Arc::clone(store);
+        let segment = Segment {
+            index,
+            total: segments,
+        };
+        tasks.spawn(async move {
+            all_pages(|cursor| {
+                let store = Arc::clone(&store);
+                async move { store.list_read_items(segment, cursor.as_deref()).await }
+            })
+            .await
+        });
+    }
+    let mut items = Vec::new();
+    while let Some(listed) = tasks.join_next().await {
+        items.extend(listed.map_err(StoreError::engine)??);
+    }
+    Ok(items)
+}
+
+/// Replays the scope, calling `progress` about once a second.
+pub async fn replay(
+    store: Arc<dyn EventStore>,
+    options: &ReplayOptions,
+    mut progress: impl FnMut(Progress),
+) -> Result<ReplayReport, StoreError> {
+    let started = Instant::now();
+    let segments = options.segments.max(1);
+    let read_items = list_read_items(&store, segments).await?;
+    let (aggregates, read_items): (Vec<AggregateRef>, Vec<ReadItem>) = match &options.scope {
+        Scope::All => (list_aggregates(&store, segments).await?, read_items),
+        Scope::Debt(id) => {
+            let debt = AggregateRef {
+                aggregate_type: AggregateType::Debt,
+                aggregate_id: id.clone(),
+            };
+            let items = read_items
+                .into_iter()
+                .filter(|i| owner_aggregate(&i.key).as_ref() == Some(&debt))
+                .collect();
+            (vec![debt], items)
+        }
+        Scope::User(username) => {
+            let partition = keys::user_info_key(username).pk;
+            let items: Vec<ReadItem> = read_items
+                .into_iter()
+                .filter(|i| i.key.pk == partition)
+                .collect();
+            let mut aggregates: Vec<AggregateRef> = items
+                .iter()
+                .filter_map(|i| owner_aggregate(&i.key))
+                .collect();
+            let user = AggregateRef {
+                aggregate_type: AggregateType::User,
+                aggregate_id: username.clone(),
+            };
+            if !aggregates.contains(&user) {
+                aggregates.push(user);
+            }
+            (aggregates, items)
+        }
+    };
+
+    let mut report = ReplayReport {
+        dry_run: options.dry_run,
+        ..ReplayReport::default()
+    };
+    let total = aggregates.len() as u64;
+    let mut expected: HashSet<ItemKey> = HashSet::new();
+    let mut last_progress = Instant::now();
+    let mut pending = aggregates.into_iter();
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.len() < options.concurrency.max(1) {
+            let Some(aggregate) = pending.next() else {
+                break;
+            };
+            let store = Arc::clone(&store);
+            let dry_run = options.dry_run;
+            tasks.spawn(async move { replay_one(store.as_ref(), &aggregate, dry_run).await });
+        }
+        let Some(done) = tasks.join_next().await else {
+            break;
+        };
+        let outcome = done.map_err(StoreError::engine)??;
+        report.checked += 1;
+        report.events += outcome.events;
+        match outcome.action {
+            Action::Unchanged => {}
+            Action::Rewritten => report.rewritten += 1,
+            Action::SkippedNewer => report.skipped_newer += 1,
+        }
+        if let Some(key) = outcome.key {
+            expected.insert(key);
+        }
+        if last_progress.elapsed() >= Duration::from_secs(1) {
+            last_progress = Instant::now();
+            progress(Progress {
+                done: report.checked,
+                total,
+                events: report.events,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+
+    for item in read_items.iter().filter(|i| !expected.contains(&i.key)) {
+        // Confirm the orphan at the source: live traffic may have created its aggregate since the listing.
+        let has_events = match owner_aggregate(&item.key) {
+            Some(aggregate) => store
+                .get_item(&keys::event_key(
+                    aggregate.aggregate_type,
+                    &aggregate.aggregate_id,
+                    1,
+                ))
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if has_events {
+            continue;
+        }
+        report.removed += 1;
+        if !options.dry_run {
+            store.delete_read_item(&item.key).await?;
+        }
+        tracing::info!(pk = %item.key.pk, sk = %item.key.sk, dry_run = options.dry_run, "orphan read item");
+    }
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    progress(Progress {
+        done: report.checked,
+        total,
+        events: report.events,
+        elapsed: started.elapsed(),
+    });
+    Ok(report)
+}
+
+enum Action {
+    Unchanged,
+    Rewritten,
+    SkippedNewer,
+}
+
+struct Outcome {
+    key: Option<ItemKey>,
+    events: u64,
+    action: Action,
+}
+
+async fn replay_one(
+    store: &dyn EventStore,
+    aggregate: &AggregateRef,
+    dry_run: bool,
+) -> Result<Outcome, StoreError> {
+    let Some(rebuilt) = rebuild(store, aggregate).await? else {
+        return Ok(Outcome {
+            key: None,
+            events: 0,
+            action: Action::Unchanged,
+        });
+    };
+    let stored = store
+        .get_item(&rebuilt.key)
+        .await?
+        .and_then(ReadItem::from_item);
+    let action = match &stored {
+        Some(stored) if same(stored, &rebuilt) => Action::Unchanged,
+        Some(stored) if stored.version > rebuilt.version => Action::SkippedNewer,
+        _ if dry_run => Action::Rewritten,
+        _ => match store.repair_read_item(&rebuilt).await? {
+            WriteOutcome::Written => Action::Rewritten,
+            WriteOutcome::Stale => Action::SkippedNewer,
+        },
+    };
+    if matches!(action, Action::Rewritten) {
+        tracing::info!(pk = %rebuilt.key.pk, sk = %rebuilt.key.sk, dry_run, "read item differs from its history");
+    }
+    Ok(Outcome {
+        events: rebuilt.version,
+        key: Some(rebuilt.key),
+        action,
+    })
+}
+
+/// Equal as stored data: attribute order and JSON number spelling aside.
+fn same(a: &ReadItem, b: &ReadItem) -> bool {
+    a.version == b.version && a.deleted == b.deleted && a.attributes == b.attributes
+}

@@ -1,0 +1,155 @@
+//! `GET /debts`: the caller's debts, newest first (`?sort=newest`, the default) or by name (`?sort=name`),
+//! `?limit=` 1-100 (default 50), and an opaque `next_cursor` bound to the caller and the sort order.
+//!
+//! A person's debts are few (hundreds at most), so the handler reads the caller's whole partition (strongly
+//! consistent, a page of up to 1,000 items per request) and orders it in memory; that gives both orders
+//! without a second index, and a cursor that stays valid when debts are added or deleted between pages.
+
+use std::cmp::Ordering;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use domain::DebtView;
+use http_api::context::{caller, query_param};
+use http_api::{serve, Problem, Reply};
+use lambda_http::{Body, Error, Request, Response};
+use projections::read_model::debt_view;
+use serde::{Deserialize, Serialize};
+use store::{keys, EventStore, Query, ReadItem};
+
+use crate::QueryDeps;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Sort {
+    Newest,
+    Name,
+}
+
+/// Where the previous page ended: the last debt's sort position, for one user and one order.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    user: String,
+    sort: Sort,
+    /// The last debt's sort value (its creation time or its lower-cased name).
+    after: String,
+    after_id: String,
+}
+
+fn sort_value(debt: &DebtView, sort: Sort) -> String {
+    match sort {
+        Sort::Newest => debt
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        Sort::Name => debt.fields.debt_name.to_lowercase(),
+    }
+}
+
+/// Total order of a listing: newest first (ties by id, descending), or by name (ties by id).
+fn compare(sort: Sort, a: (&str, &str), b: (&str, &str)) -> Ordering {
+    match sort {
+        Sort::Newest => b.cmp(&a),
+        Sort::Name => a.cmp(&b),
+    }
+}
+
+fn bad(detail: &str) -> Problem {
+    Problem::malformed(detail.to_owned())
+}
+
+fn parse_limit(raw: Option<String>) -> Result<usize, Problem> {
+    match raw {
+        None => Ok(50),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| bad("limit must be a whole number from 1 to 100")),
+    }
+}
+
+fn decode_cursor(raw: &str, user: &str, sort: Sort) -> Result<Cursor, Problem> {
+    let invalid = || bad("the cursor is not valid for this listing");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if cursor.user != user || cursor.sort != sort {
+        return Err(invalid());
+    }
+    Ok(cursor)
+}
+
+fn encode_cursor(cursor: &Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).expect("cursors serialise"))
+}
+
+/// Every live debt read item in the user's partition.
+async fn all_debts(store: &dyn EventStore, username: &str) -> Result<Vec<DebtView>, Problem> {
+    let pk = keys::user_info_key(username).pk;
+    let mut debts = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .query(
+                &Query::partition(&pk, keys::DEBT_SK_PREFIX)
+                    .limit(1000)
+                    .after(cursor),
+            )
+            .await?;
+        for item in page.items {
+            if let Some(read_item) = ReadItem::from_item(item) {
+                debts.push(debt_view(&read_item)?);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(debts),
+        }
+    }
+}
+
+pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
+    serve("list-debts", request, |request, _meta| async move {
+        let me = caller(&request)?;
+        let limit = parse_limit(query_param(&request, "limit"))?;
+        let sort = match query_param(&request, "sort").as_deref() {
+            None | Some("newest") => Sort::Newest,
+            Some("name") => Sort::Name,
+            Some(_) => return Err(bad("sort must be newest or name")),
+        };
+        let after = query_param(&request, "cursor")
+            .map(|raw| decode_cursor(&raw, me.as_str(), sort))
+            .transpose()?;
+
+        let mut debts: Vec<(String, DebtView)> = all_debts(deps.store.as_ref(), me.as_str())
+            .await?
+            .into_iter()
+            .map(|debt| (sort_value(&debt, sort), debt))
+            .collect();
+        debts.sort_by(|(a, da), (b, db)| compare(sort, (a, &da.debt_id), (b, &db.debt_id)));
+        let start = match &after {
+            None => 0,
+            Some(cursor) => debts.partition_point(|(value, debt)| {
+                compare(
+                    sort,
+                    (value, &debt.debt_id),
+                    (&cursor.after, &cursor.after_id),
+                ) != Ordering::Greater
+            }),
+        };
+        let page: Vec<&(String, DebtView)> = debts[start..].iter().take(limit).collect();
+        let next_cursor = match page.last() {
+            Some((value, debt)) if start + page.len() < debts.len() => {
+                Some(encode_cursor(&Cursor {
+                    user: me.as_str().to_owned(),
+                    sort,
+                    after: value.clone(),
+                    after_id: debt.debt_id.clone(),
+                }))
+            }
+            _ => None,
+        };
+        let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
+        Ok(Reply::page(items, next_cursor))
+    })
+    .await
+}

@@ -1,0 +1,195 @@
+//! Support for read-side tests: stream records for every stored event (what the stream delivers, for the
+//! engine that has no stream), a canonical snapshot of all read items, and a store that fails on purpose.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use events::EventEnvelope;
+use serde_json::json;
+use store::{
+    keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem, Segment,
+    StoreError, WriteOutcome,
+};
+
+/// Every aggregate in the store.
+pub async fn aggregates(store: &dyn EventStore) -> Vec<AggregateRef> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_aggregates(Segment::WHOLE, cursor.as_deref())
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+/// The INSERT stream record Lambda would deliver for an event item (keys and sequence number are what the
+/// projector reads).
+pub fn stream_record(event: &EventEnvelope, sequence: u64) -> EventRecord {
+    let key = keys::event_key(event.aggregate_type, &event.aggregate_id, event.version);
+    serde_json::from_value(json!({
+        "eventID": format!("{sequence:021}"),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": event.occurred_at.timestamp(),
+            "Keys": { "PK": { "S": key.pk }, "SK": { "S": key.sk } },
+            "SequenceNumber": format!("{sequence:021}"),
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        }
+    }))
+    .expect("a valid stream record")
+}
+
+/// One record per stored event, in append order per aggregate.
+pub async fn records_for_all_events(store: &dyn EventStore) -> Vec<EventRecord> {
+    let mut records = Vec::new();
+    for aggregate in aggregates(store).await {
+        for event in store.load_events(&aggregate, 0).await.unwrap() {
+            let sequence = records.len() as u64 + 1;
+            records.push(stream_record(&event, sequence));
+        }
+    }
+    records
+}
+
+pub fn batch(records: Vec<EventRecord>) -> Event {
+    let mut event = Event::default();
+    event.records = records;
+    event
+}
+
+/// Every read item (tombstones included) as canonical JSON, sorted: equal snapshots mean equal read models.
+pub async fn read_model_snapshot(store: &dyn EventStore) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_read_items(Segment::WHOLE, cursor.as_deref())
+            .await
+            .unwrap();
+        for item in page.items {
+            let stored = item.to_item();
+            let mut attributes = stored.attributes;
+            attributes.insert("PK".into(), stored.key.pk.into());
+            attributes.insert("SK".into(), stored.key.sk.into());
+            items.push(crate::canonical(&serde_json::Value::Object(attributes)));
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    items.sort();
+    items
+}
+
+/// Deletes every read item.
+pub async fn delete_read_model(store: &dyn EventStore) {
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_read_items(Segment::WHOLE, cursor.as_deref())
+            .await
+            .unwrap();
+        keys.extend(page.items.into_iter().map(|item| item.key));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    for key in keys {
+        store.delete_read_item(&key).await.unwrap();
+    }
+}
+
+/// A store that fails the next `failures` event loads of one aggregate, as a throttled or broken read would.
+pub struct FailingStore {
+    pub inner: Arc<dyn EventStore>,
+    pub aggregate_id: String,
+    pub failures: AtomicU32,
+}
+
+impl FailingStore {
+    pub fn new(inner: Arc<dyn EventStore>, aggregate_id: &str, failures: u32) -> Self {
+        FailingStore {
+            inner,
+            aggregate_id: aggregate_id.to_owned(),
+            failures: AtomicU32::new(failures),
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for FailingStore {
+    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+        self.inner.append(request).await
+    }
+
+    async fn load_events(
+        &self,
+        aggregate: &AggregateRef,
+        after: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        if aggregate.aggregate_id == self.aggregate_id
+            && self
+                .failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            return Err(StoreError::Engine("injected failure".into()));
+        }
+        self.inner.load_events(aggregate, after).await
+    }
+
+    async fn list_aggregates(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<AggregateRef>, StoreError> {
+        self.inner.list_aggregates(segment, cursor).await
+    }
+
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        self.inner.get_item(key).await
+    }
+
+    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        self.inner.put_read_item(item).await
+    }
+
+    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        self.inner.repair_read_item(item).await
+    }
+
+    async fn list_read_items(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<ReadItem>, StoreError> {
+        self.inner.list_read_items(segment, cursor).await
+    }
+
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        self.inner.put_item(item).await
+    }
+
+    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        self.inner.delete_read_item(key).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+        self.inner.query(query).await
+    }
+}

@@ -1,0 +1,709 @@
+//! The read side on both engines: the projector (fed by DynamoDB Local's real stream, and by the records the
+//! stream would deliver), its convergence under duplicates, reordering and failures, replay, and the query
+//! handlers. Test names say the engine: `sqlite::...`, `dynamodb::...`.
+
+use std::sync::Arc;
+
+use auth::passwords::MIN_ITERATIONS;
+use auth::{PasswordHasher, StaticKeys, Tokens};
+use integration_tests::api::{ApiRequest, ApiResponse};
+use integration_tests::projection::{
+    batch, delete_read_model, read_model_snapshot, records_for_all_events, FailingStore,
+};
+use integration_tests::{attrs, dynamodb_store, sqlite_store, Handlers};
+use projections::project_batch;
+use projections::replay::{replay, ReplayOptions, Scope};
+use queries::QueryDeps;
+use serde_json::{json, Value};
+use store::{keys, EventStore, ReadItem};
+
+type Store = Arc<dyn EventStore>;
+
+struct World {
+    store: Store,
+    handlers: Handlers,
+    queries: QueryDeps,
+}
+
+fn world(store: Store) -> World {
+    let tokens = Tokens::new(
+        Arc::new(StaticKeys::from_secret(
+            "read-side-test-secret-of-32-chars!",
+        )),
+        "debts-api",
+    );
+    World {
+        handlers: Handlers::new(&store, PasswordHasher::new(MIN_ITERATIONS).unwrap(), tokens),
+        queries: QueryDeps {
+            store: Arc::clone(&store),
+        },
+        store,
+    }
+}
+
+/// The debts a scripted history leaves behind.
+struct Script {
+    car: String,
+    phone: String,
+    loan: String,
+    bobs: String,
+}
+
+impl World {
+    async fn call(&self, request: ApiRequest) -> ApiResponse {
+        let event = request.build();
+        let route = request.event()["routeKey"].as_str().unwrap().to_owned();
+        let (h, q) = (&self.handlers, &self.queries);
+        let response = match route.as_str() {
+            "POST /users" => commands::create_user(event, &h.users).await,
+            "POST /debts" => commands::create_debt(event, &h.debts).await,
+            "PUT /debts/{debt_id}" => commands::update_debt(event, &h.debts).await,
+            "DELETE /debts/{debt_id}" => commands::delete_debt(event, &h.debts).await,
+            "GET /healthz" => queries::healthz(event, q).await,
+            "GET /users/{username}" => queries::get_user(event, q).await,
+            "GET /debts" => queries::list_debts(event, q).await,
+            "GET /debts/{debt_id}" => queries::get_debt(event, q).await,
+            "GET /debts/{debt_id}/history" => queries::get_debt_history(event, q).await,
+            other => panic!("no handler for {other}"),
+        };
+        ApiResponse::read(response.unwrap())
+    }
+
+    async fn register(&self, username: &str) {
+        let response = self
+            .call(ApiRequest::new("POST /users", "/users").json(json!({
+                "username": username, "email": format!("{username}@example.com"),
+                "full_name": format!("{username} Example"), "password": "correct horse battery"
+            })))
+            .await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+    }
+
+    async fn create_debt(&self, owner: &str, name: &str) -> String {
+        let response = self
+            .call(ApiRequest::new("POST /debts", "/debts").as_user(owner).json(json!({
+                "debt_name": name, "principal": "15000", "interest_rate": "4.5", "start_date": "2025-06-01",
+                "payment_frequency": "monthly", "current_balance": "12000.50", "creditor": "First Bank"
+            })))
+            .await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+        response.body["data"]["debt_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn update(&self, owner: &str, debt_id: &str, body: Value) {
+        let response = self
+            .call(debt_route("PUT /debts/{debt_id}", debt_id, owner).json(body))
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+    }
+
+    async fn delete(&self, owner: &str, debt_id: &str) {
+        let response = self
+            .call(debt_route("DELETE /debts/{debt_id}", debt_id, owner))
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+    }
+
+    /// Two users; alice's car loan is updated four times, her phone deleted, her loan re-rated; bob has one.
+    async fn script(&self) -> Script {
+        self.register("alice").await;
+        self.register("bob").await;
+        let car = self.create_debt("alice", "Car loan").await;
+        let phone = self.create_debt("alice", "Phone").await;
+        let loan = self.create_debt("alice", "Student loan").await;
+        let bobs = self.create_debt("bob", "Bob's card").await;
+        for balance in ["11000", "10000", "9000.25"] {
+            self.update("alice", &car, json!({ "current_balance": balance }))
+                .await;
+        }
+        self.update(
+            "alice",
+            &car,
+            json!({ "debt_name": "Car", "creditor": null }),
+        )
+        .await;
+        self.delete("alice", &phone).await;
+        self.update("alice", &loan, json!({ "interest_rate": 3 }))
+            .await;
+        Script {
+            car,
+            phone,
+            loan,
+            bobs,
+        }
+    }
+
+    /// Delivers one record per stored event, in order, in batches of 10.
+    async fn project_in_order(&self) {
+        let records = records_for_all_events(self.store.as_ref()).await;
+        for chunk in records.chunks(10) {
+            let response = project_batch(&batch(chunk.to_vec()), self.store.as_ref()).await;
+            assert!(response.batch_item_failures.is_empty());
+        }
+    }
+
+    async fn read_item(&self, key: &store::ItemKey) -> Option<ReadItem> {
+        self.store
+            .get_item(key)
+            .await
+            .unwrap()
+            .and_then(ReadItem::from_item)
+    }
+}
+
+fn debt_route(route: &'static str, debt_id: &str, caller: &str) -> ApiRequest {
+    let path = route
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .replace("{debt_id}", debt_id);
+    ApiRequest::new(route, path)
+        .path_param("debt_id", debt_id)
+        .as_user(caller)
+}
+
+async fn check_scripted_read_items(world: &World, script: &Script) {
+    let car = world
+        .read_item(&keys::debt_read_key("alice", &script.car))
+        .await
+        .expect("car projected");
+    assert_eq!((car.version, car.deleted), (5, false));
+    assert_eq!(car.attributes["current_balance"], json!("9000.25"));
+    assert_eq!(car.attributes["debt_name"], json!("Car"));
+    assert_eq!(car.attributes["creditor"], Value::Null);
+    assert_eq!(car.attributes["owner"], json!("alice"));
+    let phone = world
+        .read_item(&keys::debt_read_key("alice", &script.phone))
+        .await
+        .expect("phone projected");
+    assert_eq!(
+        (phone.version, phone.deleted),
+        (2, true),
+        "a deleted debt is a tombstone"
+    );
+    let loan = world
+        .read_item(&keys::debt_read_key("alice", &script.loan))
+        .await
+        .unwrap();
+    assert_eq!(loan.attributes["interest_rate"], json!("3"));
+    let bobs = world
+        .read_item(&keys::debt_read_key("bob", &script.bobs))
+        .await
+        .unwrap();
+    assert_eq!(bobs.version, 1);
+    let alice = world
+        .read_item(&keys::user_info_key("alice"))
+        .await
+        .expect("user projected");
+    assert_eq!(alice.attributes["email"], json!("alice@example.com"));
+    assert!(alice.attributes.get("password_hash").is_none());
+    assert_eq!(read_model_snapshot(world.store.as_ref()).await.len(), 6);
+}
+
+pub async fn the_projector_builds_read_items_from_a_scripted_history(store: Store) {
+    let world = world(store);
+    let script = world.script().await;
+    world.project_in_order().await;
+    check_scripted_read_items(&world, &script).await;
+}
+
+pub async fn duplicates_reordering_and_failures_converge(store: Store) {
+    let world = world(store);
+    let script = world.script().await;
+    world.project_in_order().await;
+    let clean = read_model_snapshot(world.store.as_ref()).await;
+    delete_read_model(world.store.as_ref()).await;
+
+    let records = records_for_all_events(world.store.as_ref()).await;
+    let of = |id: &str| -> Vec<_> {
+        records
+            .iter()
+            .filter(|r| serde_json::to_string(&r.change.keys).unwrap().contains(id))
+            .cloned()
+            .collect()
+    };
+    // The car's records reversed, then everything else in a shuffled (fixed-seed) order, all twice.
+    let mut chaos: Vec<_> = of(&script.car).into_iter().rev().collect();
+    let mut rest: Vec<_> = records
+        .iter()
+        .filter(|r| {
+            !serde_json::to_string(&r.change.keys)
+                .unwrap()
+                .contains(&script.car)
+        })
+        .cloned()
+        .collect();
+    let mut seed = 0x9e37_79b9_u64;
+    for i in (1..rest.len()).rev() {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        rest.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    chaos.extend(rest);
+    chaos.extend(chaos.clone());
+    assert_eq!(chaos.len(), records.len() * 2);
+
+    // The loan's first two catch-ups fail: its records are reported and delivered again, as Lambda retries.
+    let failing = FailingStore::new(Arc::clone(&world.store), &script.loan, 2);
+    let mut retry = Vec::new();
+    for chunk in chaos.chunks(7) {
+        let response = project_batch(&batch(chunk.to_vec()), &failing).await;
+        for failure in response.batch_item_failures {
+            let id = failure.item_identifier.unwrap();
+            retry.extend(
+                chunk
+                    .iter()
+                    .filter(|r| r.change.sequence_number.as_deref() == Some(&id))
+                    .cloned(),
+            );
+        }
+    }
+    assert!(
+        !retry.is_empty(),
+        "the injected failure reported its records"
+    );
+    assert!(retry.iter().all(|r| serde_json::to_string(&r.change.keys)
+        .unwrap()
+        .contains(&script.loan)));
+    let retried = project_batch(&batch(retry), &failing).await;
+    assert!(retried.batch_item_failures.is_empty());
+    assert_eq!(
+        read_model_snapshot(world.store.as_ref()).await,
+        clean,
+        "byte for byte the clean run"
+    );
+}
+
+pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
+    let world = world(store);
+    let script = world.script().await;
+    world.project_in_order().await;
+    let live = read_model_snapshot(world.store.as_ref()).await;
+
+    delete_read_model(world.store.as_ref()).await;
+    let report = replay(
+        Arc::clone(&world.store),
+        &ReplayOptions::new(Scope::All),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.checked, report.rewritten, report.removed),
+        (6, 6, 0)
+    );
+    assert_eq!(
+        report.events, 12,
+        "users 1+1, car 5, phone 2, loan 2, bob's 1"
+    );
+    assert_eq!(
+        read_model_snapshot(world.store.as_ref()).await,
+        live,
+        "replay equals the live projector"
+    );
+
+    // Corrupt the car (same version, wrong balance) and plant an orphan debt in alice's partition.
+    let car_key = keys::debt_read_key("alice", &script.car);
+    let mut corrupted = world.read_item(&car_key).await.unwrap();
+    corrupted
+        .attributes
+        .insert("current_balance".into(), json!("0.01"));
+    world.store.repair_read_item(&corrupted).await.unwrap();
+    let orphan = ReadItem {
+        key: keys::debt_read_key("alice", "00000000-0000-4000-8000-000000000000"),
+        version: 1,
+        deleted: false,
+        attributes: attrs(json!({"debt_name": "ghost"})),
+    };
+    world.store.put_read_item(&orphan).await.unwrap();
+    let damaged = read_model_snapshot(world.store.as_ref()).await;
+
+    let mut dry = ReplayOptions::new(Scope::All);
+    dry.dry_run = true;
+    let report = replay(Arc::clone(&world.store), &dry, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.rewritten, report.removed, report.dry_run),
+        (1, 1, true)
+    );
+    assert_eq!(
+        read_model_snapshot(world.store.as_ref()).await,
+        damaged,
+        "a dry run changes nothing"
+    );
+
+    let report = replay(
+        Arc::clone(&world.store),
+        &ReplayOptions::new(Scope::All),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.rewritten, report.removed), (1, 1));
+    assert_eq!(read_model_snapshot(world.store.as_ref()).await, live);
+
+    let again = replay(
+        Arc::clone(&world.store),
+        &ReplayOptions::new(Scope::User("alice".into())),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.checked, again.rewritten, again.removed),
+        (4, 0, 0),
+        "alice and her three debts"
+    );
+}
+
+pub async fn queries_answer_from_read_items(store: Store) {
+    let world = world(store);
+    let script = world.script().await;
+    world.project_in_order().await;
+
+    let health = world
+        .call(ApiRequest::new("GET /healthz", "/healthz"))
+        .await;
+    assert_eq!(
+        (health.status, &health.body["data"]["store"]),
+        (200, &json!("ok"))
+    );
+
+    let me = world
+        .call(
+            ApiRequest::new("GET /users/{username}", "/users/alice")
+                .path_param("username", "alice")
+                .as_user("alice"),
+        )
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["data"]["full_name"], json!("alice Example"));
+    let other = world
+        .call(
+            ApiRequest::new("GET /users/{username}", "/users/bob")
+                .path_param("username", "bob")
+                .as_user("alice"),
+        )
+        .await;
+    assert_eq!(other.status, 404, "someone else's profile is not found");
+
+    let car = world
+        .call(debt_route("GET /debts/{debt_id}", &script.car, "alice"))
+        .await;
+    assert_eq!(car.status, 200);
+    assert_eq!(car.body["data"]["current_balance"], json!("9000.25"));
+    assert_eq!(car.header("etag"), Some("\"5\""));
+    let cached = world
+        .call(
+            debt_route("GET /debts/{debt_id}", &script.car, "alice")
+                .header("If-None-Match", "\"5\""),
+        )
+        .await;
+    assert_eq!((cached.status, &cached.body), (304, &Value::Null));
+    let stale = world
+        .call(
+            debt_route("GET /debts/{debt_id}", &script.car, "alice")
+                .header("If-None-Match", "\"4\""),
+        )
+        .await;
+    assert_eq!(stale.status, 200);
+    for (who, id) in [
+        ("bob", &script.car),
+        ("alice", &script.phone),
+        ("alice", &script.bobs),
+    ] {
+        let response = world
+            .call(debt_route("GET /debts/{debt_id}", id, who))
+            .await;
+        assert_eq!(response.status, 404, "{who} reading {id}");
+    }
+
+    let listed = world
+        .call(ApiRequest::new("GET /debts", "/debts").as_user("alice"))
+        .await;
+    assert_eq!(listed.status, 200);
+    let names: Vec<&str> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["debt_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Student loan", "Car"],
+        "newest first, the deleted phone left out"
+    );
+    assert_eq!(listed.body["next_cursor"], Value::Null);
+    let by_name = world
+        .call(
+            ApiRequest::new("GET /debts", "/debts")
+                .as_user("alice")
+                .query("sort", "name"),
+        )
+        .await;
+    let names: Vec<&str> = by_name.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["debt_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Car", "Student loan"]);
+}
+
+pub async fn history_shows_every_change_and_survives_deletion(store: Store) {
+    let world = world(store);
+    let script = world.script().await;
+    world.delete("alice", &script.car).await;
+
+    let history = world
+        .call(debt_route(
+            "GET /debts/{debt_id}/history",
+            &script.car,
+            "alice",
+        ))
+        .await;
+    assert_eq!(history.status, 200, "{:?}", history.body);
+    let entries = history.body["data"].as_array().unwrap();
+    let types: Vec<&str> = entries
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "DebtCreated",
+            "DebtUpdated",
+            "DebtUpdated",
+            "DebtUpdated",
+            "DebtUpdated",
+            "DebtDeleted"
+        ]
+    );
+    assert_eq!(entries[0]["data"]["current_balance"], json!("12000.50"));
+    assert_eq!(
+        entries[1]["changes"],
+        json!({"current_balance": {"from": "12000.50", "to": "11000.00"}})
+    );
+    assert_eq!(
+        entries[3]["changes"],
+        json!({"current_balance": {"from": "10000.00", "to": "9000.25"}})
+    );
+    assert_eq!(
+        entries[4]["changes"],
+        json!({"debt_name": {"from": "Car loan", "to": "Car"}, "creditor": {"from": "First Bank", "to": null}})
+    );
+    for (n, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["version"], json!(n + 1));
+        assert_eq!(entry["actor"], json!("alice"));
+        assert!(entry["correlation_id"].is_string() && entry["occurred_at"].is_string());
+    }
+    let bob = world
+        .call(debt_route(
+            "GET /debts/{debt_id}/history",
+            &script.car,
+            "bob",
+        ))
+        .await;
+    assert_eq!(bob.status, 404);
+    let missing = world
+        .call(debt_route(
+            "GET /debts/{debt_id}/history",
+            "00000000-0000-4000-8000-000000000001",
+            "alice",
+        ))
+        .await;
+    assert_eq!(missing.status, 404);
+}
+
+pub async fn two_hundred_thirty_seven_debts_page_without_gaps_or_repeats(store: Store) {
+    let world = world(store);
+    world.register("alice").await;
+    let mut expected = Vec::new();
+    for n in 0..237 {
+        expected.push(
+            world
+                .create_debt("alice", &format!("Debt {:03}", (n * 7919) % 1000))
+                .await,
+        );
+    }
+    world.create_debt("bob", "Bob's").await;
+    world.project_in_order().await;
+
+    for (sort, limit) in [
+        ("newest", 1),
+        ("newest", 10),
+        ("newest", 50),
+        ("name", 7),
+        ("name", 100),
+    ] {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..300 {
+            let mut request = ApiRequest::new("GET /debts", "/debts")
+                .as_user("alice")
+                .query("limit", limit.to_string())
+                .query("sort", sort);
+            if let Some(c) = &cursor {
+                request = request.query("cursor", c.clone());
+            }
+            let page = world.call(request).await;
+            assert_eq!(page.status, 200, "{:?}", page.body);
+            let items = page.body["data"].as_array().unwrap();
+            assert!(items.len() <= limit);
+            seen.extend(items.iter().cloned());
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        let mut ids: Vec<&str> = seen
+            .iter()
+            .map(|d| d["debt_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 237, "{sort}/{limit}: every debt once");
+        let keys: Vec<String> = seen
+            .iter()
+            .map(|d| match sort {
+                "name" => d["debt_name"].as_str().unwrap().to_lowercase(),
+                _ => d["created_at"].as_str().unwrap().to_owned(),
+            })
+            .collect();
+        let mut ordered = keys.clone();
+        ordered.sort();
+        if sort == "newest" {
+            ordered.reverse();
+        }
+        assert_eq!(keys, ordered, "{sort}/{limit}: in order");
+        ids.sort();
+        ids.dedup();
+        let mut all: Vec<&str> = expected.iter().map(String::as_str).collect();
+        all.sort();
+        assert_eq!(ids, all, "{sort}/{limit}: no repeats, no gaps");
+    }
+
+    let first = world
+        .call(
+            ApiRequest::new("GET /debts", "/debts")
+                .as_user("alice")
+                .query("limit", "5"),
+        )
+        .await;
+    let alices_cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let stolen = world
+        .call(
+            ApiRequest::new("GET /debts", "/debts")
+                .as_user("bob")
+                .query("cursor", alices_cursor.clone()),
+        )
+        .await;
+    assert_eq!(stolen.status, 400, "another user's cursor is refused");
+    let other_order = world
+        .call(
+            ApiRequest::new("GET /debts", "/debts")
+                .as_user("alice")
+                .query("sort", "name")
+                .query("cursor", alices_cursor),
+        )
+        .await;
+    assert_eq!(other_order.status, 400);
+    for limit in ["0", "101", "ten"] {
+        let response = world
+            .call(
+                ApiRequest::new("GET /debts", "/debts")
+                    .as_user("alice")
+                    .query("limit", limit),
+            )
+            .await;
+        assert_eq!(response.status, 400, "limit {limit}");
+    }
+}
+
+macro_rules! read_side_suite {
+    ($engine:ident, $make_store:path) => {
+        mod $engine {
+            use super::*;
+
+            read_side_suite!(@cases $make_store;
+                the_projector_builds_read_items_from_a_scripted_history,
+                duplicates_reordering_and_failures_converge,
+                replay_rebuilds_repairs_and_removes,
+                queries_answer_from_read_items,
+                history_shows_every_change_and_survives_deletion,
+                two_hundred_thirty_seven_debts_page_without_gaps_or_repeats,
+            );
+        }
+    };
+    (@cases $make_store:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                super::$case($make_store().await).await;
+            }
+        )*
+    };
+}
+
+read_side_suite!(sqlite, sqlite_store);
+read_side_suite!(dynamodb, dynamodb_store);
+
+/// Drains the stream: polls until two polls in a row bring nothing.
+async fn drain(
+    poller: &mut projections::stream::StreamPoller,
+) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
+    let mut records = Vec::new();
+    let mut empty = 0;
+    while empty < 2 {
+        let polled = poller.poll().await.expect("poll the stream");
+        if polled.records.is_empty() {
+            empty += 1;
+        } else {
+            empty = 0;
+            records.extend(polled.records);
+        }
+    }
+    records
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_the_projector_on_the_real_stream_builds_the_read_items() {
+    let table = integration_tests::dynamodb_table().await;
+    let config = aws_env::load().await;
+    let mut poller = projections::stream::StreamPoller::for_table(
+        table.client(),
+        &config,
+        table.table_name(),
+        projections::stream::StartAt::TrimHorizon,
+    )
+    .await
+    .expect("the table has a stream");
+    let world = world(Arc::new(table));
+    let script = world.script().await;
+
+    let records = drain(&mut poller).await;
+    let event_records = records
+        .iter()
+        .filter(|r| projections::projector::aggregate_of(r).is_some())
+        .count();
+    assert_eq!(event_records, 12, "one stream record per event");
+    assert!(
+        records.len() > event_records,
+        "credentials and guards are in the stream too, and ignored"
+    );
+    let response = project_batch(&batch(records), world.store.as_ref()).await;
+    assert!(response.batch_item_failures.is_empty());
+    check_scripted_read_items(&world, &script).await;
+
+    // The projector's own writes come back through the stream; they name no aggregate and change nothing.
+    let snapshot = read_model_snapshot(world.store.as_ref()).await;
+    let echoes = drain(&mut poller).await;
+    assert_eq!(echoes.len(), 6, "the six read items written");
+    assert!(echoes
+        .iter()
+        .all(|r| projections::projector::aggregate_of(r).is_none()));
+    let response = project_batch(&batch(echoes), world.store.as_ref()).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(read_model_snapshot(world.store.as_ref()).await, snapshot);
+}
