@@ -65,6 +65,10 @@ test-infra: tools ## Run only the Pulumi unit tests (offline, mocked)
 bench: ## Measure PBKDF2 cost and each command handler's latency in-process on SQLite (release build)
 	cargo run --release -p integration-tests --bin command-latency
 
+.PHONY: bench-replay
+bench-replay: tools ## Measure replay throughput for 10,000 and 100,000 events on SQLite and DynamoDB Local (release build)
+	scripts/with-test-services.sh cargo run --release -p integration-tests --bin replay-throughput
+
 .PHONY: schemas
 schemas: ## Regenerate docs/schemas/ from the event types (review the diff before committing)
 	UPDATE_SCHEMAS=1 cargo test -p events --test schema_drift

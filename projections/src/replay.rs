@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use events::AggregateType;
 use serde::{Deserialize, Serialize};
-use store::{keys, AggregateRef, EventStore, ItemKey, ReadItem, Segment, StoreError, WriteOutcome};
+use store::{
+    all_pages, keys, AggregateRef, EventStore, ItemKey, Page, ReadItem, Segment, StoreError,
+    WriteOutcome,
+};
 use tokio::task::JoinSet;
 
 use crate::catch_up::rebuild;
@@ -106,47 +109,43 @@ fn owner_aggregate(key: &ItemKey) -> Option<AggregateRef> {
         })
 }
 
-async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, StoreError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<store::Page<T>, StoreError>>,
-{
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let next = page(cursor).await?;
-        items.extend(next.items);
-        match next.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(items),
-        }
-    }
-}
-
-/// Every aggregate with events, read segment by segment in parallel.
-async fn list_aggregates(
+/// Lists through every scan segment in parallel; `page` reads one page of one segment.
+async fn scan_segments<T, F, Fut>(
     store: &Arc<dyn EventStore>,
     segments: u32,
-) -> Result<Vec<AggregateRef>, StoreError> {
+    page: F,
+) -> Result<Vec<T>, StoreError>
+where
+    T: Send + 'static,
+    F: Fn(Arc<dyn EventStore>, Segment, Option<String>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>> + Send,
+{
     let mut tasks = JoinSet::new();
     for index in 0..segments {
-        let store = Arc::clone(store);
+        let (store, page) = (Arc::clone(store), page.clone());
         let segment = Segment {
             index,
             total: segments,
         };
-        tasks.spawn(async move {
-            all_pages(|cursor| {
-                let store = Arc::clone(&store);
-                async move { store.list_aggregates(segment, cursor.as_deref()).await }
-            })
-            .await
-        });
+        tasks.spawn(
+            async move { all_pages(|cursor| page(Arc::clone(&store), segment, cursor)).await },
+        );
     }
-    let mut aggregates = Vec::new();
+    let mut items = Vec::new();
     while let Some(listed) = tasks.join_next().await {
-        aggregates.extend(listed.map_err(StoreError::engine)??);
+        items.extend(listed.map_err(StoreError::engine)??);
     }
+    Ok(items)
+}
+
+async fn list_aggregates(
+    store: &Arc<dyn EventStore>,
+    segments: u32,
+) -> Result<Vec<AggregateRef>, StoreError> {
+    let mut aggregates = scan_segments(store, segments, |store, segment, cursor| async move {
+        store.list_aggregates(segment, cursor.as_deref()).await
+    })
+    .await?;
     aggregates.sort();
     Ok(aggregates)
 }
@@ -155,26 +154,10 @@ async fn list_read_items(
     store: &Arc<dyn EventStore>,
     segments: u32,
 ) -> Result<Vec<ReadItem>, StoreError> {
-    let mut tasks = JoinSet::new();
-    for index in 0..segments {
-        let store = Arc::clone(store);
-        let segment = Segment {
-            index,
-            total: segments,
-        };
-        tasks.spawn(async move {
-            all_pages(|cursor| {
-                let store = Arc::clone(&store);
-                async move { store.list_read_items(segment, cursor.as_deref()).await }
-            })
-            .await
-        });
-    }
-    let mut items = Vec::new();
-    while let Some(listed) = tasks.join_next().await {
-        items.extend(listed.map_err(StoreError::engine)??);
-    }
-    Ok(items)
+    scan_segments(store, segments, |store, segment, cursor| async move {
+        store.list_read_items(segment, cursor.as_deref()).await
+    })
+    .await
 }
 
 /// Replays the scope, calling `progress` about once a second.

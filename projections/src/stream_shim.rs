@@ -49,11 +49,7 @@ impl HttpConnector for Connector {
         HttpConnectorFuture::new(async move {
             let mut response = inner.call(request).await?;
             let body = response.take_body();
-            let bytes = body
-                .collect()
-                .await
-                .map_err(ConnectorError::io)?
-                .to_bytes();
+            let bytes = body.collect().await.map_err(ConnectorError::io)?.to_bytes();
             let patched = match serde_json::from_slice::<Value>(&bytes) {
                 Ok(mut json) if json.get("Records").is_some() => {
                     restore_records(&mut json);

@@ -15,7 +15,7 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use projections::read_model::debt_view;
 use serde::{Deserialize, Serialize};
-use store::{keys, EventStore, Query, ReadItem};
+use store::{all_pages, keys, EventStore, Query, ReadItem};
 
 use crate::QueryDeps;
 
@@ -85,26 +85,18 @@ fn encode_cursor(cursor: &Cursor) -> String {
 /// Every live debt read item in the user's partition.
 async fn all_debts(store: &dyn EventStore, username: &str) -> Result<Vec<DebtView>, Problem> {
     let pk = keys::user_info_key(username).pk;
-    let mut debts = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store
-            .query(
-                &Query::partition(&pk, keys::DEBT_SK_PREFIX)
-                    .limit(1000)
-                    .after(cursor),
-            )
-            .await?;
-        for item in page.items {
-            if let Some(read_item) = ReadItem::from_item(item) {
-                debts.push(debt_view(&read_item)?);
-            }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(debts),
-        }
-    }
+    let items = all_pages(|cursor| {
+        let query = Query::partition(&pk, keys::DEBT_SK_PREFIX)
+            .limit(1000)
+            .after(cursor);
+        async move { store.query(&query).await }
+    })
+    .await?;
+    items
+        .into_iter()
+        .filter_map(ReadItem::from_item)
+        .map(|item| debt_view(&item).map_err(Problem::from))
+        .collect()
 }
 
 pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {

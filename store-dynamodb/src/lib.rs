@@ -108,6 +108,36 @@ fn check_segment(segment: Segment) -> Result<(), StoreError> {
 }
 
 impl DynamoStore {
+    /// One page of a filtered parallel scan: `scan` carries the filter; this adds table, segment and cursor.
+    async fn scan_page(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+        scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
+    ) -> Result<Page<DynamoItem>, StoreError> {
+        check_segment(segment)?;
+        let start_key = cursor
+            .map(cursor::decode_any)
+            .transpose()?
+            .map(|key| key_attributes(&key));
+        let page = scan
+            .table_name(&self.table)
+            .segment(segment.index as i32)
+            .total_segments(segment.total as i32)
+            .set_exclusive_start_key(start_key)
+            .send()
+            .await
+            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+        let next_cursor = match page.last_evaluated_key() {
+            Some(key) if !key.is_empty() => Some(cursor::encode(&key_of(key)?)),
+            _ => None,
+        };
+        Ok(Page {
+            items: page.items.unwrap_or_default(),
+            next_cursor,
+        })
+    }
+
     /// A put of a read item under `condition` (over `#v` version, `#d` deleted, `:v`, `:false`); a failed
     /// condition means the stored item wins.
     async fn guarded_write(
@@ -258,29 +288,25 @@ impl EventStore for DynamoStore {
         segment: Segment,
         cursor: Option<&str>,
     ) -> Result<Page<AggregateRef>, StoreError> {
-        check_segment(segment)?;
-        let start_key = cursor
-            .map(cursor::decode_any)
-            .transpose()?
-            .map(|key| key_attributes(&key));
         // Every aggregate has exactly one version-1 event: scanning for those lists each aggregate once.
         let page = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .segment(segment.index as i32)
-            .total_segments(segment.total as i32)
-            .filter_expression("#v = :one AND begins_with(SK, :events)")
-            .projection_expression("PK, SK")
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":events", AttributeValue::S(EVENT_SK_PREFIX.into()))
-            .set_exclusive_start_key(start_key)
-            .send()
-            .await
-            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            .scan_page(
+                segment,
+                cursor,
+                self.client
+                    .scan()
+                    .filter_expression("#v = :one AND begins_with(SK, :events)")
+                    .projection_expression("PK, SK")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(
+                        ":events",
+                        AttributeValue::S(EVENT_SK_PREFIX.into()),
+                    ),
+            )
+            .await?;
         let mut items = Vec::new();
-        for item in page.items() {
+        for item in &page.items {
             if let Some((aggregate_type, aggregate_id, _)) = keys::parse_event_key(&key_of(item)?) {
                 items.push(AggregateRef {
                     aggregate_type,
@@ -288,11 +314,10 @@ impl EventStore for DynamoStore {
                 });
             }
         }
-        let next_cursor = match page.last_evaluated_key() {
-            Some(key) if !key.is_empty() => Some(cursor::encode(&key_of(key)?)),
-            _ => None,
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
@@ -331,27 +356,28 @@ impl EventStore for DynamoStore {
         segment: Segment,
         cursor: Option<&str>,
     ) -> Result<Page<ReadItem>, StoreError> {
-        check_segment(segment)?;
-        let start_key = cursor
-            .map(cursor::decode_any)
-            .transpose()?
-            .map(|key| key_attributes(&key));
         let page = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .segment(segment.index as i32)
-            .total_segments(segment.total as i32)
-            .filter_expression("begins_with(PK, :user) AND (SK = :info OR begins_with(SK, :debt))")
-            .expression_attribute_values(":user", AttributeValue::S("USER#".into()))
-            .expression_attribute_values(":info", AttributeValue::S(keys::USER_INFO_SK.into()))
-            .expression_attribute_values(":debt", AttributeValue::S(keys::DEBT_SK_PREFIX.into()))
-            .set_exclusive_start_key(start_key)
-            .send()
-            .await
-            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            .scan_page(
+                segment,
+                cursor,
+                self.client
+                    .scan()
+                    .filter_expression(
+                        "begins_with(PK, :user) AND (SK = :info OR begins_with(SK, :debt))",
+                    )
+                    .expression_attribute_values(":user", AttributeValue::S("USER#".into()))
+                    .expression_attribute_values(
+                        ":info",
+                        AttributeValue::S(keys::USER_INFO_SK.into()),
+                    )
+                    .expression_attribute_values(
+                        ":debt",
+                        AttributeValue::S(keys::DEBT_SK_PREFIX.into()),
+                    ),
+            )
+            .await?;
         let mut items = Vec::new();
-        for item in page.items.unwrap_or_default() {
+        for item in page.items {
             let item = from_item(item)?;
             let key = item.key.clone();
             items.push(
@@ -362,11 +388,10 @@ impl EventStore for DynamoStore {
                 })?,
             );
         }
-        let next_cursor = match page.last_evaluated_key {
-            Some(key) if !key.is_empty() => Some(cursor::encode(&key_of(&key)?)),
-            _ => None,
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     async fn put_item(&self, item: &Item) -> Result<(), StoreError> {

@@ -192,6 +192,24 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Every item of a paged listing: calls `page` with each `next_cursor` until the last page.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, StoreError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let next = page(cursor).await?;
+        items.extend(next.items);
+        match next.next_cursor {
+            Some(next_cursor) => cursor = Some(next_cursor),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// The storage port. Both engines implement it and pass `tests/tests/conformance.rs`.
 #[async_trait]
 pub trait EventStore: Send + Sync {

@@ -9,25 +9,30 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use events::EventEnvelope;
 use serde_json::json;
 use store::{
-    keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem, Segment,
-    StoreError, WriteOutcome,
+    all_pages, keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem,
+    Segment, StoreError, WriteOutcome,
 };
 
 /// Every aggregate in the store.
 pub async fn aggregates(store: &dyn EventStore) -> Vec<AggregateRef> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
+    all_pages(|cursor| async move {
+        store
             .list_aggregates(Segment::WHOLE, cursor.as_deref())
             .await
-            .unwrap();
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return all,
-        }
-    }
+    })
+    .await
+    .unwrap()
+}
+
+/// Every read item in the store, tombstones included.
+pub async fn read_items(store: &dyn EventStore) -> Vec<ReadItem> {
+    all_pages(|cursor| async move {
+        store
+            .list_read_items(Segment::WHOLE, cursor.as_deref())
+            .await
+    })
+    .await
+    .unwrap()
 }
 
 /// The INSERT stream record Lambda would deliver for an event item (keys and sequence number are what the
@@ -71,46 +76,25 @@ pub fn batch(records: Vec<EventRecord>) -> Event {
 
 /// Every read item (tombstones included) as canonical JSON, sorted: equal snapshots mean equal read models.
 pub async fn read_model_snapshot(store: &dyn EventStore) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .list_read_items(Segment::WHOLE, cursor.as_deref())
-            .await
-            .unwrap();
-        for item in page.items {
+    let mut items: Vec<String> = read_items(store)
+        .await
+        .into_iter()
+        .map(|item| {
             let stored = item.to_item();
             let mut attributes = stored.attributes;
             attributes.insert("PK".into(), stored.key.pk.into());
             attributes.insert("SK".into(), stored.key.sk.into());
-            items.push(crate::canonical(&serde_json::Value::Object(attributes)));
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+            crate::canonical(&serde_json::Value::Object(attributes))
+        })
+        .collect();
     items.sort();
     items
 }
 
 /// Deletes every read item.
 pub async fn delete_read_model(store: &dyn EventStore) {
-    let mut keys = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = store
-            .list_read_items(Segment::WHOLE, cursor.as_deref())
-            .await
-            .unwrap();
-        keys.extend(page.items.into_iter().map(|item| item.key));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    for key in keys {
-        store.delete_read_item(&key).await.unwrap();
+    for item in read_items(store).await {
+        store.delete_read_item(&item.key).await.unwrap();
     }
 }
 

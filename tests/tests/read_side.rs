@@ -165,6 +165,16 @@ fn debt_route(route: &'static str, debt_id: &str, caller: &str) -> ApiRequest {
         .as_user(caller)
 }
 
+async fn replay_scope(
+    store: &Store,
+    scope: Scope,
+    dry_run: bool,
+) -> projections::replay::ReplayReport {
+    let mut options = ReplayOptions::new(scope);
+    options.dry_run = dry_run;
+    replay(Arc::clone(store), &options, |_| {}).await.unwrap()
+}
+
 async fn check_scripted_read_items(world: &World, script: &Script) {
     let car = world
         .read_item(&keys::debt_read_key("alice", &script.car))
@@ -283,13 +293,7 @@ pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
     let live = read_model_snapshot(world.store.as_ref()).await;
 
     delete_read_model(world.store.as_ref()).await;
-    let report = replay(
-        Arc::clone(&world.store),
-        &ReplayOptions::new(Scope::All),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let report = replay_scope(&world.store, Scope::All, false).await;
     assert_eq!(
         (report.checked, report.rewritten, report.removed),
         (6, 6, 0)
@@ -320,11 +324,7 @@ pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
     world.store.put_read_item(&orphan).await.unwrap();
     let damaged = read_model_snapshot(world.store.as_ref()).await;
 
-    let mut dry = ReplayOptions::new(Scope::All);
-    dry.dry_run = true;
-    let report = replay(Arc::clone(&world.store), &dry, |_| {})
-        .await
-        .unwrap();
+    let report = replay_scope(&world.store, Scope::All, true).await;
     assert_eq!(
         (report.rewritten, report.removed, report.dry_run),
         (1, 1, true)
@@ -335,23 +335,11 @@ pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
         "a dry run changes nothing"
     );
 
-    let report = replay(
-        Arc::clone(&world.store),
-        &ReplayOptions::new(Scope::All),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let report = replay_scope(&world.store, Scope::All, false).await;
     assert_eq!((report.rewritten, report.removed), (1, 1));
     assert_eq!(read_model_snapshot(world.store.as_ref()).await, live);
 
-    let again = replay(
-        Arc::clone(&world.store),
-        &ReplayOptions::new(Scope::User("alice".into())),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let again = replay_scope(&world.store, Scope::User("alice".into()), false).await;
     assert_eq!(
         (again.checked, again.rewritten, again.removed),
         (4, 0, 0),
