@@ -44,6 +44,10 @@ $(VENV_STAMP):
 		"pytest==$(PYTEST_VERSION)"
 	touch $@
 
+.PHONY: run
+run: ## Run the whole API on http://127.0.0.1:3000 with an embedded store (PORT, DATA_DIR override)
+	cargo run -p local --bin debts-local
+
 .PHONY: build
 build: ## Build every crate (debug)
 	cargo build --workspace --all-targets

@@ -69,6 +69,7 @@ problems! {
     malformed => (StatusCode::BAD_REQUEST, "/problems/malformed-request", "Malformed request");
     unauthorized => (StatusCode::UNAUTHORIZED, "/problems/unauthorized", "Unauthorized");
     not_found => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found");
+    method_not_allowed => (StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed");
     conflict => (StatusCode::CONFLICT, "/problems/conflict", "Conflict");
     precondition_failed => (StatusCode::PRECONDITION_FAILED, "/problems/precondition-failed", "Precondition failed");
     precondition_required => (StatusCode::PRECONDITION_REQUIRED, "/problems/precondition-required", "Precondition required");

@@ -208,6 +208,25 @@ impl StreamPoller {
     }
 }
 
+/// The INSERT record the stream delivers for a new event item, reduced to what the projector reads (keys and
+/// sequence number): how a change feed without a real stream hands events to the projector.
+pub fn insert_record(key: &store::ItemKey, sequence: u64) -> EventRecord {
+    serde_json::from_value(json!({
+        "eventID": format!("{sequence:021}"),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "local",
+        "dynamodb": {
+            "Keys": { "PK": { "S": key.pk }, "SK": { "S": key.sk } },
+            "SequenceNumber": format!("{sequence:021}"),
+            "SizeBytes": 0,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        }
+    }))
+    .expect("an insert record is well formed")
+}
+
 /// A stream record in the JSON shape Lambda delivers, read into `aws_lambda_events`' type.
 pub fn to_lambda_record(
     record: &Record,

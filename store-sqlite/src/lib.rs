@@ -37,12 +37,25 @@ pub struct SqliteStore {
     // tokio's blocking pool so async callers never stall the runtime.
     connection: Arc<Mutex<Connection>>,
     upcaster: Arc<Upcaster>,
+    /// The change feed: the key of every committed event, in commit order (the local stand-in for
+    /// DynamoDB Streams).
+    feed: Option<tokio::sync::mpsc::UnboundedSender<ItemKey>>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in the file at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::setup(Connection::open(path).map_err(StoreError::engine)?)
+    }
+
+    /// Opens the store with a change feed: the receiver gets the key of every event after its commit.
+    pub fn open_with_feed(
+        path: impl AsRef<Path>,
+    ) -> Result<(Self, tokio::sync::mpsc::UnboundedReceiver<ItemKey>), StoreError> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let mut store = Self::open(path)?;
+        store.feed = Some(sender);
+        Ok((store, receiver))
     }
 
     /// A store that lives in memory only, for tests.
@@ -64,6 +77,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             upcaster: Arc::new(Upcaster::default()),
+            feed: None,
         })
     }
 
@@ -183,6 +197,11 @@ fn stable_hash(text: &str) -> u32 {
 impl EventStore for SqliteStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
         let aggregate = request.aggregate()?;
+        let committed: Vec<ItemKey> = request
+            .events
+            .iter()
+            .map(|e| keys::event_key(e.aggregate_type, &e.aggregate_id, e.version))
+            .collect();
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(StoreError::engine)?;
             for event in &request.events {
@@ -235,7 +254,14 @@ impl EventStore for SqliteStore {
             // Dropping `tx` on any early return above rolls everything back.
             tx.commit().map_err(StoreError::engine)
         })
-        .await
+        .await?;
+        if let Some(feed) = &self.feed {
+            for key in committed {
+                // A closed feed only means nobody is projecting (the server is stopping).
+                let _ = feed.send(key);
+            }
+        }
+        Ok(())
     }
 
     async fn load_events(

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use events::EventEnvelope;
-use serde_json::json;
 use store::{
     all_pages, keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem,
     Segment, StoreError, WriteOutcome,
@@ -35,25 +34,10 @@ pub async fn read_items(store: &dyn EventStore) -> Vec<ReadItem> {
     .unwrap()
 }
 
-/// The INSERT stream record Lambda would deliver for an event item (keys and sequence number are what the
-/// projector reads).
+/// The INSERT stream record Lambda would deliver for an event item.
 pub fn stream_record(event: &EventEnvelope, sequence: u64) -> EventRecord {
     let key = keys::event_key(event.aggregate_type, &event.aggregate_id, event.version);
-    serde_json::from_value(json!({
-        "eventID": format!("{sequence:021}"),
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": event.occurred_at.timestamp(),
-            "Keys": { "PK": { "S": key.pk }, "SK": { "S": key.sk } },
-            "SequenceNumber": format!("{sequence:021}"),
-            "SizeBytes": 100,
-            "StreamViewType": "NEW_AND_OLD_IMAGES"
-        }
-    }))
-    .expect("a valid stream record")
+    projections::stream::insert_record(&key, sequence)
 }
 
 /// One record per stored event, in append order per aggregate.

@@ -1,0 +1,196 @@
+//! The API's routes, as the HTTP API declares them: method, path template, handler, and whether the
+//! authorizer guards it.
+
+use std::collections::BTreeMap;
+
+use http::Method;
+use http_api::Problem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    CreateUser,
+    Login,
+    CreateDebt,
+    UpdateDebt,
+    DeleteDebt,
+    Healthz,
+    GetUser,
+    ListDebts,
+    GetDebt,
+    GetDebtHistory,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub template: &'static str,
+    pub handler: Handler,
+    pub protected: bool,
+}
+
+pub const ROUTES: [Route; 10] = [
+    Route {
+        method: "GET",
+        template: "/healthz",
+        handler: Handler::Healthz,
+        protected: false,
+    },
+    Route {
+        method: "POST",
+        template: "/users",
+        handler: Handler::CreateUser,
+        protected: false,
+    },
+    Route {
+        method: "POST",
+        template: "/login",
+        handler: Handler::Login,
+        protected: false,
+    },
+    Route {
+        method: "GET",
+        template: "/users/{username}",
+        handler: Handler::GetUser,
+        protected: true,
+    },
+    Route {
+        method: "GET",
+        template: "/debts",
+        handler: Handler::ListDebts,
+        protected: true,
+    },
+    Route {
+        method: "POST",
+        template: "/debts",
+        handler: Handler::CreateDebt,
+        protected: true,
+    },
+    Route {
+        method: "GET",
+        template: "/debts/{debt_id}",
+        handler: Handler::GetDebt,
+        protected: true,
+    },
+    Route {
+        method: "PUT",
+        template: "/debts/{debt_id}",
+        handler: Handler::UpdateDebt,
+        protected: true,
+    },
+    Route {
+        method: "DELETE",
+        template: "/debts/{debt_id}",
+        handler: Handler::DeleteDebt,
+        protected: true,
+    },
+    Route {
+        method: "GET",
+        template: "/debts/{debt_id}/history",
+        handler: Handler::GetDebtHistory,
+        protected: true,
+    },
+];
+
+pub struct RouteMatch {
+    pub route: Route,
+    pub path_parameters: BTreeMap<String, String>,
+}
+
+/// The path parameters when `path` fits `template`.
+fn fit(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let wanted: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let given: Vec<&str> = path
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
+    if wanted.len() != given.len() {
+        return None;
+    }
+    let mut parameters = BTreeMap::new();
+    for (w, g) in wanted.iter().zip(&given) {
+        match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(name) if !g.is_empty() => {
+                let value = percent_decode(g)?;
+                parameters.insert(name.to_owned(), value);
+            }
+            Some(_) => return None,
+            None if w == g => {}
+            None => return None,
+        }
+    }
+    Some(parameters)
+}
+
+fn percent_decode(segment: &str) -> Option<String> {
+    let decoded: Vec<u8> =
+        form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned().into_bytes())?;
+    String::from_utf8(decoded).ok()
+}
+
+/// The route for a request: 404 when no template fits the path, 405 when one fits but not the method.
+pub fn match_route(method: &Method, path: &str) -> Result<RouteMatch, Problem> {
+    let mut path_known = false;
+    for route in ROUTES {
+        if let Some(path_parameters) = fit(route.template, path) {
+            path_known = true;
+            if route.method == method.as_str() {
+                return Ok(RouteMatch {
+                    route,
+                    path_parameters,
+                });
+            }
+        }
+    }
+    Err(if path_known {
+        Problem::method_not_allowed(format!("{method} is not allowed on {path}"))
+    } else {
+        Problem::not_found(format!("no route for {path}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_with_parameters_and_methods() {
+        let found = match_route(&Method::GET, "/debts/abc/history").unwrap();
+        assert_eq!(found.route.handler, Handler::GetDebtHistory);
+        assert_eq!(found.path_parameters["debt_id"], "abc");
+        assert_eq!(
+            match_route(&Method::PUT, "/debts/x").unwrap().route.handler,
+            Handler::UpdateDebt
+        );
+        assert_eq!(
+            match_route(&Method::GET, "/debts/").unwrap().route.handler,
+            Handler::ListDebts
+        );
+        assert_eq!(
+            match_route(&Method::GET, "/users/al%20ice")
+                .unwrap()
+                .path_parameters["username"],
+            "al ice"
+        );
+        assert_eq!(
+            match_route(&Method::PATCH, "/debts/x")
+                .err()
+                .unwrap()
+                .status,
+            405
+        );
+        assert_eq!(
+            match_route(&Method::GET, "/nowhere").err().unwrap().status,
+            404
+        );
+        assert_eq!(
+            match_route(&Method::GET, "/debts//history")
+                .err()
+                .unwrap()
+                .status,
+            404
+        );
+    }
+}

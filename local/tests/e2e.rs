@@ -1,0 +1,369 @@
+//! End to end: the `debts-local` binary started as `make run` starts it (its own process, a free port, a
+//! fresh data directory), driven over HTTP: the original README flow, access control, bad input, pagination,
+//! and a restart in the middle. Every process started here is stopped here.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A running gateway; dropping it stops the process.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(data_dir: &Path) -> Server {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_debts-local"))
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", data_dir)
+        .env("PASSWORD_HASH_ITERATIONS", "100000")
+        .env_remove("JWT_SECRET")
+        .env_remove("LOG_FORMAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start debts-local");
+    // The first line names the URL: the server is listening once it is printed.
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.contains(&format!("127.0.0.1:{port}")),
+        "unexpected start-up line: {first}"
+    );
+    let server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.call("GET", "/healthz", None, &[]).0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the gateway did not answer /healthz"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+impl Server {
+    /// Stops the server as Ctrl-C or a service manager would (SIGTERM); returns whether it exited cleanly
+    /// and what it printed after start-up.
+    fn stop(mut self) -> (bool, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("send SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut printed = String::new();
+        if let Some(stdout) = self.child.stdout.as_mut() {
+            let _ = stdout.read_to_string(&mut printed);
+        }
+        (status.success(), printed)
+    }
+
+    /// One HTTP/1.1 request; returns status, headers (lower-cased) and the JSON body (or Null).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Vec<(String, String)>, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut request = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+        if !body.is_empty() {
+            request.push_str("content-type: application/json\r\n");
+        }
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(&body);
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        let (head, payload) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status: u16 = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let body = if payload.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(payload).unwrap_or(Value::String(payload.to_owned()))
+        };
+        (status, headers, body)
+    }
+
+    fn register(&self, username: &str) {
+        let (status, _, body) = self.call(
+            "POST",
+            "/users",
+            Some(&json!({"username": username, "email": format!("{username}@example.com"), "full_name": "E2E", "password": "correct horse battery"})),
+            &[],
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+
+    fn token(&self, username: &str) -> String {
+        let (status, _, body) = self.call(
+            "POST",
+            "/login",
+            Some(&json!({"username": username, "password": "correct horse battery"})),
+            &[],
+        );
+        assert_eq!(status, 200, "{body}");
+        format!("Bearer {}", body["token"].as_str().unwrap())
+    }
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn data_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("debts-e2e-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn car_loan() -> Value {
+    json!({"debt_name": "Car loan", "principal": 15000, "interest_rate": 4.5, "start_date": "2025-06-01", "payment_frequency": "monthly"})
+}
+
+/// Reads until `check` holds (the projector runs just behind the command), returning how long it took.
+fn eventually(mut check: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the read side never caught up"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn the_readme_flow_survives_a_restart() {
+    let dir = data_dir();
+    let server = start(&dir);
+    server.register("alice");
+    let alice = server.token("alice");
+    let auth = [("authorization", alice.as_str())];
+
+    let (status, _, me) = server.call("GET", "/users/alice", None, &auth);
+    let lag = eventually(|| server.call("GET", "/users/alice", None, &auth).0 == 200);
+    assert!(
+        status == 200 || lag < Duration::from_millis(100),
+        "user visible within 100 ms: {lag:?} {me}"
+    );
+
+    let (status, headers, created) = server.call("POST", "/debts", Some(&car_loan()), &auth);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(header(&headers, "etag"), Some("\"1\""));
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    let debt_id = created["data"]["debt_id"].as_str().unwrap().to_owned();
+    let path = format!("/debts/{debt_id}");
+    let lag = eventually(|| server.call("GET", &path, None, &auth).0 == 200);
+    assert!(
+        lag < Duration::from_millis(100),
+        "a GET reflects the command within 100 ms (took {lag:?})"
+    );
+
+    let (status, _, listed) = server.call("GET", "/debts", None, &auth);
+    assert_eq!(
+        (status, listed["data"][0]["debt_id"].as_str()),
+        (200, Some(debt_id.as_str()))
+    );
+    let (status, _, updated) = server.call(
+        "PUT",
+        &path,
+        Some(&json!({"current_balance": "14000"})),
+        &[auth[0], ("if-match", "\"1\"")],
+    );
+    assert_eq!(
+        (status, &updated["data"]["current_balance"]),
+        (200, &json!("14000.00"))
+    );
+    eventually(|| server.call("GET", &path, None, &auth).2["data"]["version"] == json!(2));
+
+    let (clean, printed) = server.stop();
+    assert!(
+        clean && printed.contains("every committed event is projected"),
+        "{printed}"
+    );
+    let server = start(&dir);
+    let (status, _, debt) = server.call("GET", &path, None, &auth);
+    assert_eq!(status, 200, "tokens and data survive a restart: {debt}");
+    assert_eq!(debt["data"]["current_balance"], json!("14000.00"));
+
+    let (status, _, history) = server.call("GET", &format!("{path}/history"), None, &auth);
+    assert_eq!(status, 200);
+    assert_eq!(
+        history["data"][1]["changes"]["current_balance"],
+        json!({"from": "15000.00", "to": "14000.00"})
+    );
+    let (status, _, _) = server.call("DELETE", &path, None, &auth);
+    assert_eq!(status, 200);
+    eventually(|| server.call("GET", &path, None, &auth).0 == 404);
+    let (status, _, history) = server.call("GET", &format!("{path}/history"), None, &auth);
+    assert_eq!(
+        (status, history["data"].as_array().map(Vec::len)),
+        (200, Some(3))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn access_control_and_bad_input_are_answered_as_on_aws() {
+    let dir = data_dir();
+    let server = start(&dir);
+    server.register("alice");
+    server.register("bob");
+    let alice = server.token("alice");
+    let bob = server.token("bob");
+    let (_, _, created) = server.call(
+        "POST",
+        "/debts",
+        Some(&car_loan()),
+        &[("authorization", &alice)],
+    );
+    let path = format!("/debts/{}", created["data"]["debt_id"].as_str().unwrap());
+
+    for (method, route) in [
+        ("GET", "/debts"),
+        ("POST", "/debts"),
+        ("GET", path.as_str()),
+        ("GET", "/users/alice"),
+    ] {
+        let (status, headers, body) = server.call(method, route, None, &[]);
+        assert_eq!(status, 401, "{method} {route} without a token: {body}");
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("application/problem+json")
+        );
+        let (status, _, _) = server.call(
+            method,
+            route,
+            None,
+            &[("authorization", "Bearer forged.token.here")],
+        );
+        assert_eq!(status, 401, "{method} {route} with a bad token");
+    }
+    let (status, _, _) = server.call("GET", &path, None, &[("authorization", &bob)]);
+    assert_eq!(status, 404, "bob cannot see alice's debt");
+    let (status, _, _) = server.call("GET", "/users/alice", None, &[("authorization", &bob)]);
+    assert_eq!(status, 404);
+    let (status, _, body) = server.call(
+        "POST",
+        "/debts",
+        Some(&json!({"debt_name": ""})),
+        &[("authorization", &alice)],
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body["errors"].as_array().unwrap().len() >= 4);
+    let (status, _, _) = server.call("PATCH", &path, None, &[("authorization", &alice)]);
+    assert_eq!(status, 405);
+    let (status, _, _) = server.call("GET", "/nowhere", None, &[]);
+    assert_eq!(status, 404);
+    let (status, headers, _) = server.call(
+        "OPTIONS",
+        "/debts",
+        None,
+        &[("origin", "http://localhost:5173")],
+    );
+    assert_eq!(status, 204);
+    assert!(header(&headers, "access-control-allow-headers")
+        .unwrap()
+        .contains("authorization"));
+
+    // Pagination over HTTP: 12 debts in pages of 5.
+    for n in 0..11 {
+        let mut body = car_loan();
+        body["debt_name"] = json!(format!("Debt {n:02}"));
+        server.call("POST", "/debts", Some(&body), &[("authorization", &alice)]);
+    }
+    let mut seen = Vec::new();
+    let mut next = "/debts?limit=5&sort=name".to_owned();
+    eventually(|| {
+        server
+            .call(
+                "GET",
+                "/debts?limit=100",
+                None,
+                &[("authorization", &alice)],
+            )
+            .2["data"]
+            .as_array()
+            .map(Vec::len)
+            == Some(12)
+    });
+    loop {
+        let (status, _, page) = server.call("GET", &next, None, &[("authorization", &alice)]);
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["debt_id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => next = format!("/debts?limit=5&sort=name&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (12, 12));
+    let _ = std::fs::remove_dir_all(&dir);
+}
