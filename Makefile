@@ -48,6 +48,10 @@ $(VENV_STAMP):
 run: ## Run the whole API on http://127.0.0.1:3000 with an embedded store (PORT, DATA_DIR override)
 	cargo run -p local --bin debts-local
 
+.PHONY: run-dynamodb
+run-dynamodb: tools ## Run the API on DynamoDB Local (in memory) with the projector on its stream
+	TABLE_NAME=$${TABLE_NAME:-debts} scripts/with-test-services.sh cargo run -p local --bin debts-local -- --store dynamodb --create-table
+
 .PHONY: build
 build: ## Build every crate (debug)
 	cargo build --workspace --all-targets

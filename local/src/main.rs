@@ -1,6 +1,10 @@
 //! `debts-local`: the whole API on one machine (`make run`). Same handlers as on Lambda, an embedded SQLite
 //! store in `DATA_DIR` (default `.data`), the projector fed by the store's change feed, on 127.0.0.1:`PORT`
 //! (default 3000). `LOG_FORMAT=json` switches the one-line request log to JSON.
+//!
+//! `--store dynamodb` (or `STORE=dynamodb`) uses the table `TABLE_NAME` (default `debts`) at the endpoint the
+//! AWS variables name (DynamoDB Local, or AWS), `--create-table` creates it, and the projector reads the
+//! table's stream through the poller: the production path on one machine (`make run-dynamodb`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +53,52 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Where committed events come from: the SQLite change feed or the DynamoDB table's stream.
+enum ChangeSource {
+    Feed(tokio::sync::mpsc::UnboundedReceiver<store::ItemKey>),
+    Stream(projections::stream::StreamPoller),
+}
+
+async fn open_store(
+    kind: &str,
+    data_dir: &std::path::Path,
+    create: bool,
+) -> Result<(Arc<dyn EventStore>, ChangeSource), String> {
+    match kind {
+        "sqlite" => {
+            let (store, feed) = SqliteStore::open_with_feed(data_dir.join("debts.sqlite"))
+                .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
+            Ok((Arc::new(store), ChangeSource::Feed(feed)))
+        }
+        "dynamodb" => {
+            let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "debts".into());
+            let config = aws_env::load().await;
+            let client = aws_sdk_dynamodb::Client::new(&config);
+            if create {
+                store_dynamodb::create_table(&client, &table)
+                    .await
+                    .map_err(|e| format!("cannot create the table {table}: {e}"))?;
+            }
+            // Reading from the oldest record means nothing committed before start-up is missed.
+            let poller = projections::stream::StreamPoller::for_table(
+                &client,
+                &config,
+                &table,
+                projections::stream::StartAt::TrimHorizon,
+            )
+            .await
+            .map_err(|e| {
+                format!("cannot read the stream of {table}: {e} (start with --create-table?)")
+            })?;
+            Ok((
+                Arc::new(store_dynamodb::DynamoStore::new(client, table)),
+                ChangeSource::Stream(poller),
+            ))
+        }
+        other => Err(format!("unknown store {other}: use sqlite or dynamodb")),
+    }
+}
+
 fn signing_keys(data_dir: &std::path::Path) -> Result<StaticKeys, String> {
     match std::env::var("JWT_SECRET") {
         Ok(secret) if secret.len() >= 32 => Ok(StaticKeys::from_secret(&secret)),
@@ -74,14 +124,26 @@ async fn main() -> ExitCode {
         eprintln!("cannot create {}: {e}", data_dir.display());
         return ExitCode::FAILURE;
     }
-    let (store, feed) = match SqliteStore::open_with_feed(data_dir.join("debts.sqlite")) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let store_kind = args
+        .iter()
+        .position(|a| a == "--store")
+        .and_then(|i| args.get(i + 1).cloned())
+        .or_else(|| std::env::var("STORE").ok())
+        .unwrap_or_else(|| "sqlite".into());
+    let (store, source) = match open_store(
+        &store_kind,
+        &data_dir,
+        args.iter().any(|a| a == "--create-table"),
+    )
+    .await
+    {
         Ok(opened) => opened,
         Err(e) => {
-            eprintln!("cannot open the store in {}: {e}", data_dir.display());
+            eprintln!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    let store: Arc<dyn EventStore> = Arc::new(store);
     let passwords = match PasswordHasher::from_env() {
         Ok(hasher) => hasher,
         Err(e) => {
@@ -113,7 +175,12 @@ async fn main() -> ExitCode {
         }
     }
     let (stop_projector, stopped) = watch::channel(false);
-    let projector = local::projector::spawn(Arc::clone(&store), feed, stopped);
+    let projector = match source {
+        ChangeSource::Feed(feed) => local::projector::spawn(Arc::clone(&store), feed, stopped),
+        ChangeSource::Stream(poller) => {
+            local::projector::spawn_stream(Arc::clone(&store), poller, stopped)
+        }
+    };
 
     let gateway = Arc::new(Gateway {
         users: UserDeps {

@@ -84,3 +84,49 @@ async fn project(store: &Arc<dyn EventStore>, pending: &mut Vec<ItemKey>, sequen
         .map(|(_, key)| key)
         .collect();
 }
+
+/// Starts projecting from a DynamoDB stream, polled as Lambda's event source mapping would; records of
+/// aggregates that fail are delivered again on the next poll. Ends, after a last poll, on `shutdown`.
+pub fn spawn_stream(
+    store: Arc<dyn EventStore>,
+    mut poller: projections::stream::StreamPoller,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut retry: Vec<aws_lambda_events::dynamodb::EventRecord> = Vec::new();
+        loop {
+            let stopping = *shutdown.borrow();
+            match poller.poll().await {
+                Ok(polled) => retry.extend(polled.records),
+                Err(error) => tracing::warn!(%error, "stream poll failed; retrying"),
+            }
+            if !retry.is_empty() {
+                let mut batch = aws_lambda_events::dynamodb::Event::default();
+                batch.records = std::mem::take(&mut retry);
+                let response = project_batch(&batch, store.as_ref()).await;
+                let failed: Vec<String> = response
+                    .batch_item_failures
+                    .into_iter()
+                    .filter_map(|f| f.item_identifier)
+                    .collect();
+                retry = batch
+                    .records
+                    .into_iter()
+                    .filter(|r| {
+                        r.change
+                            .sequence_number
+                            .as_ref()
+                            .is_some_and(|s| failed.contains(s))
+                    })
+                    .collect();
+            }
+            if stopping {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    })
+}

@@ -51,6 +51,9 @@ pub struct StreamPoller {
     start_at: StartAt,
     shards: HashMap<String, Shard>,
     shard_order: Vec<String>,
+    /// Polls since the shard list was last described; shards change rarely (splits every few hours on
+    /// AWS), so DescribeStream runs every 50 polls or when a shard closes, not on every poll.
+    polls_since_describe: u32,
 }
 
 impl StreamPoller {
@@ -89,6 +92,7 @@ impl StreamPoller {
             start_at,
             shards: HashMap::new(),
             shard_order: Vec::new(),
+            polls_since_describe: u32::MAX,
         })
     }
 
@@ -125,7 +129,10 @@ impl StreamPoller {
             }
             match description.last_evaluated_shard_id() {
                 Some(last) => start = Some(last.to_owned()),
-                None => return Ok(()),
+                None => {
+                    tracing::debug!(stream = %self.stream_arn, shards = self.shards.len(), "stream described");
+                    return Ok(());
+                }
             }
         }
     }
@@ -158,7 +165,11 @@ impl StreamPoller {
 
     /// Every record that arrived since the last poll, oldest first per shard, as Lambda would deliver them.
     pub async fn poll(&mut self) -> Result<Event, StreamError> {
-        self.refresh_shards().await?;
+        if self.polls_since_describe >= 50 {
+            self.refresh_shards().await?;
+            self.polls_since_describe = 0;
+        }
+        self.polls_since_describe += 1;
         let open: HashSet<String> = self
             .shards
             .iter()
@@ -185,14 +196,33 @@ impl StreamPoller {
                     .finished = true;
                 continue;
             };
-            let output = self
+            let output = match self
                 .client
                 .get_records()
                 .shard_iterator(iterator)
                 .send()
                 .await
-                .map_err(|e| api(e.into_service_error()))?;
+            {
+                Ok(output) => output,
+                // An iterator that expired, or points before what the shard still holds (DynamoDB Local
+                // reports this for iterators taken on an empty shard), is replaced on the next poll: from
+                // the last record read, or from the shard's oldest.
+                Err(e)
+                    if e.as_service_error().is_some_and(|e| {
+                        e.is_expired_iterator_exception() || e.is_trimmed_data_access_exception()
+                    }) =>
+                {
+                    tracing::debug!(shard = %shard_id, "shard iterator replaced");
+                    self.shards
+                        .get_mut(&shard_id)
+                        .expect("known shard")
+                        .iterator = None;
+                    continue;
+                }
+                Err(e) => return Err(api(e.into_service_error())),
+            };
             let shard = self.shards.get_mut(&shard_id).expect("known shard");
+            tracing::debug!(shard = %shard_id, records = output.records().len(), "records read");
             for record in output.records() {
                 if let Some(sequence) = record.dynamodb().and_then(|d| d.sequence_number()) {
                     shard.last_sequence = Some(sequence.to_owned());
@@ -201,6 +231,10 @@ impl StreamPoller {
             }
             shard.iterator = output.next_shard_iterator().map(str::to_owned);
             shard.finished = shard.iterator.is_none();
+            if shard.finished {
+                // A closed shard has children to pick up.
+                self.polls_since_describe = u32::MAX;
+            }
         }
         let mut event = Event::default();
         event.records = records;
