@@ -24,6 +24,9 @@ use serde_json::{json, Value};
 
 use crate::routes::{match_route, Handler, RouteMatch};
 
+/// The API's OpenAPI 3.1 description, served at `GET /openapi.json`.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
 /// Largest request body the gateway reads (API Gateway's own limit is 10 MB; handlers refuse over 64 KiB).
 const MAX_GATEWAY_BODY: usize = 1024 * 1024;
 
@@ -142,6 +145,13 @@ impl Gateway {
             return response;
         }
         let path = parts.uri.path().to_owned();
+        if parts.method == Method::GET && path == "/openapi.json" {
+            let mut response = AxumResponse::new(AxumBody::from(OPENAPI));
+            response
+                .headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            return response;
+        }
         let RouteMatch {
             route,
             path_parameters,

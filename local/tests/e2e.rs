@@ -213,6 +213,38 @@ impl Server {
     }
 }
 
+/// Checks a live answer against the schema `docs/openapi.json` gives for this route and status.
+fn conforms(method: &str, template: &str, status: u16, body: &Value) {
+    let spec: Value = serde_json::from_str(local::OPENAPI).unwrap();
+    let response = &spec["paths"][template][method.to_lowercase()]["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method} {template} does not document {status}"
+    );
+    let Some(content) = response["content"].as_object() else {
+        assert!(
+            body.is_null(),
+            "{method} {template} {status} documents no body"
+        );
+        return;
+    };
+    let (_, media) = content.iter().next().unwrap();
+    let mut schema = media["schema"].clone();
+    if let Value::Object(map) = &mut schema {
+        map.insert("components".into(), spec["components"].clone());
+    }
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {template} {status}: {errors:?}\n{body}"
+    );
+}
+
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
@@ -272,7 +304,20 @@ fn the_readme_flow_survives_a_restart(store: Store) {
         "a GET reflects the command within {budget:?} (took {lag:?})"
     );
 
+    conforms("POST", "/debts", 201, &created);
+    let (status, _, fetched) = server.call("GET", &path, None, &auth);
+    conforms("GET", "/debts/{debt_id}", status, &fetched);
+    let (status, _, me) = server.call("GET", "/users/alice", None, &auth);
+    conforms("GET", "/users/{username}", status, &me);
+    let (status, _, health) = server.call("GET", "/healthz", None, &[]);
+    conforms("GET", "/healthz", status, &health);
+    let (status, _, spec) = server.call("GET", "/openapi.json", None, &[]);
+    assert_eq!(
+        (status, spec),
+        (200, serde_json::from_str::<Value>(local::OPENAPI).unwrap())
+    );
     let (status, _, listed) = server.call("GET", "/debts", None, &auth);
+    conforms("GET", "/debts", status, &listed);
     assert_eq!(
         (status, listed["data"][0]["debt_id"].as_str()),
         (200, Some(debt_id.as_str()))
@@ -301,12 +346,14 @@ fn the_readme_flow_survives_a_restart(store: Store) {
 
     let (status, _, history) = server.call("GET", &format!("{path}/history"), None, &auth);
     assert_eq!(status, 200);
+    conforms("GET", "/debts/{debt_id}/history", status, &history);
     assert_eq!(
         history["data"][1]["changes"]["current_balance"],
         json!({"from": "15000.00", "to": "14000.00"})
     );
-    let (status, _, _) = server.call("DELETE", &path, None, &auth);
+    let (status, _, deleted) = server.call("DELETE", &path, None, &auth);
     assert_eq!(status, 200);
+    conforms("DELETE", "/debts/{debt_id}", status, &deleted);
     eventually(|| server.call("GET", &path, None, &auth).0 == 404);
     let (status, _, history) = server.call("GET", &format!("{path}/history"), None, &auth);
     assert_eq!(
