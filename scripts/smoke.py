@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Smoke test of a running debts API (local or deployed): walks the auth flow (`auth`), the debt flow
+(`api`) or both (`all`) against a base URL, deletes the debts it created, and stops at the first failure with
+a readable report. Users cannot be deleted through the API, so each run registers a fresh `smoke_...` user.
+
+    scripts/smoke.py api|auth|all [BASE_URL]      (default BASE_URL: $API_URL or http://127.0.0.1:3000)
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+
+class SmokeFailure(Exception):
+    pass
+
+
+class Client:
+    def __init__(self, base_url):
+        self.base_url = base_url.rstrip("/")
+        self.steps = 0
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw, response_headers = response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            status, raw, response_headers = error.code, error.read(), dict(error.headers)
+        except urllib.error.URLError as error:
+            raise SmokeFailure(f"{method} {path}: cannot reach {self.base_url} ({error.reason})") from error
+        text = raw.decode(errors="replace")
+        try:
+            payload = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            payload = text
+        return status, payload, {k.lower(): v for k, v in response_headers.items()}
+
+    def expect(self, what, expected, method, path, **kwargs):
+        self.steps += 1
+        status, payload, headers = self.call(method, path, **kwargs)
+        if status != expected:
+            raise SmokeFailure(
+                f"step {self.steps}: {what}\n  {method} {path} answered {status}, expected {expected}\n"
+                f"  body: {json.dumps(payload, indent=2) if payload is not None else '(empty)'}")
+        print(f"  ok  {what} ({method} {path} -> {status})")
+        return payload, headers
+
+
+def register_and_login(client):
+    username = f"smoke_{uuid.uuid4().hex[:12]}"
+    password = f"pw-{uuid.uuid4().hex}"
+    client.expect("register a user", 201, "POST", "/users", body={
+        "username": username, "email": f"{username}@example.com", "full_name": "Smoke Test", "password": password})
+    token, _ = client.expect("log in", 200, "POST", "/login", body={"username": username, "password": password})
+    if token.get("token_type") != "Bearer" or not token.get("token"):
+        raise SmokeFailure(f"login answered without a bearer token: {token}")
+    return username, password, token["token"]
+
+
+def auth_flow(client):
+    username, password, token = register_and_login(client)
+    client.expect("a wrong password is refused", 401, "POST", "/login",
+                  body={"username": username, "password": password + "x"})
+    client.expect("an unknown user is refused", 401, "POST", "/login",
+                  body={"username": f"nobody_{uuid.uuid4().hex[:8]}", "password": password})
+    client.expect("no token, no debts", 401, "GET", "/debts")
+    client.expect("a forged token is refused", 401, "GET", "/debts", token=token[:-2] + "xx")
+    client.expect("read your own profile", 200, "GET", f"/users/{username}", token=token)
+    client.expect("someone else's profile is not found", 404, "GET", "/users/someone_else", token=token)
+    client.expect("a taken username is a conflict", 409, "POST", "/users", body={
+        "username": username, "email": f"other-{username}@example.com", "full_name": "Again", "password": password})
+
+
+def api_flow(client):
+    _, _, token = register_and_login(client)
+    created = []
+    try:
+        debt, headers = client.expect("record a debt", 201, "POST", "/debts", token=token, body={
+            "debt_name": "Smoke loan", "principal": 1000, "interest_rate": 5.5, "start_date": "2025-01-01",
+            "payment_frequency": "monthly", "creditor": "Smoke Bank"})
+        debt_id = debt["data"]["debt_id"]
+        created.append(debt_id)
+        etag = headers.get("etag")
+        if etag != '"1"':
+            raise SmokeFailure(f"a new debt should carry ETag \"1\", got {etag}")
+        path = f"/debts/{debt_id}"
+        client.expect("invalid input is refused", 422, "POST", "/debts", token=token, body={"debt_name": ""})
+        fetched = eventually(client, "read the debt back", path, token, 200)
+        if fetched["data"]["principal"] != "1000.00":
+            raise SmokeFailure(f"the principal should read \"1000.00\": {fetched}")
+        client.expect("list your debts", 200, "GET", "/debts?limit=10", token=token)
+        client.expect("update with the current ETag", 200, "PUT", path, token=token,
+                      body={"current_balance": "900.50"}, headers={"If-Match": '"1"'})
+        client.expect("a stale ETag is refused", 412, "PUT", path, token=token,
+                      body={"current_balance": "1.00"}, headers={"If-Match": '"1"'})
+        history, _ = client.expect("read the history", 200, "GET", f"{path}/history", token=token)
+        change = history["data"][-1].get("changes", {}).get("current_balance")
+        if change != {"from": "1000.00", "to": "900.50"}:
+            raise SmokeFailure(f"the history should show the balance change: {history}")
+    finally:
+        for debt_id in created:
+            client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
+    eventually(client, "a deleted debt is gone", f"/debts/{created[0]}", token, 404)
+
+
+def eventually(client, what, path, token, expected, attempts=50):
+    """Reads are served from projections, which follow commands closely but not instantly."""
+    for _ in range(attempts):
+        status, payload, _ = client.call("GET", path, token=token)
+        if status == expected:
+            client.steps += 1
+            print(f"  ok  {what} (GET {path} -> {status})")
+            return payload
+        time.sleep(0.1)
+    raise SmokeFailure(f"{what}: GET {path} never answered {expected} (last: {status} {payload})")
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in {"api", "auth", "all"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    base_url = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("API_URL", "http://127.0.0.1:3000")
+    client = Client(base_url)
+    flows = {"auth": [auth_flow], "api": [api_flow], "all": [auth_flow, api_flow]}[sys.argv[1]]
+    print(f"smoke test ({sys.argv[1]}) against {base_url}")
+    try:
+        client.expect("the API is healthy", 200, "GET", "/healthz")
+        for flow in flows:
+            flow(client)
+    except SmokeFailure as failure:
+        print(f"FAILED\n{failure}", file=sys.stderr)
+        return 1
+    print(f"{client.steps} passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs a command against a fresh local server (`debts-local` on a free 127.0.0.1 port, a temporary data
+# directory), with API_URL pointing at it, and stops the server by PID however the command ends.
+#
+#   scripts/with-local-server.sh python3 scripts/smoke.py all
+set -euo pipefail
+
+cargo build --quiet -p local --bin debts-local
+data_dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+PORT=$port DATA_DIR=$data_dir PASSWORD_HASH_ITERATIONS=${PASSWORD_HASH_ITERATIONS:-100000} \
+  target/debug/debts-local > "$data_dir/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$data_dir"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  kill -0 "$server" 2>/dev/null || { cat "$data_dir/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+API_URL="http://127.0.0.1:$port" "$@"
