@@ -9,7 +9,7 @@ use domain::{
 };
 use events::{AggregateType, EventEnvelope};
 use http_api::body::{json_object, parsed_decimal, parsed_text, Fields};
-use http_api::context::{caller, path_param};
+use http_api::context::{caller, debt_id};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
 use store::{AggregateRef, AppendRequest, EventStore, StoreError};
@@ -106,14 +106,6 @@ fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
     };
     fields.finish()?;
     Ok(patch)
-}
-
-/// The `debt_id` path parameter; anything that is not a UUID names no debt.
-fn debt_id(request: &Request) -> Result<String, Problem> {
-    path_param(request, "debt_id")
-        .and_then(|id| Uuid::parse_str(&id).ok())
-        .map(|id| id.to_string())
-        .ok_or_else(|| Problem::not_found("no such debt"))
 }
 
 /// `POST /debts`: records a new debt for the caller. With an `Idempotency-Key`, the debt id is derived from

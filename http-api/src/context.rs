@@ -81,3 +81,11 @@ pub fn query_param(request: &Request, name: &str) -> Option<String> {
         .and_then(|params| params.first(name))
         .map(str::to_owned)
 }
+
+/// The `debt_id` path parameter as a canonical UUID; anything that is not a UUID names no debt (404).
+pub fn debt_id(request: &Request) -> Result<String, Problem> {
+    path_param(request, "debt_id")
+        .and_then(|id| Uuid::parse_str(&id).ok())
+        .map(|id| id.to_string())
+        .ok_or_else(|| Problem::not_found("no such debt"))
+}

@@ -4,13 +4,14 @@
 
 use domain::DebtView;
 use events::{AggregateType, EventEnvelope, EventPayload};
-use http_api::context::caller;
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{json, Map, Value};
 use store::AggregateRef;
 
-use crate::{debt_id, QueryDeps};
+use http_api::context::{caller, debt_id};
+
+use crate::QueryDeps;
 
 fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
     let mut entry = json!({

@@ -8,13 +8,12 @@ mod listing;
 use std::sync::Arc;
 
 use http::StatusCode;
-use http_api::context::{caller, header, path_param};
+use http_api::context::{caller, debt_id, header, path_param};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use projections::read_model::{debt_view, user_view};
 use serde_json::json;
 use store::{keys, EventStore, ItemKey, ReadItem};
-use uuid::Uuid;
 
 pub use history::get_debt_history;
 pub use listing::list_debts;
@@ -44,14 +43,6 @@ async fn live_read_item(
         .await?
         .and_then(ReadItem::from_item)
         .filter(|item| !item.deleted))
-}
-
-/// The `debt_id` path parameter; anything that is not a UUID names no debt.
-pub(crate) fn debt_id(request: &Request) -> Result<String, Problem> {
-    path_param(request, "debt_id")
-        .and_then(|id| Uuid::parse_str(&id).ok())
-        .map(|id| id.to_string())
-        .ok_or_else(|| Problem::not_found("no such debt"))
 }
 
 /// `GET /healthz` (public): the build's version and whether the store answers.

@@ -98,15 +98,6 @@ impl DynamoStore {
     }
 }
 
-fn check_segment(segment: Segment) -> Result<(), StoreError> {
-    if segment.total == 0 || segment.index >= segment.total {
-        return Err(StoreError::InvalidRequest(
-            "segment index must be below the total".into(),
-        ));
-    }
-    Ok(())
-}
-
 impl DynamoStore {
     /// One page of a filtered parallel scan: `scan` carries the filter; this adds table, segment and cursor.
     async fn scan_page(
@@ -115,7 +106,7 @@ impl DynamoStore {
         cursor: Option<&str>,
         scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
     ) -> Result<Page<DynamoItem>, StoreError> {
-        check_segment(segment)?;
+        segment.validate()?;
         let start_key = cursor
             .map(cursor::decode_any)
             .transpose()?
@@ -378,15 +369,7 @@ impl EventStore for DynamoStore {
             .await?;
         let mut items = Vec::new();
         for item in page.items {
-            let item = from_item(item)?;
-            let key = item.key.clone();
-            items.push(
-                ReadItem::from_item(item).ok_or_else(|| StoreError::Corrupt {
-                    pk: key.pk,
-                    sk: key.sk,
-                    reason: "read item without a version".into(),
-                })?,
-            );
+            items.push(ReadItem::decode(from_item(item)?)?);
         }
         Ok(Page {
             items,

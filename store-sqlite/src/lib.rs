@@ -139,24 +139,6 @@ impl SqliteStore {
     }
 }
 
-fn check_segment(segment: Segment) -> Result<(), StoreError> {
-    if segment.total == 0 || segment.index >= segment.total {
-        return Err(StoreError::InvalidRequest(
-            "segment index must be below the total".into(),
-        ));
-    }
-    Ok(())
-}
-
-fn read_item(item: Item) -> Result<ReadItem, StoreError> {
-    let key = item.key.clone();
-    ReadItem::from_item(item).ok_or_else(|| StoreError::Corrupt {
-        pk: key.pk,
-        sk: key.sk,
-        reason: "read item without a version".into(),
-    })
-}
-
 fn to_json(attributes: &Attributes) -> String {
     Value::Object(attributes.clone()).to_string()
 }
@@ -400,7 +382,7 @@ impl EventStore for SqliteStore {
         cursor: Option<&str>,
     ) -> Result<Page<ReadItem>, StoreError> {
         const PAGE: i64 = 500;
-        check_segment(segment)?;
+        segment.validate()?;
         let start_after = cursor.map(cursor::decode_any).transpose()?;
         self.with_connection(move |connection| {
             let mut statement = connection
@@ -435,7 +417,7 @@ impl EventStore for SqliteStore {
                     attributes: from_json(&key, &text)?,
                     key,
                 };
-                items.push(read_item(item)?);
+                items.push(ReadItem::decode(item)?);
             }
             Ok(Page { items, next_cursor })
         })

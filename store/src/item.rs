@@ -54,6 +54,16 @@ impl ReadItem {
         }
     }
 
+    /// Reads an item the store listed as a read item; one without a numeric `version` is corrupt.
+    pub fn decode(item: Item) -> Result<ReadItem, crate::StoreError> {
+        let key = item.key.clone();
+        ReadItem::from_item(item).ok_or(crate::StoreError::Corrupt {
+            pk: key.pk,
+            sk: key.sk,
+            reason: "read item without a version".into(),
+        })
+    }
+
     /// Reads a stored item as a read item; `None` when it lacks a numeric `version`.
     pub fn from_item(item: Item) -> Option<ReadItem> {
         let Item {

@@ -109,6 +109,16 @@ pub struct Segment {
 
 impl Segment {
     pub const WHOLE: Segment = Segment { index: 0, total: 1 };
+
+    /// Refuses a segment that does not exist (index not below a non-zero total).
+    pub fn validate(self) -> Result<Self, StoreError> {
+        if self.total == 0 || self.index >= self.total {
+            return Err(StoreError::InvalidRequest(
+                "segment index must be below the total".into(),
+            ));
+        }
+        Ok(self)
+    }
 }
 
 /// Which items a query reads.
