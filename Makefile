@@ -82,6 +82,10 @@ package: $(CARGO_LAMBDA_STAMP) ## Build every Lambda function as target/lambda/<
 		$(if $(filter x86_64,$(ARCH)),--x86-64,--arm64) $(addprefix --bin ,$(LAMBDA_BINARIES))
 	@ls -l target/lambda/*/bootstrap.zip
 
+.PHONY: cold-start
+cold-start: $(CARGO_LAMBDA_STAMP) ## Median cold start of packaged functions under `cargo lambda watch` (run `make package ARCH=x86_64` first)
+	scripts/cold-start.py --runs 10 --cargo-lambda $(VENV)/bin/cargo-lambda $(or $(FUNCTIONS),healthz create-debt)
+
 .PHONY: preview
 preview: ## Show what `deploy` would change (needs the Pulumi CLI and AWS credentials)
 	$(PULUMI) preview --stack $(STACK)
