@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use events::{EventEnvelope, Upcaster};
 use serde_json::Value;
@@ -398,6 +398,46 @@ impl EventStore for DynamoStore {
             .await
             .map_err(|e| StoreError::engine(e.into_service_error()))?;
         Ok(())
+    }
+
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        field: &str,
+    ) -> Result<bool, StoreError> {
+        store::ensure_countable(marker, counter, field)?;
+        let add = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(counter)))
+            .update_expression("ADD #field :one")
+            .expression_attribute_names("#field", field)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .map_err(StoreError::engine)?;
+        let writes = vec![
+            self.put_new(key_attributes(marker))?,
+            TransactWriteItem::builder().update(add).build(),
+        ];
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(service)) => match service.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled)
+                    if cancelled.cancellation_reasons().first().and_then(|r| r.code())
+                        == Some("ConditionalCheckFailed") =>
+                {
+                    Ok(false)
+                }
+                other => Err(StoreError::engine(other)),
+            },
+            Err(e) => Err(StoreError::engine(e.into_service_error())),
+        }
     }
 
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {

@@ -454,6 +454,51 @@ impl EventStore for SqliteStore {
         .await
     }
 
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        field: &str,
+    ) -> Result<bool, StoreError> {
+        store::ensure_countable(marker, counter, field)?;
+        let (marker, counter, field) = (marker.clone(), counter.clone(), field.to_owned());
+        self.with_connection(move |connection| {
+            let tx = connection.transaction().map_err(StoreError::engine)?;
+            let inserted = tx.execute(
+                "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, '{}')",
+                params![marker.pk, marker.sk],
+            );
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(false),
+                Err(e) => return Err(StoreError::engine(e)),
+            }
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![counter.pk, counter.sk],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(StoreError::engine)?;
+            let mut attributes = match stored {
+                Some(text) => from_json(&counter, &text)?,
+                None => Attributes::new(),
+            };
+            let count = attributes.get(&field).and_then(Value::as_u64).unwrap_or(0);
+            attributes.insert(field, Value::from(count + 1));
+            tx.execute(
+                "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs",
+                params![counter.pk, counter.sk, to_json(&attributes)],
+            )
+            .map_err(StoreError::engine)?;
+            tx.commit().map_err(StoreError::engine)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
         let start_after = query.start_after()?;
         let query = query.clone();

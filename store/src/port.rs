@@ -270,4 +270,26 @@ pub trait EventStore: Send + Sync {
 
     /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError>;
+
+    /// Counts something exactly once under at-least-once delivery: in one transaction, creates the item
+    /// `marker` and adds 1 to the integer attribute `field` of the item `counter` (created when missing).
+    /// When an item with the marker's key exists already, nothing changes and the answer is `false`.
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        field: &str,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Refuses a counter increment that would touch an event or an attribute the engines own.
+pub fn ensure_countable(marker: &ItemKey, counter: &ItemKey, field: &str) -> Result<(), StoreError> {
+    ensure_not_event(marker)?;
+    ensure_not_event(counter)?;
+    if field.is_empty() || crate::RESERVED_ATTRIBUTES.contains(&field) {
+        return Err(StoreError::InvalidRequest(format!(
+            "`{field}` cannot be a counter attribute"
+        )));
+    }
+    Ok(())
 }

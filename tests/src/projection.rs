@@ -160,4 +160,13 @@ impl EventStore for FailingStore {
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
         self.inner.query(query).await
     }
+
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        field: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.increment_once(marker, counter, field).await
+    }
 }

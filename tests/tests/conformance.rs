@@ -666,6 +666,49 @@ pub async fn read_items_are_listed_once_across_scan_segments(store: Store) {
     );
 }
 
+pub async fn a_marked_increment_counts_once(store: Store) {
+    let counter = ItemKey::new(format!("COUNTERS#{}", new_id()), "DAY#2026-11-28");
+    let count = |item: Option<Item>, field: &str| {
+        item.and_then(|i| i.attributes.get(field).and_then(|v| v.as_u64()))
+    };
+
+    // Eight concurrent deliveries of one event and one of another: two increments, whoever wins the race.
+    let first = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
+    let second = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
+    let mut deliveries = tokio::task::JoinSet::new();
+    for marker in std::iter::repeat_n(first.clone(), 8).chain([second.clone()]) {
+        let (store, counter) = (Arc::clone(&store), counter.clone());
+        deliveries.spawn(async move {
+            store
+                .increment_once(&marker, &counter, "debts_created")
+                .await
+                .unwrap()
+        });
+    }
+    let counted = deliveries.join_all().await.into_iter().filter(|c| *c).count();
+    assert_eq!(counted, 2, "one true per distinct marker");
+    let stored = store.get_item(&counter).await.unwrap();
+    assert_eq!(count(stored.clone(), "debts_created"), Some(2));
+    assert_eq!(count(stored, "debts_deleted"), None, "other fields untouched");
+
+    // A second field of the same counter item; markers are per event, not per field.
+    let third = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
+    assert!(store.increment_once(&third, &counter, "debts_deleted").await.unwrap());
+    assert!(!store.increment_once(&third, &counter, "debts_deleted").await.unwrap());
+    assert!(!store.increment_once(&first, &counter, "debts_deleted").await.unwrap());
+    let stored = store.get_item(&counter).await.unwrap();
+    assert_eq!(count(stored.clone(), "debts_created"), Some(2));
+    assert_eq!(count(stored, "debts_deleted"), Some(1));
+
+    for (marker, field) in [(&first, "version"), (&first, "PK"), (&first, "")] {
+        let refused = store.increment_once(marker, &counter, field).await;
+        assert!(matches!(refused, Err(StoreError::InvalidRequest(_))), "{field}: {refused:?}");
+    }
+    let event_key = keys::event_key(events::AggregateType::User, "alice", 1);
+    let refused = store.increment_once(&event_key, &counter, "debts_created").await;
+    assert!(matches!(refused, Err(StoreError::InvalidRequest(_))), "{refused:?}");
+}
+
 macro_rules! conformance_suite {
     ($engine:ident, $make_store:path) => {
         mod $engine {
@@ -688,6 +731,7 @@ macro_rules! conformance_suite {
                 a_plain_item_is_replaced_but_events_are_refused,
                 repair_replaces_same_version_but_never_newer,
                 read_items_are_listed_once_across_scan_segments,
+                a_marked_increment_counts_once,
             );
         }
     };
