@@ -242,6 +242,7 @@ impl Gateway {
             Handler::DeleteDebt => commands::delete_debt(lambda_request, &self.debts).await,
             Handler::Healthz => queries::healthz(lambda_request, &self.queries).await,
             Handler::GetUser => queries::get_user(lambda_request, &self.queries).await,
+            Handler::GetSummary => queries::get_summary(lambda_request, &self.queries).await,
             Handler::ListDebts => queries::list_debts(lambda_request, &self.queries).await,
             Handler::GetDebt => queries::get_debt(lambda_request, &self.queries).await,
             Handler::GetDebtHistory => {

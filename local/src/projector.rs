@@ -1,14 +1,17 @@
-//! The in-process projector: committed events reach the Streams projector as the records DynamoDB Streams
-//! would deliver, either from the SQLite change feed or from a polled DynamoDB stream; records of aggregates
-//! that fail are delivered again, as Lambda retries a failed batch. On shutdown the source is drained first,
-//! so no committed event is left unprojected; what a crash leaves behind, the start-up catch-up (a replay)
-//! picks up.
+//! The in-process stream readers: committed events reach the Streams projector as the records DynamoDB
+//! Streams would deliver, either from the SQLite change feed or from a polled DynamoDB stream; records of
+//! aggregates that fail are delivered again, as Lambda retries a failed batch. The same events then reach the
+//! analytics consumer as envelopes, as the Pipe and the bus deliver them; failed deliveries are retried too.
+//! On shutdown the source is drained first, so no committed event is left unprojected; what a crash leaves
+//! behind, the start-up catch-up (a replay) picks up.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
+use events::Upcaster;
 use projections::project_batch;
+use projections::projector::event_key_of;
 use projections::stream::{insert_record, StreamPoller};
 use store::{EventStore, ItemKey};
 use tokio::sync::{mpsc, watch};
@@ -39,6 +42,34 @@ async fn project(store: &Arc<dyn EventStore>, records: Vec<EventRecord>) -> Vec<
         .collect()
 }
 
+/// The local Pipe and bus: hands each event's envelope to the analytics consumer; returns the keys of the
+/// events whose delivery failed, to deliver again.
+async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey> {
+    let upcaster = Upcaster::default();
+    let mut failed = Vec::new();
+    for key in keys {
+        if let Err(error) = deliver(store.as_ref(), &upcaster, &key).await {
+            tracing::warn!(%error, pk = %key.pk, sk = %key.sk, "analytics delivery failed; retrying");
+            failed.push(key);
+        }
+    }
+    failed
+}
+
+async fn deliver(
+    store: &dyn EventStore,
+    upcaster: &Upcaster,
+    key: &ItemKey,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let item = store
+        .get_item(key)
+        .await?
+        .ok_or("a committed event is missing")?;
+    let envelope = upcaster.decode(serde_json::Value::Object(item.attributes))?;
+    analytics::record_event(store, &envelope).await?;
+    Ok(())
+}
+
 /// Starts projecting from the SQLite change feed; ends, after draining it, when `shutdown` turns true.
 pub fn spawn(
     store: Arc<dyn EventStore>,
@@ -48,15 +79,17 @@ pub fn spawn(
     tokio::spawn(async move {
         let mut sequence = 0u64;
         let mut pending: Vec<EventRecord> = Vec::new();
+        let mut fresh: Vec<EventRecord> = Vec::new();
+        let mut unpublished: Vec<ItemKey> = Vec::new();
         let mut record = |key: ItemKey| {
             sequence += 1;
             insert_record(&key, sequence)
         };
         loop {
-            let stopping = if pending.is_empty() {
+            let stopping = if pending.is_empty() && unpublished.is_empty() {
                 tokio::select! {
                     key = feed.recv() => match key {
-                        Some(key) => { pending.push(record(key)); false }
+                        Some(key) => { fresh.push(record(key)); false }
                         None => return,
                     },
                     _ = shutdown.changed() => true,
@@ -65,13 +98,17 @@ pub fn spawn(
                 *shutdown.borrow()
             };
             while let Ok(key) = feed.try_recv() {
-                pending.push(record(key));
+                fresh.push(record(key));
             }
+            // Retried records are projected again but were published already (or are still unpublished).
+            unpublished.extend(fresh.iter().filter_map(event_key_of));
+            pending.append(&mut fresh);
             pending = project(&store, std::mem::take(&mut pending)).await;
+            unpublished = publish(&store, std::mem::take(&mut unpublished)).await;
             if stopping {
                 return;
             }
-            if !pending.is_empty() {
+            if !pending.is_empty() || !unpublished.is_empty() {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
@@ -87,13 +124,18 @@ pub fn spawn_stream(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut pending: Vec<EventRecord> = Vec::new();
+        let mut unpublished: Vec<ItemKey> = Vec::new();
         loop {
             let stopping = *shutdown.borrow();
             match poller.poll().await {
-                Ok(polled) => pending.extend(polled.records),
+                Ok(polled) => {
+                    unpublished.extend(polled.records.iter().filter_map(event_key_of));
+                    pending.extend(polled.records);
+                }
                 Err(error) => tracing::warn!(%error, "stream poll failed; retrying"),
             }
             pending = project(&store, std::mem::take(&mut pending)).await;
+            unpublished = publish(&store, std::mem::take(&mut unpublished)).await;
             if stopping {
                 return;
             }

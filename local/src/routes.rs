@@ -15,6 +15,7 @@ pub enum Handler {
     DeleteDebt,
     Healthz,
     GetUser,
+    GetSummary,
     ListDebts,
     GetDebt,
     GetDebtHistory,
@@ -28,7 +29,7 @@ pub struct Route {
     pub protected: bool,
 }
 
-pub const ROUTES: [Route; 10] = [
+pub const ROUTES: [Route; 11] = [
     Route {
         method: "GET",
         template: "/healthz",
@@ -51,6 +52,12 @@ pub const ROUTES: [Route; 10] = [
         method: "GET",
         template: "/users/{username}",
         handler: Handler::GetUser,
+        protected: true,
+    },
+    Route {
+        method: "GET",
+        template: "/users/{username}/summary",
+        handler: Handler::GetSummary,
         protected: true,
     },
     Route {

@@ -10,8 +10,8 @@ use store::{keys, AggregateRef, EventStore, ItemKey};
 
 use crate::catch_up::{catch_up, Projected};
 
-/// The aggregate an event item's stream record names, or `None` for any other item.
-pub fn aggregate_of(record: &EventRecord) -> Option<AggregateRef> {
+/// The key of the event item a stream record is about, or `None` for any other item.
+pub fn event_key_of(record: &EventRecord) -> Option<ItemKey> {
     let keys_json = serde_json::to_value(&record.change.keys).ok()?;
     let text = |name: &str| {
         keys_json
@@ -21,7 +21,13 @@ pub fn aggregate_of(record: &EventRecord) -> Option<AggregateRef> {
             .map(str::to_owned)
     };
     let key = ItemKey::new(text("PK")?, text("SK")?);
-    keys::parse_event_key(&key).map(|(aggregate_type, aggregate_id, _)| AggregateRef {
+    keys::parse_event_key(&key).map(|_| key)
+}
+
+/// The aggregate an event item's stream record names, or `None` for any other item.
+pub fn aggregate_of(record: &EventRecord) -> Option<AggregateRef> {
+    let (aggregate_type, aggregate_id, _) = keys::parse_event_key(&event_key_of(record)?)?;
+    Some(AggregateRef {
         aggregate_type,
         aggregate_id,
     })

@@ -1,6 +1,6 @@
-//! Read side, serving half: the query Lambda handlers (`healthz`, `get-user`, `list-debts`, `get-debt`,
-//! `get-debt-history`). Every answer comes from read items, except a debt's history, whose projection is the
-//! event log itself.
+//! Read side, serving half: the query Lambda handlers (`healthz`, `get-user`, `get-summary`, `list-debts`,
+//! `get-debt`, `get-debt-history`). Every answer comes from read items, except a debt's history, whose
+//! projection is the event log itself.
 
 mod history;
 mod listing;
@@ -82,6 +82,21 @@ pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Bod
             .await?
             .ok_or_else(|| Problem::not_found("no such user"))?;
         Ok(Reply::ok(user_view(&item)?))
+    })
+    .await
+}
+
+/// `GET /users/{username}/summary`: your portfolio figures (analytics' per-debt contributions, summed);
+/// anyone else's is 404, like their profile.
+pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
+    serve("get-summary", request, |request, _meta| async move {
+        let me = caller(&request)?;
+        let asked = path_param(&request, "username").map(|u| u.to_lowercase());
+        if asked.as_deref() != Some(me.as_str()) {
+            return Err(Problem::not_found("no such user"));
+        }
+        let summary = analytics::portfolio_summary(deps.store.as_ref(), me.as_str()).await?;
+        Ok(Reply::ok(summary))
     })
     .await
 }

@@ -15,7 +15,7 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use projections::read_model::debt_view;
 use serde::{Deserialize, Serialize};
-use store::{all_pages, keys, EventStore, Query, ReadItem};
+use store::{keys, query_all, EventStore, Query, ReadItem};
 
 use crate::QueryDeps;
 
@@ -85,12 +85,10 @@ fn encode_cursor(cursor: &Cursor) -> String {
 /// Every live debt read item in the user's partition.
 async fn all_debts(store: &dyn EventStore, username: &str) -> Result<Vec<DebtView>, Problem> {
     let pk = keys::user_info_key(username).pk;
-    let items = all_pages(|cursor| {
-        let query = Query::partition(&pk, keys::DEBT_SK_PREFIX)
-            .limit(1000)
-            .after(cursor);
-        async move { store.query(&query).await }
-    })
+    let items = query_all(
+        store,
+        Query::partition(&pk, keys::DEBT_SK_PREFIX).limit(1000),
+    )
     .await?;
     items
         .into_iter()

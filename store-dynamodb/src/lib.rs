@@ -429,7 +429,10 @@ impl EventStore for DynamoStore {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(service)) => match service.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled)
-                    if cancelled.cancellation_reasons().first().and_then(|r| r.code())
+                    if cancelled
+                        .cancellation_reasons()
+                        .first()
+                        .and_then(|r| r.code())
                         == Some("ConditionalCheckFailed") =>
                 {
                     Ok(false)

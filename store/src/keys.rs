@@ -70,6 +70,38 @@ pub fn debt_read_key(owner: &str, debt_id: &str) -> ItemKey {
     )
 }
 
+/// Key of the analytics consumer's copy of a debt event (its own, order-free record of what the bus
+/// delivered; `SEEN#`, never `EVENT#`, so neither the projector nor the Pipe sees it as an event).
+pub fn analytics_copy_key(debt_id: &str, version: u64) -> ItemKey {
+    ItemKey::new(
+        format!("{ANALYTICS_COPY_PK_PREFIX}{debt_id}"),
+        format!("{ANALYTICS_COPY_SK_PREFIX}{version:010}"),
+    )
+}
+/// Partition prefix and SK prefix of the analytics consumer's event copies.
+pub const ANALYTICS_COPY_PK_PREFIX: &str = "ANALYTICS#DEBT#";
+pub const ANALYTICS_COPY_SK_PREFIX: &str = "SEEN#";
+
+/// Partition of a user's portfolio contributions (one read item per debt, `DEBT#{debt_id}`).
+pub fn portfolio_pk(owner: &str) -> String {
+    format!("PORTFOLIO#{owner}")
+}
+
+/// Key of one debt's contribution to its owner's portfolio summary.
+pub fn portfolio_debt_key(owner: &str, debt_id: &str) -> ItemKey {
+    ItemKey::new(portfolio_pk(owner), format!("{DEBT_SK_PREFIX}{debt_id}"))
+}
+
+/// Key of the global counters of one UTC day (`YYYY-MM-DD`).
+pub fn daily_counter_key(day: chrono::NaiveDate) -> ItemKey {
+    ItemKey::new("STATS#DAILY", format!("DAY#{day}"))
+}
+
+/// Key of the marker saying an event has been counted in the daily counters.
+pub fn counted_marker_key(event_id: &str) -> ItemKey {
+    ItemKey::new(format!("STATS#EVENT#{event_id}"), "COUNTED")
+}
+
 /// Tells which aggregate an event item's key belongs to, or `None` for any other item.
 pub fn parse_event_key(key: &ItemKey) -> Option<(AggregateType, String, u64)> {
     let rest = key.sk.strip_prefix(EVENT_SK_PREFIX)?;

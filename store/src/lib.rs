@@ -10,6 +10,6 @@ mod port;
 pub use error::StoreError;
 pub use item::{Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
 pub use port::{
-    all_pages, ensure_countable, ensure_not_event, AggregateRef, AppendRequest, EventStore, Guard, Page, Query,
-    QueryTarget, Segment, WriteOutcome,
+    all_pages, ensure_countable, ensure_not_event, query_all, AggregateRef, AppendRequest,
+    EventStore, Guard, Page, Query, QueryTarget, Segment, WriteOutcome,
 };

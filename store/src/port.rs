@@ -220,6 +220,15 @@ where
     }
 }
 
+/// Every item a query matches, however many pages that takes (for partitions known to stay small).
+pub async fn query_all(store: &dyn EventStore, query: Query) -> Result<Vec<Item>, StoreError> {
+    all_pages(|cursor| {
+        let page = query.clone().after(cursor);
+        async move { store.query(&page).await }
+    })
+    .await
+}
+
 /// The storage port. Both engines implement it and pass `tests/tests/conformance.rs`.
 #[async_trait]
 pub trait EventStore: Send + Sync {
@@ -283,7 +292,11 @@ pub trait EventStore: Send + Sync {
 }
 
 /// Refuses a counter increment that would touch an event or an attribute the engines own.
-pub fn ensure_countable(marker: &ItemKey, counter: &ItemKey, field: &str) -> Result<(), StoreError> {
+pub fn ensure_countable(
+    marker: &ItemKey,
+    counter: &ItemKey,
+    field: &str,
+) -> Result<(), StoreError> {
     ensure_not_event(marker)?;
     ensure_not_event(counter)?;
     if field.is_empty() || crate::RESERVED_ATTRIBUTES.contains(&field) {

@@ -170,3 +170,21 @@ impl EventStore for FailingStore {
         self.inner.increment_once(marker, counter, field).await
     }
 }
+
+/// Drains the stream: polls until two polls in a row bring nothing.
+pub async fn drain(
+    poller: &mut projections::stream::StreamPoller,
+) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
+    let mut records = Vec::new();
+    let mut empty = 0;
+    while empty < 2 {
+        let polled = poller.poll().await.expect("poll the stream");
+        if polled.records.is_empty() {
+            empty += 1;
+        } else {
+            empty = 0;
+            records.extend(polled.records);
+        }
+    }
+    records
+}

@@ -685,28 +685,54 @@ pub async fn a_marked_increment_counts_once(store: Store) {
                 .unwrap()
         });
     }
-    let counted = deliveries.join_all().await.into_iter().filter(|c| *c).count();
+    let counted = deliveries
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|c| *c)
+        .count();
     assert_eq!(counted, 2, "one true per distinct marker");
     let stored = store.get_item(&counter).await.unwrap();
     assert_eq!(count(stored.clone(), "debts_created"), Some(2));
-    assert_eq!(count(stored, "debts_deleted"), None, "other fields untouched");
+    assert_eq!(
+        count(stored, "debts_deleted"),
+        None,
+        "other fields untouched"
+    );
 
     // A second field of the same counter item; markers are per event, not per field.
     let third = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
-    assert!(store.increment_once(&third, &counter, "debts_deleted").await.unwrap());
-    assert!(!store.increment_once(&third, &counter, "debts_deleted").await.unwrap());
-    assert!(!store.increment_once(&first, &counter, "debts_deleted").await.unwrap());
+    assert!(store
+        .increment_once(&third, &counter, "debts_deleted")
+        .await
+        .unwrap());
+    assert!(!store
+        .increment_once(&third, &counter, "debts_deleted")
+        .await
+        .unwrap());
+    assert!(!store
+        .increment_once(&first, &counter, "debts_deleted")
+        .await
+        .unwrap());
     let stored = store.get_item(&counter).await.unwrap();
     assert_eq!(count(stored.clone(), "debts_created"), Some(2));
     assert_eq!(count(stored, "debts_deleted"), Some(1));
 
     for (marker, field) in [(&first, "version"), (&first, "PK"), (&first, "")] {
         let refused = store.increment_once(marker, &counter, field).await;
-        assert!(matches!(refused, Err(StoreError::InvalidRequest(_))), "{field}: {refused:?}");
+        assert!(
+            matches!(refused, Err(StoreError::InvalidRequest(_))),
+            "{field}: {refused:?}"
+        );
     }
     let event_key = keys::event_key(events::AggregateType::User, "alice", 1);
-    let refused = store.increment_once(&event_key, &counter, "debts_created").await;
-    assert!(matches!(refused, Err(StoreError::InvalidRequest(_))), "{refused:?}");
+    let refused = store
+        .increment_once(&event_key, &counter, "debts_created")
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::InvalidRequest(_))),
+        "{refused:?}"
+    );
 }
 
 macro_rules! conformance_suite {

@@ -8,7 +8,7 @@ use auth::passwords::MIN_ITERATIONS;
 use auth::{PasswordHasher, StaticKeys, Tokens};
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::projection::{
-    batch, delete_read_model, read_model_snapshot, records_for_all_events, FailingStore,
+    batch, delete_read_model, drain, read_model_snapshot, records_for_all_events, FailingStore,
 };
 use integration_tests::{attrs, dynamodb_store, sqlite_store, Handlers};
 use projections::project_batch;
@@ -636,24 +636,6 @@ macro_rules! read_side_suite {
 
 read_side_suite!(sqlite, sqlite_store);
 read_side_suite!(dynamodb, dynamodb_store);
-
-/// Drains the stream: polls until two polls in a row bring nothing.
-async fn drain(
-    poller: &mut projections::stream::StreamPoller,
-) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
-    let mut records = Vec::new();
-    let mut empty = 0;
-    while empty < 2 {
-        let polled = poller.poll().await.expect("poll the stream");
-        if polled.records.is_empty() {
-            empty += 1;
-        } else {
-            empty = 0;
-            records.extend(polled.records);
-        }
-    }
-    records
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_the_projector_on_the_real_stream_builds_the_read_items() {

@@ -1,0 +1,157 @@
+//! The analytics consumer: what one bus event does to the figures. Everything here is safe to repeat and
+//! to receive in any order, because the bus delivers at least once and without order:
+//!
+//! - Daily counters: each event is counted with [`EventStore::increment_once`], whose marker per event id is
+//!   written in the same transaction as the increment, so a redelivery counts nothing.
+//! - Portfolio contributions: each debt event is first kept as the consumer's own copy (keyed by debt and
+//!   version, so a repeat overwrites itself); the debt's contribution is then recomputed from the copies'
+//!   gap-free prefix and written with the version guard of read items. Late or repeated events converge on
+//!   the same item; an event arriving before its predecessors waits in the copies until they come.
+
+use chrono::NaiveDate;
+use domain::DebtView;
+use events::{AggregateType, EventEnvelope, EventPayload, Upcaster};
+use store::{keys, query_all, EventStore, Item, Query, ReadItem, StoreError};
+
+use crate::portfolio::{Contribution, PortfolioSummary};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a stored event copy does not decode: {0}")]
+    Copy(#[from] events::DecodeError),
+    #[error("an event does not serialise: {0}")]
+    Serialise(#[from] serde_json::Error),
+}
+
+/// The daily counter an event type adds to.
+pub fn counter_field(payload: &EventPayload) -> &'static str {
+    match payload {
+        EventPayload::UserCreated(_) => "users_created",
+        EventPayload::DebtCreated(_) => "debts_created",
+        EventPayload::DebtUpdated(_) => "debts_updated",
+        EventPayload::DebtDeleted(_) => "debts_deleted",
+    }
+}
+
+/// Applies one delivered event to the daily counters and, for a debt event, to its owner's portfolio.
+pub async fn record_event(
+    store: &dyn EventStore,
+    event: &EventEnvelope,
+) -> Result<(), AnalyticsError> {
+    let counted = store
+        .increment_once(
+            &keys::counted_marker_key(&event.event_id.to_string()),
+            &keys::daily_counter_key(event.occurred_at.date_naive()),
+            counter_field(&event.payload),
+        )
+        .await?;
+    if event.aggregate_type == AggregateType::Debt {
+        refresh_contribution(store, event).await?;
+    }
+    tracing::info!(
+        event_id = %event.event_id,
+        event_type = event.event_type(),
+        counted,
+        "analytics recorded"
+    );
+    Ok(())
+}
+
+/// Keeps the consumer's copy of a debt event, then rewrites the debt's contribution from every copy.
+async fn refresh_contribution(
+    store: &dyn EventStore,
+    event: &EventEnvelope,
+) -> Result<(), AnalyticsError> {
+    let serde_json::Value::Object(attributes) = serde_json::to_value(event)? else {
+        unreachable!("an envelope serialises to an object")
+    };
+    store
+        .put_item(&Item {
+            key: keys::analytics_copy_key(&event.aggregate_id, event.version),
+            attributes,
+        })
+        .await?;
+    // Read after our own write: whichever delivery writes the last missing copy sees the whole prefix.
+    let pk = keys::analytics_copy_key(&event.aggregate_id, 0).pk;
+    let copies = query_all(
+        store,
+        Query::partition(&pk, keys::ANALYTICS_COPY_SK_PREFIX).limit(1000),
+    )
+    .await?;
+    let upcaster = Upcaster::default();
+    let mut history = Vec::with_capacity(copies.len());
+    for copy in copies {
+        let event = upcaster.decode(serde_json::Value::Object(copy.attributes))?;
+        // Copies come in version order; stop at the first gap.
+        if event.version != history.len() as u64 + 1 {
+            break;
+        }
+        history.push(event);
+    }
+    if let Some(view) = DebtView::from_history(&history) {
+        store.put_read_item(&Contribution::read_item(&view)).await?;
+    }
+    Ok(())
+}
+
+/// A user's portfolio summary: the sum of their open debts' stored contributions.
+pub async fn portfolio_summary(
+    store: &dyn EventStore,
+    username: &str,
+) -> Result<PortfolioSummary, StoreError> {
+    let pk = keys::portfolio_pk(username);
+    let items = query_all(
+        store,
+        Query::partition(&pk, keys::DEBT_SK_PREFIX).limit(1000),
+    )
+    .await?;
+    let contributions = items
+        .into_iter()
+        .map(|item| {
+            let ReadItem {
+                key, attributes, ..
+            } = ReadItem::decode(item)?;
+            Contribution::from_attributes(attributes).map_err(|e| StoreError::Corrupt {
+                pk: key.pk,
+                sk: key.sk,
+                reason: format!("contribution: {e}"),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(PortfolioSummary::from_contributions(
+        username,
+        &contributions,
+    ))
+}
+
+/// The global counters of one UTC day, as stored (missing fields are zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DailyCounts {
+    pub day: Option<NaiveDate>,
+    pub users_created: u64,
+    pub debts_created: u64,
+    pub debts_updated: u64,
+    pub debts_deleted: u64,
+}
+
+/// Reads the counters of `day`.
+pub async fn daily_counts(
+    store: &dyn EventStore,
+    day: NaiveDate,
+) -> Result<DailyCounts, AnalyticsError> {
+    let attributes = store
+        .get_item(&keys::daily_counter_key(day))
+        .await?
+        .map(|item| item.attributes)
+        .unwrap_or_default();
+    let field = |name: &str| attributes.get(name).and_then(|v| v.as_u64()).unwrap_or(0);
+    Ok(DailyCounts {
+        day: Some(day),
+        users_created: field("users_created"),
+        debts_created: field("debts_created"),
+        debts_updated: field("debts_updated"),
+        debts_deleted: field("debts_deleted"),
+    })
+}

@@ -1,0 +1,11 @@
+//! Lambda entrypoint of the `get-summary` function: builds its dependencies once, then serves each request.
+
+use lambda_http::{service_fn, Error};
+use queries::{get_summary, QueryDeps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    http_api::logging::init();
+    let deps = QueryDeps::from_env().await?;
+    lambda_http::run(service_fn(|request| get_summary(request, &deps))).await
+}
