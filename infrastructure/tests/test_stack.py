@@ -128,6 +128,6 @@ def test_functions_run_rust_zips_with_their_own_logs_and_alarms():
 
 def test_every_lambda_binary_has_a_function_and_back():
     binaries = set()
-    for crate in ("commands", "queries", "projections", "auth"):
+    for crate in ("commands", "queries", "projections", "auth", "analytics"):
         binaries |= {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, crate, "src", "bin", "*.rs"))}
     assert binaries == set(STACK.functions)

@@ -13,10 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
+use projections::cli::open_store;
 use projections::replay::{replay, Progress, ReplayOptions, Scope};
 use store::EventStore;
 use store_dynamodb::DynamoStore;
-use store_sqlite::SqliteStore;
 
 const USAGE: &str =
     "usage: replay (--all | --user NAME | --debt ID) [--dry-run] [--store sqlite|dynamodb] \
@@ -68,29 +68,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         data_dir,
         table,
     })
-}
-
-async fn open_store(
-    kind: &str,
-    data_dir: &std::path::Path,
-    table: Option<String>,
-) -> Result<Arc<dyn EventStore>, String> {
-    match kind {
-        "sqlite" => {
-            let store =
-                SqliteStore::open(data_dir.join("debts.sqlite")).map_err(|e| e.to_string())?;
-            Ok(Arc::new(store))
-        }
-        "dynamodb" => {
-            let table = table.ok_or("--store dynamodb needs --table or TABLE_NAME")?;
-            let config = aws_env::load().await;
-            Ok(Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&config),
-                table,
-            )))
-        }
-        other => Err(format!("unknown store {other}: use sqlite or dynamodb")),
-    }
 }
 
 fn print_progress(progress: Progress) {
