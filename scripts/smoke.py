@@ -84,7 +84,7 @@ def auth_flow(client):
 
 
 def api_flow(client):
-    _, _, token = register_and_login(client)
+    username, _, token = register_and_login(client)
     created = []
     try:
         debt, headers = client.expect("record a debt", 201, "POST", "/debts", token=token, body={
@@ -109,17 +109,20 @@ def api_flow(client):
         change = history["data"][-1].get("changes", {}).get("current_balance")
         if change != {"from": "1000.00", "to": "900.50"}:
             raise SmokeFailure(f"the history should show the balance change: {history}")
+        eventually(client, "the portfolio summary counts the debt", f"/users/{username}/summary", token, 200,
+                   until=lambda body: body["data"]["total_current_balance"] == "900.50")
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
     eventually(client, "a deleted debt is gone", f"/debts/{created[0]}", token, 404)
 
 
-def eventually(client, what, path, token, expected, attempts=50):
-    """Reads are served from projections, which follow commands closely but not instantly."""
+def eventually(client, what, path, token, expected, attempts=50, until=lambda body: True):
+    """Reads are served from projections (and the summary from analytics), which follow commands closely but
+    not instantly: polls until the status is `expected` and `until` holds for the body."""
     for _ in range(attempts):
         status, payload, _ = client.call("GET", path, token=token)
-        if status == expected:
+        if status == expected and until(payload):
             client.steps += 1
             print(f"  ok  {what} (GET {path} -> {status})")
             return payload

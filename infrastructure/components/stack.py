@@ -1,5 +1,6 @@
 """The whole debts stack: the table, every Lambda function with its least privileges, the HTTP API with its
-authorizer, the signing secret, the projector's stream mapping, and the alarms that watch them."""
+authorizer, the signing secret, the table stream's two readers (the projector's mapping and the Pipe that
+publishes envelopes to the event bus), the analytics consumer on the bus, and the alarms that watch them."""
 
 import json
 import secrets
@@ -17,8 +18,19 @@ QUERY = "dynamodb:Query"
 SCAN = "dynamodb:Scan"
 PUT_ITEM = "dynamodb:PutItem"
 DELETE_ITEM = "dynamodb:DeleteItem"
+UPDATE_ITEM = "dynamodb:UpdateItem"
 CONDITION_CHECK = "dynamodb:ConditionCheckItem"
-WRITE_ACTIONS = {PUT_ITEM, DELETE_ITEM, "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", CONDITION_CHECK}
+WRITE_ACTIONS = {PUT_ITEM, DELETE_ITEM, UPDATE_ITEM, "dynamodb:BatchWriteItem", CONDITION_CHECK}
+STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+
+# Only event items leave the table through its stream readers (never read items, guards, credentials or
+# analytics' own items); events are only ever inserted.
+EVENT_ITEMS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
+# The bus events' `source`; their `detail-type` is the event type and their `detail` the documented envelope.
+EVENT_SOURCE = "debts.events"
+EVENT_TYPES = ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"]
+# The partitions analytics owns (design: keys module of the `store` crate).
+ANALYTICS_PARTITIONS = ["ANALYTICS#*", "PORTFOLIO#*", "STATS#*"]
 
 # Headers the API accepts and exposes across origins: the same list the local gateway sends.
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "if-match", "if-none-match",
@@ -39,6 +51,7 @@ ROUTES = [
     Route("POST", "/users", "create-user", False),
     Route("POST", "/login", "login", False),
     Route("GET", "/users/{username}", "get-user", True),
+    Route("GET", "/users/{username}/summary", "get-summary", True),
     Route("GET", "/debts", "list-debts", True),
     Route("POST", "/debts", "create-debt", True),
     Route("GET", "/debts/{debt_id}", "get-debt", True),
@@ -66,9 +79,15 @@ class DebtsStack:
             opts=pulumi.ResourceOptions(ignore_changes=["secret_string"]))
         self.failures = aws.sqs.Queue("projector-failures", message_retention_seconds=14 * 24 * 3600)
 
-        def table_statement(actions, *, index=False):
+        self.analytics_dlq = aws.sqs.Queue("analytics-dead-letters", message_retention_seconds=14 * 24 * 3600)
+
+        def table_statement(actions, *, index=False, partitions=None):
             resources = [table_arn, index_arn] if index else [table_arn]
-            return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+            statement = {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+            if partitions:
+                # IAM can pin these to partition-key prefixes: analytics never touches events or read items.
+                statement["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": partitions}}
+            return statement
 
         read_secret = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]}
         environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
@@ -88,12 +107,18 @@ class DebtsStack:
             "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True)], "GET /debts"),
             "get-debt": (256, 10, environment, [table_statement({READ_ITEM})], "GET /debts/{id}"),
             "get-debt-history": (256, 10, environment, [table_statement({QUERY})], "GET /debts/{id}/history"),
+            "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"])],
+                            "GET /users/{username}/summary"),
+            "publish-events": (256, 10, {"RUST_LOG": "info"}, [],
+                               "EventBridge Pipe enrichment: stream records to event envelopes"),
+            "analytics": (256, 30, environment, [
+                table_statement({QUERY, READ_ITEM, PUT_ITEM, UPDATE_ITEM}, partitions=ANALYTICS_PARTITIONS),
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.analytics_dlq.arn]},
+            ], "Bus consumer: portfolio contributions and daily counters"),
             "authorizer": (256, 5, signing, [read_secret], "HTTP API Lambda authorizer"),
             "projector": (512, 60, environment, [
                 table_statement({QUERY, READ_ITEM, PUT_ITEM}),
-                {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                               "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
-                 "Resource": [self.table.stream_arn]},
+                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.failures.arn]},
             ], "DynamoDB Streams projector"),
             "replay": (1024, 900, environment, [table_statement({SCAN, QUERY, READ_ITEM, PUT_ITEM, DELETE_ITEM})],
@@ -106,6 +131,7 @@ class DebtsStack:
         }
         self._http_api()
         self._stream_mapping()
+        self._event_bus()
         self._alarms()
 
     def _http_api(self):
@@ -151,11 +177,76 @@ class DebtsStack:
             batch_size=100, maximum_batching_window_in_seconds=1, function_response_types=["ReportBatchItemFailures"],
             bisect_batch_on_function_error=True, maximum_retry_attempts=10, maximum_record_age_in_seconds=86400,
             filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(filters=[
-                aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(
-                    {"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}))]),
+                aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(EVENT_ITEMS_ONLY))]),
             destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
                 on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
                     destination_arn=self.failures.arn)))
+
+    def _event_bus(self):
+        """The stream's second reader: a Pipe that turns event records into envelopes (the `publish-events`
+        enrichment) and puts them on the bus; and our first bus consumer, `analytics`, behind a rule."""
+        self.bus = aws.cloudwatch.EventBus("debts-events", name="debts-events")
+        self.pipe_failures = aws.sqs.Queue("pipe-failures", message_retention_seconds=14 * 24 * 3600)
+        publish = self.functions["publish-events"].function
+        self.pipe_role = aws.iam.Role(
+            "events-pipe-role",
+            assume_role_policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"},
+                               "Action": "sts:AssumeRole"}],
+            }))
+        self.pipe_policy = aws.iam.RolePolicy(
+            "events-pipe-policy", role=self.pipe_role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
+                {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [publish.arn]},
+                {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [self.bus.arn]},
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.pipe_failures.arn]},
+            ]}))
+        self.pipe = aws.pipes.Pipe(
+            "events-to-bus", name="debts-events-to-bus", role_arn=self.pipe_role.arn,
+            source=self.table.stream_arn,
+            source_parameters=aws.pipes.PipeSourceParametersArgs(
+                dynamodb_stream_parameters=aws.pipes.PipeSourceParametersDynamodbStreamParametersArgs(
+                    starting_position="TRIM_HORIZON", batch_size=10, maximum_batching_window_in_seconds=1,
+                    maximum_retry_attempts=10, maximum_record_age_in_seconds=86400,
+                    on_partial_batch_item_failure="AUTOMATIC_BISECT",
+                    dead_letter_config=aws.pipes.PipeSourceParametersDynamodbStreamParametersDeadLetterConfigArgs(
+                        arn=self.pipe_failures.arn)),
+                filter_criteria=aws.pipes.PipeSourceParametersFilterCriteriaArgs(filters=[
+                    aws.pipes.PipeSourceParametersFilterCriteriaFilterArgs(pattern=json.dumps(EVENT_ITEMS_ONLY))])),
+            enrichment=publish.arn,
+            target=self.bus.arn,
+            # The enrichment returns envelopes, so `$.event_type` reads each envelope's own type.
+            target_parameters=aws.pipes.PipeTargetParametersArgs(
+                eventbridge_event_bus_parameters=aws.pipes.PipeTargetParametersEventbridgeEventBusParametersArgs(
+                    detail_type="$.event_type", source=EVENT_SOURCE, time="$.occurred_at")),
+            opts=pulumi.ResourceOptions(depends_on=[self.pipe_policy]))
+
+        analytics = self.functions["analytics"].function
+        self.analytics_rule = aws.cloudwatch.EventRule(
+            "analytics-rule", event_bus_name=self.bus.name, description="Every debts event, to analytics",
+            event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": EVENT_TYPES}))
+        self.analytics_target = aws.cloudwatch.EventTarget(
+            "analytics-target", rule=self.analytics_rule.name, event_bus_name=self.bus.name, arn=analytics.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=86400, maximum_retry_attempts=185),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.analytics_dlq.arn))
+        aws.lambda_.Permission("analytics-invoke", action="lambda:InvokeFunction", function=analytics.name,
+                               principal="events.amazonaws.com", source_arn=self.analytics_rule.arn)
+        # Delivery failures (EventBridge) and handler failures after Lambda's own retries both end in one queue.
+        aws.lambda_.FunctionEventInvokeConfig(
+            "analytics-async", function_name=analytics.name, maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=6 * 3600,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.analytics_dlq.arn)))
+        aws.sqs.QueuePolicy(
+            "analytics-dead-letters-policy", queue_url=self.analytics_dlq.url,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": self.analytics_dlq.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": self.analytics_rule.arn}}}]}))
 
     def _alarms(self):
         def alarm(name, namespace, metric, dimensions, threshold, statistic="Sum"):
@@ -170,6 +261,10 @@ class DebtsStack:
                   statistic="Maximum"),
             alarm("projector-failures-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
                   {"QueueName": self.failures.name}, 0, statistic="Maximum"),
+            alarm("pipe-failures-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                  {"QueueName": self.pipe_failures.name}, 0, statistic="Maximum"),
+            alarm("analytics-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                  {"QueueName": self.analytics_dlq.name}, 0, statistic="Maximum"),
         ]
         for name, component in self.functions.items():
             dims = {"FunctionName": component.function.name}
