@@ -130,6 +130,10 @@ test-auth: ## Smoke-test the auth flow against API_URL (default: the local serve
 replay: ## Rebuild the read items of the local store from its events (ARGS="--dry-run" to only report)
 	cargo run --release -p projections --bin replay -- --all $(ARGS)
 
+.PHONY: export
+export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS="--since 2026-11-01 --type DebtCreated -o f.ndjson")
+	cargo run --release -q -p projections --bin export-events -- $(ARGS)
+
 .PHONY: test
 test: tools ## Run every test: infrastructure, the smoke tests against a local server, then Rust (DynamoDB Local, moto, SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
