@@ -8,6 +8,7 @@
 //!   gap-free prefix and written with the version guard of read items. Late or repeated events converge on
 //!   the same item; an event arriving before its predecessors waits in the copies until they come.
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::NaiveDate;
 use domain::DebtView;
 use events::{AggregateType, EventEnvelope, EventPayload, Upcaster};
@@ -19,8 +20,8 @@ use crate::portfolio::{Contribution, PortfolioSummary};
 pub enum AnalyticsError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("a stored event copy does not decode: {0}")]
-    Copy(#[from] events::DecodeError),
+    #[error("an event envelope does not decode: {0}")]
+    Decode(#[from] events::DecodeError),
     #[error("an event does not serialise: {0}")]
     Serialise(#[from] serde_json::Error),
 }
@@ -33,6 +34,17 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::DebtUpdated(_) => "debts_updated",
         EventPayload::DebtDeleted(_) => "debts_deleted",
     }
+}
+
+/// What the `analytics` Lambda does with one bus event: reads the envelope in `detail` through the upcaster
+/// (so an older schema version still counts) and records it.
+pub async fn handle_bus_event(
+    store: &dyn EventStore,
+    upcaster: &Upcaster,
+    event: EventBridgeEvent<serde_json::Value>,
+) -> Result<(), AnalyticsError> {
+    let envelope = upcaster.decode(event.detail)?;
+    record_event(store, &envelope).await
 }
 
 /// Applies one delivered event to the daily counters and, for a debt event, to its owner's portfolio.

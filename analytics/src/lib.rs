@@ -6,5 +6,7 @@ pub mod consumer;
 pub mod portfolio;
 pub mod publish;
 
-pub use consumer::{daily_counts, portfolio_summary, record_event, AnalyticsError, DailyCounts};
+pub use consumer::{
+    daily_counts, handle_bus_event, portfolio_summary, record_event, AnalyticsError, DailyCounts,
+};
 pub use portfolio::{Contribution, PortfolioSummary};
