@@ -156,6 +156,10 @@ bench: ## Measure PBKDF2 cost and each command handler's latency in-process on S
 bench-replay: tools ## Measure replay throughput for 10,000 and 100,000 events on SQLite and DynamoDB Local (release build)
 	scripts/with-test-services.sh cargo run --release -p integration-tests --bin replay-throughput
 
+.PHONY: bench-events
+bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and the analytics consumer's, on SQLite and DynamoDB Local (release build)
+	scripts/with-test-services.sh cargo run --release -p integration-tests --bin event-throughput
+
 .PHONY: schemas
 schemas: ## Regenerate docs/schemas/ from the event types (review the diff before committing)
 	UPDATE_SCHEMAS=1 cargo test -p events --test schema_drift

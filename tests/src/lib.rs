@@ -2,6 +2,7 @@
 //! isolated table or file, and builders for events and items the suites append.
 
 pub mod api;
+pub mod bench;
 pub mod projection;
 
 use std::path::PathBuf;

@@ -7,54 +7,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use integration_tests::{debt_created, debt_updated, dynamodb_store, sqlite_store, user_created};
+use integration_tests::bench::{list_arg, seed};
+use integration_tests::{dynamodb_store, sqlite_store};
 use projections::replay::{replay, ReplayOptions, Scope};
-use store::{AppendRequest, EventStore};
-use tokio::task::JoinSet;
-
-const EVENTS_PER_DEBT: u64 = 10;
-const USERS: usize = 100;
-
-fn list_arg(name: &str, default: &str) -> Vec<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = args
-        .iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned());
-    value.split(',').map(str::to_owned).collect()
-}
-
-/// Appends `events` events: 100 users, then debts of ten events each, eight appends at a time.
-async fn seed(store: &Arc<dyn EventStore>, events: u64) {
-    for n in 0..USERS {
-        let username = format!("user{n}");
-        store
-            .append(AppendRequest::new(
-                0,
-                vec![user_created(&username, &format!("{username}@example.com"))],
-            ))
-            .await
-            .unwrap();
-    }
-    let debts = (events - USERS as u64) / EVENTS_PER_DEBT;
-    let mut tasks = JoinSet::new();
-    for d in 0..debts {
-        if tasks.len() >= 8 {
-            tasks.join_next().await.unwrap().unwrap();
-        }
-        let store = Arc::clone(store);
-        tasks.spawn(async move {
-            let id = uuid::Uuid::new_v4().to_string();
-            let mut history = vec![debt_created(&id, &format!("user{}", d as usize % USERS))];
-            history.extend((2..=EVENTS_PER_DEBT).map(|v| debt_updated(&id, v, 20)));
-            store.append(AppendRequest::new(0, history)).await.unwrap();
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap();
-    }
-}
 
 #[tokio::main]
 async fn main() {
