@@ -205,3 +205,13 @@ def test_every_lambda_binary_has_a_function_and_back():
     for crate in ("commands", "queries", "projections", "auth", "analytics"):
         binaries |= {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, crate, "src", "bin", "*.rs"))}
     assert binaries == set(STACK.functions)
+
+
+def test_the_api_routes_are_the_documented_operations():
+    """docs/openapi.json is also checked against the local gateway's routes (local/tests/openapi.rs), so the
+    spec, the local server and AWS serve the same routes with the same protection."""
+    with open(os.path.join(REPO, "docs", "openapi.json")) as spec_file:
+        spec = json.load(spec_file)
+    documented = {(method.upper(), path, bool(operation.get("security")))
+                  for path, operations in spec["paths"].items() for method, operation in operations.items()}
+    assert documented == {(r.method, r.path, r.protected) for r in ROUTES}
