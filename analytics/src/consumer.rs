@@ -139,9 +139,9 @@ pub async fn portfolio_summary(
 }
 
 /// The global counters of one UTC day, as stored (missing fields are zero).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DailyCounts {
-    pub day: Option<NaiveDate>,
+    pub day: NaiveDate,
     pub users_created: u64,
     pub debts_created: u64,
     pub debts_updated: u64,
@@ -160,7 +160,7 @@ pub async fn daily_counts(
         .unwrap_or_default();
     let field = |name: &str| attributes.get(name).and_then(|v| v.as_u64()).unwrap_or(0);
     Ok(DailyCounts {
-        day: Some(day),
+        day,
         users_created: field("users_created"),
         debts_created: field("debts_created"),
         debts_updated: field("debts_updated"),

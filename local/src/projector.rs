@@ -9,11 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use events::Upcaster;
 use projections::project_batch;
 use projections::projector::event_key_of;
 use projections::stream::{insert_record, StreamPoller};
-use store::{EventStore, ItemKey};
+use store::{AggregateRef, EventStore, ItemKey};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -43,14 +42,31 @@ async fn project(store: &Arc<dyn EventStore>, records: Vec<EventRecord>) -> Vec<
 }
 
 /// The local Pipe and bus: hands each event's envelope to the analytics consumer; returns the keys of the
-/// events whose delivery failed, to deliver again.
+/// events whose delivery failed, to deliver again. Each aggregate's events are loaded (and upcast) by the
+/// store once per round, from the oldest one to deliver.
 async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey> {
-    let upcaster = Upcaster::default();
-    let mut failed = Vec::new();
+    let mut by_aggregate: Vec<(AggregateRef, Vec<(u64, ItemKey)>)> = Vec::new();
     for key in keys {
-        if let Err(error) = deliver(store.as_ref(), &upcaster, &key).await {
-            tracing::warn!(%error, pk = %key.pk, sk = %key.sk, "analytics delivery failed; retrying");
-            failed.push(key);
+        let Some((aggregate_type, aggregate_id, version)) = store::keys::parse_event_key(&key)
+        else {
+            continue;
+        };
+        let aggregate = AggregateRef {
+            aggregate_type,
+            aggregate_id,
+        };
+        match by_aggregate.iter_mut().find(|(a, _)| *a == aggregate) {
+            Some((_, wanted)) => wanted.push((version, key)),
+            None => by_aggregate.push((aggregate, vec![(version, key)])),
+        }
+    }
+    let mut failed = Vec::new();
+    for (aggregate, mut wanted) in by_aggregate {
+        wanted.sort_by_key(|(version, _)| *version);
+        if let Err(error) = deliver(store.as_ref(), &aggregate, &wanted).await {
+            tracing::warn!(%error, aggregate = %aggregate.aggregate_id, "analytics delivery failed; retrying");
+            // Redelivering the ones that did arrive is harmless: the consumer is idempotent.
+            failed.extend(wanted.into_iter().map(|(_, key)| key));
         }
     }
     failed
@@ -58,15 +74,18 @@ async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey
 
 async fn deliver(
     store: &dyn EventStore,
-    upcaster: &Upcaster,
-    key: &ItemKey,
+    aggregate: &AggregateRef,
+    wanted: &[(u64, ItemKey)],
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let item = store
-        .get_item(key)
-        .await?
-        .ok_or("a committed event is missing")?;
-    let envelope = upcaster.decode(serde_json::Value::Object(item.attributes))?;
-    analytics::record_event(store, &envelope).await?;
+    let oldest = wanted.first().map_or(1, |(version, _)| *version);
+    let history = store.load_events(aggregate, oldest - 1).await?;
+    for (version, _) in wanted {
+        let event = history
+            .iter()
+            .find(|e| e.version == *version)
+            .ok_or("a committed event is missing")?;
+        analytics::record_event(store, event).await?;
+    }
     Ok(())
 }
 

@@ -57,17 +57,22 @@ impl ExportFilter {
             && (self.types.is_empty() || self.types.iter().any(|t| t == event.event_type()))
     }
 
-    /// Whether an aggregate's history belongs to the user asked for (always, when none is).
-    fn owns(&self, aggregate: &AggregateRef, history: &[EventEnvelope]) -> bool {
-        let Some(user) = &self.user else {
-            return true;
-        };
-        match aggregate.aggregate_type {
-            AggregateType::User => &aggregate.aggregate_id == user,
-            AggregateType::Debt => matches!(
-                history.first().map(|e| &e.payload),
-                Some(EventPayload::DebtCreated(created)) if &created.owner == user
-            ),
+    /// Whether an aggregate can belong to the user asked for before its history is read: another user
+    /// cannot; a debt can until its creation says who owns it.
+    fn may_own(&self, aggregate: &AggregateRef) -> bool {
+        match (&self.user, aggregate.aggregate_type) {
+            (Some(user), AggregateType::User) => &aggregate.aggregate_id == user,
+            _ => true,
+        }
+    }
+
+    /// Whether a debt's history belongs to the user asked for (always, when none is, and for users that
+    /// passed [`ExportFilter::may_own`]).
+    fn owns(&self, history: &[EventEnvelope]) -> bool {
+        match (&self.user, history.first().map(|e| &e.payload)) {
+            (Some(user), Some(EventPayload::DebtCreated(created))) => &created.owner == user,
+            (Some(_), Some(EventPayload::UserCreated(_))) | (None, _) => true,
+            (Some(_), _) => false,
         }
     }
 }
@@ -106,16 +111,13 @@ pub async fn export(
             .list_aggregates(Segment::WHOLE, cursor.as_deref())
             .await?;
         for aggregate in page.items {
-            if filter.user.is_some()
-                && aggregate.aggregate_type == AggregateType::User
-                && filter.user.as_ref() != Some(&aggregate.aggregate_id)
-            {
+            if !filter.may_own(&aggregate) {
                 continue;
             }
             let history = store.load_events(&aggregate, 0).await?;
             done.aggregates += 1;
             done.events_read += history.len() as u64;
-            if !filter.owns(&aggregate, &history) {
+            if !filter.owns(&history) {
                 continue;
             }
             for event in history.iter().filter(|e| filter.keeps(e)) {

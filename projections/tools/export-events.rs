@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use projections::cli::open_store;
+use projections::cli::StoreArgs;
 use projections::export::{export, ExportFilter, ExportProgress};
 
 const USAGE: &str =
@@ -21,18 +21,14 @@ const USAGE: &str =
 struct Args {
     filter: ExportFilter,
     output: Option<PathBuf>,
-    store: String,
-    data_dir: PathBuf,
-    table: Option<String>,
+    store: StoreArgs,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         filter: ExportFilter::default(),
         output: None,
-        store: std::env::var("STORE").unwrap_or_else(|_| "sqlite".into()),
-        data_dir: PathBuf::from(std::env::var("DATA_DIR").unwrap_or_else(|_| ".data".into())),
-        table: std::env::var("TABLE_NAME").ok(),
+        store: StoreArgs::from_env(),
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -46,10 +42,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--type" => parsed.filter.add_types(&value("--type")?)?,
             "--user" => parsed.filter.user = Some(value("--user")?.to_lowercase()),
             "--output" | "-o" => parsed.output = Some(PathBuf::from(value("--output")?)),
-            "--store" => parsed.store = value("--store")?,
-            "--data-dir" => parsed.data_dir = PathBuf::from(value("--data-dir")?),
-            "--table" => parsed.table = Some(value("--table")?),
             "--help" | "-h" => return Err(USAGE.into()),
+            other if parsed.store.accept(other, &mut value)? => {}
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
@@ -88,7 +82,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let store = match open_store(&args.store, &args.data_dir, args.table).await {
+    let store = match args.store.open().await {
         Ok(store) => store,
         Err(message) => {
             eprintln!("export-events: {message}");

@@ -188,3 +188,18 @@ pub async fn drain(
     }
     records
 }
+
+/// A poller on `table`'s stream from its oldest record, as the projector's event source mapping reads it.
+pub async fn stream_poller(
+    table: &store_dynamodb::DynamoStore,
+) -> projections::stream::StreamPoller {
+    let config = aws_env::load().await;
+    projections::stream::StreamPoller::for_table(
+        table.client(),
+        &config,
+        table.table_name(),
+        projections::stream::StartAt::TrimHorizon,
+    )
+    .await
+    .expect("the table has a stream")
+}

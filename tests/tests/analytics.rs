@@ -13,7 +13,7 @@ use events::{
     PaymentFrequency, UserCreated,
 };
 use integration_tests::api::{ApiRequest, ApiResponse};
-use integration_tests::projection::drain;
+use integration_tests::projection::{drain, stream_poller};
 use integration_tests::{dynamodb_store, sqlite_store};
 use queries::QueryDeps;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -293,6 +293,14 @@ fn expected_figures(script: &Script) -> Value {
     json!({"summaries": summaries, "days": days})
 }
 
+/// Events by id, as JSON: for comparing sets of events whatever their order.
+fn by_id(events: &[EventEnvelope]) -> BTreeMap<Uuid, Value> {
+    events
+        .iter()
+        .map(|e| (e.event_id, serde_json::to_value(e).unwrap()))
+        .collect()
+}
+
 /// A shuffled copy of `events` with every event twice (Fisher-Yates with the script's generator).
 fn twice_shuffled(events: &[EventEnvelope], seed: u64) -> Vec<EventEnvelope> {
     let mut rng = Lcg(seed);
@@ -378,12 +386,6 @@ pub async fn the_export_is_the_log_and_backfills_a_consumer(store: Store) {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let by_id = |events: &[EventEnvelope]| -> BTreeMap<Uuid, Value> {
-        events
-            .iter()
-            .map(|e| (e.event_id, serde_json::to_value(e).unwrap()))
-            .collect()
-    };
     assert_eq!(by_id(&exported), by_id(&script.events));
 
     let user = &script.users[2];
@@ -467,27 +469,13 @@ async fn the_pipe_enrichment_publishes_committed_envelopes() {
     commit(&store, &script).await;
     deliver(&store, &script.events[..10]).await;
 
-    let config = aws_env::load().await;
-    let mut poller = projections::stream::StreamPoller::for_table(
-        table.client(),
-        &config,
-        table.table_name(),
-        projections::stream::StartAt::TrimHorizon,
-    )
-    .await
-    .expect("the table has a stream");
+    let mut poller = stream_poller(&table).await;
     let records = drain(&mut poller).await;
     let published = analytics::publish::envelopes(&records).unwrap();
     assert!(
         records.len() > published.len(),
         "other items' records were in the batch"
     );
-    let by_id = |events: &[EventEnvelope]| -> BTreeMap<Uuid, Value> {
-        events
-            .iter()
-            .map(|e| (e.event_id, serde_json::to_value(e).unwrap()))
-            .collect()
-    };
     assert_eq!(published.len(), script.events.len());
     assert_eq!(by_id(&published), by_id(&script.events));
     // Within one aggregate, the stream (and so the bus, per shard) keeps commit order.

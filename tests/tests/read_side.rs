@@ -8,7 +8,8 @@ use auth::passwords::MIN_ITERATIONS;
 use auth::{PasswordHasher, StaticKeys, Tokens};
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::projection::{
-    batch, delete_read_model, drain, read_model_snapshot, records_for_all_events, FailingStore,
+    batch, delete_read_model, drain, read_model_snapshot, records_for_all_events, stream_poller,
+    FailingStore,
 };
 use integration_tests::{attrs, dynamodb_store, sqlite_store, Handlers};
 use projections::project_batch;
@@ -640,15 +641,7 @@ read_side_suite!(dynamodb, dynamodb_store);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_the_projector_on_the_real_stream_builds_the_read_items() {
     let table = integration_tests::dynamodb_table().await;
-    let config = aws_env::load().await;
-    let mut poller = projections::stream::StreamPoller::for_table(
-        table.client(),
-        &config,
-        table.table_name(),
-        projections::stream::StartAt::TrimHorizon,
-    )
-    .await
-    .expect("the table has a stream");
+    let mut poller = stream_poller(&table).await;
     let world = world(Arc::new(table));
     let script = world.script().await;
 

@@ -8,12 +8,11 @@
 //! `AWS_LAMBDA_RUNTIME_API` is set) it takes `{"scope": "all" | {"user": ...} | {"debt": ...},
 //! "dry_run": bool}` and returns the report.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use projections::cli::open_store;
+use projections::cli::StoreArgs;
 use projections::replay::{replay, Progress, ReplayOptions, Scope};
 use store::EventStore;
 use store_dynamodb::DynamoStore;
@@ -24,17 +23,13 @@ const USAGE: &str =
 
 struct Args {
     options: ReplayOptions,
-    store: String,
-    data_dir: PathBuf,
-    table: Option<String>,
+    store: StoreArgs,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut scope = None;
     let mut dry_run = false;
-    let mut store = std::env::var("STORE").unwrap_or_else(|_| "sqlite".into());
-    let mut data_dir = PathBuf::from(std::env::var("DATA_DIR").unwrap_or_else(|_| ".data".into()));
-    let mut table = std::env::var("TABLE_NAME").ok();
+    let mut store = StoreArgs::from_env();
     let mut segments = None;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -43,9 +38,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--user" => scope = Some(Scope::User(value("--user")?)),
             "--debt" => scope = Some(Scope::Debt(value("--debt")?)),
             "--dry-run" => dry_run = true,
-            "--store" => store = value("--store")?,
-            "--data-dir" => data_dir = PathBuf::from(value("--data-dir")?),
-            "--table" => table = Some(value("--table")?),
             "--segments" => {
                 segments = Some(
                     value("--segments")?
@@ -54,6 +46,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 )
             }
             "--help" | "-h" => return Err(USAGE.into()),
+            other if store.accept(other, &mut value)? => {}
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
@@ -62,12 +55,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     if let Some(segments) = segments {
         options.segments = segments;
     }
-    Ok(Args {
-        options,
-        store,
-        data_dir,
-        table,
-    })
+    Ok(Args { options, store })
 }
 
 fn print_progress(progress: Progress) {
@@ -90,7 +78,7 @@ async fn run_cli() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let store = match open_store(&args.store, &args.data_dir, args.table).await {
+    let store = match args.store.open().await {
         Ok(store) => store,
         Err(message) => {
             eprintln!("replay: {message}");
