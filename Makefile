@@ -128,11 +128,11 @@ test-auth: ## Smoke-test the auth flow against API_URL (default: the local serve
 
 .PHONY: replay
 replay: ## Rebuild the read items of the local store from its events (ARGS="--dry-run" to only report)
-	cargo run --release -p projections --bin replay -- --all $(ARGS)
+	cargo run --release -p tools --bin replay-cli -- --all $(ARGS)
 
 .PHONY: export
 export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS="--since 2026-11-01 --type DebtCreated -o f.ndjson")
-	cargo run --release -q -p projections --bin export-events -- $(ARGS)
+	cargo run --release -q -p tools --bin export-events -- $(ARGS)
 
 .PHONY: test
 test: tools ## Run every test: infrastructure, the smoke tests against a local server, then Rust (DynamoDB Local, moto, SQLite)

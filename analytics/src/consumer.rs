@@ -11,10 +11,9 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::NaiveDate;
 use domain::DebtView;
-use events::{AggregateType, EventEnvelope, EventPayload, Upcaster};
-use store::{keys, query_all, EventStore, Item, Query, ReadItem, StoreError};
-
-use crate::portfolio::{Contribution, PortfolioSummary};
+use events::{AggregateType, EventEnvelope, EventPayload};
+use read_model::Contribution;
+use store::{codec, keys, query_all, EventStore, Item, Query, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
@@ -22,8 +21,6 @@ pub enum AnalyticsError {
     Store(#[from] StoreError),
     #[error("an event envelope does not decode: {0}")]
     Decode(#[from] events::DecodeError),
-    #[error("an event does not serialise: {0}")]
-    Serialise(#[from] serde_json::Error),
 }
 
 /// The daily counter an event type adds to.
@@ -36,14 +33,13 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
     }
 }
 
-/// What the `analytics` Lambda does with one bus event: reads the envelope in `detail` through the upcaster
-/// (so an older schema version still counts) and records it.
+/// What the `analytics` Lambda does with one bus event: reads the envelope in `detail` through the event
+/// codec (so an older schema version still counts) and records it.
 pub async fn handle_bus_event(
     store: &dyn EventStore,
-    upcaster: &Upcaster,
     event: EventBridgeEvent<serde_json::Value>,
 ) -> Result<(), AnalyticsError> {
-    let envelope = upcaster.decode(event.detail)?;
+    let envelope = codec::decode_envelope(event.detail)?;
     record_event(store, &envelope).await
 }
 
@@ -76,13 +72,10 @@ async fn refresh_contribution(
     store: &dyn EventStore,
     event: &EventEnvelope,
 ) -> Result<(), AnalyticsError> {
-    let serde_json::Value::Object(attributes) = serde_json::to_value(event)? else {
-        unreachable!("an envelope serialises to an object")
-    };
     store
         .put_item(&Item {
             key: keys::analytics_copy_key(&event.aggregate_id, event.version),
-            attributes,
+            attributes: codec::encode_event(event).attributes,
         })
         .await?;
     // Read after our own write: whichever delivery writes the last missing copy sees the whole prefix.
@@ -92,10 +85,9 @@ async fn refresh_contribution(
         Query::partition(&pk, keys::ANALYTICS_COPY_SK_PREFIX).limit(1000),
     )
     .await?;
-    let upcaster = Upcaster::default();
     let mut history = Vec::with_capacity(copies.len());
     for copy in copies {
-        let event = upcaster.decode(serde_json::Value::Object(copy.attributes))?;
+        let event = codec::decode_event(copy)?;
         // Copies come in version order; stop at the first gap.
         if event.version != history.len() as u64 + 1 {
             break;
@@ -106,36 +98,6 @@ async fn refresh_contribution(
         store.put_read_item(&Contribution::read_item(&view)).await?;
     }
     Ok(())
-}
-
-/// A user's portfolio summary: the sum of their open debts' stored contributions.
-pub async fn portfolio_summary(
-    store: &dyn EventStore,
-    username: &str,
-) -> Result<PortfolioSummary, StoreError> {
-    let pk = keys::portfolio_pk(username);
-    let items = query_all(
-        store,
-        Query::partition(&pk, keys::DEBT_SK_PREFIX).limit(1000),
-    )
-    .await?;
-    let contributions = items
-        .into_iter()
-        .map(|item| {
-            let ReadItem {
-                key, attributes, ..
-            } = ReadItem::decode(item)?;
-            Contribution::from_attributes(attributes).map_err(|e| StoreError::Corrupt {
-                pk: key.pk,
-                sk: key.sk,
-                reason: format!("contribution: {e}"),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(PortfolioSummary::from_contributions(
-        username,
-        &contributions,
-    ))
 }
 
 /// The global counters of one UTC day, as stored (missing fields are zero).

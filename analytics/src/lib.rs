@@ -1,12 +1,9 @@
 //! The way out for event consumers: the Pipe's enrichment that publishes envelopes to the bus
-//! ([`publish`]), and the first consumer on the bus, the portfolio and daily-counter analytics
-//! ([`consumer`], [`portfolio`]).
+//! ([`publish`]), and the first consumer on the bus ([`consumer`]): daily counters, and each debt's
+//! contribution to its owner's portfolio (the read items of `read_model::portfolio`, which `GET
+//! /users/{username}/summary` sums).
 
 pub mod consumer;
-pub mod portfolio;
 pub mod publish;
 
-pub use consumer::{
-    daily_counts, handle_bus_event, portfolio_summary, record_event, AnalyticsError, DailyCounts,
-};
-pub use portfolio::{Contribution, PortfolioSummary};
+pub use consumer::{daily_counts, handle_bus_event, record_event, AnalyticsError, DailyCounts};

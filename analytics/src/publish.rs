@@ -3,8 +3,9 @@
 //! describe, never DynamoDB's typed attribute format. Old schema versions are upcast on the way out.
 
 use aws_lambda_events::dynamodb::EventRecord;
-use events::{EventEnvelope, Upcaster};
+use events::EventEnvelope;
 use serde_json::Value;
+use store::codec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -16,10 +17,7 @@ pub enum PublishError {
 
 /// The envelope of an event item's stream record; `None` for records of other items (the Pipe's filter
 /// already drops them; this keeps a misconfigured filter from publishing credentials or read items).
-pub fn envelope_of(
-    record: &EventRecord,
-    upcaster: &Upcaster,
-) -> Result<Option<EventEnvelope>, PublishError> {
+pub fn envelope_of(record: &EventRecord) -> Result<Option<EventEnvelope>, PublishError> {
     let id = || record.event_id.clone();
     let image: Value = serde_dynamo::from_item(record.change.new_image.clone())
         .map_err(|e| PublishError::Image(id(), e.to_string()))?;
@@ -35,18 +33,16 @@ pub fn envelope_of(
         map.remove("PK");
         map.remove("SK");
     }
-    upcaster
-        .decode(attributes)
+    codec::decode_envelope(attributes)
         .map(Some)
         .map_err(|e| PublishError::Event(id(), e))
 }
 
 /// The enrichment's answer: one envelope per event record, in the batch's order.
 pub fn envelopes(records: &[EventRecord]) -> Result<Vec<EventEnvelope>, PublishError> {
-    let upcaster = Upcaster::default();
     let mut published = Vec::with_capacity(records.len());
     for record in records {
-        published.extend(envelope_of(record, &upcaster)?);
+        published.extend(envelope_of(record)?);
     }
     Ok(published)
 }

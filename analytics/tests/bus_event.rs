@@ -4,7 +4,6 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::NaiveDate;
-use events::Upcaster;
 use serde_json::Value;
 use store_sqlite::SqliteStore;
 
@@ -41,9 +40,8 @@ async fn the_documented_bus_event_is_counted_once() {
     );
 
     let store = SqliteStore::in_memory().unwrap();
-    let upcaster = Upcaster::default();
     for _ in 0..3 {
-        analytics::handle_bus_event(&store, &upcaster, event.clone())
+        analytics::handle_bus_event(&store, event.clone())
             .await
             .unwrap();
     }
@@ -53,7 +51,7 @@ async fn the_documented_bus_event_is_counted_once() {
 
     let mut broken = event;
     broken.detail["event_type"] = Value::from("DebtPaid");
-    let refused = analytics::handle_bus_event(&store, &upcaster, broken).await;
+    let refused = analytics::handle_bus_event(&store, broken).await;
     assert!(
         matches!(refused, Err(analytics::AnalyticsError::Decode(_))),
         "{refused:?}"

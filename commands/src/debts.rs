@@ -9,13 +9,13 @@ use domain::{
 };
 use events::{AggregateType, EventEnvelope};
 use http_api::body::{json_object, parsed_decimal, parsed_text, Fields};
-use http_api::context::{caller, debt_id};
+use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
 use store::{AggregateRef, AppendRequest, EventStore, StoreError};
 use uuid::Uuid;
 
-use crate::envelope::{envelopes, idempotency_key, if_match, Precondition};
+use crate::envelope::envelopes;
 
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
 const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
@@ -28,17 +28,10 @@ pub struct DebtDeps {
 impl DebtDeps {
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = aws_env::load().await;
+        let config = lambda_support::sdk_config().await;
         Ok(DebtDeps {
             store: Arc::new(store_dynamodb::DynamoStore::from_env(&config)?),
         })
-    }
-}
-
-fn debt_ref(debt_id: &str) -> AggregateRef {
-    AggregateRef {
-        aggregate_type: AggregateType::Debt,
-        aggregate_id: debt_id.to_owned(),
     }
 }
 
@@ -159,7 +152,10 @@ async fn replay_creation(
     debt_id: &str,
     attempted: &[EventEnvelope],
 ) -> Result<Reply, Problem> {
-    let history = deps.store.load_events(&debt_ref(debt_id), 0).await?;
+    let history = deps
+        .store
+        .load_events(&AggregateRef::debt(debt_id), 0)
+        .await?;
     let original = history
         .first()
         .ok_or_else(|| Problem::internal("the debt vanished"))?;
@@ -182,7 +178,7 @@ async fn change_debt(
     precondition: Option<Precondition>,
     command: DebtCommand,
 ) -> Result<Reply, Problem> {
-    let aggregate = debt_ref(debt_id);
+    let aggregate = AggregateRef::debt(debt_id);
     for attempt in 1..=2 {
         let mut history = deps.store.load_events(&aggregate, 0).await?;
         let version = history.last().map_or(0, |e| e.version);

@@ -7,13 +7,14 @@ use chrono::{Duration, Utc};
 use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
 use events::AggregateType;
 use http_api::body::{json_object, parsed_text, text};
+use http_api::context::idempotency_key;
 use http_api::{serve, FieldError, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
-use store::{keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, StoreError};
+use store::{keys, AggregateRef, AppendRequest, EventStore, Item, StoreError};
 use store_dynamodb::DynamoStore;
 
-use crate::envelope::{blocking, envelopes, idempotency_key};
+use crate::envelope::{blocking, envelopes};
 
 /// How long an `Idempotency-Key` of `POST /users` is remembered (DynamoDB's TTL removes the record).
 const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -34,7 +35,7 @@ pub struct LoginDeps {
 impl UserDeps {
     /// The Lambda's dependencies: the table named by `TABLE_NAME` and the configured work factor.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = aws_env::load().await;
+        let config = lambda_support::sdk_config().await;
         Ok(UserDeps {
             store: Arc::new(DynamoStore::from_env(&config)?),
             passwords: PasswordHasher::from_env()?,
@@ -45,7 +46,7 @@ impl UserDeps {
 impl LoginDeps {
     /// The Lambda's dependencies: the table, the work factor, and signing keys from Secrets Manager.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = aws_env::load().await;
+        let config = lambda_support::sdk_config().await;
         let keys = SecretsManagerKeys::from_env(aws_sdk_secretsmanager::Client::new(&config));
         Ok(LoginDeps {
             store: Arc::new(DynamoStore::from_env(&config)?),
@@ -56,14 +57,7 @@ impl LoginDeps {
 }
 
 fn user_ref(username: &Username) -> AggregateRef {
-    AggregateRef {
-        aggregate_type: AggregateType::User,
-        aggregate_id: username.as_str().to_owned(),
-    }
-}
-
-fn idempotency_record_key(key: &str) -> ItemKey {
-    ItemKey::new(format!("IDEMPOTENCY#users#{key}"), "IDEMPOTENCY")
+    AggregateRef::user(username.as_str())
 }
 
 fn password_field(value: &serde_json::Value) -> Result<Password, String> {
@@ -162,11 +156,11 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
             );
         if let Some(key) = &key {
             let mut record = registration.fingerprint();
-            record["expires_at"] = json!((now + IDEMPOTENCY_WINDOW).timestamp());
+            record[keys::TTL_ATTRIBUTE] = json!((now + IDEMPOTENCY_WINDOW).timestamp());
             append = append.with_guard(
                 "idempotency key",
                 Item {
-                    key: idempotency_record_key(key),
+                    key: keys::user_idempotency_key(key),
                     attributes: attributes(record),
                 },
             );
@@ -217,7 +211,11 @@ async fn replay_registration(
     key: &str,
     registration: &Registration,
 ) -> Result<Option<Reply>, Problem> {
-    let Some(record) = deps.store.get_item(&idempotency_record_key(key)).await? else {
+    let Some(record) = deps
+        .store
+        .get_item(&keys::user_idempotency_key(key))
+        .await?
+    else {
         return Ok(None);
     };
     let mismatch = || {

@@ -1,5 +1,6 @@
 //! What a handler needs to know about a request besides its body: who is calling (the authorizer's context,
-//! passed on by API Gateway), the correlation id that follows the request, and path and header values.
+//! passed on by API Gateway), the correlation id that follows the request, path and header values, and the
+//! conditional and idempotent request headers (`If-Match`, `Idempotency-Key`).
 
 use domain::Username;
 use lambda_http::request::RequestContext;
@@ -88,4 +89,55 @@ pub fn debt_id(request: &Request) -> Result<String, Problem> {
         .and_then(|id| Uuid::parse_str(&id).ok())
         .map(|id| id.to_string())
         .ok_or_else(|| Problem::not_found("no such debt"))
+}
+
+/// The `Idempotency-Key` header: 1-255 visible ASCII characters, when present.
+pub fn idempotency_key(request: &Request) -> Result<Option<String>, Problem> {
+    let Some(raw) = request.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    match raw.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(Problem::malformed(
+            "Idempotency-Key must be 1-255 visible ASCII characters, e.g. a UUID",
+        )),
+    }
+}
+
+/// The versions an `If-Match` header accepts: `None` when absent, or any version for `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    Any,
+    Versions(Vec<u64>),
+}
+
+impl Precondition {
+    pub fn holds_for(&self, version: u64) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// Reads `If-Match` (a list of strong ETags such as `"3"`, or `*`).
+pub fn if_match(request: &Request) -> Result<Option<Precondition>, Problem> {
+    let Some(raw) = header(request, "if-match") else {
+        return Ok(None);
+    };
+    if raw.trim() == "*" {
+        return Ok(Some(Precondition::Any));
+    }
+    raw.split(',')
+        .map(|tag| {
+            let tag = tag.trim();
+            tag.strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|t| t.parse::<u64>().ok())
+        })
+        .collect::<Option<Vec<u64>>>()
+        .map(|versions| Some(Precondition::Versions(versions)))
+        .ok_or_else(|| Problem::malformed("If-Match must hold ETags such as \"3\""))
 }

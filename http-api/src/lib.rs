@@ -1,11 +1,10 @@
 //! HTTP plumbing every Lambda handler shares: body parsing into per-field errors, RFC 9457 problem+json
 //! responses (with the one mapping from domain and store errors), request metadata (correlation id, request id,
-//! the authorizer's username), `{"data": ...}` replies, and JSON logging set-up.
+//! the authorizer's username, `Idempotency-Key` and `If-Match`), and `{"data": ...}` replies.
 
 pub mod body;
 pub mod context;
 pub mod handler;
-pub mod logging;
 pub mod problem;
 pub mod reply;
 

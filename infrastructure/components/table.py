@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
-# Names the application code relies on (store-dynamodb/src/table.rs creates the same table locally).
+# Names the application code relies on (store/dynamodb/src/table.rs creates the same table locally).
 SK_PK_INDEX = "SK-PK-index"
 TTL_ATTRIBUTE = "expires_at"
 

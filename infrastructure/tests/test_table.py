@@ -35,7 +35,7 @@ def test_table_matches_the_design():
 
 def test_index_and_ttl_names_match_the_rust_code():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(repo, "store-dynamodb", "src", "table.rs")) as f:
+    with open(os.path.join(repo, "store", "src", "keys.rs")) as f:
         rust = f.read()
     assert f'SK_PK_INDEX: &str = "{SK_PK_INDEX}"' in rust
     assert f'TTL_ATTRIBUTE: &str = "{TTL_ATTRIBUTE}"' in rust

@@ -7,7 +7,6 @@
 //! table's stream through the poller: the production path on one machine (`make run-dynamodb`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,14 +16,14 @@ use local::Gateway;
 use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
 use store::EventStore;
-use store_sqlite::SqliteStore;
 use tokio::sync::watch;
+use tools::cli::{ChangeSource, StoreArgs};
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("access=info,warn"));
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
-        tracing::subscriber::set_global_default(http_api::logging::json_subscriber(
+        tracing::subscriber::set_global_default(lambda_support::logging::json_subscriber(
             std::io::stdout,
         ))
         .expect("logging is initialised once");
@@ -53,127 +52,101 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Where committed events come from: the SQLite change feed or the DynamoDB table's stream.
-enum ChangeSource {
-    Feed(tokio::sync::mpsc::UnboundedReceiver<store::ItemKey>),
-    Stream(projections::stream::StreamPoller),
+/// Why the server did not start: a usage error (exit 2) or a failure (exit 1).
+enum Failure {
+    Usage(String),
+    Failed(String),
 }
 
-async fn open_store(
-    kind: &str,
-    data_dir: &std::path::Path,
-    create: bool,
-) -> Result<(Arc<dyn EventStore>, ChangeSource), String> {
-    match kind {
-        "sqlite" => {
-            let (store, feed) = SqliteStore::open_with_feed(data_dir.join("debts.sqlite"))
-                .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
-            Ok((Arc::new(store), ChangeSource::Feed(feed)))
-        }
-        "dynamodb" => {
-            let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "debts".into());
-            let config = aws_env::load().await;
-            let client = aws_sdk_dynamodb::Client::new(&config);
-            if create {
-                store_dynamodb::create_table(&client, &table)
-                    .await
-                    .map_err(|e| format!("cannot create the table {table}: {e}"))?;
-            }
-            // Reading from the oldest record means nothing committed before start-up is missed.
-            let poller = projections::stream::StreamPoller::for_table(
-                &client,
-                &config,
-                &table,
-                projections::stream::StartAt::TrimHorizon,
-            )
-            .await
-            .map_err(|e| {
-                format!("cannot read the stream of {table}: {e} (start with --create-table?)")
-            })?;
-            Ok((
-                Arc::new(store_dynamodb::DynamoStore::new(client, table)),
-                ChangeSource::Stream(poller),
-            ))
-        }
-        other => Err(format!("unknown store {other}: use sqlite or dynamodb")),
-    }
+fn failed(error: impl std::fmt::Display) -> Failure {
+    Failure::Failed(error.to_string())
 }
 
-fn signing_keys(data_dir: &std::path::Path) -> Result<StaticKeys, String> {
+fn signing_keys(data_dir: &std::path::Path) -> Result<StaticKeys, Failure> {
     match std::env::var("JWT_SECRET") {
         Ok(secret) if secret.len() >= 32 => Ok(StaticKeys::from_secret(&secret)),
-        Ok(_) => Err("JWT_SECRET must be at least 32 characters".into()),
-        Err(_) => StaticKeys::from_file(&data_dir.join("jwt-secret")).map_err(|e| e.to_string()),
+        Ok(_) => Err(Failure::Usage(
+            "JWT_SECRET must be at least 32 characters".into(),
+        )),
+        Err(_) => StaticKeys::from_file(&data_dir.join("jwt-secret")).map_err(failed),
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    init_logging();
-    let data_dir = PathBuf::from(std::env::var("DATA_DIR").unwrap_or_else(|_| ".data".into()));
-    let port: u16 = match std::env::var("PORT").map(|p| p.parse()) {
+/// The address to listen on: `BIND_ADDRESS` (default 127.0.0.1) and `PORT` (default 3000).
+fn listen_address() -> Result<SocketAddr, Failure> {
+    let port: u16 = match std::env::var("PORT") {
         Err(_) => 3000,
-        Ok(Ok(port)) => port,
-        Ok(Err(_)) => {
-            eprintln!("PORT must be a port number");
-            return ExitCode::from(2);
-        }
+        Ok(port) => port
+            .parse()
+            .map_err(|_| Failure::Usage("PORT must be a port number".into()))?,
     };
     let host = std::env::var("BIND_ADDRESS").unwrap_or_else(|_| "127.0.0.1".into());
-    if let Err(e) = std::fs::create_dir_all(&data_dir) {
-        eprintln!("cannot create {}: {e}", data_dir.display());
-        return ExitCode::FAILURE;
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let store_kind = args
-        .iter()
-        .position(|a| a == "--store")
-        .and_then(|i| args.get(i + 1).cloned())
-        .or_else(|| std::env::var("STORE").ok())
-        .unwrap_or_else(|| "sqlite".into());
-    let (store, source) = match open_store(
-        &store_kind,
-        &data_dir,
-        args.iter().any(|a| a == "--create-table"),
-    )
-    .await
-    {
-        Ok(opened) => opened,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let passwords = match PasswordHasher::from_env() {
-        Ok(hasher) => hasher,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let keys: Arc<dyn SigningKeys> = match signing_keys(&data_dir) {
-        Ok(keys) => Arc::new(keys),
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let tokens = Tokens::new(keys, auth::tokens::issuer_from_env());
+    format!("{host}:{port}")
+        .parse()
+        .map_err(|_| Failure::Usage("BIND_ADDRESS must be an IP address".into()))
+}
 
-    // Events committed before a crash may not be projected yet: catch every aggregate up first.
-    match replay(Arc::clone(&store), &ReplayOptions::new(Scope::All), |_| {}).await {
-        Ok(report) if report.rewritten + report.removed > 0 => {
-            println!(
-                "caught up {} read items, removed {}",
-                report.rewritten, report.removed
-            )
-        }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("cannot catch the read model up: {e}");
-            return ExitCode::FAILURE;
+/// The store options from the environment and the command line (`--store`, `--create-table`, ...).
+fn store_args() -> Result<StoreArgs, Failure> {
+    let mut store = StoreArgs::from_env();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        if !store.accept(&arg, value).map_err(Failure::Usage)? {
+            return Err(Failure::Usage(format!("unknown argument {arg}")));
         }
     }
+    Ok(store)
+}
+
+/// Every handler's dependencies over one store, as the Lambda `main`s build them on AWS.
+fn gateway(store: &Arc<dyn EventStore>, passwords: PasswordHasher, tokens: Tokens) -> Gateway {
+    Gateway {
+        users: UserDeps {
+            store: Arc::clone(store),
+            passwords: passwords.clone(),
+        },
+        login: LoginDeps {
+            store: Arc::clone(store),
+            passwords,
+            tokens: tokens.clone(),
+        },
+        debts: DebtDeps {
+            store: Arc::clone(store),
+        },
+        queries: QueryDeps {
+            store: Arc::clone(store),
+        },
+        tokens,
+    }
+}
+
+/// Events committed before a crash may not be projected yet: catches every aggregate up.
+async fn catch_up(store: &Arc<dyn EventStore>) -> Result<(), Failure> {
+    let report = replay(Arc::clone(store), &ReplayOptions::new(Scope::All), |_| {})
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot catch the read model up: {e}")))?;
+    if report.rewritten + report.removed > 0 {
+        println!(
+            "caught up {} read items, removed {}",
+            report.rewritten, report.removed
+        );
+    }
+    Ok(())
+}
+
+async fn run() -> Result<(), Failure> {
+    let args = store_args()?;
+    let data_dir = args.data_dir.clone();
+    let address = listen_address()?;
+    let passwords = PasswordHasher::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", data_dir.display())))?;
+    let (store, source) = args.open_with_changes().await.map_err(Failure::Failed)?;
+    let keys: Arc<dyn SigningKeys> = Arc::new(signing_keys(&data_dir)?);
+    let tokens = Tokens::new(keys, auth::tokens::issuer_from_env());
+    catch_up(&store).await?;
+
     let (stop_projector, stopped) = watch::channel(false);
     let projector = match source {
         ChangeSource::Feed(feed) => local::projector::spawn(Arc::clone(&store), feed, stopped),
@@ -181,46 +154,11 @@ async fn main() -> ExitCode {
             local::projector::spawn_stream(Arc::clone(&store), poller, stopped)
         }
     };
-
-    let gateway = Arc::new(Gateway {
-        users: UserDeps {
-            store: Arc::clone(&store),
-            passwords: passwords.clone(),
-        },
-        login: LoginDeps {
-            store: Arc::clone(&store),
-            passwords,
-            tokens: tokens.clone(),
-        },
-        debts: DebtDeps {
-            store: Arc::clone(&store),
-        },
-        queries: QueryDeps {
-            store: Arc::clone(&store),
-        },
-        tokens,
-    });
-    let address: SocketAddr = match format!("{host}:{port}").parse() {
-        Ok(address) => address,
-        Err(_) => {
-            eprintln!("BIND_ADDRESS must be an IP address");
-            return ExitCode::from(2);
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(address).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("cannot listen on {address}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let url = format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or(address.to_string())
-    );
+    let gateway = Arc::new(gateway(&store, passwords, tokens));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot listen on {address}: {e}")))?;
+    let url = format!("http://{}", listener.local_addr().unwrap_or(address));
     println!("debts API on {url} (data in {})", data_dir.display());
     println!("try: curl -s {url}/healthz");
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
@@ -232,13 +170,22 @@ async fn main() -> ExitCode {
         .await;
     let _ = stop_projector.send(true);
     let _ = projector.await;
-    match served {
-        Ok(()) => {
-            println!("stopped; every committed event is projected");
-            ExitCode::SUCCESS
+    served.map_err(|e| Failure::Failed(format!("server error: {e}")))?;
+    println!("stopped; every committed event is projected");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
         }
-        Err(e) => {
-            eprintln!("server error: {e}");
+        Err(Failure::Failed(message)) => {
+            eprintln!("{message}");
             ExitCode::FAILURE
         }
     }

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use projections::project_batch;
-use projections::projector::event_key_of;
-use projections::stream::{insert_record, StreamPoller};
+use projections::projector::{event_key_of, group_by_aggregate};
 use store::{AggregateRef, EventStore, ItemKey};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tools::stream::{insert_record, StreamPoller};
 
 /// Projects `records`, returning the records of aggregates that failed, to deliver again.
 async fn project(store: &Arc<dyn EventStore>, records: Vec<EventRecord>) -> Vec<EventRecord> {
@@ -45,21 +45,14 @@ async fn project(store: &Arc<dyn EventStore>, records: Vec<EventRecord>) -> Vec<
 /// events whose delivery failed, to deliver again. Each aggregate's events are loaded (and upcast) by the
 /// store once per round, from the oldest one to deliver.
 async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey> {
-    let mut by_aggregate: Vec<(AggregateRef, Vec<(u64, ItemKey)>)> = Vec::new();
-    for key in keys {
-        let Some((aggregate_type, aggregate_id, version)) = store::keys::parse_event_key(&key)
-        else {
-            continue;
-        };
+    let by_aggregate = group_by_aggregate(keys.into_iter().filter_map(|key| {
+        let (aggregate_type, aggregate_id, version) = store::keys::parse_event_key(&key)?;
         let aggregate = AggregateRef {
             aggregate_type,
             aggregate_id,
         };
-        match by_aggregate.iter_mut().find(|(a, _)| *a == aggregate) {
-            Some((_, wanted)) => wanted.push((version, key)),
-            None => by_aggregate.push((aggregate, vec![(version, key)])),
-        }
-    }
+        Some((aggregate, (version, key)))
+    }));
     let mut failed = Vec::new();
     for (aggregate, mut wanted) in by_aggregate {
         wanted.sort_by_key(|(version, _)| *version);

@@ -3,11 +3,9 @@
 //! the read item ends at the aggregate's latest version, and a tombstone stays a tombstone.
 
 use domain::{DebtView, UserView};
-use events::{AggregateType, EventPayload, Upcaster};
-use serde_json::Value;
-use store::{keys, AggregateRef, EventStore, ItemKey, ReadItem, StoreError, WriteOutcome};
-
-use crate::read_model::{debt_item, debt_view, user_item};
+use events::{AggregateType, EventPayload};
+use read_model::{debt_item, debt_view, user_item};
+use store::{codec, keys, AggregateRef, EventStore, ItemKey, ReadItem, StoreError, WriteOutcome};
 
 /// What catching an aggregate up did.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,20 +88,16 @@ async fn read_key(
             let Some(first) = store.get_item(&first_key).await? else {
                 return Ok(None);
             };
-            let corrupt = |reason: String| StoreError::Corrupt {
-                pk: first_key.pk.clone(),
-                sk: first_key.sk.clone(),
-                reason,
-            };
-            let event = Upcaster::default()
-                .decode(Value::Object(first.attributes))
-                .map_err(|e| corrupt(e.to_string()))?;
-            match event.payload {
+            match codec::decode_event(first)?.payload {
                 EventPayload::DebtCreated(created) => Ok(Some(keys::debt_read_key(
                     &created.owner,
                     &aggregate.aggregate_id,
                 ))),
-                other => Err(corrupt(format!("first event is {}", other.event_type()))),
+                other => Err(StoreError::Corrupt {
+                    pk: first_key.pk,
+                    sk: first_key.sk,
+                    reason: format!("first event is {}", other.event_type()),
+                }),
             }
         }
     }

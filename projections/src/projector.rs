@@ -26,27 +26,30 @@ pub fn event_key_of(record: &EventRecord) -> Option<ItemKey> {
 
 /// The aggregate an event item's stream record names, or `None` for any other item.
 pub fn aggregate_of(record: &EventRecord) -> Option<AggregateRef> {
-    let (aggregate_type, aggregate_id, _) = keys::parse_event_key(&event_key_of(record)?)?;
-    Some(AggregateRef {
-        aggregate_type,
-        aggregate_id,
-    })
+    AggregateRef::of_event_key(&event_key_of(record)?)
+}
+
+/// Groups values by aggregate: aggregates in order of first appearance, each with its values in order.
+pub fn group_by_aggregate<T>(
+    values: impl IntoIterator<Item = (AggregateRef, T)>,
+) -> Vec<(AggregateRef, Vec<T>)> {
+    let mut groups: Vec<(AggregateRef, Vec<T>)> = Vec::new();
+    for (aggregate, value) in values {
+        match groups.iter_mut().find(|(a, _)| *a == aggregate) {
+            Some((_, group)) => group.push(value),
+            None => groups.push((aggregate, vec![value])),
+        }
+    }
+    groups
 }
 
 /// Projects a batch of stream records; the response lists the records to retry.
 pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEventResponse {
-    // Aggregates in order of first appearance, each with the sequence numbers of its records.
-    let mut order: Vec<(AggregateRef, Vec<String>)> = Vec::new();
-    for record in &event.records {
-        let Some(aggregate) = aggregate_of(record) else {
-            continue;
-        };
+    // Each aggregate once, with the sequence numbers of its records.
+    let order = group_by_aggregate(event.records.iter().filter_map(|record| {
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
-        match order.iter_mut().find(|(a, _)| *a == aggregate) {
-            Some((_, sequences)) => sequences.push(sequence),
-            None => order.push((aggregate, vec![sequence])),
-        }
-    }
+        Some((aggregate_of(record)?, sequence))
+    }));
     let mut response = DynamoDbEventResponse::default();
     for (aggregate, sequences) in order {
         match catch_up(store, &aggregate).await {

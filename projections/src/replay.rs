@@ -8,11 +8,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use events::AggregateType;
 use serde::{Deserialize, Serialize};
 use store::{
-    all_pages, keys, AggregateRef, EventStore, ItemKey, Page, ReadItem, Segment, StoreError,
-    WriteOutcome,
+    all_pages, keys, query_all, AggregateRef, EventStore, ItemKey, Page, Query, ReadItem, Segment,
+    StoreError, WriteOutcome,
 };
 use tokio::task::JoinSet;
 
@@ -94,19 +93,13 @@ pub struct Progress {
 
 /// The aggregate a read item belongs to.
 fn owner_aggregate(key: &ItemKey) -> Option<AggregateRef> {
-    let username = key.pk.strip_prefix(AggregateType::User.key_prefix())?;
+    let username = key.pk.strip_prefix(keys::USER_PK_PREFIX)?;
     if key.sk == keys::USER_INFO_SK {
-        return Some(AggregateRef {
-            aggregate_type: AggregateType::User,
-            aggregate_id: username.to_owned(),
-        });
+        return Some(AggregateRef::user(username));
     }
     key.sk
         .strip_prefix(keys::DEBT_SK_PREFIX)
-        .map(|id| AggregateRef {
-            aggregate_type: AggregateType::Debt,
-            aggregate_id: id.to_owned(),
-        })
+        .map(AggregateRef::debt)
 }
 
 /// Lists through every scan segment in parallel; `page` reads one page of one segment.
@@ -160,6 +153,58 @@ async fn list_read_items(
     .await
 }
 
+/// What a replay works through: the aggregates to rebuild, and the read items that must each turn out to
+/// belong to one of them (any that does not, and has no events, is an orphan).
+struct Plan {
+    aggregates: Vec<AggregateRef>,
+    read_items: Vec<ReadItem>,
+}
+
+/// Chooses what the scope covers. `All` and `User` scan the read items (tombstones included); `Debt` reads
+/// only the `SK-PK-index` partition of its `DEBT#{id}` key, wherever an owner's partition holds it.
+async fn plan(store: &Arc<dyn EventStore>, options: &ReplayOptions) -> Result<Plan, StoreError> {
+    let segments = options.segments.max(1);
+    match &options.scope {
+        Scope::All => Ok(Plan {
+            aggregates: list_aggregates(store, segments).await?,
+            read_items: list_read_items(store, segments).await?,
+        }),
+        Scope::Debt(id) => {
+            let debt = AggregateRef::debt(id.clone());
+            let index = Query::sk_pk_index(keys::debt_read_sk(id), keys::USER_PK_PREFIX);
+            let read_items = query_all(store.as_ref(), index.limit(1000))
+                .await?
+                .into_iter()
+                .filter_map(ReadItem::from_item)
+                .collect();
+            Ok(Plan {
+                aggregates: vec![debt],
+                read_items,
+            })
+        }
+        Scope::User(username) => {
+            let partition = keys::user_info_key(username).pk;
+            let read_items: Vec<ReadItem> = list_read_items(store, segments)
+                .await?
+                .into_iter()
+                .filter(|i| i.key.pk == partition)
+                .collect();
+            let mut aggregates: Vec<AggregateRef> = read_items
+                .iter()
+                .filter_map(|i| owner_aggregate(&i.key))
+                .collect();
+            let user = AggregateRef::user(username.clone());
+            if !aggregates.contains(&user) {
+                aggregates.push(user);
+            }
+            Ok(Plan {
+                aggregates,
+                read_items,
+            })
+        }
+    }
+}
+
 /// Replays the scope, calling `progress` about once a second.
 pub async fn replay(
     store: Arc<dyn EventStore>,
@@ -167,48 +212,42 @@ pub async fn replay(
     mut progress: impl FnMut(Progress),
 ) -> Result<ReplayReport, StoreError> {
     let started = Instant::now();
-    let segments = options.segments.max(1);
-    let read_items = list_read_items(&store, segments).await?;
-    let (aggregates, read_items): (Vec<AggregateRef>, Vec<ReadItem>) = match &options.scope {
-        Scope::All => (list_aggregates(&store, segments).await?, read_items),
-        Scope::Debt(id) => {
-            let debt = AggregateRef {
-                aggregate_type: AggregateType::Debt,
-                aggregate_id: id.clone(),
-            };
-            let items = read_items
-                .into_iter()
-                .filter(|i| owner_aggregate(&i.key).as_ref() == Some(&debt))
-                .collect();
-            (vec![debt], items)
-        }
-        Scope::User(username) => {
-            let partition = keys::user_info_key(username).pk;
-            let items: Vec<ReadItem> = read_items
-                .into_iter()
-                .filter(|i| i.key.pk == partition)
-                .collect();
-            let mut aggregates: Vec<AggregateRef> = items
-                .iter()
-                .filter_map(|i| owner_aggregate(&i.key))
-                .collect();
-            let user = AggregateRef {
-                aggregate_type: AggregateType::User,
-                aggregate_id: username.clone(),
-            };
-            if !aggregates.contains(&user) {
-                aggregates.push(user);
-            }
-            (aggregates, items)
-        }
-    };
-
+    let Plan {
+        aggregates,
+        read_items,
+    } = plan(&store, options).await?;
+    let total = aggregates.len() as u64;
     let mut report = ReplayReport {
         dry_run: options.dry_run,
         ..ReplayReport::default()
     };
-    let total = aggregates.len() as u64;
-    let mut expected: HashSet<ItemKey> = HashSet::new();
+    let report_progress = |report: &ReplayReport| Progress {
+        done: report.checked,
+        total,
+        events: report.events,
+        elapsed: started.elapsed(),
+    };
+    let expected = rebuild_all(&store, options, aggregates, &mut report, |report| {
+        progress(report_progress(report))
+    })
+    .await?;
+    let orphans = read_items.iter().filter(|i| !expected.contains(&i.key));
+    report.removed = remove_orphans(store.as_ref(), orphans, options.dry_run).await?;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    progress(report_progress(&report));
+    Ok(report)
+}
+
+/// Rebuilds the aggregates, `concurrency` at a time, counting into `report`; answers the keys of the read
+/// items their histories make.
+async fn rebuild_all(
+    store: &Arc<dyn EventStore>,
+    options: &ReplayOptions,
+    aggregates: Vec<AggregateRef>,
+    report: &mut ReplayReport,
+    mut progress: impl FnMut(&ReplayReport),
+) -> Result<HashSet<ItemKey>, StoreError> {
+    let mut expected = HashSet::new();
     let mut last_progress = Instant::now();
     let mut pending = aggregates.into_iter();
     let mut tasks = JoinSet::new();
@@ -217,12 +256,12 @@ pub async fn replay(
             let Some(aggregate) = pending.next() else {
                 break;
             };
-            let store = Arc::clone(&store);
+            let store = Arc::clone(store);
             let dry_run = options.dry_run;
             tasks.spawn(async move { replay_one(store.as_ref(), &aggregate, dry_run).await });
         }
         let Some(done) = tasks.join_next().await else {
-            break;
+            return Ok(expected);
         };
         let outcome = done.map_err(StoreError::engine)??;
         report.checked += 1;
@@ -232,50 +271,36 @@ pub async fn replay(
             Action::Rewritten => report.rewritten += 1,
             Action::SkippedNewer => report.skipped_newer += 1,
         }
-        if let Some(key) = outcome.key {
-            expected.insert(key);
-        }
+        expected.extend(outcome.key);
         if last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
-            progress(Progress {
-                done: report.checked,
-                total,
-                events: report.events,
-                elapsed: started.elapsed(),
-            });
+            progress(report);
         }
     }
+}
 
-    for item in read_items.iter().filter(|i| !expected.contains(&i.key)) {
-        // Confirm the orphan at the source: live traffic may have created its aggregate since the listing.
-        let has_events = match owner_aggregate(&item.key) {
-            Some(aggregate) => store
-                .get_item(&keys::event_key(
-                    aggregate.aggregate_type,
-                    &aggregate.aggregate_id,
-                    1,
-                ))
-                .await?
-                .is_some(),
-            None => false,
-        };
-        if has_events {
-            continue;
+/// Removes the read items whose aggregate has no events, confirmed at the source (live traffic may have
+/// created the aggregate since the listing); answers how many (in a dry run: would be) removed.
+async fn remove_orphans<'a>(
+    store: &dyn EventStore,
+    candidates: impl Iterator<Item = &'a ReadItem>,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    for item in candidates {
+        if let Some(aggregate) = owner_aggregate(&item.key) {
+            let first = keys::event_key(aggregate.aggregate_type, &aggregate.aggregate_id, 1);
+            if store.get_item(&first).await?.is_some() {
+                continue;
+            }
         }
-        report.removed += 1;
-        if !options.dry_run {
+        removed += 1;
+        if !dry_run {
             store.delete_read_item(&item.key).await?;
         }
-        tracing::info!(pk = %item.key.pk, sk = %item.key.sk, dry_run = options.dry_run, "orphan read item");
+        tracing::info!(pk = %item.key.pk, sk = %item.key.sk, dry_run, "orphan read item");
     }
-    report.elapsed_ms = started.elapsed().as_millis() as u64;
-    progress(Progress {
-        done: report.checked,
-        total,
-        events: report.events,
-        elapsed: started.elapsed(),
-    });
-    Ok(report)
+    Ok(removed)
 }
 
 enum Action {

@@ -3,7 +3,7 @@
 //! log is this view's projection), so it still answers after the debt is deleted.
 
 use domain::DebtView;
-use events::{AggregateType, EventEnvelope, EventPayload};
+use events::{EventEnvelope, EventPayload};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{json, Map, Value};
@@ -50,10 +50,7 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
 pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt-history", request, |request, _meta| async move {
         let me = caller(&request)?;
-        let aggregate = AggregateRef {
-            aggregate_type: AggregateType::Debt,
-            aggregate_id: debt_id(&request)?,
-        };
+        let aggregate = AggregateRef::debt(debt_id(&request)?);
         let events = deps.store.load_events(&aggregate, 0).await?;
         let not_found = || Problem::not_found("no such debt");
         let owner = match events.first().map(|e| &e.payload) {

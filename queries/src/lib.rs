@@ -4,19 +4,22 @@
 
 mod history;
 mod listing;
+mod summary;
 
 use std::sync::Arc;
 
+use domain::Username;
 use http::StatusCode;
 use http_api::context::{caller, debt_id, header, path_param};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
-use projections::read_model::{debt_view, user_view};
+use read_model::{debt_view, user_view};
 use serde_json::json;
 use store::{keys, EventStore, ItemKey, ReadItem};
 
 pub use history::get_debt_history;
 pub use listing::list_debts;
+pub use summary::portfolio_summary;
 
 /// What the query handlers need, built once per container.
 pub struct QueryDeps {
@@ -26,7 +29,7 @@ pub struct QueryDeps {
 impl QueryDeps {
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = aws_env::load().await;
+        let config = lambda_support::sdk_config().await;
         Ok(QueryDeps {
             store: Arc::new(store_dynamodb::DynamoStore::from_env(&config)?),
         })
@@ -45,11 +48,21 @@ async fn live_read_item(
         .filter(|item| !item.deleted))
 }
 
+/// The caller, when the path's `{username}` names them; anyone else's reads as not found, so a request
+/// never tells whether another user exists.
+fn own_username(request: &Request) -> Result<Username, Problem> {
+    let me = caller(request)?;
+    let asked = path_param(request, "username").map(|u| u.to_lowercase());
+    if asked.as_deref() != Some(me.as_str()) {
+        return Err(Problem::not_found("no such user"));
+    }
+    Ok(me)
+}
+
 /// `GET /healthz` (public): the build's version and whether the store answers.
 pub async fn healthz(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("healthz", request, |_request, _meta| async move {
-        let probe = ItemKey::new("HEALTH#", "HEALTH");
-        let store_ok = match deps.store.get_item(&probe).await {
+        let store_ok = match deps.store.get_item(&keys::health_probe_key()).await {
             Ok(_) => true,
             Err(error) => {
                 tracing::error!(%error, "store health probe failed");
@@ -73,11 +86,7 @@ pub async fn healthz(request: Request, deps: &QueryDeps) -> Result<Response<Body
 /// `GET /users/{username}`: your own profile; anyone else's reads as not found.
 pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-user", request, |request, _meta| async move {
-        let me = caller(&request)?;
-        let asked = path_param(&request, "username").map(|u| u.to_lowercase());
-        if asked.as_deref() != Some(me.as_str()) {
-            return Err(Problem::not_found("no such user"));
-        }
+        let me = own_username(&request)?;
         let item = live_read_item(deps.store.as_ref(), &keys::user_info_key(me.as_str()))
             .await?
             .ok_or_else(|| Problem::not_found("no such user"))?;
@@ -90,12 +99,8 @@ pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Bod
 /// anyone else's is 404, like their profile.
 pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-summary", request, |request, _meta| async move {
-        let me = caller(&request)?;
-        let asked = path_param(&request, "username").map(|u| u.to_lowercase());
-        if asked.as_deref() != Some(me.as_str()) {
-            return Err(Problem::not_found("no such user"));
-        }
-        let summary = analytics::portfolio_summary(deps.store.as_ref(), me.as_str()).await?;
+        let me = own_username(&request)?;
+        let summary = portfolio_summary(deps.store.as_ref(), me.as_str()).await?;
         Ok(Reply::ok(summary))
     })
     .await

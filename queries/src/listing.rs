@@ -13,7 +13,7 @@ use domain::DebtView;
 use http_api::context::{caller, query_param};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
-use projections::read_model::debt_view;
+use read_model::debt_view;
 use serde::{Deserialize, Serialize};
 use store::{keys, query_all, EventStore, Query, ReadItem};
 

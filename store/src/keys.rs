@@ -12,6 +12,13 @@ pub const CREDENTIALS_SK: &str = "CREDENTIALS";
 pub const USER_INFO_SK: &str = "USER#INFO";
 /// SK prefix of a user's debt read items.
 pub const DEBT_SK_PREFIX: &str = "DEBT#";
+/// Partition prefix of every user's items (their events, credentials and read items).
+pub const USER_PK_PREFIX: &str = "USER#";
+/// Name of the global secondary index that inverts the table's key (`SK` hash, `PK` range).
+pub const SK_PK_INDEX: &str = "SK-PK-index";
+/// TTL attribute: an item whose epoch-seconds value here has passed is deleted by DynamoDB (idempotency
+/// records expire through it).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Highest version an event key can hold (ten digits).
 pub const MAX_VERSION: u64 = 9_999_999_999;
 
@@ -57,16 +64,34 @@ pub fn email_guard_key(normalized_email: &str) -> ItemKey {
     ItemKey::new(format!("EMAIL#{normalized_email}"), "EMAIL")
 }
 
+/// Key of the record of a `POST /users` `Idempotency-Key`, written in the registration transaction.
+pub fn user_idempotency_key(idempotency_key: &str) -> ItemKey {
+    ItemKey::new(
+        format!("IDEMPOTENCY#users#{idempotency_key}"),
+        "IDEMPOTENCY",
+    )
+}
+
+/// Key of the item the health check reads: no item has it; reading it shows the table answers.
+pub fn health_probe_key() -> ItemKey {
+    ItemKey::new("HEALTH#", "HEALTH")
+}
+
 /// Key of a user's read item.
 pub fn user_info_key(username: &str) -> ItemKey {
     ItemKey::new(aggregate_pk(AggregateType::User, username), USER_INFO_SK)
+}
+
+/// Sort key of a debt's read item (and of its portfolio contribution): `DEBT#{debt_id}`.
+pub fn debt_read_sk(debt_id: &str) -> String {
+    format!("{DEBT_SK_PREFIX}{debt_id}")
 }
 
 /// Key of a debt's read item, in its owner's partition.
 pub fn debt_read_key(owner: &str, debt_id: &str) -> ItemKey {
     ItemKey::new(
         aggregate_pk(AggregateType::User, owner),
-        format!("{DEBT_SK_PREFIX}{debt_id}"),
+        debt_read_sk(debt_id),
     )
 }
 
@@ -89,7 +114,7 @@ pub fn portfolio_pk(owner: &str) -> String {
 
 /// Key of one debt's contribution to its owner's portfolio summary.
 pub fn portfolio_debt_key(owner: &str, debt_id: &str) -> ItemKey {
-    ItemKey::new(portfolio_pk(owner), format!("{DEBT_SK_PREFIX}{debt_id}"))
+    ItemKey::new(portfolio_pk(owner), debt_read_sk(debt_id))
 }
 
 /// Key of the global counters of one UTC day (`YYYY-MM-DD`).

@@ -1,6 +1,7 @@
 //! The storage port: the one-table item model of the design (keys, items, read items), opaque cursors, and the
 //! narrow [`EventStore`] trait that the DynamoDB and SQLite engines both implement and one suite tests.
 
+pub mod codec;
 pub mod cursor;
 mod error;
 mod item;

@@ -92,6 +92,31 @@ pub struct AggregateRef {
     pub aggregate_id: String,
 }
 
+impl AggregateRef {
+    pub fn debt(debt_id: impl Into<String>) -> Self {
+        AggregateRef {
+            aggregate_type: AggregateType::Debt,
+            aggregate_id: debt_id.into(),
+        }
+    }
+
+    pub fn user(username: impl Into<String>) -> Self {
+        AggregateRef {
+            aggregate_type: AggregateType::User,
+            aggregate_id: username.into(),
+        }
+    }
+
+    /// The aggregate an event item's key belongs to, or `None` for any other item.
+    pub fn of_event_key(key: &ItemKey) -> Option<Self> {
+        let (aggregate_type, aggregate_id, _) = keys::parse_event_key(key)?;
+        Some(AggregateRef {
+            aggregate_type,
+            aggregate_id,
+        })
+    }
+}
+
 /// What a guarded read-item write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {

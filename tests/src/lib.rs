@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use events::{
-    AggregateType, DebtChanges, DebtCreated, DebtUpdated, EventEnvelope, EventPayload,
-    PaymentFrequency, UserCreated,
+    DebtChanges, DebtCreated, DebtUpdated, EventEnvelope, EventPayload, PaymentFrequency,
+    UserCreated,
 };
 use rust_decimal::Decimal;
 use store::{Attributes, EventStore};
@@ -73,7 +73,7 @@ pub async fn dynamodb_table() -> DynamoStore {
         endpoint.contains("127.0.0.1") || endpoint.contains("localhost"),
         "refusing to create test tables at {endpoint}: tests only run against DynamoDB Local on loopback"
     );
-    let config = aws_env::load().await;
+    let config = lambda_support::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!("test-{}", Uuid::new_v4().simple());
     store_dynamodb::create_table(&client, &table)
@@ -146,7 +146,7 @@ pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
         endpoint.contains("127.0.0.1"),
         "tests only use the local Secrets Manager, not {endpoint}"
     );
-    aws_sdk_secretsmanager::Client::new(&aws_env::load().await)
+    aws_sdk_secretsmanager::Client::new(&lambda_support::sdk_config().await)
 }
 
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.
@@ -227,15 +227,9 @@ pub fn attrs(value: serde_json::Value) -> Attributes {
 }
 
 pub fn debt_ref(debt_id: &str) -> store::AggregateRef {
-    store::AggregateRef {
-        aggregate_type: AggregateType::Debt,
-        aggregate_id: debt_id.to_owned(),
-    }
+    store::AggregateRef::debt(debt_id)
 }
 
 pub fn user_ref(username: &str) -> store::AggregateRef {
-    store::AggregateRef {
-        aggregate_type: AggregateType::User,
-        aggregate_id: username.to_owned(),
-    }
+    store::AggregateRef::user(username)
 }

@@ -37,7 +37,7 @@ pub async fn read_items(store: &dyn EventStore) -> Vec<ReadItem> {
 /// The INSERT stream record Lambda would deliver for an event item.
 pub fn stream_record(event: &EventEnvelope, sequence: u64) -> EventRecord {
     let key = keys::event_key(event.aggregate_type, &event.aggregate_id, event.version);
-    projections::stream::insert_record(&key, sequence)
+    tools::stream::insert_record(&key, sequence)
 }
 
 /// One record per stored event, in append order per aggregate.
@@ -173,7 +173,7 @@ impl EventStore for FailingStore {
 
 /// Drains the stream: polls until two polls in a row bring nothing.
 pub async fn drain(
-    poller: &mut projections::stream::StreamPoller,
+    poller: &mut tools::stream::StreamPoller,
 ) -> Vec<aws_lambda_events::dynamodb::EventRecord> {
     let mut records = Vec::new();
     let mut empty = 0;
@@ -190,15 +190,13 @@ pub async fn drain(
 }
 
 /// A poller on `table`'s stream from its oldest record, as the projector's event source mapping reads it.
-pub async fn stream_poller(
-    table: &store_dynamodb::DynamoStore,
-) -> projections::stream::StreamPoller {
-    let config = aws_env::load().await;
-    projections::stream::StreamPoller::for_table(
+pub async fn stream_poller(table: &store_dynamodb::DynamoStore) -> tools::stream::StreamPoller {
+    let config = lambda_support::sdk_config().await;
+    tools::stream::StreamPoller::for_table(
         table.client(),
         &config,
         table.table_name(),
-        projections::stream::StartAt::TrimHorizon,
+        tools::stream::StartAt::TrimHorizon,
     )
     .await
     .expect("the table has a stream")

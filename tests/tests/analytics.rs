@@ -370,7 +370,7 @@ pub async fn a_summary_is_only_for_its_owner(store: Store) {
 /// The export on this engine: the whole log, then one user's debt events of one day, as NDJSON envelopes
 /// that are the committed events; and the export replayed into the consumer leaves the figures unchanged.
 pub async fn the_export_is_the_log_and_backfills_a_consumer(store: Store) {
-    use projections::export::{export, ExportFilter};
+    use tools::export::{export, ExportFilter};
     let script = script(13);
     commit(&store, &script).await;
     deliver(&store, &script.events).await;

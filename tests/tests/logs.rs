@@ -42,8 +42,9 @@ const JWT_SECRET: &str = "the-signing-secret-that-must-never-be-logged";
 #[tokio::test(flavor = "current_thread")]
 async fn a_full_login_flow_logs_no_secret() {
     let captured = Captured::default();
-    let _guard =
-        tracing::subscriber::set_default(http_api::logging::json_subscriber(captured.clone()));
+    let _guard = tracing::subscriber::set_default(lambda_support::logging::json_subscriber(
+        captured.clone(),
+    ));
 
     let store = sqlite_store().await;
     let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();

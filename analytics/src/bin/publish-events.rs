@@ -6,7 +6,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
+    lambda_support::logging::init();
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<Vec<EventRecord>>| async move {
             let envelopes = analytics::publish::envelopes(&event.payload)?;

@@ -9,8 +9,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
-    let config = aws_env::load().await;
+    lambda_support::logging::init();
+    let config = lambda_support::sdk_config().await;
     let keys = SecretsManagerKeys::from_env(aws_sdk_secretsmanager::Client::new(&config));
     let tokens = Tokens::new(Arc::new(keys), auth::tokens::issuer_from_env());
     lambda_runtime::run(service_fn(

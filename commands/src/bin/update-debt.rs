@@ -5,7 +5,7 @@ use lambda_http::{service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
+    lambda_support::logging::init();
     let deps = DebtDeps::from_env().await?;
     lambda_http::run(service_fn(|request| update_debt(request, &deps))).await
 }

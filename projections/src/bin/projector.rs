@@ -10,8 +10,8 @@ use store_dynamodb::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
-    let config = aws_env::load().await;
+    lambda_support::logging::init();
+    let config = lambda_support::sdk_config().await;
     let store: Arc<dyn EventStore> = Arc::new(DynamoStore::from_env(&config)?);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let store = Arc::clone(&store);

@@ -1,127 +1,20 @@
-//! `replay`: rebuilds read items from the event log, as a command-line tool or as a Lambda function.
-//!
-//!   replay --all | --user NAME | --debt ID  [--dry-run] [--store sqlite|dynamodb] [--data-dir DIR]
-//!          [--table NAME] [--segments N]
-//!
-//! With `--store dynamodb` the table comes from `--table` or `TABLE_NAME` and the endpoint from the usual AWS
-//! variables; the SQLite store is `DATA_DIR/debts.sqlite` (default `.data`). Invoked by Lambda (when
-//! `AWS_LAMBDA_RUNTIME_API` is set) it takes `{"scope": "all" | {"user": ...} | {"debt": ...},
-//! "dry_run": bool}` and returns the report.
+//! Lambda entrypoint of the `replay` function: rebuilds read items from the event log on the table named by
+//! `TABLE_NAME`. It takes `{"scope": "all" | {"user": NAME} | {"debt": ID}, "dry_run": bool}` and returns
+//! the report. The same replay runs from a command line as `replay-cli` (`make replay`).
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use lambda_runtime::{service_fn, LambdaEvent};
-use projections::cli::StoreArgs;
-use projections::replay::{replay, Progress, ReplayOptions, Scope};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use projections::replay::{replay, ReplayOptions};
 use store::EventStore;
 use store_dynamodb::DynamoStore;
 
-const USAGE: &str =
-    "usage: replay (--all | --user NAME | --debt ID) [--dry-run] [--store sqlite|dynamodb] \
-[--data-dir DIR] [--table NAME] [--segments N]";
-
-struct Args {
-    options: ReplayOptions,
-    store: StoreArgs,
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut scope = None;
-    let mut dry_run = false;
-    let mut store = StoreArgs::from_env();
-    let mut segments = None;
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--all" => scope = Some(Scope::All),
-            "--user" => scope = Some(Scope::User(value("--user")?)),
-            "--debt" => scope = Some(Scope::Debt(value("--debt")?)),
-            "--dry-run" => dry_run = true,
-            "--segments" => {
-                segments = Some(
-                    value("--segments")?
-                        .parse()
-                        .map_err(|_| "--segments needs a number")?,
-                )
-            }
-            "--help" | "-h" => return Err(USAGE.into()),
-            other if store.accept(other, &mut value)? => {}
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    let mut options = ReplayOptions::new(scope.ok_or(USAGE)?);
-    options.dry_run = dry_run;
-    if let Some(segments) = segments {
-        options.segments = segments;
-    }
-    Ok(Args { options, store })
-}
-
-fn print_progress(progress: Progress) {
-    let seconds = progress.elapsed.as_secs_f64().max(0.001);
-    eprintln!(
-        "replay: {}/{} aggregates, {} events, {:.0} events/s, {:.0} aggregates/s",
-        progress.done,
-        progress.total,
-        progress.events,
-        progress.events as f64 / seconds,
-        progress.done as f64 / seconds
-    );
-}
-
-async fn run_cli() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let store = match args.store.open().await {
-        Ok(store) => store,
-        Err(message) => {
-            eprintln!("replay: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    match replay(store, &args.options, print_progress).await {
-        Ok(report) => {
-            println!(
-                "replay {}: checked {}, rewritten {}, removed {}, skipped (newer) {}, {} events in {} ms ({:.0} events/s)",
-                if report.dry_run { "(dry run, nothing written)" } else { "done" },
-                report.checked,
-                report.rewritten,
-                report.removed,
-                report.skipped_newer,
-                report.events,
-                report.elapsed_ms,
-                report.events_per_second()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("replay failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 #[tokio::main]
-async fn main() -> ExitCode {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
-        return run_cli().await;
-    }
-    http_api::logging::init();
-    let config = aws_env::load().await;
-    let store: Arc<dyn EventStore> = match DynamoStore::from_env(&config) {
-        Ok(store) => Arc::new(store),
-        Err(error) => {
-            eprintln!("replay: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let handler = service_fn(|event: LambdaEvent<ReplayOptions>| {
+async fn main() -> Result<(), Error> {
+    lambda_support::logging::init();
+    let config = lambda_support::sdk_config().await;
+    let store: Arc<dyn EventStore> = Arc::new(DynamoStore::from_env(&config)?);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<ReplayOptions>| {
         let store = Arc::clone(&store);
         async move {
             replay(store, &event.payload, |p| {
@@ -133,14 +26,8 @@ async fn main() -> ExitCode {
                 )
             })
             .await
-            .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+            .map_err(|e| Error::from(e.to_string()))
         }
-    });
-    match lambda_runtime::run(handler).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("replay: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    }))
+    .await
 }

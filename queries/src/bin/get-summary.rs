@@ -5,7 +5,7 @@ use queries::{get_summary, QueryDeps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
+    lambda_support::logging::init();
     let deps = QueryDeps::from_env().await?;
     lambda_http::run(service_fn(|request| get_summary(request, &deps))).await
 }

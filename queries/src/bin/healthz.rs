@@ -5,7 +5,7 @@ use queries::{healthz, QueryDeps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
+    lambda_support::logging::init();
     let deps = QueryDeps::from_env().await?;
     lambda_http::run(service_fn(|request| healthz(request, &deps))).await
 }

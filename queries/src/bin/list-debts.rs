@@ -5,7 +5,7 @@ use queries::{list_debts, QueryDeps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    http_api::logging::init();
+    lambda_support::logging::init();
     let deps = QueryDeps::from_env().await?;
     lambda_http::run(service_fn(|request| list_debts(request, &deps))).await
 }

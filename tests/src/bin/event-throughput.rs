@@ -15,9 +15,9 @@ use std::time::Instant;
 use events::EventEnvelope;
 use integration_tests::bench::{list_arg, seed};
 use integration_tests::{dynamodb_store, sqlite_store};
-use projections::export::{export, ExportFilter};
 use store::EventStore;
 use tokio::task::JoinSet;
+use tools::export::{export, ExportFilter};
 
 const WORKERS: usize = 8;
 

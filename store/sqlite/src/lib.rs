@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use events::{EventEnvelope, Upcaster};
+use events::EventEnvelope;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use serde_json::Value;
 use store::keys::{self, EVENT_SK_PREFIX};
 use store::{
-    cursor, AggregateRef, AppendRequest, Attributes, EventStore, Item, ItemKey, Page, Query,
+    codec, cursor, AggregateRef, AppendRequest, Attributes, EventStore, Item, ItemKey, Page, Query,
     QueryTarget, ReadItem, Segment, StoreError, WriteOutcome,
 };
 
@@ -36,7 +36,6 @@ pub struct SqliteStore {
     // One connection serialises writers, which is what SQLite does anyway; the blocking work runs on
     // tokio's blocking pool so async callers never stall the runtime.
     connection: Arc<Mutex<Connection>>,
-    upcaster: Arc<Upcaster>,
     /// The change feed: the key of every committed event, in commit order (the local stand-in for
     /// DynamoDB Streams).
     feed: Option<tokio::sync::mpsc::UnboundedSender<ItemKey>>,
@@ -76,7 +75,6 @@ impl SqliteStore {
             .map_err(StoreError::engine)?;
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
-            upcaster: Arc::new(Upcaster::default()),
             feed: None,
         })
     }
@@ -179,31 +177,18 @@ fn stable_hash(text: &str) -> u32 {
 impl EventStore for SqliteStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
         let aggregate = request.aggregate()?;
-        let committed: Vec<ItemKey> = request
+        let items: Vec<(u64, Item)> = request
             .events
             .iter()
-            .map(|e| keys::event_key(e.aggregate_type, &e.aggregate_id, e.version))
+            .map(|event| (event.version, codec::encode_event(event)))
             .collect();
+        let committed: Vec<ItemKey> = items.iter().map(|(_, item)| item.key.clone()).collect();
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(StoreError::engine)?;
-            for event in &request.events {
-                let key = keys::event_key(
-                    aggregate.aggregate_type,
-                    &aggregate.aggregate_id,
-                    event.version,
-                );
-                let attributes = match serde_json::to_value(event).map_err(StoreError::engine)? {
-                    Value::Object(map) => map,
-                    _ => unreachable!("an envelope serialises to an object"),
-                };
+            for (version, Item { key, attributes }) in &items {
                 let inserted = tx.execute(
                     "INSERT INTO items (pk, sk, version, attrs) VALUES (?1, ?2, ?3, ?4)",
-                    params![
-                        key.pk,
-                        key.sk,
-                        sql_version(event.version)?,
-                        to_json(&attributes)
-                    ],
+                    params![key.pk, key.sk, sql_version(*version)?, to_json(attributes)],
                 );
                 match inserted {
                     Ok(_) => {}
@@ -256,7 +241,6 @@ impl EventStore for SqliteStore {
             &aggregate.aggregate_id,
             after_version,
         );
-        let upcaster = Arc::clone(&self.upcaster);
         self.with_connection(move |connection| {
             let mut statement = connection
                 .prepare_cached(
@@ -273,14 +257,7 @@ impl EventStore for SqliteStore {
                 let (sk, text) = row.map_err(StoreError::engine)?;
                 let key = ItemKey::new(pk.clone(), sk);
                 let attributes = from_json(&key, &text)?;
-                let event = upcaster
-                    .decode(Value::Object(attributes))
-                    .map_err(|e| StoreError::Corrupt {
-                        pk: key.pk.clone(),
-                        sk: key.sk.clone(),
-                        reason: e.to_string(),
-                    })?;
-                events.push(event);
+                events.push(codec::decode_event(Item { key, attributes })?);
             }
             Ok(events)
         })
@@ -293,11 +270,7 @@ impl EventStore for SqliteStore {
         cursor: Option<&str>,
     ) -> Result<Page<AggregateRef>, StoreError> {
         const PAGE: i64 = 500;
-        if segment.total == 0 || segment.index >= segment.total {
-            return Err(StoreError::InvalidRequest(
-                "segment index must be below the total".into(),
-            ));
-        }
+        segment.validate()?;
         let start_after = cursor.map(cursor::decode_any).transpose()?;
         let (lo, hi) = prefix_range(EVENT_SK_PREFIX);
         self.with_connection(move |connection| {
@@ -326,11 +299,7 @@ impl EventStore for SqliteStore {
             let items = keys
                 .iter()
                 .filter(|key| stable_hash(&key.pk) % segment.total == segment.index)
-                .filter_map(keys::parse_event_key)
-                .map(|(aggregate_type, aggregate_id, _)| AggregateRef {
-                    aggregate_type,
-                    aggregate_id,
-                })
+                .filter_map(AggregateRef::of_event_key)
                 .collect();
             Ok(Page { items, next_cursor })
         })
@@ -384,19 +353,30 @@ impl EventStore for SqliteStore {
         const PAGE: i64 = 500;
         segment.validate()?;
         let start_after = cursor.map(cursor::decode_any).transpose()?;
+        let (users_lo, users_hi) = prefix_range(keys::USER_PK_PREFIX);
+        let (debts_lo, debts_hi) = prefix_range(keys::DEBT_SK_PREFIX);
         self.with_connection(move |connection| {
             let mut statement = connection
                 .prepare_cached(
                     "SELECT pk, sk, attrs FROM items
-                     WHERE pk >= 'USER#' AND pk < 'USER$'
-                       AND (sk = 'USER#INFO' OR (sk >= 'DEBT#' AND sk < 'DEBT$'))
-                       AND (pk, sk) > (?1, ?2)
-                     ORDER BY pk, sk LIMIT ?3",
+                     WHERE pk >= ?1 AND pk < ?2 AND (sk = ?3 OR (sk >= ?4 AND sk < ?5))
+                       AND (pk, sk) > (?6, ?7)
+                     ORDER BY pk, sk LIMIT ?8",
                 )
                 .map_err(StoreError::engine)?;
             let (after_pk, after_sk) = start_after.map(|k| (k.pk, k.sk)).unwrap_or_default();
+            let parameters = params![
+                users_lo,
+                users_hi,
+                keys::USER_INFO_SK,
+                debts_lo,
+                debts_hi,
+                after_pk,
+                after_sk,
+                PAGE
+            ];
             let rows: Vec<(ItemKey, String)> = statement
-                .query_map(params![after_pk, after_sk, PAGE], |row| {
+                .query_map(parameters, |row| {
                     Ok((
                         ItemKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
                         row.get::<_, String>(2)?,

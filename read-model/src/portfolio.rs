@@ -7,7 +7,7 @@ use domain::DebtView;
 use events::PaymentFrequency;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use store::{keys, Attributes, ReadItem};
+use store::{codec, keys, ReadItem, StoreError};
 
 /// What one debt adds to its owner's figures, stored as a read item in `PORTFOLIO#{owner}` with the debt's
 /// version (so an older state never replaces a newer one) and as a tombstone once the debt is deleted.
@@ -31,11 +31,7 @@ impl Contribution {
             interest_rate: view.fields.interest_rate,
             payment_frequency: view.fields.payment_frequency,
         };
-        let serde_json::Value::Object(attributes) =
-            serde_json::to_value(contribution).expect("a contribution serialises")
-        else {
-            unreachable!("a contribution serialises to an object")
-        };
+        let attributes = codec::to_attributes(&contribution);
         ReadItem {
             key: keys::portfolio_debt_key(&view.fields.owner, &view.debt_id),
             version: view.version,
@@ -44,9 +40,18 @@ impl Contribution {
         }
     }
 
-    /// Reads a stored contribution's attributes.
-    pub fn from_attributes(attributes: Attributes) -> Result<Self, serde_json::Error> {
-        serde_json::from_value(serde_json::Value::Object(attributes))
+    /// Reads a stored contribution; one that does not read is [`StoreError::Corrupt`].
+    pub fn from_read_item(item: ReadItem) -> Result<Self, StoreError> {
+        let ReadItem {
+            key, attributes, ..
+        } = item;
+        serde_json::from_value(serde_json::Value::Object(attributes)).map_err(|e| {
+            StoreError::Corrupt {
+                pk: key.pk,
+                sk: key.sk,
+                reason: format!("contribution: {e}"),
+            }
+        })
     }
 }
 

@@ -14,24 +14,22 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use events::{EventEnvelope, Upcaster};
-use serde_json::Value;
-use store::keys::{self, EVENT_SK_PREFIX};
+use events::EventEnvelope;
+use store::keys::{self, EVENT_SK_PREFIX, SK_PK_INDEX};
 use store::{
-    cursor, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, QueryTarget,
-    ReadItem, Segment, StoreError, WriteOutcome,
+    codec, cursor, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query,
+    QueryTarget, ReadItem, Segment, StoreError, WriteOutcome,
 };
 
 use attributes::{from_item, key_attributes, key_of, to_item, DynamoItem};
 
-pub use table::{create_table, delete_table, SK_PK_INDEX};
+pub use table::create_table;
 
 /// A DynamoDB-backed [`EventStore`] over one table. Cheap to clone: the SDK client is shared.
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
-    upcaster: std::sync::Arc<Upcaster>,
 }
 
 impl DynamoStore {
@@ -39,12 +37,11 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
-            upcaster: std::sync::Arc::new(Upcaster::default()),
         }
     }
 
     /// The store on the table named by `TABLE_NAME`, with a client from the shared SDK configuration.
-    pub fn from_env(config: &aws_env::SdkConfig) -> Result<Self, StoreError> {
+    pub fn from_env(config: &lambda_support::SdkConfig) -> Result<Self, StoreError> {
         let table = std::env::var("TABLE_NAME")
             .map_err(|_| StoreError::InvalidRequest("TABLE_NAME is not set".into()))?;
         Ok(Self::new(Client::new(config), table))
@@ -66,24 +63,9 @@ impl DynamoStore {
         }
     }
 
-    fn event_item(event: &EventEnvelope) -> Result<DynamoItem, StoreError> {
-        let Value::Object(attributes) = serde_json::to_value(event).map_err(StoreError::engine)?
-        else {
-            unreachable!("an envelope serialises to an object")
-        };
-        let key = keys::event_key(event.aggregate_type, &event.aggregate_id, event.version);
-        Ok(to_item(&key, &attributes))
-    }
-
-    fn decode_event(&self, item: DynamoItem) -> Result<EventEnvelope, StoreError> {
-        let Item { key, attributes } = from_item(item)?;
-        self.upcaster
-            .decode(Value::Object(attributes))
-            .map_err(|e| StoreError::Corrupt {
-                pk: key.pk,
-                sk: key.sk,
-                reason: e.to_string(),
-            })
+    fn event_item(event: &EventEnvelope) -> DynamoItem {
+        let item = codec::encode_event(event);
+        to_item(&item.key, &item.attributes)
     }
 
     /// A new item only: the put fails when an item with its key exists.
@@ -181,7 +163,7 @@ impl EventStore for DynamoStore {
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(Self::event_item(event)?))
+                .set_item(Some(Self::event_item(event)))
                 .condition_expression("attribute_not_exists(PK)")
                 .send()
                 .await;
@@ -200,7 +182,7 @@ impl EventStore for DynamoStore {
         let mut writes = Vec::new();
         let mut names = Vec::new();
         for event in &request.events {
-            writes.push(self.put_new(Self::event_item(event)?)?);
+            writes.push(self.put_new(Self::event_item(event))?);
             names.push(Written::Event);
         }
         for guard in &request.guards {
@@ -265,7 +247,7 @@ impl EventStore for DynamoStore {
                 .await
                 .map_err(|e| StoreError::engine(e.into_service_error()))?;
             for item in page.items.unwrap_or_default() {
-                events.push(self.decode_event(item)?);
+                events.push(codec::decode_event(from_item(item)?)?);
             }
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start_key = Some(key),
@@ -298,12 +280,7 @@ impl EventStore for DynamoStore {
             .await?;
         let mut items = Vec::new();
         for item in &page.items {
-            if let Some((aggregate_type, aggregate_id, _)) = keys::parse_event_key(&key_of(item)?) {
-                items.push(AggregateRef {
-                    aggregate_type,
-                    aggregate_id,
-                });
-            }
+            items.extend(AggregateRef::of_event_key(&key_of(item)?));
         }
         Ok(Page {
             items,
@@ -356,7 +333,10 @@ impl EventStore for DynamoStore {
                     .filter_expression(
                         "begins_with(PK, :user) AND (SK = :info OR begins_with(SK, :debt))",
                     )
-                    .expression_attribute_values(":user", AttributeValue::S("USER#".into()))
+                    .expression_attribute_values(
+                        ":user",
+                        AttributeValue::S(keys::USER_PK_PREFIX.into()),
+                    )
                     .expression_attribute_values(
                         ":info",
                         AttributeValue::S(keys::USER_INFO_SK.into()),

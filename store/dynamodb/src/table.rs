@@ -9,12 +9,8 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
+use store::keys::{SK_PK_INDEX, TTL_ATTRIBUTE};
 use store::StoreError;
-
-/// Name of the global secondary index that inverts the table's key.
-pub const SK_PK_INDEX: &str = "SK-PK-index";
-/// TTL attribute (idempotency records expire through it).
-pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()
@@ -108,15 +104,4 @@ async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), Stor
     Err(StoreError::InvalidRequest(format!(
         "table {table_name} did not become active within 60 s"
     )))
-}
-
-/// Deletes the table; tests use it to clean up after themselves.
-pub async fn delete_table(client: &Client, table_name: &str) -> Result<(), StoreError> {
-    client
-        .delete_table()
-        .table_name(table_name)
-        .send()
-        .await
-        .map_err(|e| StoreError::engine(e.into_service_error()))?;
-    Ok(())
 }

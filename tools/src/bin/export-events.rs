@@ -11,8 +11,8 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use projections::cli::StoreArgs;
-use projections::export::{export, ExportFilter, ExportProgress};
+use tools::cli::StoreArgs;
+use tools::export::{export, ExportFilter, ExportProgress};
 
 const USAGE: &str =
     "usage: export-events [--since TIME] [--until TIME] [--type T[,T...]] [--user NAME] \

@@ -1,9 +1,12 @@
-//! Builds the one AWS SDK configuration every binary shares: HTTPS on rustls with ring (the project's only
-//! crypto stack), and region, credentials and endpoints from the environment.
+//! What every Lambda binary (and the local server and tools) sets up once in `main`: the JSON logs
+//! ([`logging`]) and the one AWS SDK configuration every client is built from: HTTPS on rustls with ring (the
+//! project's only crypto stack), and region, credentials and endpoints from the environment.
 //!
 //! Endpoints follow the SDK's standard variables, so tests and local runs point at emulators with
 //! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`
 //! (or `AWS_ENDPOINT_URL` for all of them) and no code change.
+
+pub mod logging;
 
 pub use aws_config::SdkConfig;
 
@@ -11,7 +14,7 @@ use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 /// Loads the shared SDK configuration. Call once per process (in `main`) and build every client from it.
-pub async fn load() -> SdkConfig {
+pub async fn sdk_config() -> SdkConfig {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();

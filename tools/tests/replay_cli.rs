@@ -29,14 +29,14 @@ fn user_created(username: &str) -> EventEnvelope {
 }
 
 fn replay(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_replay"))
+    let output = Command::new(env!("CARGO_BIN_EXE_replay-cli"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env_remove("STORE")
         .output()
-        .expect("run replay");
+        .expect("run replay-cli");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

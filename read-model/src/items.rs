@@ -5,12 +5,10 @@ use domain::{DebtView, UserView};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use store::{keys, Attributes, ReadItem, StoreError};
+use store::{codec, keys, Attributes, ReadItem, StoreError};
 
 fn attributes_of(view: &impl Serialize) -> Attributes {
-    let Value::Object(mut attributes) = serde_json::to_value(view).expect("views serialise") else {
-        unreachable!("views serialise to objects")
-    };
+    let mut attributes = codec::to_attributes(view);
     // The store owns these two: they are the read item's guard, not view data.
     attributes.remove("version");
     attributes.remove("deleted");
