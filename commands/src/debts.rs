@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use domain::{
-    parse_payment_frequency, Creditor, Debt, DebtCommand, DebtName, DebtPatch, DebtState, DebtView,
-    Decider, InterestRate, Money, NewDebt, StartDate, Username,
+    Creditor, Debt, DebtCommand, DebtName, DebtPatch, DebtState, DebtView, Decider, InterestRate,
+    Money, NewDebt, PaymentFrequency, StartDate, Username,
 };
 use events::{AggregateType, EventEnvelope};
 use http_api::body::{json_object, parsed_decimal, parsed_text, Fields};
@@ -52,34 +52,20 @@ fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
     let interest_rate = fields.required("interest_rate", parsed_decimal(InterestRate::parse));
     let start_date = fields.required("start_date", parsed_text(StartDate::parse));
     let payment_frequency =
-        fields.required("payment_frequency", parsed_text(parse_payment_frequency));
+        fields.required("payment_frequency", parsed_text(PaymentFrequency::parse));
     let current_balance = fields.optional("current_balance", money("current_balance"));
     let creditor = fields.optional("creditor", parsed_text(Creditor::parse));
-    fields.finish()?;
-    match (
-        debt_name,
+    let accepted = fields.finish()?;
+    let principal = principal.take(&accepted);
+    Ok(NewDebt {
+        debt_name: debt_name.take(&accepted),
         principal,
-        interest_rate,
-        start_date,
-        payment_frequency,
-    ) {
-        (
-            Some(debt_name),
-            Some(principal),
-            Some(interest_rate),
-            Some(start_date),
-            Some(payment_frequency),
-        ) => Ok(NewDebt {
-            debt_name,
-            principal,
-            interest_rate,
-            start_date,
-            payment_frequency,
-            current_balance: current_balance.unwrap_or(principal),
-            creditor,
-        }),
-        _ => Err(Problem::internal("a required field was accepted unparsed")),
-    }
+        interest_rate: interest_rate.take(&accepted),
+        start_date: start_date.take(&accepted),
+        payment_frequency: payment_frequency.take(&accepted),
+        current_balance: current_balance.unwrap_or(principal),
+        creditor,
+    })
 }
 
 /// The body of `PUT /debts/{id}`: any non-empty subset of the mutable fields; `creditor: null` clears it.
@@ -93,7 +79,7 @@ fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
         interest_rate: fields.optional("interest_rate", parsed_decimal(InterestRate::parse)),
         start_date: fields.optional("start_date", parsed_text(StartDate::parse)),
         payment_frequency: fields
-            .optional("payment_frequency", parsed_text(parse_payment_frequency)),
+            .optional("payment_frequency", parsed_text(PaymentFrequency::parse)),
         current_balance: fields.optional("current_balance", money("current_balance")),
         creditor: fields.nullable("creditor", parsed_text(Creditor::parse)),
     };

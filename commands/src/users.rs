@@ -8,7 +8,7 @@ use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
 use events::AggregateType;
 use http_api::body::{json_object, parsed_text, text};
 use http_api::context::idempotency_key;
-use http_api::{serve, FieldError, Problem, Reply};
+use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use store::{keys, AggregateRef, AppendRequest, EventStore, Item, StoreError};
@@ -88,16 +88,13 @@ fn parse_registration(request: &Request) -> Result<Registration, Problem> {
     let email = fields.required("email", parsed_text(Email::parse));
     let full_name = fields.required("full_name", parsed_text(FullName::parse));
     let password = fields.required("password", password_field);
-    fields.finish()?;
-    match (username, email, full_name, password) {
-        (Some(username), Some(email), Some(full_name), Some(password)) => Ok(Registration {
-            username,
-            email,
-            full_name,
-            password,
-        }),
-        _ => Err(Problem::internal("a required field was accepted unparsed")),
-    }
+    let accepted = fields.finish()?;
+    Ok(Registration {
+        username: username.take(&accepted),
+        email: email.take(&accepted),
+        full_name: full_name.take(&accepted),
+        password: password.take(&accepted),
+    })
 }
 
 /// `POST /users`: registers a user. The `UserCreated` event, the credentials item and the email guard (and,
@@ -269,13 +266,8 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
         let mut fields = json_object(&request)?;
         let username = fields.required("username", |v| text(v).map(str::to_owned));
         let password = fields.required("password", |v| text(v).map(str::to_owned));
-        fields.finish()?;
-        let (Some(username), Some(password)) = (username, password) else {
-            return Err(Problem::validation(vec![FieldError::new(
-                "body",
-                "username and password are required",
-            )]));
-        };
+        let accepted = fields.finish()?;
+        let (username, password) = (username.take(&accepted), password.take(&accepted));
         // A password or username that could never have been registered is simply a wrong one.
         let password = Password::parse(&password).ok();
         let username = Username::parse(&username).ok();

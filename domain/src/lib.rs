@@ -11,7 +11,7 @@ pub use debt::{Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, N
 pub use decider::Decider;
 pub use user::{User, UserCommand, UserError, UserProfile, UserState};
 pub use values::{
-    parse_payment_frequency, Creditor, DebtName, Email, FullName, InterestRate, Money,
-    PaymentFrequency, StartDate, Username, ValidationError,
+    Creditor, DebtName, Email, FullName, InterestRate, Money, PaymentFrequency, StartDate,
+    Username, ValidationError,
 };
 pub use view::{DebtView, UserView};

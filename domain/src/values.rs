@@ -59,10 +59,6 @@ macro_rules! text_value {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
-
-            pub fn into_inner(self) -> String {
-                self.0
-            }
         }
 
         impl std::fmt::Display for $name {
@@ -244,20 +240,6 @@ impl InterestRate {
     }
 }
 
-/// Parses a payment frequency by its lower-case name.
-pub fn parse_payment_frequency(raw: &str) -> Result<PaymentFrequency, ValidationError> {
-    let wanted = raw.trim().to_lowercase();
-    PaymentFrequency::ALL
-        .into_iter()
-        .find(|f| f.as_str() == wanted)
-        .ok_or_else(|| {
-            ValidationError::new(
-                "payment_frequency",
-                "must be one of weekly, biweekly, monthly, quarterly, annually",
-            )
-        })
-}
-
 /// The day a debt started: `YYYY-MM-DD`, or an RFC 3339 timestamp whose UTC date is taken. Years 1900-2200.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StartDate(NaiveDate);
@@ -400,14 +382,14 @@ mod tests {
     #[test]
     fn payment_frequencies_are_the_five_known_ones() {
         assert_eq!(
-            parse_payment_frequency("Monthly").unwrap(),
+            PaymentFrequency::parse("Monthly").unwrap(),
             PaymentFrequency::Monthly
         );
         assert_eq!(
-            parse_payment_frequency("biweekly").unwrap(),
+            PaymentFrequency::parse("biweekly").unwrap(),
             PaymentFrequency::Biweekly
         );
-        assert!(parse_payment_frequency("daily").is_err());
+        assert!(PaymentFrequency::parse("daily").is_err());
         assert_eq!(PaymentFrequency::ALL.len(), 5);
     }
 

@@ -8,6 +8,7 @@ mod upcast;
 
 pub use envelope::{AggregateType, EventEnvelope};
 pub use payload::{
-    DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload, PaymentFrequency, UserCreated,
+    DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload, PaymentFrequency,
+    UnknownPaymentFrequency, UserCreated,
 };
 pub use upcast::{DecodeError, Upcaster};

@@ -49,7 +49,21 @@ impl PaymentFrequency {
             PaymentFrequency::Annually => "annually",
         }
     }
+
+    /// Parses a payment frequency by its name, in any case, surrounding spaces ignored.
+    pub fn parse(raw: &str) -> Result<Self, UnknownPaymentFrequency> {
+        let wanted = raw.trim().to_lowercase();
+        PaymentFrequency::ALL
+            .into_iter()
+            .find(|f| f.as_str() == wanted)
+            .ok_or(UnknownPaymentFrequency)
+    }
 }
+
+/// A payment frequency that is none of [`PaymentFrequency::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("payment_frequency: must be one of weekly, biweekly, monthly, quarterly, annually")]
+pub struct UnknownPaymentFrequency;
 
 /// A user registered. The password never appears here: its hash lives only in the `CREDENTIALS` item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -57,6 +57,30 @@ pub fn json_object(request: &Request) -> Result<Fields, Problem> {
     }
 }
 
+/// A required field's value, which can be taken once [`Fields::finish`] has accepted the whole body: the
+/// proof that it parsed is in the types, so no handler needs an "accepted but missing" branch.
+#[derive(Debug)]
+#[must_use = "a required field is read with `take` after `finish`"]
+pub struct Required<T>(Option<T>);
+
+/// What [`Fields::finish`] gives when every field parsed and none was unknown; only it makes one.
+#[derive(Debug)]
+pub struct Accepted(());
+
+impl<T> Required<T> {
+    /// The field's value. `finish` accepts a body only when no field was rejected, and
+    /// [`Fields::required`] rejects every field it could not parse, so an accepted body's required fields
+    /// all hold a value.
+    pub fn take(self, _accepted: &Accepted) -> T {
+        self.0.expect("an accepted body holds every required field")
+    }
+
+    /// The value whether or not the body was accepted (for tests and partial reads).
+    pub fn peek(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+}
+
 /// The fields of a JSON object body, taken one by one; [`Fields::finish`] reports every problem at once.
 #[derive(Debug)]
 pub struct Fields {
@@ -81,19 +105,19 @@ impl Fields {
         self.errors.push(FieldError::new(field, message));
     }
 
-    /// A field that must be present and non-null.
+    /// A field that must be present and non-null; its value is taken after [`Fields::finish`].
     pub fn required<T>(
         &mut self,
         name: &str,
         parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
-        match self.map.remove(name) {
+    ) -> Required<T> {
+        Required(match self.map.remove(name) {
             None | Some(Value::Null) => {
                 self.reject(name, "is required");
                 None
             }
             Some(value) => self.record(name, parse(&value)),
-        }
+        })
     }
 
     /// A field that may be absent: `None` when absent, `Some(value)` when present. A `null` counts as absent
@@ -133,13 +157,13 @@ impl Fields {
     }
 
     /// Fails with a 422 listing every invalid field and every field the endpoint does not know.
-    pub fn finish(mut self) -> Result<(), Problem> {
+    pub fn finish(mut self) -> Result<Accepted, Problem> {
         let unknown: Vec<String> = self.map.keys().cloned().collect();
         for field in unknown {
             self.reject(&field, "is not a known field");
         }
         if self.errors.is_empty() {
-            Ok(())
+            Ok(Accepted(()))
         } else {
             Err(Problem::validation(self.errors))
         }
@@ -256,7 +280,10 @@ mod tests {
         let a = fields.required("a", |v| text(v).map(str::to_owned));
         let b = fields.required("b", |v| text(v).map(str::to_owned));
         let c = fields.required("c", |v| text(v).map(str::to_owned));
-        assert_eq!((a, b.as_deref(), c), (None, Some("x"), None));
+        assert_eq!(
+            (a.peek(), b.peek().map(String::as_str), c.peek()),
+            (None, Some("x"), None)
+        );
         let problem = fields.finish().unwrap_err();
         let named: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(named, ["a", "c", "extra"]);

@@ -8,7 +8,7 @@ pub mod handler;
 pub mod problem;
 pub mod reply;
 
-pub use body::{Fields, MAX_BODY_BYTES};
+pub use body::{Accepted, Fields, Required, MAX_BODY_BYTES};
 pub use context::RequestMeta;
 pub use handler::serve;
 pub use problem::{FieldError, Problem};

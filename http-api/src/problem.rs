@@ -72,7 +72,6 @@ problems! {
     method_not_allowed => (StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed");
     conflict => (StatusCode::CONFLICT, "/problems/conflict", "Conflict");
     precondition_failed => (StatusCode::PRECONDITION_FAILED, "/problems/precondition-failed", "Precondition failed");
-    precondition_required => (StatusCode::PRECONDITION_REQUIRED, "/problems/precondition-required", "Precondition required");
     too_large => (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large");
     unsupported_media_type => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type");
     idempotency_mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/idempotency-key-reused", "Idempotency key reused");

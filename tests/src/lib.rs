@@ -1,9 +1,34 @@
 //! Support for the workspace-level integration tests: one constructor per storage engine, each on a fresh,
-//! isolated table or file, and builders for events and items the suites append.
+//! isolated table or file, the macro that runs a suite on every engine, and builders for events and items the
+//! suites append.
 
 pub mod api;
 pub mod bench;
+pub mod handlers;
 pub mod projection;
+
+/// Runs each async `case(store)` once per engine, as `sqlite::case` (a fresh SQLite file: no services needed)
+/// and `dynamodb::case` (a fresh table in DynamoDB Local, started by `make test`). `sqlite` and `dynamodb`
+/// name the constructors of the store each case takes.
+#[macro_export]
+macro_rules! on_every_engine {
+    (sqlite: $sqlite:path, dynamodb: $dynamodb:path; $($case:ident),* $(,)?) => {
+        $crate::on_every_engine!(@engine sqlite, $sqlite; $($case),*);
+        $crate::on_every_engine!(@engine dynamodb, $dynamodb; $($case),*);
+    };
+    (@engine $engine:ident, $make_store:path; $($case:ident),*) => {
+        mod $engine {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case($make_store().await).await;
+                }
+            )*
+        }
+    };
+}
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,35 +44,7 @@ use store_dynamodb::DynamoStore;
 use store_sqlite::SqliteStore;
 use uuid::Uuid;
 
-/// Every command handler's dependencies over one store, as a Lambda `main` (or the local server) wires them.
-pub struct Handlers {
-    pub users: commands::UserDeps,
-    pub login: commands::LoginDeps,
-    pub debts: commands::DebtDeps,
-}
-
-impl Handlers {
-    pub fn new(
-        store: &Arc<dyn EventStore>,
-        passwords: auth::PasswordHasher,
-        tokens: auth::Tokens,
-    ) -> Self {
-        Handlers {
-            users: commands::UserDeps {
-                store: Arc::clone(store),
-                passwords: passwords.clone(),
-            },
-            login: commands::LoginDeps {
-                store: Arc::clone(store),
-                passwords,
-                tokens,
-            },
-            debts: commands::DebtDeps {
-                store: Arc::clone(store),
-            },
-        }
-    }
-}
+pub use handlers::Handlers;
 
 /// The DynamoDB endpoint of the test services, or a panic that says how to start them.
 pub fn dynamodb_endpoint() -> String {
@@ -151,10 +148,84 @@ pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
 
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.
 pub async fn sqlite_store() -> Arc<dyn EventStore> {
+    sqlite_test_store().await.store
+}
+
+fn new_sqlite_path() -> PathBuf {
     let dir: PathBuf = std::env::temp_dir().join("debts-tests");
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    let path = dir.join(format!("{}.sqlite", Uuid::new_v4().simple()));
-    Arc::new(SqliteStore::open(path).expect("open a SQLite store"))
+    dir.join(format!("{}.sqlite", Uuid::new_v4().simple()))
+}
+
+/// A store under test together with a way to read every item it holds, engine by engine: what a test needs
+/// to show that a refused request left nothing behind.
+#[derive(Clone)]
+pub struct TestStore {
+    pub store: Arc<dyn EventStore>,
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sqlite(PathBuf),
+    Dynamodb(DynamoStore),
+}
+
+/// A [`TestStore`] in a new SQLite file.
+pub async fn sqlite_test_store() -> TestStore {
+    let path = new_sqlite_path();
+    TestStore {
+        store: Arc::new(SqliteStore::open(&path).expect("open a SQLite store")),
+        engine: Engine::Sqlite(path),
+    }
+}
+
+/// A [`TestStore`] on a new table in DynamoDB Local.
+pub async fn dynamodb_test_store() -> TestStore {
+    let table = dynamodb_table().await;
+    TestStore {
+        store: Arc::new(table.clone()),
+        engine: Engine::Dynamodb(table),
+    }
+}
+
+impl TestStore {
+    /// Every item, as canonical JSON (attributes with `PK` and `SK`), sorted.
+    pub async fn snapshot(&self) -> Vec<String> {
+        match &self.engine {
+            Engine::Dynamodb(table) => table_snapshot(table).await,
+            Engine::Sqlite(path) => sqlite_snapshot(path),
+        }
+    }
+}
+
+/// Every row of a SQLite store's file, read through a second connection (WAL lets it read while the store
+/// writes), in the same form as [`table_snapshot`].
+fn sqlite_snapshot(path: &std::path::Path) -> Vec<String> {
+    let connection = rusqlite::Connection::open(path).expect("open the test store's file");
+    let mut statement = connection
+        .prepare("SELECT pk, sk, attrs FROM items")
+        .expect("read the items table");
+    let mut items: Vec<String> = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })
+        .expect("list the items")
+        .map(|row| {
+            let (pk, sk, attrs) = row.expect("a readable row");
+            let mut item: serde_json::Value =
+                serde_json::from_str(&attrs).expect("JSON attributes");
+            item["PK"] = pk.into();
+            item["SK"] = sk.into();
+            canonical(&item)
+        })
+        .collect();
+    items.sort();
+    items
 }
 
 /// An envelope around `payload` for `aggregate_id` at `version`.

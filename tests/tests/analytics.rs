@@ -14,7 +14,7 @@ use events::{
 };
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::projection::{drain, stream_poller};
-use integration_tests::{dynamodb_store, sqlite_store};
+use integration_tests::{dynamodb_store, on_every_engine, sqlite_store};
 use queries::QueryDeps;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
@@ -426,43 +426,17 @@ pub async fn the_export_is_the_log_and_backfills_a_consumer(store: Store) {
     assert_eq!(figures(&store, &script).await, before);
 }
 
-macro_rules! analytics_suite {
-    ($engine:ident, $make_store:path) => {
-        mod $engine {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn figures_equal_the_scripts_own_arithmetic() {
-                super::figures_equal_the_scripts_own_arithmetic($make_store().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn shuffled_duplicated_delivery_from_scratch_gives_the_same_figures() {
-                super::shuffled_duplicated_delivery_from_scratch_gives_the_same_figures(
-                    $make_store().await,
-                )
-                .await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn the_export_is_the_log_and_backfills_a_consumer() {
-                super::the_export_is_the_log_and_backfills_a_consumer($make_store().await).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_summary_is_only_for_its_owner() {
-                super::a_summary_is_only_for_its_owner($make_store().await).await;
-            }
-        }
-    };
-}
-
-analytics_suite!(sqlite, sqlite_store);
-analytics_suite!(dynamodb, dynamodb_store);
+on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    figures_equal_the_scripts_own_arithmetic,
+    shuffled_duplicated_delivery_from_scratch_gives_the_same_figures,
+    the_export_is_the_log_and_backfills_a_consumer,
+    a_summary_is_only_for_its_owner,
+);
 
 /// The Pipe's enrichment on DynamoDB Local's real stream: every event item's record becomes exactly the
 /// committed envelope; the other items' records (credentials, read items, analytics' own) publish nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pipe_enrichment_publishes_committed_envelopes() {
+async fn dynamodb_the_pipe_enrichment_publishes_committed_envelopes() {
     let table = integration_tests::dynamodb_table().await;
     let store: Store = Arc::new(table.clone());
     let script = script(41);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_tests::{
-    attrs, debt_created, debt_ref, debt_updated, dynamodb_store, sqlite_store, user_created,
-    user_ref,
+    attrs, debt_created, debt_ref, debt_updated, dynamodb_store, on_every_engine, sqlite_store,
+    user_created, user_ref,
 };
 use serde_json::json;
 use store::keys;
@@ -735,41 +735,22 @@ pub async fn a_marked_increment_counts_once(store: Store) {
     );
 }
 
-macro_rules! conformance_suite {
-    ($engine:ident, $make_store:path) => {
-        mod $engine {
-            use super::*;
-
-            conformance_suite!(@cases $make_store;
-                appended_events_load_back_in_order,
-                two_concurrent_appends_at_one_version_one_wins,
-                a_stale_expected_version_is_a_conflict,
-                a_malformed_append_is_refused_before_writing,
-                a_history_longer_than_one_page_loads_complete,
-                registration_writes_event_credentials_and_email_guard_together,
-                a_taken_email_fails_the_whole_transaction_and_names_the_guard,
-                a_taken_username_is_a_version_conflict_and_leaves_nothing,
-                an_older_read_item_write_is_ignored,
-                a_tombstone_is_never_revived,
-                cursors_page_a_prefix_without_gaps_or_repeats,
-                the_sk_pk_index_lists_every_user,
-                aggregates_are_listed_once_across_scan_segments,
-                a_plain_item_is_replaced_but_events_are_refused,
-                repair_replaces_same_version_but_never_newer,
-                read_items_are_listed_once_across_scan_segments,
-                a_marked_increment_counts_once,
-            );
-        }
-    };
-    (@cases $make_store:path; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case($make_store().await).await;
-            }
-        )*
-    };
-}
-
-conformance_suite!(sqlite, sqlite_store);
-conformance_suite!(dynamodb, dynamodb_store);
+on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    appended_events_load_back_in_order,
+    two_concurrent_appends_at_one_version_one_wins,
+    a_stale_expected_version_is_a_conflict,
+    a_malformed_append_is_refused_before_writing,
+    a_history_longer_than_one_page_loads_complete,
+    registration_writes_event_credentials_and_email_guard_together,
+    a_taken_email_fails_the_whole_transaction_and_names_the_guard,
+    a_taken_username_is_a_version_conflict_and_leaves_nothing,
+    an_older_read_item_write_is_ignored,
+    a_tombstone_is_never_revived,
+    cursors_page_a_prefix_without_gaps_or_repeats,
+    the_sk_pk_index_lists_every_user,
+    aggregates_are_listed_once_across_scan_segments,
+    a_plain_item_is_replaced_but_events_are_refused,
+    repair_replaces_same_version_but_never_newer,
+    read_items_are_listed_once_across_scan_segments,
+    a_marked_increment_counts_once,
+);

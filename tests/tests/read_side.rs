@@ -11,7 +11,7 @@ use integration_tests::projection::{
     batch, delete_read_model, drain, read_model_snapshot, records_for_all_events, stream_poller,
     FailingStore,
 };
-use integration_tests::{attrs, dynamodb_store, sqlite_store, Handlers};
+use integration_tests::{attrs, dynamodb_store, on_every_engine, sqlite_store, Handlers};
 use projections::project_batch;
 use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
@@ -610,33 +610,14 @@ pub async fn two_hundred_thirty_seven_debts_page_without_gaps_or_repeats(store: 
     }
 }
 
-macro_rules! read_side_suite {
-    ($engine:ident, $make_store:path) => {
-        mod $engine {
-            use super::*;
-
-            read_side_suite!(@cases $make_store;
-                the_projector_builds_read_items_from_a_scripted_history,
-                duplicates_reordering_and_failures_converge,
-                replay_rebuilds_repairs_and_removes,
-                queries_answer_from_read_items,
-                history_shows_every_change_and_survives_deletion,
-                two_hundred_thirty_seven_debts_page_without_gaps_or_repeats,
-            );
-        }
-    };
-    (@cases $make_store:path; $($case:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                super::$case($make_store().await).await;
-            }
-        )*
-    };
-}
-
-read_side_suite!(sqlite, sqlite_store);
-read_side_suite!(dynamodb, dynamodb_store);
+on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    the_projector_builds_read_items_from_a_scripted_history,
+    duplicates_reordering_and_failures_converge,
+    replay_rebuilds_repairs_and_removes,
+    queries_answer_from_read_items,
+    history_shows_every_change_and_survives_deletion,
+    two_hundred_thirty_seven_debts_page_without_gaps_or_repeats,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_the_projector_on_the_real_stream_builds_the_read_items() {

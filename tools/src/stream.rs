@@ -96,10 +96,6 @@ impl StreamPoller {
         })
     }
 
-    pub fn stream_arn(&self) -> &str {
-        &self.stream_arn
-    }
-
     async fn refresh_shards(&mut self) -> Result<(), StreamError> {
         let mut start: Option<String> = None;
         loop {

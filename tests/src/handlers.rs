@@ -1,0 +1,176 @@
+//! The command handlers wired as their Lambda `main`s wire them, over any engine: the harness of the route
+//! suites (`tests/tests/user_routes.rs`, `debt_routes.rs`). Tokens are signed with a fixed local secret, so
+//! these suites need no service on SQLite; the Secrets Manager path has its own suite on moto.
+
+use std::sync::Arc;
+
+use auth::authorizer::authorize;
+use auth::passwords::MIN_ITERATIONS;
+use auth::{PasswordHasher, SigningKeys, StaticKeys, Tokens};
+use serde_json::{json, Value};
+use store::EventStore;
+use uuid::Uuid;
+
+use crate::api::{authorizer_request, ApiRequest, ApiResponse};
+use crate::{debt_ref, TestStore};
+
+/// The issuer every test token names.
+pub const ISSUER: &str = "debts-api";
+
+/// Every command handler's dependencies over one store, as a Lambda `main` (or the local server) wires them.
+pub struct Handlers {
+    pub users: commands::UserDeps,
+    pub login: commands::LoginDeps,
+    pub debts: commands::DebtDeps,
+}
+
+impl Handlers {
+    pub fn new(
+        store: &Arc<dyn EventStore>,
+        passwords: auth::PasswordHasher,
+        tokens: auth::Tokens,
+    ) -> Self {
+        Handlers {
+            users: commands::UserDeps {
+                store: Arc::clone(store),
+                passwords: passwords.clone(),
+            },
+            login: commands::LoginDeps {
+                store: Arc::clone(store),
+                passwords,
+                tokens,
+            },
+            debts: commands::DebtDeps {
+                store: Arc::clone(store),
+            },
+        }
+    }
+}
+
+/// The write side's routes over one store, with the authorizer in front as API Gateway puts it.
+pub struct Api {
+    pub store: TestStore,
+    pub handlers: Handlers,
+    pub tokens: Tokens,
+    /// The signing secret, for tests that forge tokens the way an attacker would.
+    pub secret: String,
+}
+
+impl Api {
+    /// The routes over `store`, signing with a fresh static secret and the cheapest allowed password hashing.
+    pub fn new(store: TestStore) -> Self {
+        let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+        let keys: Arc<dyn SigningKeys> = Arc::new(StaticKeys::from_secret(&secret));
+        Self::with_keys(store, keys, secret)
+    }
+
+    /// The routes over `store` with these signing keys (`secret` is what forging tests sign with).
+    pub fn with_keys(store: TestStore, keys: Arc<dyn SigningKeys>, secret: String) -> Self {
+        let tokens = Tokens::new(keys, ISSUER);
+        let passwords = PasswordHasher::new(MIN_ITERATIONS).expect("the minimum is allowed");
+        Api {
+            handlers: Handlers::new(&store.store, passwords, tokens.clone()),
+            store,
+            tokens,
+            secret,
+        }
+    }
+
+    /// Answers `request` with the handler API Gateway would route it to.
+    pub async fn call(&self, request: ApiRequest) -> ApiResponse {
+        let event = request.build();
+        let route = request.event()["routeKey"].as_str().unwrap().to_owned();
+        let h = &self.handlers;
+        let response = match route.as_str() {
+            "POST /users" => commands::create_user(event, &h.users).await,
+            "POST /login" => commands::login(event, &h.login).await,
+            "POST /debts" => commands::create_debt(event, &h.debts).await,
+            "PUT /debts/{debt_id}" => commands::update_debt(event, &h.debts).await,
+            "DELETE /debts/{debt_id}" => commands::delete_debt(event, &h.debts).await,
+            other => panic!("no handler for {other}"),
+        };
+        ApiResponse::read(response.expect("handlers answer every request"))
+    }
+
+    /// Registers `username` (`{username}@example.com`, password "correct horse battery").
+    pub async fn register(&self, username: &str) -> ApiResponse {
+        self.call(ApiRequest::new("POST /users", "/users").json(json!({
+            "username": username,
+            "email": format!("{username}@example.com"),
+            "full_name": "Test User",
+            "password": "correct horse battery",
+        })))
+        .await
+    }
+
+    /// A token for a registered user.
+    pub async fn token(&self, username: &str) -> String {
+        let response = self
+            .call(ApiRequest::new("POST /login", "/login").json(json!({
+                "username": username, "password": "correct horse battery"
+            })))
+            .await;
+        assert_eq!(response.status, 200, "{:?}", response.body);
+        response.body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// What the authorizer lets through for this `Authorization` header: the username, or `None`.
+    pub async fn authorized(&self, authorization: Option<&str>) -> Option<String> {
+        let decision = authorize(&authorizer_request(authorization), &self.tokens).await;
+        decision
+            .is_authorized
+            .then(|| decision.context["username"].as_str().unwrap().to_owned())
+    }
+
+    /// Creates [`car_loan`] for `owner`, asserting the 201.
+    pub async fn create_debt(&self, owner: &str) -> ApiResponse {
+        let request = ApiRequest::new("POST /debts", "/debts")
+            .as_user(owner)
+            .json(car_loan());
+        let response = self.call(request).await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+        response
+    }
+
+    /// How many events the debt has.
+    pub async fn event_count(&self, debt_id: &str) -> usize {
+        let events = self.store.store.load_events(&debt_ref(debt_id), 0).await;
+        events.unwrap().len()
+    }
+}
+
+/// The debt of the original README: a car loan.
+pub fn car_loan() -> Value {
+    json!({
+        "debt_name": "Car loan",
+        "principal": 15000,
+        "interest_rate": 4.5,
+        "start_date": "2025-06-01",
+        "payment_frequency": "monthly",
+        "current_balance": "12000.50",
+        "creditor": "First Bank"
+    })
+}
+
+/// A request to one debt's route (`"PUT /debts/{debt_id}"`, ...) by `caller`.
+pub fn debt_request(method_route: &'static str, debt_id: &str, caller: &str) -> ApiRequest {
+    ApiRequest::new(method_route, format!("/debts/{debt_id}"))
+        .path_param("debt_id", debt_id)
+        .as_user(caller)
+}
+
+/// A fresh, valid username.
+pub fn username() -> String {
+    format!("user_{}", &Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// Signs arbitrary header and claims with `secret`: how an attacker (or a buggy client) would.
+pub fn forge(header: Value, claims: Value, secret: &[u8]) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!("{}.{}", part(&header), part(&claims));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let tag = ring::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
