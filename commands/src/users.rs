@@ -11,6 +11,7 @@ use http_api::context::idempotency_key;
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
+use store::codec::to_attributes;
 use store::{keys, AggregateRef, AppendRequest, EventStore, Item, StoreError};
 use store_dynamodb::DynamoStore;
 
@@ -119,12 +120,8 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
             full_name: registration.full_name.clone(),
         };
         let payloads = User::decide(&command, &state)?;
-
-        let hasher = deps.passwords.clone();
-        let password = registration.password.clone();
-        let password_hash = blocking(move || hasher.hash(&password)).await?;
-        let now = Utc::now();
         let username = registration.username.as_str();
+        let now = Utc::now();
         let events = envelopes(
             AggregateType::User,
             username,
@@ -134,34 +131,7 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
             &meta,
             now,
         );
-        let mut append = AppendRequest::new(0, events.clone())
-            .with_guard(
-                "credentials",
-                Item {
-                    key: keys::credentials_key(username),
-                    attributes: attributes(
-                        json!({"password_hash": password_hash, "updated_at": now}),
-                    ),
-                },
-            )
-            .with_guard(
-                "email",
-                Item {
-                    key: keys::email_guard_key(&registration.email.normalized()),
-                    attributes: attributes(json!({"username": username})),
-                },
-            );
-        if let Some(key) = &key {
-            let mut record = registration.fingerprint();
-            record[keys::TTL_ATTRIBUTE] = json!((now + IDEMPOTENCY_WINDOW).timestamp());
-            append = append.with_guard(
-                "idempotency key",
-                Item {
-                    key: keys::user_idempotency_key(key),
-                    attributes: attributes(record),
-                },
-            );
-        }
+        let append = registration_append(deps, &registration, key.as_deref(), &events, now).await?;
         match deps.store.append(append).await {
             Ok(()) => {
                 tracing::info!(username, "user registered");
@@ -171,34 +141,77 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
             }
             Err(
                 conflict @ (StoreError::VersionConflict { .. } | StoreError::GuardTaken { .. }),
-            ) => {
-                // A concurrent retry with the same key may have won the race: answer it as a retry.
-                if let Some(key) = &key {
-                    if let Some(reply) = replay_registration(deps, key, &registration).await? {
-                        return Ok(reply);
-                    }
-                }
-                Err(match conflict {
-                    StoreError::VersionConflict { .. } => {
-                        Problem::conflict("the username is already taken")
-                    }
-                    StoreError::GuardTaken { name } if name == "email" => {
-                        Problem::conflict("the email is already registered")
-                    }
-                    other => other.into(),
-                })
-            }
+            ) => registration_conflict(deps, key.as_deref(), &registration, conflict).await,
             Err(e) => Err(e.into()),
         }
     })
     .await
 }
 
-fn attributes(value: serde_json::Value) -> store::Attributes {
-    match value {
-        serde_json::Value::Object(map) => map,
-        _ => store::Attributes::new(),
+/// The registration transaction: the events, the credentials (the password hashed here, off the async
+/// threads), the email guard and, with an `Idempotency-Key`, the key's record (expiring after the window).
+async fn registration_append(
+    deps: &UserDeps,
+    registration: &Registration,
+    key: Option<&str>,
+    events: &[events::EventEnvelope],
+    now: chrono::DateTime<Utc>,
+) -> Result<AppendRequest, Problem> {
+    let hasher = deps.passwords.clone();
+    let password = registration.password.clone();
+    let password_hash = blocking(move || hasher.hash(&password)).await?;
+    let username = registration.username.as_str();
+    let mut append = AppendRequest::new(0, events.to_vec())
+        .with_guard(
+            "credentials",
+            Item {
+                key: keys::credentials_key(username),
+                attributes: to_attributes(
+                    &json!({"password_hash": password_hash, "updated_at": now}),
+                ),
+            },
+        )
+        .with_guard(
+            "email",
+            Item {
+                key: keys::email_guard_key(&registration.email.normalized()),
+                attributes: to_attributes(&json!({"username": username})),
+            },
+        );
+    if let Some(key) = key {
+        let mut record = registration.fingerprint();
+        record[keys::TTL_ATTRIBUTE] = json!((now + IDEMPOTENCY_WINDOW).timestamp());
+        append = append.with_guard(
+            "idempotency key",
+            Item {
+                key: keys::user_idempotency_key(key),
+                attributes: to_attributes(&record),
+            },
+        );
     }
+    Ok(append)
+}
+
+/// The answer to a registration that lost to an existing user or email: a concurrent retry with the same
+/// key may have won the race (then it is answered as a retry), otherwise 409 naming what is taken.
+async fn registration_conflict(
+    deps: &UserDeps,
+    key: Option<&str>,
+    registration: &Registration,
+    conflict: StoreError,
+) -> Result<Reply, Problem> {
+    if let Some(key) = key {
+        if let Some(reply) = replay_registration(deps, key, registration).await? {
+            return Ok(reply);
+        }
+    }
+    Err(match conflict {
+        StoreError::VersionConflict { .. } => Problem::conflict("the username is already taken"),
+        StoreError::GuardTaken { name } if name == "email" => {
+            Problem::conflict("the email is already registered")
+        }
+        other => other.into(),
+    })
 }
 
 /// The original 201 when `key` was already used for this same registration (password included), a 422 when
@@ -226,16 +239,8 @@ async fn replay_registration(
         return Err(mismatch());
     }
     let username = registration.username.as_str();
-    let stored_hash = deps
-        .store
-        .get_item(&keys::credentials_key(username))
+    let stored_hash = stored_password_hash(deps.store.as_ref(), &registration.username)
         .await?
-        .and_then(|item| {
-            item.attributes
-                .get("password_hash")
-                .and_then(|h| h.as_str())
-                .map(str::to_owned)
-        })
         .ok_or_else(|| Problem::internal("credentials missing for a registered user"))?;
     let hasher = deps.passwords.clone();
     let password = registration.password.clone();
@@ -271,19 +276,10 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
         // A password or username that could never have been registered is simply a wrong one.
         let password = Password::parse(&password).ok();
         let username = Username::parse(&username).ok();
-        let stored = match &username {
-            Some(username) => {
-                deps.store
-                    .get_item(&keys::credentials_key(username.as_str()))
-                    .await?
-            }
+        let stored_hash = match &username {
+            Some(username) => stored_password_hash(deps.store.as_ref(), username).await?,
             None => None,
         };
-        let stored_hash = stored
-            .as_ref()
-            .and_then(|item| item.attributes.get("password_hash"))
-            .and_then(|h| h.as_str())
-            .map(str::to_owned);
         let hasher = deps.passwords.clone();
         let check_password = password.clone();
         let verified = blocking(move || match (check_password, stored_hash) {
@@ -327,6 +323,20 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
     .await
 }
 
+/// The password hash in a user's credentials item, when the user exists.
+async fn stored_password_hash(
+    store: &dyn EventStore,
+    username: &Username,
+) -> Result<Option<String>, StoreError> {
+    let credentials = store
+        .get_item(&keys::credentials_key(username.as_str()))
+        .await?;
+    Ok(credentials.and_then(|item| {
+        let hash = item.attributes.get("password_hash")?.as_str()?;
+        Some(hash.to_owned())
+    }))
+}
+
 /// Re-hashes a password stored with fewer iterations than the current setting. A failure only means the
 /// upgrade waits for the next login, so it is logged, not returned.
 async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password) {
@@ -336,7 +346,7 @@ async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password)
     };
     let item = Item {
         key: keys::credentials_key(username.as_str()),
-        attributes: attributes(json!({"password_hash": new_hash, "updated_at": Utc::now()})),
+        attributes: to_attributes(&json!({"password_hash": new_hash, "updated_at": Utc::now()})),
     };
     match deps.store.put_item(&item).await {
         Ok(()) => tracing::info!(

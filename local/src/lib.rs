@@ -22,7 +22,7 @@ use lambda_http::Body as LambdaBody;
 use queries::QueryDeps;
 use serde_json::{json, Value};
 
-use crate::routes::{match_route, Handler, RouteMatch};
+use crate::routes::{match_route, Handler, Route, RouteMatch};
 
 /// The API's OpenAPI 3.1 description, served at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -137,6 +137,8 @@ impl Gateway {
         response
     }
 
+    /// Serves what API Gateway answers itself (CORS preflight, the route table), reads the body, builds the
+    /// integration event, authorizes a protected route, then hands the event to the route's handler.
     async fn route(&self, request: axum::extract::Request) -> AxumResponse {
         let (parts, body) = request.into_parts();
         if parts.method == Method::OPTIONS {
@@ -152,104 +154,26 @@ impl Gateway {
                 .insert("content-type", HeaderValue::from_static("application/json"));
             return response;
         }
-        let RouteMatch {
-            route,
-            path_parameters,
-        } = match match_route(&parts.method, &path) {
+        let found = match match_route(&parts.method, &path) {
             Ok(found) => found,
             Err(problem) => return problem_response(&problem),
         };
-        let bytes = match axum::body::to_bytes(body, MAX_GATEWAY_BODY).await {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                return problem_response(&Problem::too_large(
-                    "the body is larger than the gateway accepts",
-                ))
-            }
-        };
-        let raw_query = parts.uri.query().unwrap_or("").to_owned();
-        let route_key = format!("{} {}", route.method, route.template);
-        let headers = header_map_json(&parts.headers);
-        let context = request_context(&parts.method, &path, &route_key, &parts.headers);
-
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": route_key,
-            "rawPath": path,
-            "rawQueryString": raw_query,
-            "cookies": [],
-            "headers": headers,
-            "queryStringParameters": query_json(&raw_query),
-            "pathParameters": path_parameters,
-            "stageVariables": {},
-            "requestContext": context,
-            "isBase64Encoded": false,
-        });
-        match String::from_utf8(bytes.to_vec()) {
-            Ok(text) if !text.is_empty() => event["body"] = json!(text),
-            Ok(_) => {}
-            Err(_) => {
-                use base64::Engine;
-                event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&bytes));
-                event["isBase64Encoded"] = json!(true);
-            }
-        }
-
-        if route.protected {
-            let mut authorizer_event = event.clone();
-            authorizer_event["type"] = json!("REQUEST");
-            authorizer_event["routeArn"] = json!(format!(
-                "arn:aws:execute-api:local:000000000000:local/$default/{}{}",
-                route.method, route.template
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_GATEWAY_BODY).await else {
+            return problem_response(&Problem::too_large(
+                "the body is larger than the gateway accepts",
             ));
-            authorizer_event["identitySource"] = match parts
-                .headers
-                .get("authorization")
-                .and_then(|h| h.to_str().ok())
-            {
-                Some(value) => json!([value]),
-                None => json!([]),
-            };
-            let authorizer_request: ApiGatewayV2CustomAuthorizerV2Request =
-                match serde_json::from_value(authorizer_event) {
-                    Ok(request) => request,
-                    Err(_) => {
-                        return problem_response(&Problem::unauthorized(
-                            "the request could not be authorized",
-                        ))
-                    }
-                };
-            let decision = authorize(&authorizer_request, &self.tokens).await;
-            if !decision.is_authorized {
-                return problem_response(&Problem::unauthorized(
-                    "a valid bearer token is required",
-                ));
+        };
+        let mut event = integration_event(&parts, &found, &bytes);
+        if found.route.protected {
+            match self.authorize(&found.route, &event, &parts.headers).await {
+                Ok(context) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
+                Err(problem) => return problem_response(&problem),
             }
-            event["requestContext"]["authorizer"] = json!({ "lambda": decision.context });
         }
-
-        let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
-            Ok(request) => request,
-            Err(_) => {
-                return problem_response(&Problem::malformed("the request could not be read"))
-            }
+        let Ok(lambda_request) = lambda_http::request::from_str(&event.to_string()) else {
+            return problem_response(&Problem::malformed("the request could not be read"));
         };
-        let result = match route.handler {
-            Handler::CreateUser => commands::create_user(lambda_request, &self.users).await,
-            Handler::Login => commands::login(lambda_request, &self.login).await,
-            Handler::CreateDebt => commands::create_debt(lambda_request, &self.debts).await,
-            Handler::UpdateDebt => commands::update_debt(lambda_request, &self.debts).await,
-            Handler::DeleteDebt => commands::delete_debt(lambda_request, &self.debts).await,
-            Handler::Healthz => queries::healthz(lambda_request, &self.queries).await,
-            Handler::GetUser => queries::get_user(lambda_request, &self.queries).await,
-            Handler::GetSummary => queries::get_summary(lambda_request, &self.queries).await,
-            Handler::ListDebts => queries::list_debts(lambda_request, &self.queries).await,
-            Handler::GetDebt => queries::get_debt(lambda_request, &self.queries).await,
-            Handler::GetDebtHistory => {
-                queries::get_debt_history(lambda_request, &self.queries).await
-            }
-        };
-        match result {
+        match self.dispatch(found.route.handler, lambda_request).await {
             Ok(response) => into_axum(response),
             Err(error) => {
                 tracing::error!(%error, "handler failed");
@@ -257,6 +181,87 @@ impl Gateway {
             }
         }
     }
+
+    /// Runs the Lambda authorizer on the request as API Gateway would (a `REQUEST` event whose identity
+    /// source is the `Authorization` header); answers the context it passes on to the integration.
+    async fn authorize(
+        &self,
+        route: &Route,
+        event: &Value,
+        headers: &HeaderMap,
+    ) -> Result<Value, Problem> {
+        let mut authorizer_event = event.clone();
+        authorizer_event["type"] = json!("REQUEST");
+        authorizer_event["routeArn"] = json!(format!(
+            "arn:aws:execute-api:local:000000000000:local/$default/{}{}",
+            route.method, route.template
+        ));
+        authorizer_event["identitySource"] =
+            match headers.get("authorization").and_then(|h| h.to_str().ok()) {
+                Some(value) => json!([value]),
+                None => json!([]),
+            };
+        let request: ApiGatewayV2CustomAuthorizerV2Request =
+            serde_json::from_value(authorizer_event)
+                .map_err(|_| Problem::unauthorized("the request could not be authorized"))?;
+        let decision = authorize(&request, &self.tokens).await;
+        if !decision.is_authorized {
+            return Err(Problem::unauthorized("a valid bearer token is required"));
+        }
+        Ok(json!(decision.context))
+    }
+
+    /// The route's Lambda handler, called as the integration would call it.
+    async fn dispatch(
+        &self,
+        handler: Handler,
+        request: lambda_http::Request,
+    ) -> Result<http::Response<LambdaBody>, lambda_http::Error> {
+        match handler {
+            Handler::CreateUser => commands::create_user(request, &self.users).await,
+            Handler::Login => commands::login(request, &self.login).await,
+            Handler::CreateDebt => commands::create_debt(request, &self.debts).await,
+            Handler::UpdateDebt => commands::update_debt(request, &self.debts).await,
+            Handler::DeleteDebt => commands::delete_debt(request, &self.debts).await,
+            Handler::Healthz => queries::healthz(request, &self.queries).await,
+            Handler::GetUser => queries::get_user(request, &self.queries).await,
+            Handler::GetSummary => queries::get_summary(request, &self.queries).await,
+            Handler::ListDebts => queries::list_debts(request, &self.queries).await,
+            Handler::GetDebt => queries::get_debt(request, &self.queries).await,
+            Handler::GetDebtHistory => queries::get_debt_history(request, &self.queries).await,
+        }
+    }
+}
+
+/// The API Gateway HTTP API (payload 2.0) event for a matched request; a body that is not UTF-8 travels
+/// base64-encoded, as API Gateway sends it.
+fn integration_event(parts: &http::request::Parts, found: &RouteMatch, bytes: &[u8]) -> Value {
+    let path = parts.uri.path();
+    let raw_query = parts.uri.query().unwrap_or("");
+    let route_key = format!("{} {}", found.route.method, found.route.template);
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "cookies": [],
+        "headers": header_map_json(&parts.headers),
+        "queryStringParameters": query_json(raw_query),
+        "pathParameters": found.path_parameters,
+        "stageVariables": {},
+        "requestContext": request_context(&parts.method, path, &route_key, &parts.headers),
+        "isBase64Encoded": false,
+    });
+    match std::str::from_utf8(bytes) {
+        Ok("") => {}
+        Ok(text) => event["body"] = json!(text),
+        Err(_) => {
+            use base64::Engine;
+            event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
+            event["isBase64Encoded"] = json!(true);
+        }
+    }
+    event
 }
 
 fn into_axum(response: http::Response<LambdaBody>) -> AxumResponse {

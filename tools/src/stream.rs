@@ -160,6 +160,7 @@ impl StreamPoller {
     }
 
     /// Every record that arrived since the last poll, oldest first per shard, as Lambda would deliver them.
+    /// A child shard is read only once its parent is drained.
     pub async fn poll(&mut self) -> Result<Event, StreamError> {
         if self.polls_since_describe >= 50 {
             self.refresh_shards().await?;
@@ -178,63 +179,64 @@ impl StreamPoller {
                 continue;
             };
             let parent_open = shard.parent.as_ref().is_some_and(|p| open.contains(p));
-            if shard.finished || parent_open {
-                continue;
-            }
-            let iterator = match &shard.iterator {
-                Some(iterator) => Some(iterator.clone()),
-                None => self.iterator_for(&shard_id, shard).await?,
-            };
-            let Some(iterator) = iterator else {
-                self.shards
-                    .get_mut(&shard_id)
-                    .expect("known shard")
-                    .finished = true;
-                continue;
-            };
-            let output = match self
-                .client
-                .get_records()
-                .shard_iterator(iterator)
-                .send()
-                .await
-            {
-                Ok(output) => output,
-                // An iterator that expired, or points before what the shard still holds (DynamoDB Local
-                // reports this for iterators taken on an empty shard), is replaced on the next poll: from
-                // the last record read, or from the shard's oldest.
-                Err(e)
-                    if e.as_service_error().is_some_and(|e| {
-                        e.is_expired_iterator_exception() || e.is_trimmed_data_access_exception()
-                    }) =>
-                {
-                    tracing::debug!(shard = %shard_id, "shard iterator replaced");
-                    self.shards
-                        .get_mut(&shard_id)
-                        .expect("known shard")
-                        .iterator = None;
-                    continue;
-                }
-                Err(e) => return Err(api(e.into_service_error())),
-            };
-            let shard = self.shards.get_mut(&shard_id).expect("known shard");
-            tracing::debug!(shard = %shard_id, records = output.records().len(), "records read");
-            for record in output.records() {
-                if let Some(sequence) = record.dynamodb().and_then(|d| d.sequence_number()) {
-                    shard.last_sequence = Some(sequence.to_owned());
-                }
-                records.push(to_lambda_record(record, &self.stream_arn, &self.region)?);
-            }
-            shard.iterator = output.next_shard_iterator().map(str::to_owned);
-            shard.finished = shard.iterator.is_none();
-            if shard.finished {
-                // A closed shard has children to pick up.
-                self.polls_since_describe = u32::MAX;
+            if !shard.finished && !parent_open {
+                records.extend(self.poll_shard(&shard_id).await?);
             }
         }
         let mut event = Event::default();
         event.records = records;
         Ok(event)
+    }
+
+    /// The records one shard holds after the last one read, moving its iterator on.
+    async fn poll_shard(&mut self, shard_id: &str) -> Result<Vec<EventRecord>, StreamError> {
+        let shard = self.shards.get(shard_id).expect("known shard");
+        let iterator = match &shard.iterator {
+            Some(iterator) => Some(iterator.clone()),
+            None => self.iterator_for(shard_id, shard).await?,
+        };
+        let shard = self.shards.get_mut(shard_id).expect("known shard");
+        let Some(iterator) = iterator else {
+            shard.finished = true;
+            return Ok(Vec::new());
+        };
+        let output = match self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            // An iterator that expired, or points before what the shard still holds (DynamoDB Local
+            // reports this for iterators taken on an empty shard), is replaced on the next poll: from
+            // the last record read, or from the shard's oldest.
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_expired_iterator_exception() || e.is_trimmed_data_access_exception()
+                }) =>
+            {
+                tracing::debug!(shard = %shard_id, "shard iterator replaced");
+                shard.iterator = None;
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(api(e.into_service_error())),
+        };
+        tracing::debug!(shard = %shard_id, records = output.records().len(), "records read");
+        let mut records = Vec::with_capacity(output.records().len());
+        for record in output.records() {
+            if let Some(sequence) = record.dynamodb().and_then(|d| d.sequence_number()) {
+                shard.last_sequence = Some(sequence.to_owned());
+            }
+            records.push(to_lambda_record(record, &self.stream_arn, &self.region)?);
+        }
+        shard.iterator = output.next_shard_iterator().map(str::to_owned);
+        shard.finished = shard.iterator.is_none();
+        if shard.finished {
+            // A closed shard has children to pick up.
+            self.polls_since_describe = u32::MAX;
+        }
+        Ok(records)
     }
 }
 
