@@ -140,6 +140,11 @@ test: tools ## Run every test: infrastructure, the smoke tests against a local s
 	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api
 	scripts/with-test-services.sh $(CARGO_TEST)
 
+.PHONY: test-fast
+test-fast: ## Run every test that needs no service (SQLite, pure code): no Java, no moto, no install step
+	env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SECRETS_MANAGER -u AWS_ENDPOINT_URL \
+		cargo test --workspace -- --skip dynamodb --skip moto
+
 .PHONY: test-rust
 test-rust: tools ## Run only the Rust tests, with the test services up
 	scripts/with-test-services.sh $(CARGO_TEST)

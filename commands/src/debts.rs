@@ -7,7 +7,7 @@ use domain::{
     Creditor, Debt, DebtCommand, DebtName, DebtPatch, DebtState, DebtView, Decider, InterestRate,
     Money, NewDebt, PaymentFrequency, StartDate, Username,
 };
-use events::{AggregateType, EventEnvelope};
+use events::EventEnvelope;
 use http_api::body::{json_object, parsed_decimal, parsed_text, Fields};
 use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
@@ -28,9 +28,8 @@ pub struct DebtDeps {
 impl DebtDeps {
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = lambda_support::sdk_config().await;
         Ok(DebtDeps {
-            store: Arc::new(store_dynamodb::DynamoStore::from_env(&config)?),
+            store: store_dynamodb::DynamoStore::shared_from_env().await?,
         })
     }
 }
@@ -104,15 +103,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             debt,
         };
         let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
-        let events = envelopes(
-            AggregateType::Debt,
-            &debt_id,
-            0,
-            payloads,
-            owner.as_str(),
-            &meta,
-            Utc::now(),
-        );
+        let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, Utc::now());
         match deps
             .store
             .append(AppendRequest::new(0, events.clone()))
@@ -180,15 +171,7 @@ async fn change_debt(
         if payloads.is_empty() {
             return view(&history);
         }
-        let events = envelopes(
-            AggregateType::Debt,
-            debt_id,
-            version,
-            payloads,
-            actor.as_str(),
-            meta,
-            Utc::now(),
-        );
+        let events = envelopes(debt_id, version, payloads, actor.as_str(), meta, Utc::now());
         match deps
             .store
             .append(AppendRequest::new(version, events.clone()))

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use auth::{Password, PasswordHasher, SecretsManagerKeys, Tokens, Verified};
 use chrono::{Duration, Utc};
 use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
-use events::AggregateType;
 use http_api::body::{json_object, parsed_text, text};
 use http_api::context::idempotency_key;
 use http_api::{serve, Problem, Reply};
@@ -122,15 +121,7 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
         let payloads = User::decide(&command, &state)?;
         let username = registration.username.as_str();
         let now = Utc::now();
-        let events = envelopes(
-            AggregateType::User,
-            username,
-            0,
-            payloads,
-            username,
-            &meta,
-            now,
-        );
+        let events = envelopes(username, 0, payloads, username, &meta, now);
         let append = registration_append(deps, &registration, key.as_deref(), &events, now).await?;
         match deps.store.append(append).await {
             Ok(()) => {

@@ -64,6 +64,31 @@ pub struct EventEnvelope {
 }
 
 impl EventEnvelope {
+    /// A new event (with a fresh id) at `version` of `aggregate_id`, in its payload type's current schema
+    /// version; the aggregate type follows from the payload, and the causation is unknown.
+    pub fn new(
+        aggregate_id: impl Into<String>,
+        version: u64,
+        payload: EventPayload,
+        occurred_at: DateTime<Utc>,
+        actor: impl Into<String>,
+        correlation_id: Uuid,
+    ) -> Self {
+        EventEnvelope {
+            event_id: Uuid::new_v4(),
+            schema_version: EventPayload::current_schema_version(payload.event_type())
+                .expect("every payload type has a current schema version"),
+            aggregate_type: payload.aggregate_type(),
+            aggregate_id: aggregate_id.into(),
+            version,
+            occurred_at,
+            actor: actor.into(),
+            correlation_id,
+            causation_id: None,
+            payload,
+        }
+    }
+
     /// The event type's name as it appears in `event_type`.
     pub fn event_type(&self) -> &'static str {
         self.payload.event_type()

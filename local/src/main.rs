@@ -17,7 +17,7 @@ use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
 use store::EventStore;
 use tokio::sync::watch;
-use tools::cli::{ChangeSource, StoreArgs};
+use tools::cli::{ChangeSource, Failure, StoreArgs};
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -50,12 +50,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// Why the server did not start: a usage error (exit 2) or a failure (exit 1).
-enum Failure {
-    Usage(String),
-    Failed(String),
 }
 
 fn failed(error: impl std::fmt::Display) -> Failure {
@@ -178,15 +172,5 @@ async fn run() -> Result<(), Failure> {
 #[tokio::main]
 async fn main() -> ExitCode {
     init_logging();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("{message}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Failed(message)) => {
-            eprintln!("{message}");
-            ExitCode::FAILURE
-        }
-    }
+    Failure::exit(run().await)
 }

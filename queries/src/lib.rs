@@ -29,9 +29,8 @@ pub struct QueryDeps {
 impl QueryDeps {
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = lambda_support::sdk_config().await;
         Ok(QueryDeps {
-            store: Arc::new(store_dynamodb::DynamoStore::from_env(&config)?),
+            store: store_dynamodb::DynamoStore::shared_from_env().await?,
         })
     }
 }

@@ -230,19 +230,16 @@ fn sqlite_snapshot(path: &std::path::Path) -> Vec<String> {
 
 /// An envelope around `payload` for `aggregate_id` at `version`.
 pub fn envelope(aggregate_id: &str, version: u64, payload: EventPayload) -> EventEnvelope {
-    EventEnvelope {
-        event_id: Uuid::new_v4(),
-        schema_version: 1,
-        aggregate_type: payload.aggregate_type(),
-        aggregate_id: aggregate_id.to_owned(),
+    let occurred_at = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+        + chrono::Duration::seconds(version as i64);
+    EventEnvelope::new(
+        aggregate_id,
         version,
-        occurred_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
-            + chrono::Duration::seconds(version as i64),
-        actor: "alice".to_owned(),
-        correlation_id: Uuid::new_v4(),
-        causation_id: None,
         payload,
-    }
+        occurred_at,
+        "alice",
+        Uuid::new_v4(),
+    )
 }
 
 pub fn user_created(username: &str, email: &str) -> EventEnvelope {

@@ -73,18 +73,7 @@ fn event(
     actor: &str,
     payload: EventPayload,
 ) -> EventEnvelope {
-    EventEnvelope {
-        event_id: Uuid::new_v4(),
-        schema_version: 1,
-        aggregate_type: payload.aggregate_type(),
-        aggregate_id: aggregate_id.to_owned(),
-        version,
-        occurred_at: at,
-        actor: actor.to_owned(),
-        correlation_id: Uuid::new_v4(),
-        causation_id: None,
-        payload,
-    }
+    EventEnvelope::new(aggregate_id, version, payload, at, actor, Uuid::new_v4())
 }
 
 /// Four users with six debts each, then 60 random updates and 5 deletions, spread over three UTC days

@@ -75,6 +75,11 @@ async fn append_two_events(store: &Store, id: &str) {
         .unwrap();
 }
 
+/// How many events the aggregate has.
+async fn event_count(store: &Store, aggregate: &AggregateRef) -> usize {
+    store.load_events(aggregate, 0).await.unwrap().len()
+}
+
 async fn all_pages(store: &Store, query: Query) -> Vec<ItemKey> {
     let mut keys = Vec::new();
     let mut cursor = None;
@@ -123,11 +128,7 @@ pub async fn appended_events_load_back_in_order(store: Store) {
     let all = store.load_events(&debt_ref(&id), 0).await.unwrap();
     assert_eq!(all.len(), 4);
     assert_eq!(all[3], fourth);
-    assert!(store
-        .load_events(&debt_ref(&new_id()), 0)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(event_count(&store, &debt_ref(&new_id())).await == 0);
 }
 
 pub async fn two_concurrent_appends_at_one_version_one_wins(store: Store) {
@@ -148,7 +149,7 @@ pub async fn two_concurrent_appends_at_one_version_one_wins(store: Store) {
             "round {round}: the loser gets a typed conflict, got {:?}",
             conflicts[0]
         );
-        assert_eq!(store.load_events(&debt_ref(&id), 0).await.unwrap().len(), 2);
+        assert_eq!(event_count(&store, &debt_ref(&id)).await, 2);
     }
 }
 
@@ -187,11 +188,7 @@ pub async fn a_malformed_append_is_refused_before_writing(store: Store) {
         matches!(empty, Err(StoreError::InvalidRequest(_))),
         "{empty:?}"
     );
-    assert!(store
-        .load_events(&debt_ref(&id), 0)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(event_count(&store, &debt_ref(&id)).await == 0);
 }
 
 /// 1,500 events of about 1.2 KB: the history is larger than one 1 MB DynamoDB Query page.
@@ -230,14 +227,7 @@ pub async fn registration_writes_event_credentials_and_email_guard_together(stor
     let username = format!("u{}", &new_id()[..8]);
     let email = format!("{username}@example.com");
     store.append(registration(&username, &email)).await.unwrap();
-    assert_eq!(
-        store
-            .load_events(&user_ref(&username), 0)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(event_count(&store, &user_ref(&username)).await, 1);
     let credentials = store
         .get_item(&keys::credentials_key(&username))
         .await
@@ -267,11 +257,7 @@ pub async fn a_taken_email_fails_the_whole_transaction_and_names_the_guard(store
         "{taken:?}"
     );
     // Nothing of the failed registration is left behind.
-    assert!(store
-        .load_events(&user_ref(&second), 0)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(event_count(&store, &user_ref(&second)).await == 0);
     assert!(store
         .get_item(&keys::credentials_key(&second))
         .await
@@ -305,14 +291,7 @@ pub async fn a_taken_username_is_a_version_conflict_and_leaves_nothing(store: St
             .is_none(),
         "the second email is not reserved by a failed registration"
     );
-    assert_eq!(
-        store
-            .load_events(&user_ref(&username), 0)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(event_count(&store, &user_ref(&username)).await, 1);
 }
 
 pub async fn an_older_read_item_write_is_ignored(store: Store) {
@@ -566,14 +545,7 @@ pub async fn a_plain_item_is_replaced_but_events_are_refused(store: Store) {
         matches!(overwrite, Err(StoreError::InvalidRequest(_))),
         "{overwrite:?}"
     );
-    assert_eq!(
-        store
-            .load_events(&user_ref(&username), 0)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(event_count(&store, &user_ref(&username)).await, 1);
 }
 
 pub async fn repair_replaces_same_version_but_never_newer(store: Store) {

@@ -38,7 +38,12 @@ fn graph() -> Graph {
     let packages = metadata["packages"].as_array().unwrap();
     let name_of: BTreeMap<&str, String> = packages
         .iter()
-        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap(),
+                p["name"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let members: BTreeSet<String> = metadata["workspace_members"]
         .as_array()
@@ -112,7 +117,12 @@ fn query_and_command_functions_link_neither_sqlite_nor_the_streams_sdk() {
         let bins = &graph.binaries[package];
         assert!(bins.len() >= 5, "{package} builds its functions: {bins:?}");
         let linked = graph.closure(package);
-        for forbidden in ["rusqlite", "libsqlite3-sys", "aws-sdk-dynamodbstreams", "tools"] {
+        for forbidden in [
+            "rusqlite",
+            "libsqlite3-sys",
+            "aws-sdk-dynamodbstreams",
+            "tools",
+        ] {
             assert!(
                 !linked.contains(forbidden),
                 "{package} (functions {bins:?}) links {forbidden}"

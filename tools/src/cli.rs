@@ -1,6 +1,8 @@
-//! Opening the store a command line or the environment names, for the local server and the tools.
+//! What the local server and the tools share about being a command: opening the store the command line or
+//! the environment names, and ending with the exit code that says whose fault a failure was.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use store::{EventStore, ItemKey};
@@ -9,6 +11,26 @@ use store_sqlite::SqliteStore;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::stream::{StartAt, StreamPoller};
+
+/// Why a command did not finish: a usage error (bad arguments or settings, exit 2) or a failure (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Failed(String),
+}
+
+impl Failure {
+    /// Prints the failure, if any, and gives the process's exit code.
+    pub fn exit(result: Result<(), Failure>) -> ExitCode {
+        let (code, message) = match result {
+            Ok(()) => return ExitCode::SUCCESS,
+            Err(Failure::Usage(message)) => (2, message),
+            Err(Failure::Failed(message)) => (1, message),
+        };
+        eprintln!("{message}");
+        ExitCode::from(code)
+    }
+}
 
 /// The store options every tool takes: `--store sqlite|dynamodb` (default `STORE`, else `sqlite`),
 /// `--data-dir DIR` (default `DATA_DIR`, else `.data`), `--table NAME` (default `TABLE_NAME`, else `debts`)

@@ -5,9 +5,10 @@
 // A scenario reads top to bottom as one story, so test functions may run past the 60-line limit.
 #![allow(clippy::too_many_lines)]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use events::{
@@ -18,6 +19,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use store::{AppendRequest, EventStore};
 use store_sqlite::SqliteStore;
+use support::run_tool;
 use uuid::Uuid;
 
 const START: fn() -> DateTime<Utc> = || Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
@@ -29,18 +31,7 @@ fn envelope(
     actor: &str,
     payload: EventPayload,
 ) -> EventEnvelope {
-    EventEnvelope {
-        event_id: Uuid::new_v4(),
-        schema_version: 1,
-        aggregate_type: payload.aggregate_type(),
-        aggregate_id: id.to_owned(),
-        version,
-        occurred_at: at,
-        actor: actor.to_owned(),
-        correlation_id: Uuid::new_v4(),
-        causation_id: None,
-        payload,
-    }
+    EventEnvelope::new(id, version, payload, at, actor, Uuid::new_v4())
 }
 
 /// A data directory holding `users` users, each with debts of ten events (created, eight updates, deleted),
@@ -121,18 +112,7 @@ async fn data_dir(users: usize, debts: usize) -> (PathBuf, Vec<EventEnvelope>) {
 }
 
 fn export(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_export-events"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("STORE")
-        .output()
-        .expect("run export-events");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_tool(env!("CARGO_BIN_EXE_export-events"), dir, args)
 }
 
 fn envelope_schema() -> jsonschema::Validator {

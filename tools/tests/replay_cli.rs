@@ -1,47 +1,34 @@
-//! The `replay` binary as an operator runs it: on a SQLite data directory, with `--dry-run`, and with bad
+//! The `replay-cli` binary as an operator runs it: on a SQLite data directory, with `--dry-run`, and with bad
 //! arguments.
 
 use std::path::Path;
-use std::process::Command;
 
 use chrono::Utc;
-use events::{AggregateType, EventEnvelope, EventPayload, UserCreated};
+use events::{EventEnvelope, EventPayload, UserCreated};
 use store::{AppendRequest, EventStore};
 use store_sqlite::SqliteStore;
+use support::run_tool;
+
+mod support;
 
 fn user_created(username: &str) -> EventEnvelope {
-    EventEnvelope {
-        event_id: uuid::Uuid::new_v4(),
-        schema_version: 1,
-        aggregate_type: AggregateType::User,
-        aggregate_id: username.to_owned(),
-        version: 1,
-        occurred_at: Utc::now(),
-        actor: username.to_owned(),
-        correlation_id: uuid::Uuid::new_v4(),
-        causation_id: None,
-        payload: EventPayload::UserCreated(UserCreated {
-            username: username.to_owned(),
-            email: format!("{username}@example.com"),
-            full_name: "Someone".to_owned(),
-        }),
-    }
+    let payload = EventPayload::UserCreated(UserCreated {
+        username: username.to_owned(),
+        email: format!("{username}@example.com"),
+        full_name: "Someone".to_owned(),
+    });
+    EventEnvelope::new(
+        username,
+        1,
+        payload,
+        Utc::now(),
+        username,
+        uuid::Uuid::new_v4(),
+    )
 }
 
 fn replay(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_replay-cli"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("STORE")
-        .output()
-        .expect("run replay-cli");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_tool(env!("CARGO_BIN_EXE_replay-cli"), data_dir, args)
 }
 
 #[tokio::test]

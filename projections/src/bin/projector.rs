@@ -5,14 +5,12 @@ use std::sync::Arc;
 use aws_lambda_events::dynamodb::Event;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use projections::project_batch;
-use store::EventStore;
 use store_dynamodb::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_support::logging::init();
-    let config = lambda_support::sdk_config().await;
-    let store: Arc<dyn EventStore> = Arc::new(DynamoStore::from_env(&config)?);
+    let store = DynamoStore::shared_from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let store = Arc::clone(&store);
         async move { Ok::<_, Error>(project_batch(&event.payload, store.as_ref()).await) }

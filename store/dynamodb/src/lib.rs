@@ -47,6 +47,13 @@ impl DynamoStore {
         Ok(Self::new(Client::new(config), table))
     }
 
+    /// What a Lambda function's `main` builds once: the store on `TABLE_NAME`, over the shared SDK
+    /// configuration.
+    pub async fn shared_from_env() -> Result<std::sync::Arc<dyn EventStore>, StoreError> {
+        let config = lambda_support::sdk_config().await;
+        Ok(std::sync::Arc::new(Self::from_env(&config)?))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

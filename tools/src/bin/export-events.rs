@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tools::cli::StoreArgs;
+use tools::cli::{Failure, StoreArgs};
 use tools::export::{export, ExportFilter, ExportProgress};
 
 const USAGE: &str =
@@ -73,42 +73,29 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let store = match args.store.open().await {
-        Ok(store) => store,
-        Err(message) => {
-            eprintln!("export-events: {message}");
-            return ExitCode::from(2);
-        }
-    };
+async fn run() -> Result<(), Failure> {
+    let args = parse_args(std::env::args().skip(1)).map_err(Failure::Usage)?;
+    let store =
+        (args.store.open().await).map_err(|m| Failure::Usage(format!("export-events: {m}")))?;
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => match File::create(path) {
-            Ok(file) => Box::new(BufWriter::new(file)),
-            Err(error) => {
-                eprintln!("export-events: cannot write {}: {error}", path.display());
-                return ExitCode::from(2);
-            }
-        },
+        Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| {
+            Failure::Usage(format!(
+                "export-events: cannot write {}: {e}",
+                path.display()
+            ))
+        })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    match export(store.as_ref(), &args.filter, &mut out, report).await {
-        Ok(_) => {
-            if let Some(kib) = peak_rss_kib() {
-                eprintln!("export: peak RSS {:.1} MiB", kib as f64 / 1024.0);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("export-events failed: {error}");
-            ExitCode::FAILURE
-        }
+    export(store.as_ref(), &args.filter, &mut out, report)
+        .await
+        .map_err(|e| Failure::Failed(format!("export-events failed: {e}")))?;
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("export: peak RSS {:.1} MiB", kib as f64 / 1024.0);
     }
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    Failure::exit(run().await)
 }

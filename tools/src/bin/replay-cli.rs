@@ -10,7 +10,7 @@
 use std::process::ExitCode;
 
 use projections::replay::{replay, Progress, ReplayOptions, Scope};
-use tools::cli::StoreArgs;
+use tools::cli::{Failure, StoreArgs};
 
 const USAGE: &str =
     "usage: replay-cli (--all | --user NAME | --debt ID) [--dry-run] [--store sqlite|dynamodb] \
@@ -65,40 +65,27 @@ fn print_progress(progress: Progress) {
     );
 }
 
+async fn run() -> Result<(), Failure> {
+    let args = parse_args(std::env::args().skip(1)).map_err(Failure::Usage)?;
+    let store = (args.store.open().await).map_err(|m| Failure::Usage(format!("replay: {m}")))?;
+    let report = replay(store, &args.options, print_progress)
+        .await
+        .map_err(|e| Failure::Failed(format!("replay failed: {e}")))?;
+    println!(
+        "replay {}: checked {}, rewritten {}, removed {}, skipped (newer) {}, {} events in {} ms ({:.0} events/s)",
+        if report.dry_run { "(dry run, nothing written)" } else { "done" },
+        report.checked,
+        report.rewritten,
+        report.removed,
+        report.skipped_newer,
+        report.events,
+        report.elapsed_ms,
+        report.events_per_second()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let store = match args.store.open().await {
-        Ok(store) => store,
-        Err(message) => {
-            eprintln!("replay: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    match replay(store, &args.options, print_progress).await {
-        Ok(report) => {
-            println!(
-                "replay {}: checked {}, rewritten {}, removed {}, skipped (newer) {}, {} events in {} ms ({:.0} events/s)",
-                if report.dry_run { "(dry run, nothing written)" } else { "done" },
-                report.checked,
-                report.rewritten,
-                report.removed,
-                report.skipped_newer,
-                report.events,
-                report.elapsed_ms,
-                report.events_per_second()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("replay failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    Failure::exit(run().await)
 }
