@@ -18,14 +18,6 @@ pub enum AggregateType {
 }
 
 impl AggregateType {
-    /// The partition-key prefix of this aggregate type in the one table (`USER#`, `DEBT#`).
-    pub fn key_prefix(self) -> &'static str {
-        match self {
-            AggregateType::User => "USER#",
-            AggregateType::Debt => "DEBT#",
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             AggregateType::User => "user",

@@ -14,6 +14,8 @@ pub const USER_INFO_SK: &str = "USER#INFO";
 pub const DEBT_SK_PREFIX: &str = "DEBT#";
 /// Partition prefix of every user's items (their events, credentials and read items).
 pub const USER_PK_PREFIX: &str = "USER#";
+/// Partition prefix of a debt's events.
+pub const DEBT_PK_PREFIX: &str = "DEBT#";
 /// Name of the global secondary index that inverts the table's key (`SK` hash, `PK` range).
 pub const SK_PK_INDEX: &str = "SK-PK-index";
 /// TTL attribute: an item whose epoch-seconds value here has passed is deleted by DynamoDB (idempotency
@@ -22,9 +24,17 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// Highest version an event key can hold (ten digits).
 pub const MAX_VERSION: u64 = 9_999_999_999;
 
+/// The partition-key prefix of an aggregate type's items.
+pub fn aggregate_pk_prefix(aggregate_type: AggregateType) -> &'static str {
+    match aggregate_type {
+        AggregateType::User => USER_PK_PREFIX,
+        AggregateType::Debt => DEBT_PK_PREFIX,
+    }
+}
+
 /// Partition key of an aggregate: `USER#{username}` or `DEBT#{debt_id}`.
 pub fn aggregate_pk(aggregate_type: AggregateType, aggregate_id: &str) -> String {
-    format!("{}{aggregate_id}", aggregate_type.key_prefix())
+    format!("{}{aggregate_id}", aggregate_pk_prefix(aggregate_type))
 }
 
 /// Sort key of an aggregate's event: `EVENT#{aggregate_id}#{version:010}`. The id sits inside the key so the
@@ -133,7 +143,7 @@ pub fn parse_event_key(key: &ItemKey) -> Option<(AggregateType, String, u64)> {
     let (id, version) = rest.rsplit_once('#')?;
     let aggregate_type = [AggregateType::User, AggregateType::Debt]
         .into_iter()
-        .find(|t| key.pk.strip_prefix(t.key_prefix()) == Some(id))?;
+        .find(|t| key.pk.strip_prefix(aggregate_pk_prefix(*t)) == Some(id))?;
     let version = version.parse().ok().filter(|_| version.len() == 10)?;
     Some((aggregate_type, id.to_owned(), version))
 }
