@@ -57,6 +57,12 @@ class Client:
         print(f"  ok  {what} ({method} {path} -> {status})")
         return payload, headers
 
+    def expect_body(self, what, payload, expected):
+        self.steps += 1
+        if payload != expected:
+            raise SmokeFailure(f"step {self.steps}: {what}\n  body {payload!r}, expected {expected!r}")
+        print(f"  ok  {what} ({json.dumps(expected)})")
+
 
 def register_and_login(client):
     username = f"smoke_{uuid.uuid4().hex[:12]}"
@@ -75,8 +81,12 @@ def auth_flow(client):
                   body={"username": username, "password": password + "x"})
     client.expect("an unknown user is refused", 401, "POST", "/login",
                   body={"username": f"nobody_{uuid.uuid4().hex[:8]}", "password": password})
-    client.expect("no token, no debts", 401, "GET", "/debts")
-    client.expect("a forged token is refused", 401, "GET", "/debts", token=token[:-2] + "xx")
+    # API Gateway's own answers (its JSON shape, not problem+json): no identity source is 401 before the
+    # authorizer runs; a token the authorizer refuses is 403.
+    refused, _ = client.expect("no token, no debts", 401, "GET", "/debts")
+    client.expect_body("API Gateway's 401", refused, {"message": "Unauthorized"})
+    forged, _ = client.expect("a forged token is refused", 403, "GET", "/debts", token=token[:-2] + "xx")
+    client.expect_body("API Gateway's 403", forged, {"message": "Forbidden"})
     client.expect("read your own profile", 200, "GET", f"/users/{username}", token=token)
     client.expect("someone else's profile is not found", 404, "GET", "/users/someone_else", token=token)
     client.expect("a taken username is a conflict", 409, "POST", "/users", body={

@@ -68,6 +68,16 @@ fn problem_response(problem: &Problem) -> AxumResponse {
     response
 }
 
+/// An answer API Gateway gives itself, before any integration runs: its own JSON shape, not RFC 9457.
+fn gateway_answer(status: StatusCode, message: &str) -> AxumResponse {
+    let mut response = AxumResponse::new(AxumBody::from(json!({ "message": message }).to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}
+
 fn header_map_json(headers: &HeaderMap) -> Value {
     let mut map: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
@@ -167,7 +177,7 @@ impl Gateway {
         if found.route.protected {
             match self.authorize(&found.route, &event, &parts.headers).await {
                 Ok(context) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
-                Err(problem) => return problem_response(&problem),
+                Err(answer) => return answer,
             }
         }
         let Ok(lambda_request) = lambda_http::request::from_str(&event.to_string()) else {
@@ -183,30 +193,39 @@ impl Gateway {
     }
 
     /// Runs the Lambda authorizer on the request as API Gateway would (a `REQUEST` event whose identity
-    /// source is the `Authorization` header); answers the context it passes on to the integration.
+    /// source is the `Authorization` header) and answers the context it passes on to the integration, or
+    /// API Gateway's own refusal: 401 `{"message":"Unauthorized"}` without calling the authorizer when the
+    /// identity source is missing or empty, 403 `{"message":"Forbidden"}` when the authorizer says no
+    /// (see docs/architecture.md for the AWS documentation this follows).
     async fn authorize(
         &self,
         route: &Route,
         event: &Value,
         headers: &HeaderMap,
-    ) -> Result<Value, Problem> {
+    ) -> Result<Value, AxumResponse> {
+        let identity = headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .filter(|value| !value.is_empty());
+        let Some(identity) = identity else {
+            return Err(gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"));
+        };
         let mut authorizer_event = event.clone();
         authorizer_event["type"] = json!("REQUEST");
         authorizer_event["routeArn"] = json!(format!(
             "arn:aws:execute-api:local:000000000000:local/$default/{}{}",
             route.method, route.template
         ));
-        authorizer_event["identitySource"] =
-            match headers.get("authorization").and_then(|h| h.to_str().ok()) {
-                Some(value) => json!([value]),
-                None => json!([]),
-            };
+        authorizer_event["identitySource"] = json!([identity]);
         let request: ApiGatewayV2CustomAuthorizerV2Request =
-            serde_json::from_value(authorizer_event)
-                .map_err(|_| Problem::unauthorized("the request could not be authorized"))?;
+            serde_json::from_value(authorizer_event).map_err(|error| {
+                // API Gateway's answer when the authorizer cannot be invoked; our own event always parses.
+                tracing::error!(%error, "authorizer request could not be built");
+                gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            })?;
         let decision = authorize(&request, &self.tokens).await;
         if !decision.is_authorized {
-            return Err(Problem::unauthorized("a valid bearer token is required"));
+            return Err(gateway_answer(StatusCode::FORBIDDEN, "Forbidden"));
         }
         Ok(json!(decision.context))
     }

@@ -412,19 +412,22 @@ fn access_control_bad_input_and_pagination(store: Store) {
         ("GET", path.as_str()),
         ("GET", "/users/alice"),
     ] {
+        // API Gateway's own answers, in its own shape (not problem+json): as the deployed API gives them.
         let (status, headers, body) = server.call(method, route, None, &[]);
         assert_eq!(status, 401, "{method} {route} without a token: {body}");
-        assert_eq!(
-            header(&headers, "content-type"),
-            Some("application/problem+json")
-        );
-        let (status, _, _) = server.call(
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        assert_eq!(body, json!({"message": "Unauthorized"}));
+        let (status, _, body) = server.call(method, route, None, &[("authorization", "")]);
+        assert_eq!((status, body), (401, json!({"message": "Unauthorized"})));
+        let (status, headers, body) = server.call(
             method,
             route,
             None,
             &[("authorization", "Bearer forged.token.here")],
         );
-        assert_eq!(status, 401, "{method} {route} with a bad token");
+        assert_eq!(status, 403, "{method} {route} with a bad token");
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        assert_eq!(body, json!({"message": "Forbidden"}));
     }
     let (status, _, _) = server.call("GET", &path, None, &[("authorization", &bob)]);
     assert_eq!(status, 404, "bob cannot see alice's debt");

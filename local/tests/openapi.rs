@@ -66,10 +66,14 @@ fn protected_routes_need_the_bearer_token_and_public_ones_do_not() {
         let public = security.as_array().is_some_and(Vec::is_empty);
         assert_eq!(public, !route.protected, "{method} {path}");
         if route.protected {
-            assert!(
-                operation["responses"].get("401").is_some(),
-                "{method} {path} documents 401"
-            );
+            for (status, message) in [("401", "Unauthorized"), ("403", "Forbidden")] {
+                let answer = &operation["responses"][status]["content"]["application/json"];
+                assert_eq!(
+                    answer["example"],
+                    json!({ "message": message }),
+                    "{method} {path} documents API Gateway's {status}"
+                );
+            }
         }
     }
 }
