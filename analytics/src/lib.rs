@@ -1,4 +1,4 @@
-//! The way out for event consumers: the Pipe's enrichment that publishes envelopes to the bus
+//! The way out for event consumers: the stream reader that puts every committed event on the bus
 //! ([`publish`]), and the first consumer on the bus ([`consumer`]): daily counters, and each debt's
 //! contribution to its owner's portfolio (the read items of `read_model::portfolio`, which `GET
 //! /users/{username}/summary` sums).

@@ -1,6 +1,7 @@
 """The whole debts stack: the table, every Lambda function with its least privileges, the HTTP API with its
-authorizer, the signing secret, the table stream's two readers (the projector's mapping and the Pipe that
-publishes envelopes to the event bus), the analytics consumer on the bus, and the alarms that watch them."""
+authorizer, throttling and access logs, the signing secret, the table stream's two readers (the projector and
+the publisher that puts each event on the bus), the analytics consumer on the bus, and the alarms that watch
+them and notify an SNS topic. Every named resource carries the project and stack (`debts-dev-...`)."""
 
 import json
 import secrets
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.rust_lambda import RustLambdaFunction
+from components.rust_lambda import LOG_RETENTION_DAYS, RustLambdaFunction
 from components.table import SK_PK_INDEX, debts_table
 
 # Read-only and write actions on the table, named so least privilege is visible at a glance.
@@ -29,8 +30,28 @@ EVENT_ITEMS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [
 # The bus events' `source`; their `detail-type` is the event type and their `detail` the documented envelope.
 EVENT_SOURCE = "debts.events"
 EVENT_TYPES = ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"]
-# The partitions analytics owns (design: keys module of the `store` crate).
+# The partitions each function may touch (`dynamodb:LeadingKeys`; the key formats are `store::keys`'s).
 ANALYTICS_PARTITIONS = ["ANALYTICS#*", "PORTFOLIO#*", "STATS#*"]
+DEBT_PARTITIONS = ["DEBT#*"]
+USER_PARTITIONS = ["USER#*"]
+REGISTRATION_PARTITIONS = ["USER#*", "EMAIL#*", "IDEMPOTENCY#users#*"]
+PROJECTION_PARTITIONS = ["USER#*", "DEBT#*"]
+HEALTH_PARTITIONS = ["HEALTH#*"]
+# The routes that hash a password (600,000 PBKDF2 rounds each): throttled tighter than the rest.
+HASHING_ROUTES = ["POST /login", "POST /users"]
+# A token stays accepted this long after its expiry or its key's rotation at most: API Gateway caches the
+# authorizer's answer per Authorization header for this many seconds. Short, because a cached "yes" outlives
+# whatever made it true; not zero, because each miss costs an authorizer invocation.
+AUTHORIZER_CACHE_SECONDS = 30
+
+# One JSON line per request in the stage's access log (API Gateway `$context` variables).
+ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId", "routeKey": "$context.routeKey", "status": "$context.status",
+    "responseLatency": "$context.responseLatency", "integrationLatency": "$context.integrationLatency",
+    "integrationError": "$context.integrationErrorMessage", "authorizerError": "$context.authorizer.error",
+    "sourceIp": "$context.identity.sourceIp", "userAgent": "$context.identity.userAgent",
+    "requestTime": "$context.requestTime",
+}
 
 # Headers the API accepts and exposes across origins: the same list the local gateway sends.
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "if-match", "if-none-match",
@@ -61,15 +82,42 @@ ROUTES = [
 ]
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What a stack's config (Pulumi.<stack>.yaml) may set; the defaults suit a dev stack."""
+    prefix: str = "debts-test"
+    architecture: str = "arm64"
+    deletion_protection: bool = False
+    password_iterations: int = 600_000
+    secret_name: str | None = None
+    # 0 deletes the secret at once on destroy, so a destroyed stack can be deployed again the same day.
+    secret_recovery_days: int = 0
+    api_rate_limit: float = 100.0
+    api_burst_limit: int = 200
+    hashing_rate_limit: float = 10.0
+    hashing_burst_limit: int = 20
+    # Reserved for login and create-user each, so a flood of logins cannot take the account's whole
+    # concurrency (and throttle the projector). None leaves them unreserved (accounts with a quota of 10).
+    hashing_concurrency: int | None = 10
+    alarm_email: str | None = None
+
+    @property
+    def secret(self) -> str:
+        return self.secret_name or f"{self.prefix}/auth"
+
+
 class DebtsStack:
-    def __init__(self, *, architecture: str = "arm64", deletion_protection: bool = False,
-                 password_iterations: int = 600_000):
-        self.table = debts_table("debts", deletion_protection=deletion_protection)
+    def __init__(self, settings: Settings | None = None):
+        settings = settings or Settings()
+        self.settings = settings
+        prefix = settings.prefix
+        architecture = settings.architecture
+        self.table = debts_table("debts", deletion_protection=settings.deletion_protection)
         table_arn = self.table.arn
         index_arn = self.table.arn.apply(lambda arn: f"{arn}/index/{SK_PK_INDEX}")
 
         self.secret = aws.secretsmanager.Secret(
-            "auth-secrets", name="authSecrets",
+            "auth-secrets", name=settings.secret, recovery_window_in_days=settings.secret_recovery_days,
             description="JWT signing key: JSON {\"jwt_secret\": ...}. Rotate with put-secret-value; tokens signed "
                         "with the previous version (AWSPREVIOUS) keep working until the next rotation.")
         # The initial value only: later values come from rotation, which this program must not undo.
@@ -80,6 +128,8 @@ class DebtsStack:
         self.failures = aws.sqs.Queue("projector-failures", message_retention_seconds=14 * 24 * 3600)
 
         self.analytics_dlq = aws.sqs.Queue("analytics-dead-letters", message_retention_seconds=14 * 24 * 3600)
+        self.publish_failures = aws.sqs.Queue("publish-failures", message_retention_seconds=14 * 24 * 3600)
+        self.bus = aws.cloudwatch.EventBus("debts-events", name=f"{prefix}-events")
 
         def table_statement(actions, *, index=False, partitions=None):
             resources = [table_arn, index_arn] if index else [table_arn]
@@ -91,42 +141,57 @@ class DebtsStack:
 
         read_secret = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]}
         environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
-        signing = {**environment, "AUTH_SECRET_NAME": "authSecrets"}
-        hashing = {"PASSWORD_HASH_ITERATIONS": str(password_iterations)}
+        signing = {**environment, "AUTH_SECRET_NAME": self.secret.name}
+        hashing = {"PASSWORD_HASH_ITERATIONS": str(settings.password_iterations)}
         specs = {
             # name: (memory MB, timeout s, environment, statements, description)
             "create-user": (1024, 10, {**environment, **hashing},
-                            [table_statement({QUERY, READ_ITEM, PUT_ITEM, CONDITION_CHECK})], "POST /users"),
+                            [table_statement({QUERY, READ_ITEM, PUT_ITEM, CONDITION_CHECK},
+                                             partitions=REGISTRATION_PARTITIONS)], "POST /users"),
             "login": (1024, 10, {**signing, **hashing},
-                      [table_statement({READ_ITEM, PUT_ITEM}), read_secret], "POST /login"),
-            "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM})], "POST /debts"),
-            "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM})], "PUT /debts/{id}"),
-            "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM})], "DELETE /debts/{id}"),
-            "healthz": (128, 5, environment, [table_statement({READ_ITEM})], "GET /healthz"),
-            "get-user": (256, 10, environment, [table_statement({READ_ITEM})], "GET /users/{username}"),
-            "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True)], "GET /debts"),
-            "get-debt": (256, 10, environment, [table_statement({READ_ITEM})], "GET /debts/{id}"),
-            "get-debt-history": (256, 10, environment, [table_statement({QUERY})], "GET /debts/{id}/history"),
+                      [table_statement({READ_ITEM, PUT_ITEM}, partitions=USER_PARTITIONS), read_secret],
+                      "POST /login"),
+            "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
+                            "POST /debts"),
+            "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
+                            "PUT /debts/{id}"),
+            "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
+                            "DELETE /debts/{id}"),
+            "healthz": (128, 5, environment, [table_statement({READ_ITEM}, partitions=HEALTH_PARTITIONS)],
+                        "GET /healthz"),
+            "get-user": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
+                         "GET /users/{username}"),
+            "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True, partitions=USER_PARTITIONS)],
+                           "GET /debts"),
+            "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
+                         "GET /debts/{id}"),
+            "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
+                                 "GET /debts/{id}/history"),
             "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"])],
                             "GET /users/{username}/summary"),
-            "publish-events": (256, 10, {"RUST_LOG": "info"}, [],
-                               "EventBridge Pipe enrichment: stream records to event envelopes"),
+            "publish-events": (256, 30, {"RUST_LOG": "info", "EVENT_BUS_NAME": self.bus.name}, [
+                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
+                {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [self.bus.arn]},
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.publish_failures.arn]},
+            ], "The stream's second reader: each committed event to the event bus (PutEvents)"),
             "analytics": (256, 30, environment, [
                 table_statement({QUERY, READ_ITEM, PUT_ITEM, UPDATE_ITEM}, partitions=ANALYTICS_PARTITIONS),
                 {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.analytics_dlq.arn]},
             ], "Bus consumer: portfolio contributions and daily counters"),
             "authorizer": (256, 5, signing, [read_secret], "HTTP API Lambda authorizer"),
             "projector": (512, 60, environment, [
-                table_statement({QUERY, READ_ITEM, PUT_ITEM}),
+                table_statement({QUERY, READ_ITEM, PUT_ITEM}, partitions=PROJECTION_PARTITIONS),
                 {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.failures.arn]},
             ], "DynamoDB Streams projector"),
             "replay": (1024, 900, environment, [table_statement({SCAN, QUERY, READ_ITEM, PUT_ITEM, DELETE_ITEM})],
                        "Rebuilds read items from the event log"),
         }
+        reserved = {"login": settings.hashing_concurrency, "create-user": settings.hashing_concurrency}
         self.functions = {
-            name: RustLambdaFunction(name, binary=name, architecture=architecture, memory=memory, timeout=timeout,
-                                     environment=env, statements=statements, description=description)
+            name: RustLambdaFunction(name, prefix=prefix, binary=name, architecture=architecture, memory=memory,
+                                     timeout=timeout, environment=env, statements=statements,
+                                     description=description, reserved_concurrency=reserved.get(name))
             for name, (memory, timeout, env, statements, description) in specs.items()
         }
         self._http_api()
@@ -144,7 +209,8 @@ class DebtsStack:
         self.authorizer = aws.apigatewayv2.Authorizer(
             "bearer", api_id=self.api.id, authorizer_type="REQUEST", authorizer_uri=authorizer_fn.invoke_arn,
             authorizer_payload_format_version="2.0", enable_simple_responses=True,
-            identity_sources=["$request.header.Authorization"], authorizer_result_ttl_in_seconds=300)
+            identity_sources=["$request.header.Authorization"],
+            authorizer_result_ttl_in_seconds=AUTHORIZER_CACHE_SECONDS)
         aws.lambda_.Permission("authorizer-invoke", action="lambda:InvokeFunction", function=authorizer_fn.name,
                                principal="apigateway.amazonaws.com",
                                source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/authorizers/*"))
@@ -167,61 +233,51 @@ class DebtsStack:
                 target=self.integrations[route.function].id.apply(lambda i: f"integrations/{i}"),
                 authorization_type="CUSTOM" if route.protected else "NONE",
                 authorizer_id=self.authorizer.id if route.protected else None)
-        self.stage = aws.apigatewayv2.Stage("default", api_id=self.api.id, name="$default", auto_deploy=True)
+        settings = self.settings
+        self.access_logs = aws.cloudwatch.LogGroup(
+            "api-access-logs", name=f"/aws/apigateway/{settings.prefix}-access",
+            retention_in_days=LOG_RETENTION_DAYS)
+        self.stage = aws.apigatewayv2.Stage(
+            "default", api_id=self.api.id, name="$default", auto_deploy=True,
+            # Every route: a ceiling for the whole API. The hashing routes: far lower, since each request
+            # costs hundreds of milliseconds of CPU.
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=settings.api_rate_limit, throttling_burst_limit=settings.api_burst_limit),
+            route_settings=[
+                aws.apigatewayv2.StageRouteSettingArgs(
+                    route_key=key, throttling_rate_limit=settings.hashing_rate_limit,
+                    throttling_burst_limit=settings.hashing_burst_limit)
+                for key in HASHING_ROUTES],
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=self.access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT)),
+            opts=pulumi.ResourceOptions(depends_on=[self.routes[key] for key in HASHING_ROUTES]))
 
-    def _stream_mapping(self):
-        # Only event items trigger the projector: never its own read-item writes, guards or credentials.
-        self.stream_mapping = aws.lambda_.EventSourceMapping(
-            "projector-stream", event_source_arn=self.table.stream_arn,
-            function_name=self.functions["projector"].function.name, starting_position="TRIM_HORIZON",
-            batch_size=100, maximum_batching_window_in_seconds=1, function_response_types=["ReportBatchItemFailures"],
-            bisect_batch_on_function_error=True, maximum_retry_attempts=10, maximum_record_age_in_seconds=86400,
+    def _stream_reader(self, name, function, failures):
+        """A reader of the table's stream that sees event items only (never read items, guards or
+        credentials), reports failed records (`ReportBatchItemFailures`), bisects a failing batch, and sends
+        what it cannot process within a day to `failures`. Events of one aggregate share a partition key, so
+        a shard gives them to the reader in order."""
+        return aws.lambda_.EventSourceMapping(
+            name, event_source_arn=self.table.stream_arn, function_name=function.name,
+            starting_position="TRIM_HORIZON", batch_size=100, maximum_batching_window_in_seconds=1,
+            function_response_types=["ReportBatchItemFailures"], bisect_batch_on_function_error=True,
+            maximum_retry_attempts=10, maximum_record_age_in_seconds=86400,
             filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(filters=[
                 aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(EVENT_ITEMS_ONLY))]),
             destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
                 on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
-                    destination_arn=self.failures.arn)))
+                    destination_arn=failures.arn)))
+
+    def _stream_mapping(self):
+        self.stream_mapping = self._stream_reader(
+            "projector-stream", self.functions["projector"].function, self.failures)
 
     def _event_bus(self):
-        """The stream's second reader: a Pipe that turns event records into envelopes (the `publish-events`
-        enrichment) and puts them on the bus; and our first bus consumer, `analytics`, behind a rule."""
-        self.bus = aws.cloudwatch.EventBus("debts-events", name="debts-events")
-        self.pipe_failures = aws.sqs.Queue("pipe-failures", message_retention_seconds=14 * 24 * 3600)
-        publish = self.functions["publish-events"].function
-        self.pipe_role = aws.iam.Role(
-            "events-pipe-role",
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"},
-                               "Action": "sts:AssumeRole"}],
-            }))
-        self.pipe_policy = aws.iam.RolePolicy(
-            "events-pipe-policy", role=self.pipe_role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
-                {"Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [publish.arn]},
-                {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [self.bus.arn]},
-                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.pipe_failures.arn]},
-            ]}))
-        self.pipe = aws.pipes.Pipe(
-            "events-to-bus", name="debts-events-to-bus", role_arn=self.pipe_role.arn,
-            source=self.table.stream_arn,
-            source_parameters=aws.pipes.PipeSourceParametersArgs(
-                dynamodb_stream_parameters=aws.pipes.PipeSourceParametersDynamodbStreamParametersArgs(
-                    starting_position="TRIM_HORIZON", batch_size=10, maximum_batching_window_in_seconds=1,
-                    maximum_retry_attempts=10, maximum_record_age_in_seconds=86400,
-                    on_partial_batch_item_failure="AUTOMATIC_BISECT",
-                    dead_letter_config=aws.pipes.PipeSourceParametersDynamodbStreamParametersDeadLetterConfigArgs(
-                        arn=self.pipe_failures.arn)),
-                filter_criteria=aws.pipes.PipeSourceParametersFilterCriteriaArgs(filters=[
-                    aws.pipes.PipeSourceParametersFilterCriteriaFilterArgs(pattern=json.dumps(EVENT_ITEMS_ONLY))])),
-            enrichment=publish.arn,
-            target=self.bus.arn,
-            # The enrichment returns envelopes, so `$.event_type` reads each envelope's own type.
-            target_parameters=aws.pipes.PipeTargetParametersArgs(
-                eventbridge_event_bus_parameters=aws.pipes.PipeTargetParametersEventbridgeEventBusParametersArgs(
-                    detail_type="$.event_type", source=EVENT_SOURCE, time="$.occurred_at")),
-            opts=pulumi.ResourceOptions(depends_on=[self.pipe_policy]))
+        """The stream's second reader: `publish-events` puts each committed event on the bus with PutEvents
+        (`detail-type` = the event type, `detail` = the envelope), retrying entries PutEvents refused; and our
+        first bus consumer, `analytics`, behind a rule."""
+        self.publish_mapping = self._stream_reader(
+            "publish-stream", self.functions["publish-events"].function, self.publish_failures)
 
         analytics = self.functions["analytics"].function
         self.analytics_rule = aws.cloudwatch.EventRule(
@@ -249,22 +305,36 @@ class DebtsStack:
                 "Condition": {"ArnEquals": {"aws:SourceArn": self.analytics_rule.arn}}}]}))
 
     def _alarms(self):
+        """Every alarm notifies one SNS topic (and, when `alarmEmail` is set, that address). One minute out of
+        the last five over the threshold is enough: a burst of errors alarms, it does not have to last."""
+        self.alarm_topic = aws.sns.Topic("alarms", name=f"{self.settings.prefix}-alarms")
+        if self.settings.alarm_email:
+            aws.sns.TopicSubscription("alarms-email", topic=self.alarm_topic.arn, protocol="email",
+                                      endpoint=self.settings.alarm_email)
+
         def alarm(name, namespace, metric, dimensions, threshold, statistic="Sum"):
             return aws.cloudwatch.MetricAlarm(
-                name, namespace=namespace, metric_name=metric, dimensions=dimensions, statistic=statistic,
-                period=60, evaluation_periods=5, threshold=threshold, comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching")
+                name, name=f"{self.settings.prefix}-{name}", namespace=namespace, metric_name=metric,
+                dimensions=dimensions, statistic=statistic, period=60, evaluation_periods=5,
+                datapoints_to_alarm=1, threshold=threshold, comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching", alarm_actions=[self.alarm_topic.arn],
+                ok_actions=[self.alarm_topic.arn])
 
-        projector = self.functions["projector"].function.name
+        def queued(queue):
+            return {"QueueName": queue.name}
+
         self.alarms = [
-            alarm("projector-iterator-age", "AWS/Lambda", "IteratorAge", {"FunctionName": projector}, 60_000,
-                  statistic="Maximum"),
+            alarm("api-5xx", "AWS/ApiGateway", "5xx", {"ApiId": self.api.id, "Stage": "$default"}, 0),
+            alarm("projector-iterator-age", "AWS/Lambda", "IteratorAge",
+                  {"FunctionName": self.functions["projector"].function.name}, 60_000, statistic="Maximum"),
+            alarm("publisher-iterator-age", "AWS/Lambda", "IteratorAge",
+                  {"FunctionName": self.functions["publish-events"].function.name}, 60_000, statistic="Maximum"),
             alarm("projector-failures-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                  {"QueueName": self.failures.name}, 0, statistic="Maximum"),
-            alarm("pipe-failures-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                  {"QueueName": self.pipe_failures.name}, 0, statistic="Maximum"),
+                  queued(self.failures), 0, statistic="Maximum"),
+            alarm("publish-failures-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                  queued(self.publish_failures), 0, statistic="Maximum"),
             alarm("analytics-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
-                  {"QueueName": self.analytics_dlq.name}, 0, statistic="Maximum"),
+                  queued(self.analytics_dlq), 0, statistic="Maximum"),
         ]
         for name, component in self.functions.items():
             dims = {"FunctionName": component.function.name}

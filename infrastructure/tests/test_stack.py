@@ -1,6 +1,7 @@
-"""What `pulumi up` would create, checked offline: routes and their protection, least privilege, the table
-stream's two readers (the projector's mapping and the Pipe to the bus), the analytics rule, alarms, and one
-function per Lambda binary of the Cargo workspace."""
+"""What `pulumi up` would create, checked offline: routes and their protection, throttling and access logs,
+least privilege with partition pins, the table stream's two readers (the projector and the publisher), the
+analytics rule, alarms that notify, names that carry the stack, and one function per Lambda binary of the
+Cargo workspace."""
 
 import glob
 import json
@@ -9,9 +10,11 @@ import os
 import pulumi
 
 from conftest import MOCKS
-from components.stack import EVENT_SOURCE, EVENT_TYPES, ROUTES, WRITE_ACTIONS, DebtsStack
+from components.stack import EVENT_SOURCE, EVENT_TYPES, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
 
-STACK = DebtsStack()
+SETTINGS = Settings(prefix="debts-test")
+STACK = DebtsStack(SETTINGS)
+PREFIX = SETTINGS.prefix
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUERY_FUNCTIONS = {"healthz", "get-user", "get-summary", "list-debts", "get-debt", "get-debt-history"}
 STREAM_ARN_SUFFIX = "table/debts/stream/2026"
@@ -27,7 +30,8 @@ def after_deployment(check):
     urns = [c.function.urn for c in STACK.functions.values()] + [r.urn for r in STACK.routes.values()]
     urns += [STACK.stream_mapping.urn, STACK.stage.urn, STACK.authorizer.urn] + [a.urn for a in STACK.alarms]
     urns += [c.policy.urn for c in STACK.functions.values()]
-    urns += [STACK.pipe.urn, STACK.pipe_policy.urn, STACK.analytics_rule.urn, STACK.analytics_target.urn]
+    urns += [STACK.publish_mapping.urn, STACK.analytics_rule.urn, STACK.analytics_target.urn]
+    urns += [STACK.alarm_topic.urn, STACK.access_logs.urn, STACK.secret.urn, STACK.bus.urn]
     return pulumi.Output.all(*urns).apply(lambda _: check())
 
 
@@ -40,7 +44,7 @@ def test_every_route_reaches_its_function_and_protected_ones_pass_the_authorizer
         for route in ROUTES:
             declared_route = routes[f"{route.method} {route.path}"]
             integration = integrations[declared_route["target"].removeprefix("integrations/")]
-            assert integration["integration_uri"].endswith(f"/functions/{route.function}/invocations"), route
+            assert integration["integration_uri"].endswith(f"/functions/{PREFIX}-{route.function}/invocations"), route
             assert integration["payload_format_version"] == "2.0"
             if route.protected:
                 assert declared_route["authorization_type"] == "CUSTOM", route
@@ -61,12 +65,20 @@ def test_the_authorizer_uses_simple_responses_on_the_authorization_header():
         assert authorizer["enable_simple_responses"] is True
         assert authorizer["authorizer_payload_format_version"] == "2.0"
         assert authorizer["identity_sources"] == ["$request.header.Authorization"]
-        assert authorizer["authorizer_result_ttl_in_seconds"] > 0
-        assert authorizer["authorizer_uri"].endswith("/functions/authorizer/invocations")
+        # A cached "yes" outlives a token's expiry or its key's rotation by up to this long.
+        assert 0 < authorizer["authorizer_result_ttl_in_seconds"] <= 60
+        assert authorizer["authorizer_uri"].endswith(f"/functions/{PREFIX}-authorizer/invocations")
         [(_, api)] = declared("aws:apigatewayv2/api:Api")
         cors = api["cors_configuration"]
         assert "authorization" in cors["allow_headers"] and "etag" in cors["expose_headers"]
     return after_deployment(check)
+
+
+def variable(function, name):
+    """A function's environment variable (the mocks' snake_case conversion mangles upper-case keys)."""
+    variables = function["environment"]["variables"]
+    [value] = [v for k, v in variables.items() if k.replace("_", "") == name.replace("_", "").lower()]
+    return value
 
 
 def policies():
@@ -97,22 +109,46 @@ def test_least_privilege():
                 assert not any(a.startswith("dynamodb:") for a in actions), function
             reads_secret = "secretsmanager:GetSecretValue" in actions
             assert reads_secret == (function in {"login", "authorizer"}), function
-        # The Pipe's enrichment touches nothing; analytics and the summary only their own partitions.
-        assert not any(a.startswith("dynamodb:") for s in all_policies["publish-events"] for a in s["Action"])
+        # The publisher reads the stream and puts on the bus; it cannot touch a table item.
+        publisher = {a for s in all_policies["publish-events"] for a in s["Action"]}
+        assert "events:PutEvents" in publisher and not publisher & (WRITE_ACTIONS | {"dynamodb:GetItem", "dynamodb:Query"})
+        # Analytics and the summary only touch their own partitions.
         for function in ("analytics", "get-summary"):
-            table_statements = [s for s in all_policies[function] if any(a.startswith("dynamodb:") for a in s["Action"])]
-            for statement in table_statements:
-                leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            for leading in leading_keys(all_policies[function]):
                 assert not any(p.startswith(("USER#", "DEBT#", "EMAIL#")) for p in leading), (function, leading)
+    return after_deployment(check)
+
+
+def leading_keys(statements):
+    """The `dynamodb:LeadingKeys` of each statement that grants a table action (None where unpinned)."""
+    table = [s for s in statements if any(a.startswith("dynamodb:") and a not in STREAM_ACTIONS for a in s["Action"])]
+    return [s.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys") for s in table]
+
+
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+
+@pulumi.runtime.test
+def test_every_function_but_replay_is_pinned_to_its_partitions():
+    def check():
+        pins = {function: leading_keys(statements) for function, statements in policies().items()}
+        for function in ("create-debt", "update-debt", "delete-debt", "get-debt-history"):
+            assert pins[function] == [["DEBT#*"]], (function, pins[function])
+        for function in ("login", "get-user", "get-debt", "list-debts"):
+            assert pins[function] == [["USER#*"]], (function, pins[function])
+        assert pins["create-user"] == [["USER#*", "EMAIL#*", "IDEMPOTENCY#users#*"]]
+        for function, leading in pins.items():
+            if function != "replay":  # replay scans, which LeadingKeys cannot limit
+                assert all(leading), (function, leading)
     return after_deployment(check)
 
 
 @pulumi.runtime.test
 def test_the_projector_reads_only_event_items_and_reports_failures():
     def check():
-        [(_, mapping)] = declared("aws:lambda/eventSourceMapping:EventSourceMapping")
+        mapping = dict(declared("aws:lambda/eventSourceMapping:EventSourceMapping"))["projector-stream"]
         assert mapping["event_source_arn"].endswith("/stream/2026")
-        assert mapping["function_name"] == "projector"
+        assert mapping["function_name"] == f"{PREFIX}-projector"
         assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
         assert mapping["bisect_batch_on_function_error"] is True
         assert 0 < mapping["maximum_retry_attempts"] <= 10
@@ -124,30 +160,24 @@ def test_the_projector_reads_only_event_items_and_reports_failures():
 
 
 @pulumi.runtime.test
-def test_the_pipe_publishes_envelopes_of_event_items_to_the_bus():
+def test_the_publisher_reads_event_items_and_puts_them_on_the_bus():
     def check():
-        [(_, pipe)] = declared("aws:pipes/pipe:Pipe")
+        mapping = dict(declared("aws:lambda/eventSourceMapping:EventSourceMapping"))["publish-stream"]
         [(_, bus)] = declared("aws:cloudwatch/eventBus:EventBus")
-        assert pipe["source"].endswith(STREAM_ARN_SUFFIX)
-        source = pipe["source_parameters"]
-        [pattern] = [json.loads(f["pattern"]) for f in source["filter_criteria"]["filters"]]
+        assert bus["name"] == f"{PREFIX}-events"
+        assert mapping["event_source_arn"].endswith(STREAM_ARN_SUFFIX)
+        assert mapping["function_name"] == f"{PREFIX}-publish-events"
+        assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+        assert mapping["bisect_batch_on_function_error"] is True
+        assert mapping["destination_config"]["on_failure"]["destination_arn"].endswith("publish-failures")
+        [pattern] = [json.loads(f["pattern"]) for f in mapping["filter_criteria"]["filters"]]
         assert pattern == EVENT_ITEMS_ONLY
-        stream = source["dynamodb_stream_parameters"]
-        assert stream["dead_letter_config"]["arn"].endswith("/pipe-failures")
-        assert 0 < stream["maximum_retry_attempts"] <= 10 and stream["maximum_record_age_in_seconds"] > 0
-        assert stream["on_partial_batch_item_failure"] == "AUTOMATIC_BISECT"
-        assert pipe["enrichment"].endswith("/publish-events")
-        assert pipe["target"].endswith(f"/{bus['name']}")
-        params = pipe["target_parameters"]["eventbridge_event_bus_parameters"]
-        assert params == {"detail_type": "$.event_type", "source": EVENT_SOURCE, "time": "$.occurred_at"}
-        [role_policy] = [json.loads(i["policy"])["Statement"] for n, i in declared("aws:iam/rolePolicy:RolePolicy")
-                         if n == "events-pipe-policy"]
-        granted = {a: r for s in role_policy for a in s["Action"] for r in s["Resource"]}
+        publisher = dict(declared("aws:lambda/function:Function"))["publish-events"]
+        assert variable(publisher, "EVENT_BUS_NAME") == bus["name"]
+        granted = {a: r for s in policies()["publish-events"] for a in s["Action"] for r in s["Resource"]}
         assert granted["events:PutEvents"].endswith(f"/{bus['name']}")
-        assert granted["lambda:InvokeFunction"].endswith("/publish-events")
         assert granted["dynamodb:GetRecords"].endswith(STREAM_ARN_SUFFIX)
-        assert granted["sqs:SendMessage"].endswith("/pipe-failures")
-        assert not any("PutItem" in a or "Query" in a for a in granted)
+        assert not declared("aws:pipes/pipe:Pipe"), "no Pipe: the publisher sets detail-type itself"
     return after_deployment(check)
 
 
@@ -155,14 +185,15 @@ def test_the_pipe_publishes_envelopes_of_event_items_to_the_bus():
 def test_analytics_subscribes_to_the_bus_with_retries_and_a_dead_letter_queue():
     def check():
         [(_, rule)] = declared("aws:cloudwatch/eventRule:EventRule")
-        assert rule["event_bus_name"] == "debts-events"
+        assert rule["event_bus_name"] == f"{PREFIX}-events"
         assert json.loads(rule["event_pattern"]) == {"source": [EVENT_SOURCE], "detail-type": EVENT_TYPES}
         [(_, target)] = declared("aws:cloudwatch/eventTarget:EventTarget")
-        assert target["arn"].endswith("/analytics") and target["event_bus_name"] == "debts-events"
+        assert target["arn"].endswith(f"/{PREFIX}-analytics") and target["event_bus_name"] == f"{PREFIX}-events"
         assert target["retry_policy"]["maximum_retry_attempts"] > 0
         assert target["retry_policy"]["maximum_event_age_in_seconds"] > 0
         assert target["dead_letter_config"]["arn"].endswith("/analytics-dead-letters")
-        permissions = [i for _, i in declared("aws:lambda/permission:Permission") if i["function"] == "analytics"]
+        permissions = [i for _, i in declared("aws:lambda/permission:Permission")
+                       if i["function"] == f"{PREFIX}-analytics"]
         assert [p["principal"] for p in permissions] == ["events.amazonaws.com"]
         [(_, invoke_config)] = declared("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
         assert invoke_config["destination_config"]["on_failure"]["destination"].endswith("/analytics-dead-letters")
@@ -179,7 +210,7 @@ def test_the_table_stream_has_exactly_two_readers():
                    for key in ("event_source_arn", "source")
                    if isinstance(inputs.get(key), str) and inputs[key].endswith(STREAM_ARN_SUFFIX)]
         assert sorted(readers) == [("aws:lambda/eventSourceMapping:EventSourceMapping", "projector-stream"),
-                                   ("aws:pipes/pipe:Pipe", "events-to-bus")]
+                                   ("aws:lambda/eventSourceMapping:EventSourceMapping", "publish-stream")]
     return after_deployment(check)
 
 
@@ -188,14 +219,15 @@ def test_functions_run_rust_zips_with_their_own_logs_and_alarms():
     def check():
         functions = dict(declared("aws:lambda/function:Function"))
         for name, fn in functions.items():
+            assert fn["name"] == f"{PREFIX}-{name}"
             assert fn["runtime"] == "provided.al2023" and fn["handler"] == "bootstrap"
             assert fn["architectures"] == ["arm64"]
             assert fn["code"].path.endswith(f"target/lambda/{name}/bootstrap.zip")
         logs = {inputs["name"]: inputs for _, inputs in declared("aws:cloudwatch/logGroup:LogGroup")}
-        assert all(logs[f"/aws/lambda/{name}"]["retention_in_days"] == 14 for name in functions)
+        assert all(logs[f"/aws/lambda/{PREFIX}-{name}"]["retention_in_days"] == 14 for name in functions)
         alarms = {name for name, _ in declared("aws:cloudwatch/metricAlarm:MetricAlarm")}
-        assert {"projector-iterator-age", "projector-failures-queued", "pipe-failures-queued",
-                "analytics-dead-letters-queued"} <= alarms
+        assert {"api-5xx", "projector-iterator-age", "publisher-iterator-age", "projector-failures-queued",
+                "publish-failures-queued", "analytics-dead-letters-queued"} <= alarms
         assert all(f"{name}-errors" in alarms and f"{name}-throttles" in alarms for name in functions)
     return after_deployment(check)
 
@@ -215,3 +247,76 @@ def test_the_api_routes_are_the_documented_operations():
     documented = {(method.upper(), path, bool(operation.get("security")))
                   for path, operations in spec["paths"].items() for method, operation in operations.items()}
     assert documented == {(r.method, r.path, r.protected) for r in ROUTES}
+
+
+@pulumi.runtime.test
+def test_named_resources_carry_the_project_and_stack():
+    def check():
+        named = [(typ, inputs["name"]) for typ, _, inputs in MOCKS.resources
+                 if typ in {"aws:lambda/function:Function", "aws:cloudwatch/eventBus:EventBus",
+                            "aws:secretsmanager/secret:Secret", "aws:sns/topic:Topic",
+                            "aws:cloudwatch/metricAlarm:MetricAlarm"}]
+        assert len(named) > 40
+        assert all(name.startswith(PREFIX) for _, name in named), [n for n in named if not n[1].startswith(PREFIX)]
+        logs = [inputs["name"] for _, inputs in declared("aws:cloudwatch/logGroup:LogGroup")]
+        assert all(PREFIX in name for name in logs), logs
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_secret_is_per_stack_and_a_destroyed_stack_can_be_deployed_again():
+    def check():
+        [(_, secret)] = declared("aws:secretsmanager/secret:Secret")
+        assert secret["name"] == f"{PREFIX}/auth"
+        assert secret["recovery_window_in_days"] == 0
+        functions = dict(declared("aws:lambda/function:Function"))
+        for name in ("login", "authorizer"):
+            assert variable(functions[name], "AUTH_SECRET_NAME") == secret["name"]
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_password_hashing_routes_are_throttled_and_have_reserved_concurrency():
+    def check():
+        [(_, stage)] = declared("aws:apigatewayv2/stage:Stage")
+        default = stage["default_route_settings"]
+        assert default["throttling_rate_limit"] > 0 and default["throttling_burst_limit"] > 0
+        tight = {r["route_key"]: r for r in stage["route_settings"]}
+        assert set(tight) == {"POST /login", "POST /users"}
+        for route in tight.values():
+            assert route["throttling_rate_limit"] < default["throttling_rate_limit"]
+            assert route["throttling_burst_limit"] < default["throttling_burst_limit"]
+        functions = dict(declared("aws:lambda/function:Function"))
+        for name, fn in functions.items():
+            reserved = fn.get("reserved_concurrent_executions")
+            assert (reserved is not None and reserved > 0) == (name in {"login", "create-user"}), (name, reserved)
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_every_alarm_notifies_the_topic_and_a_burst_is_enough():
+    def check():
+        [(_, topic)] = declared("aws:sns/topic:Topic")
+        assert topic["name"] == f"{PREFIX}-alarms"
+        alarms = declared("aws:cloudwatch/metricAlarm:MetricAlarm")
+        for name, alarm in alarms:
+            assert alarm["alarm_actions"] == [f"arn:aws:mock:us-east-1:000000000000:Topic/{PREFIX}-alarms"], name
+            assert alarm["datapoints_to_alarm"] == 1 and alarm["evaluation_periods"] >= 1, name
+        api_5xx = dict(alarms)["api-5xx"]
+        assert (api_5xx["namespace"], api_5xx["metric_name"]) == ("AWS/ApiGateway", "5xx")
+        assert not declared("aws:sns/topicSubscription:TopicSubscription"), "email only when alarmEmail is set"
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_stage_writes_json_access_logs():
+    def check():
+        [(_, stage)] = declared("aws:apigatewayv2/stage:Stage")
+        logs = {name: inputs for name, inputs in declared("aws:cloudwatch/logGroup:LogGroup")}
+        access = logs["api-access-logs"]
+        assert access["retention_in_days"] == 14
+        settings = stage["access_log_settings"]
+        assert settings["destination_arn"].endswith(access["name"])
+        fields = json.loads(settings["format"])
+        assert {"requestId", "routeKey", "status", "responseLatency", "integrationError", "sourceIp"} <= set(fields)
+    return after_deployment(check)

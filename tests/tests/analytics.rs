@@ -425,10 +425,10 @@ on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     a_summary_is_only_for_its_owner,
 );
 
-/// The Pipe's enrichment on DynamoDB Local's real stream: every event item's record becomes exactly the
+/// The publisher on DynamoDB Local's real stream: every event item's record becomes exactly the
 /// committed envelope; the other items' records (credentials, read items, analytics' own) publish nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_the_pipe_enrichment_publishes_committed_envelopes() {
+async fn dynamodb_the_publisher_reads_the_committed_envelopes_from_the_stream() {
     let table = integration_tests::dynamodb_table().await;
     let store: Store = Arc::new(table.clone());
     let script = script(41);

@@ -1,22 +1,18 @@
-//! Lambda entrypoint of the `publish-events` function: the EventBridge Pipe's enrichment step. It receives
-//! the Pipe's batch of stream records and returns their event envelopes, which the Pipe puts on the bus.
+//! Lambda entrypoint of the `publish-events` function: the table stream's second reader (event items only,
+//! `ReportBatchItemFailures`). It puts each committed event on the bus named by `EVENT_BUS_NAME`.
 
-use aws_lambda_events::dynamodb::EventRecord;
+use analytics::publish::{publish_batch, EventBridgeBus};
+use aws_lambda_events::dynamodb::Event;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_support::logging::init();
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<Vec<EventRecord>>| async move {
-            let envelopes = analytics::publish::envelopes(&event.payload)?;
-            tracing::info!(
-                records = event.payload.len(),
-                published = envelopes.len(),
-                "published"
-            );
-            Ok::<_, Error>(envelopes)
-        },
-    ))
+    let config = lambda_support::sdk_config().await;
+    let bus = EventBridgeBus::from_env(&config)?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+        let bus = &bus;
+        async move { Ok::<_, Error>(publish_batch(&event.payload, bus).await) }
+    }))
     .await
 }
