@@ -174,6 +174,15 @@ async fn commit_script(store: &dyn EventStore) -> Vec<EventEnvelope> {
     committed
 }
 
+/// A fresh bus with its subscribers, the script committed to a fresh table, and its stream's records.
+async fn committed_on_the_stream() -> (Moto, Vec<EventEnvelope>, Vec<EventRecord>) {
+    let moto = Moto::new().await;
+    let table = dynamodb_table().await;
+    let committed = commit_script(&table).await;
+    let records = drain(&mut stream_poller(&table).await).await;
+    (moto, committed, records)
+}
+
 fn batch(records: Vec<EventRecord>) -> Event {
     let mut event = Event::default();
     event.records = records;
@@ -191,11 +200,7 @@ fn ids(events: &[EventBridgeEvent<Value>]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_moto_a_committed_event_reaches_a_rule_target_with_its_type_as_detail_type() {
-    let moto = Moto::new().await;
-    let table = dynamodb_table().await;
-    let committed = commit_script(&table).await;
-    let mut poller = stream_poller(&table).await;
-    let records = drain(&mut poller).await;
+    let (moto, committed, records) = committed_on_the_stream().await;
     assert_eq!(
         records.len(),
         committed.len(),
@@ -277,11 +282,7 @@ impl EventBus for RefusingBus<'_> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_moto_refused_entries_are_retried_and_counted_once() {
-    let moto = Moto::new().await;
-    let table = dynamodb_table().await;
-    let committed = commit_script(&table).await;
-    let mut poller = stream_poller(&table).await;
-    let records = drain(&mut poller).await;
+    let (moto, committed, records) = committed_on_the_stream().await;
 
     // Updates are refused twice, then accepted: retried within the invocation, nothing reported.
     let flaky = RefusingBus {
