@@ -167,6 +167,10 @@ test-infra: tools ## Run only the Pulumi unit tests (offline, mocked)
 bench: ## Measure PBKDF2 cost and each command handler's latency in-process on SQLite (release build)
 	cargo run --release -p integration-tests --bin command-latency
 
+.PHONY: port-calls
+port-calls: ## Count each API call's storage requests (the table docs/operations.md prices)
+	cargo run -q -p integration-tests --bin port-calls
+
 .PHONY: bench-replay
 bench-replay: tools ## Measure replay throughput for 10,000 and 100,000 events on SQLite and DynamoDB Local (release build)
 	scripts/with-test-services.sh cargo run --release -p integration-tests --bin replay-throughput

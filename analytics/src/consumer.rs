@@ -64,6 +64,12 @@ pub async fn record_event(
         counted,
         "analytics recorded"
     );
+    let metric = if counted {
+        "EventsCounted"
+    } else {
+        "EventsRedelivered"
+    };
+    lambda_support::metrics::count("analytics", metric, 1);
     Ok(())
 }
 

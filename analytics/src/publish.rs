@@ -15,6 +15,7 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{DateTime, Utc};
 use events::EventEnvelope;
+use lambda_support::metrics;
 use serde_json::Value;
 use store::codec;
 
@@ -176,6 +177,7 @@ pub async fn publish_batch(batch: &Event, bus: &dyn EventBus) -> DynamoDbEventRe
         }
         pending = put_all(bus, pending).await;
         if !pending.is_empty() {
+            metrics::count("publish-events", "EntriesRefused", pending.len() as u64);
             tracing::warn!(
                 refused = pending.len(),
                 attempt,
@@ -188,7 +190,13 @@ pub async fn publish_batch(batch: &Event, bus: &dyn EventBus) -> DynamoDbEventRe
         published = total - pending.len(),
         "published"
     );
+    metrics::count(
+        "publish-events",
+        "EventsPublished",
+        (total - pending.len()) as u64,
+    );
     failed.extend(pending.into_iter().map(|(sequence, _)| sequence));
+    metrics::count("publish-events", "RecordsReported", failed.len() as u64);
     let mut response = DynamoDbEventResponse::default();
     for sequence in failed {
         let mut failure = DynamoDbBatchItemFailure::default();

@@ -148,6 +148,7 @@ async fn replay_creation(
 /// Loads a debt, checks access and `If-Match`, decides, and appends; a concurrent write between load and
 /// append is retried once (the retry re-checks `If-Match`), then reported as a conflict.
 async fn change_debt(
+    route: &'static str,
     deps: &DebtDeps,
     meta: &RequestMeta,
     debt_id: &str,
@@ -183,6 +184,7 @@ async fn change_debt(
             }
             Err(StoreError::VersionConflict { .. }) if attempt == 1 => {
                 tracing::info!(debt_id, version, "concurrent write; retrying once");
+                lambda_support::metrics::count(route, "ConcurrencyConflicts", 1);
             }
             Err(e) => return Err(e.into()),
         }
@@ -203,7 +205,16 @@ pub async fn update_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             actor: actor.clone(),
             patch,
         };
-        change_debt(deps, &meta, &debt_id, &actor, precondition, command).await
+        change_debt(
+            "update-debt",
+            deps,
+            &meta,
+            &debt_id,
+            &actor,
+            precondition,
+            command,
+        )
+        .await
     })
     .await
 }
@@ -218,7 +229,16 @@ pub async fn delete_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             actor: actor.clone(),
             reason: None,
         };
-        change_debt(deps, &meta, &debt_id, &actor, precondition, command).await
+        change_debt(
+            "delete-debt",
+            deps,
+            &meta,
+            &debt_id,
+            &actor,
+            precondition,
+            command,
+        )
+        .await
     })
     .await
 }

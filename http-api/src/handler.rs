@@ -10,6 +10,22 @@ use crate::context::RequestMeta;
 use crate::problem::Problem;
 use crate::reply::{respond, Reply};
 
+/// One `Accepted` per answered request, or one `Refused` with the problem's type as its `Reason`
+/// (`validation-failed`, `conflict`, `not-found`, ...; `internal` is a 5xx).
+fn count_outcome(route: &str, outcome: &Result<Reply, Problem>) {
+    use lambda_support::metrics::{emit, Unit};
+    match outcome {
+        Ok(_) => emit(&[("Function", route)], &[("Accepted", 1.0, Unit::Count)]),
+        Err(problem) => {
+            let reason = problem.kind.rsplit('/').next().unwrap_or(problem.kind);
+            emit(
+                &[("Function", route), ("Reason", reason)],
+                &[("Refused", 1.0, Unit::Count)],
+            );
+        }
+    }
+}
+
 /// Runs `work` for `request` inside a span named by `route`, and answers with its reply or problem.
 pub async fn serve<F, Fut>(
     route: &'static str,
@@ -29,6 +45,7 @@ where
     );
     let outcome = work(request, meta.clone()).instrument(span.clone()).await;
     let _entered = span.enter();
+    count_outcome(route, &outcome);
     let response = respond(&meta, outcome);
     tracing::info!(status = response.status().as_u16(), "request done");
     Ok(response)

@@ -53,6 +53,9 @@ ACCESS_LOG_FORMAT = {
     "requestTime": "$context.requestTime",
 }
 
+# The namespace of the metrics the functions emit (`lambda_support::metrics::NAMESPACE`).
+NAMESPACE = "Debts"
+
 # Headers the API accepts and exposes across origins: the same list the local gateway sends.
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "if-match", "if-none-match",
                       "x-correlation-id"]
@@ -104,6 +107,9 @@ class Settings:
     @property
     def secret(self) -> str:
         return self.secret_name or f"{self.prefix}/auth"
+
+
+ROUTE_FUNCTIONS = sorted({route.function for route in ROUTES})
 
 
 class DebtsStack:
@@ -198,6 +204,7 @@ class DebtsStack:
         self._stream_mapping()
         self._event_bus()
         self._alarms()
+        self._dashboard()
 
     def _http_api(self):
         self.api = aws.apigatewayv2.Api(
@@ -340,3 +347,45 @@ class DebtsStack:
             dims = {"FunctionName": component.function.name}
             self.alarms.append(alarm(f"{name}-errors", "AWS/Lambda", "Errors", dims, 0))
             self.alarms.append(alarm(f"{name}-throttles", "AWS/Lambda", "Throttles", dims, 0))
+
+    def _dashboard(self):
+        """One CloudWatch dashboard: the API, the functions, the stream readers and the custom metrics the
+        functions emit in Embedded Metric Format (namespace `Debts`, see docs/operations.md)."""
+        region = aws.get_region_output().region
+        names = {name: c.function.name for name, c in self.functions.items()}
+
+        def widget(title, metrics, x, y, stat="Sum"):
+            return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+                    "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 60,
+                                   "view": "timeSeries"}}
+
+        def body(args):
+            api_id, region_name, *function_names = args
+            functions = dict(zip(names, function_names))
+            per_function = lambda metric: [["AWS/Lambda", metric, "FunctionName", functions[n]] for n in functions]
+            return json.dumps({"widgets": [
+                widget("API requests and errors", [["AWS/ApiGateway", m, "ApiId", api_id, "Stage", "$default"]
+                                                   for m in ("Count", "4xx", "5xx")], 0, 0),
+                widget("API latency (p99)", [["AWS/ApiGateway", "Latency", "ApiId", api_id, "Stage", "$default"]],
+                       12, 0, stat="p99"),
+                widget("Function errors", per_function("Errors"), 0, 6),
+                widget("Function throttles", per_function("Throttles"), 12, 6),
+                widget("Commands accepted and refused",
+                       [[NAMESPACE, "Accepted", "Function", n] for n in ROUTE_FUNCTIONS]
+                       + [[NAMESPACE, "ConcurrencyConflicts", "Function", n] for n in ("update-debt", "delete-debt")],
+                       0, 12),
+                widget("Stream readers: iterator age (max)",
+                       [["AWS/Lambda", "IteratorAge", "FunctionName", functions[n]]
+                        for n in ("projector", "publish-events")], 12, 12, stat="Maximum"),
+                widget("Projection lag (max)", [[NAMESPACE, "ProjectionLag", "Function", "projector"]], 0, 18,
+                       stat="Maximum"),
+                widget("Events published and counted",
+                       [[NAMESPACE, m, "Function", "publish-events"] for m in
+                        ("EventsPublished", "EntriesRefused", "RecordsReported")]
+                       + [[NAMESPACE, m, "Function", "analytics"] for m in ("EventsCounted", "EventsRedelivered")],
+                       12, 18),
+            ], "start": "-PT3H", "region": region_name})
+
+        self.dashboard = aws.cloudwatch.Dashboard(
+            "dashboard", dashboard_name=self.settings.prefix,
+            dashboard_body=pulumi.Output.all(self.api.id, region, *names.values()).apply(body))

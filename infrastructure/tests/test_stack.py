@@ -31,7 +31,7 @@ def after_deployment(check):
     urns += [STACK.stream_mapping.urn, STACK.stage.urn, STACK.authorizer.urn] + [a.urn for a in STACK.alarms]
     urns += [c.policy.urn for c in STACK.functions.values()]
     urns += [STACK.publish_mapping.urn, STACK.analytics_rule.urn, STACK.analytics_target.urn]
-    urns += [STACK.alarm_topic.urn, STACK.access_logs.urn, STACK.secret.urn, STACK.bus.urn]
+    urns += [STACK.alarm_topic.urn, STACK.access_logs.urn, STACK.secret.urn, STACK.bus.urn, STACK.dashboard.urn]
     return pulumi.Output.all(*urns).apply(lambda _: check())
 
 
@@ -319,4 +319,22 @@ def test_the_stage_writes_json_access_logs():
         assert settings["destination_arn"].endswith(access["name"])
         fields = json.loads(settings["format"])
         assert {"requestId", "routeKey", "status", "responseLatency", "integrationError", "sourceIp"} <= set(fields)
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_dashboard_shows_the_api_the_functions_and_the_custom_metrics():
+    def check():
+        [(_, dashboard)] = declared("aws:cloudwatch/dashboard:Dashboard")
+        assert dashboard["dashboard_name"] == PREFIX
+        body = json.loads(dashboard["dashboard_body"])
+        metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"]]
+        namespaces = {m[0] for m in metrics}
+        assert {"AWS/ApiGateway", "AWS/Lambda", "Debts"} <= namespaces
+        names = {m[1] for m in metrics if m[0] == "Debts"}
+        assert {"Accepted", "ConcurrencyConflicts", "ProjectionLag", "EventsPublished", "EntriesRefused",
+                "EventsCounted", "EventsRedelivered"} <= names
+        # The Rust side emits under this namespace.
+        with open(os.path.join(REPO, "lambda-support", "src", "metrics.rs")) as f:
+            assert 'NAMESPACE: &str = "Debts"' in f.read()
     return after_deployment(check)

@@ -1,5 +1,5 @@
 //! What every Lambda binary (and the local server and tools) sets up once in `main`: the JSON logs
-//! ([`logging`]) and the one AWS SDK configuration every client is built from: HTTPS on rustls with ring (the
+//! ([`logging`]), custom metrics in CloudWatch's Embedded Metric Format ([`metrics`]), and the one AWS SDK configuration every client is built from: HTTPS on rustls with ring (the
 //! project's only crypto stack), and region, credentials and endpoints from the environment.
 //!
 //! Endpoints follow the SDK's standard variables, so tests and local runs point at emulators with
@@ -7,6 +7,7 @@
 //! (or `AWS_ENDPOINT_URL` for all of them) and no code change.
 
 pub mod logging;
+pub mod metrics;
 
 pub use aws_config::SdkConfig;
 

@@ -23,11 +23,14 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("access=info,warn"));
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
+        // As on Lambda: JSON log lines and the functions' metric documents, side by side on stdout.
         tracing::subscriber::set_global_default(lambda_support::logging::json_subscriber(
             std::io::stdout,
         ))
         .expect("logging is initialised once");
     } else {
+        // The readable format keeps the metric documents out of sight (RUST_LOG=metrics=debug shows them).
+        lambda_support::metrics::send_to(|line| tracing::debug!(target: "metrics", "{line}"));
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_target(false)

@@ -51,6 +51,13 @@ pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEve
         Some((aggregate_of(record)?, sequence))
     }));
     let mut response = DynamoDbEventResponse::default();
+    // A record without a creation time (the epoch) says nothing about lag.
+    let oldest = event
+        .records
+        .iter()
+        .map(|record| record.change.approximate_creation_date_time)
+        .filter(|created| created.timestamp() > 0)
+        .min();
     for (aggregate, sequences) in order {
         match catch_up(store, &aggregate).await {
             Ok(outcome) => {
@@ -66,6 +73,18 @@ pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEve
                 }
             }
         }
+    }
+    if let Some(oldest) = oldest {
+        // How far behind the writes the read items are: from the oldest record's commit to now.
+        let lag = (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64;
+        lambda_support::metrics::emit(
+            &[("Function", "projector")],
+            &[(
+                "ProjectionLag",
+                lag,
+                lambda_support::metrics::Unit::Milliseconds,
+            )],
+        );
     }
     response
 }

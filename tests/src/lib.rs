@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod counting;
 pub mod handlers;
 pub mod projection;
 

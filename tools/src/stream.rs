@@ -240,9 +240,11 @@ impl StreamPoller {
     }
 }
 
-/// The INSERT record the stream delivers for a new event item, reduced to what the projector reads (keys and
-/// sequence number): how a change feed without a real stream hands events to the projector.
+/// The INSERT record the stream delivers for a new event item, reduced to what the projector reads (keys,
+/// sequence number, and the time the record was made, which stands for the commit's): how a change feed without
+/// a real stream hands events to the projector.
 pub fn insert_record(key: &store::ItemKey, sequence: u64) -> EventRecord {
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     serde_json::from_value(json!({
         "eventID": format!("{sequence:021}"),
         "eventName": "INSERT",
@@ -250,6 +252,7 @@ pub fn insert_record(key: &store::ItemKey, sequence: u64) -> EventRecord {
         "eventSource": "aws:dynamodb",
         "awsRegion": "local",
         "dynamodb": {
+            "ApproximateCreationDateTime": now,
             "Keys": { "PK": { "S": key.pk }, "SK": { "S": key.sk } },
             "SequenceNumber": format!("{sequence:021}"),
             "SizeBytes": 0,

@@ -1,0 +1,119 @@
+//! Custom metrics in CloudWatch's Embedded Metric Format (EMF): each document is one JSON object on its own
+//! line of stdout, which Lambda sends to the function's log group, where CloudWatch extracts the metrics: no
+//! API call and no permission beyond writing logs. Locally the same lines appear in the server's output.
+//! The metrics, their units and dimensions are listed in `docs/operations.md`.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Map, Value};
+
+/// The CloudWatch namespace of every metric this API emits.
+pub const NAMESPACE: &str = "Debts";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// One EMF document: each of `metrics` (name, value, unit) under the one dimension set `dimensions`
+/// (name, value), at `timestamp_ms` (milliseconds since the epoch).
+pub fn document(
+    dimensions: &[(&str, &str)],
+    metrics: &[(&str, f64, Unit)],
+    timestamp_ms: i64,
+) -> Value {
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
+                "Metrics": metrics
+                    .iter()
+                    .map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()}))
+                    .collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    for (name, value) in dimensions {
+        root.insert((*name).into(), json!(value));
+    }
+    for (name, value, _) in metrics {
+        root.insert((*name).into(), json!(value));
+    }
+    Value::Object(root)
+}
+
+type Sink = Box<dyn Fn(&str) + Send + Sync>;
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends every document to `sink` instead of stdout, for the rest of the process (a test's capture); the
+/// first call wins.
+pub fn send_to(sink: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = SINK.set(Box::new(sink));
+}
+
+/// Emits one EMF document now.
+pub fn emit(dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let line = document(dimensions, metrics, now).to_string();
+    match SINK.get() {
+        Some(sink) => sink(&line),
+        // `println!` holds stdout's lock for the whole line, so concurrent documents never interleave.
+        None => println!("{line}"),
+    }
+}
+
+/// Emits one count for the function: `emit(&[("Function", function)], &[(metric, n, Count)])`.
+pub fn count(function: &str, metric: &str, n: u64) {
+    emit(
+        &[("Function", function)],
+        &[(metric, n as f64, Unit::Count)],
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_follows_the_emf_specification() {
+        let doc = document(
+            &[("Function", "create-debt"), ("Reason", "conflict")],
+            &[
+                ("Refused", 1.0, Unit::Count),
+                ("Lag", 12.5, Unit::Milliseconds),
+            ],
+            1_700_000_000_000,
+        );
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(doc["_aws"]["Timestamp"], 1_700_000_000_000_i64);
+        assert_eq!(directive["Namespace"], NAMESPACE);
+        assert_eq!(directive["Dimensions"], json!([["Function", "Reason"]]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": "Refused", "Unit": "Count"}, {"Name": "Lag", "Unit": "Milliseconds"}])
+        );
+        // Every dimension and metric named in the directive is a member of the root with its value.
+        assert_eq!(doc["Function"], "create-debt");
+        assert_eq!(doc["Reason"], "conflict");
+        assert_eq!(doc["Refused"], 1.0);
+        assert_eq!(doc["Lag"], 12.5);
+        assert_eq!(doc.as_object().unwrap().len(), 5);
+    }
+}
