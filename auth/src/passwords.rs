@@ -17,6 +17,9 @@ const HASH_LEN: usize = digest::SHA256_OUTPUT_LEN;
 
 /// OWASP's Password Storage Cheat Sheet asks 600,000 iterations of PBKDF2-HMAC-SHA256.
 pub const DEFAULT_ITERATIONS: u32 = 600_000;
+/// Beyond this a setting is refused and a stored hash unreadable: a typo or a tampered item must not make
+/// every login take minutes.
+pub const MAX_ITERATIONS: u32 = 10_000_000;
 /// The original service's work factor; nothing weaker is accepted as a setting.
 pub const MIN_ITERATIONS: u32 = 100_000;
 
@@ -52,7 +55,7 @@ impl Password {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HasherError {
     #[error(
-        "PASSWORD_HASH_ITERATIONS must be a whole number of at least {MIN_ITERATIONS}, got {0:?}"
+        "PASSWORD_HASH_ITERATIONS must be a whole number from {MIN_ITERATIONS} to {MAX_ITERATIONS}, got {0:?}"
     )]
     Iterations(String),
 }
@@ -76,7 +79,7 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(iterations: u32) -> Result<Self, HasherError> {
-        if iterations < MIN_ITERATIONS {
+        if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
             return Err(HasherError::Iterations(iterations.to_string()));
         }
         Ok(PasswordHasher {
@@ -126,24 +129,42 @@ impl PasswordHasher {
     /// Checks `password` against a stored hash in constant time. A stored string that cannot be read counts as
     /// a wrong password (and costs the same work as a right one).
     pub fn verify(&self, password: &Password, stored: &str) -> Verified {
+        self.check(password, stored).0
+    }
+
+    /// Verifies, spending at least the current setting's iterations whatever the stored hash holds, so the
+    /// time of a login tells nothing about how old an account's hash is; answers the iterations spent.
+    fn check(&self, password: &Password, stored: &str) -> (Verified, u32) {
         let Some((iterations, salt, hash)) = parse_stored(stored) else {
-            self.waste_one_hash(password);
-            return Verified::No;
+            self.waste(password, self.iterations);
+            return (Verified::No, self.iterations.get());
         };
-        match pbkdf2::verify(ALGORITHM, iterations, &salt, password.bytes(), &hash) {
+        let verified = match pbkdf2::verify(ALGORITHM, iterations, &salt, password.bytes(), &hash) {
             Ok(()) => Verified::Yes {
                 rehash: iterations < self.iterations,
             },
             Err(_) => Verified::No,
+        };
+        // A weaker stored hash verifies faster: spend the difference.
+        match NonZeroU32::new(self.iterations.get().saturating_sub(iterations.get())) {
+            Some(rest) => {
+                self.waste(password, rest);
+                (verified, self.iterations.get())
+            }
+            None => (verified, iterations.get()),
         }
     }
 
     /// Spends one hash's work, so a login for an unknown user takes as long as one for a known user.
     pub fn waste_one_hash(&self, password: &Password) {
+        self.waste(password, self.iterations);
+    }
+
+    fn waste(&self, password: &Password, iterations: NonZeroU32) {
         let mut hash = [0u8; HASH_LEN];
         pbkdf2::derive(
             ALGORITHM,
-            self.iterations,
+            iterations,
             &[0u8; SALT_LEN],
             password.bytes(),
             &mut hash,
@@ -158,6 +179,9 @@ fn parse_stored(stored: &str) -> Option<(NonZeroU32, Vec<u8>, Vec<u8>)> {
         return None;
     }
     let iterations = NonZeroU32::new(parts.next()?.parse().ok()?)?;
+    if iterations.get() > MAX_ITERATIONS {
+        return None;
+    }
     let salt = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
     let hash = URL_SAFE_NO_PAD.decode(parts.next()?).ok()?;
     if parts.next().is_some() || hash.len() != HASH_LEN || salt.is_empty() {
@@ -245,5 +269,48 @@ mod tests {
                 .iterations(),
             600_000
         );
+    }
+
+    #[test]
+    fn every_verification_spends_the_current_work_factor() {
+        let weak = PasswordHasher::new(MIN_ITERATIONS).unwrap();
+        let current = PasswordHasher::new(MIN_ITERATIONS + 50_000).unwrap();
+        let p = password("correct horse battery");
+        let old_hash = weak.hash(&p);
+        let new_hash = current.hash(&p);
+        let spent = |stored: &str, pw: &Password| current.check(pw, stored).1;
+        assert_eq!(
+            spent(&old_hash, &p),
+            current.iterations(),
+            "a weaker hash costs the same"
+        );
+        assert_eq!(
+            spent(&old_hash, &password("wrong password")),
+            current.iterations()
+        );
+        assert_eq!(spent(&new_hash, &p), current.iterations());
+        assert_eq!(
+            spent("not a hash", &p),
+            current.iterations(),
+            "an unreadable one too"
+        );
+        assert_eq!(
+            current.check(&p, &old_hash).0,
+            Verified::Yes { rehash: true }
+        );
+    }
+
+    #[test]
+    fn work_factors_are_capped() {
+        assert!(PasswordHasher::new(MAX_ITERATIONS).is_ok());
+        assert!(PasswordHasher::new(MAX_ITERATIONS + 1).is_err());
+        let hasher = PasswordHasher::new(MIN_ITERATIONS).unwrap();
+        let p = password("correct horse battery");
+        let tampered = hasher.hash(&p).replacen("$100000$", "$4000000000$", 1);
+        assert!(
+            parse_stored(&tampered).is_none(),
+            "a stored hash past the cap is unreadable"
+        );
+        assert_eq!(hasher.check(&p, &tampered), (Verified::No, MIN_ITERATIONS));
     }
 }

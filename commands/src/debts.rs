@@ -123,7 +123,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
 }
 
 /// A retried `POST /debts`: the same body gets the original response; a different body reusing the key
-/// is refused.
+/// is refused (422), and so is a retry of a debt deleted since (409).
 async fn replay_creation(
     deps: &DebtDeps,
     debt_id: &str,
@@ -139,6 +139,12 @@ async fn replay_creation(
     if original.payload != attempted[0].payload {
         return Err(Problem::idempotency_mismatch(
             "this Idempotency-Key was used for a different request body",
+        ));
+    }
+    // The key's debt was deleted since: answering the original 201 would announce a debt `GET` says is gone.
+    if DebtView::from_history(&history).is_some_and(|debt| debt.deleted) {
+        return Err(Problem::conflict(
+            "this Idempotency-Key created a debt that has since been deleted",
         ));
     }
     tracing::info!(debt_id, "idempotent retry answered from the original event");

@@ -212,13 +212,20 @@ async fn replay_registration(
     key: &str,
     registration: &Registration,
 ) -> Result<Option<Reply>, Problem> {
-    let Some(record) = deps
-        .store
-        .get_item(&keys::user_idempotency_key(key))
-        .await?
-    else {
+    let record_key = keys::user_idempotency_key(key);
+    let Some(record) = deps.store.get_item(&record_key).await? else {
         return Ok(None);
     };
+    // The window is enforced here: DynamoDB's TTL deletes an expired record only eventually (and SQLite never).
+    // An expired record is removed, as the TTL would, so the key's registration guard is free again.
+    let expires_at = record
+        .attributes
+        .get(keys::TTL_ATTRIBUTE)
+        .and_then(serde_json::Value::as_i64);
+    if expires_at.is_none_or(|at| at <= Utc::now().timestamp()) {
+        deps.store.delete_item(&record_key).await?;
+        return Ok(None);
+    }
     let mismatch = || {
         Problem::idempotency_mismatch("this Idempotency-Key was used for a different request body")
     };

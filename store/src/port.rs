@@ -302,6 +302,13 @@ pub trait EventStore: Send + Sync {
     /// Removes a read item outright (replay uses it for items whose aggregate has no events).
     async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError>;
 
+    /// Removes any item that is not an event (an expired idempotency record, as DynamoDB's TTL would). Event
+    /// keys are refused: events are never deleted.
+    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        ensure_not_event(key)?;
+        self.delete_read_item(key).await
+    }
+
     /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError>;
 

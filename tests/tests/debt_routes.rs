@@ -412,7 +412,43 @@ async fn every_bad_input_class_is_a_4xx_that_writes_nothing(store: TestStore) {
     );
 }
 
+async fn an_idempotent_retry_after_a_delete_is_a_conflict(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let post = || {
+        ApiRequest::new("POST /debts", "/debts")
+            .as_user(&alice)
+            .header("Idempotency-Key", "retry-after-delete")
+            .json(car_loan())
+    };
+    let first = api.call(post()).await;
+    assert_eq!(first.status, 201);
+    let debt_id = first.body["data"]["debt_id"].as_str().unwrap();
+    let deleted = api
+        .call(debt_request("DELETE /debts/{debt_id}", debt_id, &alice))
+        .await;
+    assert_eq!(deleted.status, 200);
+    let before = api.store.snapshot().await;
+    let retry = api.call(post()).await;
+    assert_eq!(retry.status, 409, "{:?}", retry.body);
+    assert_eq!(
+        retry.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(
+        retry.body["detail"].as_str().unwrap().contains("deleted"),
+        "{:?}",
+        retry.body
+    );
+    assert_eq!(
+        api.store.snapshot().await,
+        before,
+        "the retry wrote nothing"
+    );
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    an_idempotent_retry_after_a_delete_is_a_conflict,
     the_original_readme_flow_works_end_to_end,
     twenty_concurrent_updates_with_one_if_match_give_one_success,
     concurrent_updates_without_if_match_lose_nothing,

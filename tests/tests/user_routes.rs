@@ -242,7 +242,41 @@ async fn the_authorizer_rejects_every_bad_request(store: TestStore) {
     }
 }
 
+async fn an_expired_registration_key_is_a_new_request(store: TestStore) {
+    let api = Api::new(store);
+    let bob = username();
+    let register =
+        || {
+            ApiRequest::new("POST /users", "/users")
+            .header("Idempotency-Key", "register-bob")
+            .json(json!({"username": bob, "email": format!("{bob}@example.com"), "full_name": "Bob",
+                         "password": "bobs password"}))
+        };
+    assert_eq!(api.call(register()).await.status, 201);
+    assert_eq!(
+        api.call(register()).await.status,
+        201,
+        "within the window: the original answer"
+    );
+    // DynamoDB's TTL deletes expired items only eventually (and SQLite never): the window is the code's.
+    let key = keys::user_idempotency_key("register-bob");
+    let mut record = api.store.store.get_item(&key).await.unwrap().unwrap();
+    let expired = chrono::Utc::now().timestamp() - 1;
+    record
+        .attributes
+        .insert(keys::TTL_ATTRIBUTE.into(), json!(expired));
+    api.store.store.put_item(&record).await.unwrap();
+    let late = api.call(register()).await;
+    assert_eq!(
+        late.status, 409,
+        "past the window a retry is a new registration: {:?}",
+        late.body
+    );
+    assert_eq!(late.body["detail"], json!("the username is already taken"));
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    an_expired_registration_key_is_a_new_request,
     registration_conflicts_name_what_is_taken_and_write_nothing,
     wrong_password_and_unknown_user_get_the_same_answer,
     a_weaker_stored_hash_is_upgraded_at_login,
