@@ -22,7 +22,7 @@ use lambda_http::Body as LambdaBody;
 use queries::QueryDeps;
 use serde_json::{json, Value};
 
-use crate::routes::{match_route, Handler, Route, RouteMatch};
+use crate::routes::{allowed_methods, match_route, Handler, Route, RouteMatch};
 
 /// The API's OpenAPI 3.1 description, served at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -166,7 +166,16 @@ impl Gateway {
         }
         let found = match match_route(&parts.method, &path) {
             Ok(found) => found,
-            Err(problem) => return problem_response(&problem),
+            Err(problem) => {
+                let mut response = problem_response(&problem);
+                let allow = allowed_methods(&path).join(", ");
+                if problem.status == 405 {
+                    if let Ok(value) = HeaderValue::from_str(&allow) {
+                        response.headers_mut().insert("allow", value);
+                    }
+                }
+                return response;
+            }
         };
         let Ok(bytes) = axum::body::to_bytes(body, MAX_GATEWAY_BODY).await else {
             return problem_response(&Problem::too_large(

@@ -137,6 +137,20 @@ fn percent_decode(segment: &str) -> Option<String> {
     String::from_utf8(decoded).ok()
 }
 
+/// The methods `path` answers (the routes' and the gateway's own `OPTIONS`), for a 405's `Allow` header;
+/// empty for an unknown path.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|route| fit(route.template, path).is_some())
+        .map(|route| route.method)
+        .collect();
+    if !methods.is_empty() {
+        methods.push("OPTIONS");
+    }
+    methods
+}
+
 /// The route for a request: 404 when no template fits the path, 405 when one fits but not the method.
 pub fn match_route(method: &Method, path: &str) -> Result<RouteMatch, Problem> {
     let mut path_known = false;

@@ -441,8 +441,14 @@ fn access_control_bad_input_and_pagination(store: Store) {
     );
     assert_eq!(status, 422, "{body}");
     assert!(body["errors"].as_array().unwrap().len() >= 4);
-    let (status, _, _) = server.call("PATCH", &path, None, &[("authorization", &alice)]);
-    assert_eq!(status, 405);
+    // RFC 9110: a 405 names the methods the resource has.
+    for method in ["PATCH", "TRACE"] {
+        let (status, headers, _) = server.call(method, &path, None, &[("authorization", &alice)]);
+        assert_eq!(status, 405, "{method}");
+        assert_eq!(header(&headers, "allow"), Some("GET, PUT, DELETE, OPTIONS"));
+    }
+    let (_, headers, _) = server.call("DELETE", "/debts", None, &[]);
+    assert_eq!(header(&headers, "allow"), Some("GET, POST, OPTIONS"));
     let (status, _, _) = server.call("GET", "/nowhere", None, &[]);
     assert_eq!(status, 404);
     let (status, headers, _) = server.call(
