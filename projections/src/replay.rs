@@ -8,10 +8,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use events::{AggregateType, EventPayload};
 use serde::{Deserialize, Serialize};
 use store::{
-    all_pages, keys, query_all, AggregateRef, EventStore, ItemKey, Page, Query, ReadItem, Segment,
-    StoreError, WriteOutcome,
+    all_pages, codec, keys, query_all, AggregateRef, EventStore, ItemKey, Page, Query, ReadItem,
+    Segment, StoreError, WriteOutcome,
 };
 use tokio::task::JoinSet;
 
@@ -160,8 +161,9 @@ struct Plan {
     read_items: Vec<ReadItem>,
 }
 
-/// Chooses what the scope covers. `All` and `User` scan the read items (tombstones included); `Debt` reads
-/// only the `SK-PK-index` partition of its `DEBT#{id}` key, wherever an owner's partition holds it.
+/// Chooses what the scope covers. `All` and `User` scan the read items (tombstones included), and `User` also
+/// the debts' first events; `Debt` reads only the `SK-PK-index` partition of its `DEBT#{id}` key, wherever an
+/// owner's partition holds it.
 async fn plan(store: &Arc<dyn EventStore>, options: &ReplayOptions) -> Result<Plan, StoreError> {
     let segments = options.segments.max(1);
     match &options.scope {
@@ -193,16 +195,41 @@ async fn plan(store: &Arc<dyn EventStore>, options: &ReplayOptions) -> Result<Pl
                 .iter()
                 .filter_map(|i| owner_aggregate(&i.key))
                 .collect();
-            let user = AggregateRef::user(username.clone());
-            if !aggregates.contains(&user) {
-                aggregates.push(user);
-            }
+            // From the events too: a debt whose read item was never written has no item to list.
+            aggregates.push(AggregateRef::user(username.clone()));
+            aggregates.extend(debts_owned_by(store, segments, username).await?);
+            aggregates.sort();
+            aggregates.dedup();
             Ok(Plan {
                 aggregates,
                 read_items,
             })
         }
     }
+}
+
+/// The debts whose first event names `owner`, found from the events (as `--all` lists aggregates).
+async fn debts_owned_by(
+    store: &Arc<dyn EventStore>,
+    segments: u32,
+    owner: &str,
+) -> Result<Vec<AggregateRef>, StoreError> {
+    let mut owned = Vec::new();
+    for aggregate in list_aggregates(store, segments).await? {
+        if aggregate.aggregate_type != AggregateType::Debt {
+            continue;
+        }
+        let first = keys::event_key(AggregateType::Debt, &aggregate.aggregate_id, 1);
+        let Some(item) = store.get_item(&first).await? else {
+            continue;
+        };
+        if let EventPayload::DebtCreated(created) = codec::decode_event(item)?.payload {
+            if created.owner == owner {
+                owned.push(aggregate);
+            }
+        }
+    }
+    Ok(owned)
 }
 
 /// Replays the scope, calling `progress` about once a second.

@@ -613,7 +613,26 @@ pub async fn two_hundred_thirty_seven_debts_page_without_gaps_or_repeats(store: 
     }
 }
 
+/// A debt whose read item was never written (its projection failed for good) is found by a user-scoped
+/// replay from its events, as `--all` finds it.
+pub async fn a_user_replay_finds_debts_that_have_no_read_item(store: Store) {
+    let owner = format!("owner{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let debt = uuid::Uuid::new_v4().to_string();
+    let created = integration_tests::debt_created(&debt, &owner);
+    store
+        .append(store::AppendRequest::new(0, vec![created]))
+        .await
+        .unwrap();
+    let key = keys::debt_read_key(&owner, &debt);
+    assert!(store.get_item(&key).await.unwrap().is_none());
+    let report = replay_scope(&store, Scope::User(owner.clone()), false).await;
+    assert_eq!(report.rewritten, 1, "{report:?}");
+    let item = store.get_item(&key).await.unwrap().expect("the read item");
+    assert_eq!(item.attributes["debt_id"], json!(debt));
+}
+
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    a_user_replay_finds_debts_that_have_no_read_item,
     the_projector_builds_read_items_from_a_scripted_history,
     duplicates_reordering_and_failures_converge,
     replay_rebuilds_repairs_and_removes,
