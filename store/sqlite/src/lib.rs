@@ -182,7 +182,7 @@ impl EventStore for SqliteStore {
             .iter()
             .map(|event| (event.version, codec::encode_event(event)))
             .collect();
-        let committed: Vec<ItemKey> = items.iter().map(|(_, item)| item.key.clone()).collect();
+        let feed = self.feed.clone();
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(StoreError::engine)?;
             for (version, Item { key, attributes }) in &items {
@@ -219,16 +219,18 @@ impl EventStore for SqliteStore {
                 }
             }
             // Dropping `tx` on any early return above rolls everything back.
-            tx.commit().map_err(StoreError::engine)
-        })
-        .await?;
-        if let Some(feed) = &self.feed {
-            for key in committed {
-                // A closed feed only means nobody is projecting (the server is stopping).
-                let _ = feed.send(key);
+            tx.commit().map_err(StoreError::engine)?;
+            // Fed here, still holding the connection: in commit order, and even when the caller has stopped
+            // waiting (the blocking task runs to the end either way).
+            if let Some(feed) = feed {
+                for (_, item) in items {
+                    // A closed feed only means nobody is projecting (the server is stopping).
+                    let _ = feed.send(item.key);
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn load_events(
