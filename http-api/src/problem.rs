@@ -75,6 +75,7 @@ problems! {
     too_large => (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large");
     unsupported_media_type => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type");
     idempotency_mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/idempotency-key-reused", "Idempotency key reused");
+    unavailable => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable");
     internal => (StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error");
 }
 
@@ -139,6 +140,9 @@ impl From<StoreError> for Problem {
             StoreError::InvalidCursor => {
                 Problem::malformed("the cursor is not valid for this listing")
             }
+            StoreError::Busy => Problem::unavailable(
+                "the service is busy; retry after the number of seconds in Retry-After",
+            ),
             other => {
                 // The detail stays generic: engine errors can name tables and keys.
                 tracing::error!(error = %other, "storage error");
@@ -188,6 +192,8 @@ mod tests {
             (409, "the email is already taken")
         );
         assert_eq!(Problem::from(StoreError::InvalidCursor).status, 400);
+        let busy = Problem::from(StoreError::Busy);
+        assert_eq!((busy.status, busy.kind), (503, "/problems/unavailable"));
         let engine = Problem::from(StoreError::InvalidRequest("table debts-prod".into()));
         assert_eq!(engine.status, 500);
         assert!(!engine.detail.contains("debts-prod"));

@@ -130,6 +130,10 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The store throttled us: a second is enough for DynamoDB's adaptive capacity to catch up.
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if let Ok(value) = HeaderValue::from_str(&meta.correlation_id.to_string()) {
         headers.insert(CORRELATION_HEADER, value);
     }

@@ -21,6 +21,9 @@ pub async fn sdk_config() -> SdkConfig {
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client)
+        // Stated rather than inherited: up to 3 attempts with exponential backoff and jitter, so a throttled
+        // call is retried within the request; what still fails reaches the client as 503 with Retry-After.
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
         .load()
         .await
 }

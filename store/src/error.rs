@@ -28,7 +28,12 @@ pub enum StoreError {
         sk: String,
         reason: String,
     },
-    /// The engine itself failed (network, throttling, disk, ...).
+    /// The engine is throttling requests (DynamoDB's `ThrottlingException`,
+    /// `ProvisionedThroughputExceededException`, `RequestLimitExceeded`) after the SDK's own retries: the
+    /// request may be sent again after a moment.
+    #[error("the store is busy; retry shortly")]
+    Busy,
+    /// The engine itself failed (network, disk, ...).
     #[error("storage engine error: {0}")]
     Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -38,3 +43,10 @@ impl StoreError {
         StoreError::Engine(Box::new(error))
     }
 }
+
+/// The error codes with which DynamoDB says it is throttling the caller.
+pub const THROTTLING_CODES: [&str; 3] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+];

@@ -8,7 +8,7 @@ mod item;
 pub mod keys;
 mod port;
 
-pub use error::StoreError;
+pub use error::{StoreError, THROTTLING_CODES};
 pub use item::{Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
 pub use port::{
     all_pages, ensure_countable, ensure_not_event, query_all, AggregateRef, AppendRequest,

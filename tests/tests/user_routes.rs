@@ -275,7 +275,45 @@ async fn an_expired_registration_key_is_a_new_request(store: TestStore) {
     assert_eq!(late.body["detail"], json!("the username is already taken"));
 }
 
+/// Eight registrations of one username at once, half of them retries under one key: exactly one user, and
+/// every answer a 201 (the original or its replay) or a 409, never a 5xx (DynamoDB cancels racing
+/// transactions with `TransactionConflict`, which must read as the conflict it is).
+async fn racing_registrations_get_one_user_and_no_server_error(store: TestStore) {
+    let api = std::sync::Arc::new(Api::new(store));
+    let name = username();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let (api, name) = (std::sync::Arc::clone(&api), name.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut request = ApiRequest::new("POST /users", "/users").json(json!({
+                "username": name, "email": format!("{name}@example.com"), "full_name": "Racer",
+                "password": "correct horse battery"}));
+            if n % 2 == 0 {
+                request = request.header("Idempotency-Key", format!("race-{name}"));
+            }
+            api.call(request).await.status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201), "{statuses:?}");
+    let events = api
+        .store
+        .store
+        .load_events(&store::AggregateRef::user(name.clone()), 0)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    racing_registrations_get_one_user_and_no_server_error,
     an_expired_registration_key_is_a_new_request,
     registration_conflicts_name_what_is_taken_and_write_nothing,
     wrong_password_and_unknown_user_get_the_same_answer,

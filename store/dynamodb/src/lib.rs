@@ -10,10 +10,11 @@ pub mod table;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::result::CreateUnhandledError;
 use events::EventEnvelope;
 use store::keys::{self, EVENT_SK_PREFIX, SK_PK_INDEX};
 use store::{
@@ -107,7 +108,7 @@ impl DynamoStore {
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            .map_err(|e| service_error(e))?;
         let next_cursor = match page.last_evaluated_key() {
             Some(key) if !key.is_empty() => Some(cursor::encode(&key_of(key)?)),
             _ => None,
@@ -149,9 +150,58 @@ impl DynamoStore {
             {
                 Ok(WriteOutcome::Stale)
             }
-            Err(e) => Err(StoreError::engine(e.into_service_error())),
+            Err(e) => Err(service_error(e)),
         }
     }
+}
+
+/// A failed request as the port reports it: `Busy` when DynamoDB throttled it (after the SDK's retries),
+/// otherwise an engine error.
+fn service_error<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + CreateUnhandledError + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    classified(error.into_service_error())
+}
+
+fn classified<E>(error: E) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if error.code().is_some_and(is_throttling) {
+        StoreError::Busy
+    } else {
+        StoreError::engine(error)
+    }
+}
+
+/// Throttling, as an exception's code or a cancellation reason's (`ThrottlingError`,
+/// `ProvisionedThroughputExceeded`).
+fn is_throttling(code: &str) -> bool {
+    store::THROTTLING_CODES.contains(&code)
+        || matches!(code, "ThrottlingError" | "ProvisionedThroughputExceeded")
+}
+
+/// What a cancelled append means, from its cancellation reasons (one per item, in the order of `names`). A
+/// failed condition or a conflict with another transaction on an event item means another writer took the
+/// version (`VersionConflict`, completed by the caller); on a guard, that the guard is taken. `None` when no
+/// item says either (throttling, validation).
+fn cancellation(reasons: &[Option<&str>], names: &[Written]) -> Option<StoreError> {
+    let lost = |code: &Option<&str>| {
+        matches!(code, Some("ConditionalCheckFailed" | "TransactionConflict"))
+    };
+    let failed = reasons.iter().position(lost)?;
+    Some(match names.get(failed)? {
+        Written::Guard(name) => StoreError::GuardTaken {
+            name: (*name).to_owned(),
+        },
+        Written::Event => StoreError::VersionConflict {
+            aggregate_type: events::AggregateType::User,
+            aggregate_id: String::new(),
+            expected_version: 0,
+        },
+    })
 }
 
 /// Names of the items of a transaction, in order, so a cancellation reason can say which one failed.
@@ -176,13 +226,16 @@ impl EventStore for DynamoStore {
                 .await;
             return match result {
                 Ok(_) => Ok(()),
+                // A transaction writing the same key at the same moment also means another writer won.
                 Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    if e.as_service_error().is_some_and(|e| {
+                        e.is_conditional_check_failed_exception()
+                            || e.is_transaction_conflict_exception()
+                    }) =>
                 {
                     Err(Self::conflict(&aggregate, request.expected_version))
                 }
-                Err(e) => Err(StoreError::engine(e.into_service_error())),
+                Err(e) => Err(service_error(e)),
             };
         }
 
@@ -206,23 +259,29 @@ impl EventStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(service)) => match service.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                    let failed = cancelled
+                    let codes: Vec<Option<String>> = cancelled
                         .cancellation_reasons()
                         .iter()
-                        .position(|r| r.code() == Some("ConditionalCheckFailed"));
-                    match failed.and_then(|i| names.get(i)) {
-                        Some(Written::Guard(name)) => Err(StoreError::GuardTaken {
-                            name: (*name).to_owned(),
-                        }),
-                        Some(Written::Event) => {
-                            Err(Self::conflict(&aggregate, request.expected_version))
+                        .map(|r| r.code().map(str::to_owned))
+                        .collect();
+                    let reasons: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
+                    Err(cancellation(&reasons, &names).unwrap_or_else(|| {
+                        if reasons.iter().flatten().any(|code| is_throttling(code)) {
+                            StoreError::Busy
+                        } else {
+                            StoreError::engine(cancelled)
                         }
-                        None => Err(StoreError::engine(cancelled)),
-                    }
+                    }))
+                    .map_err(|e| match e {
+                        StoreError::VersionConflict { .. } => {
+                            Self::conflict(&aggregate, request.expected_version)
+                        }
+                        other => other,
+                    })
                 }
-                other => Err(StoreError::engine(other)),
+                other => Err(classified(other)),
             },
-            Err(e) => Err(StoreError::engine(e.into_service_error())),
+            Err(e) => Err(service_error(e)),
         }
     }
 
@@ -252,7 +311,7 @@ impl EventStore for DynamoStore {
                 .set_exclusive_start_key(start_key.take())
                 .send()
                 .await
-                .map_err(|e| StoreError::engine(e.into_service_error()))?;
+                .map_err(|e| service_error(e))?;
             for item in page.items.unwrap_or_default() {
                 events.push(codec::decode_event(from_item(item)?)?);
             }
@@ -304,7 +363,7 @@ impl EventStore for DynamoStore {
             .set_key(Some(key_attributes(key)))
             .send()
             .await
-            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            .map_err(|e| service_error(e))?;
         output.item.map(from_item).transpose()
     }
 
@@ -372,7 +431,7 @@ impl EventStore for DynamoStore {
             .set_item(Some(to_item(&item.key, &item.attributes)))
             .send()
             .await
-            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            .map_err(|e| service_error(e))?;
         Ok(())
     }
 
@@ -383,7 +442,7 @@ impl EventStore for DynamoStore {
             .set_key(Some(key_attributes(key)))
             .send()
             .await
-            .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            .map_err(|e| service_error(e))?;
         Ok(())
     }
 
@@ -424,9 +483,9 @@ impl EventStore for DynamoStore {
                 {
                     Ok(false)
                 }
-                other => Err(StoreError::engine(other)),
+                other => Err(classified(other)),
             },
-            Err(e) => Err(StoreError::engine(e.into_service_error())),
+            Err(e) => Err(service_error(e)),
         }
     }
 
@@ -467,10 +526,7 @@ impl EventStore for DynamoStore {
             if !prefix.is_empty() {
                 request = request.expression_attribute_names("#r", range_attr);
             }
-            let page = request
-                .send()
-                .await
-                .map_err(|e| StoreError::engine(e.into_service_error()))?;
+            let page = request.send().await.map_err(|e| service_error(e))?;
             for item in page.items.unwrap_or_default() {
                 items.push(from_item(item)?);
             }
@@ -489,5 +545,39 @@ impl EventStore for DynamoStore {
                 Some(key) => start_key = Some(key),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_append_says_who_won() {
+        let names = [
+            Written::Event,
+            Written::Guard("credentials"),
+            Written::Guard("email"),
+        ];
+        let of = |reasons: &[Option<&str>]| cancellation(reasons, &names);
+        assert!(matches!(
+            of(&[Some("ConditionalCheckFailed"), Some("None"), Some("None")]),
+            Some(StoreError::VersionConflict { .. })
+        ));
+        // Two registrations racing: DynamoDB cancels one with TransactionConflict, not a failed condition.
+        assert!(matches!(
+            of(&[Some("TransactionConflict"), Some("None"), Some("None")]),
+            Some(StoreError::VersionConflict { .. })
+        ));
+        assert!(matches!(
+            of(&[Some("None"), Some("None"), Some("TransactionConflict")]),
+            Some(StoreError::GuardTaken { name }) if name == "email"
+        ));
+        assert!(of(&[Some("ThrottlingError"), Some("None"), Some("None")]).is_none());
+        assert!(
+            is_throttling("ThrottlingError")
+                && is_throttling("ProvisionedThroughputExceededException")
+        );
+        assert!(!is_throttling("ValidationException"));
     }
 }
