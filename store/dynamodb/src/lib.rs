@@ -108,7 +108,7 @@ impl DynamoStore {
             .set_exclusive_start_key(start_key)
             .send()
             .await
-            .map_err(|e| service_error(e))?;
+            .map_err(service_error)?;
         let next_cursor = match page.last_evaluated_key() {
             Some(key) if !key.is_empty() => Some(cursor::encode(&key_of(key)?)),
             _ => None,
@@ -311,7 +311,7 @@ impl EventStore for DynamoStore {
                 .set_exclusive_start_key(start_key.take())
                 .send()
                 .await
-                .map_err(|e| service_error(e))?;
+                .map_err(service_error)?;
             for item in page.items.unwrap_or_default() {
                 events.push(codec::decode_event(from_item(item)?)?);
             }
@@ -363,7 +363,7 @@ impl EventStore for DynamoStore {
             .set_key(Some(key_attributes(key)))
             .send()
             .await
-            .map_err(|e| service_error(e))?;
+            .map_err(service_error)?;
         output.item.map(from_item).transpose()
     }
 
@@ -431,7 +431,7 @@ impl EventStore for DynamoStore {
             .set_item(Some(to_item(&item.key, &item.attributes)))
             .send()
             .await
-            .map_err(|e| service_error(e))?;
+            .map_err(service_error)?;
         Ok(())
     }
 
@@ -442,7 +442,7 @@ impl EventStore for DynamoStore {
             .set_key(Some(key_attributes(key)))
             .send()
             .await
-            .map_err(|e| service_error(e))?;
+            .map_err(service_error)?;
         Ok(())
     }
 
@@ -526,7 +526,7 @@ impl EventStore for DynamoStore {
             if !prefix.is_empty() {
                 request = request.expression_attribute_names("#r", range_attr);
             }
-            let page = request.send().await.map_err(|e| service_error(e))?;
+            let page = request.send().await.map_err(service_error)?;
             for item in page.items.unwrap_or_default() {
                 items.push(from_item(item)?);
             }
