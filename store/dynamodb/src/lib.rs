@@ -204,41 +204,13 @@ fn cancellation(reasons: &[Option<&str>], names: &[Written]) -> Option<StoreErro
     })
 }
 
-/// Names of the items of a transaction, in order, so a cancellation reason can say which one failed.
-enum Written<'a> {
-    Event,
-    Guard(&'a str),
-}
-
-#[async_trait]
-impl EventStore for DynamoStore {
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
-        let aggregate = request.aggregate()?;
-        // The common case (one event, no guard) is a plain conditional put: half the cost of a transaction.
-        if let ([event], []) = (request.events.as_slice(), request.guards.as_slice()) {
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Self::event_item(event)))
-                .condition_expression("attribute_not_exists(PK)")
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(()),
-                // A transaction writing the same key at the same moment also means another writer won.
-                Err(e)
-                    if e.as_service_error().is_some_and(|e| {
-                        e.is_conditional_check_failed_exception()
-                            || e.is_transaction_conflict_exception()
-                    }) =>
-                {
-                    Err(Self::conflict(&aggregate, request.expected_version))
-                }
-                Err(e) => Err(service_error(e)),
-            };
-        }
-
+impl DynamoStore {
+    /// Events and guards in one `TransactWriteItems`; a cancellation says which item lost.
+    async fn append_transaction(
+        &self,
+        request: &AppendRequest,
+        aggregate: &AggregateRef,
+    ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         let mut names = Vec::new();
         for event in &request.events {
@@ -274,7 +246,7 @@ impl EventStore for DynamoStore {
                     }))
                     .map_err(|e| match e {
                         StoreError::VersionConflict { .. } => {
-                            Self::conflict(&aggregate, request.expected_version)
+                            Self::conflict(aggregate, request.expected_version)
                         }
                         other => other,
                     })
@@ -283,6 +255,45 @@ impl EventStore for DynamoStore {
             },
             Err(e) => Err(service_error(e)),
         }
+    }
+}
+
+/// Names of the items of a transaction, in order, so a cancellation reason can say which one failed.
+enum Written<'a> {
+    Event,
+    Guard(&'a str),
+}
+
+#[async_trait]
+impl EventStore for DynamoStore {
+    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+        let aggregate = request.aggregate()?;
+        // The common case (one event, no guard) is a plain conditional put: half the cost of a transaction.
+        if let ([event], []) = (request.events.as_slice(), request.guards.as_slice()) {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Self::event_item(event)))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                // A transaction writing the same key at the same moment also means another writer won.
+                Err(e)
+                    if e.as_service_error().is_some_and(|e| {
+                        e.is_conditional_check_failed_exception()
+                            || e.is_transaction_conflict_exception()
+                    }) =>
+                {
+                    Err(Self::conflict(&aggregate, request.expected_version))
+                }
+                Err(e) => Err(service_error(e)),
+            };
+        }
+
+        self.append_transaction(&request, &aggregate).await
     }
 
     async fn load_events(
