@@ -1,7 +1,9 @@
 //! Signing keys from AWS Secrets Manager: the secret (default `authSecrets`, JSON `{"jwt_secret": "..."}`)
 //! is read at its `AWSCURRENT` and `AWSPREVIOUS` stages; each version's id is the key's `kid`. Both are
 //! cached per container for a TTL; a token naming a version the cache does not know triggers one early
-//! refresh (rate-limited), which is how a container notices a rotation before its TTL runs out.
+//! refresh (rate-limited), which is how a container notices a rotation before its TTL runs out. When Secrets
+//! Manager cannot be reached, the cached keys keep serving (an outage must not log everybody out), the
+//! refresh is retried with exponential backoff, and the outage is logged once, with its end.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +19,15 @@ pub const DEFAULT_SECRET_NAME: &str = "authSecrets";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
 /// The shortest gap between two refreshes caused by unknown `kid`s, so made-up ids cannot hammer the API.
 const MIN_REFRESH_GAP: Duration = Duration::from_secs(10);
+/// The longest wait between two refresh attempts during an outage (1 s, 2 s, 4 s, ... up to this).
+const MAX_OUTAGE_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Failed refreshes in a row, and when the next may be tried.
+#[derive(Default)]
+struct Outage {
+    failures: u32,
+    retry_at: Option<Instant>,
+}
 
 #[derive(Clone)]
 struct Cached {
@@ -30,6 +41,7 @@ pub struct SecretsManagerKeys {
     secret_id: String,
     ttl: Duration,
     cache: RwLock<Option<Cached>>,
+    outage: std::sync::Mutex<Outage>,
 }
 
 impl SecretsManagerKeys {
@@ -39,6 +51,7 @@ impl SecretsManagerKeys {
             secret_id: secret_id.into(),
             ttl,
             cache: RwLock::new(None),
+            outage: std::sync::Mutex::new(Outage::default()),
         }
     }
 
@@ -112,10 +125,55 @@ impl SecretsManagerKeys {
     }
 
     async fn fresh(&self) -> Result<Cached, KeyError> {
-        match self.cached().await {
-            Some(cached) if cached.fetched.elapsed() < self.ttl => Ok(cached),
-            _ => self.refresh().await,
+        let cached = match self.cached().await {
+            Some(cached) if cached.fetched.elapsed() < self.ttl => return Ok(cached),
+            Some(cached) => cached,
+            None => return self.refresh().await,
+        };
+        if self.backing_off() {
+            return Ok(cached);
         }
+        match self.refresh().await {
+            Ok(fresh) => {
+                self.recovered();
+                Ok(fresh)
+            }
+            // Stale keys beat no keys: the secret rotates rarely, and tokens signed with it stay valid.
+            Err(KeyError::Unavailable(reason)) => {
+                self.failed(&reason);
+                Ok(cached)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn backing_off(&self) -> bool {
+        let outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        outage.retry_at.is_some_and(|at| Instant::now() < at)
+    }
+
+    fn failed(&self, reason: &str) {
+        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        outage.failures += 1;
+        let wait = Duration::from_secs(1 << (outage.failures - 1).min(6)).min(MAX_OUTAGE_BACKOFF);
+        outage.retry_at = Some(Instant::now() + wait);
+        if outage.failures == 1 {
+            tracing::warn!(
+                reason,
+                "Secrets Manager unavailable; serving the cached signing keys"
+            );
+        }
+    }
+
+    fn recovered(&self) {
+        let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
+        if outage.failures > 0 {
+            tracing::info!(
+                failures = outage.failures,
+                "Secrets Manager reachable again"
+            );
+        }
+        *outage = Outage::default();
     }
 }
 
@@ -138,9 +196,16 @@ impl SigningKeys for SecretsManagerKeys {
         if let Some(key) = find(&cached, kid) {
             return Ok(Some(key));
         }
-        if cached.fetched.elapsed() < MIN_REFRESH_GAP {
+        if cached.fetched.elapsed() < MIN_REFRESH_GAP || self.backing_off() {
             return Ok(None);
         }
-        Ok(find(&self.refresh().await?, kid))
+        match self.refresh().await {
+            Ok(fresh) => Ok(find(&fresh, kid)),
+            Err(KeyError::Unavailable(reason)) => {
+                self.failed(&reason);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
     }
 }

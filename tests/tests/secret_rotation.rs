@@ -1,5 +1,6 @@
 //! Signing keys from Secrets Manager (moto, started by `make test`): a rotation of the secret logs nobody out,
-//! and a container with cached keys still accepts tokens of a version it has not seen. The store is SQLite:
+//! a container with cached keys still accepts tokens of a version it has not seen, and an outage of Secrets
+//! Manager leaves the cached keys serving. The store is SQLite:
 //! only the keys need the service.
 
 use std::sync::Arc;
@@ -102,4 +103,78 @@ async fn moto_a_rotation_of_the_secret_logs_nobody_out() {
         b"x",
     );
     assert!(cached.verify(&made_up, chrono::Utc::now()).await.is_err());
+}
+
+/// A TCP relay to moto that can be cut: Secrets Manager going away under a warm container.
+struct Relay {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn to(target: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let target = target.trim_start_matches("http://").to_owned();
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Relay { url, task }
+    }
+
+    /// Stops listening and drops every open connection (the JoinSet goes with the task).
+    fn cut(&self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_an_outage_keeps_the_cached_keys_serving() {
+    let moto = Moto::new().await;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap();
+    let relay = Relay::to(&endpoint).await;
+    let config = lambda_support::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&config)
+            .endpoint_url(&relay.url)
+            .build(),
+    );
+    // A TTL of zero: every call would ask Secrets Manager again.
+    let keys = Arc::new(SecretsManagerKeys::new(
+        client,
+        &moto.secret_name,
+        Duration::ZERO,
+    ));
+    let tokens = Tokens::new(keys.clone(), ISSUER);
+    let alice = username();
+    let issued = tokens.issue(&alice, chrono::Utc::now()).await.unwrap();
+
+    relay.cut();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = tokens.issue(&alice, chrono::Utc::now()).await;
+    assert!(
+        again.is_ok(),
+        "new tokens are signed with the cached key: {again:?}"
+    );
+    let verified = tokens.verify(&issued.token, chrono::Utc::now()).await;
+    assert!(verified.is_ok(), "tokens keep verifying: {verified:?}");
+    // Still down: served from the cache again, without waiting for another failed call (backoff).
+    let started = std::time::Instant::now();
+    assert!(tokens
+        .verify(&issued.token, chrono::Utc::now())
+        .await
+        .is_ok());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
 }
