@@ -180,7 +180,11 @@ pub fn text(value: &Value) -> Result<&str, String> {
 pub fn decimal(value: &Value) -> Result<Decimal, String> {
     let invalid = || "must be a decimal number such as 1234.56".to_owned();
     match value {
-        Value::String(s) => s.trim().parse::<Decimal>().map_err(|_| invalid()),
+        // Exactly as written: digits that do not fit a decimal are refused, never rounded away.
+        Value::String(s) => Decimal::from_str_exact(s.trim()).map_err(|_| {
+            "must be a decimal number such as 1234.56, with digits that can be stored exactly"
+                .to_owned()
+        }),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 Ok(Decimal::from(i))
@@ -302,6 +306,20 @@ mod tests {
         assert_eq!(decimal(&json!(15000)).unwrap().to_string(), "15000");
         assert!(decimal(&json!(true)).is_err());
         assert!(decimal(&json!("1,5")).is_err());
+    }
+
+    #[test]
+    fn a_decimal_string_with_more_digits_than_fit_is_refused_not_rounded() {
+        let refused = decimal(&json!("12.340000000000000000000000000001"));
+        assert!(refused.is_err(), "{refused:?}");
+        assert!(refused.unwrap_err().contains("exactly"));
+        assert!(decimal(&json!("1e-400")).is_err());
+        assert_eq!(
+            decimal(&json!("12.3400000000000000000000000"))
+                .unwrap()
+                .to_string(),
+            "12.3400000000000000000000000"
+        );
     }
 
     #[test]
