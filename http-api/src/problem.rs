@@ -76,6 +76,7 @@ problems! {
     unsupported_media_type => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type");
     idempotency_mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/idempotency-key-reused", "Idempotency key reused");
     unavailable => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable");
+    timeout => (StatusCode::REQUEST_TIMEOUT, "/problems/request-timeout", "Request timeout");
     internal => (StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error");
 }
 

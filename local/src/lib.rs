@@ -5,6 +5,7 @@
 
 pub mod projector;
 pub mod routes;
+pub mod serve;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -26,6 +27,9 @@ use crate::routes::{allowed_methods, match_route, Handler, Route, RouteMatch};
 
 /// The API's OpenAPI 3.1 description, served at `GET /openapi.json`.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// How long the gateway waits for a request's whole body (API Gateway's integration timeout is 30 s).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Largest request body the gateway reads (API Gateway's own limit is 10 MB; handlers refuse over 64 KiB).
 const MAX_GATEWAY_BODY: usize = 1024 * 1024;
@@ -177,10 +181,18 @@ impl Gateway {
                 return response;
             }
         };
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_GATEWAY_BODY).await else {
-            return problem_response(&Problem::too_large(
-                "the body is larger than the gateway accepts",
-            ));
+        // A body that trickles in is cut off: the headers have their deadline in the server, the body here.
+        let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_GATEWAY_BODY));
+        let bytes = match read.await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => {
+                return problem_response(&Problem::too_large(
+                    "the body is larger than the gateway accepts",
+                ))
+            }
+            Err(_) => {
+                return problem_response(&Problem::timeout("the body did not arrive in time"))
+            }
         };
         let mut event = integration_event(&parts, &found, &bytes);
         if found.route.protected {

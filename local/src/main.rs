@@ -162,12 +162,15 @@ async fn run() -> Result<(), Failure> {
         let gateway = Arc::clone(&gateway);
         async move { gateway.handle(request).await }
     });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    local::serve::serve(
+        listener,
+        app,
+        local::serve::Limits::from_env(),
+        shutdown_signal(),
+    )
+    .await;
     let _ = stop_projector.send(true);
     let _ = projector.await;
-    served.map_err(|e| Failure::Failed(format!("server error: {e}")))?;
     println!("stopped; every committed event is projected");
     Ok(())
 }

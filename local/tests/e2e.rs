@@ -79,6 +79,7 @@ fn start(data_dir: &Path, store: &Store) -> Server {
         .env("PORT", port.to_string())
         .env("DATA_DIR", data_dir)
         .env("PASSWORD_HASH_ITERATIONS", "100000")
+        .env("HEADER_TIMEOUT_SECS", "1")
         .env_remove("JWT_SECRET")
         .env_remove("LOG_FORMAT")
         .stdout(Stdio::piped())
@@ -441,6 +442,25 @@ fn access_control_bad_input_and_pagination(store: Store) {
     );
     assert_eq!(status, 422, "{body}");
     assert!(body["errors"].as_array().unwrap().len() >= 4);
+    // A client that never finishes its headers is disconnected at the header deadline (1 s here).
+    let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the half-sent request held its connection for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     // RFC 9110: a 405 names the methods the resource has.
     for method in ["PATCH", "TRACE"] {
         let (status, headers, _) = server.call(method, &path, None, &[("authorization", &alice)]);
