@@ -1,6 +1,7 @@
 //! `GET /debts/{debt_id}/history`: every event of one of your debts, oldest first, with who, when, the
 //! correlation id and, for updates, each changed field as `{from, to}`. It reads the debt's events (the event
-//! log is this view's projection), so it still answers after the debt is deleted.
+//! log is this view's projection), so it still answers after the debt is deleted. Pages of `?limit=` 1-100
+//! entries (default 100) follow each other with an opaque `next_cursor` bound to the debt.
 
 use domain::DebtView;
 use events::{EventEnvelope, EventPayload};
@@ -9,7 +10,11 @@ use lambda_http::{Body, Error, Request, Response};
 use serde_json::{json, Map, Value};
 use store::AggregateRef;
 
-use http_api::context::{caller, debt_id};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http_api::context::{caller, debt_id, query_param};
+
+use crate::listing::parse_limit;
 
 use crate::QueryDeps;
 
@@ -47,6 +52,31 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
     entry
 }
 
+/// A history cursor: the last version sent, for one debt.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    debt: String,
+    after: u64,
+}
+
+fn encode_cursor(debt: &str, after: u64) -> String {
+    let cursor = Cursor {
+        debt: debt.to_owned(),
+        after,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).expect("cursors serialise"))
+}
+
+fn decode_cursor(raw: &str, debt: &str) -> Result<u64, Problem> {
+    let invalid = || Problem::malformed("the cursor is not valid for this history");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if cursor.debt != debt {
+        return Err(invalid());
+    }
+    Ok(cursor.after)
+}
+
 pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt-history", request, |request, _meta| async move {
         let me = caller(&request)?;
@@ -60,16 +90,27 @@ pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Resp
         if owner != me.as_str() {
             return Err(not_found());
         }
-        let mut entries = Vec::with_capacity(events.len());
+        let limit = parse_limit(query_param(&request, "limit"), 100)?;
+        let after = match query_param(&request, "cursor") {
+            Some(raw) => decode_cursor(&raw, &aggregate.aggregate_id)?,
+            None => 0,
+        };
+        // Every event is folded (a page's first change needs the state before it); only the page is sent.
+        let mut entries = Vec::with_capacity(limit);
         let mut view: Option<DebtView> = None;
         for (index, event) in events.iter().enumerate() {
-            entries.push(entry(event, view.as_ref()));
+            if event.version > after && entries.len() < limit {
+                entries.push(entry(event, view.as_ref()));
+            }
             view = match view {
                 None => DebtView::from_history(&events[..=index]),
                 Some(view) => Some(view.apply(event)),
             };
         }
-        Ok(Reply::ok(entries))
+        let last_sent = after + entries.len() as u64;
+        let more = events.last().is_some_and(|e| e.version > last_sent);
+        let next_cursor = more.then(|| encode_cursor(&aggregate.aggregate_id, last_sent));
+        Ok(Reply::page(entries, next_cursor))
     })
     .await
 }

@@ -57,9 +57,10 @@ fn bad(detail: &str) -> Problem {
     Problem::malformed(detail.to_owned())
 }
 
-fn parse_limit(raw: Option<String>) -> Result<usize, Problem> {
+/// `?limit=`: 1-100, `default` when absent.
+pub(crate) fn parse_limit(raw: Option<String>, default: usize) -> Result<usize, Problem> {
     match raw {
-        None => Ok(50),
+        None => Ok(default),
         Some(raw) => raw
             .parse::<usize>()
             .ok()
@@ -100,7 +101,7 @@ async fn all_debts(store: &dyn EventStore, username: &str) -> Result<Vec<DebtVie
 pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("list-debts", request, |request, _meta| async move {
         let me = caller(&request)?;
-        let limit = parse_limit(query_param(&request, "limit"))?;
+        let limit = parse_limit(query_param(&request, "limit"), 50)?;
         let sort = match query_param(&request, "sort").as_deref() {
             None | Some("newest") => Sort::Newest,
             Some("name") => Sort::Name,

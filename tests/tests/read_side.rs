@@ -631,7 +631,70 @@ pub async fn a_user_replay_finds_debts_that_have_no_read_item(store: Store) {
     assert_eq!(item.attributes["debt_id"], json!(debt));
 }
 
+/// A long history comes in pages (`limit` 1-100, default 100) with a cursor bound to its debt; the pages
+/// together are the whole history, each `{from, to}` computed against the state before it.
+pub async fn a_long_history_comes_in_pages(store: Store) {
+    let world = world(store);
+    world.register("pager").await;
+    let debt = world.create_debt("pager", "Long one").await;
+    // 149 updates, appended as one client would make them, then read back in pages.
+    for n in 1..150 {
+        world
+            .update(
+                "pager",
+                &debt,
+                json!({"current_balance": format!("{}.00", 10_000 - n)}),
+            )
+            .await;
+    }
+    let page = |cursor: Option<&str>, limit: Option<&str>| {
+        let mut request = debt_route("GET /debts/{debt_id}/history", &debt, "pager");
+        if let Some(cursor) = cursor {
+            request = request.query("cursor", cursor);
+        }
+        if let Some(limit) = limit {
+            request = request.query("limit", limit);
+        }
+        world.call(request)
+    };
+    let first = page(None, None).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(
+        first.body["data"].as_array().unwrap().len(),
+        100,
+        "100 by default"
+    );
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("more to come")
+        .to_owned();
+    let second = page(Some(&cursor), Some("30")).await;
+    let entries = second.body["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 30);
+    assert_eq!(entries[0]["version"], json!(101));
+    assert_eq!(
+        entries[0]["changes"]["current_balance"],
+        json!({"from": "9901.00", "to": "9900.00"}),
+        "a page's first change knows the state before it"
+    );
+    let cursor = second.body["next_cursor"].as_str().unwrap().to_owned();
+    let last = page(Some(&cursor), None).await;
+    assert_eq!(last.body["data"].as_array().unwrap().len(), 20);
+    assert_eq!(last.body["next_cursor"], Value::Null);
+    // A cursor of another debt, or garbage, or a bad limit, is a 400.
+    let other = world.create_debt("pager", "Other").await;
+    let foreign = world
+        .call(debt_route("GET /debts/{debt_id}/history", &other, "pager").query("cursor", &cursor))
+        .await;
+    assert_eq!(foreign.status, 400, "{:?}", foreign.body);
+    assert_eq!(page(Some("%%%"), None).await.status, 400);
+    for limit in ["0", "101", "x"] {
+        assert_eq!(page(None, Some(limit)).await.status, 400, "limit {limit}");
+    }
+}
+
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    a_long_history_comes_in_pages,
     a_user_replay_finds_debts_that_have_no_read_item,
     the_projector_builds_read_items_from_a_scripted_history,
     duplicates_reordering_and_failures_converge,
