@@ -17,6 +17,10 @@ use uuid::Uuid;
 
 use crate::envelope::envelopes;
 
+/// The most events one debt takes through updates (docs/openapi.json states it): each change reloads the
+/// whole history, so this bounds that read (about 10,000 small items, a few MB).
+pub const MAX_EVENTS_PER_DEBT: u64 = 10_000;
+
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
 const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
 
@@ -177,6 +181,12 @@ async fn change_debt(
         let payloads = Debt::decide(&command, &state)?;
         if payloads.is_empty() {
             return view(&history);
+        }
+        // Every change reloads the whole history, so it is bounded; a deletion is always allowed.
+        if version >= MAX_EVENTS_PER_DEBT && matches!(command, DebtCommand::Update { .. }) {
+            return Err(Problem::conflict(format!(
+                "the debt has reached its limit of {MAX_EVENTS_PER_DEBT} changes; record a new debt"
+            )));
         }
         let events = envelopes(debt_id, version, payloads, actor.as_str(), meta, Utc::now());
         match deps

@@ -447,7 +447,45 @@ async fn an_idempotent_retry_after_a_delete_is_a_conflict(store: TestStore) {
     );
 }
 
+/// A debt takes at most `MAX_EVENTS_PER_DEBT` events through updates (then 409, writing nothing); it can
+/// still be deleted.
+async fn a_debt_at_its_event_limit_refuses_updates(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let created = api.create_debt(&alice).await;
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    // Straight to the limit through the port: 99 updates per append (the store's transaction size).
+    let limit = commands::debts::MAX_EVENTS_PER_DEBT;
+    let mut version = 1;
+    while version < limit {
+        let batch: Vec<_> = (version + 1..=(version + 99).min(limit))
+            .map(|v| integration_tests::debt_updated(&debt_id, v, 0))
+            .collect();
+        let appended = batch.len() as u64;
+        let request = store::AppendRequest::new(version, batch);
+        api.store.store.append(request).await.unwrap();
+        version += appended;
+    }
+    let update = || {
+        debt_request("PUT /debts/{debt_id}", &debt_id, &alice)
+            .json(json!({"debt_name": "One more"}))
+    };
+    let refused = api.call(update()).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("limit"));
+    assert_eq!(
+        api.event_count(&debt_id).await as u64,
+        limit,
+        "nothing appended"
+    );
+    let deleted = api
+        .call(debt_request("DELETE /debts/{debt_id}", &debt_id, &alice))
+        .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_debt_at_its_event_limit_refuses_updates,
     an_idempotent_retry_after_a_delete_is_a_conflict,
     the_original_readme_flow_works_end_to_end,
     twenty_concurrent_updates_with_one_if_match_give_one_success,
