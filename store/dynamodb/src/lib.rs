@@ -183,25 +183,14 @@ fn is_throttling(code: &str) -> bool {
         || matches!(code, "ThrottlingError" | "ProvisionedThroughputExceeded")
 }
 
-/// What a cancelled append means, from its cancellation reasons (one per item, in the order of `names`). A
-/// failed condition or a conflict with another transaction on an event item means another writer took the
-/// version (`VersionConflict`, completed by the caller); on a guard, that the guard is taken. `None` when no
-/// item says either (throttling, validation).
-fn cancellation(reasons: &[Option<&str>], names: &[Written]) -> Option<StoreError> {
+/// The item of a cancelled transaction that another writer took, from the cancellation reasons (one per
+/// item, in the order of `names`): a failed condition, or a conflict with another transaction on that item.
+/// `None` when no item says so (throttling, validation).
+fn lost_item<'n>(reasons: &[Option<&str>], names: &'n [Written<'n>]) -> Option<&'n Written<'n>> {
     let lost = |code: &Option<&str>| {
         matches!(code, Some("ConditionalCheckFailed" | "TransactionConflict"))
     };
-    let failed = reasons.iter().position(lost)?;
-    Some(match names.get(failed)? {
-        Written::Guard(name) => StoreError::GuardTaken {
-            name: (*name).to_owned(),
-        },
-        Written::Event => StoreError::VersionConflict {
-            aggregate_type: events::AggregateType::User,
-            aggregate_id: String::new(),
-            expected_version: 0,
-        },
-    })
+    names.get(reasons.iter().position(lost)?)
 }
 
 impl DynamoStore {
@@ -237,18 +226,15 @@ impl DynamoStore {
                         .map(|r| r.code().map(str::to_owned))
                         .collect();
                     let reasons: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
-                    Err(cancellation(&reasons, &names).unwrap_or_else(|| {
-                        if reasons.iter().flatten().any(|code| is_throttling(code)) {
+                    Err(match lost_item(&reasons, &names) {
+                        Some(Written::Event) => Self::conflict(aggregate, request.expected_version),
+                        Some(Written::Guard(name)) => StoreError::GuardTaken {
+                            name: (*name).to_owned(),
+                        },
+                        None if reasons.iter().flatten().any(|code| is_throttling(code)) => {
                             StoreError::Busy
-                        } else {
-                            StoreError::engine(cancelled)
                         }
-                    }))
-                    .map_err(|e| match e {
-                        StoreError::VersionConflict { .. } => {
-                            Self::conflict(aggregate, request.expected_version)
-                        }
-                        other => other,
+                        None => StoreError::engine(cancelled),
                     })
                 }
                 other => Err(classified(other)),
@@ -570,19 +556,19 @@ mod tests {
             Written::Guard("credentials"),
             Written::Guard("email"),
         ];
-        let of = |reasons: &[Option<&str>]| cancellation(reasons, &names);
+        let of = |reasons: &[Option<&str>]| lost_item(reasons, &names);
         assert!(matches!(
             of(&[Some("ConditionalCheckFailed"), Some("None"), Some("None")]),
-            Some(StoreError::VersionConflict { .. })
+            Some(Written::Event)
         ));
         // Two registrations racing: DynamoDB cancels one with TransactionConflict, not a failed condition.
         assert!(matches!(
             of(&[Some("TransactionConflict"), Some("None"), Some("None")]),
-            Some(StoreError::VersionConflict { .. })
+            Some(Written::Event)
         ));
         assert!(matches!(
             of(&[Some("None"), Some("None"), Some("TransactionConflict")]),
-            Some(StoreError::GuardTaken { name }) if name == "email"
+            Some(Written::Guard("email"))
         ));
         assert!(of(&[Some("ThrottlingError"), Some("None"), Some("None")]).is_none());
         assert!(
