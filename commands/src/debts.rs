@@ -155,17 +155,40 @@ async fn replay_creation(
     Ok(view(&history[..1])?.as_created())
 }
 
+/// What a change of an existing debt is about: the route, the debt, who asks, and their `If-Match`.
+struct Change {
+    route: &'static str,
+    debt_id: String,
+    actor: Username,
+    precondition: Option<Precondition>,
+}
+
+impl Change {
+    fn of(route: &'static str, request: &Request) -> Result<Self, Problem> {
+        Ok(Change {
+            route,
+            actor: caller(request)?,
+            debt_id: debt_id(request)?,
+            precondition: if_match(request)?,
+        })
+    }
+}
+
 /// Loads a debt, checks access and `If-Match`, decides, and appends; a concurrent write between load and
 /// append is retried once (the retry re-checks `If-Match`), then reported as a conflict.
 async fn change_debt(
-    route: &'static str,
     deps: &DebtDeps,
     meta: &RequestMeta,
-    debt_id: &str,
-    actor: &Username,
-    precondition: Option<Precondition>,
+    change: &Change,
     command: DebtCommand,
 ) -> Result<Reply, Problem> {
+    let Change {
+        route,
+        debt_id,
+        actor,
+        precondition,
+    } = change;
+    let debt_id = debt_id.as_str();
     let aggregate = AggregateRef::debt(debt_id);
     for attempt in 1..=2 {
         let mut history = deps.store.load_events(&aggregate, 0).await?;
@@ -213,24 +236,10 @@ async fn change_debt(
 /// `PUT /debts/{debt_id}`: changes any subset of a debt's fields; `If-Match` guards against lost updates.
 pub async fn update_debt(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
     serve("update-debt", request, |request, meta| async move {
-        let actor = caller(&request)?;
-        let debt_id = debt_id(&request)?;
-        let precondition = if_match(&request)?;
+        let change = Change::of("update-debt", &request)?;
         let patch = parse_patch(json_object(&request)?)?;
-        let command = DebtCommand::Update {
-            actor: actor.clone(),
-            patch,
-        };
-        change_debt(
-            "update-debt",
-            deps,
-            &meta,
-            &debt_id,
-            &actor,
-            precondition,
-            command,
-        )
-        .await
+        let actor = change.actor.clone();
+        change_debt(deps, &meta, &change, DebtCommand::Update { actor, patch }).await
     })
     .await
 }
@@ -238,23 +247,13 @@ pub async fn update_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
 /// `DELETE /debts/{debt_id}`: deletes a debt for good; its history stays readable.
 pub async fn delete_debt(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
     serve("delete-debt", request, |request, meta| async move {
-        let actor = caller(&request)?;
-        let debt_id = debt_id(&request)?;
-        let precondition = if_match(&request)?;
+        let change = Change::of("delete-debt", &request)?;
+        let actor = change.actor.clone();
         let command = DebtCommand::Delete {
-            actor: actor.clone(),
+            actor,
             reason: None,
         };
-        change_debt(
-            "delete-debt",
-            deps,
-            &meta,
-            &debt_id,
-            &actor,
-            precondition,
-            command,
-        )
-        .await
+        change_debt(deps, &meta, &change, command).await
     })
     .await
 }
