@@ -3,26 +3,9 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use events::{EventEnvelope, EventPayload, UserCreated};
+use integration_tests::user_created;
 use store::{AppendRequest, EventStore};
 use store_sqlite::SqliteStore;
-
-fn user_created(username: &str) -> EventEnvelope {
-    let payload = EventPayload::UserCreated(UserCreated {
-        username: username.to_owned(),
-        email: format!("{username}@example.com"),
-        full_name: "Someone".to_owned(),
-    });
-    EventEnvelope::new(
-        username,
-        1,
-        payload,
-        Utc::now(),
-        username,
-        uuid::Uuid::new_v4(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_append_whose_caller_gave_up_still_reaches_the_feed() {
@@ -34,7 +17,10 @@ async fn an_append_whose_caller_gave_up_still_reaches_the_feed() {
     // Another connection holds the write lock, so the append waits inside its blocking task...
     let blocker = rusqlite::Connection::open(&path).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let append = store.append(AppendRequest::new(0, vec![user_created("hangup")]));
+    let append = store.append(AppendRequest::new(
+        0,
+        vec![user_created("hangup", "hangup@example.com")],
+    ));
     // ...and its caller gives up, dropping the future while the commit is still pending.
     assert!(tokio::time::timeout(Duration::from_millis(300), append)
         .await
