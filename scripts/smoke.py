@@ -119,6 +119,14 @@ def api_flow(client):
         change = history["data"][-1].get("changes", {}).get("current_balance")
         if change != {"from": "1000.00", "to": "900.50"}:
             raise SmokeFailure(f"the history should show the balance change: {history}")
+        if history.get("next_cursor", "missing") is not None:
+            raise SmokeFailure(f"a two-event history is one page (next_cursor null): {history}")
+        first, _ = client.expect("read the history a page at a time", 200, "GET", f"{path}/history?limit=1",
+                                 token=token)
+        rest, _ = client.expect("follow next_cursor", 200, "GET",
+                                f"{path}/history?limit=1&cursor={first['next_cursor']}", token=token)
+        if [e["version"] for e in first["data"] + rest["data"]] != [1, 2] or rest["next_cursor"] is not None:
+            raise SmokeFailure(f"the pages should hold versions 1 and 2: {first} {rest}")
         eventually(client, "the portfolio summary counts the debt", f"/users/{username}/summary", token, 200,
                    until=lambda body: body["data"]["total_current_balance"] == "900.50")
     finally:
