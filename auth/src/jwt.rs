@@ -1,14 +1,22 @@
 //! HS256 JSON Web Tokens, and nothing else: the header must say `"alg":"HS256"` and name its key in `kid`,
 //! so `alg: none`, algorithm confusion and unknown keys are all refused before any claim is trusted.
-//! Written on ring's HMAC (the project's one crypto stack), whose `verify` compares in constant time.
+//! The format is `jsonwebtoken`'s; its cryptography is [`HS256_ONLY`], a provider on the RustCrypto `hmac` and
+//! `sha2` the build already has (the AWS SDK signs requests with them), whose `verify_slice` compares in
+//! constant time. The time claims are checked here, against the caller's clock, so tests can fix the time.
+
+use std::sync::Once;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ring::hmac;
+use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use thiserror::Error;
 
-use crate::keys::SigningKey;
+use crate::keys::{KeyError, SigningKey};
 
 /// The claims this API issues and requires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,15 +28,6 @@ pub struct Claims {
     pub iss: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    typ: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kid: Option<String>,
 }
 
 /// Why a token was refused. None of these carries the token itself.
@@ -50,78 +49,141 @@ pub enum TokenError {
     WrongIssuer,
 }
 
-fn encode_part(value: &impl Serialize) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("JWT parts are serialisable"))
+/// The one provider this process installs into `jsonwebtoken`: HS256 and no other algorithm, so even a
+/// `Validation` that listed another could not verify it.
+pub static HS256_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: |algorithm, key| {
+        (*algorithm == Algorithm::HS256 && !key.as_bytes().is_empty())
+            .then(|| Box::new(HmacSha256(keyed(key.as_bytes()))) as Box<dyn JwtSigner>)
+            .ok_or_else(|| ErrorKind::InvalidAlgorithm.into())
+    },
+    verifier_factory: |algorithm, key| {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        Ok(Box::new(HmacSha256(keyed(key.try_get_as_bytes()?))) as Box<dyn JwtVerifier>)
+    },
+    key_utils: KeyUtils::new_unimplemented(),
+};
+
+fn keyed(secret: &[u8]) -> Hmac<Sha256> {
+    Hmac::new_from_slice(secret).expect("HMAC takes keys of any length")
+}
+
+struct HmacSha256(Hmac<Sha256>);
+
+impl signature::Signer<Vec<u8>> for HmacSha256 {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+impl signature::Verifier<Vec<u8>> for HmacSha256 {
+    fn verify(&self, message: &[u8], tag: &Vec<u8>) -> Result<(), signature::Error> {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        mac.verify_slice(tag).map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtSigner for HmacSha256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl JwtVerifier for HmacSha256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+/// Installs [`HS256_ONLY`] once per process; every entry point below calls it first.
+fn provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Err means a provider was installed before: only this crate installs one, so it is ours.
+        let _ = HS256_ONLY.install_default();
+    });
 }
 
 /// Signs `claims` with `key`, naming the key in the header's `kid`.
-pub fn sign(claims: &Claims, key: &SigningKey) -> String {
+pub fn sign(claims: &Claims, key: &SigningKey) -> Result<String, KeyError> {
+    provider();
     let header = Header {
-        alg: "HS256".into(),
-        typ: Some("JWT".into()),
         kid: Some(key.id.clone()),
+        ..Header::new(Algorithm::HS256)
     };
-    let signing_input = format!("{}.{}", encode_part(&header), encode_part(claims));
-    let tag = hmac::sign(&key.hmac_key(), signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    let secret = EncodingKey::from_secret(key.secret())
+        .map_err(|_| KeyError::Malformed("the signing secret is empty".into()))?;
+    jsonwebtoken::encode(&header, claims, &secret)
+        .map_err(|e| KeyError::Malformed(format!("cannot sign a token: {e}")))
 }
 
 /// A token whose header has been read but whose signature and claims have not been checked yet.
 pub struct UnverifiedToken<'t> {
-    signing_input: &'t str,
-    payload: &'t str,
-    signature: Vec<u8>,
+    token: &'t str,
     /// The key the token says it was signed with.
     pub kid: String,
 }
 
 /// Reads a token's header: three base64url parts, `alg` exactly `HS256`, a `kid`.
 pub fn decode_header(token: &str) -> Result<UnverifiedToken<'_>, TokenError> {
-    let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-    let (header, payload) = signing_input.split_once('.').ok_or(TokenError::Malformed)?;
-    if payload.contains('.') || header.is_empty() || payload.is_empty() {
+    if token.split('.').count() != 3 {
         return Err(TokenError::Malformed);
     }
-    let header: Header = URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or(TokenError::Malformed)?;
-    if header.alg != "HS256" {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| {
+        // `jsonwebtoken` knows no `alg` it does not implement (`none`, say): tell that apart from garbage.
+        match announced_algorithm(token) {
+            Some(alg) if alg != "HS256" => TokenError::UnsupportedAlgorithm,
+            _ => TokenError::Malformed,
+        }
+    })?;
+    if header.alg != Algorithm::HS256 {
         return Err(TokenError::UnsupportedAlgorithm);
     }
     let kid = header
         .kid
         .filter(|k| !k.is_empty())
         .ok_or(TokenError::UnknownKey)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| TokenError::Malformed)?;
-    Ok(UnverifiedToken {
-        signing_input,
-        payload,
-        signature,
-        kid,
-    })
+    Ok(UnverifiedToken { token, kid })
+}
+
+/// The `alg` a token's header names, whatever it is.
+fn announced_algorithm(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Announced {
+        alg: String,
+    }
+    let header = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    serde_json::from_slice::<Announced>(&header)
+        .ok()
+        .map(|h| h.alg)
 }
 
 impl UnverifiedToken<'_> {
     /// Checks the signature with `key` (which must be the key `kid` names), then the claims at `now`.
     pub fn verify(self, key: &SigningKey, issuer: &str, now: i64) -> Result<Claims, TokenError> {
-        hmac::verify(
-            &key.hmac_key(),
-            self.signing_input.as_bytes(),
-            &self.signature,
-        )
-        .map_err(|_| TokenError::BadSignature)?;
-        let claims: Claims = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)?;
-        if claims.iss != issuer {
-            return Err(TokenError::WrongIssuer);
-        }
+        provider();
+        let mut rules = Validation::new(Algorithm::HS256);
+        rules.set_issuer(&[issuer]);
+        rules.set_required_spec_claims(&["exp", "iss", "sub"]);
+        // Checked below against `now`, not the system clock.
+        rules.validate_exp = false;
+        rules.validate_nbf = false;
+        rules.validate_aud = false;
+        let secret =
+            DecodingKey::from_secret(key.secret()).map_err(|_| TokenError::BadSignature)?;
+        let claims = jsonwebtoken::decode::<Claims>(self.token, &secret, &rules)
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                ErrorKind::InvalidAlgorithm => TokenError::UnsupportedAlgorithm,
+                ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+                _ => TokenError::Malformed,
+            })?
+            .claims;
         if claims.exp <= now {
             return Err(TokenError::Expired);
         }
@@ -160,8 +222,56 @@ mod tests {
     /// A token with a hand-made header and claims, signed with `secret` over exactly those parts.
     fn forged(header: serde_json::Value, claims: serde_json::Value, secret: &[u8]) -> String {
         let input = format!("{}.{}", encode_part(&header), encode_part(&claims));
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        format!("{input}.{}", tag(&input, secret))
+    }
+
+    /// An HMAC-SHA256 tag computed independently of the code under test (the `hmac` crate directly).
+    fn tag(input: &str, secret: &[u8]) -> String {
+        let mut mac = keyed(secret);
+        mac.update(input.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    fn encode_part(value: &impl Serialize) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+    }
+
+    fn sign(claims: &Claims, key: &SigningKey) -> String {
+        super::sign(claims, key).unwrap()
+    }
+
+    #[test]
+    fn the_provider_knows_hs256_only() {
+        let secret = b"a secret of enough length";
+        for algorithm in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::RS256,
+            Algorithm::ES256,
+        ] {
+            let encoding = EncodingKey::from_secret(secret).unwrap();
+            let decoding = DecodingKey::from_secret(secret).unwrap();
+            assert!(
+                (HS256_ONLY.signer_factory)(&algorithm, &encoding).is_err(),
+                "{algorithm:?}"
+            );
+            assert!(
+                (HS256_ONLY.verifier_factory)(&algorithm, &decoding).is_err(),
+                "{algorithm:?}"
+            );
+        }
+        // RFC 4231, test case 2.
+        let signer = (HS256_ONLY.signer_factory)(
+            &Algorithm::HS256,
+            &EncodingKey::from_secret(b"Jefe").unwrap(),
+        )
+        .unwrap();
+        let tag = signer.try_sign(b"what do ya want for nothing?").unwrap();
+        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]
@@ -298,8 +408,7 @@ mod tests {
             encode_part(&json!({"alg": "HS256", "kid": "v1"})),
             URL_SAFE_NO_PAD.encode(payload)
         );
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+        format!("{input}.{}", tag(&input, secret))
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! the `kid` up among the keys still trusted (current and previous), so rotating the secret logs nobody out.
 
 use async_trait::async_trait;
-use ring::hmac;
-use ring::rand::{SecureRandom, SystemRandom};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 /// One HMAC key and its id. `Debug` never shows the secret.
@@ -30,8 +29,8 @@ impl SigningKey {
         }
     }
 
-    pub(crate) fn hmac_key(&self) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, &self.secret)
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.secret
     }
 }
 
@@ -67,8 +66,8 @@ impl StaticKeys {
     /// A key from a secret given as text (e.g. the `JWT_SECRET` variable); the id is derived from the secret
     /// so the same secret always yields the same `kid`.
     pub fn from_secret(secret: &str) -> Self {
-        let digest = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
-        let id = format!("local-{}", hex(&digest.as_ref()[..6]));
+        let digest = Sha256::digest(secret.as_bytes());
+        let id = format!("local-{}", hex(&digest[..6]));
         StaticKeys::new(SigningKey::new(id, secret.as_bytes().to_vec()), None)
     }
 
@@ -85,8 +84,7 @@ impl StaticKeys {
             return Ok(Self::from_secret(secret));
         }
         let mut bytes = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut bytes)
+        getrandom::fill(&mut bytes)
             .map_err(|_| KeyError::Unavailable("no random source".into()))?;
         let secret = hex(&bytes);
         if let Some(dir) = path.parent() {

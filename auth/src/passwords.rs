@@ -1,19 +1,23 @@
 //! Password hashing: PBKDF2-HMAC-SHA256 with a random 16-byte salt, stored as a self-describing string
 //! `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64url) so the work factor can rise without a migration:
 //! a hash with fewer iterations than the current setting is re-hashed on the next successful login.
+//! The derivation is the `pbkdf2` crate's over RustCrypto's `hmac` and `sha2`; the comparison is `subtle`'s.
 
 use std::num::NonZeroU32;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ring::rand::{SecureRandom, SystemRandom};
-use ring::{digest, pbkdf2};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-const ALGORITHM: pbkdf2::Algorithm = pbkdf2::PBKDF2_HMAC_SHA256;
 const SCHEME: &str = "pbkdf2-sha256";
 const SALT_LEN: usize = 16;
-const HASH_LEN: usize = digest::SHA256_OUTPUT_LEN;
+const HASH_LEN: usize = 32;
+
+fn derive(password: &[u8], salt: &[u8], iterations: NonZeroU32) -> [u8; HASH_LEN] {
+    pbkdf2::pbkdf2_hmac_array::<Sha256, HASH_LEN>(password, salt, iterations.get())
+}
 
 /// OWASP's Password Storage Cheat Sheet asks 600,000 iterations of PBKDF2-HMAC-SHA256.
 pub const DEFAULT_ITERATIONS: u32 = 600_000;
@@ -74,7 +78,6 @@ pub enum Verified {
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     iterations: NonZeroU32,
-    random: SystemRandom,
 }
 
 impl PasswordHasher {
@@ -84,7 +87,6 @@ impl PasswordHasher {
         }
         Ok(PasswordHasher {
             iterations: NonZeroU32::new(iterations).expect("checked above"),
-            random: SystemRandom::new(),
         })
     }
 
@@ -107,17 +109,8 @@ impl PasswordHasher {
     /// A new self-describing hash of `password` with a fresh random salt.
     pub fn hash(&self, password: &Password) -> String {
         let mut salt = [0u8; SALT_LEN];
-        self.random
-            .fill(&mut salt)
-            .expect("the operating system's random source works");
-        let mut hash = [0u8; HASH_LEN];
-        pbkdf2::derive(
-            ALGORITHM,
-            self.iterations,
-            &salt,
-            password.bytes(),
-            &mut hash,
-        );
+        getrandom::fill(&mut salt).expect("the operating system's random source works");
+        let hash = derive(password.bytes(), &salt, self.iterations);
         format!(
             "{SCHEME}${}${}${}",
             self.iterations,
@@ -139,11 +132,13 @@ impl PasswordHasher {
             self.waste(password, self.iterations);
             return (Verified::No, self.iterations.get());
         };
-        let verified = match pbkdf2::verify(ALGORITHM, iterations, &salt, password.bytes(), &hash) {
-            Ok(()) => Verified::Yes {
+        let derived = derive(password.bytes(), &salt, iterations);
+        let verified = if bool::from(derived.ct_eq(&hash)) {
+            Verified::Yes {
                 rehash: iterations < self.iterations,
-            },
-            Err(_) => Verified::No,
+            }
+        } else {
+            Verified::No
         };
         // A weaker stored hash verifies faster: spend the difference.
         match NonZeroU32::new(self.iterations.get().saturating_sub(iterations.get())) {
@@ -161,15 +156,7 @@ impl PasswordHasher {
     }
 
     fn waste(&self, password: &Password, iterations: NonZeroU32) {
-        let mut hash = [0u8; HASH_LEN];
-        pbkdf2::derive(
-            ALGORITHM,
-            iterations,
-            &[0u8; SALT_LEN],
-            password.bytes(),
-            &mut hash,
-        );
-        std::hint::black_box(hash);
+        std::hint::black_box(derive(password.bytes(), &[0u8; SALT_LEN], iterations));
     }
 }
 
@@ -228,6 +215,24 @@ mod tests {
             stored,
             hasher.hash(&password("correct horse")),
             "salts differ"
+        );
+    }
+
+    #[test]
+    fn the_derivation_is_standard_pbkdf2_hmac_sha256() {
+        // RFC 7914, section 11 (the first 32 bytes of its 64).
+        let derived = derive(b"passwd", b"salt", NonZeroU32::new(1).unwrap());
+        let hex: String = derived.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+        );
+        // A hash stored before this crate changed hands (computed with OpenSSL, through Python's hashlib).
+        let stored = "pbkdf2-sha256$100000$AAECAwQFBgcICQoLDA0ODw$yNEi7NuUd81IprF1DFmFwLiwUVjQQNIFF8zbSYZd5DY";
+        let hasher = PasswordHasher::new(MIN_ITERATIONS).unwrap();
+        assert_eq!(
+            hasher.verify(&password("correct horse battery"), stored),
+            Verified::Yes { rehash: false }
         );
     }
 

@@ -63,7 +63,7 @@ impl Tokens {
             nbf: None,
         };
         Ok(IssuedToken {
-            token: jwt::sign(&claims, &key),
+            token: jwt::sign(&claims, &key)?,
             expires_at,
         })
     }

@@ -23,6 +23,24 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The same derivation through OpenSSL (Python's `hashlib.pbkdf2_hmac`), median of `runs`, timed inside Python
+/// so interpreter start-up is not counted; `None` when there is no `python3`.
+fn openssl_median_hash(iterations: u32, runs: usize) -> Option<Duration> {
+    let script = format!(
+        "import hashlib, time, statistics\n\
+         t = []\n\
+         for _ in range({runs}):\n\
+         \x20   s = time.perf_counter(); hashlib.pbkdf2_hmac('sha256', b'benchmark password', b'0123456789abcdef', {iterations}); t.append(time.perf_counter() - s)\n\
+         print(statistics.median(t))"
+    );
+    let output = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .ok()?;
+    let seconds: f64 = String::from_utf8(output.stdout).ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs_f64(seconds))
+}
+
 fn median_hash(iterations: u32, runs: usize) -> Duration {
     let hasher = PasswordHasher::new(iterations).unwrap();
     let password = Password::parse("benchmark password").unwrap();
@@ -79,6 +97,15 @@ async fn main() {
         );
     }
     let hash = median_hash(MIN_ITERATIONS, 21);
+    match openssl_median_hash(MIN_ITERATIONS, 21) {
+        Some(openssl) => println!(
+            "  per {MIN_ITERATIONS} iterations: {:.1} ms here, {:.1} ms through OpenSSL (Python hashlib), ratio {:.2}",
+            ms(hash),
+            ms(openssl),
+            hash.as_secs_f64() / openssl.as_secs_f64()
+        ),
+        None => println!("  (no python3: the OpenSSL reference was not measured)"),
+    }
 
     let store = integration_tests::sqlite_store().await;
     let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
