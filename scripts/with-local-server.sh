@@ -3,13 +3,16 @@
 # directory), with API_URL pointing at it, and stops the server by PID however the command ends.
 #
 #   scripts/with-local-server.sh python3 scripts/smoke.py all
+#
+# SERVER_PROFILE=release runs the release build (the benchmarks); the default is the debug build.
 set -euo pipefail
 
-cargo build --quiet -p local --bin debts-local
+profile=${SERVER_PROFILE:-debug}
+cargo build --quiet -p local --bin debts-local $([ "$profile" = release ] && echo --release)
 data_dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 PORT=$port DATA_DIR=$data_dir PASSWORD_HASH_ITERATIONS=${PASSWORD_HASH_ITERATIONS:-100000} \
-  target/debug/debts-local > "$data_dir/server.log" 2>&1 &
+  "target/$profile/debts-local" > "$data_dir/server.log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true

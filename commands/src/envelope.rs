@@ -25,6 +25,7 @@ pub fn envelopes(
                 actor,
                 meta.correlation_id,
             )
+            .with_client_correlation_id(meta.client_correlation_id.clone())
         })
         .collect()
 }

@@ -45,8 +45,15 @@ pub struct EventEnvelope {
     pub occurred_at: DateTime<Utc>,
     /// Username of whoever caused the event.
     pub actor: String,
-    /// Id shared by everything one request caused; follows a request through logs and consumers.
+    /// Id shared by everything one request caused; follows a request through logs and consumers. A client's
+    /// own `X-Correlation-Id` when that is a UUID; when it is another string, that string's UUIDv5 (see
+    /// `client_correlation_id`), so every event of one client id shares one `correlation_id`.
     pub correlation_id: Uuid,
+    /// The client's `X-Correlation-Id`, verbatim, when it was not a UUID (visible ASCII, 1-128 characters).
+    /// Absent otherwise, and in events written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[!-~]{1,128}$"))]
+    pub client_correlation_id: Option<String>,
     /// Id of the message (request or event) that directly caused this event, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
@@ -76,9 +83,17 @@ impl EventEnvelope {
             occurred_at,
             actor: actor.into(),
             correlation_id,
+            client_correlation_id: None,
             causation_id: None,
             payload,
         }
+    }
+
+    /// The same event, carrying the client's own correlation id (when it was not a UUID).
+    #[must_use]
+    pub fn with_client_correlation_id(mut self, client_correlation_id: Option<String>) -> Self {
+        self.client_correlation_id = client_correlation_id;
+        self
     }
 
     /// The event type's name as it appears in `event_type`.

@@ -17,6 +17,7 @@ fn update_event(changes: DebtChanges) -> EventEnvelope {
         occurred_at: Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
         actor: "alice".into(),
         correlation_id: Uuid::from_u128(4),
+        client_correlation_id: None,
         causation_id: None,
         payload: EventPayload::DebtUpdated(DebtUpdated { changes }),
     }

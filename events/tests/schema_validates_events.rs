@@ -35,6 +35,7 @@ fn envelope(payload: EventPayload, causation: bool) -> Value {
         occurred_at: Utc.with_ymd_and_hms(2026, 5, 6, 7, 8, 9).unwrap(),
         actor: "alice".into(),
         correlation_id: Uuid::new_v4(),
+        client_correlation_id: None,
         causation_id: causation.then(Uuid::new_v4),
         payload,
     })

@@ -12,23 +12,57 @@ use crate::problem::Problem;
 /// Header a client may send to tie its own logs to ours; echoed on every response.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
+/// The longest `X-Correlation-Id` kept; a longer one is replaced, as is one with other than visible ASCII.
+pub const MAX_CORRELATION_ID_LEN: usize = 128;
+
+/// The namespace of the UUIDv5 that stands for a client's non-UUID correlation id in `correlation_id`.
+pub const CORRELATION_NAMESPACE: Uuid = Uuid::from_u128(0x6a0c_1f2e_9d3b_5c47_8e21_4f60_b7d9_0a35);
+
 /// Identifiers that follow a request through logs, responses and the events it causes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestMeta {
-    /// From `X-Correlation-Id` when that is a UUID, otherwise new.
+    /// The client's `X-Correlation-Id` when that is a UUID; the UUIDv5 of it when it is another kept id;
+    /// otherwise new.
     pub correlation_id: Uuid,
+    /// The client's `X-Correlation-Id` verbatim when it is kept but is not a UUID.
+    pub client_correlation_id: Option<String>,
     /// The Lambda invocation's request id, or API Gateway's when called outside Lambda.
     pub request_id: String,
 }
 
+/// What a client's `X-Correlation-Id` becomes: a UUID is used as it is; any other string of 1-128 visible
+/// ASCII characters is kept (and stands as its UUIDv5); anything else, or none, gets a new id.
+pub fn correlation_from(header: Option<&str>) -> (Uuid, Option<String>) {
+    let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else {
+        return (Uuid::new_v4(), None);
+    };
+    if let Ok(uuid) = Uuid::parse_str(value) {
+        return (uuid, None);
+    }
+    if value.len() <= MAX_CORRELATION_ID_LEN && value.bytes().all(|b| b.is_ascii_graphic()) {
+        return (
+            Uuid::new_v5(&CORRELATION_NAMESPACE, value.as_bytes()),
+            Some(value.to_owned()),
+        );
+    }
+    (Uuid::new_v4(), None)
+}
+
 impl RequestMeta {
+    /// The correlation id as the client knows it: what it sent, when kept, or the one it was given.
+    pub fn correlation(&self) -> String {
+        self.client_correlation_id
+            .clone()
+            .unwrap_or_else(|| self.correlation_id.to_string())
+    }
+
     pub fn of(request: &Request) -> Self {
-        let correlation_id = request
-            .headers()
-            .get(CORRELATION_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| Uuid::parse_str(v.trim()).ok())
-            .unwrap_or_else(Uuid::new_v4);
+        let (correlation_id, client_correlation_id) = correlation_from(
+            request
+                .headers()
+                .get(CORRELATION_HEADER)
+                .and_then(|v| v.to_str().ok()),
+        );
         let request_id = request
             .lambda_context_ref()
             .map(|c| c.request_id.clone())
@@ -40,6 +74,7 @@ impl RequestMeta {
             .unwrap_or_else(|| Uuid::new_v4().to_string());
         RequestMeta {
             correlation_id,
+            client_correlation_id,
             request_id,
         }
     }

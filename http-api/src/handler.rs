@@ -41,7 +41,8 @@ where
         "request",
         route,
         request_id = %meta.request_id,
-        correlation_id = %meta.correlation_id
+        correlation_id = %meta.correlation(),
+        event_correlation_id = %meta.correlation_id
     );
     let outcome = work(request, meta.clone()).instrument(span.clone()).await;
     let _entered = span.enter();

@@ -134,7 +134,7 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
         // The store throttled us: a second is enough for DynamoDB's adaptive capacity to catch up.
         headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
-    if let Ok(value) = HeaderValue::from_str(&meta.correlation_id.to_string()) {
+    if let Ok(value) = HeaderValue::from_str(&meta.correlation()) {
         headers.insert(CORRELATION_HEADER, value);
     }
     if let Some(version) = version {

@@ -26,6 +26,9 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
         "actor": event.actor,
         "correlation_id": event.correlation_id,
     });
+    if let Some(client) = &event.client_correlation_id {
+        entry["client_correlation_id"] = json!(client);
+    }
     match (&event.payload, before) {
         (EventPayload::DebtCreated(created), _) => {
             entry["data"] = serde_json::to_value(created).expect("events serialise");

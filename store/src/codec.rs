@@ -69,6 +69,7 @@ mod tests {
             occurred_at: Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
             actor: "alice".into(),
             correlation_id: uuid_v4(),
+            client_correlation_id: None,
             causation_id: None,
             payload: EventPayload::DebtDeleted(DebtDeleted { reason: None }),
         }

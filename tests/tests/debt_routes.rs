@@ -484,7 +484,58 @@ async fn a_debt_at_its_event_limit_refuses_updates(store: TestStore) {
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
 }
 
+/// A client's own tracing id comes back, and is in the event, whether or not it is a UUID; an invalid one is
+/// replaced by a fresh UUID.
+async fn a_clients_correlation_id_is_kept_when_it_is_visible_ascii(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    api.register(&alice).await;
+    let long = "x".repeat(129);
+    let cases: [(&str, bool); 5] = [
+        ("trace-7f3a/span:42;sampled=1", true),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            true,
+        ),
+        ("has a space", false),
+        ("caf\u{e9}", false),
+        (&long, false),
+    ];
+    for (sent, kept) in cases {
+        let debt = api
+            .call(
+                ApiRequest::new("POST /debts", "/debts")
+                    .as_user(&alice)
+                    .header("X-Correlation-Id", sent)
+                    .json(car_loan()),
+            )
+            .await;
+        assert_eq!(debt.status, 201, "{sent:?}: {:?}", debt.body);
+        let echoed = debt.header("x-correlation-id").unwrap().to_owned();
+        let debt_id = debt.body["data"]["debt_id"].as_str().unwrap();
+        let events = api
+            .store
+            .store
+            .load_events(&debt_ref(debt_id), 0)
+            .await
+            .unwrap();
+        if kept {
+            assert_eq!(echoed, sent, "the client's id comes back as it was sent");
+            assert_eq!(events[0].client_correlation_id.as_deref(), Some(sent));
+            assert_eq!(
+                events[0].correlation_id,
+                Uuid::new_v5(&http_api::context::CORRELATION_NAMESPACE, sent.as_bytes())
+            );
+        } else {
+            let replaced = Uuid::parse_str(&echoed).expect("an invalid id is replaced by a UUID");
+            assert_eq!(events[0].correlation_id, replaced, "{sent:?}");
+            assert_eq!(events[0].client_correlation_id, None);
+        }
+    }
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_clients_correlation_id_is_kept_when_it_is_visible_ascii,
     a_debt_at_its_event_limit_refuses_updates,
     an_idempotent_retry_after_a_delete_is_a_conflict,
     the_original_readme_flow_works_end_to_end,
