@@ -25,11 +25,20 @@ print(post("/login", {"username": name, "password": password})["token"])
 PY
 )
 
+# One check is off, use_after_free: after DELETE /debts/{id} it expects every route that names the debt to
+# be 404, but GET /debts/{id}/history stays readable by design (the audit trail, ending with DebtDeleted),
+# and schemathesis 4.32.5 cannot turn the check off for one operation. GET /debts/{id} itself being 404
+# after a delete is checked by scripts/smoke.py ("a deleted debt is gone"), which make test runs first.
 # --max-time bounds the run; generation is seeded so a failure can be replayed with the seed it prints.
-exec "$schemathesis" --no-color run "$api_url/openapi.json" \
+here=$(cd "$(dirname "$0")" && pwd)
+export SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+# The token goes in through the document's bearerAuth scheme (schemathesis.toml), not as a fixed header, so
+# the checks that send a request without it, or with a broken one, really do.
+export CONTRACT_TOKEN=$token
+exec "$schemathesis" --no-color --config-file "$here/schemathesis.toml" run "$api_url/openapi.json" \
   --url "$api_url" \
-  --header "Authorization: Bearer $token" \
   --checks all \
+  --exclude-checks use_after_free \
   --max-time "$seconds" \
   --workers 2 \
   --request-timeout 10 \

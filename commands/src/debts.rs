@@ -8,7 +8,7 @@ use domain::{
     Money, NewDebt, PaymentFrequency, StartDate, Username,
 };
 use events::EventEnvelope;
-use http_api::body::{json_object, parsed_decimal, parsed_text, Fields};
+use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
@@ -44,15 +44,29 @@ fn view(history: &[EventEnvelope]) -> Result<Reply, Problem> {
     Ok(Reply::ok(debt).with_version(version))
 }
 
+/// Amounts: up to 999,999,999,999.99 (`Money::MAX`), so 12 digits before the point and 2 after.
+const MONEY_DIGITS: Digits = Digits {
+    whole: 12,
+    fraction: 2,
+};
+/// Rates: 0-100 percent with up to 4 decimal places, so at most 3 digits before the point.
+const RATE_DIGITS: Digits = Digits {
+    whole: 3,
+    fraction: 4,
+};
+
 fn money(field: &'static str) -> impl FnOnce(&serde_json::Value) -> Result<Money, String> {
-    parsed_decimal(move |d| Money::parse(field, d))
+    parsed_decimal(MONEY_DIGITS, move |d| Money::parse(field, d))
 }
 
 /// The body of `POST /debts`. `current_balance` defaults to the principal.
 fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
     let debt_name = fields.required("debt_name", parsed_text(DebtName::parse));
     let principal = fields.required("principal", money("principal"));
-    let interest_rate = fields.required("interest_rate", parsed_decimal(InterestRate::parse));
+    let interest_rate = fields.required(
+        "interest_rate",
+        parsed_decimal(RATE_DIGITS, InterestRate::parse),
+    );
     let start_date = fields.required("start_date", parsed_text(StartDate::parse));
     let payment_frequency =
         fields.required("payment_frequency", parsed_text(PaymentFrequency::parse));
@@ -79,7 +93,10 @@ fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
     let patch = DebtPatch {
         debt_name: fields.optional("debt_name", parsed_text(DebtName::parse)),
         principal: fields.optional("principal", money("principal")),
-        interest_rate: fields.optional("interest_rate", parsed_decimal(InterestRate::parse)),
+        interest_rate: fields.optional(
+            "interest_rate",
+            parsed_decimal(RATE_DIGITS, InterestRate::parse),
+        ),
         start_date: fields.optional("start_date", parsed_text(StartDate::parse)),
         payment_frequency: fields
             .optional("payment_frequency", parsed_text(PaymentFrequency::parse)),

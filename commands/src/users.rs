@@ -273,7 +273,7 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
         let (username, password) = (username.take(&accepted), password.take(&accepted));
         // A password or username that could never have been registered is simply a wrong one.
         let password = Password::parse(&password).ok();
-        let username = Username::parse(&username).ok();
+        let username = Username::parse(username.trim()).ok();
         let stored_hash = match &username {
             Some(username) => stored_password_hash(deps.store.as_ref(), username).await?,
             None => None,

@@ -1,7 +1,7 @@
 //! Value types that parse raw request data: each constructor rejects bad input, so a value that exists is
 //! valid and nothing downstream checks it again.
 
-use chrono::{DateTime, Datelike, NaiveDate};
+use chrono::{DateTime, NaiveDate};
 use rust_decimal::Decimal;
 use thiserror::Error;
 
@@ -24,27 +24,30 @@ impl ValidationError {
     }
 }
 
+/// Free text (names, creditors): at most `max_chars` characters as sent, no control characters, not blank;
+/// kept without its surrounding white space. Counting before trimming keeps the rule one a JSON Schema can
+/// state (`maxLength` plus a pattern), so the published contract and this parser agree exactly.
 fn trimmed_text(
     field: &'static str,
     raw: &str,
     max_chars: usize,
 ) -> Result<String, ValidationError> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    let chars = text.chars().count();
+    let chars = raw.chars().count();
     if chars > max_chars {
         return Err(ValidationError::new(
             field,
             format!("must be at most {max_chars} characters (got {chars})"),
         ));
     }
-    if text.chars().any(char::is_control) {
+    if raw.chars().any(char::is_control) {
         return Err(ValidationError::new(
             field,
             "must not contain control characters",
         ));
+    }
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
     }
     Ok(text.to_owned())
 }
@@ -92,53 +95,57 @@ text_value!(
 );
 
 impl Username {
+    /// 3-32 of `A-Z a-z 0-9 _ . -` exactly as sent, then folded to lower case.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "username";
-        let folded = raw.trim().to_lowercase();
-        let len = folded.chars().count();
+        let len = raw.chars().count();
         if !(3..=32).contains(&len) {
             return Err(ValidationError::new(FIELD, "must be 3-32 characters"));
         }
-        if let Some(bad) = folded.chars().find(|c| {
-            !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'))
-        }) {
+        if let Some(bad) = raw
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        {
             return Err(ValidationError::new(
                 FIELD,
                 format!("may contain only a-z, 0-9, '_', '.' and '-' (found {bad:?})"),
             ));
         }
-        Ok(Username(folded))
+        Ok(Username(raw.to_ascii_lowercase()))
     }
 }
 
 impl Email {
+    /// `local@domain`, exactly as sent, at most 254 characters: a local part of 1-64 characters with no `@`,
+    /// white space or control character, and a domain of two or more dot-separated labels of ASCII letters,
+    /// digits and `-` (an internationalised domain is sent in its `xn--` form).
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "email";
-        let email = raw.trim();
         let invalid =
             || ValidationError::new(FIELD, "must be an email address like name@example.com");
-        if email.len() > 254 {
+        if raw.chars().count() > 254 {
             return Err(ValidationError::new(
                 FIELD,
                 "must be at most 254 characters",
             ));
         }
-        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain
+        let (local, domain) = raw.split_once('@').ok_or_else(invalid)?;
+        let local_ok = (1..=64).contains(&local.chars().count())
+            && !local
                 .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.contains('@')
-            && !local.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !(domain_ok && local_ok) {
+                .any(|c| c == '@' || c.is_whitespace() || c.is_control());
+        let mut labels = domain.split('.');
+        let domain_ok = domain.contains('.')
+            && labels.all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !(local_ok && domain_ok) {
             return Err(invalid());
         }
-        Ok(Email(email.to_owned()))
+        Ok(Email(raw.to_owned()))
     }
 
     /// The form emails are compared in: lower-cased, so one address cannot register twice in two spellings.
@@ -245,23 +252,38 @@ impl InterestRate {
 pub struct StartDate(NaiveDate);
 
 impl StartDate {
+    /// An RFC 3339 `full-date` (`2025-01-31`) or `date-time` (`2025-01-31T09:30:00+01:00`, whose UTC date is
+    /// taken), exactly as sent, written with a year from 1900 to 2200: JSON Schema's `date` and `date-time`
+    /// formats and a year pattern, which is how `docs/openapi.json` states it.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "start_date";
-        let raw = raw.trim();
-        let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
-            .or_else(|| {
-                DateTime::parse_from_rfc3339(raw)
-                    .ok()
-                    .map(|t| t.to_utc().date_naive())
-            })
-            .ok_or_else(|| {
-                ValidationError::new(
-                    FIELD,
-                    "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
-                )
-            })?;
-        if !(1900..=2200).contains(&date.year()) {
+        let malformed = || {
+            ValidationError::new(
+                FIELD,
+                "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+            )
+        };
+        let full_date = |text: &str| {
+            let b = text.as_bytes();
+            let digits = [0, 1, 2, 3, 5, 6, 8, 9];
+            (b.len() == 10
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && digits.iter().all(|&i| b[i].is_ascii_digit()))
+            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten()
+        };
+        let date = match raw.as_bytes().get(10) {
+            None => full_date(raw),
+            Some(b'T' | b't') => DateTime::parse_from_rfc3339(raw)
+                .ok()
+                .filter(|_| full_date(&raw[..10]).is_some())
+                .map(|t| t.to_utc().date_naive()),
+            Some(_) => None,
+        }
+        .ok_or_else(malformed)?;
+        let written_year: i32 = raw[..4].parse().map_err(|_| malformed())?;
+        if !(1900..=2200).contains(&written_year) {
             return Err(ValidationError::new(
                 FIELD,
                 "must be between the years 1900 and 2200",
@@ -286,7 +308,10 @@ mod tests {
 
     #[test]
     fn usernames_are_case_folded_and_restricted() {
-        assert_eq!(Username::parse("  Alice_01 ").unwrap().as_str(), "alice_01");
+        assert_eq!(Username::parse("Alice_01").unwrap().as_str(), "alice_01");
+        // Exactly as sent: no trimming, and no letter that only folds to ASCII (the Kelvin sign).
+        assert!(Username::parse(" alice ").is_err());
+        assert!(Username::parse("\u{212a}elvin").is_err());
         assert_eq!(Username::parse("a.b-c").unwrap().as_str(), "a.b-c");
         for bad in ["ab", &"a".repeat(33), "al ice", "alice!", "ålice", ""] {
             let err = Username::parse(bad).unwrap_err();
@@ -297,7 +322,13 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        let email = Email::parse(" Alice@Example.COM ").unwrap();
+        assert!(Email::parse(" Alice@Example.COM ").is_err(), "sent exactly");
+        assert!(
+            Email::parse("alice@exämple.com").is_err(),
+            "the xn-- form, please"
+        );
+        assert!(Email::parse("a@b@example.com").is_err());
+        let email = Email::parse("Alice@Example.COM").unwrap();
         assert_eq!(email.as_str(), "Alice@Example.COM");
         assert_eq!(email.normalized(), "alice@example.com");
         for bad in [
@@ -320,6 +351,9 @@ mod tests {
         assert!(DebtName::parse("   ").is_err());
         assert!(DebtName::parse(&"x".repeat(100)).is_ok());
         assert!(DebtName::parse(&"x".repeat(101)).is_err());
+        // Counted as sent, so the contract's maxLength says the same.
+        assert!(DebtName::parse(&format!("{} ", "x".repeat(100))).is_err());
+        assert!(DebtName::parse("Car\u{85}loan").is_err(), "C1 controls too");
         assert!(FullName::parse("Ada\u{0007}Lovelace").is_err());
         assert_eq!(FullName::parse("Zoë Ñandú").unwrap().as_str(), "Zoë Ñandú");
         assert!(Creditor::parse("").is_err());
@@ -382,8 +416,12 @@ mod tests {
     #[test]
     fn payment_frequencies_are_the_five_known_ones() {
         assert_eq!(
-            PaymentFrequency::parse("Monthly").unwrap(),
+            PaymentFrequency::parse("monthly").unwrap(),
             PaymentFrequency::Monthly
+        );
+        assert!(
+            PaymentFrequency::parse("Monthly").is_err(),
+            "the enum's names, exactly"
         );
         assert_eq!(
             PaymentFrequency::parse("biweekly").unwrap(),
@@ -407,12 +445,23 @@ mod tests {
             "2024-02-29",
             "the UTC date of the instant"
         );
+        assert!(
+            StartDate::parse("2024-02-29t10:00:00z").is_ok(),
+            "RFC 3339 allows lower case"
+        );
         for bad in [
             "2023-02-29",
             "29/02/2024",
             "2024-13-01",
             "1899-12-31",
             "tomorrow",
+            "",
+            " 2024-02-29",
+            "2024-2-29",
+            "+2024-02-29",
+            "2024-02-29 01:30:00Z",
+            "2024-02-29T25:00:00Z",
+            "2201-01-01",
         ] {
             assert!(StartDate::parse(bad).is_err(), "{bad:?}");
         }

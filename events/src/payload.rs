@@ -50,12 +50,11 @@ impl PaymentFrequency {
         }
     }
 
-    /// Parses a payment frequency by its name, in any case, surrounding spaces ignored.
+    /// Parses a payment frequency by its exact name (`monthly`), as the API's enum lists them.
     pub fn parse(raw: &str) -> Result<Self, UnknownPaymentFrequency> {
-        let wanted = raw.trim().to_lowercase();
         PaymentFrequency::ALL
             .into_iter()
-            .find(|f| f.as_str() == wanted)
+            .find(|f| f.as_str() == raw)
             .ok_or(UnknownPaymentFrequency)
     }
 }

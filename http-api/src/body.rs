@@ -120,15 +120,20 @@ impl Fields {
         })
     }
 
-    /// A field that may be absent: `None` when absent, `Some(value)` when present. A `null` counts as absent
-    /// unless the caller's parser accepts it (see [`Fields::nullable`]).
+    /// A field that may be absent: `None` when absent, `Some(value)` when present. A `null` is refused (leave
+    /// the field out instead): the contract types these fields without `null`, and only [`Fields::nullable`]
+    /// gives `null` a meaning.
     pub fn optional<T>(
         &mut self,
         name: &str,
         parse: impl FnOnce(&Value) -> Result<T, String>,
     ) -> Option<T> {
         match self.map.remove(name) {
-            None | Some(Value::Null) => None,
+            None => None,
+            Some(Value::Null) => {
+                self.reject(name, "must not be null (leave the field out instead)");
+                None
+            }
             Some(value) => self.record(name, parse(&value)),
         }
     }
@@ -175,28 +180,40 @@ pub fn text(value: &Value) -> Result<&str, String> {
     value.as_str().ok_or_else(|| "must be a string".to_owned())
 }
 
-/// Reads an exact decimal from a JSON string (`"12.50"`) or number (`12.5`). A number is read from its
-/// shortest round-trip form, which is the digits the client wrote for anything money-sized.
-pub fn decimal(value: &Value) -> Result<Decimal, String> {
-    let invalid = || "must be a decimal number such as 1234.56".to_owned();
-    match value {
-        // Exactly as written: digits that do not fit a decimal are refused, never rounded away.
-        Value::String(s) => Decimal::from_str_exact(s.trim()).map_err(|_| {
-            "must be a decimal number such as 1234.56, with digits that can be stored exactly"
-                .to_owned()
-        }),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Ok(Decimal::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Ok(Decimal::from(u))
-            } else {
-                let f = n.as_f64().ok_or_else(invalid)?;
-                format!("{f}").parse::<Decimal>().map_err(|_| invalid())
-            }
-        }
-        _ => Err(invalid()),
+/// How many digits a decimal field takes before and after the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digits {
+    pub whole: usize,
+    pub fraction: usize,
+}
+
+/// Reads an exact decimal from a JSON string (`"12.50"`) or number (`12.5`) by one rule for both: the text
+/// as the client wrote it (serde_json's `arbitrary_precision` keeps a number's digits) must be plain digits,
+/// 1 to `digits.whole` of them, then optionally a point and 1 to `digits.fraction` more. No sign, exponent,
+/// or white space; nothing is rounded. `docs/openapi.json` states the same rule as a pattern.
+pub fn decimal(value: &Value, digits: Digits) -> Result<Decimal, String> {
+    let refused = || {
+        format!(
+            "must be a decimal such as 1234.56: at most {} digits before the point and {} after, no sign or exponent",
+            digits.whole, digits.fraction
+        )
+    };
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(refused()),
+    };
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let plain =
+        |part: &str, max: usize| part.len() <= max && part.bytes().all(|b| b.is_ascii_digit());
+    let shaped = !whole.is_empty()
+        && plain(whole, digits.whole)
+        && plain(fraction, digits.fraction)
+        && (fraction.len() > 0 || !text.ends_with('.'));
+    if !shaped {
+        return Err(refused());
     }
+    Decimal::from_str_exact(&text).map_err(|_| refused())
 }
 
 /// Adapts a domain parser over text (`Username::parse`, ...) to a JSON value parser.
@@ -208,9 +225,10 @@ pub fn parsed_text<T, E: std::fmt::Display>(
 
 /// Adapts a domain parser over decimals (`Money::parse`, ...) to a JSON value parser.
 pub fn parsed_decimal<T, E: std::fmt::Display>(
+    digits: Digits,
     parse: impl FnOnce(Decimal) -> Result<T, E>,
 ) -> impl FnOnce(&Value) -> Result<T, String> {
-    move |value| parse(decimal(value)?).map_err(|e| message_of(&e))
+    move |value| parse(decimal(value, digits)?).map_err(|e| message_of(&e))
 }
 
 /// A domain error's message without its `field: ` prefix (the field is reported beside it).
@@ -294,32 +312,60 @@ mod tests {
         assert_eq!(problem.status, 422);
     }
 
-    #[test]
-    fn decimals_come_exactly_from_strings_and_numbers() {
-        assert_eq!(decimal(&json!("12.50")).unwrap().to_string(), "12.50");
-        assert_eq!(decimal(&json!(12.5)).unwrap().to_string(), "12.5");
-        assert_eq!(decimal(&json!(0.1)).unwrap().to_string(), "0.1");
-        assert_eq!(
-            decimal(&json!(999999999999.99)).unwrap().to_string(),
-            "999999999999.99"
-        );
-        assert_eq!(decimal(&json!(15000)).unwrap().to_string(), "15000");
-        assert!(decimal(&json!(true)).is_err());
-        assert!(decimal(&json!("1,5")).is_err());
+    const MONEY: Digits = Digits {
+        whole: 12,
+        fraction: 2,
+    };
+
+    fn read(json_text: &str) -> Result<String, String> {
+        let value: Value = serde_json::from_str(json_text).unwrap();
+        decimal(&value, MONEY).map(|d| d.to_string())
     }
 
     #[test]
-    fn a_decimal_string_with_more_digits_than_fit_is_refused_not_rounded() {
-        let refused = decimal(&json!("12.340000000000000000000000000001"));
-        assert!(refused.is_err(), "{refused:?}");
-        assert!(refused.unwrap_err().contains("exactly"));
-        assert!(decimal(&json!("1e-400")).is_err());
-        assert_eq!(
-            decimal(&json!("12.3400000000000000000000000"))
-                .unwrap()
-                .to_string(),
-            "12.3400000000000000000000000"
-        );
+    fn decimals_come_exactly_from_strings_and_numbers() {
+        assert_eq!(read(r#""12.50""#).unwrap(), "12.50");
+        assert_eq!(read("12.5").unwrap(), "12.5");
+        assert_eq!(read("12.50").unwrap(), "12.50", "a number keeps its digits");
+        assert_eq!(read("0.1").unwrap(), "0.1");
+        assert_eq!(read("999999999999.99").unwrap(), "999999999999.99");
+        assert_eq!(read("15000").unwrap(), "15000");
+        assert_eq!(decimal(&json!(0.1), MONEY).unwrap().to_string(), "0.1");
+        for refused in [
+            "true",
+            r#""1,5""#,
+            r#""""#,
+            r#"" 12.5""#,
+            r#""12.""#,
+            r#"".5""#,
+            r#""+1""#,
+            "-1",
+            r#""-0""#,
+            "1e3",
+            r#""1e3""#,
+            "1000000000000",
+            r#""1000000000000""#,
+            r#""0.123""#,
+        ] {
+            assert!(read(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_decimal_with_more_digits_than_its_field_takes_is_refused_not_rounded() {
+        for refused in [
+            r#""12.340000000000000000000000000001""#,
+            "12.3400000000000001",
+            r#""1e-400""#,
+            "1e-400",
+            r#""12.3400000000000000000000000""#,
+        ] {
+            let answer = read(refused);
+            assert!(answer.is_err(), "{refused}: {answer:?}");
+            assert!(answer
+                .unwrap_err()
+                .contains("at most 12 digits before the point and 2 after"));
+        }
     }
 
     #[test]
@@ -334,5 +380,21 @@ mod tests {
             None
         );
         assert!(fields.finish().is_ok());
+    }
+
+    #[test]
+    fn an_optional_field_may_be_left_out_but_not_null() {
+        let mut fields = Fields::new(json!({"creditor": null}).as_object().unwrap().clone());
+        assert_eq!(
+            fields.optional("creditor", |v| text(v).map(str::to_owned)),
+            None
+        );
+        assert_eq!(
+            fields.optional("absent", |v| text(v).map(str::to_owned)),
+            None
+        );
+        let problem = fields.finish().unwrap_err();
+        assert_eq!(problem.errors[0].field, "creditor");
+        assert!(problem.errors[0].message.contains("must not be null"));
     }
 }

@@ -157,22 +157,27 @@ impl Precondition {
     }
 }
 
-/// Reads `If-Match` (a list of strong ETags such as `"3"`, or `*`).
+/// Reads `If-Match`: `*`, or a comma-separated list of strong ETags such as `"3"` (1-19 digits, so any
+/// version fits), with optional spaces around each. The OpenAPI document's pattern says the same.
 pub fn if_match(request: &Request) -> Result<Option<Precondition>, Problem> {
-    let Some(raw) = header(request, "if-match") else {
+    let Some(raw) = request.headers().get("if-match") else {
         return Ok(None);
     };
-    if raw.trim() == "*" {
+    let malformed = || Problem::malformed("If-Match must hold ETags such as \"3\"");
+    let raw = raw.to_str().map_err(|_| malformed())?;
+    let blank = |c: char| c == ' ';
+    if raw.trim_matches(blank) == "*" {
         return Ok(Some(Precondition::Any));
     }
     raw.split(',')
         .map(|tag| {
-            let tag = tag.trim();
+            let tag = tag.trim_matches(blank);
             tag.strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| (1..=19).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|t| t.parse::<u64>().ok())
         })
         .collect::<Option<Vec<u64>>>()
         .map(|versions| Some(Precondition::Versions(versions)))
-        .ok_or_else(|| Problem::malformed("If-Match must hold ETags such as \"3\""))
+        .ok_or_else(malformed)
 }

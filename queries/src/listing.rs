@@ -57,13 +57,13 @@ fn bad(detail: &str) -> Problem {
     Problem::malformed(detail.to_owned())
 }
 
-/// `?limit=`: 1-100, `default` when absent.
+/// `?limit=`: 1-100 in plain digits, `default` when absent.
 pub(crate) fn parse_limit(raw: Option<String>, default: usize) -> Result<usize, Problem> {
     match raw {
         None => Ok(default),
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
+        Some(raw) => Some(raw)
+            .filter(|r| r.len() <= 3 && r.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|r| r.parse::<usize>().ok())
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| bad("limit must be a whole number from 1 to 100")),
     }
