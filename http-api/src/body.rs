@@ -209,7 +209,7 @@ pub fn decimal(value: &Value, digits: Digits) -> Result<Decimal, String> {
     let shaped = !whole.is_empty()
         && plain(whole, digits.whole)
         && plain(fraction, digits.fraction)
-        && (fraction.len() > 0 || !text.ends_with('.'));
+        && (!fraction.is_empty() || !text.ends_with('.'));
     if !shaped {
         return Err(refused());
     }
