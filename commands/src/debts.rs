@@ -12,7 +12,7 @@ use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
-use store::{AggregateRef, AppendRequest, EventStore, StoreError};
+use store::{keys, AggregateRef, AppendRequest, EventStore, StoreError};
 use uuid::Uuid;
 
 use crate::envelope::envelopes;
@@ -20,6 +20,11 @@ use crate::envelope::envelopes;
 /// The most events one debt takes through updates (docs/openapi.json states it): each change reloads the
 /// whole history, so this bounds that read (about 10,000 small items, a few MB).
 pub const MAX_EVENTS_PER_DEBT: u64 = 10_000;
+
+/// The most live (created and not deleted) debts one user keeps: it bounds `GET /debts`, which reads them all
+/// to sort. Counted in the same transaction as each `DebtCreated` and `DebtDeleted`, so it holds under any
+/// concurrency (store::Tally).
+pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
 
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
 const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
@@ -125,11 +130,14 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
         };
         let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
         let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, Utc::now());
-        match deps
-            .store
-            .append(AppendRequest::new(0, events.clone()))
-            .await
-        {
+        let append = AppendRequest::new(0, events.clone()).with_tally(
+            "debts",
+            keys::user_tallies_key(owner.as_str()),
+            keys::LIVE_DEBTS_FIELD,
+            1,
+            MAX_LIVE_DEBTS_PER_USER,
+        );
+        match deps.store.append(append).await {
             Ok(()) => {
                 tracing::info!(debt_id, "debt created");
                 Ok(view(&events)?.as_created())
@@ -137,6 +145,9 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             Err(StoreError::VersionConflict { .. }) if key.is_some() => {
                 replay_creation(deps, &debt_id, &events).await
             }
+            Err(StoreError::LimitReached { .. }) => Err(Problem::conflict(format!(
+                "you keep {MAX_LIVE_DEBTS_PER_USER} debts, the most one user may; delete one to record another"
+            ))),
             Err(e) => Err(e.into()),
         }
     })
@@ -229,11 +240,19 @@ async fn change_debt(
             )));
         }
         let events = envelopes(debt_id, version, payloads, actor.as_str(), meta, Utc::now());
-        match deps
-            .store
-            .append(AppendRequest::new(version, events.clone()))
-            .await
-        {
+        let mut append = AppendRequest::new(version, events.clone());
+        if matches!(command, DebtCommand::Delete { .. }) {
+            // Frees the owner's slot (the owner is the actor: owned_by checked it above).
+            let slot = keys::user_tallies_key(actor.as_str());
+            append = append.with_tally(
+                "debts",
+                slot,
+                keys::LIVE_DEBTS_FIELD,
+                -1,
+                MAX_LIVE_DEBTS_PER_USER,
+            );
+        }
+        match deps.store.append(append).await {
             Ok(()) => {
                 history.extend(events);
                 return view(&history);

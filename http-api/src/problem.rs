@@ -138,6 +138,9 @@ impl From<StoreError> for Problem {
             StoreError::GuardTaken { name } => {
                 Problem::conflict(format!("the {name} is already taken"))
             }
+            StoreError::LimitReached { name } => {
+                Problem::conflict(format!("the limit of {name} is reached"))
+            }
             StoreError::InvalidCursor => {
                 Problem::malformed("the cursor is not valid for this listing")
             }

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A guard item already exists, e.g. the email address is registered; `name` is the guard's name.
     #[error("{name} is already taken")]
     GuardTaken { name: String },
+    /// A tally would pass its limit (see `Tally`); `name` is the tally's name.
+    #[error("the limit of {name} is reached")]
+    LimitReached { name: String },
     /// The cursor is not one this store issued for this query.
     #[error("the cursor is not valid for this query")]
     InvalidCursor,

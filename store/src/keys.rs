@@ -82,6 +82,14 @@ pub fn user_idempotency_key(idempotency_key: &str) -> ItemKey {
     )
 }
 
+/// Key of a user's tallies (the write side's counters, moved in the same transactions as events).
+pub fn user_tallies_key(username: &str) -> ItemKey {
+    ItemKey::new(aggregate_pk(AggregateType::User, username), "TALLIES")
+}
+
+/// The field of [`user_tallies_key`] that counts the user's live (created, not deleted) debts.
+pub const LIVE_DEBTS_FIELD: &str = "live_debts";
+
 /// Key of the item the health check reads: no item has it; reading it shows the table answers.
 pub fn health_probe_key() -> ItemKey {
     ItemKey::new("HEALTH#", "HEALTH")

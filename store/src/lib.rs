@@ -12,5 +12,5 @@ pub use error::{StoreError, THROTTLING_CODES};
 pub use item::{Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
 pub use port::{
     all_pages, ensure_countable, ensure_not_event, query_all, AggregateRef, AppendRequest,
-    EventStore, Guard, Page, Query, QueryTarget, Segment, WriteOutcome,
+    EventStore, Guard, Page, Query, QueryTarget, Segment, Tally, WriteOutcome,
 };

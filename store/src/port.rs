@@ -16,13 +16,27 @@ pub struct Guard {
     pub item: Item,
 }
 
-/// Events to append to one aggregate, all or nothing, with any guards.
+/// An integer attribute moved by `delta` in the same transaction as events (created at 0 when missing). When
+/// the move would take it above `at_most`, the whole append is refused with [`StoreError::LimitReached`]: a
+/// limit that holds under any concurrency (e.g. a user's live debts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    /// Names the tally in [`StoreError::LimitReached`] (`"debts"`).
+    pub name: String,
+    pub key: ItemKey,
+    pub field: String,
+    pub delta: i64,
+    pub at_most: i64,
+}
+
+/// Events to append to one aggregate, all or nothing, with any guards and tallies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppendRequest {
     /// The version the caller loaded (0 for a new aggregate); the events must be numbered from the next.
     pub expected_version: u64,
     pub events: Vec<EventEnvelope>,
     pub guards: Vec<Guard>,
+    pub tallies: Vec<Tally>,
 }
 
 impl AppendRequest {
@@ -34,7 +48,28 @@ impl AppendRequest {
             expected_version,
             events,
             guards: Vec::new(),
+            tallies: Vec::new(),
         }
+    }
+
+    /// Moves the integer `field` of the item `key` by `delta` with the events, refusing the append when that
+    /// would take it above `at_most`.
+    pub fn with_tally(
+        mut self,
+        name: impl Into<String>,
+        key: ItemKey,
+        field: impl Into<String>,
+        delta: i64,
+        at_most: i64,
+    ) -> Self {
+        self.tallies.push(Tally {
+            name: name.into(),
+            key,
+            field: field.into(),
+            delta,
+            at_most,
+        });
+        self
     }
 
     pub fn with_guard(mut self, name: impl Into<String>, item: Item) -> Self {
@@ -52,8 +87,15 @@ impl AppendRequest {
         let Some(first) = self.events.first() else {
             return invalid("an append needs at least one event");
         };
-        if self.events.len() + self.guards.len() > Self::MAX_ITEMS {
+        if self.events.len() + self.guards.len() + self.tallies.len() > Self::MAX_ITEMS {
             return invalid("an append writes at most 100 items");
+        }
+        for tally in &self.tallies {
+            ensure_not_event(&tally.key)?;
+            if tally.field.is_empty() || crate::RESERVED_ATTRIBUTES.contains(&tally.field.as_str())
+            {
+                return invalid("a tally's field cannot be empty or an attribute the engines own");
+            }
         }
         for (offset, event) in self.events.iter().enumerate() {
             if event.aggregate_type != first.aggregate_type

@@ -44,7 +44,7 @@ impl CountingStore {
 #[async_trait]
 impl EventStore for CountingStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
-        let items = (request.events.len() + request.guards.len()) as u64;
+        let items = (request.events.len() + request.guards.len() + request.tallies.len()) as u64;
         if items == 1 {
             self.add("PutItem", 1);
         } else {

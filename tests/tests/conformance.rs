@@ -710,7 +710,91 @@ pub async fn a_marked_increment_counts_once(store: Store) {
     );
 }
 
+/// A debt creation that moves `owner`'s tally of live debts by `delta` (limit 3).
+fn tallied(owner: &str, delta: i64) -> AppendRequest {
+    AppendRequest::new(0, vec![debt_created(&new_id(), owner)]).with_tally(
+        "debts",
+        keys::user_tallies_key(owner),
+        keys::LIVE_DEBTS_FIELD,
+        delta,
+        3,
+    )
+}
+
+async fn tally_of(store: &Store, owner: &str) -> serde_json::Value {
+    store
+        .get_item(&keys::user_tallies_key(owner))
+        .await
+        .unwrap()
+        .map_or(json!(null), |item| {
+            item.attributes[keys::LIVE_DEBTS_FIELD].clone()
+        })
+}
+
+pub async fn a_tally_holds_its_limit_and_refuses_the_whole_append(store: Store) {
+    let owner = format!("u{}", &new_id()[..8]);
+    for _ in 0..3 {
+        store.append(tallied(&owner, 1)).await.unwrap();
+    }
+    assert_eq!(tally_of(&store, &owner).await, json!(3));
+    let over = tallied(&owner, 1);
+    let refused_debt = over.events[0].aggregate_id.clone();
+    let refused = store.append(over).await;
+    assert!(
+        matches!(&refused, Err(StoreError::LimitReached { name }) if name == "debts"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        event_count(&store, &debt_ref(&refused_debt)).await,
+        0,
+        "no event either"
+    );
+    assert_eq!(tally_of(&store, &owner).await, json!(3));
+
+    // A decrease is never refused, and frees room for one more.
+    let mut freeing = tallied(&owner, -1);
+    freeing.events = vec![debt_created(&new_id(), &owner)];
+    store.append(freeing).await.unwrap();
+    store.append(tallied(&owner, 1)).await.unwrap();
+    assert_eq!(tally_of(&store, &owner).await, json!(3));
+}
+
+pub async fn concurrent_appends_never_pass_a_tally_limit(store: Store) {
+    let owner = format!("u{}", &new_id()[..8]);
+    store.append(tallied(&owner, 1)).await.unwrap();
+    store.append(tallied(&owner, 1)).await.unwrap();
+    // Eight appends race for the last place: exactly one gets it, whatever the interleaving.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, request) = (Arc::clone(&store), tallied(&owner, 1));
+            tokio::spawn(async move {
+                // Busy (DynamoDB cancelled the racer for the conflict) is retried, as a client would.
+                loop {
+                    match store.append(request.clone()).await {
+                        Err(StoreError::Busy) => {
+                            tokio::time::sleep(Duration::from_millis(10)).await
+                        }
+                        outcome => return outcome,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::LimitReached { .. }) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(tally_of(&store, &owner).await, json!(3));
+}
+
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    a_tally_holds_its_limit_and_refuses_the_whole_append,
+    concurrent_appends_never_pass_a_tally_limit,
     appended_events_load_back_in_order,
     two_concurrent_appends_at_one_version_one_wins,
     a_stale_expected_version_is_a_conflict,

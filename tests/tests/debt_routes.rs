@@ -484,6 +484,47 @@ async fn a_debt_at_its_event_limit_refuses_updates(store: TestStore) {
     assert_eq!(deleted.status, 200, "{:?}", deleted.body);
 }
 
+/// The 1,000 live debts of one user: the next create is a 409 that says so and writes nothing; a delete frees
+/// a place. The tally is seeded through the port, as if 999 debts had been created.
+async fn a_user_at_the_live_debt_limit_cannot_create_another(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let limit = commands::debts::MAX_LIVE_DEBTS_PER_USER;
+    let tallies = store::Item {
+        key: store::keys::user_tallies_key(&alice),
+        attributes: integration_tests::attrs(json!({ store::keys::LIVE_DEBTS_FIELD: limit - 1 })),
+    };
+    api.store.store.put_item(&tallies).await.unwrap();
+    let last = api.create_debt(&alice).await;
+    assert_eq!(last.status, 201, "{:?}", last.body);
+
+    let refused = api
+        .call(
+            ApiRequest::new("POST /debts", "/debts")
+                .as_user(&alice)
+                .json(car_loan()),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("1000 debts") && detail.contains("delete one"),
+        "{detail}"
+    );
+
+    let debt_id = last.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let deleted = api
+        .call(debt_request("DELETE /debts/{debt_id}", &debt_id, &alice))
+        .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+    let again = api.create_debt(&alice).await;
+    assert_eq!(
+        again.status, 201,
+        "a delete frees a place: {:?}",
+        again.body
+    );
+}
+
 /// A client's own tracing id comes back, and is in the event, whether or not it is a UUID; an invalid one is
 /// replaced by a fresh UUID.
 async fn a_clients_correlation_id_is_kept_when_it_is_visible_ascii(store: TestStore) {
@@ -535,6 +576,7 @@ async fn a_clients_correlation_id_is_kept_when_it_is_visible_ascii(store: TestSt
 }
 
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_user_at_the_live_debt_limit_cannot_create_another,
     a_clients_correlation_id_is_kept_when_it_is_visible_ascii,
     a_debt_at_its_event_limit_refuses_updates,
     an_idempotent_retry_after_a_delete_is_a_conflict,

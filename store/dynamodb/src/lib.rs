@@ -77,6 +77,28 @@ impl DynamoStore {
     }
 
     /// A new item only: the put fails when an item with its key exists.
+    /// A tally's move as a transaction item: the counter starts at 0, and an increase is conditional on the
+    /// result staying within the limit.
+    fn tally_update(&self, tally: &store::Tally) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(&tally.key)))
+            .update_expression("SET #field = if_not_exists(#field, :zero) + :delta")
+            .expression_attribute_names("#field", &tally.field)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":delta", AttributeValue::N(tally.delta.to_string()));
+        if tally.delta > 0 {
+            update = update
+                .condition_expression("attribute_not_exists(#field) OR #field <= :ceiling")
+                .expression_attribute_values(
+                    ":ceiling",
+                    AttributeValue::N((tally.at_most - tally.delta).to_string()),
+                );
+        }
+        let update = update.build().map_err(StoreError::engine)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     fn put_new(&self, item: DynamoItem) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -193,6 +215,21 @@ fn lost_item<'n>(reasons: &[Option<&str>], names: &'n [Written<'n>]) -> Option<&
     names.get(reasons.iter().position(lost)?)
 }
 
+/// What a cancelled append means for the item that lost it. A tally's failed condition is its limit; a tally
+/// in a transaction conflict only met a concurrent append to the same counter, which a retry gets past.
+fn cancelled_by(lost: &Written<'_>, conflict: bool) -> Option<StoreError> {
+    match lost {
+        Written::Tally(_) if conflict => Some(StoreError::Busy),
+        Written::Tally(name) => Some(StoreError::LimitReached {
+            name: (*name).to_owned(),
+        }),
+        Written::Guard(name) => Some(StoreError::GuardTaken {
+            name: (*name).to_owned(),
+        }),
+        Written::Event => None,
+    }
+}
+
 impl DynamoStore {
     /// Events and guards in one `TransactWriteItems`; a cancellation says which item lost.
     async fn append_transaction(
@@ -210,6 +247,10 @@ impl DynamoStore {
             writes.push(self.put_new(to_item(&guard.item.key, &guard.item.attributes))?);
             names.push(Written::Guard(&guard.name));
         }
+        for tally in &request.tallies {
+            writes.push(self.tally_update(tally)?);
+            names.push(Written::Tally(&tally.name));
+        }
         let result = self
             .client
             .transact_write_items()
@@ -226,11 +267,10 @@ impl DynamoStore {
                         .map(|r| r.code().map(str::to_owned))
                         .collect();
                     let reasons: Vec<Option<&str>> = codes.iter().map(Option::as_deref).collect();
+                    let conflict = reasons.contains(&Some("TransactionConflict"));
                     Err(match lost_item(&reasons, &names) {
-                        Some(Written::Event) => Self::conflict(aggregate, request.expected_version),
-                        Some(Written::Guard(name)) => StoreError::GuardTaken {
-                            name: (*name).to_owned(),
-                        },
+                        Some(lost) => cancelled_by(lost, conflict)
+                            .unwrap_or_else(|| Self::conflict(aggregate, request.expected_version)),
                         None if reasons.iter().flatten().any(|code| is_throttling(code)) => {
                             StoreError::Busy
                         }
@@ -248,6 +288,7 @@ impl DynamoStore {
 enum Written<'a> {
     Event,
     Guard(&'a str),
+    Tally(&'a str),
 }
 
 #[async_trait]
@@ -255,7 +296,11 @@ impl EventStore for DynamoStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
         let aggregate = request.aggregate()?;
         // The common case (one event, no guard) is a plain conditional put: half the cost of a transaction.
-        if let ([event], []) = (request.events.as_slice(), request.guards.as_slice()) {
+        if let ([event], [], []) = (
+            request.events.as_slice(),
+            request.guards.as_slice(),
+            request.tallies.as_slice(),
+        ) {
             let result = self
                 .client
                 .put_item()

@@ -173,6 +173,42 @@ fn stable_hash(text: &str) -> u32 {
     })
 }
 
+/// Moves a tally inside the append's transaction; the write lock SQLite holds until commit makes the
+/// read-check-write atomic against every other writer.
+fn move_tally(tx: &rusqlite::Transaction<'_>, tally: &store::Tally) -> Result<(), StoreError> {
+    let key = &tally.key;
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+            params![key.pk, key.sk],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(StoreError::engine)?;
+    let mut attributes = match stored {
+        Some(text) => from_json(key, &text)?,
+        None => Attributes::new(),
+    };
+    let count = attributes
+        .get(&tally.field)
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        + tally.delta;
+    if tally.delta > 0 && count > tally.at_most {
+        return Err(StoreError::LimitReached {
+            name: tally.name.clone(),
+        });
+    }
+    attributes.insert(tally.field.clone(), Value::from(count));
+    tx.execute(
+        "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
+         ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs",
+        params![key.pk, key.sk, to_json(&attributes)],
+    )
+    .map_err(StoreError::engine)?;
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
@@ -217,6 +253,9 @@ impl EventStore for SqliteStore {
                     }
                     Err(e) => return Err(StoreError::engine(e)),
                 }
+            }
+            for tally in &request.tallies {
+                move_tally(&tx, tally)?;
             }
             // Dropping `tx` on any early return above rolls everything back.
             tx.commit().map_err(StoreError::engine)?;
