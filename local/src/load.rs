@@ -287,6 +287,10 @@ async fn work(
         let roll = dice.below(100);
         let pick = (!live.is_empty()).then(|| dice.below(live.len() as u64) as usize);
         let outcome = match (roll, pick) {
+            // Below the 1,000-debt limit of one user, with room to spare for a long run.
+            (0..=24, Some(i)) if live.len() >= 900 => {
+                delete(&mut client, i, &mut live, &mut ledger).await
+            }
             (_, None) | (0..=24, _) => create(&mut client, n, step, &mut live, &mut ledger).await,
             (25..=49, Some(i)) => {
                 update(&mut client, i, Some(0), step, &mut live, &mut ledger).await
