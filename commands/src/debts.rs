@@ -26,6 +26,17 @@ pub const MAX_EVENTS_PER_DEBT: u64 = 10_000;
 /// concurrency (store::Tally).
 pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
 
+/// `append`, moving `owner`'s count of live debts by `delta` in the same transaction.
+fn counting_live_debts(append: AppendRequest, owner: &str, delta: i64) -> AppendRequest {
+    append.with_tally(
+        "debts",
+        keys::user_tallies_key(owner),
+        keys::LIVE_DEBTS_FIELD,
+        delta,
+        MAX_LIVE_DEBTS_PER_USER,
+    )
+}
+
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
 const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
 
@@ -49,19 +60,8 @@ fn view(history: &[EventEnvelope]) -> Result<Reply, Problem> {
     Ok(Reply::ok(debt).with_version(version))
 }
 
-/// Amounts: up to 999,999,999,999.99 (`Money::MAX`), so 12 digits before the point and 2 after.
-const MONEY_DIGITS: Digits = Digits {
-    whole: 12,
-    fraction: 2,
-};
-/// Rates: 0-100 percent with up to 4 decimal places, so at most 3 digits before the point.
-const RATE_DIGITS: Digits = Digits {
-    whole: 3,
-    fraction: 4,
-};
-
 fn money(field: &'static str) -> impl FnOnce(&serde_json::Value) -> Result<Money, String> {
-    parsed_decimal(MONEY_DIGITS, move |d| Money::parse(field, d))
+    parsed_decimal(Digits::MONEY, move |d| Money::parse(field, d))
 }
 
 /// The body of `POST /debts`. `current_balance` defaults to the principal.
@@ -70,7 +70,7 @@ fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
     let principal = fields.required("principal", money("principal"));
     let interest_rate = fields.required(
         "interest_rate",
-        parsed_decimal(RATE_DIGITS, InterestRate::parse),
+        parsed_decimal(Digits::RATE, InterestRate::parse),
     );
     let start_date = fields.required("start_date", parsed_text(StartDate::parse));
     let payment_frequency =
@@ -100,7 +100,7 @@ fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
         principal: fields.optional("principal", money("principal")),
         interest_rate: fields.optional(
             "interest_rate",
-            parsed_decimal(RATE_DIGITS, InterestRate::parse),
+            parsed_decimal(Digits::RATE, InterestRate::parse),
         ),
         start_date: fields.optional("start_date", parsed_text(StartDate::parse)),
         payment_frequency: fields
@@ -130,13 +130,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
         };
         let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
         let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, Utc::now());
-        let append = AppendRequest::new(0, events.clone()).with_tally(
-            "debts",
-            keys::user_tallies_key(owner.as_str()),
-            keys::LIVE_DEBTS_FIELD,
-            1,
-            MAX_LIVE_DEBTS_PER_USER,
-        );
+        let append = counting_live_debts(AppendRequest::new(0, events.clone()), owner.as_str(), 1);
         match deps.store.append(append).await {
             Ok(()) => {
                 tracing::info!(debt_id, "debt created");

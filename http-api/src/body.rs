@@ -187,6 +187,19 @@ pub struct Digits {
     pub fraction: usize,
 }
 
+impl Digits {
+    /// Amounts: up to 999,999,999,999.99 (`Money::MAX`), so 12 digits before the point and 2 after.
+    pub const MONEY: Digits = Digits {
+        whole: 12,
+        fraction: 2,
+    };
+    /// Rates: 0-100 percent with up to 4 decimal places, so at most 3 digits before the point.
+    pub const RATE: Digits = Digits {
+        whole: 3,
+        fraction: 4,
+    };
+}
+
 /// Reads an exact decimal from a JSON string (`"12.50"`) or number (`12.5`) by one rule for both: the text
 /// as the client wrote it (serde_json's `arbitrary_precision` keeps a number's digits) must be plain digits,
 /// 1 to `digits.whole` of them, then optionally a point and 1 to `digits.fraction` more. No sign, exponent,
@@ -312,10 +325,7 @@ mod tests {
         assert_eq!(problem.status, 422);
     }
 
-    const MONEY: Digits = Digits {
-        whole: 12,
-        fraction: 2,
-    };
+    const MONEY: Digits = Digits::MONEY;
 
     fn read(json_text: &str) -> Result<String, String> {
         let value: Value = serde_json::from_str(json_text).unwrap();

@@ -34,18 +34,13 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
-const MONEY: Digits = Digits {
-    whole: 12,
-    fraction: 2,
-};
-
 fn refused_or_parsed(request: &Request) -> Result<(), u16> {
     let mut fields = json_object(request).map_err(|p| p.status)?;
     let _username = fields.required("username", parsed_text(Username::parse));
     let _email = fields.optional("email", parsed_text(Email::parse));
     let _amount = fields.optional(
         "principal",
-        parsed_decimal(MONEY, |d| Money::parse("principal", d)),
+        parsed_decimal(Digits::MONEY, |d| Money::parse("principal", d)),
     );
     fields.finish().map(|_| ()).map_err(|p| p.status)
 }
@@ -70,7 +65,7 @@ proptest! {
 
     #[test]
     fn any_json_value_as_a_decimal_is_read_or_refused(value in json_value()) {
-        let _ = decimal(&value, MONEY);
+        let _ = decimal(&value, Digits::MONEY);
     }
 
     #[test]

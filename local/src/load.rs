@@ -199,6 +199,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// The record of a debt this client created.
+    fn debt(&mut self, id: &str) -> &mut DebtRecord {
+        &mut self.debts.get_mut(id).expect("a created debt").1
+    }
+
     fn merge(&mut self, other: Ledger) {
         self.debts.extend(other.debts);
         for (op, mut samples) in other.latencies {
@@ -429,18 +434,13 @@ async fn update(
     )
     .await;
     let Ok(answer) = answer else {
-        ledger
-            .debts
-            .get_mut(&id)
-            .expect("a created debt")
-            .1
-            .in_doubt = true;
+        ledger.debt(&id).in_doubt = true;
         return answer.map(|_| ());
     };
     if if_match.is_some_and(|behind| behind > 0) {
         expect(ledger, op, &answer, &[StatusCode::PRECONDITION_FAILED]);
     } else if expect(ledger, op, &answer, &[StatusCode::OK]) {
-        let record = &mut ledger.debts.get_mut(&id).expect("a created debt").1;
+        let record = ledger.debt(&id);
         record.accepted.push("DebtUpdated");
         record.balance = balance;
         live[i].1 = version_of(&answer).unwrap_or(version + 1);
@@ -458,16 +458,11 @@ async fn delete(
     let path = format!("/debts/{id}");
     let answer = timed(client, ledger, "delete", (Method::DELETE, &path), None, &[]).await;
     let Ok(answer) = answer else {
-        ledger
-            .debts
-            .get_mut(&id)
-            .expect("a created debt")
-            .1
-            .in_doubt = true;
+        ledger.debt(&id).in_doubt = true;
         return answer.map(|_| ());
     };
     if expect(ledger, "delete", &answer, &[StatusCode::OK]) {
-        let record = &mut ledger.debts.get_mut(&id).expect("a created debt").1;
+        let record = ledger.debt(&id);
         record.accepted.push("DebtDeleted");
         record.deleted = true;
         live.swap_remove(i);

@@ -6,32 +6,21 @@
 //! operating system's page cache) before the answer is sent, so a killed process loses nothing it answered.
 //! Power loss is another matter; docs/architecture.md says what that setting promises there.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use local::load::{audit, drive, report, LoadPlan};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+use support::{debts_local, free_port};
 
 /// Starts the gateway on `port` over `data_dir` and waits until it accepts connections.
 fn start(data_dir: &Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_debts-local"))
-        .env("STORE", "sqlite")
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", data_dir)
-        .env("PASSWORD_HASH_ITERATIONS", "100000")
-        .env_remove("JWT_SECRET")
-        .env_remove("LOG_FORMAT")
+    let child = debts_local(data_dir, port)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -6,12 +6,15 @@
 #![allow(clippy::too_many_lines)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+mod support;
+use support::{debts_local, free_port};
 
 /// A running gateway; dropping it stops the process.
 struct Server {
@@ -27,14 +30,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Which store a server runs on: the embedded one, or a table of its own in DynamoDB Local.
@@ -67,21 +62,16 @@ impl Store {
 
 fn start(data_dir: &Path, store: &Store) -> Server {
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_debts-local"));
+    let mut command = debts_local(data_dir, port);
     match store {
-        Store::Sqlite => command.env("STORE", "sqlite"),
+        Store::Sqlite => &mut command,
         Store::DynamoDb { table } => command
             .env("STORE", "dynamodb")
             .env("TABLE_NAME", table)
             .arg("--create-table"),
     };
     let mut child = command
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", data_dir)
-        .env("PASSWORD_HASH_ITERATIONS", "100000")
         .env("HEADER_TIMEOUT_SECS", "1")
-        .env_remove("JWT_SECRET")
-        .env_remove("LOG_FORMAT")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -173,10 +173,15 @@ fn stable_hash(text: &str) -> u32 {
     })
 }
 
-/// Moves a tally inside the append's transaction; the write lock SQLite holds until commit makes the
-/// read-check-write atomic against every other writer.
-fn move_tally(tx: &rusqlite::Transaction<'_>, tally: &store::Tally) -> Result<(), StoreError> {
-    let key = &tally.key;
+/// Adds `delta` to the integer `field` of the item `key` (created at 0 when missing) inside `tx`, and answers
+/// the new count. The write lock SQLite holds until commit makes the read-add-write atomic against every
+/// other writer; a caller that refuses the count returns an error and the dropped `tx` rolls it back.
+fn add_to_counter(
+    tx: &rusqlite::Transaction<'_>,
+    key: &ItemKey,
+    field: &str,
+    delta: i64,
+) -> Result<i64, StoreError> {
     let stored: Option<String> = tx
         .query_row(
             "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
@@ -189,24 +194,15 @@ fn move_tally(tx: &rusqlite::Transaction<'_>, tally: &store::Tally) -> Result<()
         Some(text) => from_json(key, &text)?,
         None => Attributes::new(),
     };
-    let count = attributes
-        .get(&tally.field)
-        .and_then(Value::as_i64)
-        .unwrap_or(0)
-        + tally.delta;
-    if tally.delta > 0 && count > tally.at_most {
-        return Err(StoreError::LimitReached {
-            name: tally.name.clone(),
-        });
-    }
-    attributes.insert(tally.field.clone(), Value::from(count));
+    let count = attributes.get(field).and_then(Value::as_i64).unwrap_or(0) + delta;
+    attributes.insert(field.to_owned(), Value::from(count));
     tx.execute(
         "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
          ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs",
         params![key.pk, key.sk, to_json(&attributes)],
     )
     .map_err(StoreError::engine)?;
-    Ok(())
+    Ok(count)
 }
 
 #[async_trait]
@@ -255,7 +251,12 @@ impl EventStore for SqliteStore {
                 }
             }
             for tally in &request.tallies {
-                move_tally(&tx, tally)?;
+                let count = add_to_counter(&tx, &tally.key, &tally.field, tally.delta)?;
+                if tally.delta > 0 && count > tally.at_most {
+                    return Err(StoreError::LimitReached {
+                        name: tally.name.clone(),
+                    });
+                }
             }
             // Dropping `tx` on any early return above rolls everything back.
             tx.commit().map_err(StoreError::engine)?;
@@ -494,26 +495,7 @@ impl EventStore for SqliteStore {
                 Err(e) if is_unique_violation(&e) => return Ok(false),
                 Err(e) => return Err(StoreError::engine(e)),
             }
-            let stored: Option<String> = tx
-                .query_row(
-                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
-                    params![counter.pk, counter.sk],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(StoreError::engine)?;
-            let mut attributes = match stored {
-                Some(text) => from_json(&counter, &text)?,
-                None => Attributes::new(),
-            };
-            let count = attributes.get(&field).and_then(Value::as_u64).unwrap_or(0);
-            attributes.insert(field, Value::from(count + 1));
-            tx.execute(
-                "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs",
-                params![counter.pk, counter.sk, to_json(&attributes)],
-            )
-            .map_err(StoreError::engine)?;
+            add_to_counter(&tx, &counter, &field, 1)?;
             tx.commit().map_err(StoreError::engine)?;
             Ok(true)
         })
