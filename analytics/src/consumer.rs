@@ -10,9 +10,9 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::NaiveDate;
-use domain::DebtView;
 use events::{AggregateType, EventEnvelope, EventPayload};
 use read_model::Contribution;
+use rust_decimal::Decimal;
 use store::{codec, keys, query_all, EventStore, Item, Query, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,33 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::DebtCreated(_) => "debts_created",
         EventPayload::DebtUpdated(_) => "debts_updated",
         EventPayload::DebtDeleted(_) => "debts_deleted",
+        EventPayload::PaymentRecorded(_) => "payments_recorded",
+        EventPayload::ChargeAdded(_) => "charges_added",
     }
+}
+
+/// Fields of the day's amounts: whole cents, so the store adds integers and the sums stay exact.
+const PAID_CENTS: &str = "paid_cents";
+const CHARGED_CENTS: &str = "charged_cents";
+
+/// An event amount (two places, as every amount in an event) in whole cents.
+fn cents(amount: Decimal) -> i64 {
+    let mut amount = amount;
+    amount.rescale(2);
+    i64::try_from(amount.mantissa()).expect("amounts are below 10^12, far within i64 cents")
+}
+
+/// What one event adds to its day's counters: 1 to its type's count, and a payment's or charge's cents.
+pub fn increments(payload: &EventPayload) -> Vec<(&'static str, i64)> {
+    let mut increments = vec![(counter_field(payload), 1)];
+    match payload {
+        EventPayload::PaymentRecorded(payment) => {
+            increments.push((PAID_CENTS, cents(payment.amount)))
+        }
+        EventPayload::ChargeAdded(charge) => increments.push((CHARGED_CENTS, cents(charge.amount))),
+        _ => {}
+    }
+    increments
 }
 
 /// What the `analytics` Lambda does with one bus event: reads the envelope in `detail` through the event
@@ -52,7 +78,7 @@ pub async fn record_event(
         .increment_once(
             &keys::counted_marker_key(&event.event_id.to_string()),
             &keys::daily_counter_key(event.occurred_at.date_naive()),
-            counter_field(&event.payload),
+            &increments(&event.payload),
         )
         .await?;
     if event.aggregate_type == AggregateType::Debt {
@@ -100,13 +126,13 @@ async fn refresh_contribution(
         }
         history.push(event);
     }
-    if let Some(view) = DebtView::from_history(&history) {
-        store.put_read_item(&Contribution::read_item(&view)).await?;
+    if let Some(contribution) = Contribution::read_item(&history) {
+        store.put_read_item(&contribution).await?;
     }
     Ok(())
 }
 
-/// The global counters of one UTC day, as stored (missing fields are zero).
+/// The global counters of one UTC day (by the events' `occurred_at`), as stored (missing fields are zero).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DailyCounts {
     pub day: NaiveDate,
@@ -114,6 +140,12 @@ pub struct DailyCounts {
     pub debts_created: u64,
     pub debts_updated: u64,
     pub debts_deleted: u64,
+    pub payments_recorded: u64,
+    pub charges_added: u64,
+    /// The sum of the day's payments, exact (kept as cents).
+    pub paid_amount: Decimal,
+    /// The sum of the day's charges, exact (kept as cents).
+    pub charged_amount: Decimal,
 }
 
 /// Reads the counters of `day`.
@@ -127,11 +159,19 @@ pub async fn daily_counts(
         .map(|item| item.attributes)
         .unwrap_or_default();
     let field = |name: &str| attributes.get(name).and_then(|v| v.as_u64()).unwrap_or(0);
+    let amount = |name: &str| {
+        let cents = attributes.get(name).and_then(|v| v.as_i64()).unwrap_or(0);
+        Decimal::new(cents, 2)
+    };
     Ok(DailyCounts {
         day,
         users_created: field("users_created"),
         debts_created: field("debts_created"),
         debts_updated: field("debts_updated"),
         debts_deleted: field("debts_deleted"),
+        payments_recorded: field("payments_recorded"),
+        charges_added: field("charges_added"),
+        paid_amount: amount(PAID_CENTS),
+        charged_amount: amount(CHARGED_CENTS),
     })
 }

@@ -12,7 +12,9 @@ use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
-use store::{keys, AggregateRef, AppendRequest, EventStore, StoreError};
+use serde_json::json;
+use store::codec::to_attributes;
+use store::{keys, AggregateRef, AppendRequest, EventStore, Item, StoreError};
 use uuid::Uuid;
 
 use crate::envelope::envelopes;
@@ -26,15 +28,31 @@ pub const MAX_EVENTS_PER_DEBT: u64 = 10_000;
 /// concurrency (store::Tally).
 pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
 
-/// `append`, moving `owner`'s count of live debts by `delta` in the same transaction.
-fn counting_live_debts(append: AppendRequest, owner: &str, delta: i64) -> AppendRequest {
-    append.with_tally(
-        "debts",
-        keys::user_tallies_key(owner),
-        keys::LIVE_DEBTS_FIELD,
-        delta,
-        MAX_LIVE_DEBTS_PER_USER,
-    )
+/// `append` of a debt's creation or deletion, with what goes with it in the same transaction: the move of
+/// `owner`'s count of live debts, and the owner's ledger entry (what `as_of` reads list debts from).
+fn with_debt_bookkeeping(
+    append: AppendRequest,
+    owner: &str,
+    entry: keys::LedgerEntry,
+) -> AppendRequest {
+    let event = append.events.last().expect("an append has events");
+    let ledger = Item {
+        key: keys::ledger_key(owner, &event.aggregate_id, entry),
+        attributes: to_attributes(&json!({"debt_id": event.aggregate_id, "at": event.occurred_at})),
+    };
+    let delta = match entry {
+        keys::LedgerEntry::Created => 1,
+        keys::LedgerEntry::Deleted => -1,
+    };
+    append
+        .with_tally(
+            "debts",
+            keys::user_tallies_key(owner),
+            keys::LIVE_DEBTS_FIELD,
+            delta,
+            MAX_LIVE_DEBTS_PER_USER,
+        )
+        .with_guard("ledger entry", ledger)
 }
 
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
@@ -54,13 +72,15 @@ impl DebtDeps {
     }
 }
 
-fn view(history: &[EventEnvelope]) -> Result<Reply, Problem> {
+pub(crate) fn view(history: &[EventEnvelope]) -> Result<Reply, Problem> {
     let debt = DebtView::from_history(history).ok_or_else(|| Problem::not_found("no such debt"))?;
     let version = debt.version;
     Ok(Reply::ok(debt).with_version(version))
 }
 
-fn money(field: &'static str) -> impl FnOnce(&serde_json::Value) -> Result<Money, String> {
+pub(crate) fn money(
+    field: &'static str,
+) -> impl FnOnce(&serde_json::Value) -> Result<Money, String> {
     parsed_decimal(Digits::MONEY, move |d| Money::parse(field, d))
 }
 
@@ -77,6 +97,7 @@ fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
         fields.required("payment_frequency", parsed_text(PaymentFrequency::parse));
     let current_balance = fields.optional("current_balance", money("current_balance"));
     let creditor = fields.optional("creditor", parsed_text(Creditor::parse));
+    let minimum_payment = fields.optional("minimum_payment", money("minimum_payment"));
     let accepted = fields.finish()?;
     let principal = principal.take(&accepted);
     Ok(NewDebt {
@@ -87,6 +108,7 @@ fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
         payment_frequency: payment_frequency.take(&accepted),
         current_balance: current_balance.unwrap_or(principal),
         creditor,
+        minimum_payment,
     })
 }
 
@@ -107,6 +129,7 @@ fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
             .optional("payment_frequency", parsed_text(PaymentFrequency::parse)),
         current_balance: fields.optional("current_balance", money("current_balance")),
         creditor: fields.nullable("creditor", parsed_text(Creditor::parse)),
+        minimum_payment: fields.nullable("minimum_payment", money("minimum_payment")),
     };
     fields.finish()?;
     Ok(patch)
@@ -130,7 +153,11 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
         };
         let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
         let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, Utc::now());
-        let append = counting_live_debts(AppendRequest::new(0, events.clone()), owner.as_str(), 1);
+        let append = with_debt_bookkeeping(
+            AppendRequest::new(0, events.clone()),
+            owner.as_str(),
+            keys::LedgerEntry::Created,
+        );
         match deps.store.append(append).await {
             Ok(()) => {
                 tracing::info!(debt_id, "debt created");
@@ -178,15 +205,15 @@ async fn replay_creation(
 }
 
 /// What a change of an existing debt is about: the route, the debt, who asks, and their `If-Match`.
-struct Change {
-    route: &'static str,
-    debt_id: String,
-    actor: Username,
-    precondition: Option<Precondition>,
+pub(crate) struct Change {
+    pub route: &'static str,
+    pub debt_id: String,
+    pub actor: Username,
+    pub precondition: Option<Precondition>,
 }
 
 impl Change {
-    fn of(route: &'static str, request: &Request) -> Result<Self, Problem> {
+    pub fn of(route: &'static str, request: &Request) -> Result<Self, Problem> {
         Ok(Change {
             route,
             actor: caller(request)?,
@@ -196,13 +223,15 @@ impl Change {
     }
 }
 
-/// Loads a debt, checks access and `If-Match`, decides, and appends; a concurrent write between load and
-/// append is retried once (the retry re-checks `If-Match`), then reported as a conflict.
-async fn change_debt(
+/// Loads a debt, checks access and `If-Match`, decides, and appends (with `record`, when given, in the same
+/// transaction); a concurrent write between load and append is retried once (the retry re-checks
+/// `If-Match`), then reported as a conflict.
+pub(crate) async fn change_debt(
     deps: &DebtDeps,
     meta: &RequestMeta,
     change: &Change,
     command: DebtCommand,
+    record: Option<&crate::idempotency::KeyRecord>,
 ) -> Result<Reply, Problem> {
     let Change {
         route,
@@ -228,23 +257,20 @@ async fn change_debt(
             return view(&history);
         }
         // Every change reloads the whole history, so it is bounded; a deletion is always allowed.
-        if version >= MAX_EVENTS_PER_DEBT && matches!(command, DebtCommand::Update { .. }) {
+        if version >= MAX_EVENTS_PER_DEBT && !matches!(command, DebtCommand::Delete { .. }) {
             return Err(Problem::conflict(format!(
                 "the debt has reached its limit of {MAX_EVENTS_PER_DEBT} changes; record a new debt"
             )));
         }
         let events = envelopes(debt_id, version, payloads, actor.as_str(), meta, Utc::now());
         let mut append = AppendRequest::new(version, events.clone());
+        if let Some(record) = record {
+            append = record.attach(append, version + events.len() as u64);
+        }
         if matches!(command, DebtCommand::Delete { .. }) {
             // Frees the owner's slot (the owner is the actor: owned_by checked it above).
-            let slot = keys::user_tallies_key(actor.as_str());
-            append = append.with_tally(
-                "debts",
-                slot,
-                keys::LIVE_DEBTS_FIELD,
-                -1,
-                MAX_LIVE_DEBTS_PER_USER,
-            );
+            append =
+                with_debt_bookkeeping(append, actor.as_str(), keys::LedgerEntry::Deleted);
         }
         match deps.store.append(append).await {
             Ok(()) => {
@@ -269,7 +295,8 @@ pub async fn update_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
         let change = Change::of("update-debt", &request)?;
         let patch = parse_patch(json_object(&request)?)?;
         let actor = change.actor.clone();
-        change_debt(deps, &meta, &change, DebtCommand::Update { actor, patch }).await
+        let command = DebtCommand::Update { actor, patch };
+        change_debt(deps, &meta, &change, command, None).await
     })
     .await
 }
@@ -283,7 +310,7 @@ pub async fn delete_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             actor,
             reason: None,
         };
-        change_debt(deps, &meta, &change, command).await
+        change_debt(deps, &meta, &change, command, None).await
     })
     .await
 }

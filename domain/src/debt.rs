@@ -1,13 +1,17 @@
-//! The Debt aggregate: created by its owner, updated field by field, deleted once and for good.
+//! The Debt aggregate: created by its owner, updated field by field, paid down by payments, raised by
+//! charges, deleted once and for good.
 
 use chrono::NaiveDate;
-use events::{DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload, PaymentFrequency};
+use events::{
+    ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
+    PaymentFrequency, PaymentRecorded,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::decider::Decider;
-use crate::values::{Creditor, DebtName, InterestRate, Money, StartDate, Username};
+use crate::values::{Creditor, Day, DebtName, InterestRate, Money, Note, StartDate, Username};
 
 /// Every field of a new debt, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,7 @@ pub struct NewDebt {
     pub payment_frequency: PaymentFrequency,
     pub current_balance: Money,
     pub creditor: Option<Creditor>,
+    pub minimum_payment: Option<Money>,
 }
 
 /// The fields a caller wants to set; `None` leaves a field alone, `creditor: Some(None)` clears it.
@@ -32,6 +37,24 @@ pub struct DebtPatch {
     pub payment_frequency: Option<PaymentFrequency>,
     pub current_balance: Option<Money>,
     pub creditor: Option<Option<Creditor>>,
+    pub minimum_payment: Option<Option<Money>>,
+}
+
+/// A payment as the caller reports it; `amount` is more than zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub amount: Money,
+    pub paid_on: Day,
+    pub note: Option<Note>,
+}
+
+/// A charge as the caller reports it; `amount` is more than zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charge {
+    pub amount: Money,
+    pub charged_on: Day,
+    pub kind: ChargeKind,
+    pub note: Option<Note>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +71,17 @@ pub enum DebtCommand {
         actor: Username,
         reason: Option<String>,
     },
+    /// `today` is the UTC date the command is decided on: no payment is dated after it.
+    RecordPayment {
+        actor: Username,
+        payment: Payment,
+        today: NaiveDate,
+    },
+    AddCharge {
+        actor: Username,
+        charge: Charge,
+        today: NaiveDate,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -61,6 +95,53 @@ pub enum DebtError {
     Deleted,
     #[error("principal must be greater than zero")]
     PrincipalNotPositive,
+    #[error("the debt is paid off")]
+    PaidOff,
+    #[error("the payment is more than the balance of {balance}")]
+    PaymentExceedsBalance { balance: Decimal },
+    #[error("the balance would exceed {max}", max = Money::MAX)]
+    BalanceTooLarge,
+    #[error("{field} is after today ({today})")]
+    DayInFuture {
+        field: &'static str,
+        today: NaiveDate,
+    },
+    #[error("{field} is before the debt's start date ({start_date})")]
+    DayBeforeStart {
+        field: &'static str,
+        start_date: NaiveDate,
+    },
+}
+
+/// Whether anything is still owed on a debt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DebtStatus {
+    /// Something may still be owed (an update can set the balance to zero without paying it off).
+    #[default]
+    Open,
+    /// A payment took the balance to zero, and no charge or update has raised it since.
+    PaidOff,
+}
+
+impl DebtStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DebtStatus::Open => "open",
+            DebtStatus::PaidOff => "paid_off",
+        }
+    }
+
+    /// Parses a status by its exact name (`paid_off`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        [DebtStatus::Open, DebtStatus::PaidOff]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+fn zero_cents() -> Decimal {
+    Decimal::new(0, 2)
 }
 
 /// A debt's fields as its events describe them.
@@ -74,6 +155,23 @@ pub struct DebtRecord {
     pub payment_frequency: PaymentFrequency,
     pub current_balance: Decimal,
     pub creditor: Option<String>,
+    // The fields below came with payments and charges; `default` reads read items stored before them.
+    #[serde(default)]
+    pub minimum_payment: Option<Decimal>,
+    #[serde(default)]
+    pub status: DebtStatus,
+    /// The sum of every payment recorded.
+    #[serde(default = "zero_cents")]
+    pub total_paid: Decimal,
+    /// The sum of every charge added.
+    #[serde(default = "zero_cents")]
+    pub total_charged: Decimal,
+    /// The latest `paid_on` of any payment.
+    #[serde(default)]
+    pub last_payment_on: Option<NaiveDate>,
+    /// While paid off: the latest `paid_on` of the payments that cleared the balance.
+    #[serde(default)]
+    pub paid_off_on: Option<NaiveDate>,
 }
 
 impl DebtRecord {
@@ -87,7 +185,57 @@ impl DebtRecord {
             payment_frequency: created.payment_frequency,
             current_balance: created.current_balance,
             creditor: created.creditor.clone(),
+            minimum_payment: created.minimum_payment,
+            status: DebtStatus::Open,
+            total_paid: zero_cents(),
+            total_charged: zero_cents(),
+            last_payment_on: None,
+            paid_off_on: None,
         }
+    }
+
+    /// This record after a payment: the balance goes down, and at zero the debt is paid off.
+    fn paid(mut self, payment: &PaymentRecorded) -> Self {
+        self.current_balance -= payment.amount;
+        self.total_paid += payment.amount;
+        let last = self
+            .last_payment_on
+            .map_or(payment.paid_on, |d| d.max(payment.paid_on));
+        self.last_payment_on = Some(last);
+        if self.current_balance.is_zero() {
+            self.status = DebtStatus::PaidOff;
+            self.paid_off_on = Some(last);
+        }
+        self
+    }
+
+    /// This record after a charge: the balance goes up, and a paid-off debt is open again.
+    fn charged(mut self, charge: &ChargeAdded) -> Self {
+        self.current_balance += charge.amount;
+        self.total_charged += charge.amount;
+        self.reopen_if_owed();
+        self
+    }
+
+    fn reopen_if_owed(&mut self) {
+        if self.current_balance > Decimal::ZERO {
+            self.status = DebtStatus::Open;
+            self.paid_off_on = None;
+        }
+    }
+
+    /// Refuses a payment or charge day after `today` or before the debt started.
+    fn check_day(&self, field: &'static str, day: Day, today: NaiveDate) -> Result<(), DebtError> {
+        if day.date() > today {
+            return Err(DebtError::DayInFuture { field, today });
+        }
+        if day.date() < self.start_date {
+            return Err(DebtError::DayBeforeStart {
+                field,
+                start_date: self.start_date,
+            });
+        }
+        Ok(())
     }
 
     /// This record with `changes` applied.
@@ -100,6 +248,7 @@ impl DebtRecord {
             payment_frequency,
             current_balance,
             creditor,
+            minimum_payment,
         } = changes;
         if let Some(v) = debt_name {
             self.debt_name = v.clone();
@@ -121,6 +270,13 @@ impl DebtRecord {
         }
         if let Some(v) = creditor {
             self.creditor = v.clone();
+        }
+        if let Some(v) = minimum_payment {
+            self.minimum_payment = *v;
+        }
+        // A corrected balance above zero means something is owed again.
+        if current_balance.is_some() {
+            self.reopen_if_owed();
         }
         self
     }
@@ -152,6 +308,10 @@ impl DebtRecord {
                     .as_ref()
                     .map(|c| c.as_ref().map(|c| c.as_str().to_owned())),
                 &self.creditor,
+            ),
+            minimum_payment: differing(
+                patch.minimum_payment.map(|m| m.map(Money::amount)),
+                &self.minimum_payment,
             ),
         }
     }
@@ -208,6 +368,7 @@ impl Decider for Debt {
                     payment_frequency: debt.payment_frequency,
                     current_balance: debt.current_balance.amount(),
                     creditor: debt.creditor.as_ref().map(|c| c.as_str().to_owned()),
+                    minimum_payment: debt.minimum_payment.map(Money::amount),
                 })])
             }
             DebtCommand::Update { actor, patch } => {
@@ -227,6 +388,44 @@ impl Decider for Debt {
                     reason: reason.clone(),
                 })])
             }
+            DebtCommand::RecordPayment {
+                actor,
+                payment,
+                today,
+            } => {
+                let debt = Self::owned_by(state, actor)?;
+                if debt.status == DebtStatus::PaidOff {
+                    return Err(DebtError::PaidOff);
+                }
+                debt.check_day("paid_on", payment.paid_on, *today)?;
+                if payment.amount.amount() > debt.current_balance {
+                    return Err(DebtError::PaymentExceedsBalance {
+                        balance: debt.current_balance,
+                    });
+                }
+                Ok(vec![EventPayload::PaymentRecorded(PaymentRecorded {
+                    amount: payment.amount.amount(),
+                    paid_on: payment.paid_on.date(),
+                    note: payment.note.as_ref().map(|n| n.as_str().to_owned()),
+                })])
+            }
+            DebtCommand::AddCharge {
+                actor,
+                charge,
+                today,
+            } => {
+                let debt = Self::owned_by(state, actor)?;
+                debt.check_day("charged_on", charge.charged_on, *today)?;
+                if debt.current_balance + charge.amount.amount() > Money::MAX {
+                    return Err(DebtError::BalanceTooLarge);
+                }
+                Ok(vec![EventPayload::ChargeAdded(ChargeAdded {
+                    amount: charge.amount.amount(),
+                    charged_on: charge.charged_on.date(),
+                    kind: charge.kind,
+                    note: charge.note.as_ref().map(|n| n.as_str().to_owned()),
+                })])
+            }
         }
     }
 
@@ -237,6 +436,12 @@ impl Decider for Debt {
             }
             (DebtState::Open(debt), EventPayload::DebtUpdated(updated)) => {
                 DebtState::Open(debt.apply(&updated.changes))
+            }
+            (DebtState::Open(debt), EventPayload::PaymentRecorded(payment)) => {
+                DebtState::Open(debt.paid(payment))
+            }
+            (DebtState::Open(debt), EventPayload::ChargeAdded(charge)) => {
+                DebtState::Open(debt.charged(charge))
             }
             (DebtState::Open(debt), EventPayload::DebtDeleted(_)) => DebtState::Deleted(debt),
             (state, _) => state,
@@ -267,6 +472,7 @@ mod tests {
             payment_frequency: PaymentFrequency::Monthly,
             current_balance: money("12000.50"),
             creditor: Some(Creditor::parse("First Bank").unwrap()),
+            minimum_payment: None,
         }
     }
 
@@ -280,6 +486,7 @@ mod tests {
             payment_frequency: PaymentFrequency::Monthly,
             current_balance: Decimal::from_str("12000.50").unwrap(),
             creditor: Some("First Bank".into()),
+            minimum_payment: None,
         })
     }
 
@@ -482,5 +689,238 @@ mod tests {
             }),
         ]);
         assert!(matches!(state, DebtState::Deleted(d) if d.debt_name == "Car loan"));
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    const TODAY: &str = "2026-03-10";
+
+    fn pay(amount: &str, paid_on: &str) -> DebtCommand {
+        DebtCommand::RecordPayment {
+            actor: alice(),
+            payment: Payment {
+                amount: money(amount),
+                paid_on: Day::parse("paid_on", paid_on).unwrap(),
+                note: None,
+            },
+            today: day(TODAY),
+        }
+    }
+
+    fn charge(amount: &str, charged_on: &str) -> DebtCommand {
+        DebtCommand::AddCharge {
+            actor: alice(),
+            charge: Charge {
+                amount: money(amount),
+                charged_on: Day::parse("charged_on", charged_on).unwrap(),
+                kind: ChargeKind::Fee,
+                note: Some(Note::parse("late fee").unwrap()),
+            },
+            today: day(TODAY),
+        }
+    }
+
+    fn paid(amount: &str, paid_on: &str) -> EventPayload {
+        EventPayload::PaymentRecorded(PaymentRecorded {
+            amount: money(amount).amount(),
+            paid_on: day(paid_on),
+            note: None,
+        })
+    }
+
+    fn charged(amount: &str, charged_on: &str) -> EventPayload {
+        EventPayload::ChargeAdded(ChargeAdded {
+            amount: money(amount).amount(),
+            charged_on: day(charged_on),
+            kind: ChargeKind::Fee,
+            note: Some("late fee".into()),
+        })
+    }
+
+    fn open(state: DebtState) -> DebtRecord {
+        match state {
+            DebtState::Open(debt) => debt,
+            other => panic!("expected an open debt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_payment_lowers_the_balance_and_adds_to_what_was_paid() {
+        let debt = open(
+            given::<Debt>([created()])
+                .when(pay("500.50", "2026-03-01"))
+                .then_expect([paid("500.50", "2026-03-01")]),
+        );
+        assert_eq!(debt.current_balance.to_string(), "11500.00");
+        assert_eq!(debt.total_paid.to_string(), "500.50");
+        assert_eq!(debt.last_payment_on, Some(day("2026-03-01")));
+        assert_eq!(debt.status, DebtStatus::Open);
+        assert_eq!(debt.paid_off_on, None);
+    }
+
+    #[test]
+    fn paying_the_whole_balance_pays_the_debt_off_on_the_latest_payment_day() {
+        let debt = open(
+            given::<Debt>([created(), paid("12000.00", "2026-03-05")])
+                // Recorded later but paid earlier: the debt was clear once both had been paid.
+                .when(pay("0.50", "2026-02-20"))
+                .then_expect([paid("0.50", "2026-02-20")]),
+        );
+        assert_eq!(debt.current_balance.to_string(), "0.00");
+        assert_eq!(debt.status, DebtStatus::PaidOff);
+        assert_eq!(debt.paid_off_on, Some(day("2026-03-05")));
+        assert_eq!(debt.last_payment_on, Some(day("2026-03-05")));
+    }
+
+    #[test]
+    fn a_payment_is_at_most_the_balance() {
+        given::<Debt>([created(), paid("12000.00", "2026-03-01")])
+            .when(pay("0.51", "2026-03-01"))
+            .then_error(DebtError::PaymentExceedsBalance {
+                balance: Decimal::from_str("0.50").unwrap(),
+            });
+    }
+
+    #[test]
+    fn a_paid_off_debt_takes_no_payment() {
+        given::<Debt>([created(), paid("12000.50", "2026-03-01")])
+            .when(pay("1", "2026-03-02"))
+            .then_error(DebtError::PaidOff);
+    }
+
+    #[test]
+    fn payment_and_charge_days_are_neither_in_the_future_nor_before_the_start() {
+        given::<Debt>([created()])
+            .when(pay("1", "2026-03-11"))
+            .then_error(DebtError::DayInFuture {
+                field: "paid_on",
+                today: day(TODAY),
+            });
+        given::<Debt>([created()])
+            .when(pay("1", "2025-05-31"))
+            .then_error(DebtError::DayBeforeStart {
+                field: "paid_on",
+                start_date: day("2025-06-01"),
+            });
+        given::<Debt>([created()])
+            .when(pay("1", "2025-06-01"))
+            .then_expect([paid("1", "2025-06-01")]);
+        given::<Debt>([created()])
+            .when(charge("1", "2026-03-11"))
+            .then_error(DebtError::DayInFuture {
+                field: "charged_on",
+                today: day(TODAY),
+            });
+        given::<Debt>([created()])
+            .when(charge("1", "2025-05-31"))
+            .then_error(DebtError::DayBeforeStart {
+                field: "charged_on",
+                start_date: day("2025-06-01"),
+            });
+    }
+
+    #[test]
+    fn a_charge_raises_the_balance_and_reopens_a_paid_off_debt() {
+        let debt = open(
+            given::<Debt>([created(), paid("12000.50", "2026-03-01")])
+                .when(charge("35.00", TODAY))
+                .then_expect([charged("35.00", TODAY)]),
+        );
+        assert_eq!(debt.current_balance.to_string(), "35.00");
+        assert_eq!(debt.total_charged.to_string(), "35.00");
+        assert_eq!(debt.total_paid.to_string(), "12000.50");
+        assert_eq!(debt.status, DebtStatus::Open);
+        assert_eq!(debt.paid_off_on, None);
+    }
+
+    #[test]
+    fn a_charge_cannot_take_the_balance_past_the_largest_amount() {
+        let huge = updated(DebtChanges {
+            current_balance: Some(Money::MAX),
+            ..DebtChanges::default()
+        });
+        given::<Debt>([created(), huge])
+            .when(charge("0.01", TODAY))
+            .then_error(DebtError::BalanceTooLarge);
+    }
+
+    #[test]
+    fn payments_and_charges_need_the_owners_live_debt() {
+        let mallory = Username::parse("mallory").unwrap();
+        let DebtCommand::RecordPayment { payment, today, .. } = pay("1", TODAY) else {
+            unreachable!()
+        };
+        given::<Debt>([created()])
+            .when(DebtCommand::RecordPayment {
+                actor: mallory,
+                payment,
+                today,
+            })
+            .then_error(DebtError::NotFound);
+        given::<Debt>([created(), deleted()])
+            .when(pay("1", TODAY))
+            .then_error(DebtError::Deleted);
+        given::<Debt>([created(), deleted()])
+            .when(charge("1", TODAY))
+            .then_error(DebtError::Deleted);
+        given::<Debt>([])
+            .when(charge("1", TODAY))
+            .then_error(DebtError::NotFound);
+    }
+
+    #[test]
+    fn a_corrected_balance_above_zero_reopens_a_paid_off_debt_and_the_minimum_is_settable() {
+        let debt = open(
+            given::<Debt>([created(), paid("12000.50", "2026-03-01")])
+                .when(update(
+                    alice(),
+                    DebtPatch {
+                        current_balance: Some(money("10")),
+                        minimum_payment: Some(Some(money("25"))),
+                        ..DebtPatch::default()
+                    },
+                ))
+                .then_expect([updated(DebtChanges {
+                    current_balance: Some(Decimal::from_str("10.00").unwrap()),
+                    minimum_payment: Some(Some(Decimal::from_str("25.00").unwrap())),
+                    ..DebtChanges::default()
+                })]),
+        );
+        assert_eq!(debt.status, DebtStatus::Open);
+        assert_eq!(debt.minimum_payment.unwrap().to_string(), "25.00");
+        let cleared = open(
+            given::<Debt>([created()])
+                .when(update(
+                    alice(),
+                    DebtPatch {
+                        minimum_payment: Some(None),
+                        ..DebtPatch::default()
+                    },
+                ))
+                .then_expect([]),
+        );
+        assert_eq!(
+            cleared.minimum_payment, None,
+            "already none: nothing to record"
+        );
+    }
+
+    #[test]
+    fn a_minimum_payment_given_on_create_is_recorded() {
+        let mut debt = new_debt("15000");
+        debt.minimum_payment = Some(money("250"));
+        let EventPayload::DebtCreated(mut expected) = created() else {
+            unreachable!()
+        };
+        expected.minimum_payment = Some(Decimal::from_str("250.00").unwrap());
+        let state = given::<Debt>([])
+            .when(DebtCommand::Create {
+                owner: alice(),
+                debt,
+            })
+            .then_expect([EventPayload::DebtCreated(expected)]);
+        assert_eq!(open(state).minimum_payment.unwrap().to_string(), "250.00");
     }
 }

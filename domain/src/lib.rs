@@ -7,11 +7,14 @@ pub mod user;
 pub mod values;
 pub mod view;
 
-pub use debt::{Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, NewDebt};
+pub use debt::{
+    Charge, Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, DebtStatus, NewDebt,
+    Payment,
+};
 pub use decider::Decider;
 pub use user::{User, UserCommand, UserError, UserProfile, UserState};
 pub use values::{
-    Creditor, DebtName, Email, FullName, InterestRate, Money, PaymentFrequency, StartDate,
-    Username, ValidationError,
+    ChargeKind, Creditor, Day, DebtName, Email, FullName, InterestRate, Money, Note,
+    PaymentFrequency, StartDate, Username, ValidationError,
 };
 pub use view::{DebtView, UserView};

@@ -1,11 +1,11 @@
 //! Value types that parse raw request data: each constructor rejects bad input, so a value that exists is
 //! valid and nothing downstream checks it again.
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-pub use events::PaymentFrequency;
+pub use events::{ChargeKind, PaymentFrequency};
 
 /// Why a field's value was refused; `field` is the request field's name, for per-field error reports.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -93,6 +93,10 @@ text_value!(
     /// Who is owed, 1-100 characters after trimming.
     Creditor
 );
+text_value!(
+    /// A free-text remark on a payment or a charge, 1-500 characters after trimming.
+    Note
+);
 
 impl Username {
     /// 3-32 of `A-Z a-z 0-9 _ . -` exactly as sent, then folded to lower case.
@@ -172,6 +176,12 @@ impl Creditor {
     }
 }
 
+impl Note {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        trimmed_text("note", raw, 500).map(Note)
+    }
+}
+
 /// An amount of money: zero or more, at most 2 decimal places, below one trillion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
@@ -209,6 +219,15 @@ impl Money {
             .parse::<Decimal>()
             .map_err(|_| ValidationError::new(field, "must be a decimal number such as 1234.56"))?;
         Self::parse(field, amount)
+    }
+
+    /// An amount that must be more than nothing (a payment, a charge).
+    pub fn parse_positive(field: &'static str, amount: Decimal) -> Result<Self, ValidationError> {
+        let money = Self::parse(field, amount)?;
+        if money.is_zero() {
+            return Err(ValidationError::new(field, "must be greater than zero"));
+        }
+        Ok(money)
     }
 
     pub fn amount(self) -> Decimal {
@@ -263,16 +282,6 @@ impl StartDate {
                 "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
             )
         };
-        let full_date = |text: &str| {
-            let b = text.as_bytes();
-            let digits = [0, 1, 2, 3, 5, 6, 8, 9];
-            (b.len() == 10
-                && b[4] == b'-'
-                && b[7] == b'-'
-                && digits.iter().all(|&i| b[i].is_ascii_digit()))
-            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
-            .flatten()
-        };
         let date = match raw.as_bytes().get(10) {
             None => full_date(raw),
             Some(b'T' | b't') => DateTime::parse_from_rfc3339(raw)
@@ -282,14 +291,48 @@ impl StartDate {
             Some(_) => None,
         }
         .ok_or_else(malformed)?;
+        // The year as written (an instant's UTC date may fall in the next year): what the contract's pattern says.
         let written_year: i32 = raw[..4].parse().map_err(|_| malformed())?;
-        if !(1900..=2200).contains(&written_year) {
-            return Err(ValidationError::new(
-                FIELD,
-                "must be between the years 1900 and 2200",
-            ));
-        }
+        within_years(FIELD, written_year)?;
         Ok(StartDate(date))
+    }
+
+    pub fn date(self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// An RFC 3339 `full-date` written exactly as `YYYY-MM-DD`, or `None`.
+fn full_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9];
+    (b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits.iter().all(|&i| b[i].is_ascii_digit()))
+        .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+        .flatten()
+}
+
+/// The years the API accepts in any date: 1900-2200 (a four-digit year, so the date's text is its value).
+fn within_years(field: &'static str, year: i32) -> Result<(), ValidationError> {
+    if !(1900..=2200).contains(&year) {
+        return Err(ValidationError::new(
+            field,
+            "must be between the years 1900 and 2200",
+        ));
+    }
+    Ok(())
+}
+
+/// A calendar day sent as `YYYY-MM-DD` (a payment's `paid_on`, a charge's `charged_on`), years 1900-2200.
+/// Whether the day is allowed for a debt (not in the future, not before it started) is the decider's rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(NaiveDate);
+
+impl Day {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let date = full_date(raw)
+            .ok_or_else(|| ValidationError::new(field, "must be a date (YYYY-MM-DD)"))?;
+        within_years(field, date.year())?;
+        Ok(Day(date))
     }
 
     pub fn date(self) -> NaiveDate {
@@ -394,6 +437,53 @@ mod tests {
                 .field,
             "current_balance"
         );
+    }
+
+    #[test]
+    fn payments_and_charges_need_a_positive_amount() {
+        assert_eq!(
+            Money::parse_positive("amount", dec("0.5"))
+                .unwrap()
+                .amount()
+                .to_string(),
+            "0.50"
+        );
+        for bad in ["0", "0.00", "-1", "0.001"] {
+            assert_eq!(
+                Money::parse_positive("amount", dec(bad)).unwrap_err().field,
+                "amount",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn days_are_plain_dates_and_notes_are_bounded_text() {
+        assert_eq!(
+            Day::parse("paid_on", "2024-02-29")
+                .unwrap()
+                .date()
+                .to_string(),
+            "2024-02-29"
+        );
+        for bad in [
+            "2024-02-29T10:00:00Z",
+            "2023-02-29",
+            "1899-12-31",
+            "2201-01-01",
+            "",
+            "2024-2-1",
+        ] {
+            assert_eq!(
+                Day::parse("paid_on", bad).unwrap_err().field,
+                "paid_on",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(Note::parse(" monthly ").unwrap().as_str(), "monthly");
+        assert!(Note::parse(&"n".repeat(500)).is_ok());
+        assert!(Note::parse(&"n".repeat(501)).is_err());
+        assert!(Note::parse(" ").is_err());
     }
 
     #[test]

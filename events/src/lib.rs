@@ -8,7 +8,7 @@ mod upcast;
 
 pub use envelope::{AggregateType, EventEnvelope};
 pub use payload::{
-    DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload, PaymentFrequency,
-    UnknownPaymentFrequency, UserCreated,
+    ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
+    PaymentFrequency, PaymentRecorded, UnknownChargeKind, UnknownPaymentFrequency, UserCreated,
 };
 pub use upcast::{DecodeError, Upcaster};

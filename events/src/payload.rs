@@ -1,4 +1,4 @@
-//! The four event types and their `data`. Amounts are decimal strings and dates ISO 8601, never floats.
+//! The event types and their `data`. Amounts are decimal strings and dates ISO 8601, never floats.
 //!
 //! Readers are tolerant: a field this build does not know is ignored, so a newer writer's additive change
 //! (which keeps the schema version) never breaks an older reader during a rolling deploy.
@@ -17,6 +17,15 @@ fn decimal_string(_: &mut SchemaGenerator) -> Schema {
         "type": "string",
         "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
         "description": "A decimal number written as a string, e.g. \"1234.50\"."
+    })
+}
+
+/// An optional amount: a decimal string, or `null` in an update when it was cleared.
+fn nullable_decimal_string(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["string", "null"],
+        "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+        "description": "A decimal number written as a string, e.g. \"1234.50\"; null when it was cleared."
     })
 }
 
@@ -94,6 +103,11 @@ pub struct DebtCreated {
     /// Who is owed, when the user said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creditor: Option<String>,
+    /// The least due per payment period (`payment_frequency`), when the user said. Added after the first
+    /// release without a schema version change: events written before it have no such field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub minimum_payment: Option<Decimal>,
 }
 
 /// The mutable fields of a debt that an update changed, each with its new value; absent means unchanged.
@@ -121,6 +135,14 @@ pub struct DebtChanges {
         skip_serializing_if = "Option::is_none"
     )]
     pub creditor: Option<Option<String>>,
+    /// `null` means the minimum payment was cleared. Absent from events written before it existed.
+    #[serde(
+        default,
+        deserialize_with = "present_value",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "nullable_decimal_string")]
+    pub minimum_payment: Option<Option<Decimal>>,
 }
 
 impl DebtChanges {
@@ -152,6 +174,68 @@ pub struct DebtDeleted {
     pub reason: Option<String>,
 }
 
+/// A payment was made: the balance went down by `amount`. When it reached zero, the debt is paid off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentRecorded {
+    /// Greater than zero and at most the balance before it, a decimal string with 2 places.
+    #[schemars(schema_with = "decimal_string")]
+    pub amount: Decimal,
+    /// The day the money was paid, as the user said (never after the day it was recorded, never before the
+    /// debt's `start_date`). The event's `occurred_at` is when it was recorded.
+    pub paid_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Why a charge raised a debt's balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeKind {
+    Interest,
+    Fee,
+    Purchase,
+}
+
+impl ChargeKind {
+    pub const ALL: [ChargeKind; 3] = [ChargeKind::Interest, ChargeKind::Fee, ChargeKind::Purchase];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChargeKind::Interest => "interest",
+            ChargeKind::Fee => "fee",
+            ChargeKind::Purchase => "purchase",
+        }
+    }
+
+    /// Parses a charge kind by its exact name (`fee`).
+    pub fn parse(raw: &str) -> Result<Self, UnknownChargeKind> {
+        ChargeKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or(UnknownChargeKind)
+    }
+}
+
+/// A charge kind that is none of [`ChargeKind::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("kind: must be one of interest, fee, purchase")]
+pub struct UnknownChargeKind;
+
+/// Money was added to what is owed (interest, a fee, a purchase): the balance went up by `amount`. A paid-off
+/// debt is open again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChargeAdded {
+    /// Greater than zero, a decimal string with 2 places.
+    #[schemars(schema_with = "decimal_string")]
+    pub amount: Decimal,
+    /// The day the charge was made, as the user said (never after the day it was recorded, never before the
+    /// debt's `start_date`).
+    pub charged_on: NaiveDate,
+    pub kind: ChargeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// What happened: the event type and its data, serialised as `"event_type"` and `"data"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "event_type", content = "data")]
@@ -160,12 +244,20 @@ pub enum EventPayload {
     DebtCreated(DebtCreated),
     DebtUpdated(DebtUpdated),
     DebtDeleted(DebtDeleted),
+    PaymentRecorded(PaymentRecorded),
+    ChargeAdded(ChargeAdded),
 }
 
 impl EventPayload {
     /// Every event type's name, in the order of the enum.
-    pub const TYPES: [&'static str; 4] =
-        ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"];
+    pub const TYPES: [&'static str; 6] = [
+        "UserCreated",
+        "DebtCreated",
+        "DebtUpdated",
+        "DebtDeleted",
+        "PaymentRecorded",
+        "ChargeAdded",
+    ];
 
     pub fn event_type(&self) -> &'static str {
         match self {
@@ -173,6 +265,8 @@ impl EventPayload {
             EventPayload::DebtCreated(_) => "DebtCreated",
             EventPayload::DebtUpdated(_) => "DebtUpdated",
             EventPayload::DebtDeleted(_) => "DebtDeleted",
+            EventPayload::PaymentRecorded(_) => "PaymentRecorded",
+            EventPayload::ChargeAdded(_) => "ChargeAdded",
         }
     }
 
@@ -187,7 +281,8 @@ impl EventPayload {
     /// Raise it (and register an upcaster from the old version) whenever a type's `data` changes shape.
     pub fn current_schema_version(event_type: &str) -> Option<u32> {
         match event_type {
-            "UserCreated" | "DebtCreated" | "DebtUpdated" | "DebtDeleted" => Some(1),
+            "UserCreated" | "DebtCreated" | "DebtUpdated" | "DebtDeleted" | "PaymentRecorded"
+            | "ChargeAdded" => Some(1),
             _ => None,
         }
     }

@@ -4,7 +4,9 @@
 use schemars::{schema_for, Schema};
 
 use crate::envelope::EventEnvelope;
-use crate::payload::{DebtCreated, DebtDeleted, DebtUpdated, UserCreated};
+use crate::payload::{
+    ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, PaymentRecorded, UserCreated,
+};
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
 pub fn all() -> Vec<(&'static str, Schema)> {
@@ -14,6 +16,11 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("DebtCreated.data.schema.json", schema_for!(DebtCreated)),
         ("DebtUpdated.data.schema.json", schema_for!(DebtUpdated)),
         ("DebtDeleted.data.schema.json", schema_for!(DebtDeleted)),
+        (
+            "PaymentRecorded.data.schema.json",
+            schema_for!(PaymentRecorded),
+        ),
+        ("ChargeAdded.data.schema.json", schema_for!(ChargeAdded)),
     ]
 }
 

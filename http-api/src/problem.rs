@@ -117,6 +117,29 @@ impl From<DebtError> for Problem {
                 "principal",
                 "must be greater than zero",
             )]),
+            DebtError::PaidOff => Problem::conflict(
+                "the debt is paid off; it takes no payment until a charge reopens it",
+            ),
+            DebtError::PaymentExceedsBalance { balance } => {
+                Problem::validation(vec![FieldError::new(
+                    "amount",
+                    format!("must be at most the balance, {balance}"),
+                )])
+            }
+            DebtError::BalanceTooLarge => Problem::validation(vec![FieldError::new(
+                "amount",
+                format!("would take the balance past {}", domain::Money::MAX),
+            )]),
+            DebtError::DayInFuture { field, today } => Problem::validation(vec![FieldError::new(
+                field,
+                format!("must not be after today ({today}, UTC)"),
+            )]),
+            DebtError::DayBeforeStart { field, start_date } => {
+                Problem::validation(vec![FieldError::new(
+                    field,
+                    format!("must not be before the debt's start_date ({start_date})"),
+                )])
+            }
         }
     }
 }

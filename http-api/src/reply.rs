@@ -20,6 +20,8 @@ pub struct Reply {
     pub wrapped: bool,
     /// For lists: the `next_cursor` member beside `data` (`null` on the last page).
     pub next_cursor: Option<Option<String>>,
+    /// Further members beside `data` (`as_of` on a read of the past).
+    pub members: Vec<(&'static str, Value)>,
 }
 
 impl Reply {
@@ -30,7 +32,14 @@ impl Reply {
             version: None,
             wrapped: true,
             next_cursor: None,
+            members: Vec::new(),
         }
+    }
+
+    /// The same reply with `name: value` beside `data`.
+    pub fn with_member(mut self, name: &'static str, value: Value) -> Self {
+        self.members.push((name, value));
+        self
     }
 
     /// 200 with a page of a list: `{"data": [...], "next_cursor": ...}`.
@@ -95,9 +104,15 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
             reply.status,
             match (reply.wrapped, reply.next_cursor) {
                 (false, _) => reply.data,
-                (true, None) => json!({ "data": reply.data }),
-                (true, Some(next_cursor)) => {
-                    json!({ "data": reply.data, "next_cursor": next_cursor })
+                (true, next_cursor) => {
+                    let mut body = json!({ "data": reply.data });
+                    if let Some(next_cursor) = next_cursor {
+                        body["next_cursor"] = json!(next_cursor);
+                    }
+                    for (name, value) in reply.members {
+                        body[name] = value;
+                    }
+                    body
                 }
             },
             "application/json",

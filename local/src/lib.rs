@@ -264,6 +264,8 @@ impl Gateway {
             Handler::CreateDebt => commands::create_debt(request, &self.debts).await,
             Handler::UpdateDebt => commands::update_debt(request, &self.debts).await,
             Handler::DeleteDebt => commands::delete_debt(request, &self.debts).await,
+            Handler::RecordPayment => commands::record_payment(request, &self.debts).await,
+            Handler::AddCharge => commands::add_charge(request, &self.debts).await,
             Handler::Healthz => queries::healthz(request, &self.queries).await,
             Handler::GetUser => queries::get_user(request, &self.queries).await,
             Handler::GetSummary => queries::get_summary(request, &self.queries).await,

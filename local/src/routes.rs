@@ -13,6 +13,8 @@ pub enum Handler {
     CreateDebt,
     UpdateDebt,
     DeleteDebt,
+    RecordPayment,
+    AddCharge,
     Healthz,
     GetUser,
     GetSummary,
@@ -29,7 +31,7 @@ pub struct Route {
     pub protected: bool,
 }
 
-pub const ROUTES: [Route; 11] = [
+pub const ROUTES: [Route; 13] = [
     Route {
         method: "GET",
         template: "/healthz",
@@ -94,6 +96,18 @@ pub const ROUTES: [Route; 11] = [
         method: "GET",
         template: "/debts/{debt_id}/history",
         handler: Handler::GetDebtHistory,
+        protected: true,
+    },
+    Route {
+        method: "POST",
+        template: "/debts/{debt_id}/payments",
+        handler: Handler::RecordPayment,
+        protected: true,
+    },
+    Route {
+        method: "POST",
+        template: "/debts/{debt_id}/charges",
+        handler: Handler::AddCharge,
         protected: true,
     },
 ];

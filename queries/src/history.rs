@@ -1,5 +1,6 @@
 //! `GET /debts/{debt_id}/history`: every event of one of your debts, oldest first, with who, when, the
-//! correlation id and, for updates, each changed field as `{from, to}`. It reads the debt's events (the event
+//! correlation id, for updates each changed field as `{from, to}`, and for payments and charges their data
+//! and the balance `{before, after}`. It reads the debt's events (the event
 //! log is this view's projection), so it still answers after the debt is deleted. Pages of `?limit=` 1-100
 //! entries (default 100) follow each other with an opaque `next_cursor` bound to the debt.
 
@@ -49,6 +50,19 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
         }
         (EventPayload::DebtDeleted(deleted), _) => {
             entry["reason"] = json!(deleted.reason);
+        }
+        (EventPayload::PaymentRecorded(_) | EventPayload::ChargeAdded(_), Some(before)) => {
+            let data = match &event.payload {
+                EventPayload::PaymentRecorded(payment) => serde_json::to_value(payment),
+                EventPayload::ChargeAdded(charge) => serde_json::to_value(charge),
+                _ => unreachable!("matched above"),
+            };
+            entry["data"] = data.expect("events serialise");
+            let after = before.clone().apply(event);
+            entry["balance"] = json!({
+                "before": before.fields.current_balance,
+                "after": after.fields.current_balance,
+            });
         }
         _ => {}
     }

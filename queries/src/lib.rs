@@ -1,19 +1,21 @@
 //! Read side, serving half: the query Lambda handlers (`healthz`, `get-user`, `get-summary`, `list-debts`,
 //! `get-debt`, `get-debt-history`). Every answer comes from read items, except a debt's history, whose
-//! projection is the event log itself.
+//! projection is the event log itself, and reads `as_of` a past instant, which fold the events.
 
+pub mod as_of;
 mod history;
 mod listing;
 mod summary;
 
 use std::sync::Arc;
 
-use domain::Username;
+use chrono::Utc;
+use domain::{DebtView, Username};
 use http::StatusCode;
-use http_api::context::{caller, debt_id, header, path_param};
+use http_api::context::{caller, debt_id, header, path_param, query_param};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
-use read_model::{debt_view, user_view};
+use read_model::{debt_view, user_view, Contribution, PortfolioSummary};
 use serde_json::json;
 use store::{keys, EventStore, ItemKey, ReadItem};
 
@@ -94,22 +96,48 @@ pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Bod
     .await
 }
 
-/// `GET /users/{username}/summary`: your portfolio figures (analytics' per-debt contributions, summed);
-/// anyone else's is 404, like their profile.
+/// `GET /users/{username}/summary`: your portfolio figures (analytics' per-debt contributions, summed), or
+/// with `?as_of=T` the same figures folded from the events recorded by T; anyone else's is 404, like their
+/// profile.
 pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-summary", request, |request, _meta| async move {
         let me = own_username(&request)?;
-        let summary = portfolio_summary(deps.store.as_ref(), me.as_str()).await?;
-        Ok(Reply::ok(summary))
+        let now = Utc::now();
+        match as_of::parse(query_param(&request, "as_of"), now)? {
+            None => {
+                let summary =
+                    portfolio_summary(deps.store.as_ref(), me.as_str(), now.date_naive()).await?;
+                Ok(Reply::ok(summary))
+            }
+            Some(at) => {
+                let histories = as_of::debt_histories(&deps.store, me.as_str(), at).await?;
+                let contributions: Vec<Contribution> = histories
+                    .iter()
+                    .filter_map(|history| Contribution::of(history).map(|(c, _)| c))
+                    .collect();
+                let summary =
+                    PortfolioSummary::from_contributions(me.as_str(), &contributions, at.date_naive());
+                Ok(Reply::ok(summary).with_member("as_of", as_of::stated(at)))
+            }
+        }
     })
     .await
 }
 
 /// `GET /debts/{debt_id}`: one of your debts, with its `ETag`; `If-None-Match` with the current tag is 304.
+/// With `?as_of=T`, the debt as recorded by T, from its events (no `ETag`: it is not the current state).
 pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt", request, |request, _meta| async move {
         let me = caller(&request)?;
         let debt_id = debt_id(&request)?;
+        if let Some(at) = as_of::parse(query_param(&request, "as_of"), Utc::now())? {
+            let history = as_of::debt_history(deps.store.as_ref(), me.as_str(), &debt_id, at)
+                .await?
+                .ok_or_else(|| Problem::not_found("no such debt at that time"))?;
+            let debt = DebtView::from_history(&history)
+                .ok_or_else(|| Problem::internal("a debt history without its creation"))?;
+            return Ok(Reply::ok(debt).with_member("as_of", as_of::stated(at)));
+        }
         let item = live_read_item(
             deps.store.as_ref(),
             &keys::debt_read_key(me.as_str(), &debt_id),

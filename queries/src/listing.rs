@@ -1,5 +1,7 @@
 //! `GET /debts`: the caller's debts, newest first (`?sort=newest`, the default) or by name (`?sort=name`),
-//! `?limit=` 1-100 (default 50), and an opaque `next_cursor` bound to the caller and the sort order.
+//! `?status=open|paid_off` to keep one kind, `?as_of=T` for the debts as recorded by T (folded from the
+//! events, see `as_of`), `?limit=` 1-100 (default 50), and an opaque `next_cursor` bound to the caller and
+//! the sort order.
 //!
 //! A person's debts are few (hundreds at most), so the handler reads the caller's whole partition (strongly
 //! consistent, a page of up to 1,000 items per request) and orders it in memory; that gives both orders
@@ -9,7 +11,8 @@ use std::cmp::Ordering;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use domain::DebtView;
+use chrono::Utc;
+use domain::{DebtStatus, DebtView};
 use http_api::context::{caller, query_param};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
@@ -17,7 +20,7 @@ use read_model::debt_view;
 use serde::{Deserialize, Serialize};
 use store::{keys, query_all, EventStore, Query, ReadItem};
 
-use crate::QueryDeps;
+use crate::{as_of, QueryDeps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -107,13 +110,28 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             Some("name") => Sort::Name,
             Some(_) => return Err(bad("sort must be newest or name")),
         };
+        let status = match query_param(&request, "status") {
+            None => None,
+            Some(raw) => Some(
+                DebtStatus::parse(&raw).ok_or_else(|| bad("status must be open or paid_off"))?,
+            ),
+        };
         let after = query_param(&request, "cursor")
             .map(|raw| decode_cursor(&raw, me.as_str(), sort))
             .transpose()?;
+        let as_of = as_of::parse(query_param(&request, "as_of"), Utc::now())?;
 
-        let mut debts: Vec<(String, DebtView)> = all_debts(deps.store.as_ref(), me.as_str())
-            .await?
+        let debts = match as_of {
+            None => all_debts(deps.store.as_ref(), me.as_str()).await?,
+            Some(at) => as_of::debt_histories(&deps.store, me.as_str(), at)
+                .await?
+                .iter()
+                .filter_map(|history| DebtView::from_history(history))
+                .collect(),
+        };
+        let mut debts: Vec<(String, DebtView)> = debts
             .into_iter()
+            .filter(|debt| status.is_none_or(|s| debt.fields.status == s))
             .map(|debt| (sort_value(&debt, sort), debt))
             .collect();
         debts.sort_by(|(a, da), (b, db)| compare(sort, (a, &da.debt_id), (b, &db.debt_id)));
@@ -140,7 +158,11 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             _ => None,
         };
         let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
-        Ok(Reply::page(items, next_cursor))
+        let reply = Reply::page(items, next_cursor);
+        Ok(match as_of {
+            Some(at) => reply.with_member("as_of", as_of::stated(at)),
+            None => reply,
+        })
     })
     .await
 }

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use domain::DebtView;
-use events::PaymentFrequency;
+use chrono::{Days, NaiveDate};
+use domain::{DebtStatus, DebtView};
+use events::{EventEnvelope, EventPayload, PaymentFrequency};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use store::{codec, keys, ReadItem, StoreError};
@@ -19,25 +20,62 @@ pub struct Contribution {
     /// Percent per year.
     pub interest_rate: Decimal,
     pub payment_frequency: PaymentFrequency,
+    // Added with payments; `default` reads contributions stored before them.
+    #[serde(default)]
+    pub status: DebtStatus,
+    #[serde(default)]
+    pub total_paid: Decimal,
+    /// Payments by `paid_on` day, for the days that can still fall in a `paid_last_30_days` window: those no
+    /// more than 29 days before the debt's last event (the summary's day is never before that event).
+    #[serde(default)]
+    pub recent_payments: BTreeMap<NaiveDate, Decimal>,
+}
+
+/// `paid_last_30_days` sums the payments whose `paid_on` is one of the 30 days ending with the summary's day.
+pub const PAID_WINDOW_DAYS: u64 = 30;
+
+/// The first day of the 30-day window that ends on `day`.
+fn window_start(day: NaiveDate) -> NaiveDate {
+    day.checked_sub_days(Days::new(PAID_WINDOW_DAYS - 1))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 impl Contribution {
-    /// The read item for a debt's current view: a tombstone when it is deleted (it then counts for nothing).
-    pub fn read_item(view: &DebtView) -> ReadItem {
+    /// What a debt with this history (oldest first) contributes, and its view; `None` when the history does
+    /// not start with its creation.
+    pub fn of(history: &[EventEnvelope]) -> Option<(Contribution, DebtView)> {
+        let view = DebtView::from_history(history)?;
+        let since = window_start(history.last()?.occurred_at.date_naive());
+        let mut recent_payments: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+        for event in history {
+            if let EventPayload::PaymentRecorded(payment) = &event.payload {
+                if payment.paid_on >= since {
+                    *recent_payments.entry(payment.paid_on).or_default() += payment.amount;
+                }
+            }
+        }
         let contribution = Contribution {
             debt_id: view.debt_id.clone(),
             current_balance: view.fields.current_balance,
             principal: view.fields.principal,
             interest_rate: view.fields.interest_rate,
             payment_frequency: view.fields.payment_frequency,
+            status: view.fields.status,
+            total_paid: view.fields.total_paid,
+            recent_payments,
         };
-        let attributes = codec::to_attributes(&contribution);
-        ReadItem {
+        Some((contribution, view))
+    }
+
+    /// The read item for a debt's history: a tombstone once it is deleted (it then counts for nothing).
+    pub fn read_item(history: &[EventEnvelope]) -> Option<ReadItem> {
+        let (contribution, view) = Self::of(history)?;
+        Some(ReadItem {
             key: keys::portfolio_debt_key(&view.fields.owner, &view.debt_id),
             version: view.version,
             deleted: view.deleted,
-            attributes,
-        }
+            attributes: codec::to_attributes(&contribution),
+        })
     }
 
     /// Reads a stored contribution; one that does not read is [`StoreError::Corrupt`].
@@ -64,6 +102,8 @@ pub struct FrequencyTotals {
 
 /// A user's portfolio, as `GET /users/{username}/summary` serves it. Amounts are decimal strings with two
 /// places; the rate has four. Sums are exact; the two derived figures are rounded once, half away from zero.
+/// Paid-off debts count in `total_principal` and the payment figures, not in `open_debts` or
+/// `by_payment_frequency`; deleted debts count nowhere.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortfolioSummary {
     pub username: String,
@@ -76,23 +116,40 @@ pub struct PortfolioSummary {
     pub estimated_monthly_interest: Decimal,
     /// Keyed by payment frequency; frequencies without an open debt are left out.
     pub by_payment_frequency: BTreeMap<String, FrequencyTotals>,
+    /// Every payment recorded on the debts counted here.
+    pub total_paid: Decimal,
+    /// Payments whose `paid_on` is one of the 30 days ending with the summary's day (UTC).
+    pub paid_last_30_days: Decimal,
 }
 
 impl PortfolioSummary {
-    /// The figures of a user's open debts' contributions.
+    /// The figures of a user's debts' contributions on `day` (UTC; it places the 30-day payment window).
     pub fn from_contributions<'a>(
         username: &str,
         contributions: impl IntoIterator<Item = &'a Contribution>,
+        day: NaiveDate,
     ) -> Self {
+        let since = window_start(day);
+        let mut total_paid = Decimal::ZERO;
+        let mut paid_recently = Decimal::ZERO;
         let mut open_debts = 0;
         let mut balance = Decimal::ZERO;
         let mut principal = Decimal::ZERO;
         let mut balance_times_rate = Decimal::ZERO;
         let mut by_frequency: BTreeMap<String, FrequencyTotals> = BTreeMap::new();
         for c in contributions {
+            total_paid += c.total_paid;
+            paid_recently += c
+                .recent_payments
+                .range(since..=day)
+                .map(|(_, amount)| *amount)
+                .sum::<Decimal>();
+            principal += c.principal;
+            if c.status == DebtStatus::PaidOff {
+                continue;
+            }
             open_debts += 1;
             balance += c.current_balance;
-            principal += c.principal;
             balance_times_rate += c.current_balance * c.interest_rate;
             let totals = by_frequency
                 .entry(c.payment_frequency.as_str().to_owned())
@@ -112,6 +169,8 @@ impl PortfolioSummary {
                 .then(|| rounded(balance_times_rate / balance, 4)),
             estimated_monthly_interest: money(balance_times_rate / Decimal::from(1200)),
             by_payment_frequency: by_frequency,
+            total_paid: money(total_paid),
+            paid_last_30_days: money(paid_recently),
         }
     }
 }
@@ -144,7 +203,41 @@ mod tests {
             principal: Decimal::from_str(principal).unwrap(),
             interest_rate: Decimal::from_str(rate).unwrap(),
             payment_frequency: f,
+            status: DebtStatus::Open,
+            total_paid: Decimal::ZERO,
+            recent_payments: BTreeMap::new(),
         }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn paid_off_debts_are_not_open_and_payments_count_in_a_30_day_window() {
+        let mut paid_off = contribution("0.00", "100.00", "7", PaymentFrequency::Monthly);
+        paid_off.status = DebtStatus::PaidOff;
+        paid_off.total_paid = Decimal::from_str("100.00").unwrap();
+        paid_off.recent_payments = BTreeMap::from([
+            (day("2026-02-08"), Decimal::from_str("60.00").unwrap()),
+            (day("2026-02-09"), Decimal::from_str("40.00").unwrap()),
+        ]);
+        let mut open = contribution("50.00", "80.00", "5", PaymentFrequency::Monthly);
+        open.total_paid = Decimal::from_str("30.00").unwrap();
+        open.recent_payments =
+            BTreeMap::from([(day("2026-03-10"), Decimal::from_str("30.00").unwrap())]);
+        let debts = [paid_off, open];
+        // 2026-03-10 minus 29 days is 2026-02-09: the 40.00 is in, the 60.00 a day too old.
+        let summary = PortfolioSummary::from_contributions("alice", &debts, day("2026-03-10"));
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["open_debts"], 1);
+        assert_eq!(json["by_payment_frequency"]["monthly"]["open_debts"], 1);
+        assert_eq!(json["total_principal"], "180.00");
+        assert_eq!(json["total_current_balance"], "50.00");
+        assert_eq!(json["total_paid"], "130.00");
+        assert_eq!(json["paid_last_30_days"], "70.00");
+        let later = PortfolioSummary::from_contributions("alice", &debts, day("2026-03-11"));
+        assert_eq!(later.paid_last_30_days.to_string(), "30.00");
     }
 
     #[test]
@@ -154,7 +247,7 @@ mod tests {
             contribution("333.33", "500.00", "19.99", PaymentFrequency::Monthly),
             contribution("0.01", "10.00", "0.0001", PaymentFrequency::Weekly),
         ];
-        let summary = PortfolioSummary::from_contributions("alice", &debts);
+        let summary = PortfolioSummary::from_contributions("alice", &debts, day("2026-03-10"));
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["open_debts"], 3);
         assert_eq!(json["total_current_balance"], "1333.34");
@@ -177,7 +270,7 @@ mod tests {
 
     #[test]
     fn nothing_owed_has_no_average_rate() {
-        let summary = PortfolioSummary::from_contributions("bob", &[]);
+        let summary = PortfolioSummary::from_contributions("bob", &[], day("2026-03-10"));
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["open_debts"], 0);
         assert_eq!(json["total_current_balance"], "0.00");
@@ -192,8 +285,12 @@ mod tests {
             "7",
             PaymentFrequency::Annually,
         )];
-        let json =
-            serde_json::to_value(PortfolioSummary::from_contributions("bob", &paid_off)).unwrap();
+        let json = serde_json::to_value(PortfolioSummary::from_contributions(
+            "bob",
+            &paid_off,
+            day("2026-03-10"),
+        ))
+        .unwrap();
         assert_eq!(json["open_debts"], 1);
         assert_eq!(
             json["weighted_average_interest_rate"],

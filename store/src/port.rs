@@ -355,28 +355,40 @@ pub trait EventStore: Send + Sync {
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError>;
 
     /// Counts something exactly once under at-least-once delivery: in one transaction, creates the item
-    /// `marker` and adds 1 to the integer attribute `field` of the item `counter` (created when missing).
-    /// When an item with the marker's key exists already, nothing changes and the answer is `false`.
+    /// `marker` and adds each `(field, delta)` of `increments` to that integer attribute of the item `counter`
+    /// (created when missing). When an item with the marker's key exists already, nothing changes and the
+    /// answer is `false`.
     async fn increment_once(
         &self,
         marker: &ItemKey,
         counter: &ItemKey,
-        field: &str,
+        increments: &[(&str, i64)],
     ) -> Result<bool, StoreError>;
 }
 
-/// Refuses a counter increment that would touch an event or an attribute the engines own.
+/// Refuses a counter increment that would touch an event or an attribute the engines own, that names a field
+/// twice, or that adds nothing at all.
 pub fn ensure_countable(
     marker: &ItemKey,
     counter: &ItemKey,
-    field: &str,
+    increments: &[(&str, i64)],
 ) -> Result<(), StoreError> {
     ensure_not_event(marker)?;
     ensure_not_event(counter)?;
-    if field.is_empty() || crate::RESERVED_ATTRIBUTES.contains(&field) {
-        return Err(StoreError::InvalidRequest(format!(
-            "`{field}` cannot be a counter attribute"
-        )));
+    if increments.is_empty() {
+        return Err(StoreError::InvalidRequest(
+            "an increment names at least one field".into(),
+        ));
+    }
+    for (index, (field, _)) in increments.iter().enumerate() {
+        if field.is_empty()
+            || crate::RESERVED_ATTRIBUTES.contains(field)
+            || increments[..index].iter().any(|(f, _)| f == field)
+        {
+            return Err(StoreError::InvalidRequest(format!(
+                "`{field}` cannot be a counter attribute here"
+            )));
+        }
     }
     Ok(())
 }

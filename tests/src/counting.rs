@@ -118,11 +118,11 @@ impl EventStore for CountingStore {
         &self,
         marker: &ItemKey,
         counter: &ItemKey,
-        field: &str,
+        increments: &[(&str, i64)],
     ) -> Result<bool, StoreError> {
         self.add("TransactWriteItems", 1);
         self.add("TransactWriteItems items", 2);
-        self.inner.increment_once(marker, counter, field).await
+        self.inner.increment_once(marker, counter, increments).await
     }
 }
 

@@ -87,6 +87,8 @@ impl Api {
             "POST /debts" => commands::create_debt(event, &h.debts).await,
             "PUT /debts/{debt_id}" => commands::update_debt(event, &h.debts).await,
             "DELETE /debts/{debt_id}" => commands::delete_debt(event, &h.debts).await,
+            "POST /debts/{debt_id}/payments" => commands::record_payment(event, &h.debts).await,
+            "POST /debts/{debt_id}/charges" => commands::add_charge(event, &h.debts).await,
             other => panic!("no handler for {other}"),
         };
         ApiResponse::read(response.expect("handlers answer every request"))

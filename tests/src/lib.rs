@@ -268,6 +268,7 @@ pub fn debt_created(debt_id: &str, owner: &str) -> EventEnvelope {
             payment_frequency: PaymentFrequency::Monthly,
             current_balance: Decimal::new(1_200_050, 2),
             creditor: Some("First Bank".to_owned()),
+            minimum_payment: Some(Decimal::new(25_000, 2)),
         }),
     )
 }

@@ -165,9 +165,9 @@ impl EventStore for FailingStore {
         &self,
         marker: &ItemKey,
         counter: &ItemKey,
-        field: &str,
+        increments: &[(&str, i64)],
     ) -> Result<bool, StoreError> {
-        self.inner.increment_once(marker, counter, field).await
+        self.inner.increment_once(marker, counter, increments).await
     }
 }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use events::{
-    DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventEnvelope, EventPayload,
-    PaymentFrequency, UserCreated,
+    ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventEnvelope,
+    EventPayload, PaymentFrequency, PaymentRecorded, UserCreated,
 };
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::projection::{drain, stream_poller};
@@ -57,6 +57,9 @@ struct ModelDebt {
     rate: Decimal,
     frequency: PaymentFrequency,
     deleted: bool,
+    paid_off: bool,
+    /// Every payment as (paid_on, amount).
+    payments: Vec<(NaiveDate, Decimal)>,
 }
 
 struct Script {
@@ -76,8 +79,8 @@ fn event(
     EventEnvelope::new(aggregate_id, version, payload, at, actor, Uuid::new_v4())
 }
 
-/// Four users with six debts each, then 60 random updates and 5 deletions, spread over three UTC days
-/// (the clock passes midnight twice).
+/// Four users with six debts each, then 60 random updates, payments and charges and 5 deletions, spread over
+/// three UTC days (the clock passes midnight twice).
 fn script(seed: u64) -> Script {
     let mut rng = Lcg(seed);
     let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
@@ -107,6 +110,8 @@ fn script(seed: u64) -> Script {
                 rate: Decimal::new(rng.below(300_000) as i64, 4),
                 frequency: PaymentFrequency::ALL[rng.below(5) as usize],
                 deleted: false,
+                paid_off: false,
+                payments: Vec::new(),
             };
             let payload = EventPayload::DebtCreated(DebtCreated {
                 owner: user.clone(),
@@ -117,6 +122,7 @@ fn script(seed: u64) -> Script {
                 payment_frequency: model.frequency,
                 current_balance: model.balance,
                 creditor: None,
+                minimum_payment: None,
             });
             events.push(event(&id, 1, tick(&mut rng), user, payload));
             versions.insert(id.clone(), 1);
@@ -132,17 +138,47 @@ fn script(seed: u64) -> Script {
             continue;
         }
         let version = versions[id] + 1;
+        let at = tick(&mut rng);
+        let kind = rng.below(5);
         let payload = if step % 13 == 12 && deletions < 5 {
             deletions += 1;
             debt.deleted = true;
             EventPayload::DebtDeleted(DebtDeleted { reason: None })
+        } else if kind == 3 && !debt.paid_off && !debt.balance.is_zero() {
+            // Every third payment clears the balance; paid_on is up to 40 days before it was recorded.
+            let amount = if rng.below(3) == 0 {
+                debt.balance
+            } else {
+                Decimal::new(1 + rng.below(debt.balance.mantissa() as u64) as i64, 2)
+            };
+            let paid_on = at.date_naive() - Duration::days(rng.below(40) as i64);
+            debt.balance -= amount;
+            debt.paid_off = debt.balance.is_zero();
+            debt.payments.push((paid_on, amount));
+            EventPayload::PaymentRecorded(PaymentRecorded {
+                amount,
+                paid_on,
+                note: None,
+            })
+        } else if kind >= 3 {
+            let amount = rng.cents(1, 50_000);
+            debt.balance += amount;
+            debt.paid_off = false;
+            EventPayload::ChargeAdded(ChargeAdded {
+                amount,
+                charged_on: at.date_naive(),
+                kind: ChargeKind::ALL[rng.below(3) as usize],
+                note: Some("scripted".into()),
+            })
         } else {
             let mut changes = DebtChanges::default();
-            match rng.below(3) {
+            match kind {
                 0 => {
                     debt.balance =
                         Decimal::new(rng.below(debt.balance.mantissa() as u64 + 1) as i64, 2);
                     changes.current_balance = Some(debt.balance);
+                    // A corrected balance above zero reopens a paid-off debt.
+                    debt.paid_off &= debt.balance.is_zero();
                 }
                 1 => {
                     debt.rate = Decimal::new(rng.below(300_000) as i64, 4);
@@ -158,7 +194,7 @@ fn script(seed: u64) -> Script {
             EventPayload::DebtUpdated(DebtUpdated { changes })
         };
         let owner = debt.owner.clone();
-        events.push(event(id, version, tick(&mut rng), &owner, payload));
+        events.push(event(id, version, at, &owner, payload));
         versions.insert(id.clone(), version);
     }
     Script {
@@ -174,13 +210,21 @@ fn round(value: Decimal, places: u32) -> String {
     value.to_string()
 }
 
-/// The summary the script's model says `user` should see, as JSON.
+/// The summary the script's model says `user` should see today, as JSON.
 fn expected_summary(script: &Script, user: &str) -> Value {
-    let open: Vec<&ModelDebt> = script
+    let kept: Vec<&ModelDebt> = script
         .debts
         .values()
         .filter(|d| d.owner == user && !d.deleted)
         .collect();
+    let open: Vec<&ModelDebt> = kept.iter().copied().filter(|d| !d.paid_off).collect();
+    let today = Utc::now().date_naive();
+    let payments = kept.iter().flat_map(|d| d.payments.iter());
+    let total_paid: Decimal = payments.clone().map(|(_, amount)| *amount).sum();
+    let paid_recently: Decimal = payments
+        .filter(|(day, _)| *day > today - Duration::days(30) && *day <= today)
+        .map(|(_, amount)| *amount)
+        .sum();
     let balance: Decimal = open.iter().map(|d| d.balance).sum();
     let weighted: Decimal = open.iter().map(|d| d.balance * d.rate).sum();
     let mut by_frequency = serde_json::Map::new();
@@ -198,27 +242,45 @@ fn expected_summary(script: &Script, user: &str) -> Value {
         "username": user,
         "open_debts": open.len(),
         "total_current_balance": round(balance, 2),
-        "total_principal": round(open.iter().map(|d| d.principal).sum(), 2),
+        "total_principal": round(kept.iter().map(|d| d.principal).sum(), 2),
         "weighted_average_interest_rate":
             if balance.is_zero() { Value::Null } else { json!(round(weighted / balance, 4)) },
         "estimated_monthly_interest": round(weighted / Decimal::from(1200), 2),
         "by_payment_frequency": by_frequency,
+        "total_paid": round(total_paid, 2),
+        "paid_last_30_days": round(paid_recently, 2),
     })
 }
 
-/// Per UTC day, how many events of each kind the script holds.
-fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, [u64; 4]> {
-    let mut counts: BTreeMap<NaiveDate, [u64; 4]> = BTreeMap::new();
+/// Per UTC day: how many events of each kind the script holds, and the amounts paid and charged.
+#[derive(Default)]
+struct DayFigures {
+    counts: [u64; 6],
+    paid: Decimal,
+    charged: Decimal,
+}
+
+fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
+    let mut days: BTreeMap<NaiveDate, DayFigures> = BTreeMap::new();
     for e in &script.events {
-        let slot = match e.payload {
+        let day = days.entry(e.occurred_at.date_naive()).or_default();
+        let slot = match &e.payload {
             EventPayload::UserCreated(_) => 0,
             EventPayload::DebtCreated(_) => 1,
             EventPayload::DebtUpdated(_) => 2,
             EventPayload::DebtDeleted(_) => 3,
+            EventPayload::PaymentRecorded(payment) => {
+                day.paid += payment.amount;
+                4
+            }
+            EventPayload::ChargeAdded(charge) => {
+                day.charged += charge.amount;
+                5
+            }
         };
-        counts.entry(e.occurred_at.date_naive()).or_default()[slot] += 1;
+        day.counts[slot] += 1;
     }
-    counts
+    days
 }
 
 /// Commits the script's events, one append per event, as the commands would.
@@ -274,11 +336,15 @@ fn expected_figures(script: &Script) -> Value {
         .collect();
     let days: serde_json::Map<String, Value> = expected_counts(script)
         .into_iter()
-        .map(|(day, [users, created, updated, deleted])| {
+        .map(|(day, figures)| {
+            let [users, created, updated, deleted, payments, charges] = figures.counts;
             (
                 day.to_string(),
                 json!({"day": day, "users_created": users, "debts_created": created,
-                       "debts_updated": updated, "debts_deleted": deleted}),
+                       "debts_updated": updated, "debts_deleted": deleted,
+                       "payments_recorded": payments, "charges_added": charges,
+                       "paid_amount": round(figures.paid, 2),
+                       "charged_amount": round(figures.charged, 2)}),
             )
         })
         .collect();
@@ -311,6 +377,11 @@ pub async fn figures_equal_the_scripts_own_arithmetic(store: Store) {
         "the script spans three days"
     );
     assert!(script.debts.values().any(|d| d.deleted));
+    assert!(script.debts.values().any(|d| d.paid_off && !d.deleted));
+    assert!(script
+        .events
+        .iter()
+        .any(|e| matches!(e.payload, EventPayload::ChargeAdded(_))));
     commit(&store, &script).await;
 
     deliver(&store, &script.events).await;

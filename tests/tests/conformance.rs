@@ -655,7 +655,7 @@ pub async fn a_marked_increment_counts_once(store: Store) {
         let (store, counter) = (Arc::clone(&store), counter.clone());
         deliveries.spawn(async move {
             store
-                .increment_once(&marker, &counter, "debts_created")
+                .increment_once(&marker, &counter, &[("debts_created", 1)])
                 .await
                 .unwrap()
         });
@@ -676,33 +676,49 @@ pub async fn a_marked_increment_counts_once(store: Store) {
     );
 
     // A second field of the same counter item; markers are per event, not per field.
+    // Several fields move together, by any amount (a payment counts 1 and adds its cents).
     let third = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
+    let payment = [("payments_recorded", 1), ("paid_cents", 12_345)];
     assert!(store
-        .increment_once(&third, &counter, "debts_deleted")
+        .increment_once(&third, &counter, &payment)
         .await
         .unwrap());
     assert!(!store
-        .increment_once(&third, &counter, "debts_deleted")
+        .increment_once(&third, &counter, &payment)
         .await
         .unwrap());
     assert!(!store
-        .increment_once(&first, &counter, "debts_deleted")
+        .increment_once(&first, &counter, &[("debts_deleted", 1)])
+        .await
+        .unwrap());
+    let fourth = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
+    assert!(store
+        .increment_once(&fourth, &counter, &[("paid_cents", 5)])
         .await
         .unwrap());
     let stored = store.get_item(&counter).await.unwrap();
     assert_eq!(count(stored.clone(), "debts_created"), Some(2));
-    assert_eq!(count(stored, "debts_deleted"), Some(1));
+    assert_eq!(count(stored.clone(), "debts_deleted"), None);
+    assert_eq!(count(stored.clone(), "payments_recorded"), Some(1));
+    assert_eq!(count(stored, "paid_cents"), Some(12_350));
 
-    for (marker, field) in [(&first, "version"), (&first, "PK"), (&first, "")] {
-        let refused = store.increment_once(marker, &counter, field).await;
+    let refusals: [&[(&str, i64)]; 5] = [
+        &[("version", 1)],
+        &[("PK", 1)],
+        &[("", 1)],
+        &[],
+        &[("paid_cents", 1), ("paid_cents", 2)],
+    ];
+    for increments in refusals {
+        let refused = store.increment_once(&first, &counter, increments).await;
         assert!(
             matches!(refused, Err(StoreError::InvalidRequest(_))),
-            "{field}: {refused:?}"
+            "{increments:?}: {refused:?}"
         );
     }
     let event_key = keys::event_key(events::AggregateType::User, "alice", 1);
     let refused = store
-        .increment_once(&event_key, &counter, "debts_created")
+        .increment_once(&event_key, &counter, &[("debts_created", 1)])
         .await;
     assert!(
         matches!(refused, Err(StoreError::InvalidRequest(_))),

@@ -492,15 +492,24 @@ impl EventStore for DynamoStore {
         &self,
         marker: &ItemKey,
         counter: &ItemKey,
-        field: &str,
+        increments: &[(&str, i64)],
     ) -> Result<bool, StoreError> {
-        store::ensure_countable(marker, counter, field)?;
-        let add = Update::builder()
+        store::ensure_countable(marker, counter, increments)?;
+        let mut add = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key_attributes(counter)))
-            .update_expression("ADD #field :one")
-            .expression_attribute_names("#field", field)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .set_key(Some(key_attributes(counter)));
+        let mut clauses = Vec::with_capacity(increments.len());
+        for (index, (field, delta)) in increments.iter().enumerate() {
+            clauses.push(format!("#f{index} :v{index}"));
+            add = add
+                .expression_attribute_names(format!("#f{index}"), *field)
+                .expression_attribute_values(
+                    format!(":v{index}"),
+                    AttributeValue::N(delta.to_string()),
+                );
+        }
+        let add = add
+            .update_expression(format!("ADD {}", clauses.join(", ")))
             .build()
             .map_err(StoreError::engine)?;
         let writes = vec![

@@ -480,10 +480,14 @@ impl EventStore for SqliteStore {
         &self,
         marker: &ItemKey,
         counter: &ItemKey,
-        field: &str,
+        increments: &[(&str, i64)],
     ) -> Result<bool, StoreError> {
-        store::ensure_countable(marker, counter, field)?;
-        let (marker, counter, field) = (marker.clone(), counter.clone(), field.to_owned());
+        store::ensure_countable(marker, counter, increments)?;
+        let (marker, counter) = (marker.clone(), counter.clone());
+        let increments: Vec<(String, i64)> = increments
+            .iter()
+            .map(|(field, delta)| ((*field).to_owned(), *delta))
+            .collect();
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(StoreError::engine)?;
             let inserted = tx.execute(
@@ -495,7 +499,9 @@ impl EventStore for SqliteStore {
                 Err(e) if is_unique_violation(&e) => return Ok(false),
                 Err(e) => return Err(StoreError::engine(e)),
             }
-            add_to_counter(&tx, &counter, &field, 1)?;
+            for (field, delta) in &increments {
+                add_to_counter(&tx, &counter, field, *delta)?;
+            }
             tx.commit().map_err(StoreError::engine)?;
             Ok(true)
         })

@@ -1,0 +1,131 @@
+//! `POST /debts/{debt_id}/payments` and `POST /debts/{debt_id}/charges`: money moving on a debt, each an
+//! event of its own (`PaymentRecorded`, `ChargeAdded`), so the log says why a balance changed.
+
+use chrono::Utc;
+use domain::{Charge, ChargeKind, Day, DebtCommand, Money, Note, Payment};
+use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
+use http_api::context::idempotency_key;
+use http_api::{serve, Problem, Reply, RequestMeta};
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::{json, Value};
+
+use crate::debts::{change_debt, Change, DebtDeps};
+use crate::idempotency::KeyRecord;
+
+fn positive_money(field: &'static str) -> impl FnOnce(&Value) -> Result<Money, String> {
+    parsed_decimal(Digits::MONEY, move |d| Money::parse_positive(field, d))
+}
+
+fn day(field: &'static str) -> impl FnOnce(&Value) -> Result<Day, String> {
+    parsed_text(move |raw| Day::parse(field, raw))
+}
+
+/// The body of `POST /debts/{id}/payments`: `amount`, `paid_on`, and an optional `note`.
+fn parse_payment(mut fields: Fields) -> Result<Payment, Problem> {
+    let amount = fields.required("amount", positive_money("amount"));
+    let paid_on = fields.required("paid_on", day("paid_on"));
+    let note = fields.optional("note", parsed_text(Note::parse));
+    let accepted = fields.finish()?;
+    Ok(Payment {
+        amount: amount.take(&accepted),
+        paid_on: paid_on.take(&accepted),
+        note,
+    })
+}
+
+/// The body of `POST /debts/{id}/charges`: `amount`, `charged_on`, `kind`, and an optional `note`.
+fn parse_charge(mut fields: Fields) -> Result<Charge, Problem> {
+    let amount = fields.required("amount", positive_money("amount"));
+    let charged_on = fields.required("charged_on", day("charged_on"));
+    let kind = fields.required("kind", parsed_text(ChargeKind::parse));
+    let note = fields.optional("note", parsed_text(Note::parse));
+    let accepted = fields.finish()?;
+    Ok(Charge {
+        amount: amount.take(&accepted),
+        charged_on: charged_on.take(&accepted),
+        kind: kind.take(&accepted),
+        note,
+    })
+}
+
+/// Appends a money movement, answering 201 with the debt's new state. With an `Idempotency-Key`, a retry
+/// of the same request gets the first answer and appends nothing; another request under the key is a 422.
+async fn move_money(
+    deps: &DebtDeps,
+    request: &Request,
+    meta: &RequestMeta,
+    change: Change,
+    command: DebtCommand,
+    parsed_body: Value,
+) -> Result<Reply, Problem> {
+    let record = idempotency_key(request)?.map(|key| {
+        KeyRecord::new(
+            change.actor.as_str(),
+            &key,
+            change.route,
+            &change.debt_id,
+            &parsed_body,
+            Utc::now(),
+        )
+    });
+    if let Some(record) = &record {
+        if let Some(reply) = record.earlier_answer(deps.store.as_ref()).await? {
+            return Ok(reply);
+        }
+    }
+    match change_debt(deps, meta, &change, command, record.as_ref()).await {
+        Ok(reply) => Ok(reply.as_created()),
+        // A concurrent retry under the same key may have won the append: then its answer is this one's.
+        Err(conflict) if conflict.status == 409 => match &record {
+            Some(record) => record
+                .earlier_answer(deps.store.as_ref())
+                .await?
+                .ok_or(conflict),
+            None => Err(conflict),
+        },
+        Err(problem) => Err(problem),
+    }
+}
+
+/// `POST /debts/{debt_id}/payments`: records a payment; the balance goes down, and at zero the debt is paid
+/// off. `If-Match` and `Idempotency-Key` as on other changes.
+pub async fn record_payment(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("record-payment", request, |request, meta| async move {
+        let change = Change::of("record-payment", &request)?;
+        let payment = parse_payment(json_object(&request)?)?;
+        let parsed = json!({
+            "amount": payment.amount.amount(),
+            "paid_on": payment.paid_on.date(),
+            "note": payment.note.as_ref().map(Note::as_str),
+        });
+        let command = DebtCommand::RecordPayment {
+            actor: change.actor.clone(),
+            payment,
+            today: Utc::now().date_naive(),
+        };
+        move_money(deps, &request, &meta, change, command, parsed).await
+    })
+    .await
+}
+
+/// `POST /debts/{debt_id}/charges`: adds interest, a fee or a purchase to what is owed; a paid-off debt is
+/// open again.
+pub async fn add_charge(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("add-charge", request, |request, meta| async move {
+        let change = Change::of("add-charge", &request)?;
+        let charge = parse_charge(json_object(&request)?)?;
+        let parsed = json!({
+            "amount": charge.amount.amount(),
+            "charged_on": charge.charged_on.date(),
+            "kind": charge.kind.as_str(),
+            "note": charge.note.as_ref().map(Note::as_str),
+        });
+        let command = DebtCommand::AddCharge {
+            actor: change.actor.clone(),
+            charge,
+            today: Utc::now().date_naive(),
+        };
+        move_money(deps, &request, &meta, change, command, parsed).await
+    })
+    .await
+}

@@ -1,0 +1,150 @@
+//! `?as_of=T` on `GET /debts/{debt_id}`, `GET /debts` and `GET /users/{username}/summary`: the state as the
+//! API had recorded it at instant T, folded from the events with `occurred_at <= T`. Nothing here reads a
+//! read item: a debt comes from its events, and which debts a user had at T from their debt ledger (one
+//! immutable entry per creation and per deletion, written in that event's transaction).
+//!
+//! `as_of` is recorded time, not the time a user says money moved: a payment recorded on 3 January with
+//! `paid_on` 30 December shows from 3 January on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use events::{EventEnvelope, EventPayload};
+use http_api::problem::FieldError;
+use http_api::Problem;
+use serde_json::Value;
+use store::{keys, query_all, AggregateRef, EventStore, Query};
+use tokio::task::JoinSet;
+
+/// How many debts' events an `as_of` listing loads at once.
+const CONCURRENT_LOADS: usize = 16;
+
+fn invalid(message: impl Into<String>) -> Problem {
+    Problem::validation(vec![FieldError::new("as_of", message)])
+}
+
+/// `?as_of=`: an RFC 3339 instant, or a date (`YYYY-MM-DD`) meaning the end of that UTC day; not in the
+/// future. `None` when absent.
+pub fn parse(raw: Option<String>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Problem> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let instant = if raw.len() == 10 {
+        domain::Day::parse("as_of", &raw)
+            .map_err(|e| invalid(e.message))?
+            .date()
+            .and_time(NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).expect("a valid time"))
+            .and_utc()
+    } else {
+        DateTime::parse_from_rfc3339(&raw)
+            .map_err(|_| invalid("must be an RFC 3339 instant or a date (YYYY-MM-DD)"))?
+            .to_utc()
+    };
+    if instant > now {
+        return Err(invalid(format!(
+            "must not be in the future (now is {})",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )));
+    }
+    Ok(Some(instant))
+}
+
+/// The instant as answers state it.
+pub fn stated(as_of: DateTime<Utc>) -> Value {
+    Value::String(as_of.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// The events of `history` (oldest first) recorded at or before `as_of`. Versions are the order, so the
+/// prefix stops at the first later event.
+pub fn recorded_by(history: &[EventEnvelope], as_of: DateTime<Utc>) -> &[EventEnvelope] {
+    let end = history
+        .iter()
+        .position(|e| e.occurred_at > as_of)
+        .unwrap_or(history.len());
+    &history[..end]
+}
+
+/// The owner a debt's history names, from its creation.
+fn owner_of(history: &[EventEnvelope]) -> Option<&str> {
+    match history.first().map(|e| &e.payload) {
+        Some(EventPayload::DebtCreated(created)) => Some(&created.owner),
+        _ => None,
+    }
+}
+
+/// `owner`'s debt `debt_id` as recorded by `as_of` (its events up to then), or `None` when it is someone
+/// else's, did not exist yet, or had been deleted by then. One query of the debt's events.
+pub async fn debt_history(
+    store: &dyn EventStore,
+    owner: &str,
+    debt_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Option<Vec<EventEnvelope>>, Problem> {
+    let history = store.load_events(&AggregateRef::debt(debt_id), 0).await?;
+    if owner_of(&history) != Some(owner) {
+        return Ok(None);
+    }
+    let recorded = recorded_by(&history, as_of);
+    let live = !recorded.is_empty()
+        && !recorded
+            .iter()
+            .any(|e| matches!(e.payload, EventPayload::DebtDeleted(_)));
+    Ok(live.then(|| recorded.to_vec()))
+}
+
+/// Every debt `owner` had at `as_of` (created by then, not deleted by then), each as its events up to then.
+/// One query of the ledger, then one of each such debt's events (at most the live-debt limit), 16 at once.
+pub async fn debt_histories(
+    store: &Arc<dyn EventStore>,
+    owner: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<Vec<EventEnvelope>>, Problem> {
+    let pk = keys::user_info_key(owner).pk;
+    let ledger = query_all(
+        store.as_ref(),
+        Query::partition(pk, keys::LEDGER_SK_PREFIX).limit(1000),
+    )
+    .await?;
+    let mut created = BTreeSet::new();
+    let mut deleted = BTreeSet::new();
+    for item in &ledger {
+        let at = item
+            .attributes
+            .get("at")
+            .and_then(Value::as_str)
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .ok_or_else(|| Problem::internal("a ledger entry without its time"))?;
+        match keys::parse_ledger_key(&item.key) {
+            Some((debt_id, keys::LedgerEntry::Created)) if at <= as_of => {
+                created.insert(debt_id);
+            }
+            Some((debt_id, keys::LedgerEntry::Deleted)) if at <= as_of => {
+                deleted.insert(debt_id);
+            }
+            _ => {}
+        }
+    }
+    let mut pending = created.difference(&deleted).cloned();
+    let mut loads = JoinSet::new();
+    let mut histories = BTreeMap::new();
+    loop {
+        while loads.len() < CONCURRENT_LOADS {
+            let Some(debt_id) = pending.next() else { break };
+            let (store, owner) = (Arc::clone(store), owner.to_owned());
+            loads.spawn(async move {
+                let history = debt_history(store.as_ref(), &owner, &debt_id, as_of).await;
+                (debt_id, history)
+            });
+        }
+        let Some(done) = loads.join_next().await else { break };
+        let (debt_id, history) = done.map_err(|e| {
+            tracing::error!(error = %e, "an as_of load failed");
+            Problem::internal("the request could not be completed")
+        })?;
+        if let Some(history) = history? {
+            histories.insert(debt_id, history);
+        }
+    }
+    Ok(histories.into_values().collect())
+}
