@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::{
     Creditor, Debt, DebtCommand, DebtName, DebtPatch, DebtState, DebtView, Decider, InterestRate,
     Money, NewDebt, PaymentFrequency, StartDate, Username,
@@ -58,17 +58,34 @@ fn with_debt_bookkeeping(
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
 const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
 
+/// Where the debt handlers read the time: the system clock, or a test's own (which can be days ago).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// What the debt handlers need, built once per container.
 pub struct DebtDeps {
     pub store: Arc<dyn EventStore>,
+    /// Stamps events and says what "today" is for payment and charge days.
+    pub clock: Clock,
 }
 
 impl DebtDeps {
+    /// The handlers over `store`, on the system clock.
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        DebtDeps {
+            store,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
-        Ok(DebtDeps {
-            store: store_dynamodb::DynamoStore::shared_from_env().await?,
-        })
+        Ok(DebtDeps::new(
+            store_dynamodb::DynamoStore::shared_from_env().await?,
+        ))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
     }
 }
 
@@ -152,7 +169,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             debt,
         };
         let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
-        let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, Utc::now());
+        let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, deps.now());
         let append = with_debt_bookkeeping(
             AppendRequest::new(0, events.clone()),
             owner.as_str(),
@@ -262,15 +279,14 @@ pub(crate) async fn change_debt(
                 "the debt has reached its limit of {MAX_EVENTS_PER_DEBT} changes; record a new debt"
             )));
         }
-        let events = envelopes(debt_id, version, payloads, actor.as_str(), meta, Utc::now());
+        let events = envelopes(debt_id, version, payloads, actor.as_str(), meta, deps.now());
         let mut append = AppendRequest::new(version, events.clone());
         if let Some(record) = record {
             append = record.attach(append, version + events.len() as u64);
         }
         if matches!(command, DebtCommand::Delete { .. }) {
             // Frees the owner's slot (the owner is the actor: owned_by checked it above).
-            append =
-                with_debt_bookkeeping(append, actor.as_str(), keys::LedgerEntry::Deleted);
+            append = with_debt_bookkeeping(append, actor.as_str(), keys::LedgerEntry::Deleted);
         }
         match deps.store.append(append).await {
             Ok(()) => {

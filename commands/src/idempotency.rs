@@ -61,7 +61,11 @@ impl KeyRecord {
 
     /// The first answer when the key was already used for this request (the debt as that request left it,
     /// 201 with its `ETag`), a 422 when it was used for another, and `None` when the key is new.
-    pub async fn earlier_answer(&self, store: &dyn EventStore) -> Result<Option<Reply>, Problem> {
+    pub async fn earlier_answer(
+        &self,
+        store: &dyn EventStore,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Reply>, Problem> {
         let Some(record) = store.get_item(&self.key).await? else {
             return Ok(None);
         };
@@ -70,7 +74,7 @@ impl KeyRecord {
             .attributes
             .get(keys::TTL_ATTRIBUTE)
             .and_then(Value::as_i64);
-        if expires_at.is_none_or(|at| at <= Utc::now().timestamp()) {
+        if expires_at.is_none_or(|at| at <= now.timestamp()) {
             store.delete_item(&self.key).await?;
             return Ok(None);
         }

@@ -1,7 +1,6 @@
 //! `POST /debts/{debt_id}/payments` and `POST /debts/{debt_id}/charges`: money moving on a debt, each an
 //! event of its own (`PaymentRecorded`, `ChargeAdded`), so the log says why a balance changed.
 
-use chrono::Utc;
 use domain::{Charge, ChargeKind, Day, DebtCommand, Money, Note, Payment};
 use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::idempotency_key;
@@ -65,11 +64,14 @@ async fn move_money(
             change.route,
             &change.debt_id,
             &parsed_body,
-            Utc::now(),
+            deps.now(),
         )
     });
     if let Some(record) = &record {
-        if let Some(reply) = record.earlier_answer(deps.store.as_ref()).await? {
+        if let Some(reply) = record
+            .earlier_answer(deps.store.as_ref(), deps.now())
+            .await?
+        {
             return Ok(reply);
         }
     }
@@ -78,7 +80,7 @@ async fn move_money(
         // A concurrent retry under the same key may have won the append: then its answer is this one's.
         Err(conflict) if conflict.status == 409 => match &record {
             Some(record) => record
-                .earlier_answer(deps.store.as_ref())
+                .earlier_answer(deps.store.as_ref(), deps.now())
                 .await?
                 .ok_or(conflict),
             None => Err(conflict),
@@ -101,7 +103,7 @@ pub async fn record_payment(request: Request, deps: &DebtDeps) -> Result<Respons
         let command = DebtCommand::RecordPayment {
             actor: change.actor.clone(),
             payment,
-            today: Utc::now().date_naive(),
+            today: deps.now().date_naive(),
         };
         move_money(deps, &request, &meta, change, command, parsed).await
     })
@@ -123,7 +125,7 @@ pub async fn add_charge(request: Request, deps: &DebtDeps) -> Result<Response<Bo
         let command = DebtCommand::AddCharge {
             actor: change.actor.clone(),
             charge,
-            today: Utc::now().date_naive(),
+            today: deps.now().date_naive(),
         };
         move_money(deps, &request, &meta, change, command, parsed).await
     })

@@ -3,8 +3,8 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use events::{
-    AggregateType, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventEnvelope, EventPayload,
-    PaymentFrequency, UserCreated,
+    AggregateType, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated,
+    EventEnvelope, EventPayload, PaymentFrequency, PaymentRecorded, UserCreated,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -52,6 +52,7 @@ fn every_kind_of_event() -> Vec<Value> {
         payment_frequency: PaymentFrequency::Biweekly,
         current_balance: Decimal::new(1_200_050, 2),
         creditor: Some("First Bank".into()),
+        minimum_payment: Some(Decimal::new(25_000, 2)),
     };
     vec![
         envelope(
@@ -66,6 +67,7 @@ fn every_kind_of_event() -> Vec<Value> {
         envelope(
             EventPayload::DebtCreated(DebtCreated {
                 creditor: None,
+                minimum_payment: None,
                 ..created
             }),
             false,
@@ -80,7 +82,51 @@ fn every_kind_of_event() -> Vec<Value> {
                     payment_frequency: Some(PaymentFrequency::Annually),
                     current_balance: Some(Decimal::ZERO),
                     creditor: Some(None),
+                    minimum_payment: Some(None),
                 },
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::DebtUpdated(DebtUpdated {
+                changes: DebtChanges {
+                    minimum_payment: Some(Some(Decimal::new(4_050, 2))),
+                    ..DebtChanges::default()
+                },
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::PaymentRecorded(PaymentRecorded {
+                amount: Decimal::new(50_000, 2),
+                paid_on: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap(),
+                note: Some("May".into()),
+            }),
+            true,
+        ),
+        envelope(
+            EventPayload::PaymentRecorded(PaymentRecorded {
+                amount: Decimal::new(1, 2),
+                paid_on: NaiveDate::from_ymd_opt(2026, 5, 6).unwrap(),
+                note: None,
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::ChargeAdded(ChargeAdded {
+                amount: Decimal::new(3_500, 2),
+                charged_on: NaiveDate::from_ymd_opt(2026, 5, 2).unwrap(),
+                kind: ChargeKind::Fee,
+                note: Some("late fee".into()),
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::ChargeAdded(ChargeAdded {
+                amount: Decimal::new(1_234, 2),
+                charged_on: NaiveDate::from_ymd_opt(2026, 5, 3).unwrap(),
+                kind: ChargeKind::Interest,
+                note: None,
             }),
             false,
         ),

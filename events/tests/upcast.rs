@@ -89,6 +89,13 @@ fn the_production_chain_loads_the_fixture_as_it_is() {
     let event: EventEnvelope = Upcaster::default().decode(fixture()).unwrap();
     assert_eq!(event.event_type(), "DebtCreated");
     assert_eq!(event.schema_version, 1);
+    // Written before minimum_payment existed: the tolerant reader takes it as not given.
+    assert!(fixture()["data"].get("minimum_payment").is_none());
+    let events::EventPayload::DebtCreated(created) = event.payload else {
+        panic!("a DebtCreated")
+    };
+    assert_eq!(created.minimum_payment, None);
+    assert_eq!(created.creditor.as_deref(), Some("First Bank"));
 }
 
 #[test]

@@ -37,6 +37,8 @@ USER_PARTITIONS = ["USER#*"]
 REGISTRATION_PARTITIONS = ["USER#*", "EMAIL#*", "IDEMPOTENCY#users#*"]
 PROJECTION_PARTITIONS = ["USER#*", "DEBT#*"]
 HEALTH_PARTITIONS = ["HEALTH#*"]
+# A payment's or charge's Idempotency-Key record (read, written with the event, removed once expired).
+DEBT_KEY_PARTITIONS = ["IDEMPOTENCY#debts#*"]
 # The routes that hash a password (600,000 PBKDF2 rounds each): throttled tighter than the rest.
 HASHING_ROUTES = ["POST /login", "POST /users"]
 # A token stays accepted this long after its expiry or its key's rotation at most: API Gateway caches the
@@ -82,6 +84,8 @@ ROUTES = [
     Route("PUT", "/debts/{debt_id}", "update-debt", True),
     Route("DELETE", "/debts/{debt_id}", "delete-debt", True),
     Route("GET", "/debts/{debt_id}/history", "get-debt-history", True),
+    Route("POST", "/debts/{debt_id}/payments", "record-payment", True),
+    Route("POST", "/debts/{debt_id}/charges", "add-charge", True),
 ]
 
 
@@ -157,23 +161,38 @@ class DebtsStack:
             "login": (1024, 10, {**signing, **hashing},
                       [table_statement({READ_ITEM, PUT_ITEM}, partitions=USER_PARTITIONS), read_secret],
                       "POST /login"),
-            "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
+            # Creating and deleting a debt also move the owner's tally and write their ledger entry (USER#).
+            "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
+                                                   table_statement({PUT_ITEM, UPDATE_ITEM}, partitions=USER_PARTITIONS)],
                             "POST /debts"),
             "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
                             "PUT /debts/{id}"),
-            "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
+            "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
+                                                   table_statement({PUT_ITEM, UPDATE_ITEM}, partitions=USER_PARTITIONS)],
                             "DELETE /debts/{id}"),
+            "record-payment": (256, 10, environment, [
+                table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
+                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS)],
+                "POST /debts/{id}/payments"),
+            "add-charge": (256, 10, environment, [
+                table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
+                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS)],
+                "POST /debts/{id}/charges"),
             "healthz": (128, 5, environment, [table_statement({READ_ITEM}, partitions=HEALTH_PARTITIONS)],
                         "GET /healthz"),
             "get-user": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
                          "GET /users/{username}"),
-            "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True, partitions=USER_PARTITIONS)],
+            # `?as_of=T` reads fold events (DEBT#); listings find the debts in the owner's ledger (USER#).
+            "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True, partitions=USER_PARTITIONS),
+                                                  table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
                            "GET /debts"),
-            "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
+            "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS),
+                                                table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
                          "GET /debts/{id}"),
             "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
                                  "GET /debts/{id}/history"),
-            "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"])],
+            "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"]),
+                                                   table_statement({QUERY}, partitions=USER_PARTITIONS + DEBT_PARTITIONS)],
                             "GET /users/{username}/summary"),
             "publish-events": (256, 30, {"RUST_LOG": "info", "EVENT_BUS_NAME": self.bus.name}, [
                 {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
@@ -372,7 +391,8 @@ class DebtsStack:
                 widget("Function throttles", per_function("Throttles"), 12, 6),
                 widget("Commands accepted and refused",
                        [[NAMESPACE, "Accepted", "Function", n] for n in ROUTE_FUNCTIONS]
-                       + [[NAMESPACE, "ConcurrencyConflicts", "Function", n] for n in ("update-debt", "delete-debt")],
+                       + [[NAMESPACE, "ConcurrencyConflicts", "Function", n]
+                          for n in ("update-debt", "delete-debt", "record-payment", "add-charge")],
                        0, 12),
                 widget("Stream readers: iterator age (max)",
                        [["AWS/Lambda", "IteratorAge", "FunctionName", functions[n]]

@@ -108,9 +108,7 @@ fn gateway(store: &Arc<dyn EventStore>, passwords: PasswordHasher, tokens: Token
             passwords,
             tokens: tokens.clone(),
         },
-        debts: DebtDeps {
-            store: Arc::clone(store),
-        },
+        debts: DebtDeps::new(Arc::clone(store)),
         queries: QueryDeps {
             store: Arc::clone(store),
         },

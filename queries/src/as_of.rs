@@ -137,7 +137,9 @@ pub async fn debt_histories(
                 (debt_id, history)
             });
         }
-        let Some(done) = loads.join_next().await else { break };
+        let Some(done) = loads.join_next().await else {
+            break;
+        };
         let (debt_id, history) = done.map_err(|e| {
             tracing::error!(error = %e, "an as_of load failed");
             Problem::internal("the request could not be completed")

@@ -115,8 +115,11 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
                     .iter()
                     .filter_map(|history| Contribution::of(history).map(|(c, _)| c))
                     .collect();
-                let summary =
-                    PortfolioSummary::from_contributions(me.as_str(), &contributions, at.date_naive());
+                let summary = PortfolioSummary::from_contributions(
+                    me.as_str(),
+                    &contributions,
+                    at.date_naive(),
+                );
                 Ok(Reply::ok(summary).with_member("as_of", as_of::stated(at)))
             }
         }

@@ -160,9 +160,14 @@ pub async fn measure() -> Vec<CallCost> {
         "GET /debts/{debt_id}",
         "GET /debts",
         "PUT /debts/{debt_id}",
+        "POST /debts/{debt_id}/payments",
+        "POST /debts/{debt_id}/charges",
         "GET /debts/{debt_id}/history",
         "GET /users/{username}",
         "GET /users/{username}/summary",
+        "GET /debts/{debt_id}?as_of=T",
+        "GET /debts?as_of=T",
+        "GET /users/{username}/summary?as_of=T",
         "DELETE /debts/{debt_id}",
     ];
     for call in calls {
@@ -213,6 +218,14 @@ async fn call_api(
             let request = debt_request(call, debt_id, user).json(json!({"current_balance": 100}));
             api.call(request).await
         }
+        "POST /debts/{debt_id}/payments" => {
+            let body = json!({"amount": "100.00", "paid_on": chrono::Utc::now().date_naive()});
+            api.call(debt_request(call, debt_id, user).json(body)).await
+        }
+        "POST /debts/{debt_id}/charges" => {
+            let body = json!({"amount": "12.50", "charged_on": chrono::Utc::now().date_naive(), "kind": "fee"});
+            api.call(debt_request(call, debt_id, user).json(body)).await
+        }
         "DELETE /debts/{debt_id}" => api.call(debt_request(call, debt_id, user)).await,
         _ => query(queries, call, user, debt_id).await,
     }
@@ -233,6 +246,14 @@ async fn query(
     user: &str,
     debt_id: &str,
 ) -> crate::api::ApiResponse {
+    // A read of the past is the same route with `?as_of=`.
+    let (route, as_of) = match route.split_once("?as_of=") {
+        Some((route, _)) => (
+            route,
+            Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        ),
+        None => (route, None),
+    };
     let request = match route {
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),
         "GET /users/{username}" | "GET /users/{username}/summary" => {
@@ -241,6 +262,10 @@ async fn query(
                 .as_user(user)
         }
         _ => debt_request(route, debt_id, user),
+    };
+    let request = match as_of {
+        Some(at) => request.query("as_of", at),
+        None => request,
     };
     let event = request.build();
     let response = match route {

@@ -40,9 +40,7 @@ impl Handlers {
                 passwords,
                 tokens,
             },
-            debts: commands::DebtDeps {
-                store: Arc::clone(store),
-            },
+            debts: commands::DebtDeps::new(Arc::clone(store)),
         }
     }
 }

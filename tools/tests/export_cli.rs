@@ -78,6 +78,7 @@ async fn data_dir(users: usize, debts: usize) -> (PathBuf, Vec<EventEnvelope>) {
                 payment_frequency: PaymentFrequency::Monthly,
                 current_balance: Decimal::new(900_000, 2),
                 creditor: Some("Bank".into()),
+                minimum_payment: None,
             }),
         )];
         for v in 2..10 {
