@@ -12,9 +12,8 @@ use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
-use serde_json::json;
-use store::codec::to_attributes;
-use store::{keys, AggregateRef, AppendRequest, EventStore, Item, StoreError};
+use store::ledger::{ledger_item, LedgerEntry};
+use store::{keys, AggregateRef, AppendRequest, EventStore, StoreError};
 use uuid::Uuid;
 
 use crate::envelope::envelopes;
@@ -30,19 +29,12 @@ pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
 
 /// `append` of a debt's creation or deletion, with what goes with it in the same transaction: the move of
 /// `owner`'s count of live debts, and the owner's ledger entry (what `as_of` reads list debts from).
-fn with_debt_bookkeeping(
-    append: AppendRequest,
-    owner: &str,
-    entry: keys::LedgerEntry,
-) -> AppendRequest {
+fn with_debt_bookkeeping(append: AppendRequest, owner: &str, entry: LedgerEntry) -> AppendRequest {
     let event = append.events.last().expect("an append has events");
-    let ledger = Item {
-        key: keys::ledger_key(owner, &event.aggregate_id, entry),
-        attributes: to_attributes(&json!({"debt_id": event.aggregate_id, "at": event.occurred_at})),
-    };
+    let ledger = ledger_item(owner, &event.aggregate_id, entry, event.occurred_at);
     let delta = match entry {
-        keys::LedgerEntry::Created => 1,
-        keys::LedgerEntry::Deleted => -1,
+        LedgerEntry::Created => 1,
+        LedgerEntry::Deleted => -1,
     };
     append
         .with_tally(
@@ -173,7 +165,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
         let append = with_debt_bookkeeping(
             AppendRequest::new(0, events.clone()),
             owner.as_str(),
-            keys::LedgerEntry::Created,
+            LedgerEntry::Created,
         );
         match deps.store.append(append).await {
             Ok(()) => {
@@ -286,7 +278,7 @@ pub(crate) async fn change_debt(
         }
         if matches!(command, DebtCommand::Delete { .. }) {
             // Frees the owner's slot (the owner is the actor: owned_by checked it above).
-            append = with_debt_bookkeeping(append, actor.as_str(), keys::LedgerEntry::Deleted);
+            append = with_debt_bookkeeping(append, actor.as_str(), LedgerEntry::Deleted);
         }
         match deps.store.append(append).await {
             Ok(()) => {

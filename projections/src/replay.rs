@@ -2,7 +2,9 @@
 //! segments), the read item its whole history makes is compared with the stored one and repaired where they
 //! differ; read items whose aggregate has no events are removed. Safe while traffic continues: repairs never
 //! replace a newer version, and a read item is only removed after its aggregate's first event is confirmed
-//! absent. `dry_run` reports the same figures and writes nothing.
+//! absent. Replay also writes the debt ledger entries (`store::ledger`) a debt's events imply and the table
+//! lacks (debts recorded before the ledger existed), so `as_of` listings find them. `dry_run` reports the
+//! same figures and writes nothing.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use events::{AggregateType, EventPayload};
 use serde::{Deserialize, Serialize};
+use store::ledger::{ledger_item, LedgerEntry};
 use store::{
     all_pages, codec, keys, query_all, AggregateRef, EventStore, ItemKey, Page, Query, ReadItem,
     Segment, StoreError, WriteOutcome,
@@ -73,6 +76,9 @@ pub struct ReplayReport {
     pub removed: u64,
     /// Read items left alone because live traffic had already moved them past the replayed version.
     pub skipped_newer: u64,
+    /// Debt ledger entries written because the table lacked them.
+    #[serde(default)]
+    pub ledger_entries_written: u64,
     pub dry_run: bool,
     pub elapsed_ms: u64,
 }
@@ -293,6 +299,7 @@ async fn rebuild_all(
         let outcome = done.map_err(StoreError::engine)??;
         report.checked += 1;
         report.events += outcome.events;
+        report.ledger_entries_written += outcome.ledger_entries_written;
         match outcome.action {
             Action::Unchanged => {}
             Action::Rewritten => report.rewritten += 1,
@@ -340,6 +347,36 @@ struct Outcome {
     key: Option<ItemKey>,
     events: u64,
     action: Action,
+    ledger_entries_written: u64,
+}
+
+/// Writes the ledger entries a debt's rebuilt read item implies (its creation, and its deletion if deleted)
+/// that the table lacks; answers how many (in a dry run: would be) written.
+async fn backfill_ledger(
+    store: &dyn EventStore,
+    rebuilt: &ReadItem,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let view = match read_model::debt_view(rebuilt) {
+        Ok(view) => view,
+        Err(_) => return Ok(0),
+    };
+    let mut entries = vec![(LedgerEntry::Created, view.created_at)];
+    if view.deleted {
+        // A deletion is a debt's last event: its time is the view's last change.
+        entries.push((LedgerEntry::Deleted, view.updated_at));
+    }
+    let mut written = 0;
+    for (entry, at) in entries {
+        let item = ledger_item(&view.fields.owner, &view.debt_id, entry, at);
+        if store.get_item(&item.key).await?.is_none() {
+            written += 1;
+            if !dry_run {
+                store.put_item(&item).await?;
+            }
+        }
+    }
+    Ok(written)
 }
 
 async fn replay_one(
@@ -352,6 +389,7 @@ async fn replay_one(
             key: None,
             events: 0,
             action: Action::Unchanged,
+            ledger_entries_written: 0,
         });
     };
     let stored = store
@@ -370,10 +408,15 @@ async fn replay_one(
     if matches!(action, Action::Rewritten) {
         tracing::info!(pk = %rebuilt.key.pk, sk = %rebuilt.key.sk, dry_run, "read item differs from its history");
     }
+    let ledger_entries_written = match aggregate.aggregate_type {
+        AggregateType::Debt => backfill_ledger(store, &rebuilt, dry_run).await?,
+        AggregateType::User => 0,
+    };
     Ok(Outcome {
         events: rebuilt.version,
         key: Some(rebuilt.key),
         action,
+        ledger_entries_written,
     })
 }
 

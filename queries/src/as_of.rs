@@ -14,6 +14,7 @@ use events::{EventEnvelope, EventPayload};
 use http_api::problem::FieldError;
 use http_api::Problem;
 use serde_json::Value;
+use store::ledger::{read_ledger_item, LedgerEntry};
 use store::{keys, query_all, AggregateRef, EventStore, Query};
 use tokio::task::JoinSet;
 
@@ -37,6 +38,11 @@ pub fn parse(raw: Option<String>, now: DateTime<Utc>) -> Result<Option<DateTime<
             .and_time(NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).expect("a valid time"))
             .and_utc()
     } else {
+        // An offset's `+` sent unencoded arrives as a space (form decoding); it can only have meant `+`.
+        let raw = match raw.rfind(' ') {
+            Some(at) if at >= 19 => format!("{}+{}", &raw[..at], &raw[at + 1..]),
+            _ => raw,
+        };
         DateTime::parse_from_rfc3339(&raw)
             .map_err(|_| invalid("must be an RFC 3339 instant or a date (YYYY-MM-DD)"))?
             .to_utc()
@@ -48,6 +54,49 @@ pub fn parse(raw: Option<String>, now: DateTime<Utc>) -> Result<Option<DateTime<
         )));
     }
     Ok(Some(instant))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn instants_dates_and_their_limits() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+        let parsed = |raw: &str| parse(Some(raw.to_owned()), now);
+        assert_eq!(
+            parsed("2026-03-10T11:00:00Z").unwrap(),
+            Some(now - chrono::Duration::hours(1))
+        );
+        assert_eq!(
+            parsed("2026-03-10T12:30:00+01:00").unwrap(),
+            Some(now - chrono::Duration::minutes(30)),
+            "an offset"
+        );
+        assert_eq!(
+            parsed("2026-03-10T12:30:00 01:00").unwrap(),
+            Some(now - chrono::Duration::minutes(30)),
+            "an unencoded + read as a space"
+        );
+        assert_eq!(
+            parsed("2026-03-09").unwrap().unwrap().to_rfc3339(),
+            "2026-03-09T23:59:59.999999999+00:00",
+            "a date is the end of its UTC day"
+        );
+        assert_eq!(parse(None, now).unwrap(), None);
+        for bad in [
+            "2026-03-10",
+            "2026-03-10T12:00:01Z",
+            "2026-03-10 11:00:00Z",
+            "2026-02-30",
+            "yesterday",
+            "",
+            "1700000000",
+        ] {
+            assert_eq!(parsed(bad).unwrap_err().status, 422, "{bad:?}");
+        }
+    }
 }
 
 /// The instant as answers state it.
@@ -109,20 +158,13 @@ pub async fn debt_histories(
     let mut created = BTreeSet::new();
     let mut deleted = BTreeSet::new();
     for item in &ledger {
-        let at = item
-            .attributes
-            .get("at")
-            .and_then(Value::as_str)
-            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-            .ok_or_else(|| Problem::internal("a ledger entry without its time"))?;
-        match keys::parse_ledger_key(&item.key) {
-            Some((debt_id, keys::LedgerEntry::Created)) if at <= as_of => {
-                created.insert(debt_id);
-            }
-            Some((debt_id, keys::LedgerEntry::Deleted)) if at <= as_of => {
-                deleted.insert(debt_id);
-            }
-            _ => {}
+        let (debt_id, entry, at) = read_ledger_item(item)
+            .ok_or_else(|| Problem::internal("an unreadable ledger entry"))?;
+        if at <= as_of {
+            match entry {
+                LedgerEntry::Created => created.insert(debt_id),
+                LedgerEntry::Deleted => deleted.insert(debt_id),
+            };
         }
     }
     let mut pending = created.difference(&deleted).cloned();

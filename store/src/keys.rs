@@ -96,44 +96,8 @@ pub fn user_tallies_key(username: &str) -> ItemKey {
     ItemKey::new(aggregate_pk(AggregateType::User, username), "TALLIES")
 }
 
-/// SK prefix of a user's debt ledger: one item when a debt is created and one when it is deleted, each
-/// written in that event's transaction and never changed. `as_of` reads find the debts a user had at any
-/// instant from it, without scanning and without a read item.
+/// SK prefix of a user's debt ledger entries (see `store::ledger`).
 pub const LEDGER_SK_PREFIX: &str = "LEDGER#";
-
-/// What a ledger entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LedgerEntry {
-    Created,
-    Deleted,
-}
-
-impl LedgerEntry {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LedgerEntry::Created => "CREATED",
-            LedgerEntry::Deleted => "DELETED",
-        }
-    }
-}
-
-/// Key of one entry of `owner`'s debt ledger: `USER#{owner}` / `LEDGER#{debt_id}#CREATED` (or `#DELETED`).
-pub fn ledger_key(owner: &str, debt_id: &str, entry: LedgerEntry) -> ItemKey {
-    ItemKey::new(
-        aggregate_pk(AggregateType::User, owner),
-        format!("{LEDGER_SK_PREFIX}{debt_id}#{}", entry.as_str()),
-    )
-}
-
-/// The debt and the entry a ledger key names, or `None` for any other key.
-pub fn parse_ledger_key(key: &ItemKey) -> Option<(String, LedgerEntry)> {
-    let rest = key.sk.strip_prefix(LEDGER_SK_PREFIX)?;
-    let (debt_id, entry) = rest.rsplit_once('#')?;
-    let entry = [LedgerEntry::Created, LedgerEntry::Deleted]
-        .into_iter()
-        .find(|e| e.as_str() == entry)?;
-    Some((debt_id.to_owned(), entry))
-}
 
 /// The field of [`user_tallies_key`] that counts the user's live (created, not deleted) debts.
 pub const LIVE_DEBTS_FIELD: &str = "live_debts";
@@ -244,16 +208,5 @@ mod tests {
             email_guard_key("a@example.com"),
             ItemKey::new("EMAIL#a@example.com", "EMAIL")
         );
-        let created = ledger_key("alice", "d-1", LedgerEntry::Created);
-        assert_eq!(created, ItemKey::new("USER#alice", "LEDGER#d-1#CREATED"));
-        assert_eq!(
-            parse_ledger_key(&created),
-            Some(("d-1".to_owned(), LedgerEntry::Created))
-        );
-        assert_eq!(
-            parse_ledger_key(&ledger_key("alice", "d-1", LedgerEntry::Deleted)),
-            Some(("d-1".to_owned(), LedgerEntry::Deleted))
-        );
-        assert_eq!(parse_ledger_key(&debt_read_key("alice", "d-1")), None);
     }
 }

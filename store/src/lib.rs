@@ -6,6 +6,7 @@ pub mod cursor;
 mod error;
 mod item;
 pub mod keys;
+pub mod ledger;
 mod port;
 
 pub use error::{StoreError, THROTTLING_CODES};

@@ -19,6 +19,7 @@ use projections::project_batch;
 use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
 use serde_json::{json, Value};
+use store::ledger::LedgerEntry;
 use store::{keys, EventStore, ReadItem};
 
 type Store = Arc<dyn EventStore>;
@@ -63,6 +64,8 @@ impl World {
             "POST /debts" => commands::create_debt(event, &h.debts).await,
             "PUT /debts/{debt_id}" => commands::update_debt(event, &h.debts).await,
             "DELETE /debts/{debt_id}" => commands::delete_debt(event, &h.debts).await,
+            "POST /debts/{debt_id}/payments" => commands::record_payment(event, &h.debts).await,
+            "POST /debts/{debt_id}/charges" => commands::add_charge(event, &h.debts).await,
             "GET /healthz" => queries::healthz(event, q).await,
             "GET /users/{username}" => queries::get_user(event, q).await,
             "GET /debts" => queries::list_debts(event, q).await,
@@ -104,6 +107,20 @@ impl World {
         assert_eq!(response.status, 200, "{:?}", response.body);
     }
 
+    /// A payment (`"POST /debts/{debt_id}/payments"`) or a charge, dated today.
+    async fn move_money(&self, route: &'static str, owner: &str, debt_id: &str, amount: &str) {
+        let today = chrono::Utc::now().date_naive();
+        let body = if route.ends_with("payments") {
+            json!({"amount": amount, "paid_on": today})
+        } else {
+            json!({"amount": amount, "charged_on": today, "kind": "fee"})
+        };
+        let response = self
+            .call(debt_route(route, debt_id, owner).json(body))
+            .await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+    }
+
     async fn delete(&self, owner: &str, debt_id: &str) {
         let response = self
             .call(debt_route("DELETE /debts/{debt_id}", debt_id, owner))
@@ -111,7 +128,8 @@ impl World {
         assert_eq!(response.status, 200, "{:?}", response.body);
     }
 
-    /// Two users; alice's car loan is updated four times, her phone deleted, her loan re-rated; bob has one.
+    /// Two users; alice's car loan is updated four times, paid down and charged a fee, her phone deleted, her
+    /// loan re-rated and paid off; bob has one.
     async fn script(&self) -> Script {
         self.register("alice").await;
         self.register("bob").await;
@@ -132,6 +150,9 @@ impl World {
         self.delete("alice", &phone).await;
         self.update("alice", &loan, json!({ "interest_rate": 3 }))
             .await;
+        self.move_money(PAY, "alice", &car, "1000").await;
+        self.move_money(CHARGE, "alice", &car, "25.00").await;
+        self.move_money(PAY, "alice", &loan, "12000.50").await;
         Script {
             car,
             phone,
@@ -157,6 +178,9 @@ impl World {
             .and_then(ReadItem::from_item)
     }
 }
+
+const PAY: &str = "POST /debts/{debt_id}/payments";
+const CHARGE: &str = "POST /debts/{debt_id}/charges";
 
 fn debt_route(route: &'static str, debt_id: &str, caller: &str) -> ApiRequest {
     let path = route
@@ -184,8 +208,11 @@ async fn check_scripted_read_items(world: &World, script: &Script) {
         .read_item(&keys::debt_read_key("alice", &script.car))
         .await
         .expect("car projected");
-    assert_eq!((car.version, car.deleted), (5, false));
-    assert_eq!(car.attributes["current_balance"], json!("9000.25"));
+    assert_eq!((car.version, car.deleted), (7, false));
+    assert_eq!(car.attributes["current_balance"], json!("8025.25"));
+    assert_eq!(car.attributes["total_paid"], json!("1000.00"));
+    assert_eq!(car.attributes["total_charged"], json!("25.00"));
+    assert_eq!(car.attributes["status"], json!("open"));
     assert_eq!(car.attributes["debt_name"], json!("Car"));
     assert_eq!(car.attributes["creditor"], Value::Null);
     assert_eq!(car.attributes["owner"], json!("alice"));
@@ -203,6 +230,13 @@ async fn check_scripted_read_items(world: &World, script: &Script) {
         .await
         .unwrap();
     assert_eq!(loan.attributes["interest_rate"], json!("3"));
+    assert_eq!(loan.version, 3);
+    assert_eq!(loan.attributes["status"], json!("paid_off"));
+    assert_eq!(loan.attributes["current_balance"], json!("0.00"));
+    assert_eq!(
+        loan.attributes["paid_off_on"],
+        json!(chrono::Utc::now().date_naive())
+    );
     let bobs = world
         .read_item(&keys::debt_read_key("bob", &script.bobs))
         .await
@@ -303,9 +337,10 @@ pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
         (6, 6, 0)
     );
     assert_eq!(
-        report.events, 12,
-        "users 1+1, car 5, phone 2, loan 2, bob's 1"
+        report.events, 15,
+        "users 1+1, car 7, phone 2, loan 3, bob's 1"
     );
+    assert_eq!(report.ledger_entries_written, 0, "the commands wrote them");
     assert_eq!(
         read_model_snapshot(world.store.as_ref()).await,
         live,
@@ -342,6 +377,58 @@ pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
     let report = replay_scope(&world.store, Scope::All, false).await;
     assert_eq!((report.rewritten, report.removed), (1, 1));
     assert_eq!(read_model_snapshot(world.store.as_ref()).await, live);
+
+    // Debts recorded before the ledger existed: replay writes their entries, and as_of listings find them.
+    let ledger = |id: &str, entry| store::ledger::ledger_key("alice", id, entry);
+    let lost = [
+        ledger(&script.car, LedgerEntry::Created),
+        ledger(&script.phone, LedgerEntry::Created),
+        ledger(&script.phone, LedgerEntry::Deleted),
+    ];
+    let mut kept = Vec::new();
+    for key in &lost {
+        kept.push(
+            world
+                .store
+                .get_item(key)
+                .await
+                .unwrap()
+                .expect("written by the commands"),
+        );
+        world.store.delete_item(key).await.unwrap();
+    }
+    let as_of_now = || {
+        ApiRequest::new("GET /debts", "/debts")
+            .as_user("alice")
+            .query("as_of", chrono::Utc::now().to_rfc3339())
+    };
+    let listed = world.call(as_of_now()).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        1,
+        "only the loan's entry is left"
+    );
+    let report = replay_scope(&world.store, Scope::Debt(script.phone.clone()), true).await;
+    assert_eq!(report.ledger_entries_written, 2, "a dry run counts");
+    assert!(
+        world.store.get_item(&lost[1]).await.unwrap().is_none(),
+        "and writes nothing"
+    );
+    let report = replay_scope(&world.store, Scope::All, false).await;
+    assert_eq!(report.ledger_entries_written, 3);
+    for (key, original) in lost.iter().zip(&kept) {
+        assert_eq!(
+            world.store.get_item(key).await.unwrap().as_ref(),
+            Some(original)
+        );
+    }
+    let listed = world.call(as_of_now()).await;
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        2,
+        "the car and the loan"
+    );
 
     let again = replay_scope(&world.store, Scope::User("alice".into()), false).await;
     assert_eq!(
@@ -386,12 +473,12 @@ pub async fn queries_answer_from_read_items(store: Store) {
         .call(debt_route("GET /debts/{debt_id}", &script.car, "alice"))
         .await;
     assert_eq!(car.status, 200);
-    assert_eq!(car.body["data"]["current_balance"], json!("9000.25"));
-    assert_eq!(car.header("etag"), Some("\"5\""));
+    assert_eq!(car.body["data"]["current_balance"], json!("8025.25"));
+    assert_eq!(car.header("etag"), Some("\"7\""));
     let cached = world
         .call(
             debt_route("GET /debts/{debt_id}", &script.car, "alice")
-                .header("If-None-Match", "\"5\""),
+                .header("If-None-Match", "\"7\""),
         )
         .await;
     assert_eq!((cached.status, &cached.body), (304, &Value::Null));
@@ -471,9 +558,21 @@ pub async fn history_shows_every_change_and_survives_deletion(store: Store) {
             "DebtUpdated",
             "DebtUpdated",
             "DebtUpdated",
+            "PaymentRecorded",
+            "ChargeAdded",
             "DebtDeleted"
         ]
     );
+    assert_eq!(
+        entries[5]["balance"],
+        json!({"before": "9000.25", "after": "8000.25"})
+    );
+    assert_eq!(entries[5]["data"]["amount"], json!("1000.00"));
+    assert_eq!(
+        entries[6]["balance"],
+        json!({"before": "8000.25", "after": "8025.25"})
+    );
+    assert_eq!(entries[6]["data"]["kind"], json!("fee"));
     assert_eq!(entries[0]["data"]["current_balance"], json!("12000.50"));
     assert_eq!(
         entries[1]["changes"],
