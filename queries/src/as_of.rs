@@ -85,10 +85,11 @@ mod tests {
             "a date is the end of its UTC day"
         );
         assert_eq!(parse(None, now).unwrap(), None);
+        // RFC 3339 lets a space stand for the T (its section 5.6 note).
+        assert!(parsed("2026-03-10 11:00:00Z").unwrap().is_some());
         for bad in [
             "2026-03-10",
             "2026-03-10T12:00:01Z",
-            "2026-03-10 11:00:00Z",
             "2026-02-30",
             "yesterday",
             "",
