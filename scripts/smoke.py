@@ -6,11 +6,13 @@ a readable report. Users cannot be deleted through the API, so each run register
     scripts/smoke.py api|auth|all [BASE_URL]      (default BASE_URL: $API_URL or http://127.0.0.1:3000)
 """
 
+import datetime
 import json
 import os
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -129,10 +131,51 @@ def api_flow(client):
             raise SmokeFailure(f"the pages should hold versions 1 and 2: {first} {rest}")
         eventually(client, "the portfolio summary counts the debt", f"/users/{username}/summary", token, 200,
                    until=lambda body: body["data"]["total_current_balance"] == "900.50")
+        money_flow(client, username, token, path)
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
     eventually(client, "a deleted debt is gone", f"/debts/{created[0]}", token, 404)
+
+
+def money_flow(client, username, token, path):
+    """Payments and charges as events, and reads as of an earlier instant."""
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    yesterday = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)).date().isoformat()
+    before_payment = datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    time.sleep(0.01)
+    paid, headers = client.expect("record a payment", 201, "POST", f"{path}/payments", token=token,
+                                  body={"amount": "400.50", "paid_on": today, "note": "smoke"},
+                                  headers={"If-Match": '"2"', "Idempotency-Key": f"smoke-{uuid.uuid4()}"})
+    if paid["data"]["current_balance"] != "500.00" or headers.get("etag") != '"3"':
+        raise SmokeFailure(f"the payment should leave 500.00 at version 3: {paid} {headers}")
+    client.expect("a payment over the balance is refused", 422, "POST", f"{path}/payments", token=token,
+                  body={"amount": "500.01", "paid_on": today})
+    client.expect("add a fee", 201, "POST", f"{path}/charges", token=token,
+                  body={"amount": "25", "charged_on": today, "kind": "fee"})
+    cleared, _ = client.expect("pay the rest", 201, "POST", f"{path}/payments", token=token,
+                               body={"amount": "525.00", "paid_on": today})
+    if cleared["data"]["status"] != "paid_off" or cleared["data"]["paid_off_on"] != today:
+        raise SmokeFailure(f"the debt should be paid off today: {cleared}")
+    client.expect("a paid-off debt takes no payment", 409, "POST", f"{path}/payments", token=token,
+                  body={"amount": "1", "paid_on": today})
+    history, _ = client.expect("the history shows the payments", 200, "GET", f"{path}/history", token=token)
+    payment = history["data"][2]
+    if payment["event_type"] != "PaymentRecorded" or payment["balance"] != {"before": "900.50", "after": "500.00"}:
+        raise SmokeFailure(f"the history should show the payment and the balance before and after: {history}")
+    then, _ = client.expect("the debt as of before the payment", 200, "GET",
+                            f"{path}?as_of={urllib.parse.quote(before_payment)}", token=token)
+    if then["data"]["current_balance"] != "900.50" or then["as_of"] is None:
+        raise SmokeFailure(f"as of {before_payment} the balance was 900.50: {then}")
+    summary, _ = client.expect("the summary as of yesterday", 200, "GET",
+                               f"/users/{username}/summary?as_of={yesterday}", token=token)
+    if summary["data"]["open_debts"] != 0:
+        raise SmokeFailure(f"yesterday there was no debt yet: {summary}")
+    client.expect("as_of in the future is refused", 422, "GET", f"/debts?as_of=2999-01-01", token=token)
+    eventually(client, "the paid-off debt is listed as paid off", "/debts?status=paid_off", token, 200,
+               until=lambda body: [d["debt_id"] for d in body["data"]] == [path.rsplit("/", 1)[1]])
+    eventually(client, "the summary counts what was paid", f"/users/{username}/summary", token, 200,
+               until=lambda body: body["data"]["total_paid"] == "925.50" and body["data"]["open_debts"] == 0)
 
 
 def eventually(client, what, path, token, expected, attempts=50, until=lambda body: True):
