@@ -334,7 +334,8 @@ fn the_readme_flow_survives_a_restart(store: Store) {
         "username": "alice", "open_debts": 1, "total_current_balance": "14000.00",
         "total_principal": "15000.00", "weighted_average_interest_rate": "4.5000",
         "estimated_monthly_interest": "52.50",
-        "by_payment_frequency": {"monthly": {"open_debts": 1, "total_current_balance": "14000.00"}}
+        "by_payment_frequency": {"monthly": {"open_debts": 1, "total_current_balance": "14000.00"}},
+        "total_paid": "0.00", "paid_last_30_days": "0.00"
     });
     let lag = eventually(|| server.call("GET", summary_path, None, &auth).2["data"] == expected);
     let (status, _, summary) = server.call("GET", summary_path, None, &auth);
@@ -362,6 +363,75 @@ fn the_readme_flow_survives_a_restart(store: Store) {
         history["data"][1]["changes"]["current_balance"],
         json!({"from": "15000.00", "to": "14000.00"})
     );
+    // Money moves as events: a payment and a charge, each 201 with the new state; the past stays readable.
+    let before_payment = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let today = chrono::Utc::now().date_naive().to_string();
+    let (status, headers, paid) = server.call(
+        "POST",
+        &format!("{path}/payments"),
+        Some(&json!({"amount": "1000", "paid_on": today})),
+        &[
+            auth[0],
+            ("if-match", "\"2\""),
+            ("idempotency-key", "e2e-payment"),
+        ],
+    );
+    assert_eq!(
+        (status, header(&headers, "etag")),
+        (201, Some("\"3\"")),
+        "{paid}"
+    );
+    conforms("POST", "/debts/{debt_id}/payments", status, &paid);
+    assert_eq!(paid["data"]["current_balance"], "13000.00");
+    let (status, _, again) = server.call(
+        "POST",
+        &format!("{path}/payments"),
+        Some(&json!({"amount": "1000.00", "paid_on": today})),
+        &[
+            auth[0],
+            ("if-match", "\"2\""),
+            ("idempotency-key", "e2e-payment"),
+        ],
+    );
+    assert_eq!(
+        (status, &again),
+        (201, &paid),
+        "a retry is answered as the first time"
+    );
+    let (status, _, charged) = server.call(
+        "POST",
+        &format!("{path}/charges"),
+        Some(&json!({"amount": "12.34", "charged_on": today, "kind": "interest"})),
+        &auth,
+    );
+    conforms("POST", "/debts/{debt_id}/charges", status, &charged);
+    assert_eq!(charged["data"]["current_balance"], "13012.34");
+    let (status, _, then) = server.call(
+        "GET",
+        &format!("{path}?as_of={before_payment}"),
+        None,
+        &auth,
+    );
+    conforms("GET", "/debts/{debt_id}", status, &then);
+    assert_eq!(
+        (status, &then["data"]["current_balance"]),
+        (200, &json!("14000.00"))
+    );
+    let (status, _, listed) = server.call(
+        "GET",
+        &format!("/debts?as_of={before_payment}"),
+        None,
+        &auth,
+    );
+    conforms("GET", "/debts", status, &listed);
+    let (status, _, summary) =
+        server.call("GET", &format!("{summary_path}?as_of={today}"), None, &auth);
+    assert_eq!(status, 422, "the end of today is still to come: {summary}");
+    conforms("GET", "/users/{username}/summary", status, &summary);
+    eventually(|| {
+        server.call("GET", summary_path, None, &auth).2["data"]["total_paid"] == json!("1000.00")
+    });
+
     let (status, _, deleted) = server.call("DELETE", &path, None, &auth);
     assert_eq!(status, 200);
     conforms("DELETE", "/debts/{debt_id}", status, &deleted);
@@ -377,7 +447,11 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     let (status, _, history) = server.call("GET", &format!("{path}/history"), None, &auth);
     assert_eq!(
         (status, history["data"].as_array().map(Vec::len)),
-        (200, Some(3))
+        (200, Some(5))
+    );
+    assert_eq!(
+        history["data"][2]["balance"],
+        json!({"before": "14000.00", "after": "13000.00"})
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
