@@ -224,6 +224,38 @@ impl DebtRecord {
         }
     }
 
+    /// The event of `payment` on this debt on `today`, or why it is refused.
+    fn payment(&self, payment: &Payment, today: NaiveDate) -> Result<EventPayload, DebtError> {
+        if self.status == DebtStatus::PaidOff {
+            return Err(DebtError::PaidOff);
+        }
+        self.check_day("paid_on", payment.paid_on, today)?;
+        if payment.amount.amount() > self.current_balance {
+            return Err(DebtError::PaymentExceedsBalance {
+                balance: self.current_balance,
+            });
+        }
+        Ok(EventPayload::PaymentRecorded(PaymentRecorded {
+            amount: payment.amount.amount(),
+            paid_on: payment.paid_on.date(),
+            note: payment.note.as_ref().map(|n| n.as_str().to_owned()),
+        }))
+    }
+
+    /// The event of `charge` on this debt on `today`, or why it is refused.
+    fn charge(&self, charge: &Charge, today: NaiveDate) -> Result<EventPayload, DebtError> {
+        self.check_day("charged_on", charge.charged_on, today)?;
+        if self.current_balance + charge.amount.amount() > Money::MAX {
+            return Err(DebtError::BalanceTooLarge);
+        }
+        Ok(EventPayload::ChargeAdded(ChargeAdded {
+            amount: charge.amount.amount(),
+            charged_on: charge.charged_on.date(),
+            kind: charge.kind,
+            note: charge.note.as_ref().map(|n| n.as_str().to_owned()),
+        }))
+    }
+
     /// Refuses a payment or charge day after `today` or before the debt started.
     fn check_day(&self, field: &'static str, day: Day, today: NaiveDate) -> Result<(), DebtError> {
         if day.date() > today {
@@ -394,20 +426,7 @@ impl Decider for Debt {
                 today,
             } => {
                 let debt = Self::owned_by(state, actor)?;
-                if debt.status == DebtStatus::PaidOff {
-                    return Err(DebtError::PaidOff);
-                }
-                debt.check_day("paid_on", payment.paid_on, *today)?;
-                if payment.amount.amount() > debt.current_balance {
-                    return Err(DebtError::PaymentExceedsBalance {
-                        balance: debt.current_balance,
-                    });
-                }
-                Ok(vec![EventPayload::PaymentRecorded(PaymentRecorded {
-                    amount: payment.amount.amount(),
-                    paid_on: payment.paid_on.date(),
-                    note: payment.note.as_ref().map(|n| n.as_str().to_owned()),
-                })])
+                Ok(vec![debt.payment(payment, *today)?])
             }
             DebtCommand::AddCharge {
                 actor,
@@ -415,16 +434,7 @@ impl Decider for Debt {
                 today,
             } => {
                 let debt = Self::owned_by(state, actor)?;
-                debt.check_day("charged_on", charge.charged_on, *today)?;
-                if debt.current_balance + charge.amount.amount() > Money::MAX {
-                    return Err(DebtError::BalanceTooLarge);
-                }
-                Ok(vec![EventPayload::ChargeAdded(ChargeAdded {
-                    amount: charge.amount.amount(),
-                    charged_on: charge.charged_on.date(),
-                    kind: charge.kind,
-                    note: charge.note.as_ref().map(|n| n.as_str().to_owned()),
-                })])
+                Ok(vec![debt.charge(charge, *today)?])
             }
         }
     }

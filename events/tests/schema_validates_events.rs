@@ -88,6 +88,22 @@ fn every_kind_of_event() -> Vec<Value> {
             false,
         ),
         envelope(
+            EventPayload::DebtDeleted(DebtDeleted {
+                reason: Some("paid off".into()),
+            }),
+            false,
+        ),
+        envelope(EventPayload::DebtDeleted(DebtDeleted::default()), false),
+    ]
+    .into_iter()
+    .chain(money_events())
+    .collect()
+}
+
+/// What came with payments: a minimum payment set, payments and charges with and without their note.
+fn money_events() -> Vec<Value> {
+    vec![
+        envelope(
             EventPayload::DebtUpdated(DebtUpdated {
                 changes: DebtChanges {
                     minimum_payment: Some(Some(Decimal::new(4_050, 2))),
@@ -130,13 +146,6 @@ fn every_kind_of_event() -> Vec<Value> {
             }),
             false,
         ),
-        envelope(
-            EventPayload::DebtDeleted(DebtDeleted {
-                reason: Some("paid off".into()),
-            }),
-            false,
-        ),
-        envelope(EventPayload::DebtDeleted(DebtDeleted::default()), false),
     ]
 }
 

@@ -56,50 +56,6 @@ pub fn parse(raw: Option<String>, now: DateTime<Utc>) -> Result<Option<DateTime<
     Ok(Some(instant))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn instants_dates_and_their_limits() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
-        let parsed = |raw: &str| parse(Some(raw.to_owned()), now);
-        assert_eq!(
-            parsed("2026-03-10T11:00:00Z").unwrap(),
-            Some(now - chrono::Duration::hours(1))
-        );
-        assert_eq!(
-            parsed("2026-03-10T12:30:00+01:00").unwrap(),
-            Some(now - chrono::Duration::minutes(30)),
-            "an offset"
-        );
-        assert_eq!(
-            parsed("2026-03-10T12:30:00 01:00").unwrap(),
-            Some(now - chrono::Duration::minutes(30)),
-            "an unencoded + read as a space"
-        );
-        assert_eq!(
-            parsed("2026-03-09").unwrap().unwrap().to_rfc3339(),
-            "2026-03-09T23:59:59.999999999+00:00",
-            "a date is the end of its UTC day"
-        );
-        assert_eq!(parse(None, now).unwrap(), None);
-        // RFC 3339 lets a space stand for the T (its section 5.6 note).
-        assert!(parsed("2026-03-10 11:00:00Z").unwrap().is_some());
-        for bad in [
-            "2026-03-10",
-            "2026-03-10T12:00:01Z",
-            "2026-02-30",
-            "yesterday",
-            "",
-            "1700000000",
-        ] {
-            assert_eq!(parsed(bad).unwrap_err().status, 422, "{bad:?}");
-        }
-    }
-}
-
 /// The instant as answers state it.
 pub fn stated(as_of: DateTime<Utc>) -> Value {
     Value::String(as_of.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
@@ -192,4 +148,48 @@ pub async fn debt_histories(
         }
     }
     Ok(histories.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn instants_dates_and_their_limits() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap();
+        let parsed = |raw: &str| parse(Some(raw.to_owned()), now);
+        assert_eq!(
+            parsed("2026-03-10T11:00:00Z").unwrap(),
+            Some(now - chrono::Duration::hours(1))
+        );
+        assert_eq!(
+            parsed("2026-03-10T12:30:00+01:00").unwrap(),
+            Some(now - chrono::Duration::minutes(30)),
+            "an offset"
+        );
+        assert_eq!(
+            parsed("2026-03-10T12:30:00 01:00").unwrap(),
+            Some(now - chrono::Duration::minutes(30)),
+            "an unencoded + read as a space"
+        );
+        assert_eq!(
+            parsed("2026-03-09").unwrap().unwrap().to_rfc3339(),
+            "2026-03-09T23:59:59.999999999+00:00",
+            "a date is the end of its UTC day"
+        );
+        assert_eq!(parse(None, now).unwrap(), None);
+        // RFC 3339 lets a space stand for the T (its section 5.6 note).
+        assert!(parsed("2026-03-10 11:00:00Z").unwrap().is_some());
+        for bad in [
+            "2026-03-10",
+            "2026-03-10T12:00:01Z",
+            "2026-02-30",
+            "yesterday",
+            "",
+            "1700000000",
+        ] {
+            assert_eq!(parsed(bad).unwrap_err().status, 422, "{bad:?}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::{DebtStatus, DebtView};
 use http_api::context::{caller, query_param};
 use http_api::{serve, Problem, Reply};
@@ -101,6 +101,22 @@ async fn all_debts(store: &dyn EventStore, username: &str) -> Result<Vec<DebtVie
         .collect()
 }
 
+/// The user's debts now (their read items) or as recorded by an instant (folded from the events).
+async fn debts_at(
+    deps: &QueryDeps,
+    username: &str,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Vec<DebtView>, Problem> {
+    match as_of {
+        None => all_debts(deps.store.as_ref(), username).await,
+        Some(at) => Ok(as_of::debt_histories(&deps.store, username, at)
+            .await?
+            .iter()
+            .filter_map(|history| DebtView::from_history(history))
+            .collect()),
+    }
+}
+
 pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("list-debts", request, |request, _meta| async move {
         let me = caller(&request)?;
@@ -110,26 +126,18 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             Some("name") => Sort::Name,
             Some(_) => return Err(bad("sort must be newest or name")),
         };
-        let status = match query_param(&request, "status") {
-            None => None,
-            Some(raw) => Some(
-                DebtStatus::parse(&raw).ok_or_else(|| bad("status must be open or paid_off"))?,
-            ),
-        };
+        let status = query_param(&request, "status")
+            .map(|raw| {
+                DebtStatus::parse(&raw).ok_or_else(|| bad("status must be open or paid_off"))
+            })
+            .transpose()?;
         let after = query_param(&request, "cursor")
             .map(|raw| decode_cursor(&raw, me.as_str(), sort))
             .transpose()?;
         let as_of = as_of::parse(query_param(&request, "as_of"), Utc::now())?;
 
-        let debts = match as_of {
-            None => all_debts(deps.store.as_ref(), me.as_str()).await?,
-            Some(at) => as_of::debt_histories(&deps.store, me.as_str(), at)
-                .await?
-                .iter()
-                .filter_map(|history| DebtView::from_history(history))
-                .collect(),
-        };
-        let mut debts: Vec<(String, DebtView)> = debts
+        let mut debts: Vec<(String, DebtView)> = debts_at(deps, me.as_str(), as_of)
+            .await?
             .into_iter()
             .filter(|debt| status.is_none_or(|s| debt.fields.status == s))
             .map(|debt| (sort_value(&debt, sort), debt))
