@@ -815,7 +815,7 @@ async fn dynamodb_the_projector_on_the_real_stream_builds_the_read_items() {
         .iter()
         .filter(|r| projections::projector::aggregate_of(r).is_some())
         .count();
-    assert_eq!(event_records, 12, "one stream record per event");
+    assert_eq!(event_records, 15, "one stream record per event");
     assert!(
         records.len() > event_records,
         "credentials and guards are in the stream too, and ignored"
