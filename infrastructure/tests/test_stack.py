@@ -6,12 +6,18 @@ Cargo workspace."""
 import glob
 import json
 import os
+from pathlib import Path
 
 import pulumi
 
 from conftest import MOCKS
-from components.stack import EVENT_SOURCE, EVENT_TYPES, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
+from components.stack import EVENT_SOURCE, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
 
+# Every event type of the published contract: one `oneOf` branch of the envelope schema each.
+CONTRACT_EVENT_TYPES = [
+    branch["properties"]["event_type"]["const"]
+    for branch in json.loads((Path(__file__).parents[2] / "docs/schemas/envelope.schema.json").read_text())["oneOf"]
+]
 SETTINGS = Settings(prefix="debts-test")
 STACK = DebtsStack(SETTINGS)
 PREFIX = SETTINGS.prefix
@@ -201,7 +207,10 @@ def test_analytics_subscribes_to_the_bus_with_retries_and_a_dead_letter_queue():
     def check():
         [(_, rule)] = declared("aws:cloudwatch/eventRule:EventRule")
         assert rule["event_bus_name"] == f"{PREFIX}-events"
-        assert json.loads(rule["event_pattern"]) == {"source": [EVENT_SOURCE], "detail-type": EVENT_TYPES}
+        # Analytics hears every event type the contract has (docs/schemas, generated from the Rust types).
+        pattern = json.loads(rule["event_pattern"])
+        assert pattern["source"] == [EVENT_SOURCE]
+        assert set(pattern.get("detail-type", CONTRACT_EVENT_TYPES)) == set(CONTRACT_EVENT_TYPES), pattern
         [(_, target)] = declared("aws:cloudwatch/eventTarget:EventTarget")
         assert target["arn"].endswith(f"/{PREFIX}-analytics") and target["event_bus_name"] == f"{PREFIX}-events"
         assert target["retry_policy"]["maximum_retry_attempts"] > 0

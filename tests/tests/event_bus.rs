@@ -69,10 +69,7 @@ impl Moto {
             .unwrap();
         let mut urls = Vec::new();
         for (rule, types) in [
-            (
-                "all",
-                json!(["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"]),
-            ),
+            ("all", json!(events::EventPayload::TYPES)),
             ("deletions", json!(["DebtDeleted"])),
         ] {
             let (url, arn) = queue(&sqs, &format!("{rule}-{run}")).await;
@@ -150,8 +147,8 @@ impl Moto {
     }
 }
 
-/// Three users, a debt each, an update of each debt and one deletion: 10 events, committed (all on one UTC
-/// day, as the builders date them).
+/// Three users, a debt each, an update of each debt, a payment and a charge on one and a deletion of another:
+/// 12 events, committed (all on one UTC day, as the builders date them).
 async fn commit_script(store: &dyn EventStore) -> Vec<EventEnvelope> {
     let mut committed = Vec::new();
     for n in 0..3 {
@@ -162,6 +159,21 @@ async fn commit_script(store: &dyn EventStore) -> Vec<EventEnvelope> {
         if n == 0 {
             let deleted = events::EventPayload::DebtDeleted(events::DebtDeleted { reason: None });
             history.push(integration_tests::envelope(&debt, 3, deleted));
+        }
+        if n == 1 {
+            let paid = events::EventPayload::PaymentRecorded(events::PaymentRecorded {
+                amount: rust_decimal::Decimal::new(5_000, 2),
+                paid_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                note: None,
+            });
+            let charged = events::EventPayload::ChargeAdded(events::ChargeAdded {
+                amount: rust_decimal::Decimal::new(1_250, 2),
+                charged_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                kind: events::ChargeKind::Interest,
+                note: None,
+            });
+            history.push(integration_tests::envelope(&debt, 3, paid));
+            history.push(integration_tests::envelope(&debt, 4, charged));
         }
         for events in [registered, history] {
             store
@@ -212,6 +224,13 @@ async fn dynamodb_moto_a_committed_event_reaches_a_rule_target_with_its_type_as_
 
     let delivered = moto.received(&moto.all, committed.len()).await;
     assert_eq!(delivered.len(), committed.len(), "each event once");
+    let types: std::collections::BTreeSet<&str> =
+        delivered.iter().map(|e| e.detail_type.as_str()).collect();
+    assert_eq!(
+        types.len(),
+        events::EventPayload::TYPES.len(),
+        "every type: {types:?}"
+    );
     let by_id: BTreeMap<String, &EventEnvelope> = committed
         .iter()
         .map(|e| (e.event_id.to_string(), e))

@@ -23,9 +23,6 @@ pub struct ExportFilter {
     pub user: Option<String>,
 }
 
-/// The event types an export can filter on.
-pub const EVENT_TYPES: [&str; 4] = ["UserCreated", "DebtCreated", "DebtUpdated", "DebtDeleted"];
-
 impl ExportFilter {
     /// Reads `--since`/`--until` values: RFC 3339, or a date meaning that day's UTC midnight.
     pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -40,10 +37,10 @@ impl ExportFilter {
     /// Reads a `--type` value: one or more comma-separated event types.
     pub fn add_types(&mut self, text: &str) -> Result<(), String> {
         for name in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            if !EVENT_TYPES.contains(&name) {
+            if !EventPayload::TYPES.contains(&name) {
                 return Err(format!(
                     "unknown event type {name}: use {}",
-                    EVENT_TYPES.join(", ")
+                    EventPayload::TYPES.join(", ")
                 ));
             }
             self.types.push(name.to_owned());

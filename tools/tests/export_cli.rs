@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use events::{
-    AggregateType, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventEnvelope, EventPayload,
-    PaymentFrequency, UserCreated,
+    AggregateType, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated,
+    EventEnvelope, EventPayload, PaymentFrequency, PaymentRecorded, UserCreated,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -87,13 +87,22 @@ async fn data_dir(users: usize, debts: usize) -> (PathBuf, Vec<EventEnvelope>) {
                 ..DebtChanges::default()
             };
             let at = day + Duration::minutes(v as i64);
-            history.push(envelope(
-                &id,
-                v,
-                at,
-                owner,
-                EventPayload::DebtUpdated(DebtUpdated { changes }),
-            ));
+            // Money moves at versions 4 and 6; every other change is an update.
+            let payload = match v {
+                4 => EventPayload::PaymentRecorded(PaymentRecorded {
+                    amount: Decimal::new(10_000, 2),
+                    paid_on: day.date_naive(),
+                    note: None,
+                }),
+                6 => EventPayload::ChargeAdded(ChargeAdded {
+                    amount: Decimal::new(2_500, 2),
+                    charged_on: day.date_naive(),
+                    kind: ChargeKind::Fee,
+                    note: Some("late".into()),
+                }),
+                _ => EventPayload::DebtUpdated(DebtUpdated { changes }),
+            };
+            history.push(envelope(&id, v, at, owner, payload));
         }
         let at = day + Duration::minutes(30);
         history.push(envelope(
@@ -174,6 +183,20 @@ async fn export_round_trips_and_filters_select_exactly() {
         )
     });
     assert_eq!(exported_ids(&out, &schema), ids(wanted));
+    let (code, out, err) = export(
+        &dir,
+        &["--type", "PaymentRecorded", "--type", "ChargeAdded"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let wanted = all.iter().filter(|e| {
+        matches!(
+            e.payload,
+            EventPayload::PaymentRecorded(_) | EventPayload::ChargeAdded(_)
+        )
+    });
+    let wanted = ids(wanted);
+    assert!(!wanted.is_empty());
+    assert_eq!(exported_ids(&out, &schema), wanted);
 
     // --since inclusive, --until exclusive; a bare date is UTC midnight.
     let (code, out, _) = export(
