@@ -22,6 +22,8 @@ pub struct Reply {
     pub next_cursor: Option<Option<String>>,
     /// Further members beside `data` (`as_of` on a read of the past).
     pub members: Vec<(&'static str, Value)>,
+    /// A body that is not JSON, with its media type (a schedule as `text/csv`); replaces `data`.
+    pub text: Option<(&'static str, String)>,
 }
 
 impl Reply {
@@ -33,6 +35,15 @@ impl Reply {
             wrapped: true,
             next_cursor: None,
             members: Vec::new(),
+            text: None,
+        }
+    }
+
+    /// 200 with `body` as it is, of media type `content_type`.
+    pub fn text(content_type: &'static str, body: String) -> Self {
+        Reply {
+            text: Some((content_type, body)),
+            ..Reply::ok(Value::Null)
         }
     }
 
@@ -97,27 +108,34 @@ pub fn etag(version: u64) -> String {
     format!("\"{version}\"")
 }
 
+/// A JSON reply's body: `{"data": ..., "next_cursor"?: ..., other members}`, or the data alone when bare.
+fn json_body(reply: Reply) -> Value {
+    if !reply.wrapped {
+        return reply.data;
+    }
+    let mut body = json!({ "data": reply.data });
+    if let Some(next_cursor) = reply.next_cursor {
+        body["next_cursor"] = json!(next_cursor);
+    }
+    for (name, value) in reply.members {
+        body[name] = value;
+    }
+    body
+}
+
 /// The HTTP response for a handler's outcome. Problems are logged here, once, at a level by status.
 pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<Body> {
     let (status, body, content_type, version) = match outcome {
-        Ok(reply) => (
-            reply.status,
-            match (reply.wrapped, reply.next_cursor) {
-                (false, _) => reply.data,
-                (true, next_cursor) => {
-                    let mut body = json!({ "data": reply.data });
-                    if let Some(next_cursor) = next_cursor {
-                        body["next_cursor"] = json!(next_cursor);
-                    }
-                    for (name, value) in reply.members {
-                        body[name] = value;
-                    }
-                    body
-                }
-            },
-            "application/json",
-            reply.version,
-        ),
+        Ok(Reply {
+            status,
+            text: Some((content_type, text)),
+            version,
+            ..
+        }) => (status, Value::String(text), content_type, version),
+        Ok(reply) => {
+            let (status, version) = (reply.status, reply.version);
+            (status, json_body(reply), "application/json", version)
+        }
         Err(problem) => {
             if problem.status >= 500 {
                 tracing::error!(
@@ -136,10 +154,10 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
             )
         }
     };
-    let body = if status == StatusCode::NOT_MODIFIED {
-        Body::Empty
-    } else {
-        Body::Text(body.to_string())
+    let body = match body {
+        _ if status == StatusCode::NOT_MODIFIED => Body::Empty,
+        Value::String(text) if content_type != "application/json" => Body::Text(text),
+        json => Body::Text(json.to_string()),
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

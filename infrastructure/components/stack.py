@@ -85,6 +85,8 @@ ROUTES = [
     Route("GET", "/debts/{debt_id}/history", "get-debt-history", True),
     Route("POST", "/debts/{debt_id}/payments", "record-payment", True),
     Route("POST", "/debts/{debt_id}/charges", "add-charge", True),
+    Route("GET", "/users/{username}/payoff-plan", "get-payoff-plan", True),
+    Route("GET", "/debts/{debt_id}/schedule", "get-debt-schedule", True),
 ]
 
 
@@ -188,6 +190,11 @@ class DebtsStack:
             "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS),
                                                 table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
                          "GET /debts/{id}"),
+            # Plans read the debts' read items (a 1,200-month plan of 20 debts is milliseconds of arithmetic).
+            "get-payoff-plan": (256, 10, environment, [table_statement({QUERY}, partitions=USER_PARTITIONS)],
+                                "GET /users/{username}/payoff-plan"),
+            "get-debt-schedule": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
+                                  "GET /debts/{id}/schedule"),
             "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
                                  "GET /debts/{id}/history"),
             "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"]),

@@ -22,7 +22,8 @@ SETTINGS = Settings(prefix="debts-test")
 STACK = DebtsStack(SETTINGS)
 PREFIX = SETTINGS.prefix
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-QUERY_FUNCTIONS = {"healthz", "get-user", "get-summary", "list-debts", "get-debt", "get-debt-history"}
+QUERY_FUNCTIONS = {"healthz", "get-user", "get-summary", "list-debts", "get-debt", "get-debt-history",
+                   "get-payoff-plan", "get-debt-schedule"}
 STREAM_ARN_SUFFIX = "table/debts/stream/2026"
 EVENT_ITEMS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
 
@@ -151,7 +152,7 @@ def test_every_function_but_replay_is_pinned_to_its_partitions():
             assert pins[function] == [["DEBT#*"], ["USER#*"]], (function, pins[function])
         for function in ("record-payment", "add-charge"):
             assert pins[function] == [["DEBT#*"], ["IDEMPOTENCY#debts#*"]], (function, pins[function])
-        for function in ("login", "get-user"):
+        for function in ("login", "get-user", "get-payoff-plan", "get-debt-schedule"):
             assert pins[function] == [["USER#*"]], (function, pins[function])
         # Reads `as_of` a past instant fold the events.
         for function in ("get-debt", "list-debts"):

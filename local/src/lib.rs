@@ -272,6 +272,8 @@ impl Gateway {
             Handler::ListDebts => queries::list_debts(request, &self.queries).await,
             Handler::GetDebt => queries::get_debt(request, &self.queries).await,
             Handler::GetDebtHistory => queries::get_debt_history(request, &self.queries).await,
+            Handler::GetPayoffPlan => queries::get_payoff_plan(request, &self.queries).await,
+            Handler::GetDebtSchedule => queries::get_debt_schedule(request, &self.queries).await,
         }
     }
 }

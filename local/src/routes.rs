@@ -21,6 +21,8 @@ pub enum Handler {
     ListDebts,
     GetDebt,
     GetDebtHistory,
+    GetPayoffPlan,
+    GetDebtSchedule,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -31,7 +33,7 @@ pub struct Route {
     pub protected: bool,
 }
 
-pub const ROUTES: [Route; 13] = [
+pub const ROUTES: [Route; 15] = [
     Route {
         method: "GET",
         template: "/healthz",
@@ -108,6 +110,18 @@ pub const ROUTES: [Route; 13] = [
         method: "POST",
         template: "/debts/{debt_id}/charges",
         handler: Handler::AddCharge,
+        protected: true,
+    },
+    Route {
+        method: "GET",
+        template: "/users/{username}/payoff-plan",
+        handler: Handler::GetPayoffPlan,
+        protected: true,
+    },
+    Route {
+        method: "GET",
+        template: "/debts/{debt_id}/schedule",
+        handler: Handler::GetDebtSchedule,
         protected: true,
     },
 ];

@@ -5,6 +5,7 @@
 pub mod as_of;
 mod history;
 mod listing;
+mod planning;
 mod summary;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use store::{keys, EventStore, ItemKey, ReadItem};
 
 pub use history::get_debt_history;
 pub use listing::list_debts;
+pub use planning::{get_debt_schedule, get_payoff_plan};
 pub use summary::portfolio_summary;
 
 /// What the query handlers need, built once per container.

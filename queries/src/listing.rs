@@ -87,7 +87,10 @@ fn encode_cursor(cursor: &Cursor) -> String {
 }
 
 /// Every live debt read item in the user's partition.
-async fn all_debts(store: &dyn EventStore, username: &str) -> Result<Vec<DebtView>, Problem> {
+pub(crate) async fn all_debts(
+    store: &dyn EventStore,
+    username: &str,
+) -> Result<Vec<DebtView>, Problem> {
     let pk = keys::user_info_key(username).pk;
     let items = query_all(
         store,

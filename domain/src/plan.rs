@@ -1,0 +1,528 @@
+//! Payoff plans and amortization schedules: pure functions of balances, rates, monthly minimums and a
+//! monthly budget, with exact `Decimal` arithmetic. The rules are written in `docs/planning.md`, so that any
+//! client can reproduce a plan to the cent:
+//!
+//! 1. A debt's monthly minimum is its `minimum_payment` per `payment_frequency` converted to a month (weekly
+//!    x 52 / 12, biweekly x 26 / 12, monthly x 1, quarterly / 3, annually / 12), rounded to the cent half away
+//!    from zero. Its monthly rate is `interest_rate / 100 / 12`.
+//! 2. Each month, in order: (a) every open debt accrues interest, its balance x its monthly rate rounded to the
+//!    cent half away from zero; (b) every open debt is paid its monthly minimum, or its balance if less; (c) the
+//!    rest of the budget goes to the open debts in strategy order, each paid the lesser of what is left and its
+//!    balance; (d) a debt at zero is paid off that month.
+//! 3. The plan stops when nothing is owed, or after [`MAX_MONTHS`].
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use events::PaymentFrequency;
+
+/// The longest plan: 100 years.
+pub const MAX_MONTHS: u32 = 1_200;
+
+/// Rounds to the cent, half away from zero: the one rounding rule of every plan figure.
+pub fn cents(value: Decimal) -> Decimal {
+    let mut value = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    value.rescale(2);
+    value
+}
+
+/// A minimum payment per `frequency` as a monthly amount (rule 1).
+pub fn monthly_minimum(minimum_payment: Decimal, frequency: PaymentFrequency) -> Decimal {
+    let (times, per) = match frequency {
+        PaymentFrequency::Weekly => (52, 12),
+        PaymentFrequency::Biweekly => (26, 12),
+        PaymentFrequency::Monthly => (1, 1),
+        PaymentFrequency::Quarterly => (1, 3),
+        PaymentFrequency::Annually => (1, 12),
+    };
+    cents(minimum_payment * Decimal::from(times) / Decimal::from(per))
+}
+
+/// A yearly percentage as a monthly rate: `interest_rate / 100 / 12`.
+pub fn monthly_rate(interest_rate: Decimal) -> Decimal {
+    interest_rate / Decimal::from(1_200)
+}
+
+/// One month's interest on `balance` (rule 2a).
+pub fn interest(balance: Decimal, interest_rate: Decimal) -> Decimal {
+    cents(balance * monthly_rate(interest_rate))
+}
+
+/// A debt as a plan sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanDebt {
+    pub debt_id: String,
+    pub debt_name: String,
+    pub balance: Decimal,
+    /// Yearly, in percent.
+    pub interest_rate: Decimal,
+    pub monthly_minimum: Decimal,
+}
+
+/// In which order extra money goes to the debts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// Highest rate first; ties by smaller balance, then by `debt_id`.
+    Avalanche,
+    /// Smallest balance first; ties by higher rate, then by `debt_id`.
+    Snowball,
+    /// The caller's order of `debt_id`s: every debt of the plan exactly once.
+    Custom(Vec<String>),
+}
+
+impl Strategy {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Avalanche => "avalanche",
+            Strategy::Snowball => "snowball",
+            Strategy::Custom(_) => "custom",
+        }
+    }
+}
+
+/// Why no plan can be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("monthly_budget is less than the sum of the monthly minimums, {minimums}")]
+    BudgetBelowMinimums { minimums: Decimal },
+    #[error("order must name every open debt exactly once")]
+    OrderMismatch {
+        missing: Vec<String>,
+        unknown: Vec<String>,
+        repeated: Vec<String>,
+    },
+}
+
+/// Positions into `debts`, in the strategy's order (rule 3), fixed at the start.
+pub fn order(debts: &[PlanDebt], strategy: &Strategy) -> Result<Vec<usize>, PlanError> {
+    let mut positions: Vec<usize> = (0..debts.len()).collect();
+    match strategy {
+        Strategy::Avalanche => positions.sort_by(|&a, &b| {
+            let (a, b) = (&debts[a], &debts[b]);
+            b.interest_rate
+                .cmp(&a.interest_rate)
+                .then(a.balance.cmp(&b.balance))
+                .then(a.debt_id.cmp(&b.debt_id))
+        }),
+        Strategy::Snowball => positions.sort_by(|&a, &b| {
+            let (a, b) = (&debts[a], &debts[b]);
+            a.balance
+                .cmp(&b.balance)
+                .then(b.interest_rate.cmp(&a.interest_rate))
+                .then(a.debt_id.cmp(&b.debt_id))
+        }),
+        Strategy::Custom(ids) => return custom_order(debts, ids),
+    }
+    Ok(positions)
+}
+
+fn custom_order(debts: &[PlanDebt], ids: &[String]) -> Result<Vec<usize>, PlanError> {
+    let position = |id: &String| debts.iter().position(|d| &d.debt_id == id);
+    let unknown: Vec<String> = ids
+        .iter()
+        .filter(|id| position(id).is_none())
+        .cloned()
+        .collect();
+    let mut repeated: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .filter(|(i, id)| ids[..*i].contains(id))
+        .map(|(_, id)| id.clone())
+        .collect();
+    repeated.dedup();
+    let missing: Vec<String> = debts
+        .iter()
+        .filter(|d| !ids.contains(&d.debt_id))
+        .map(|d| d.debt_id.clone())
+        .collect();
+    if !(unknown.is_empty() && repeated.is_empty() && missing.is_empty()) {
+        return Err(PlanError::OrderMismatch {
+            missing,
+            unknown,
+            repeated,
+        });
+    }
+    Ok(ids.iter().filter_map(position).collect())
+}
+
+/// One debt in one month of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// 1-based.
+    pub month: u32,
+    pub debt_id: String,
+    pub interest: Decimal,
+    pub payment: Decimal,
+    /// After the month's interest and payment.
+    pub balance: Decimal,
+}
+
+/// What a plan did to one debt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebtOutcome {
+    pub debt_id: String,
+    pub debt_name: String,
+    /// 1-based position in the strategy's order.
+    pub order: u32,
+    /// 1-based; `None` when the plan ended with something still owed.
+    pub paid_off_month: Option<u32>,
+    pub interest_paid: Decimal,
+    pub total_paid: Decimal,
+}
+
+/// A simulated plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Months until nothing is owed, or [`MAX_MONTHS`] when the plan gave up.
+    pub months: u32,
+    pub debt_free: bool,
+    pub total_interest: Decimal,
+    pub total_paid: Decimal,
+    /// In strategy order.
+    pub debts: Vec<DebtOutcome>,
+    /// Month by month, each month's debts in strategy order (only when asked for).
+    pub rows: Vec<Row>,
+}
+
+/// The plan with `budget` a month, extra money in `order` (rule 2); `budget: None` pays each debt only its
+/// own minimum (no rollover). Refuses a budget below the sum of the monthly minimums.
+pub fn simulate(
+    debts: &[PlanDebt],
+    order: &[usize],
+    budget: Option<Decimal>,
+    keep_rows: bool,
+) -> Result<Plan, PlanError> {
+    let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
+    if budget.is_some_and(|b| b < minimums) {
+        return Err(PlanError::BudgetBelowMinimums {
+            minimums: cents(minimums),
+        });
+    }
+    // Every amount is whole cents; written with two places, so every figure reads "12.50", not "12.5".
+    let budget = budget.map(cents);
+    let mut run = Run::new(debts, order, keep_rows);
+    let mut month = 0;
+    while month < MAX_MONTHS && run.balances.iter().any(|b| *b > Decimal::ZERO) {
+        month += 1;
+        run.month(month, budget);
+    }
+    Ok(run.into_plan(month))
+}
+
+/// A plan being simulated: balances, and what each debt was charged and paid so far.
+struct Run<'a> {
+    debts: &'a [PlanDebt],
+    order: &'a [usize],
+    minimums: Vec<Decimal>,
+    balances: Vec<Decimal>,
+    /// In strategy order.
+    outcomes: Vec<DebtOutcome>,
+    rows: Option<Vec<Row>>,
+}
+
+impl<'a> Run<'a> {
+    fn new(debts: &'a [PlanDebt], order: &'a [usize], keep_rows: bool) -> Self {
+        let zero = cents(Decimal::ZERO);
+        Run {
+            debts,
+            order,
+            minimums: debts.iter().map(|d| cents(d.monthly_minimum)).collect(),
+            balances: debts.iter().map(|d| cents(d.balance)).collect(),
+            outcomes: order
+                .iter()
+                .zip(1..)
+                .map(|(&i, rank)| DebtOutcome {
+                    debt_id: debts[i].debt_id.clone(),
+                    debt_name: debts[i].debt_name.clone(),
+                    order: rank,
+                    paid_off_month: None,
+                    interest_paid: zero,
+                    total_paid: zero,
+                })
+                .collect(),
+            rows: keep_rows.then(Vec::new),
+        }
+    }
+
+    /// One month: interest, minimums, then the rest of the budget in order (rule 2, a to d).
+    fn month(&mut self, month: u32, budget: Option<Decimal>) {
+        let zero = cents(Decimal::ZERO);
+        let count = self.debts.len();
+        let (mut paid, mut accrued) = (vec![zero; count], vec![zero; count]);
+        let open: Vec<(usize, usize)> = self
+            .order
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, i)| self.balances[i] > Decimal::ZERO)
+            .collect();
+        for &(_, i) in &open {
+            accrued[i] = interest(self.balances[i], self.debts[i].interest_rate);
+            self.balances[i] += accrued[i];
+            paid[i] = self.minimums[i].min(self.balances[i]);
+            self.balances[i] -= paid[i];
+        }
+        if let Some(budget) = budget {
+            let mut left = budget - paid.iter().copied().sum::<Decimal>();
+            for &(_, i) in &open {
+                let extra = left.min(self.balances[i]);
+                paid[i] += extra;
+                self.balances[i] -= extra;
+                left -= extra;
+            }
+        }
+        for &(rank, i) in &open {
+            let outcome = &mut self.outcomes[rank];
+            outcome.interest_paid += accrued[i];
+            outcome.total_paid += paid[i];
+            if self.balances[i].is_zero() {
+                outcome.paid_off_month = Some(month);
+            }
+            if let Some(rows) = &mut self.rows {
+                rows.push(Row {
+                    month,
+                    debt_id: self.debts[i].debt_id.clone(),
+                    interest: accrued[i],
+                    payment: paid[i],
+                    balance: self.balances[i],
+                });
+            }
+        }
+    }
+
+    fn into_plan(self, months: u32) -> Plan {
+        Plan {
+            months,
+            debt_free: self.balances.iter().all(|b| b.is_zero()),
+            total_interest: self.outcomes.iter().map(|o| o.interest_paid).sum(),
+            total_paid: self.outcomes.iter().map(|o| o.total_paid).sum(),
+            debts: self.outcomes,
+            rows: self.rows.unwrap_or_default(),
+        }
+    }
+}
+
+/// The level monthly payment that clears `balance` in `months` months at `interest_rate`:
+/// `A = r·B / (1 − (1 + r)^−n)`, rounded up to the cent (`B / n` when the rate is 0).
+pub fn level_payment(balance: Decimal, interest_rate: Decimal, months: u32) -> Decimal {
+    let n = Decimal::from(months);
+    let r = monthly_rate(interest_rate);
+    let exact = if r.is_zero() {
+        balance / n
+    } else {
+        let mut growth = Decimal::ONE;
+        for _ in 0..months {
+            growth *= Decimal::ONE + r;
+        }
+        // r·B / (1 − g⁻¹) = r·B·g / (g − 1), with g = (1 + r)^n.
+        r * balance * growth / (growth - Decimal::ONE)
+    };
+    let mut up = exact.round_dp_with_strategy(2, RoundingStrategy::AwayFromZero);
+    up.rescale(2);
+    up
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest, ProptestConfig};
+    use proptest::strategy::Strategy as Generator;
+    use std::str::FromStr;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn debt(id: &str, balance: &str, rate: &str, minimum: &str) -> PlanDebt {
+        PlanDebt {
+            debt_id: id.into(),
+            debt_name: format!("Debt {id}"),
+            balance: dec(balance),
+            interest_rate: dec(rate),
+            monthly_minimum: dec(minimum),
+        }
+    }
+
+    fn plan(debts: &[PlanDebt], strategy: Strategy, budget: &str) -> Plan {
+        let order = order(debts, &strategy).unwrap();
+        simulate(debts, &order, Some(dec(budget)), true).unwrap()
+    }
+
+    #[test]
+    fn minimums_convert_per_frequency_to_the_cent() {
+        let m = |f| monthly_minimum(dec("100"), f).to_string();
+        assert_eq!(m(PaymentFrequency::Weekly), "433.33");
+        assert_eq!(m(PaymentFrequency::Biweekly), "216.67");
+        assert_eq!(m(PaymentFrequency::Monthly), "100.00");
+        assert_eq!(m(PaymentFrequency::Quarterly), "33.33");
+        assert_eq!(m(PaymentFrequency::Annually), "8.33");
+        // 0.05 x 26 / 12 = 0.108333: half away from zero at the cent.
+        assert_eq!(
+            monthly_minimum(dec("0.05"), PaymentFrequency::Biweekly).to_string(),
+            "0.11"
+        );
+        assert_eq!(interest(dec("1000"), dec("18")).to_string(), "15.00");
+        assert_eq!(interest(dec("0.30"), dec("10")).to_string(), "0.00");
+        assert_eq!(
+            interest(dec("0.60"), dec("10")).to_string(),
+            "0.01",
+            "0.005 rounds away"
+        );
+    }
+
+    #[test]
+    fn strategies_order_by_rate_or_balance_with_ties_broken() {
+        let debts = [
+            debt("c", "500", "20", "10"),
+            debt("a", "500", "20", "10"),
+            debt("b", "100", "5", "10"),
+            debt("d", "100", "25", "10"),
+        ];
+        let ids = |s: Strategy| -> Vec<&str> {
+            order(&debts, &s)
+                .unwrap()
+                .iter()
+                .map(|&i| debts[i].debt_id.as_str())
+                .collect()
+        };
+        assert_eq!(ids(Strategy::Avalanche), ["d", "a", "c", "b"]);
+        assert_eq!(ids(Strategy::Snowball), ["d", "b", "a", "c"]);
+        let custom = Strategy::Custom(vec!["b".into(), "a".into(), "d".into(), "c".into()]);
+        assert_eq!(ids(custom), ["b", "a", "d", "c"]);
+        let wrong = Strategy::Custom(vec!["a".into(), "a".into(), "x".into(), "b".into()]);
+        assert_eq!(
+            order(&debts, &wrong),
+            Err(PlanError::OrderMismatch {
+                missing: vec!["c".into(), "d".into()],
+                unknown: vec!["x".into()],
+                repeated: vec!["a".into()],
+            })
+        );
+    }
+
+    #[test]
+    fn the_rollover_pays_the_next_debt_once_one_is_paid_off() {
+        let debts = [
+            debt("small", "100", "0", "50"),
+            debt("big", "1000", "0", "50"),
+        ];
+        let plan = plan(&debts, Strategy::Snowball, "200");
+        // Month 1: minimums 50 + 50, the extra 100 to the smallest: it is paid off.
+        assert_eq!(plan.rows[0].payment.to_string(), "100.00");
+        assert_eq!(plan.debts[0].paid_off_month, Some(1));
+        // From month 2 all 200 go to the big one: 1000 - 100 = 900, then 200 a month.
+        assert_eq!(plan.rows[2].payment.to_string(), "200.00");
+        assert_eq!(plan.months, 6);
+        assert_eq!(plan.debts[1].paid_off_month, Some(6));
+        assert!(plan.debt_free);
+    }
+
+    #[test]
+    fn the_budget_must_cover_the_minimums() {
+        let debts = [debt("a", "100", "5", "30.50"), debt("b", "100", "5", "20")];
+        assert_eq!(
+            simulate(&debts, &[0, 1], Some(dec("50.49")), false),
+            Err(PlanError::BudgetBelowMinimums {
+                minimums: dec("50.50")
+            })
+        );
+        assert!(simulate(&debts, &[0, 1], Some(dec("50.50")), false).is_ok());
+    }
+
+    #[test]
+    fn a_minimum_below_the_interest_never_pays_off() {
+        let debts = [debt("a", "10000", "24", "200")];
+        let plan = simulate(&debts, &[0], None, false).unwrap();
+        assert!(!plan.debt_free);
+        assert_eq!(plan.months, MAX_MONTHS);
+        assert_eq!(plan.debts[0].paid_off_month, None);
+    }
+
+    #[test]
+    fn a_level_payment_clears_a_debt_in_36_months() {
+        let a = level_payment(dec("10000"), dec("6"), 36);
+        // The textbook figure: 304.22 a month.
+        assert_eq!(a.to_string(), "304.22");
+        let one = [debt("a", "10000", "6", &a.to_string())];
+        let plan = simulate(&one, &[0], Some(a), false).unwrap();
+        assert_eq!(plan.months, 36);
+        assert_eq!(
+            level_payment(dec("1000"), dec("0"), 36).to_string(),
+            "27.78",
+            "B / 36, rounded up"
+        );
+    }
+
+    fn arb_debt(id: usize) -> impl Generator<Value = PlanDebt> {
+        (1_000i64..5_000_000, 0i64..300_000, 1i64..50_000).prop_map(
+            move |(balance, rate, minimum)| PlanDebt {
+                debt_id: format!("d{id}"),
+                debt_name: format!("Debt {id}"),
+                balance: Decimal::new(balance, 2),
+                interest_rate: Decimal::new(rate, 4),
+                monthly_minimum: Decimal::new(minimum, 2),
+            },
+        )
+    }
+
+    fn arb_debts() -> impl Generator<Value = Vec<PlanDebt>> {
+        (1usize..6).prop_flat_map(|n| (0..n).map(arb_debt).collect::<Vec<_>>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn plans_add_up_to_the_cent_and_stay_within_the_budget(debts in arb_debts(), extra in 0i64..200_000, avalanche in any::<bool>()) {
+            let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
+            let budget = minimums + Decimal::new(extra, 2);
+            let strategy = if avalanche { Strategy::Avalanche } else { Strategy::Snowball };
+            let order = order(&debts, &strategy).unwrap();
+            let plan = simulate(&debts, &order, Some(budget), true).unwrap();
+            let start: Decimal = debts.iter().map(|d| d.balance).sum();
+            let owed: Decimal = plan.rows.iter().filter(|r| r.month == plan.months).map(|r| r.balance).sum();
+            prop_assert_eq!(plan.total_paid, start + plan.total_interest - owed);
+            if plan.debt_free {
+                prop_assert_eq!(plan.total_paid, start + plan.total_interest);
+            }
+            for month in 1..=plan.months {
+                let rows = plan.rows.iter().filter(|r| r.month == month);
+                let paid: Decimal = rows.clone().map(|r| r.payment).sum();
+                prop_assert!(paid <= budget, "month {} paid {} of {}", month, paid, budget);
+                prop_assert!(rows.clone().all(|r| r.balance >= Decimal::ZERO));
+            }
+        }
+
+        #[test]
+        fn a_one_debt_plan_takes_the_closed_form_number_of_months(
+            balance in 10_000i64..5_000_000, rate in 1i64..300_000, share in 2u32..60,
+        ) {
+            // A payment well above the first month's interest, so the closed form is defined.
+            let b = Decimal::new(balance, 2);
+            let r = Decimal::new(rate, 4);
+            let a = cents(b / Decimal::from(share) + interest(b, r));
+            let one = [PlanDebt { debt_id: "d".into(), debt_name: "D".into(), balance: b, interest_rate: r, monthly_minimum: a }];
+            let plan = simulate(&one, &[0], Some(a), false).unwrap();
+            let (b, r, a) = (b.to_string().parse::<f64>().unwrap(), r.to_string().parse::<f64>().unwrap() / 1200.0, a.to_string().parse::<f64>().unwrap());
+            let n = -(1.0 - r * b / a).ln() / (1.0 + r).ln();
+            // Interest rounded to the cent each month moves the real count by far less than a month; only a
+            // count within a hair of a whole number may land on either side.
+            let near_whole = (n - n.round()).abs() < 0.02;
+            prop_assert!(plan.months == n.ceil() as u32 || (near_whole && plan.months.abs_diff(n.round() as u32) <= 1),
+                "n = {}, simulated {}", n, plan.months);
+        }
+
+        #[test]
+        fn without_interest_avalanche_and_snowball_pay_the_same(debts in arb_debts(), extra in 0i64..200_000) {
+            let debts: Vec<PlanDebt> = debts.into_iter().map(|d| PlanDebt { interest_rate: Decimal::ZERO, ..d }).collect();
+            let budget = debts.iter().map(|d| d.monthly_minimum).sum::<Decimal>() + Decimal::new(extra, 2);
+            let total = |s: Strategy| {
+                let order = order(&debts, &s).unwrap();
+                simulate(&debts, &order, Some(budget), false).unwrap()
+            };
+            let (a, s) = (total(Strategy::Avalanche), total(Strategy::Snowball));
+            prop_assert_eq!(a.total_paid, s.total_paid);
+            prop_assert_eq!(a.total_interest, Decimal::ZERO);
+            prop_assert_eq!(a.months, s.months);
+        }
+    }
+}

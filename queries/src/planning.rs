@@ -1,0 +1,400 @@
+//! `GET /users/{username}/payoff-plan` and `GET /debts/{debt_id}/schedule`: payoff plans and amortization
+//! schedules computed from the read model by `domain::plan` (the rules are in `docs/planning.md`). Read-only:
+//! they write nothing. `Accept: text/csv` answers the month-by-month rows as CSV.
+
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use domain::plan::{self, Plan, PlanDebt, PlanError, Strategy};
+use domain::{DebtStatus, DebtView, Money};
+use http_api::body::{decimal, Digits};
+use http_api::context::{caller, debt_id, header, query_param};
+use http_api::problem::FieldError;
+use http_api::{serve, Problem, Reply};
+use lambda_http::{Body, Error, Request, Response};
+use read_model::debt_view;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use store::keys;
+
+use crate::listing::all_debts;
+use crate::{live_read_item, own_username, QueryDeps};
+
+fn invalid(field: &str, message: impl Into<String>) -> Problem {
+    Problem::validation(vec![FieldError::new(field, message)])
+}
+
+/// A month, as plans name them: `YYYY-MM`.
+#[derive(Debug, Clone, Copy)]
+struct YearMonth(NaiveDate);
+
+impl YearMonth {
+    /// `?start=YYYY-MM` (years 1900-2200), or the month after today's (UTC).
+    fn parse(raw: Option<String>) -> Result<Self, Problem> {
+        let Some(raw) = raw else {
+            let today = Utc::now().date_naive();
+            let first = today.with_day0(0).expect("a month has a first day");
+            return Ok(YearMonth(first + Months::new(1)));
+        };
+        let refused = || invalid("start", "must be a month, YYYY-MM, from 1900-01 to 2200-12");
+        let b = raw.as_bytes();
+        if b.len() != 7
+            || b[4] != b'-'
+            || !b
+                .iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || c.is_ascii_digit())
+        {
+            return Err(refused());
+        }
+        let first =
+            NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d").map_err(|_| refused())?;
+        if !(1900..=2200).contains(&first.year()) {
+            return Err(refused());
+        }
+        Ok(YearMonth(first))
+    }
+
+    /// The plan's `month` (1-based) as `YYYY-MM`.
+    fn nth(self, month: u32) -> String {
+        (self.0 + Months::new(month.saturating_sub(1)))
+            .format("%Y-%m")
+            .to_string()
+    }
+}
+
+/// A positive amount in a query parameter, by the body's textual rule for money.
+fn amount(field: &str, raw: Option<String>) -> Result<Option<Decimal>, Problem> {
+    let Some(raw) = raw else { return Ok(None) };
+    let value = decimal(&Value::String(raw), Digits::MONEY).map_err(|e| invalid(field, e))?;
+    let money = Money::parse_positive("amount", value).map_err(|e| invalid(field, e.message))?;
+    Ok(Some(money.amount()))
+}
+
+/// Whether the client asked for CSV (`Accept: text/csv`).
+fn wants_csv(request: &Request) -> bool {
+    header(request, "accept")
+        .is_some_and(|accept| accept.split(',').any(|t| t.trim().starts_with("text/csv")))
+}
+
+/// The debts a plan covers: open, with a balance above zero, each with its monthly minimum; a 422 names the
+/// ones without a `minimum_payment`.
+fn plan_debts(debts: Vec<DebtView>) -> Result<Vec<PlanDebt>, Problem> {
+    let covered: Vec<DebtView> = debts
+        .into_iter()
+        .filter(|d| d.fields.status == DebtStatus::Open && d.fields.current_balance > Decimal::ZERO)
+        .collect();
+    let without: Vec<String> = covered
+        .iter()
+        .filter(|d| d.fields.minimum_payment.is_none())
+        .map(|d| format!("{} ({})", d.debt_id, d.fields.debt_name))
+        .collect();
+    if !without.is_empty() {
+        return Err(invalid(
+            "minimum_payment",
+            format!(
+                "every debt in a plan needs one; set it on: {}",
+                without.join(", ")
+            ),
+        ));
+    }
+    Ok(covered
+        .into_iter()
+        .map(|d| PlanDebt {
+            monthly_minimum: plan::monthly_minimum(
+                d.fields.minimum_payment.expect("checked above"),
+                d.fields.payment_frequency,
+            ),
+            debt_id: d.debt_id,
+            debt_name: d.fields.debt_name,
+            balance: d.fields.current_balance,
+            interest_rate: d.fields.interest_rate,
+        })
+        .collect())
+}
+
+fn plan_problem(error: PlanError) -> Problem {
+    match error {
+        PlanError::BudgetBelowMinimums { minimums } => invalid(
+            "monthly_budget",
+            format!("must be at least the sum of the monthly minimums, {minimums}"),
+        ),
+        PlanError::OrderMismatch {
+            missing,
+            unknown,
+            repeated,
+        } => {
+            let mut parts = Vec::new();
+            for (what, ids) in [
+                ("missing", missing),
+                ("unknown", unknown),
+                ("repeated", repeated),
+            ] {
+                if !ids.is_empty() {
+                    parts.push(format!("{what}: {}", ids.join(", ")));
+                }
+            }
+            invalid(
+                "order",
+                format!(
+                    "must name every open debt exactly once ({})",
+                    parts.join("; ")
+                ),
+            )
+        }
+    }
+}
+
+/// The strategy asked for: `?strategy=` (default avalanche) and, for custom, `?order=`.
+fn strategy(request: &Request) -> Result<Strategy, Problem> {
+    let order = query_param(request, "order");
+    let strategy = match query_param(request, "strategy").as_deref() {
+        None | Some("avalanche") => Strategy::Avalanche,
+        Some("snowball") => Strategy::Snowball,
+        Some("custom") => {
+            let order = order
+                .as_deref()
+                .ok_or_else(|| invalid("order", "is required with strategy=custom"))?;
+            return Ok(Strategy::Custom(
+                order.split(',').map(|id| id.trim().to_owned()).collect(),
+            ));
+        }
+        Some(_) => return Err(invalid("strategy", "must be avalanche, snowball or custom")),
+    };
+    if order.is_some() {
+        return Err(invalid("order", "is only for strategy=custom"));
+    }
+    Ok(strategy)
+}
+
+/// `months`, `debt_free_on` and `total_interest` of a plan; `"never"` for each when it does not end.
+fn headline(plan: &Plan, start: YearMonth) -> Value {
+    if !plan.debt_free {
+        return json!({"months": "never", "debt_free_on": "never", "total_interest": "never"});
+    }
+    json!({
+        "months": plan.months,
+        "debt_free_on": (plan.months > 0).then(|| start.nth(plan.months)),
+        "total_interest": plan.total_interest,
+    })
+}
+
+fn simulate(
+    debts: &[PlanDebt],
+    strategy: &Strategy,
+    budget: Option<Decimal>,
+    rows: bool,
+) -> Result<Plan, Problem> {
+    let order = plan::order(debts, strategy).map_err(plan_problem)?;
+    plan::simulate(debts, &order, budget, rows).map_err(plan_problem)
+}
+
+/// The plan's figures against avalanche, snowball and paying only the minimums.
+fn comparison(
+    debts: &[PlanDebt],
+    budget: Decimal,
+    chosen: &Plan,
+    start: YearMonth,
+) -> Result<Value, Problem> {
+    let avalanche = simulate(debts, &Strategy::Avalanche, Some(budget), false)?;
+    let snowball = simulate(debts, &Strategy::Snowball, Some(budget), false)?;
+    let minimum_only = simulate(debts, &Strategy::Avalanche, None, false)?;
+    let saved = minimum_only.debt_free && chosen.debt_free;
+    Ok(json!({
+        "avalanche": headline(&avalanche, start),
+        "snowball": headline(&snowball, start),
+        "minimum_only": headline(&minimum_only, start),
+        "interest_saved_vs_minimum_only": saved.then(|| minimum_only.total_interest - chosen.total_interest),
+        "months_saved_vs_minimum_only": saved.then(|| i64::from(minimum_only.months) - i64::from(chosen.months)),
+    }))
+}
+
+fn schedule_rows(plan: &Plan, start: YearMonth) -> Vec<Value> {
+    plan.rows
+        .iter()
+        .map(|r| {
+            json!({"month": r.month, "on": start.nth(r.month), "debt_id": r.debt_id,
+                   "interest": r.interest, "payment": r.payment, "balance": r.balance})
+        })
+        .collect()
+}
+
+fn plan_csv(plan: &Plan, start: YearMonth) -> String {
+    let mut csv = String::from("month,on,debt_id,interest,payment,balance\n");
+    for r in &plan.rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.month,
+            start.nth(r.month),
+            r.debt_id,
+            r.interest,
+            r.payment,
+            r.balance
+        ));
+    }
+    csv
+}
+
+/// `GET /users/{username}/payoff-plan`: how the caller's open debts are paid off with `monthly_budget` a
+/// month, in the strategy's order, compared with the other strategies and with paying only the minimums.
+pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
+    serve("get-payoff-plan", request, |request, _meta| async move {
+        let me = own_username(&request)?;
+        let budget = amount("monthly_budget", query_param(&request, "monthly_budget"))?
+            .ok_or_else(|| invalid("monthly_budget", "is required: what you can pay each month"))?;
+        let strategy = strategy(&request)?;
+        let start = YearMonth::parse(query_param(&request, "start"))?;
+        let include_schedule = match query_param(&request, "include").as_deref() {
+            None => false,
+            Some("schedule") => true,
+            Some(_) => return Err(invalid("include", "must be schedule")),
+        };
+        let csv = wants_csv(&request);
+        let debts = plan_debts(all_debts(deps.store.as_ref(), me.as_str()).await?)?;
+        let plan = simulate(&debts, &strategy, Some(budget), include_schedule || csv)?;
+        if csv {
+            return Ok(Reply::text("text/csv", plan_csv(&plan, start)));
+        }
+        let compare = comparison(&debts, budget, &plan, start)?;
+        let per_debt: Vec<Value> = plan
+            .debts
+            .iter()
+            .map(|d| {
+                json!({"debt_id": d.debt_id, "debt_name": d.debt_name, "order": d.order,
+                       "paid_off_month": d.paid_off_month, "paid_off_on": d.paid_off_month.map(|m| start.nth(m)),
+                       "interest_paid": d.interest_paid, "total_paid": d.total_paid})
+            })
+            .collect();
+        let mut answer = json!({
+            "strategy": strategy.name(),
+            "monthly_budget": plan::cents(budget),
+            "start": start.nth(1),
+            "months": plan.months,
+            "debt_free": plan.debt_free,
+            "debt_free_on": (plan.debt_free && plan.months > 0).then(|| start.nth(plan.months)),
+            "total_interest": plan.total_interest,
+            "total_paid": plan.total_paid,
+            "debts": per_debt,
+            "compare": compare,
+        });
+        if include_schedule {
+            answer["schedule"] = Value::Array(schedule_rows(&plan, start));
+        }
+        Ok(Reply::ok(answer))
+    })
+    .await
+}
+
+/// A one-debt plan's rows as an amortization table: what each payment paid of interest and of principal.
+fn amortization_rows(plan: &Plan, start: YearMonth) -> Vec<Value> {
+    plan.rows
+        .iter()
+        .map(|r| {
+            json!({"month": r.month, "on": start.nth(r.month), "payment": r.payment, "interest": r.interest,
+                   "principal": r.payment - r.interest, "balance": r.balance})
+        })
+        .collect()
+}
+
+fn amortization_csv(plan: &Plan, start: YearMonth) -> String {
+    let mut csv = String::from("month,on,payment,interest,principal,balance\n");
+    for r in &plan.rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r.month,
+            start.nth(r.month),
+            r.payment,
+            r.interest,
+            r.payment - r.interest,
+            r.balance
+        ));
+    }
+    csv
+}
+
+/// `GET /debts/{debt_id}/schedule`: the amortization of one of your debts at `payment` a month (default its
+/// monthly minimum), and the level payment that clears it in 36 months.
+pub async fn get_debt_schedule(
+    request: Request,
+    deps: &QueryDeps,
+) -> Result<Response<Body>, Error> {
+    serve("get-debt-schedule", request, |request, _meta| async move {
+        let me = caller(&request)?;
+        let debt_id = debt_id(&request)?;
+        let item = live_read_item(deps.store.as_ref(), &keys::debt_read_key(me.as_str(), &debt_id))
+            .await?
+            .ok_or_else(|| Problem::not_found("no such debt"))?;
+        let debt = debt_view(&item)?;
+        let start = YearMonth::parse(query_param(&request, "start"))?;
+        let minimum = debt
+            .fields
+            .minimum_payment
+            .map(|m| plan::monthly_minimum(m, debt.fields.payment_frequency));
+        let payment = amount("payment", query_param(&request, "payment"))?
+            .or(minimum)
+            .ok_or_else(|| invalid("payment", "is required: the debt has no minimum_payment to default to"))?;
+        let balance = if debt.fields.status == DebtStatus::Open { debt.fields.current_balance } else { Decimal::ZERO };
+        let rate = debt.fields.interest_rate;
+        let first_interest = plan::interest(balance, rate);
+        if balance > Decimal::ZERO && payment <= first_interest {
+            return Err(invalid(
+                "payment",
+                format!(
+                    "{} does not cover the first month's interest, {first_interest}: the balance would never fall",
+                    plan::cents(payment)
+                ),
+            ));
+        }
+        let one = [PlanDebt {
+            debt_id: debt.debt_id.clone(),
+            debt_name: debt.fields.debt_name.clone(),
+            balance,
+            interest_rate: rate,
+            monthly_minimum: payment,
+        }];
+        let plan = plan::simulate(&one, &[0], Some(payment), true).map_err(plan_problem)?;
+        if wants_csv(&request) {
+            return Ok(Reply::text("text/csv", amortization_csv(&plan, start)));
+        }
+        let rows = amortization_rows(&plan, start);
+        Ok(Reply::ok(json!({
+            "debt_id": debt.debt_id,
+            "payment": plan::cents(payment),
+            "start": start.nth(1),
+            "months": plan.months,
+            "paid_off_on": (plan.debt_free && plan.months > 0).then(|| start.nth(plan.months)),
+            "total_interest": plan.total_interest,
+            "payment_for_36_months": (balance > Decimal::ZERO).then(|| plan::level_payment(balance, rate, 36)),
+            "rows": rows,
+        })))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::plan::MAX_MONTHS;
+
+    #[test]
+    fn months_are_year_and_month() {
+        let start = YearMonth::parse(Some("2026-11".into())).unwrap();
+        assert_eq!(start.nth(1), "2026-11");
+        assert_eq!(start.nth(3), "2027-01");
+        assert_eq!(start.nth(MAX_MONTHS), "2126-10");
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "1899-12",
+            "2201-01",
+            "26-11",
+            "2026/11",
+            "2026-11-01",
+        ] {
+            assert_eq!(
+                YearMonth::parse(Some(bad.into())).unwrap_err().status,
+                422,
+                "{bad}"
+            );
+        }
+        assert!(YearMonth::parse(None).is_ok());
+    }
+}
