@@ -101,7 +101,7 @@ def api_flow(client):
     try:
         debt, headers = client.expect("record a debt", 201, "POST", "/debts", token=token, body={
             "debt_name": "Smoke loan", "principal": 1000, "interest_rate": 5.5, "start_date": "2025-01-01",
-            "payment_frequency": "monthly", "creditor": "Smoke Bank"})
+            "payment_frequency": "monthly", "creditor": "Smoke Bank", "minimum_payment": "100"})
         debt_id = debt["data"]["debt_id"]
         created.append(debt_id)
         etag = headers.get("etag")
@@ -131,11 +131,30 @@ def api_flow(client):
             raise SmokeFailure(f"the pages should hold versions 1 and 2: {first} {rest}")
         eventually(client, "the portfolio summary counts the debt", f"/users/{username}/summary", token, 200,
                    until=lambda body: body["data"]["total_current_balance"] == "900.50")
+        plan_flow(client, username, token, path)
         money_flow(client, username, token, path)
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
     eventually(client, "a deleted debt is gone", f"/debts/{created[0]}", token, 404)
+
+
+def plan_flow(client, username, token, path):
+    """A payoff plan and a schedule of the one debt: 900.50 at 5.5 %, 100 a month minimum."""
+    plan, _ = client.expect("a payoff plan", 200, "GET",
+                            f"/users/{username}/payoff-plan?monthly_budget=300&start=2027-01&include=schedule",
+                            token=token)
+    first = plan["data"]["schedule"][0]
+    # 900.50 x 5.5 / 1200 = 4.1272... -> 4.13 of interest; 300 paid; 604.63 left.
+    if (first["interest"], first["payment"], first["balance"]) != ("4.13", "300.00", "604.63"):
+        raise SmokeFailure(f"the plan's first month should be 4.13 interest, 300.00 paid, 604.63 left: {first}")
+    if plan["data"]["months"] != 4 or plan["data"]["compare"]["minimum_only"]["months"] != 10:
+        raise SmokeFailure(f"300 a month clears it in 4 months, the minimum in 10: {plan}")
+    client.expect("a budget below the minimums is refused", 422, "GET",
+                  f"/users/{username}/payoff-plan?monthly_budget=99.99", token=token)
+    schedule, _ = client.expect("the debt's schedule", 200, "GET", f"{path}/schedule?payment=150", token=token)
+    if schedule["data"]["months"] != 7 or schedule["data"]["payment"] != "150.00":
+        raise SmokeFailure(f"150 a month clears 900.50 at 5.5 % in 7 months: {schedule}")
 
 
 def money_flow(client, username, token, path):

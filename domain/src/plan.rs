@@ -42,9 +42,40 @@ pub fn monthly_rate(interest_rate: Decimal) -> Decimal {
     interest_rate / Decimal::from(1_200)
 }
 
-/// One month's interest on `balance` (rule 2a).
+/// One month's interest on `balance` (rule 2a), computed exactly: `balance x rate / 1200` is a fraction of
+/// whole numbers (cents, and the rate's ten-thousandths), so a half cent is found exactly and goes up. (A
+/// decimal `rate / 1200` first would round 1/1200 to 28 digits and turn 6.00 at 1 %, exactly 0.005, into
+/// 0.0049999…)
 pub fn interest(balance: Decimal, interest_rate: Decimal) -> Decimal {
-    cents(balance * monthly_rate(interest_rate))
+    from_cents(interest_cents(to_cents(balance), rate_e4(interest_rate)))
+}
+
+/// An amount in whole cents (rounded to the cent first).
+fn to_cents(amount: Decimal) -> i128 {
+    cents(amount).mantissa()
+}
+
+fn from_cents(amount: i128) -> Decimal {
+    Decimal::from_i128_with_scale(amount, 2)
+}
+
+/// A yearly percentage in ten-thousandths (4.5 % is 45,000): rates have at most 4 decimal places.
+fn rate_e4(interest_rate: Decimal) -> i128 {
+    let mut rate = interest_rate;
+    rate.rescale(4);
+    rate.mantissa()
+}
+
+/// `balance_cents x rate_e4 / (1200 x 10,000)`, rounded to the cent half away from zero.
+fn interest_cents(balance_cents: i128, rate_e4: i128) -> i128 {
+    const PER: i128 = 1_200 * 10_000;
+    let exact = balance_cents * rate_e4;
+    let (whole, rest) = (exact / PER, exact % PER);
+    if 2 * rest.abs() >= PER {
+        whole + exact.signum()
+    } else {
+        whole
+    }
 }
 
 /// A debt as a plan sees it.
@@ -197,72 +228,65 @@ pub fn simulate(
             minimums: cents(minimums),
         });
     }
-    // Every amount is whole cents; written with two places, so every figure reads "12.50", not "12.5".
-    let budget = budget.map(cents);
+    // Whole cents throughout (integers: exact, and fast), decimals with two places again at the end.
+    let budget = budget.map(to_cents);
     let mut run = Run::new(debts, order, keep_rows);
     let mut month = 0;
-    while month < MAX_MONTHS && run.balances.iter().any(|b| *b > Decimal::ZERO) {
+    while month < MAX_MONTHS && run.owes() {
         month += 1;
         run.month(month, budget);
     }
     Ok(run.into_plan(month))
 }
 
-/// A plan being simulated: balances, and what each debt was charged and paid so far.
+/// A plan being simulated, in whole cents: balances, and what each debt was charged and paid so far.
 struct Run<'a> {
     debts: &'a [PlanDebt],
     order: &'a [usize],
-    minimums: Vec<Decimal>,
-    balances: Vec<Decimal>,
-    /// In strategy order.
-    outcomes: Vec<DebtOutcome>,
+    rates: Vec<i128>,
+    minimums: Vec<i128>,
+    balances: Vec<i128>,
+    /// In strategy order: (paid off in month, interest, paid).
+    outcomes: Vec<(Option<u32>, i128, i128)>,
     rows: Option<Vec<Row>>,
 }
 
 impl<'a> Run<'a> {
     fn new(debts: &'a [PlanDebt], order: &'a [usize], keep_rows: bool) -> Self {
-        let zero = cents(Decimal::ZERO);
         Run {
             debts,
             order,
-            minimums: debts.iter().map(|d| cents(d.monthly_minimum)).collect(),
-            balances: debts.iter().map(|d| cents(d.balance)).collect(),
-            outcomes: order
-                .iter()
-                .zip(1..)
-                .map(|(&i, rank)| DebtOutcome {
-                    debt_id: debts[i].debt_id.clone(),
-                    debt_name: debts[i].debt_name.clone(),
-                    order: rank,
-                    paid_off_month: None,
-                    interest_paid: zero,
-                    total_paid: zero,
-                })
-                .collect(),
+            rates: debts.iter().map(|d| rate_e4(d.interest_rate)).collect(),
+            minimums: debts.iter().map(|d| to_cents(d.monthly_minimum)).collect(),
+            balances: debts.iter().map(|d| to_cents(d.balance)).collect(),
+            outcomes: vec![(None, 0, 0); order.len()],
             rows: keep_rows.then(Vec::new),
         }
     }
 
+    fn owes(&self) -> bool {
+        self.balances.iter().any(|b| *b > 0)
+    }
+
     /// One month: interest, minimums, then the rest of the budget in order (rule 2, a to d).
-    fn month(&mut self, month: u32, budget: Option<Decimal>) {
-        let zero = cents(Decimal::ZERO);
+    fn month(&mut self, month: u32, budget: Option<i128>) {
         let count = self.debts.len();
-        let (mut paid, mut accrued) = (vec![zero; count], vec![zero; count]);
+        let (mut paid, mut accrued) = (vec![0i128; count], vec![0i128; count]);
         let open: Vec<(usize, usize)> = self
             .order
             .iter()
             .copied()
             .enumerate()
-            .filter(|&(_, i)| self.balances[i] > Decimal::ZERO)
+            .filter(|&(_, i)| self.balances[i] > 0)
             .collect();
         for &(_, i) in &open {
-            accrued[i] = interest(self.balances[i], self.debts[i].interest_rate);
+            accrued[i] = interest_cents(self.balances[i], self.rates[i]);
             self.balances[i] += accrued[i];
             paid[i] = self.minimums[i].min(self.balances[i]);
             self.balances[i] -= paid[i];
         }
         if let Some(budget) = budget {
-            let mut left = budget - paid.iter().copied().sum::<Decimal>();
+            let mut left = budget - paid.iter().sum::<i128>();
             for &(_, i) in &open {
                 let extra = left.min(self.balances[i]);
                 paid[i] += extra;
@@ -272,30 +296,46 @@ impl<'a> Run<'a> {
         }
         for &(rank, i) in &open {
             let outcome = &mut self.outcomes[rank];
-            outcome.interest_paid += accrued[i];
-            outcome.total_paid += paid[i];
-            if self.balances[i].is_zero() {
-                outcome.paid_off_month = Some(month);
+            outcome.1 += accrued[i];
+            outcome.2 += paid[i];
+            if self.balances[i] == 0 {
+                outcome.0 = Some(month);
             }
             if let Some(rows) = &mut self.rows {
                 rows.push(Row {
                     month,
                     debt_id: self.debts[i].debt_id.clone(),
-                    interest: accrued[i],
-                    payment: paid[i],
-                    balance: self.balances[i],
+                    interest: from_cents(accrued[i]),
+                    payment: from_cents(paid[i]),
+                    balance: from_cents(self.balances[i]),
                 });
             }
         }
     }
 
     fn into_plan(self, months: u32) -> Plan {
+        let debts: Vec<DebtOutcome> = self
+            .order
+            .iter()
+            .zip(&self.outcomes)
+            .zip(1..)
+            .map(
+                |((&i, &(paid_off_month, interest, paid)), rank)| DebtOutcome {
+                    debt_id: self.debts[i].debt_id.clone(),
+                    debt_name: self.debts[i].debt_name.clone(),
+                    order: rank,
+                    paid_off_month,
+                    interest_paid: from_cents(interest),
+                    total_paid: from_cents(paid),
+                },
+            )
+            .collect();
         Plan {
             months,
-            debt_free: self.balances.iter().all(|b| b.is_zero()),
-            total_interest: self.outcomes.iter().map(|o| o.interest_paid).sum(),
-            total_paid: self.outcomes.iter().map(|o| o.total_paid).sum(),
-            debts: self.outcomes,
+            debt_free: self.balances.iter().all(|b| *b == 0),
+            total_interest: from_cents(self.outcomes.iter().map(|o| o.1).sum()),
+            total_paid: from_cents(self.outcomes.iter().map(|o| o.2).sum()),
+            debts,
             rows: self.rows.unwrap_or_default(),
         }
     }
@@ -367,6 +407,10 @@ mod tests {
             "0.01",
             "0.005 rounds away"
         );
+        // 6.00 x 1 / 1200 is exactly 0.005: half a cent, away from zero, whatever 1/1200's decimal expansion.
+        assert_eq!(interest(dec("6.00"), dec("1")).to_string(), "0.01");
+        assert_eq!(interest(dec("3.00"), dec("2")).to_string(), "0.01");
+        assert_eq!(interest(dec("18.00"), dec("0.3333")).to_string(), "0.00");
     }
 
     #[test]

@@ -47,6 +47,17 @@ impl Reply {
         }
     }
 
+    /// 200 with `{"data": ...}` serialised straight from `data`, without building a JSON tree first: for
+    /// large answers (a plan's schedule is thousands of rows), where the tree costs more than the work.
+    pub fn serialized(data: &impl Serialize) -> Self {
+        #[derive(Serialize)]
+        struct Wrapped<'a, T: Serialize> {
+            data: &'a T,
+        }
+        let body = serde_json::to_string(&Wrapped { data }).expect("reply data is serialisable");
+        Reply::text("application/json", body)
+    }
+
     /// The same reply with `name: value` beside `data`.
     pub fn with_member(mut self, name: &'static str, value: Value) -> Self {
         self.members.push((name, value));
@@ -125,16 +136,17 @@ fn json_body(reply: Reply) -> Value {
 
 /// The HTTP response for a handler's outcome. Problems are logged here, once, at a level by status.
 pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<Body> {
-    let (status, body, content_type, version) = match outcome {
+    // `raw`: the body is already text (CSV, or JSON serialised by the handler) and goes out as it is.
+    let (status, body, content_type, version, raw) = match outcome {
         Ok(Reply {
             status,
             text: Some((content_type, text)),
             version,
             ..
-        }) => (status, Value::String(text), content_type, version),
+        }) => (status, Value::String(text), content_type, version, true),
         Ok(reply) => {
             let (status, version) = (reply.status, reply.version);
-            (status, json_body(reply), "application/json", version)
+            (status, json_body(reply), "application/json", version, false)
         }
         Err(problem) => {
             if problem.status >= 500 {
@@ -151,13 +163,14 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
                 serde_json::to_value(&problem).expect("a problem is serialisable"),
                 "application/problem+json",
                 None,
+                false,
             )
         }
     };
-    let body = match body {
+    let body = match (body, raw) {
         _ if status == StatusCode::NOT_MODIFIED => Body::Empty,
-        Value::String(text) if content_type != "application/json" => Body::Text(text),
-        json => Body::Text(json.to_string()),
+        (Value::String(text), true) => Body::Text(text),
+        (json, _) => Body::Text(json.to_string()),
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;

@@ -12,6 +12,7 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use read_model::debt_view;
 use rust_decimal::Decimal;
+use serde::Serialize;
 use serde_json::{json, Value};
 use store::keys;
 
@@ -58,6 +59,11 @@ impl YearMonth {
         (self.0 + Months::new(month.saturating_sub(1)))
             .format("%Y-%m")
             .to_string()
+    }
+
+    /// Every month of a plan's rows as `YYYY-MM`, indexed by the 1-based month (formatted once each).
+    fn labels(self, plan: &Plan) -> Vec<String> {
+        (0..=plan.months).map(|m| self.nth(m.max(1))).collect()
     }
 }
 
@@ -207,30 +213,58 @@ fn comparison(
     }))
 }
 
-fn schedule_rows(plan: &Plan, start: YearMonth) -> Vec<Value> {
+/// One row of a plan's schedule, serialised straight into the answer.
+#[derive(Serialize)]
+struct ScheduleRow<'a> {
+    month: u32,
+    on: &'a str,
+    debt_id: &'a str,
+    interest: Decimal,
+    payment: Decimal,
+    balance: Decimal,
+}
+
+fn schedule_rows<'a>(plan: &'a Plan, on: &'a [String]) -> Vec<ScheduleRow<'a>> {
     plan.rows
         .iter()
-        .map(|r| {
-            json!({"month": r.month, "on": start.nth(r.month), "debt_id": r.debt_id,
-                   "interest": r.interest, "payment": r.payment, "balance": r.balance})
+        .map(|r| ScheduleRow {
+            month: r.month,
+            on: &on[r.month as usize],
+            debt_id: &r.debt_id,
+            interest: r.interest,
+            payment: r.payment,
+            balance: r.balance,
         })
         .collect()
 }
 
 fn plan_csv(plan: &Plan, start: YearMonth) -> String {
+    let on = start.labels(plan);
     let mut csv = String::from("month,on,debt_id,interest,payment,balance\n");
     for r in &plan.rows {
         csv.push_str(&format!(
             "{},{},{},{},{},{}\n",
-            r.month,
-            start.nth(r.month),
-            r.debt_id,
-            r.interest,
-            r.payment,
-            r.balance
+            r.month, on[r.month as usize], r.debt_id, r.interest, r.payment, r.balance
         ));
     }
     csv
+}
+
+/// The answer of `GET /users/{username}/payoff-plan` (docs/openapi.json's `PayoffPlan`).
+#[derive(Serialize)]
+struct PlanAnswer<'a> {
+    strategy: &'static str,
+    monthly_budget: Decimal,
+    start: String,
+    months: u32,
+    debt_free: bool,
+    debt_free_on: Option<String>,
+    total_interest: Decimal,
+    total_paid: Decimal,
+    debts: Vec<Value>,
+    compare: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<Vec<ScheduleRow<'a>>>,
 }
 
 /// `GET /users/{username}/payoff-plan`: how the caller's open debts are paid off with `monthly_budget` a
@@ -263,44 +297,45 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
                        "interest_paid": d.interest_paid, "total_paid": d.total_paid})
             })
             .collect();
-        let mut answer = json!({
-            "strategy": strategy.name(),
-            "monthly_budget": plan::cents(budget),
-            "start": start.nth(1),
-            "months": plan.months,
-            "debt_free": plan.debt_free,
-            "debt_free_on": (plan.debt_free && plan.months > 0).then(|| start.nth(plan.months)),
-            "total_interest": plan.total_interest,
-            "total_paid": plan.total_paid,
-            "debts": per_debt,
-            "compare": compare,
-        });
-        if include_schedule {
-            answer["schedule"] = Value::Array(schedule_rows(&plan, start));
-        }
-        Ok(Reply::ok(answer))
+        let labels = start.labels(&plan);
+        let answer = PlanAnswer {
+            strategy: strategy.name(),
+            monthly_budget: plan::cents(budget),
+            start: start.nth(1),
+            months: plan.months,
+            debt_free: plan.debt_free,
+            debt_free_on: (plan.debt_free && plan.months > 0).then(|| start.nth(plan.months)),
+            total_interest: plan.total_interest,
+            total_paid: plan.total_paid,
+            debts: per_debt,
+            compare,
+            schedule: include_schedule.then(|| schedule_rows(&plan, &labels)),
+        };
+        Ok(Reply::serialized(&answer))
     })
     .await
 }
 
 /// A one-debt plan's rows as an amortization table: what each payment paid of interest and of principal.
 fn amortization_rows(plan: &Plan, start: YearMonth) -> Vec<Value> {
+    let on = start.labels(plan);
     plan.rows
         .iter()
         .map(|r| {
-            json!({"month": r.month, "on": start.nth(r.month), "payment": r.payment, "interest": r.interest,
+            json!({"month": r.month, "on": on[r.month as usize], "payment": r.payment, "interest": r.interest,
                    "principal": r.payment - r.interest, "balance": r.balance})
         })
         .collect()
 }
 
 fn amortization_csv(plan: &Plan, start: YearMonth) -> String {
+    let on = start.labels(plan);
     let mut csv = String::from("month,on,payment,interest,principal,balance\n");
     for r in &plan.rows {
         csv.push_str(&format!(
             "{},{},{},{},{},{}\n",
             r.month,
-            start.nth(r.month),
+            on[r.month as usize],
             r.payment,
             r.interest,
             r.payment - r.interest,

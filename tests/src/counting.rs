@@ -168,6 +168,8 @@ pub async fn measure() -> Vec<CallCost> {
         "GET /debts/{debt_id}?as_of=T",
         "GET /debts?as_of=T",
         "GET /users/{username}/summary?as_of=T",
+        "GET /users/{username}/payoff-plan",
+        "GET /debts/{debt_id}/schedule",
         "DELETE /debts/{debt_id}",
     ];
     for call in calls {
@@ -215,7 +217,8 @@ async fn call_api(
             api.call(request).await
         }
         "PUT /debts/{debt_id}" => {
-            let request = debt_request(call, debt_id, user).json(json!({"current_balance": 100}));
+            let request = debt_request(call, debt_id, user)
+                .json(json!({"current_balance": 100, "minimum_payment": 50}));
             api.call(request).await
         }
         "POST /debts/{debt_id}/payments" => {
@@ -256,6 +259,12 @@ async fn query(
     };
     let request = match route {
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),
+        "GET /users/{username}/payoff-plan" => {
+            ApiRequest::new(route, format!("/users/{user}/payoff-plan"))
+                .path_param("username", user)
+                .as_user(user)
+                .query("monthly_budget", "100")
+        }
         "GET /users/{username}" | "GET /users/{username}/summary" => {
             ApiRequest::new(route, format!("/users/{user}"))
                 .path_param("username", user)
@@ -273,6 +282,8 @@ async fn query(
         "GET /users/{username}" => queries::get_user(event, deps).await,
         "GET /users/{username}/summary" => queries::get_summary(event, deps).await,
         "GET /debts/{debt_id}/history" => queries::get_debt_history(event, deps).await,
+        "GET /users/{username}/payoff-plan" => queries::get_payoff_plan(event, deps).await,
+        "GET /debts/{debt_id}/schedule" => queries::get_debt_schedule(event, deps).await,
         _ => queries::get_debt(event, deps).await,
     };
     crate::api::ApiResponse::read(response.unwrap())

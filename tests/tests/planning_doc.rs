@@ -14,8 +14,17 @@ const PAGE: &str = include_str!("../../docs/planning.md");
 /// The JSON block after `<!-- name -->` on the page.
 fn block(name: &str) -> Value {
     let marker = format!("<!-- {name} -->");
-    let after = PAGE.split_once(&marker).unwrap_or_else(|| panic!("no {marker}")).1;
-    let body = after.split_once("```json\n").unwrap().1.split_once("\n```").unwrap().0;
+    let after = PAGE
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("no {marker}"))
+        .1;
+    let body = after
+        .split_once("```json\n")
+        .unwrap()
+        .1
+        .split_once("\n```")
+        .unwrap()
+        .0;
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
@@ -38,10 +47,9 @@ fn outcome(plan: &plan::Plan) -> Value {
     })
 }
 
-#[test]
-fn the_worked_example_is_what_the_planner_computes() {
-    let input = block("worked-example-input");
-    let debts: Vec<PlanDebt> = input["debts"]
+/// The example's debts as a plan sees them (rule 2 converts each minimum to a month).
+fn example_debts(input: &Value) -> Vec<PlanDebt> {
+    input["debts"]
         .as_array()
         .unwrap()
         .iter()
@@ -55,7 +63,13 @@ fn the_worked_example_is_what_the_planner_computes() {
                 PaymentFrequency::parse(d["payment_frequency"].as_str().unwrap()).unwrap(),
             ),
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_worked_example_is_what_the_planner_computes() {
+    let input = block("worked-example-input");
+    let debts = example_debts(&input);
     let budget = dec(&input["monthly_budget"]);
     let custom: Vec<String> = input["custom_order"]
         .as_array()
@@ -72,15 +86,30 @@ fn the_worked_example_is_what_the_planner_computes() {
         .map(|d| (d.debt_id.clone(), json!(d.monthly_minimum.to_string())))
         .collect::<serde_json::Map<_, _>>()
         .into();
-    assert_eq!(minimums, block("worked-example-minimums"), "monthly minimums");
+    assert_eq!(
+        minimums,
+        block("worked-example-minimums"),
+        "monthly minimums"
+    );
     let avalanche = run(Strategy::Avalanche, Some(budget), true);
     let first_months: Vec<Value> = avalanche
         .rows
         .iter()
         .filter(|r| r.month <= 2)
-        .map(|r| json!([r.month, r.debt_id, r.interest.to_string(), r.payment.to_string(), r.balance.to_string()]))
+        .map(|r| {
+            json!([
+                r.month,
+                r.debt_id,
+                r.interest.to_string(),
+                r.payment.to_string(),
+                r.balance.to_string()
+            ])
+        })
         .collect();
-    assert_eq!(Value::Array(first_months), block("worked-example-first-months"));
+    assert_eq!(
+        Value::Array(first_months),
+        block("worked-example-first-months")
+    );
     let computed = json!({
         "avalanche": outcome(&avalanche),
         "snowball": outcome(&run(Strategy::Snowball, Some(budget), false)),

@@ -1,5 +1,6 @@
 //! Measures what the write side costs on this machine: PBKDF2 time per hash, and the p50/p90 latency of each
-//! command handler called in-process (as Lambda calls it) against the SQLite engine. Run with `make bench`.
+//! command handler called in-process (as Lambda calls it) against the SQLite engine; then a payoff plan of 20
+//! debts over 30 years with its schedule, next to the listing of the same debts. Run with `make bench`.
 //!
 //! create-user and login each spend exactly one hash; their "excluding hashing" figure subtracts the median
 //! hash time measured in the same run at the same work factor.
@@ -190,6 +191,65 @@ async fn main() {
         })
         .await,
         Duration::ZERO,
+    );
+    payoff_plan(&store, &debts).await;
+}
+
+/// A payoff plan through its handler: 20 debts of 10,000.00 at 6 % with the 30-year level payment (59.96) as
+/// their minimum and the sum as the budget, so the plan, and each comparison, runs 360 months; with
+/// `include=schedule` (7,200 rows). The reference is `GET /debts` of the same 20 read items.
+async fn payoff_plan(store: &Arc<dyn store::EventStore>, debts: &commands::DebtDeps) {
+    for n in 0..20 {
+        let request = ApiRequest::new("POST /debts", "/debts").as_user("planner").json(json!({
+            "debt_name": format!("Loan {n}"), "principal": "10000.00", "interest_rate": "6",
+            "start_date": "2025-01-01", "payment_frequency": "monthly", "minimum_payment": "59.96"
+        }));
+        let created = commands::create_debt(request.build(), debts).await.unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let scope = projections::replay::Scope::User("planner".into());
+    projections::replay::replay(
+        Arc::clone(store),
+        &projections::replay::ReplayOptions::new(scope),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let deps = queries::QueryDeps {
+        store: Arc::clone(store),
+    };
+    let plan = ApiRequest::new(
+        "GET /users/{username}/payoff-plan",
+        "/users/planner/payoff-plan",
+    )
+    .path_param("username", "planner")
+    .as_user("planner")
+    .query("monthly_budget", "1199.20")
+    .query("include", "schedule");
+    let listing = ApiRequest::new("GET /debts", "/debts")
+        .as_user("planner")
+        .query("limit", "100");
+    let months = ApiResponse::read(queries::get_payoff_plan(plan.build(), &deps).await.unwrap())
+        .body["data"]["months"]
+        .clone();
+    assert_eq!(months, json!(360), "the plan runs 30 years");
+    let mut planned = time(21, |_| {
+        let r = plan.build();
+        async { queries::get_payoff_plan(r, &deps).await.unwrap() }
+    })
+    .await;
+    let mut listed = time(21, |_| {
+        let r = listing.build();
+        async { queries::list_debts(r, &deps).await.unwrap() }
+    })
+    .await;
+    let (plan_p50, list_p50) = (percentile(&mut planned, 0.5), percentile(&mut listed, 0.5));
+    println!("\nPayoff plan in-process on SQLite: 20 debts, 360 months, include=schedule (goal: p50 under 5 ms)");
+    println!(
+        "  payoff-plan p50 {:>8.3} ms; GET /debts of the same debts p50 {:>8.3} ms; ratio {:.1}",
+        ms(plan_p50),
+        ms(list_p50),
+        plan_p50.as_secs_f64() / list_p50.as_secs_f64()
     );
 }
 
