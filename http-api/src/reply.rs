@@ -47,14 +47,19 @@ impl Reply {
         }
     }
 
-    /// 200 with `{"data": ...}` serialised straight from `data`, without building a JSON tree first: for
-    /// large answers (a plan's schedule is thousands of rows), where the tree costs more than the work.
-    pub fn serialized(data: &impl Serialize) -> Self {
+    /// 200 with `{"data": ..., members...}` serialised straight from `data`, without building a JSON tree
+    /// first: for large answers (a plan's schedule is thousands of rows), where the tree costs more than the
+    /// work.
+    pub fn serialized(data: &impl Serialize, members: &[(&'static str, Value)]) -> Self {
         #[derive(Serialize)]
         struct Wrapped<'a, T: Serialize> {
             data: &'a T,
+            #[serde(flatten)]
+            members: std::collections::BTreeMap<&'static str, &'a Value>,
         }
-        let body = serde_json::to_string(&Wrapped { data }).expect("reply data is serialisable");
+        let members = members.iter().map(|(name, value)| (*name, value)).collect();
+        let body =
+            serde_json::to_string(&Wrapped { data, members }).expect("reply data is serialisable");
         Reply::text("application/json", body)
     }
 

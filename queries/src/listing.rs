@@ -105,7 +105,7 @@ pub(crate) async fn all_debts(
 }
 
 /// The user's debts now (their read items) or as recorded by an instant (folded from the events).
-async fn debts_at(
+pub(crate) async fn debts_at(
     deps: &QueryDeps,
     username: &str,
     as_of: Option<DateTime<Utc>>,

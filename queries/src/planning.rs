@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use store::keys;
 
-use crate::listing::all_debts;
+use crate::listing::debts_at;
 use crate::{live_read_item, own_username, QueryDeps};
 
 fn invalid(field: &str, message: impl Into<String>) -> Problem {
@@ -282,7 +282,9 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             Some(_) => return Err(invalid("include", "must be schedule")),
         };
         let csv = wants_csv(&request);
-        let debts = plan_debts(all_debts(deps.store.as_ref(), me.as_str()).await?)?;
+        // `?as_of=T`: the plan the debts as recorded at T would have made (how a payment changed it).
+        let as_of = crate::as_of::parse(query_param(&request, "as_of"), Utc::now())?;
+        let debts = plan_debts(debts_at(deps, me.as_str(), as_of).await?)?;
         let plan = simulate(&debts, &strategy, Some(budget), include_schedule || csv)?;
         if csv {
             return Ok(Reply::text("text/csv", plan_csv(&plan, start)));
@@ -311,7 +313,10 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             compare,
             schedule: include_schedule.then(|| schedule_rows(&plan, &labels)),
         };
-        Ok(Reply::serialized(&answer))
+        // With `?as_of=`, beside `data` as on every read of the past: the instant whose debts were planned.
+        let members: Vec<(&'static str, Value)> =
+            as_of.map(|at| ("as_of", crate::as_of::stated(at))).into_iter().collect();
+        Ok(Reply::serialized(&answer, &members))
     })
     .await
 }

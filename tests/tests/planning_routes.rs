@@ -57,26 +57,31 @@ async fn plan(
     query: &[(&str, &str)],
     accept: Option<&str>,
 ) -> ApiResponse {
-    let mut request = ApiRequest::new(
+    let request = ApiRequest::new(
         "GET /users/{username}/payoff-plan",
         format!("/users/{owner}/payoff-plan"),
     )
     .path_param("username", owner)
     .as_user(caller);
+    let request = asking(request, query, accept).build();
+    ApiResponse::read(queries::get_payoff_plan(request, &deps(api)).await.unwrap())
+}
+
+/// `request` with the query parameters and, when given, an `Accept` header.
+fn asking(mut request: ApiRequest, query: &[(&str, &str)], accept: Option<&str>) -> ApiRequest {
     for (name, value) in query {
         request = request.query(name, *value);
     }
-    if let Some(accept) = accept {
-        request = request.header("Accept", accept);
+    match accept {
+        Some(accept) => request.header("Accept", accept),
+        None => request,
     }
-    let deps = QueryDeps {
+}
+
+fn deps(api: &Api) -> QueryDeps {
+    QueryDeps {
         store: Arc::clone(&api.store.store),
-    };
-    ApiResponse::read(
-        queries::get_payoff_plan(request.build(), &deps)
-            .await
-            .unwrap(),
-    )
+    }
 }
 
 async fn schedule(
@@ -86,18 +91,10 @@ async fn schedule(
     query: &[(&str, &str)],
     accept: Option<&str>,
 ) -> ApiResponse {
-    let mut request = debt_request("GET /debts/{debt_id}/schedule", debt_id, owner);
-    for (name, value) in query {
-        request = request.query(name, *value);
-    }
-    if let Some(accept) = accept {
-        request = request.header("Accept", accept);
-    }
-    let deps = QueryDeps {
-        store: Arc::clone(&api.store.store),
-    };
+    let request = debt_request("GET /debts/{debt_id}/schedule", debt_id, owner);
+    let request = asking(request, query, accept).build();
     ApiResponse::read(
-        queries::get_debt_schedule(request.build(), &deps)
+        queries::get_debt_schedule(request, &deps(api))
             .await
             .unwrap(),
     )
@@ -235,6 +232,49 @@ async fn a_plan_follows_the_monthly_rules_to_the_cent(store: TestStore) {
         csv.body.as_str().unwrap().lines().nth(1),
         Some("1,2026-12,400.00,10.00,390.00,610.00")
     );
+
+    // How a payment changed the plan: the plan as of before it is the one above.
+    let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let today = chrono::Utc::now().date_naive().to_string();
+    let paid = api
+        .call(
+            debt_request("POST /debts/{debt_id}/payments", &card, &alice)
+                .json(json!({"amount": "600", "paid_on": today})),
+        )
+        .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    project(&api, &alice).await;
+    let now = plan(
+        &api,
+        &alice,
+        &alice,
+        &[("monthly_budget", "500"), ("start", "2026-12")],
+        None,
+    )
+    .await;
+    // 400.00 left: 4.00 of interest, then 404.00 paid in month 1.
+    assert_eq!(
+        (
+            now.body["data"]["months"].clone(),
+            now.body["data"]["total_interest"].clone()
+        ),
+        (json!(1), json!("4.00"))
+    );
+    let then = plan(
+        &api,
+        &alice,
+        &alice,
+        &[
+            ("monthly_budget", "500"),
+            ("start", "2026-12"),
+            ("as_of", &before),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(then.status, 200, "{}", then.body);
+    assert_eq!(then.body["as_of"], json!(before));
+    assert_eq!(then.body["data"]["total_interest"], "15.25");
 }
 
 async fn strategies_order_and_refusals(store: TestStore) {
