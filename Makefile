@@ -187,6 +187,10 @@ test-infra: tools ## Run only the Pulumi unit tests (offline, mocked)
 bench: ## Measure PBKDF2 cost and each command handler's latency in-process on SQLite (release build)
 	cargo run --release -p integration-tests --bin command-latency
 
+.PHONY: bench-gateway
+bench-gateway: ## GET /debts/{id} through the local gateway next to a bare hyper server, same client (release builds)
+	scripts/bench-gateway.sh
+
 .PHONY: bench-as-of
 bench-as-of: ## Reads as of an instant (folded from the events) next to reads of now (read items), in-process on SQLite (release build)
 	cargo run --release -p integration-tests --bin as-of-reads

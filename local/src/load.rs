@@ -121,6 +121,15 @@ impl Client {
         })
     }
 
+    /// Later calls carry `token` (another client's, from its [`Client::sign_up`]).
+    pub fn use_token(&mut self, token: String) {
+        self.token = Some(token);
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Registers a fresh user and logs in; later calls carry its token.
     pub async fn sign_up(&mut self, username: &str) -> Result<(), String> {
         let password = format!("pw-{username}-load");
