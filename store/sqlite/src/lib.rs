@@ -203,6 +203,22 @@ fn stable_hash(text: &str) -> u32 {
     })
 }
 
+/// The stored attributes of the item `key`, if there is one.
+fn stored_attributes(
+    connection: &Connection,
+    key: &ItemKey,
+) -> Result<Option<Attributes>, StoreError> {
+    let text: Option<String> = connection
+        .query_row_cached(
+            "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+            params![key.pk, key.sk],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(StoreError::engine)?;
+    text.map(|text| from_json(key, &text)).transpose()
+}
+
 /// Adds `delta` to the integer `field` of the item `key` (created at 0 when missing) inside `tx`, and answers
 /// the new count. The write lock SQLite holds until commit makes the read-add-write atomic against every
 /// other writer; a caller that refuses the count returns an error and the dropped `tx` rolls it back.
@@ -212,18 +228,7 @@ fn add_to_counter(
     field: &str,
     delta: i64,
 ) -> Result<i64, StoreError> {
-    let stored: Option<String> = tx
-        .query_row_cached(
-            "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
-            params![key.pk, key.sk],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(StoreError::engine)?;
-    let mut attributes = match stored {
-        Some(text) => from_json(key, &text)?,
-        None => Attributes::new(),
-    };
+    let mut attributes = stored_attributes(tx, key)?.unwrap_or_default();
     let count = attributes.get(field).and_then(Value::as_i64).unwrap_or(0) + delta;
     attributes.insert(field.to_owned(), Value::from(count));
     tx.execute_cached(
@@ -381,21 +386,8 @@ impl EventStore for SqliteStore {
     async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
         self.with_connection(move |connection| {
-            let text: Option<String> = connection
-                .query_row_cached(
-                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
-                    params![key.pk, key.sk],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(StoreError::engine)?;
-            text.map(|text| {
-                Ok(Item {
-                    attributes: from_json(&key, &text)?,
-                    key,
-                })
-            })
-            .transpose()
+            let attributes = stored_attributes(connection, &key)?;
+            Ok(attributes.map(|attributes| Item { key, attributes }))
         })
         .await
     }
