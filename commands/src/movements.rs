@@ -95,11 +95,8 @@ pub async fn record_payment(request: Request, deps: &DebtDeps) -> Result<Respons
     serve("record-payment", request, |request, meta| async move {
         let change = Change::of("record-payment", &request)?;
         let payment = parse_payment(json_object(&request)?)?;
-        let parsed = json!({
-            "amount": payment.amount.amount(),
-            "paid_on": payment.paid_on.date(),
-            "note": payment.note.as_ref().map(Note::as_str),
-        });
+        // The request as its event would record it: equal requests give equal records.
+        let parsed = json!(payment.recorded());
         let command = DebtCommand::RecordPayment {
             actor: change.actor.clone(),
             payment,
@@ -116,12 +113,7 @@ pub async fn add_charge(request: Request, deps: &DebtDeps) -> Result<Response<Bo
     serve("add-charge", request, |request, meta| async move {
         let change = Change::of("add-charge", &request)?;
         let charge = parse_charge(json_object(&request)?)?;
-        let parsed = json!({
-            "amount": charge.amount.amount(),
-            "charged_on": charge.charged_on.date(),
-            "kind": charge.kind.as_str(),
-            "note": charge.note.as_ref().map(Note::as_str),
-        });
+        let parsed = json!(charge.added());
         let command = DebtCommand::AddCharge {
             actor: change.actor.clone(),
             charge,

@@ -57,6 +57,29 @@ pub struct Charge {
     pub note: Option<Note>,
 }
 
+impl Payment {
+    /// The event data this payment is recorded as, once the decider accepts it.
+    pub fn recorded(&self) -> PaymentRecorded {
+        PaymentRecorded {
+            amount: self.amount.amount(),
+            paid_on: self.paid_on.date(),
+            note: self.note.as_ref().map(|n| n.as_str().to_owned()),
+        }
+    }
+}
+
+impl Charge {
+    /// The event data this charge is recorded as, once the decider accepts it.
+    pub fn added(&self) -> ChargeAdded {
+        ChargeAdded {
+            amount: self.amount.amount(),
+            charged_on: self.charged_on.date(),
+            kind: self.kind,
+            note: self.note.as_ref().map(|n| n.as_str().to_owned()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DebtCommand {
     Create {
@@ -235,11 +258,7 @@ impl DebtRecord {
                 balance: self.current_balance,
             });
         }
-        Ok(EventPayload::PaymentRecorded(PaymentRecorded {
-            amount: payment.amount.amount(),
-            paid_on: payment.paid_on.date(),
-            note: payment.note.as_ref().map(|n| n.as_str().to_owned()),
-        }))
+        Ok(EventPayload::PaymentRecorded(payment.recorded()))
     }
 
     /// The event of `charge` on this debt on `today`, or why it is refused.
@@ -248,12 +267,7 @@ impl DebtRecord {
         if self.current_balance + charge.amount.amount() > Money::MAX {
             return Err(DebtError::BalanceTooLarge);
         }
-        Ok(EventPayload::ChargeAdded(ChargeAdded {
-            amount: charge.amount.amount(),
-            charged_on: charge.charged_on.date(),
-            kind: charge.kind,
-            note: charge.note.as_ref().map(|n| n.as_str().to_owned()),
-        }))
+        Ok(EventPayload::ChargeAdded(charge.added()))
     }
 
     /// Refuses a payment or charge day after `today` or before the debt started.

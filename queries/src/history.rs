@@ -51,22 +51,25 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
         (EventPayload::DebtDeleted(deleted), _) => {
             entry["reason"] = json!(deleted.reason);
         }
-        (EventPayload::PaymentRecorded(_) | EventPayload::ChargeAdded(_), Some(before)) => {
-            let data = match &event.payload {
-                EventPayload::PaymentRecorded(payment) => serde_json::to_value(payment),
-                EventPayload::ChargeAdded(charge) => serde_json::to_value(charge),
-                _ => unreachable!("matched above"),
-            };
-            entry["data"] = data.expect("events serialise");
-            let after = before.clone().apply(event);
-            entry["balance"] = json!({
-                "before": before.fields.current_balance,
-                "after": after.fields.current_balance,
-            });
+        (EventPayload::PaymentRecorded(payment), Some(before)) => {
+            money_moved(&mut entry, json!(payment), before, event);
+        }
+        (EventPayload::ChargeAdded(charge), Some(before)) => {
+            money_moved(&mut entry, json!(charge), before, event);
         }
         _ => {}
     }
     entry
+}
+
+/// A payment's or charge's entry: its data, and the balance before and after it.
+fn money_moved(entry: &mut Value, data: Value, before: &DebtView, event: &EventEnvelope) {
+    entry["data"] = data;
+    let after = before.clone().apply(event);
+    entry["balance"] = json!({
+        "before": before.fields.current_balance,
+        "after": after.fields.current_balance,
+    });
 }
 
 /// A history cursor: the last version sent, for one debt.
