@@ -303,3 +303,25 @@ pub fn debt_ref(debt_id: &str) -> store::AggregateRef {
 pub fn user_ref(username: &str) -> store::AggregateRef {
     store::AggregateRef::user(username)
 }
+
+/// A small deterministic generator, so a failing script can be run again exactly.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next_value(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_value() % n
+    }
+
+    /// An amount in cents between `low` and `high` cents.
+    pub fn cents(&mut self, low: i64, high: i64) -> Decimal {
+        Decimal::new(low + self.below((high - low) as u64) as i64, 2)
+    }
+}

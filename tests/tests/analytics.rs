@@ -17,7 +17,7 @@ use events::{
 };
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::projection::{drain, stream_poller};
-use integration_tests::{dynamodb_store, on_every_engine, sqlite_store};
+use integration_tests::{dynamodb_store, on_every_engine, sqlite_store, Lcg};
 use queries::QueryDeps;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
@@ -25,28 +25,6 @@ use store::{AppendRequest, EventStore};
 use uuid::Uuid;
 
 type Store = Arc<dyn EventStore>;
-
-/// A small deterministic generator, so a failing script can be run again exactly.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// An amount in cents between `low` and `high` cents.
-    fn cents(&mut self, low: i64, high: i64) -> Decimal {
-        Decimal::new(low + self.below((high - low) as u64) as i64, 2)
-    }
-}
 
 /// The test's own model of a debt: updated from the script's decisions, never from the code under test.
 #[derive(Clone)]

@@ -13,30 +13,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{debt_request, username};
-use integration_tests::{dynamodb_store, on_every_engine, sqlite_store};
+use integration_tests::{dynamodb_store, on_every_engine, sqlite_store, Lcg};
 use queries::QueryDeps;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use store::EventStore;
 
 type Store = Arc<dyn EventStore>;
-
-/// A small deterministic generator, so a failing script can be run again exactly.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-
-    fn cents(&mut self, low: i64, high: i64) -> Decimal {
-        Decimal::new(low + self.below((high - low) as u64) as i64, 2)
-    }
-}
 
 /// The test's model of one debt, moved by the script's own arithmetic.
 #[derive(Clone, Debug)]
