@@ -8,18 +8,22 @@ pub mod projector;
 pub mod routes;
 pub mod serve;
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use auth::authorizer::authorize;
 use auth::Tokens;
-use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
 use axum::body::Body as AxumBody;
 use axum::response::Response as AxumResponse;
 use chrono::Utc;
 use commands::{DebtDeps, LoginDeps, UserDeps};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_api::Problem;
+use lambda_http::request::LambdaRequest;
 use lambda_http::Body as LambdaBody;
 use queries::QueryDeps;
 use serde_json::{json, Value};
@@ -83,54 +87,57 @@ fn gateway_answer(status: StatusCode, message: &str) -> AxumResponse {
     response
 }
 
-fn header_map_json(headers: &HeaderMap) -> Value {
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in headers {
-        let Ok(value) = value.to_str() else { continue };
-        map.entry(name.as_str().to_owned())
-            .and_modify(|existing| {
-                existing.push(',');
-                existing.push_str(value);
-            })
-            .or_insert_with(|| value.to_owned());
+/// The request's headers as API Gateway hands them to an integration: one value per name, repeated headers
+/// joined with commas, values that are not visible ASCII left out.
+fn combined_headers(headers: &HeaderMap) -> HeaderMap {
+    let plain =
+        headers.keys_len() == headers.len() && headers.values().all(|value| value.to_str().is_ok());
+    if plain {
+        return headers.clone();
     }
-    json!(map)
-}
-
-fn query_json(raw: &str) -> Value {
-    let mut map: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
-        map.entry(name.into_owned())
-            .and_modify(|existing| {
-                existing.push(',');
-                existing.push_str(&value);
-            })
-            .or_insert_with(|| value.clone().into_owned());
+    let mut combined = HeaderMap::with_capacity(headers.keys_len());
+    for name in headers.keys() {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&values.join(",")) {
+            if !values.is_empty() {
+                combined.insert(name.clone(), value);
+            }
+        }
     }
-    json!(map)
+    combined
 }
 
 /// The request context API Gateway sends with both the authorizer request and the integration request.
-fn request_context(method: &Method, path: &str, route_key: &str, headers: &HeaderMap) -> Value {
+fn request_context(
+    method: &Method,
+    path: &str,
+    route_key: &str,
+    headers: &HeaderMap,
+) -> ApiGatewayV2httpRequestContext {
     let now = Utc::now();
-    json!({
-        "accountId": "000000000000",
-        "apiId": "local",
-        "domainName": headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"),
-        "domainPrefix": "local",
-        "http": {
-            "method": method.as_str(),
-            "path": path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": "127.0.0.1",
-            "userAgent": headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or(""),
-        },
-        "requestId": uuid::Uuid::new_v4().to_string(),
-        "routeKey": route_key,
-        "stage": "$default",
-        "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
-        "timeEpoch": now.timestamp_millis(),
-    })
+    let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = method.clone();
+    http.path = Some(path.to_owned());
+    http.protocol = Some("HTTP/1.1".to_owned());
+    http.source_ip = Some("127.0.0.1".to_owned());
+    http.user_agent = Some(header("user-agent").unwrap_or("").to_owned());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.account_id = Some("000000000000".to_owned());
+    context.apiid = Some("local".to_owned());
+    context.domain_name = Some(header("host").unwrap_or("127.0.0.1").to_owned());
+    context.domain_prefix = Some("local".to_owned());
+    context.http = http;
+    context.request_id = Some(uuid::Uuid::new_v4().to_string());
+    context.route_key = Some(route_key.to_owned());
+    context.stage = Some("$default".to_owned());
+    context.time = Some(now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
+    context.time_epoch = now.timestamp_millis();
+    context
 }
 
 impl Gateway {
@@ -197,14 +204,17 @@ impl Gateway {
         };
         let mut event = integration_event(&parts, &found, &bytes);
         if found.route.protected {
-            match self.authorize(&found.route, &event, &parts.headers).await {
-                Ok(context) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
+            match self.authorize(&found.route, &event).await {
+                Ok(context) => {
+                    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                    authorizer.fields = context;
+                    event.request_context.authorizer = Some(authorizer);
+                }
                 Err(answer) => return answer,
             }
         }
-        let Ok(lambda_request) = lambda_http::request::from_str(&event.to_string()) else {
-            return problem_response(&Problem::malformed("the request could not be read"));
-        };
+        // What the Lambda runtime does with the event's JSON once it has parsed it.
+        let lambda_request = lambda_http::Request::from(LambdaRequest::ApiGatewayV2(event));
         match self.dispatch(found.route.handler, lambda_request).await {
             Ok(response) => into_axum(response),
             Err(error) => {
@@ -222,34 +232,43 @@ impl Gateway {
     async fn authorize(
         &self,
         route: &Route,
-        event: &Value,
-        headers: &HeaderMap,
-    ) -> Result<Value, AxumResponse> {
-        let identity = headers
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<HashMap<String, Value>, AxumResponse> {
+        let identity = event
+            .headers
             .get("authorization")
             .and_then(|h| h.to_str().ok())
             .filter(|value| !value.is_empty());
         let Some(identity) = identity else {
             return Err(gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"));
         };
-        let mut authorizer_event = event.clone();
-        authorizer_event["type"] = json!("REQUEST");
-        authorizer_event["routeArn"] = json!(format!(
+        let mut request = ApiGatewayV2CustomAuthorizerV2Request::default();
+        request.version = event.version.clone();
+        request.type_ = Some("REQUEST".to_owned());
+        request.route_arn = Some(format!(
             "arn:aws:execute-api:local:000000000000:local/$default/{}{}",
             route.method, route.template
         ));
-        authorizer_event["identitySource"] = json!([identity]);
-        let request: ApiGatewayV2CustomAuthorizerV2Request =
-            serde_json::from_value(authorizer_event).map_err(|error| {
-                // API Gateway's answer when the authorizer cannot be invoked; our own event always parses.
-                tracing::error!(%error, "authorizer request could not be built");
-                gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-            })?;
+        request.identity_source = Some(vec![identity.to_owned()]);
+        request.route_key.clone_from(&event.route_key);
+        request.raw_path.clone_from(&event.raw_path);
+        request.raw_query_string.clone_from(&event.raw_query_string);
+        request.headers = event.headers.clone();
+        request.query_string_parameters = event
+            .query_string_parameters
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        request.request_context = event.request_context.clone();
+        request.path_parameters.clone_from(&event.path_parameters);
         let decision = authorize(&request, &self.tokens).await;
         if !decision.is_authorized {
             return Err(gateway_answer(StatusCode::FORBIDDEN, "Forbidden"));
         }
-        Ok(json!(decision.context))
+        match decision.context {
+            Value::Object(fields) => Ok(fields.into_iter().collect()),
+            _ => Ok(HashMap::new()),
+        }
     }
 
     /// The route's Lambda handler, called as the integration would call it.
@@ -278,32 +297,36 @@ impl Gateway {
     }
 }
 
-/// The API Gateway HTTP API (payload 2.0) event for a matched request; a body that is not UTF-8 travels
-/// base64-encoded, as API Gateway sends it.
-fn integration_event(parts: &http::request::Parts, found: &RouteMatch, bytes: &[u8]) -> Value {
+/// The API Gateway HTTP API (payload 2.0) event for a matched request, built as the typed event the Lambda
+/// runtime parses (no JSON round trip); a body that is not UTF-8 travels base64-encoded, as API Gateway sends
+/// it.
+fn integration_event(
+    parts: &http::request::Parts,
+    found: &RouteMatch,
+    bytes: &[u8],
+) -> ApiGatewayV2httpRequest {
     let path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
     let route_key = format!("{} {}", found.route.method, found.route.template);
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": raw_query,
-        "cookies": [],
-        "headers": header_map_json(&parts.headers),
-        "queryStringParameters": query_json(raw_query),
-        "pathParameters": found.path_parameters,
-        "stageVariables": {},
-        "requestContext": request_context(&parts.method, path, &route_key, &parts.headers),
-        "isBase64Encoded": false,
-    });
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".to_owned());
+    event.raw_path = Some(path.to_owned());
+    event.raw_query_string = Some(raw_query.to_owned());
+    event.cookies = Some(Vec::new());
+    event.headers = combined_headers(&parts.headers);
+    if !raw_query.is_empty() {
+        event.query_string_parameters = raw_query.parse().unwrap_or_default();
+    }
+    event.path_parameters = found.path_parameters.clone().into_iter().collect();
+    event.request_context = request_context(&parts.method, path, &route_key, &parts.headers);
+    event.route_key = Some(route_key);
     match std::str::from_utf8(bytes) {
         Ok("") => {}
-        Ok(text) => event["body"] = json!(text),
+        Ok(text) => event.body = Some(text.to_owned()),
         Err(_) => {
             use base64::Engine;
-            event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(bytes));
-            event["isBase64Encoded"] = json!(true);
+            event.body = Some(base64::engine::general_purpose::STANDARD.encode(bytes));
+            event.is_base64_encoded = true;
         }
     }
     event
@@ -317,4 +340,53 @@ fn into_axum(response: http::Response<LambdaBody>) -> AxumResponse {
         _ => Vec::new(),
     };
     AxumResponse::from_parts(parts, AxumBody::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event_for(request: http::Request<()>, body: &[u8]) -> Value {
+        let (parts, ()) = request.into_parts();
+        let found = match_route(&parts.method, parts.uri.path()).expect("a route");
+        serde_json::to_value(integration_event(&parts, &found, body)).expect("events serialise")
+    }
+
+    #[test]
+    fn the_integration_event_has_api_gateways_payload_2_shape() {
+        let request = http::Request::builder()
+            .method("PUT")
+            .uri("/debts/abc?x=1&x=2")
+            .header("host", "127.0.0.1:3000")
+            .header("accept", "text/csv")
+            .header("accept", "application/json")
+            .body(())
+            .unwrap();
+        let event = event_for(request, br#"{"debt_name":"Car"}"#);
+        assert_eq!(event["version"], "2.0");
+        assert_eq!(event["routeKey"], "PUT /debts/{debt_id}");
+        assert_eq!(event["rawPath"], "/debts/abc");
+        assert_eq!(event["rawQueryString"], "x=1&x=2");
+        assert_eq!(event["queryStringParameters"], json!({"x": "1,2"}));
+        assert_eq!(event["pathParameters"], json!({"debt_id": "abc"}));
+        assert_eq!(event["headers"]["accept"], "text/csv,application/json");
+        assert_eq!(event["requestContext"]["http"]["method"], "PUT");
+        assert_eq!(event["requestContext"]["routeKey"], "PUT /debts/{debt_id}");
+        assert_eq!(event["requestContext"]["domainName"], "127.0.0.1:3000");
+        assert_eq!(event["requestContext"]["stage"], "$default");
+        assert_eq!(event["body"], r#"{"debt_name":"Car"}"#);
+        assert_eq!(event["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_travels_base64_encoded() {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri("/debts")
+            .body(())
+            .unwrap();
+        let event = event_for(request, &[0xff, 0xfe]);
+        assert_eq!(event["body"], "//4=");
+        assert_eq!(event["isBase64Encoded"], true);
+    }
 }
