@@ -56,24 +56,45 @@ pub fn document(
     Value::Object(root)
 }
 
-type Sink = Box<dyn Fn(&str) + Send + Sync>;
+/// Where documents go instead of stdout: `wanted` says whether anyone reads them now, so that a document
+/// nobody reads is not even built.
+struct Sink {
+    wanted: Box<dyn Fn() -> bool + Send + Sync>,
+    write: Box<dyn Fn(&str) + Send + Sync>,
+}
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// Sends every document to `sink` instead of stdout, for the rest of the process (a test's capture); the
 /// first call wins.
 pub fn send_to(sink: impl Fn(&str) + Send + Sync + 'static) {
-    let _ = SINK.set(Box::new(sink));
+    send_to_when(|| true, sink);
+}
+
+/// Sends the documents to `sink` while `wanted()` holds, and drops them unbuilt otherwise (the local server's
+/// readable log, which shows them only at debug level); the first call of this or [`send_to`] wins.
+pub fn send_to_when(
+    wanted: impl Fn() -> bool + Send + Sync + 'static,
+    sink: impl Fn(&str) + Send + Sync + 'static,
+) {
+    let _ = SINK.set(Sink {
+        wanted: Box::new(wanted),
+        write: Box::new(sink),
+    });
 }
 
 /// Emits one EMF document now.
 pub fn emit(dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)]) {
+    let sink = SINK.get();
+    if sink.is_some_and(|sink| !(sink.wanted)()) {
+        return;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let line = document(dimensions, metrics, now).to_string();
-    match SINK.get() {
-        Some(sink) => sink(&line),
+    match sink {
+        Some(sink) => (sink.write)(&line),
         // `println!` holds stdout's lock for the whole line, so concurrent documents never interleave.
         None => println!("{line}"),
     }
