@@ -25,7 +25,21 @@ bare=$(target/release/debts-hammer --url "http://127.0.0.1:$port" --target bare 
 echo "GET /debts/{id} through the local gateway: $gateway"
 echo "bare hyper, fixed JSON body:               $bare"
 python3 - "$gateway" "$bare" <<'PY'
-import sys
-rate = lambda line: float(line.split()[0])
-print(f"ratio gateway / bare hyper: {rate(sys.argv[1]) / rate(sys.argv[2]):.2f} (goal: at least 0.5)")
+import json, sys
+def figures(line):
+    words = line.split()
+    return float(words[0]), float(words[words.index("p99") + 1])
+(rate, p99), (bare_rate, bare_p99) = figures(sys.argv[1]), figures(sys.argv[2])
+print(f"ratio gateway / bare hyper: {rate / bare_rate:.2f} (goal: at least 0.5)")
+# The rows of `make bench`'s table (scripts/bench.py).
+rows = [
+    {"figure": "local gateway GET /debts/{id}, requests/s", "goal": "≥ 0.5× bare hyper",
+     "value": f"{rate:,.0f}/s", "reference": f"bare hyper {bare_rate:,.0f}/s", "ratio": round(rate / bare_rate, 3),
+     "met": rate >= 0.5 * bare_rate},
+    {"figure": "local gateway GET /debts/{id}, p99 at that load", "goal": "< 5 ms",
+     "value": f"{p99:.2f} ms", "reference": f"bare hyper {bare_p99:.2f} ms", "ratio": round(p99 / bare_p99, 3),
+     "met": p99 < 5.0},
+]
+for row in rows:
+    print("BENCH " + json.dumps(row, ensure_ascii=False))
 PY

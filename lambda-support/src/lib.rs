@@ -19,11 +19,15 @@ pub async fn sdk_config() -> SdkConfig {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client)
-        // Stated rather than inherited: up to 3 attempts with exponential backoff and jitter, so a throttled
-        // call is retried within the request; what still fails reaches the client as 503 with Retry-After.
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
+    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client);
+    // Stated rather than inherited: up to 3 attempts with exponential backoff and jitter, so a throttled call
+    // is retried within the request; what still fails reaches the client as 503 with Retry-After. The SDK's
+    // own variable `AWS_MAX_ATTEMPTS` still wins where it is set (the cold-start benchmark sets 1, so a probe
+    // of a closed port fails at once).
+    let loader = if std::env::var_os("AWS_MAX_ATTEMPTS").is_some() {
+        loader
+    } else {
+        loader.retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+    };
+    loader.load().await
 }

@@ -169,11 +169,10 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             _ => None,
         };
         let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
-        let reply = Reply::page(items, next_cursor);
-        Ok(match as_of {
-            Some(at) => reply.with_member("as_of", as_of::stated(at)),
-            None => reply,
-        })
+        // Straight from the views to the body's text (no JSON tree in between), the shape of `Reply::page`.
+        let mut members = vec![("next_cursor", serde_json::json!(next_cursor))];
+        members.extend(as_of.map(|at| ("as_of", as_of::stated(at))));
+        Ok(Reply::serialized(&items, &members))
     })
     .await
 }

@@ -50,3 +50,30 @@ pub async fn seed(store: &Arc<dyn EventStore>, events: u64) {
         done.unwrap();
     }
 }
+
+/// One row of `make bench`'s table, printed as a line `BENCH {json}` that `scripts/bench.py` collects:
+/// the figure, its goal, what this build measured, the reference measured in the same run, their ratio, and
+/// whether the goal holds.
+pub struct Row<'a> {
+    pub figure: &'a str,
+    pub goal: &'a str,
+    pub value: String,
+    pub reference: String,
+    pub ratio: f64,
+    pub met: bool,
+}
+
+impl Row<'_> {
+    pub fn print(&self) {
+        let row = serde_json::json!({
+            "figure": self.figure, "goal": self.goal, "value": self.value,
+            "reference": self.reference, "ratio": (self.ratio * 100.0).round() / 100.0, "met": self.met,
+        });
+        println!("BENCH {row}");
+    }
+}
+
+/// Microseconds, for a row.
+pub fn micros(duration: std::time::Duration) -> String {
+    format!("{:.0} µs", duration.as_secs_f64() * 1e6)
+}

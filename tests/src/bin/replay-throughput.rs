@@ -3,11 +3,13 @@
 //! SQLite and, when DynamoDB Local is up (`make bench-replay` starts it), on DynamoDB Local.
 //!
 //!   replay-throughput [--events 10000,100000] [--store sqlite,dynamodb]
+//!
+//! With two sizes or more, a `BENCH` row for `make bench` compares the largest log with the smallest.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use integration_tests::bench::{list_arg, seed};
+use integration_tests::bench::{list_arg, seed, Row};
 use integration_tests::{dynamodb_store, sqlite_store};
 use projections::replay::{replay, ReplayOptions, Scope};
 
@@ -23,6 +25,7 @@ async fn main() {
         "store", "events", "aggregates", "replay ms", "events/s"
     );
     for engine in &stores {
+        let mut rates = Vec::new();
         for &events in &sizes {
             let store = match engine.as_str() {
                 "sqlite" => sqlite_store().await,
@@ -47,6 +50,24 @@ async fn main() {
                 report.elapsed_ms,
                 report.events_per_second()
             );
+            rates.push((events, report.events_per_second()));
+        }
+        if let (Some(&(small, small_rate)), Some(&(large, large_rate))) =
+            (rates.first(), rates.last())
+        {
+            if large > small {
+                // Per-event cost grows by rate(small) / rate(large) from the small log to the large one.
+                let growth = small_rate / large_rate;
+                Row {
+                    figure: &format!("replay on {engine}, {large} events"),
+                    goal: "≥ 50,000 events/s; per-event cost ≤ 1.2× the smaller log's",
+                    value: format!("{large_rate:.0} events/s"),
+                    reference: format!("{small} events: {small_rate:.0} events/s"),
+                    ratio: growth,
+                    met: large_rate >= 50_000.0 && growth <= 1.2,
+                }
+                .print();
+            }
         }
     }
 }
