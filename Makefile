@@ -183,8 +183,17 @@ test-rust: tools ## Run only the Rust tests, with the test services up
 test-infra: tools ## Run only the Pulumi unit tests (offline, mocked)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
 
+# `make bench`: issue 16's table. The zips are built for this machine's architecture (BENCH_ARCH; arm64 needs
+# its Rust target), the Lambda start reference runs on the venv's Python (it has boto3).
+BENCH_ARCH ?= x86_64
+
 .PHONY: bench
-bench: ## Measure PBKDF2 cost and each command handler's latency in-process on SQLite (release build)
+bench: $(VENV_STAMP) $(CARGO_LAMBDA_STAMP) ## Every performance figure beside its goal and a reference from the same run, as one table (release builds; ~25 min the first time)
+	$(MAKE) --no-print-directory package ARCH=$(BENCH_ARCH)
+	scripts/bench.py --python $(VENV)/bin/python
+
+.PHONY: bench-commands
+bench-commands: ## PBKDF2 cost and each handler's latency in-process on SQLite (release build); part of `make bench`
 	cargo run --release -p integration-tests --bin command-latency
 
 .PHONY: bench-gateway

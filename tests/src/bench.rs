@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use store::ledger::{ledger_item, LedgerEntry};
 use store::{AppendRequest, EventStore};
 use tokio::task::JoinSet;
 
@@ -20,7 +21,9 @@ pub fn list_arg(name: &str, default: &str) -> Vec<String> {
     value.split(',').map(str::to_owned).collect()
 }
 
-/// Appends `events` events: 100 users, then debts of ten events each, eight appends at a time.
+/// Appends `events` events: 100 users, then debts of ten events each, eight appends at a time; each debt with
+/// the ledger entry create-debt writes in the same transaction, so the log is one the API could have written
+/// (replay only backfills entries missing from logs older than the ledger).
 pub async fn seed(store: &Arc<dyn EventStore>, events: u64) {
     for n in 0..USERS {
         let username = format!("user{n}");
@@ -41,9 +44,13 @@ pub async fn seed(store: &Arc<dyn EventStore>, events: u64) {
         let store = Arc::clone(store);
         tasks.spawn(async move {
             let id = uuid::Uuid::new_v4().to_string();
-            let mut history = vec![debt_created(&id, &format!("user{}", d as usize % USERS))];
+            let owner = format!("user{}", d as usize % USERS);
+            let created = debt_created(&id, &owner);
+            let ledger = ledger_item(&owner, &id, LedgerEntry::Created, created.occurred_at);
+            let mut history = vec![created];
             history.extend((2..=EVENTS_PER_DEBT).map(|v| debt_updated(&id, v, 20)));
-            store.append(AppendRequest::new(0, history)).await.unwrap();
+            let append = AppendRequest::new(0, history).with_guard("ledger entry", ledger);
+            store.append(append).await.unwrap();
         });
     }
     while let Some(done) = tasks.join_next().await {
