@@ -24,15 +24,19 @@ use tools::cli::{ChangeSource, Failure, StoreArgs};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn init_logging() {
+/// Installs the log subscriber; log lines are written to stdout by a thread of their own (the answer is not
+/// held up by the write, a sixth of a request's time in issue 16's profile), in order, none dropped: a full
+/// buffer slows the request down instead. The guard flushes what is buffered when `main` returns.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
+    let (stdout, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("access=info,warn"));
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
         // As on Lambda: JSON log lines and the functions' metric documents, side by side on stdout.
-        tracing::subscriber::set_global_default(lambda_support::logging::json_subscriber(
-            std::io::stdout,
-        ))
-        .expect("logging is initialised once");
+        tracing::subscriber::set_global_default(lambda_support::logging::json_subscriber(stdout))
+            .expect("logging is initialised once");
     } else {
         // The readable format keeps the metric documents out of sight (RUST_LOG=metrics=debug shows them).
         lambda_support::metrics::send_to_when(
@@ -42,9 +46,11 @@ fn init_logging() {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_target(false)
+            .with_writer(stdout)
             .compact()
             .init();
     }
+    guard
 }
 
 async fn shutdown_signal() {
@@ -183,6 +189,6 @@ async fn run() -> Result<(), Failure> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logging();
+    let _log_writer = init_logging();
     Failure::exit(run().await)
 }
