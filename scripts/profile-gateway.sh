@@ -7,24 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out=${OUT:-/tmp/gateway.perf.data}
-cargo build --profile profiling --quiet -p local --bins
-data_dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-PORT=$port DATA_DIR=$data_dir PASSWORD_HASH_ITERATIONS=100000 target/profiling/debts-local \
-  > "$data_dir/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data_dir"' EXIT
-for _ in $(seq 1 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  sleep 0.1
-done
+if [ -z "${SERVER_PID:-}" ]; then
+  cargo build --profile profiling --quiet -p local --bins
+  exec env SERVER_PROFILE=profiling scripts/with-local-server.sh "$0"
+fi
 
-ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-(sleep 3; perf record -F 2000 -g --call-graph dwarf,16384 -p "$server" -o "$out" -- sleep 4 >/dev/null 2>&1) &
+out=${OUT:-/tmp/gateway.perf.data}
+ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+(sleep 3; perf record -F 2000 -g --call-graph dwarf,16384 -p "$SERVER_PID" -o "$out" -- sleep 4 >/dev/null 2>&1) &
 recorder=$!
 before=$(ticks)
-result=$(target/profiling/debts-hammer --url "http://127.0.0.1:$port" --target gateway --connections 32 --seconds 8)
+result=$(target/profiling/debts-hammer --url "$API_URL" --target gateway --connections 32 --seconds 8)
 after=$(ticks)
 wait $recorder
 echo "GET /debts/{id}: $result"

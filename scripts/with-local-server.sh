@@ -4,11 +4,13 @@
 #
 #   scripts/with-local-server.sh python3 scripts/smoke.py all
 #
-# SERVER_PROFILE=release runs the release build (the benchmarks); the default is the debug build.
+# SERVER_PROFILE=release runs the release build (the benchmarks), SERVER_PROFILE=profiling the release build
+# with symbols (scripts/profile-gateway.sh); the default is the debug build. The command also gets
+# SERVER_PID, the server's process id.
 set -euo pipefail
 
 profile=${SERVER_PROFILE:-debug}
-cargo build --quiet -p local --bin debts-local $([ "$profile" = release ] && echo --release)
+cargo build --quiet -p local --bin debts-local --profile "$([ "$profile" = debug ] && echo dev || echo "$profile")"
 data_dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 PORT=$port DATA_DIR=$data_dir PASSWORD_HASH_ITERATIONS=${PASSWORD_HASH_ITERATIONS:-100000} \
@@ -25,4 +27,4 @@ for _ in $(seq 1 100); do
   kill -0 "$server" 2>/dev/null || { cat "$data_dir/server.log" >&2; exit 1; }
   sleep 0.1
 done
-API_URL="http://127.0.0.1:$port" "$@"
+API_URL="http://127.0.0.1:$port" SERVER_PID=$server "$@"

@@ -243,6 +243,15 @@ where
     percentile(&mut samples, 0.5)
 }
 
+/// Builds `user`'s read items from their events (replay of that user), as the projector would have.
+async fn project(store: &Arc<dyn store::EventStore>, user: &str) {
+    let scope = projections::replay::Scope::User(user.into());
+    let options = projections::replay::ReplayOptions::new(scope);
+    projections::replay::replay(Arc::clone(store), &options, |_| {})
+        .await
+        .unwrap();
+}
+
 /// Signs `reader` up with 50 debts and projects them; answers the debts' ids.
 async fn reader_with_debts(
     store: &Arc<dyn store::EventStore>,
@@ -272,14 +281,7 @@ async fn reader_with_debts(
             ApiResponse::read(commands::create_debt(request.build(), debts).await.unwrap());
         ids.push(created.body["data"]["debt_id"].as_str().unwrap().to_owned());
     }
-    let scope = projections::replay::Scope::User("reader".into());
-    projections::replay::replay(
-        Arc::clone(store),
-        &projections::replay::ReplayOptions::new(scope),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    project(store, "reader").await;
     ids
 }
 
@@ -384,14 +386,7 @@ async fn payoff_plan(store: &Arc<dyn store::EventStore>, debts: &commands::DebtD
         let created = commands::create_debt(request.build(), debts).await.unwrap();
         assert_eq!(created.status(), 201);
     }
-    let scope = projections::replay::Scope::User("planner".into());
-    projections::replay::replay(
-        Arc::clone(store),
-        &projections::replay::ReplayOptions::new(scope),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    project(store, "planner").await;
     let deps = queries::QueryDeps {
         store: Arc::clone(store),
     };
