@@ -150,7 +150,7 @@ class MinimalRuntime:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.count = 0
 
-    def invoke(self, port, event):
+    def invoke(self, event):
         self.count += 1
         self.events.put((f"invocation-{self.count}", event))
         return self.answers.get(timeout=30)
@@ -178,8 +178,8 @@ class Emulator:
                                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, 60)
 
-    def invoke(self, port, event):
-        return invoke(port, event)
+    def invoke(self, event):
+        return invoke(self.port, event)
 
     def fresh(self):
         return self
@@ -219,9 +219,9 @@ def one_start(runtime, command, event):
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        first = runtime.invoke(runtime.port, event)
+        first = runtime.invoke(event)
         answered = time.perf_counter()
-        runtime.invoke(runtime.port, event)
+        runtime.invoke(event)
         warm = time.perf_counter() - answered
     finally:
         process.kill()

@@ -102,10 +102,11 @@ fn combined_headers(headers: &HeaderMap) -> HeaderMap {
             .iter()
             .filter_map(|value| value.to_str().ok())
             .collect();
+        if values.is_empty() {
+            continue;
+        }
         if let Ok(value) = HeaderValue::from_str(&values.join(",")) {
-            if !values.is_empty() {
-                combined.insert(name.clone(), value);
-            }
+            combined.insert(name.clone(), value);
         }
     }
     combined

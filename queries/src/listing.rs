@@ -169,10 +169,11 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             _ => None,
         };
         let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
-        // Straight from the views to the body's text (no JSON tree in between), the shape of `Reply::page`.
-        let mut members = vec![("next_cursor", serde_json::json!(next_cursor))];
-        members.extend(as_of.map(|at| ("as_of", as_of::stated(at))));
-        Ok(Reply::serialized(&items, &members))
+        let members: Vec<_> = as_of
+            .map(|at| ("as_of", as_of::stated(at)))
+            .into_iter()
+            .collect();
+        Ok(Reply::page(&items, next_cursor, &members))
     })
     .await
 }
