@@ -163,7 +163,7 @@ impl DebtStatus {
     }
 }
 
-fn zero_cents() -> Decimal {
+pub(crate) fn zero_cents() -> Decimal {
     Decimal::new(0, 2)
 }
 

@@ -130,7 +130,7 @@ pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Resp
         let last_sent = after + entries.len() as u64;
         let more = events.last().is_some_and(|e| e.version > last_sent);
         let next_cursor = more.then(|| encode_cursor(&aggregate.aggregate_id, last_sent));
-        Ok(Reply::page(&entries, next_cursor, &[]))
+        Ok(Reply::page(&entries, next_cursor))
     })
     .await
 }

@@ -169,11 +169,10 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             _ => None,
         };
         let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
-        let members: Vec<_> = as_of
-            .map(|at| ("as_of", as_of::stated(at)))
-            .into_iter()
-            .collect();
-        Ok(Reply::page(&items, next_cursor, &members))
+        Ok(
+            Reply::page(&items, next_cursor)
+                .with_optional_member("as_of", as_of.map(as_of::stated)),
+        )
     })
     .await
 }

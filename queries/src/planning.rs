@@ -314,9 +314,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             schedule: include_schedule.then(|| schedule_rows(&plan, &labels)),
         };
         // With `?as_of=`, beside `data` as on every read of the past: the instant whose debts were planned.
-        let members: Vec<(&'static str, Value)> =
-            as_of.map(|at| ("as_of", crate::as_of::stated(at))).into_iter().collect();
-        Ok(Reply::serialized(&answer, &members))
+        Ok(Reply::ok(&answer).with_optional_member("as_of", as_of.map(crate::as_of::stated)))
     })
     .await
 }

@@ -643,22 +643,20 @@ impl EventStore for SqliteStore {
                 .map_err(StoreError::engine)?;
             // One extra row tells whether another page follows.
             let fetch = i64::from(query.limit) + 1;
-            let mut items = statement
-                .query_map(params![hash, lo, hi, after, fetch], |row| {
-                    Ok((
-                        ItemKey::new(row.get::<_, String>(0)?, row.get::<_, String>(1)?),
-                        row.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(StoreError::engine)?
-                .map(|row| {
-                    let (key, text) = row.map_err(StoreError::engine)?;
-                    Ok(Item {
-                        attributes: from_json(&key, &text)?,
-                        key,
-                    })
-                })
-                .collect::<Result<Vec<Item>, StoreError>>()?;
+            let mut rows = statement
+                .query(params![hash, lo, hi, after, fetch])
+                .map_err(StoreError::engine)?;
+            let mut items = Vec::with_capacity(fetch as usize);
+            while let Some(row) = rows.next().map_err(StoreError::engine)? {
+                let key = ItemKey::new(
+                    row.get::<_, String>(0).map_err(StoreError::engine)?,
+                    row.get::<_, String>(1).map_err(StoreError::engine)?,
+                );
+                // Parsed where SQLite holds the text, not from a copy of it.
+                let text = row.get_ref(2).and_then(|value| Ok(value.as_str()?));
+                let attributes = from_json(&key, text.map_err(StoreError::engine)?)?;
+                items.push(Item { key, attributes });
+            }
             let next_cursor = if items.len() > query.limit as usize {
                 items.truncate(query.limit as usize);
                 items.last().map(|item| cursor::encode(&item.key))
