@@ -6,7 +6,8 @@
 //! the guarded writes can test them. An index on `(sk, pk)` plays the `SK-PK-index`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 
 use async_trait::async_trait;
 use events::EventEnvelope;
@@ -58,6 +59,54 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS sk_pk_index ON items (sk, pk);
 ";
 
+/// How the writer waits for a write lock another process holds: not at all on a task's thread (the write
+/// moves to the blocking pool), and there as `busy_timeout = 5000` would.
+mod busy {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    thread_local! {
+        static REFUSING: Cell<bool> = const { Cell::new(false) };
+        static REFUSED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// The work met a lock held elsewhere and gave up; it changed nothing.
+    pub(crate) struct Refused;
+
+    /// Runs `work` with every wait for a lock refused.
+    pub(crate) fn refusing<T>(work: impl FnOnce() -> T) -> Result<T, Refused> {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                REFUSING.set(false);
+            }
+        }
+        REFUSED.set(false);
+        REFUSING.set(true);
+        let reset = Reset;
+        let result = work();
+        drop(reset);
+        if REFUSED.replace(false) {
+            Err(Refused)
+        } else {
+            Ok(result)
+        }
+    }
+
+    /// The writer's busy handler: `true` retries, `false` gives up (the statement fails with `SQLITE_BUSY`).
+    pub(crate) fn handler(attempts: i32) -> bool {
+        if REFUSING.get() {
+            REFUSED.set(true);
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        attempts < 1000
+    }
+}
+
+/// SQLite's default threshold for its automatic checkpoint, which this store runs itself.
+const CHECKPOINT_PAGES: i32 = 1000;
+
 /// A reader waits for a checkpoint as the writer does. (Memory-mapped reads, `mmap_size`, were tried for
 /// replay and measured slower: 34,000-38,000 against 46,000-56,000 events/s at 100,000 events.)
 const READER_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;";
@@ -65,14 +114,24 @@ const READER_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;";
 /// A SQLite-backed [`EventStore`]. Cloning shares the connections.
 #[derive(Clone)]
 pub struct SqliteStore {
-    // One connection serialises writers, which is what SQLite does anyway; writes run on tokio's blocking
-    // pool, because a commit can wait on the disk (a WAL checkpoint syncs the database file).
+    /// One connection serialises writers, which is what SQLite does anyway. A write runs on the calling
+    /// thread when the connection is free: with `synchronous = NORMAL` a commit only appends to the WAL
+    /// (the syncs happen at checkpoints, see `checkpoint_due`), so it takes tens of microseconds, less
+    /// than the hop to the blocking pool and back (a third of create-debt's time on its own thread in issue
+    /// 16's profile). A write that would wait for the lock waits in the blocking pool instead.
     writer: Arc<Mutex<Connection>>,
     /// Read-only connections to the same file (WAL lets readers run beside the writer), used on the calling
     /// thread: a point read takes microseconds, less than the hop to the blocking pool and back, which was a
     /// quarter of the local gateway's time (issue 16's profile). `None` for an in-memory store, whose data
     /// only its one connection can see.
     readers: Option<Arc<Readers>>,
+    /// Set by the writer's WAL hook when a commit leaves the WAL at [`CHECKPOINT_PAGES`] pages or more;
+    /// the write that sees it starts a checkpoint in the blocking pool, on the writer connection (the
+    /// writes that come meanwhile wait there, never on a task's thread). That is SQLite's automatic
+    /// checkpoint (same threshold, same passive mode) moved off the writing thread: it syncs the files, which
+    /// can take milliseconds. Holding the writer lets the checkpoint copy every frame, so that the next
+    /// write starts the WAL over. `None` in memory, where there is no WAL.
+    checkpoint_due: Option<Arc<AtomicBool>>,
     /// The change feed: the key of every committed event, in commit order (the local stand-in for
     /// DynamoDB Streams).
     feed: Option<tokio::sync::mpsc::UnboundedSender<ItemKey>>,
@@ -135,6 +194,19 @@ impl SqliteStore {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
         }));
+        let due = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&due);
+        // Replaces the automatic checkpoint (SQLite's is a WAL hook too).
+        store
+            .writer()
+            .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+                if pages >= CHECKPOINT_PAGES {
+                    flag.store(true, Ordering::Release);
+                }
+                Ok(())
+            }))
+            .map_err(StoreError::engine)?;
+        store.checkpoint_due = Some(due);
         Ok(store)
     }
 
@@ -153,12 +225,14 @@ impl SqliteStore {
         Self::setup(Connection::open_in_memory().map_err(StoreError::engine)?)
     }
 
-    fn setup(connection: Connection) -> Result<Self, StoreError> {
+    fn setup(mut connection: Connection) -> Result<Self, StoreError> {
+        connection
+            .busy_handler(Some(busy::handler))
+            .map_err(StoreError::engine)?;
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
-                 PRAGMA busy_timeout = 5000;",
+                 PRAGMA synchronous = NORMAL;",
             )
             .map_err(StoreError::engine)?;
         connection
@@ -169,25 +243,67 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Arc::new(Mutex::new(connection)),
             readers: None,
+            checkpoint_due: None,
             feed: None,
         })
     }
 
-    /// Runs `work` on the writer connection in the blocking pool.
-    async fn with_connection<T, F>(&self, work: F) -> Result<T, StoreError>
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `work` on the writer connection: here when the connection is free and no other process holds
+    /// the database's write lock, else in the blocking pool, where waiting holds up no task. `work` may run
+    /// twice: a first try here that found the lock taken failed before it changed anything.
+    async fn with_connection<T, F>(&self, mut work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let connection = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || {
-            let mut connection = connection
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut connection)
-        })
-        .await
-        .map_err(StoreError::engine)?
+        let tried = match self.writer.try_lock() {
+            Ok(mut connection) => Some(busy::refusing(|| work(&mut connection))),
+            Err(TryLockError::Poisoned(poisoned)) => {
+                Some(busy::refusing(|| work(&mut poisoned.into_inner())))
+            }
+            Err(TryLockError::WouldBlock) => None,
+        };
+        let result = match tried {
+            Some(Ok(result)) => result,
+            Some(Err(busy::Refused)) | None => {
+                let connection = Arc::clone(&self.writer);
+                tokio::task::spawn_blocking(move || {
+                    let mut connection = connection
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    work(&mut connection)
+                })
+                .await
+                .map_err(StoreError::engine)?
+            }
+        };
+        self.checkpoint_if_due();
+        result
+    }
+
+    fn checkpoint_if_due(&self) {
+        let Some(due) = &self.checkpoint_due else {
+            return;
+        };
+        if due.swap(false, Ordering::AcqRel) {
+            let writer = Arc::clone(&self.writer);
+            tokio::task::spawn_blocking(move || {
+                let connection = writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Err(error) =
+                    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%error, "WAL checkpoint failed; the next commit asks again");
+                }
+            });
+        }
     }
 
     /// Runs the read `work` on a read-only connection on this thread, or, in memory, on the writer.
@@ -198,10 +314,8 @@ impl SqliteStore {
     {
         match &self.readers {
             Some(readers) => readers.with(work),
-            None => {
-                self.with_connection(move |connection| work(connection))
-                    .await
-            }
+            // In memory, the writer is the only connection: no other process can hold a lock on it.
+            None => work(&self.writer()),
         }
     }
 }
@@ -375,11 +489,11 @@ impl EventStore for SqliteStore {
             // Dropping `tx` on any early return above rolls everything back.
             tx.commit().map_err(StoreError::engine)?;
             // Fed here, still holding the connection: in commit order, and even when the caller has stopped
-            // waiting (the blocking task runs to the end either way).
-            if let Some(feed) = feed {
-                for (_, item) in items {
+            // waiting (a write runs to its end, on the caller's thread or in its blocking task).
+            if let Some(feed) = &feed {
+                for (_, item) in &items {
                     // A closed feed only means nobody is projecting (the server is stopping).
-                    let _ = feed.send(item.key);
+                    let _ = feed.send(item.key.clone());
                 }
             }
             Ok(())
@@ -666,5 +780,88 @@ impl EventStore for SqliteStore {
             Ok(Page { items, next_cursor })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A store in a new file under the system's temporary directory, removed with it.
+    struct StoreFile {
+        store: SqliteStore,
+        dir: PathBuf,
+    }
+
+    impl StoreFile {
+        fn new(name: &str) -> Self {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let dir =
+                std::env::temp_dir().join(format!("sqlite-{name}-{}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = SqliteStore::open(dir.join("store.db")).unwrap();
+            StoreFile { store, dir }
+        }
+
+        fn wal_size(&self) -> u64 {
+            std::fs::metadata(self.dir.join("store.db-wal")).map_or(0, |m| m.len())
+        }
+    }
+
+    impl Drop for StoreFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// Items of most of a page each (a page is 4 KiB), one commit each.
+    async fn write_pages(store: &SqliteStore, from: usize, count: usize) {
+        for n in from..from + count {
+            let mut attributes = Attributes::new();
+            attributes.insert("filler".into(), Value::from("x".repeat(3000)));
+            let key = ItemKey::new(format!("ITEM#{n:06}"), "DATA");
+            store.put_item(&Item { key, attributes }).await.unwrap();
+        }
+    }
+
+    const PAGE: u64 = 4096;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_is_checkpointed_in_the_background_and_starts_over() {
+        let file = StoreFile::new("background");
+        let (store, wal_size) = (&file.store, || file.wal_size());
+        // Each write adds five pages or so to the WAL (its row, its overflow, the index pages above).
+        write_pages(store, 0, 300).await;
+        let after_first = wal_size();
+        assert!(
+            after_first > 1000 * PAGE,
+            "the WAL holds the writes: {after_first} bytes"
+        );
+        // The background run copies the WAL into the database; the next write starts the WAL over.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        write_pages(store, 300, 300).await;
+        let after_second = wal_size();
+        assert!(
+            after_second < after_first + 300 * PAGE,
+            "the second 300 writes reused the WAL ({after_first} then {after_second} bytes)"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_without_a_pause_still_keep_the_wal_bounded() {
+        let file = StoreFile::new("ceiling");
+        let (store, wal_size) = (&file.store, || file.wal_size());
+        write_pages(store, 0, 3000).await;
+        let size = wal_size();
+        let threshold = u64::try_from(CHECKPOINT_PAGES).unwrap() * PAGE;
+        assert!(
+            size < 2 * threshold,
+            "3,000 writes without a pause left a WAL of {size} bytes"
+        );
     }
 }
