@@ -2,6 +2,7 @@
 //! onto that item, and writes the result with a version guard. Whatever order or number of times it runs,
 //! the read item ends at the aggregate's latest version, and a tombstone stays a tombstone.
 
+use chrono::{DateTime, Utc};
 use domain::{DebtView, UserView};
 use events::{AggregateType, EventPayload};
 use read_model::{debt_item, debt_view, user_item};
@@ -10,8 +11,12 @@ use store::{codec, keys, AggregateRef, EventStore, ItemKey, ReadItem, StoreError
 /// What catching an aggregate up did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Projected {
-    /// The read item was written at this state.
-    Written(ReadItem),
+    /// The read item was written at this state; `newest` is when the newest event it reflects occurred
+    /// (the projection's lag is measured from it).
+    Written {
+        item: ReadItem,
+        newest: DateTime<Utc>,
+    },
     /// The read item already reflected every event.
     UpToDate,
     /// A concurrent writer stored the same or a newer version first.
@@ -20,20 +25,33 @@ pub enum Projected {
     NoEvents,
 }
 
-/// Catches the aggregate's read item up with its events.
+/// Catches the aggregate's read item up with its events. `owner_hint` is who a stream record says caused
+/// the event (its `actor`): for a debt, its owner in every event the API writes, which finds the debt's read
+/// item without reading its first event (three round trips instead of four). A wrong hint finds nothing
+/// there, and the item is rebuilt from the whole history; the key it is written under comes from the
+/// events (the owner in the debt's creation), never from the hint.
 pub async fn catch_up(
     store: &dyn EventStore,
     aggregate: &AggregateRef,
+    owner_hint: Option<&str>,
 ) -> Result<Projected, StoreError> {
-    let Some(key) = read_key(store, aggregate).await? else {
-        return Ok(Projected::NoEvents);
+    let key = match (aggregate.aggregate_type, owner_hint) {
+        (AggregateType::Debt, Some(owner)) => keys::debt_read_key(owner, &aggregate.aggregate_id),
+        _ => match read_key(store, aggregate).await? {
+            Some(key) => key,
+            None => return Ok(Projected::NoEvents),
+        },
     };
     let stored = store.get_item(&key).await?.and_then(ReadItem::from_item);
     let after = stored.as_ref().map_or(0, |item| item.version);
     let events = store.load_events(aggregate, after).await?;
-    if events.is_empty() {
-        return Ok(Projected::UpToDate);
-    }
+    let Some(newest) = events.last().map(|event| event.occurred_at) else {
+        return Ok(if after == 0 {
+            Projected::NoEvents
+        } else {
+            Projected::UpToDate
+        });
+    };
     let item = match (aggregate.aggregate_type, &stored) {
         (AggregateType::Debt, Some(stored)) => match debt_view(stored) {
             Ok(view) => Some(debt_item(&events.iter().fold(view, DebtView::apply))),
@@ -51,7 +69,7 @@ pub async fn catch_up(
         return Ok(Projected::NoEvents);
     };
     Ok(match store.put_read_item(&item).await? {
-        WriteOutcome::Written => Projected::Written(item),
+        WriteOutcome::Written => Projected::Written { item, newest },
         WriteOutcome::Stale => Projected::Stale,
     })
 }

@@ -1,14 +1,14 @@
 //! Support for read-side tests: stream records for every stored event (what the stream delivers, for the
 //! engine that has no stream), a canonical snapshot of all read items, and a store that fails on purpose.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use events::EventEnvelope;
 use store::{
-    all_pages, keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem,
+    all_pages, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem,
     Segment, StoreError, WriteOutcome,
 };
 
@@ -36,8 +36,7 @@ pub async fn read_items(store: &dyn EventStore) -> Vec<ReadItem> {
 
 /// The INSERT stream record Lambda would deliver for an event item.
 pub fn stream_record(event: &EventEnvelope, sequence: u64) -> EventRecord {
-    let key = keys::event_key(event.aggregate_type, &event.aggregate_id, event.version);
-    tools::stream::insert_record(&key, sequence)
+    tools::stream::insert_record_of(&store::codec::encode_event(event), sequence)
 }
 
 /// One record per stored event, in append order per aggregate.
@@ -82,11 +81,17 @@ pub async fn delete_read_model(store: &dyn EventStore) {
     }
 }
 
-/// A store that fails the next `failures` event loads of one aggregate, as a throttled or broken read would.
+/// A store that fails the next `failures` event loads of one aggregate, as a throttled or broken read would,
+/// or (`slow`) makes every load take longer and counts how many were under way at once.
 pub struct FailingStore {
     pub inner: Arc<dyn EventStore>,
     pub aggregate_id: String,
     pub failures: AtomicU32,
+    /// How long each `load_events` takes on top of the store's own time.
+    delay: std::time::Duration,
+    in_flight: AtomicUsize,
+    /// The most `load_events` calls that were ever under way at once.
+    pub most_in_flight: AtomicUsize,
 }
 
 impl FailingStore {
@@ -95,6 +100,17 @@ impl FailingStore {
             inner,
             aggregate_id: aggregate_id.to_owned(),
             failures: AtomicU32::new(failures),
+            delay: std::time::Duration::ZERO,
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// A store that fails nothing and takes `delay` longer to load events, as a remote table would.
+    pub fn slow(inner: Arc<dyn EventStore>, delay: std::time::Duration) -> Self {
+        FailingStore {
+            delay,
+            ..FailingStore::new(inner, "", 0)
         }
     }
 }
@@ -118,7 +134,12 @@ impl EventStore for FailingStore {
         {
             return Err(StoreError::Engine("injected failure".into()));
         }
-        self.inner.load_events(aggregate, after).await
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        let loaded = self.inner.load_events(aggregate, after).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        loaded
     }
 
     async fn list_aggregates(

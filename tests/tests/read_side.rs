@@ -792,8 +792,92 @@ pub async fn a_long_history_comes_in_pages(store: Store) {
     }
 }
 
+/// A stream record names who caused its event (`actor`); the projector takes it for the debt's owner to
+/// find the read item in one read. A record whose actor is someone else must still land the debt in its
+/// owner's partition, and nowhere else.
+pub async fn a_wrong_owner_hint_still_finds_the_owner(store: Store) {
+    let world = world(store);
+    world.register("alice").await;
+    let debt = world.create_debt("alice", "Visa").await;
+    let update = debt_route("PUT /debts/{debt_id}", &debt, "alice")
+        .json(json!({"current_balance": "11000.00"}));
+    assert_eq!(world.call(update).await.status, 200);
+    let mut records = records_for_all_events(world.store.as_ref()).await;
+    for record in &mut records {
+        if let Some(actor) = record.change.new_image.get_mut("actor") {
+            *actor = serde_dynamo::AttributeValue::S("mallory".into());
+        }
+    }
+    // First the creation alone (no read item yet), then the update (the item at version 1 exists).
+    let (first, rest): (Vec<_>, Vec<_>) = records.into_iter().partition(|r| {
+        projections::projector::event_key_of(r)
+            .and_then(|key| keys::parse_event_key(&key))
+            .is_some_and(|(_, _, version)| version == 1)
+    });
+    assert_eq!(
+        (first.len(), rest.len()),
+        (2, 1),
+        "two creations, one update"
+    );
+    for records in [first, rest] {
+        let response = project_batch(&batch(records), world.store.as_ref()).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let item = world
+        .store
+        .get_item(&keys::debt_read_key("alice", &debt))
+        .await
+        .unwrap()
+        .and_then(ReadItem::from_item)
+        .expect("the debt is in its owner's partition");
+    assert_eq!(item.version, 2, "at its latest version");
+    assert!(
+        world
+            .store
+            .get_item(&keys::debt_read_key("mallory", &debt))
+            .await
+            .unwrap()
+            .is_none(),
+        "and not in the partition the records named"
+    );
+}
+
+/// A batch's distinct aggregates are caught up at once, up to the projector's bound: with a store that
+/// takes 20 ms per event load, 40 debts one after another would keep one load under way at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aggregates_of_a_batch_are_caught_up_concurrently_within_a_bound() {
+    let world = world(sqlite_store().await);
+    world.register("alice").await;
+    let mut debts = Vec::new();
+    for n in 0..40 {
+        debts.push(world.create_debt("alice", &format!("Debt {n}")).await);
+    }
+    let records = records_for_all_events(world.store.as_ref()).await;
+    let slow = FailingStore::slow(
+        Arc::clone(&world.store),
+        std::time::Duration::from_millis(20),
+    );
+    let response = project_batch(&batch(records), &slow).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        slow.most_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst),
+        projections::projector::CONCURRENT_CATCH_UPS,
+        "as many catch-ups at once as the bound allows, no more"
+    );
+    for debt in debts {
+        let item = world
+            .store
+            .get_item(&keys::debt_read_key("alice", &debt))
+            .await
+            .unwrap();
+        assert!(item.is_some(), "every debt of the batch is projected");
+    }
+}
+
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     a_long_history_comes_in_pages,
+    a_wrong_owner_hint_still_finds_the_owner,
     a_user_replay_finds_debts_that_have_no_read_item,
     the_projector_builds_read_items_from_a_scripted_history,
     duplicates_reordering_and_failures_converge,

@@ -262,6 +262,42 @@ pub fn insert_record(key: &store::ItemKey, sequence: u64) -> EventRecord {
     .expect("an insert record is well formed")
 }
 
+/// The INSERT record of a new item as DynamoDB Streams delivers it with `NEW_AND_OLD_IMAGES`: keys, and the
+/// whole item as its new image (the attributes as the DynamoDB engine writes them).
+pub fn insert_record_of(item: &store::Item, sequence: u64) -> EventRecord {
+    let mut image: Map<String, Value> = item
+        .attributes
+        .iter()
+        .map(|(name, value)| (name.clone(), dynamodb_json_of(value)))
+        .collect();
+    image.insert("PK".into(), json!({ "S": item.key.pk }));
+    image.insert("SK".into(), json!({ "S": item.key.sk }));
+    let mut record = insert_record(&item.key, sequence);
+    record.change.new_image =
+        serde_json::from_value(Value::Object(image)).expect("an item image is well formed");
+    record
+}
+
+/// A JSON attribute in DynamoDB's JSON, as the DynamoDB engine stores it (`store_dynamodb::attributes`).
+fn dynamodb_json_of(value: &Value) -> Value {
+    match value {
+        Value::Null => json!({ "NULL": true }),
+        Value::Bool(b) => json!({ "BOOL": b }),
+        Value::Number(n) => json!({ "N": n.to_string() }),
+        Value::String(s) => json!({ "S": s }),
+        Value::Array(values) => {
+            json!({ "L": values.iter().map(dynamodb_json_of).collect::<Vec<_>>() })
+        }
+        Value::Object(map) => {
+            let map: Map<String, Value> = map
+                .iter()
+                .map(|(k, v)| (k.clone(), dynamodb_json_of(v)))
+                .collect();
+            json!({ "M": map })
+        }
+    }
+}
+
 /// A stream record in the JSON shape Lambda delivers, read into `aws_lambda_events`' type.
 pub fn to_lambda_record(
     record: &Record,
