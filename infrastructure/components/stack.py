@@ -24,6 +24,8 @@ CONDITION_CHECK = "dynamodb:ConditionCheckItem"
 WRITE_ACTIONS = {PUT_ITEM, DELETE_ITEM, UPDATE_ITEM, "dynamodb:BatchWriteItem", CONDITION_CHECK}
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
 
+# Batches of one stream shard the projector handles at once (1-10; see `_stream_mapping`).
+PROJECTOR_PARALLELIZATION_FACTOR = 10
 # Only event items leave the table through its stream readers (never read items, guards, credentials or
 # analytics' own items); events are only ever inserted.
 EVENT_ITEMS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
@@ -284,14 +286,16 @@ class DebtsStack:
                 destination_arn=self.access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT)),
             opts=pulumi.ResourceOptions(depends_on=[self.routes[key] for key in HASHING_ROUTES]))
 
-    def _stream_reader(self, name, function, failures):
+    def _stream_reader(self, name, function, failures, parallelization_factor=1):
         """A reader of the table's stream that sees event items only (never read items, guards or
         credentials), reports failed records (`ReportBatchItemFailures`), bisects a failing batch, and sends
         what it cannot process within a day to `failures`. Events of one aggregate share a partition key, so
-        a shard gives them to the reader in order."""
+        a shard gives them to the reader in order, and with a `parallelization_factor` above 1 Lambda still
+        keeps one partition key's records in order across the shard's concurrent batches."""
         return aws.lambda_.EventSourceMapping(
             name, event_source_arn=self.table.stream_arn, function_name=function.name,
             starting_position="TRIM_HORIZON", batch_size=100, maximum_batching_window_in_seconds=1,
+            parallelization_factor=parallelization_factor,
             function_response_types=["ReportBatchItemFailures"], bisect_batch_on_function_error=True,
             maximum_retry_attempts=10, maximum_record_age_in_seconds=86400,
             filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(filters=[
@@ -301,8 +305,12 @@ class DebtsStack:
                     destination_arn=failures.arn)))
 
     def _stream_mapping(self):
+        # Ten batches of a shard at once (Lambda's maximum): one batch at a time, the read items fell further
+        # behind with every write above what one invocation projects (issue 18). Order within an aggregate
+        # holds, as above, and the projector does not depend on it anyway (it catches up from the table).
         self.stream_mapping = self._stream_reader(
-            "projector-stream", self.functions["projector"].function, self.failures)
+            "projector-stream", self.functions["projector"].function, self.failures,
+            parallelization_factor=PROJECTOR_PARALLELIZATION_FACTOR)
 
     def _event_bus(self):
         """The stream's second reader: `publish-events` puts each committed event on the bus with PutEvents

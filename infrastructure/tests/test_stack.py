@@ -175,6 +175,8 @@ def test_the_projector_reads_only_event_items_and_reports_failures():
         assert mapping["bisect_batch_on_function_error"] is True
         assert 0 < mapping["maximum_retry_attempts"] <= 10
         assert mapping["maximum_record_age_in_seconds"] > 0
+        # Ten batches of a shard at once: one at a time fell behind the writes (issue 18).
+        assert mapping["parallelization_factor"] == 10
         assert mapping["destination_config"]["on_failure"]["destination_arn"].endswith("projector-failures")
         [pattern] = [json.loads(f["pattern"]) for f in mapping["filter_criteria"]["filters"]]
         assert pattern == EVENT_ITEMS_ONLY
@@ -191,6 +193,8 @@ def test_the_publisher_reads_event_items_and_puts_them_on_the_bus():
         assert mapping["function_name"] == f"{PREFIX}-publish-events"
         assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
         assert mapping["bisect_batch_on_function_error"] is True
+        # One batch of a shard at a time: the bus gets each aggregate's events in commit order.
+        assert mapping["parallelization_factor"] == 1
         assert mapping["destination_config"]["on_failure"]["destination_arn"].endswith("publish-failures")
         [pattern] = [json.loads(f["pattern"]) for f in mapping["filter_criteria"]["filters"]]
         assert pattern == EVENT_ITEMS_ONLY
