@@ -1,9 +1,10 @@
 //! The in-process stream readers: committed events reach the Streams projector as the records DynamoDB
 //! Streams would deliver, either from the SQLite change feed or from a polled DynamoDB stream; records of
-//! aggregates that fail are delivered again, as Lambda retries a failed batch. The same events then reach the
-//! analytics consumer as envelopes, as the Pipe and the bus deliver them; failed deliveries are retried too.
-//! On shutdown the source is drained first, so no committed event is left unprojected; what a crash leaves
-//! behind, the start-up catch-up (a replay) picks up.
+//! aggregates that fail are delivered again, as Lambda retries a failed batch. The same events reach the
+//! analytics consumer as envelopes, as the publisher and the bus deliver them; failed deliveries are retried
+//! too. The two are separate loops, as they are separate readers on AWS, so analytics never holds up the
+//! read items. On shutdown the source is drained first and both loops finish what they were given, so no
+//! committed event is left unprojected; what a crash leaves behind, the start-up catch-up (a replay) picks up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,6 +83,106 @@ async fn deliver(
     Ok(())
 }
 
+/// How long what failed waits before it is tried again (Lambda retries a failed batch about as soon).
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
+/// Waits for input when there is nothing left to retry, then takes everything that has arrived; `false` once
+/// the input is closed and drained.
+async fn gather<T>(input: &mut mpsc::UnboundedReceiver<T>, into: &mut Vec<T>) -> bool {
+    if into.is_empty() {
+        match input.recv().await {
+            Some(value) => into.push(value),
+            None => return false,
+        }
+    }
+    loop {
+        match input.try_recv() {
+            Ok(value) => into.push(value),
+            Err(mpsc::error::TryRecvError::Empty) => return true,
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+        }
+    }
+}
+
+/// The projector's own loop, as the projector Lambda is the stream's own reader: projects what arrives and
+/// retries what failed, until the input closes; then one last round (what still fails is left for the
+/// start-up catch-up).
+async fn run_projector(
+    store: Arc<dyn EventStore>,
+    mut input: mpsc::UnboundedReceiver<EventRecord>,
+) {
+    let mut pending = Vec::new();
+    loop {
+        let open = gather(&mut input, &mut pending).await;
+        pending = project(&store, std::mem::take(&mut pending)).await;
+        if !open {
+            return;
+        }
+        if !pending.is_empty() {
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+    }
+}
+
+/// The publisher's and analytics' loop, beside the projector's, so that a slow delivery never holds up the
+/// read items (on DynamoDB, analytics takes more round trips per event than the projector).
+async fn run_publisher(store: Arc<dyn EventStore>, mut input: mpsc::UnboundedReceiver<ItemKey>) {
+    let mut pending = Vec::new();
+    loop {
+        let open = gather(&mut input, &mut pending).await;
+        pending = publish(&store, std::mem::take(&mut pending)).await;
+        if !open {
+            return;
+        }
+        if !pending.is_empty() {
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+    }
+}
+
+/// The two readers of the change source; dropping it closes their inputs, and [`Readers::finish`] waits for
+/// their last rounds.
+struct Readers {
+    projector: mpsc::UnboundedSender<EventRecord>,
+    publisher: mpsc::UnboundedSender<ItemKey>,
+    handles: [JoinHandle<()>; 2],
+}
+
+impl Readers {
+    fn start(store: &Arc<dyn EventStore>) -> Self {
+        let (projector, projector_input) = mpsc::unbounded_channel();
+        let (publisher, publisher_input) = mpsc::unbounded_channel();
+        Readers {
+            projector,
+            publisher,
+            handles: [
+                tokio::spawn(run_projector(Arc::clone(store), projector_input)),
+                tokio::spawn(run_publisher(Arc::clone(store), publisher_input)),
+            ],
+        }
+    }
+
+    /// Hands a committed event's stream record to both readers.
+    fn deliver(&self, record: EventRecord) {
+        if let Some(key) = event_key_of(&record) {
+            let _ = self.publisher.send(key);
+        }
+        let _ = self.projector.send(record);
+    }
+
+    async fn finish(self) {
+        let Readers {
+            projector,
+            publisher,
+            handles,
+        } = self;
+        drop((projector, publisher));
+        for handle in handles {
+            let _ = handle.await;
+        }
+    }
+}
+
 /// Starts projecting from the SQLite change feed; ends, after draining it, when `shutdown` turns true.
 pub fn spawn(
     store: Arc<dyn EventStore>,
@@ -89,41 +190,27 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let readers = Readers::start(&store);
         let mut sequence = 0u64;
-        let mut pending: Vec<EventRecord> = Vec::new();
-        let mut fresh: Vec<EventRecord> = Vec::new();
-        let mut unpublished: Vec<ItemKey> = Vec::new();
-        let mut record = |key: ItemKey| {
-            sequence += 1;
-            insert_record(&key, sequence)
-        };
         loop {
-            let stopping = if pending.is_empty() && unpublished.is_empty() {
-                tokio::select! {
-                    key = feed.recv() => match key {
-                        Some(key) => { fresh.push(record(key)); false }
-                        None => return,
-                    },
-                    _ = shutdown.changed() => true,
+            tokio::select! {
+                key = feed.recv() => match key {
+                    Some(key) => {
+                        sequence += 1;
+                        readers.deliver(insert_record(&key, sequence));
+                    }
+                    None => break,
+                },
+                _ = shutdown.changed() => {
+                    while let Ok(key) = feed.try_recv() {
+                        sequence += 1;
+                        readers.deliver(insert_record(&key, sequence));
+                    }
+                    break;
                 }
-            } else {
-                *shutdown.borrow()
-            };
-            while let Ok(key) = feed.try_recv() {
-                fresh.push(record(key));
-            }
-            // Retried records are projected again but were published already (or are still unpublished).
-            unpublished.extend(fresh.iter().filter_map(event_key_of));
-            pending.append(&mut fresh);
-            pending = project(&store, std::mem::take(&mut pending)).await;
-            unpublished = publish(&store, std::mem::take(&mut unpublished)).await;
-            if stopping {
-                return;
-            }
-            if !pending.is_empty() || !unpublished.is_empty() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+        readers.finish().await;
     })
 }
 
@@ -135,26 +222,21 @@ pub fn spawn_stream(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut pending: Vec<EventRecord> = Vec::new();
-        let mut unpublished: Vec<ItemKey> = Vec::new();
+        let readers = Readers::start(&store);
         loop {
             let stopping = *shutdown.borrow();
             match poller.poll().await {
-                Ok(polled) => {
-                    unpublished.extend(polled.records.iter().filter_map(event_key_of));
-                    pending.extend(polled.records);
-                }
+                Ok(polled) => polled.records.into_iter().for_each(|r| readers.deliver(r)),
                 Err(error) => tracing::warn!(%error, "stream poll failed; retrying"),
             }
-            pending = project(&store, std::mem::take(&mut pending)).await;
-            unpublished = publish(&store, std::mem::take(&mut unpublished)).await;
             if stopping {
-                return;
+                break;
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(20)) => {}
                 _ = shutdown.changed() => {}
             }
         }
+        readers.finish().await;
     })
 }
