@@ -155,6 +155,10 @@ test: tools ## Run every test: infrastructure; smoke, load and contract tests ag
 test-load: ## The short load test (16 clients, 10 s, then the audit) against API_URL
 	cargo run -q -p local --bin debts-load -- --url $(API_URL) --clients 16 --seconds $(or $(SECONDS_OF_LOAD),10)
 
+.PHONY: bench-lag
+bench-lag: tools ## Projection lag: 150 commands/s for 60 s on each store, p50/p99/max from answer to a GET showing it, and a ramp to the highest rate with p99 under 1 s
+	scripts/bench-lag.sh
+
 .PHONY: bench-load
 bench-load: ## The load test: 16 clients for 60 s at a fresh release-built local server, p50/p99 per operation, then the audit
 	cargo build --release -q -p local --bins

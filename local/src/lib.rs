@@ -3,6 +3,7 @@
 //! context on, exactly as API Gateway passes it; committed events reach the projector from the SQLite change
 //! feed, as DynamoDB Streams would deliver them.
 
+pub mod lag;
 pub mod load;
 pub mod projector;
 pub mod routes;

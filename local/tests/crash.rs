@@ -6,32 +6,15 @@
 //! operating system's page cache) before the answer is sent, so a killed process loses nothing it answered.
 //! Power loss is another matter; docs/architecture.md says what that setting promises there.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Stdio};
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use local::load::{audit, drive, report, LoadPlan};
 
 mod support;
-use support::{debts_local, free_port};
-
-/// Starts the gateway on `port` over `data_dir` and waits until it accepts connections.
-fn start(data_dir: &Path, port: u16) -> Child {
-    let child = debts_local(data_dir, port)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start debts-local");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "debts-local did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
-}
+use support::{free_port, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_nothing_it_accepted() {

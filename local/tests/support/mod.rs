@@ -1,9 +1,10 @@
 //! What the tests that start `debts-local` as its own process share: a free port, and the command that
 //! starts it as `make run` does, on the embedded store unless the caller says otherwise.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -25,4 +26,23 @@ pub fn debts_local(data_dir: &Path, port: u16) -> Command {
         .env_remove("JWT_SECRET")
         .env_remove("LOG_FORMAT");
     command
+}
+
+/// Starts the gateway on `port` over `data_dir` and waits until it accepts connections.
+#[allow(
+    dead_code,
+    reason = "every test binary includes this module; the end-to-end tests start their own"
+)]
+pub fn start(data_dir: &Path, port: u16) -> Child {
+    let child = debts_local(data_dir, port)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start debts-local");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "debts-local did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
