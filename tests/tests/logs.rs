@@ -4,39 +4,15 @@
 // A scenario reads top to bottom as one story, so test functions may run past the 60-line limit.
 #![allow(clippy::too_many_lines)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use auth::authorizer::authorize;
 use auth::passwords::MIN_ITERATIONS;
 use auth::{PasswordHasher, StaticKeys, Tokens};
 use integration_tests::api::{authorizer_request, ApiRequest, ApiResponse};
-use integration_tests::{sqlite_store, Handlers};
+use integration_tests::{sqlite_store, Captured, Handlers};
 use serde_json::{json, Value};
 use store::keys;
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'w> MakeWriter<'w> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'w self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 const PASSWORD: &str = "a very secret passphrase";
 const JWT_SECRET: &str = "the-signing-secret-that-must-never-be-logged";
@@ -121,7 +97,7 @@ async fn a_full_login_flow_logs_no_secret() {
         .as_str()
         .unwrap()
         .to_owned();
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let lines: Vec<Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
