@@ -104,33 +104,20 @@ async fn gather<T>(input: &mut mpsc::UnboundedReceiver<T>, into: &mut Vec<T>) ->
     }
 }
 
-/// The projector's own loop, as the projector Lambda is the stream's own reader: projects what arrives and
-/// retries what failed, until the input closes; then one last round (what still fails is left for the
-/// start-up catch-up).
-async fn run_projector(
-    store: Arc<dyn EventStore>,
-    mut input: mpsc::UnboundedReceiver<EventRecord>,
-) {
+/// One reader's loop: hands what arrives to `round`, which returns what failed, and retries that until the
+/// input closes; then one last round (what still fails is left for the start-up catch-up). The projector and
+/// the publisher each have one, as each is a stream reader of its own on AWS, so that a slow analytics
+/// delivery never holds up the read items (on DynamoDB it takes more round trips per event than projecting).
+async fn run_reader<T, Round>(
+    mut input: mpsc::UnboundedReceiver<T>,
+    mut round: impl FnMut(Vec<T>) -> Round,
+) where
+    Round: std::future::Future<Output = Vec<T>>,
+{
     let mut pending = Vec::new();
     loop {
         let open = gather(&mut input, &mut pending).await;
-        pending = project(&store, std::mem::take(&mut pending)).await;
-        if !open {
-            return;
-        }
-        if !pending.is_empty() {
-            tokio::time::sleep(RETRY_AFTER).await;
-        }
-    }
-}
-
-/// The publisher's and analytics' loop, beside the projector's, so that a slow delivery never holds up the
-/// read items (on DynamoDB, analytics takes more round trips per event than the projector).
-async fn run_publisher(store: Arc<dyn EventStore>, mut input: mpsc::UnboundedReceiver<ItemKey>) {
-    let mut pending = Vec::new();
-    loop {
-        let open = gather(&mut input, &mut pending).await;
-        pending = publish(&store, std::mem::take(&mut pending)).await;
+        pending = round(std::mem::take(&mut pending)).await;
         if !open {
             return;
         }
@@ -156,8 +143,20 @@ impl Readers {
             projector,
             publisher,
             handles: [
-                tokio::spawn(run_projector(Arc::clone(store), projector_input)),
-                tokio::spawn(run_publisher(Arc::clone(store), publisher_input)),
+                tokio::spawn(run_reader(projector_input, {
+                    let store = Arc::clone(store);
+                    move |records| {
+                        let store = Arc::clone(&store);
+                        async move { project(&store, records).await }
+                    }
+                })),
+                tokio::spawn(run_reader(publisher_input, {
+                    let store = Arc::clone(store);
+                    move |keys| {
+                        let store = Arc::clone(&store);
+                        async move { publish(&store, keys).await }
+                    }
+                })),
             ],
         }
     }
