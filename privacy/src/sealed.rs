@@ -1,0 +1,236 @@
+//! Sealing one personal field: AES-256-GCM under the owner's data key, with the event id and the field name as
+//! associated data, so that a sealed value copied into another event or field does not open.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::PrivacyError;
+
+/// A user's data key: 256 bits, only ever stored wrapped. Its `Debug` shows nothing of it, and its bytes are
+/// overwritten when it is dropped.
+pub struct DataKey {
+    bytes: [u8; 32],
+    key: LessSafeKey,
+}
+
+impl Drop for DataKey {
+    fn drop(&mut self) {
+        for byte in &mut self.bytes {
+            // Volatile, so the compiler keeps a write to memory that is about to be freed.
+            unsafe { std::ptr::write_volatile(byte, 0) };
+        }
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+/// Where a sealed value belongs: the event it is part of and the field's name. Both are bound into the
+/// ciphertext (associated data).
+#[derive(Debug, Clone, Copy)]
+pub struct SealContext<'a> {
+    pub event_id: &'a str,
+    pub field: &'a str,
+}
+
+impl SealContext<'_> {
+    fn aad(&self) -> Vec<u8> {
+        // A separator that neither a UUID nor a field name contains.
+        format!("{}\u{1f}{}", self.event_id, self.field).into_bytes()
+    }
+}
+
+/// A sealed field as it is stored and published: `enc` is the nonce, ciphertext and tag (URL-safe base64, no
+/// padding); `kid` names the data key it was sealed under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    pub enc: String,
+    pub kid: String,
+}
+
+impl DataKey {
+    /// A fresh random key.
+    pub fn generate() -> Result<Self, PrivacyError> {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| PrivacyError::NoRandomness)?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// The key of these 32 bytes (an unwrapped key).
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
+        let key = UnboundKey::new(&AES_256_GCM, bytes)
+            .map_err(|_| PrivacyError::Malformed("data key"))?;
+        Ok(DataKey {
+            bytes: bytes
+                .try_into()
+                .map_err(|_| PrivacyError::Malformed("data key"))?,
+            key: LessSafeKey::new(key),
+        })
+    }
+
+    /// Seals `plaintext` for `context`, naming this key `kid`. Each seal draws a fresh random 96-bit nonce: a
+    /// key seals one person's fields, far below the 2^32 seals under which random nonces stay safe.
+    pub fn seal(
+        &self,
+        kid: &str,
+        plaintext: &str,
+        context: SealContext<'_>,
+    ) -> Result<Sealed, PrivacyError> {
+        Ok(Sealed {
+            enc: URL_SAFE_NO_PAD.encode(seal_bytes(
+                &self.key,
+                plaintext.as_bytes(),
+                &context.aad(),
+            )?),
+            kid: kid.to_owned(),
+        })
+    }
+
+    /// The plaintext of `sealed`, if it was sealed under this key for exactly this `context`.
+    pub fn open(&self, sealed: &Sealed, context: SealContext<'_>) -> Result<String, PrivacyError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&sealed.enc)
+            .map_err(|_| PrivacyError::Malformed("sealed value"))?;
+        let plain = open_bytes(&self.key, bytes, &context.aad())?;
+        String::from_utf8(plain).map_err(|_| PrivacyError::Malformed("sealed value"))
+    }
+
+    /// The key's bytes, to wrap.
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+}
+
+/// `nonce || ciphertext || tag` of `plaintext` under `key` with `aad`.
+pub(crate) fn seal_bytes(
+    key: &LessSafeKey,
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, PrivacyError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| PrivacyError::NoRandomness)?;
+    let mut in_out = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut in_out,
+    )
+    .map_err(|_| PrivacyError::Unopenable)?;
+    let mut sealed = nonce.to_vec();
+    sealed.append(&mut in_out);
+    Ok(sealed)
+}
+
+/// The plaintext of `nonce || ciphertext || tag`, if `key` and `aad` are the ones it was sealed with.
+pub(crate) fn open_bytes(
+    key: &LessSafeKey,
+    mut sealed: Vec<u8>,
+    aad: &[u8],
+) -> Result<Vec<u8>, PrivacyError> {
+    if sealed.len() < NONCE_LEN {
+        return Err(PrivacyError::Malformed("sealed value"));
+    }
+    let mut in_out = sealed.split_off(NONCE_LEN);
+    let nonce =
+        Nonce::try_assume_unique_for_key(&sealed).map_err(|_| PrivacyError::Malformed("nonce"))?;
+    let plain = key
+        .open_in_place(nonce, Aad::from(aad), &mut in_out)
+        .map_err(|_| PrivacyError::Unopenable)?;
+    Ok(plain.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HERE: SealContext<'static> = SealContext {
+        event_id: "0b9f3c2e-8d4f-4b6e-9a51-7f0c2d1e4a33",
+        field: "debt_name",
+    };
+
+    #[test]
+    fn a_sealed_field_opens_with_its_key_in_its_place() {
+        let key = DataKey::generate().unwrap();
+        let sealed = key.seal("alice/1", "Visa ending 4242", HERE).unwrap();
+        assert_eq!(sealed.kid, "alice/1");
+        assert!(!sealed.enc.contains("Visa"), "no plaintext in {sealed:?}");
+        assert_eq!(key.open(&sealed, HERE).unwrap(), "Visa ending 4242");
+    }
+
+    #[test]
+    fn the_same_text_seals_differently_each_time() {
+        let key = DataKey::generate().unwrap();
+        let (a, b) = (
+            key.seal("k", "same", HERE).unwrap(),
+            key.seal("k", "same", HERE).unwrap(),
+        );
+        assert_ne!(a.enc, b.enc, "a fresh nonce per seal");
+    }
+
+    #[test]
+    fn a_sealed_field_moved_to_another_event_or_field_does_not_open() {
+        let key = DataKey::generate().unwrap();
+        let sealed = key.seal("k", "Visa", HERE).unwrap();
+        let other_event = SealContext {
+            event_id: "5f1d2c3b-6a7e-5d8f-9a0b-1c2d3e4f5a6b",
+            ..HERE
+        };
+        let other_field = SealContext {
+            field: "creditor",
+            ..HERE
+        };
+        assert!(matches!(
+            key.open(&sealed, other_event),
+            Err(PrivacyError::Unopenable)
+        ));
+        assert!(matches!(
+            key.open(&sealed, other_field),
+            Err(PrivacyError::Unopenable)
+        ));
+    }
+
+    #[test]
+    fn another_key_or_an_altered_value_does_not_open() {
+        let key = DataKey::generate().unwrap();
+        let sealed = key.seal("k", "Visa", HERE).unwrap();
+        let other = DataKey::generate().unwrap();
+        assert!(matches!(
+            other.open(&sealed, HERE),
+            Err(PrivacyError::Unopenable)
+        ));
+        let mut bytes = URL_SAFE_NO_PAD.decode(&sealed.enc).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let altered = Sealed {
+            enc: URL_SAFE_NO_PAD.encode(bytes),
+            ..sealed
+        };
+        assert!(matches!(
+            key.open(&altered, HERE),
+            Err(PrivacyError::Unopenable)
+        ));
+        let short = Sealed {
+            enc: "AAAA".into(),
+            kid: "k".into(),
+        };
+        assert!(matches!(
+            key.open(&short, HERE),
+            Err(PrivacyError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_data_key_debug_shows_nothing() {
+        assert_eq!(format!("{:?}", DataKey::generate().unwrap()), "DataKey(..)");
+    }
+}
