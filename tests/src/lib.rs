@@ -147,6 +147,21 @@ pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&lambda_support::sdk_config().await)
 }
 
+/// The KMS endpoint of the test services (moto), or a panic that says how to start them.
+pub async fn kms() -> aws_sdk_kms::Client {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_KMS is not set: these tests need moto. \
+             Run them with `make test`, which installs and starts it on 127.0.0.1."
+        )
+    });
+    assert!(
+        endpoint.contains("127.0.0.1"),
+        "tests only use the local KMS, not {endpoint}"
+    );
+    aws_sdk_kms::Client::new(&lambda_support::sdk_config().await)
+}
+
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.
 pub async fn sqlite_store() -> Arc<dyn EventStore> {
     sqlite_test_store().await.store
