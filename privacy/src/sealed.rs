@@ -20,6 +20,7 @@ impl Drop for DataKey {
     fn drop(&mut self) {
         for byte in &mut self.bytes {
             // Volatile, so the compiler keeps a write to memory that is about to be freed.
+            // SAFETY: `byte` is a valid, aligned, exclusive reference into `self.bytes`.
             unsafe { std::ptr::write_volatile(byte, 0) };
         }
     }
