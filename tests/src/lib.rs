@@ -132,33 +132,30 @@ pub fn canonical(value: &serde_json::Value) -> String {
     sorted(value).to_string()
 }
 
-/// The Secrets Manager endpoint of the test services (moto), or a panic that says how to start them.
-pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").unwrap_or_else(|_| {
+/// Checks that the SDK's endpoint variable for a moto-served `service` points at the local moto, or panics
+/// saying how to start it.
+fn expect_moto(variable: &str, service: &str) {
+    let endpoint = std::env::var(variable).unwrap_or_else(|_| {
         panic!(
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER is not set: these tests need moto. \
+            "{variable} is not set: these tests need moto. \
              Run them with `make test`, which installs and starts it on 127.0.0.1."
         )
     });
     assert!(
         endpoint.contains("127.0.0.1"),
-        "tests only use the local Secrets Manager, not {endpoint}"
+        "tests only use the local {service}, not {endpoint}"
     );
+}
+
+/// A Secrets Manager client on the test services' moto.
+pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
+    expect_moto("AWS_ENDPOINT_URL_SECRETS_MANAGER", "Secrets Manager");
     aws_sdk_secretsmanager::Client::new(&lambda_support::sdk_config().await)
 }
 
-/// The KMS endpoint of the test services (moto), or a panic that says how to start them.
+/// A KMS client on the test services' moto.
 pub async fn kms() -> aws_sdk_kms::Client {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_KMS").unwrap_or_else(|_| {
-        panic!(
-            "AWS_ENDPOINT_URL_KMS is not set: these tests need moto. \
-             Run them with `make test`, which installs and starts it on 127.0.0.1."
-        )
-    });
-    assert!(
-        endpoint.contains("127.0.0.1"),
-        "tests only use the local KMS, not {endpoint}"
-    );
+    expect_moto("AWS_ENDPOINT_URL_KMS", "KMS");
     aws_sdk_kms::Client::new(&lambda_support::sdk_config().await)
 }
 
