@@ -32,6 +32,8 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::DebtDeleted(_) => "debts_deleted",
         EventPayload::PaymentRecorded(_) => "payments_recorded",
         EventPayload::ChargeAdded(_) => "charges_added",
+        EventPayload::UserErased(_) => "users_erased",
+        EventPayload::LegacyEventRedacted(_) => "legacy_redactions",
     }
 }
 
@@ -84,6 +86,9 @@ pub async fn record_event(
     if event.aggregate_type == AggregateType::Debt {
         refresh_contribution(store, event).await?;
     }
+    if let EventPayload::LegacyEventRedacted(redacted) = &event.payload {
+        redact_copies(store, redacted).await?;
+    }
     tracing::info!(
         event_id = %event.event_id,
         event_type = event.event_type(),
@@ -132,6 +137,36 @@ async fn refresh_contribution(
     Ok(())
 }
 
+/// Rewrites the consumer's copies of events written in clear before sealing, as the erasure rewrote the
+/// events themselves. Copies of sealed events need nothing: the erased key shreds them as it does the log.
+async fn redact_copies(
+    store: &dyn EventStore,
+    redacted: &events::LegacyEventRedacted,
+) -> Result<(), AnalyticsError> {
+    for event in &redacted.events {
+        if event.aggregate_type != AggregateType::Debt {
+            continue;
+        }
+        let key = keys::analytics_copy_key(&event.aggregate_id, event.version);
+        let Some(copy) = store.get_item(&key).await? else {
+            continue;
+        };
+        let mut copy = codec::decode_event(copy)?;
+        for (name, field) in copy.payload.personal_fields_mut() {
+            if event.fields.iter().any(|f| f == name) {
+                *field = events::Personal::from(events::ERASED);
+            }
+        }
+        store
+            .put_item(&Item {
+                key,
+                attributes: codec::encode_event(&copy).attributes,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// The global counters of one UTC day (by the events' `occurred_at`), as stored (missing fields are zero).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DailyCounts {
@@ -142,6 +177,7 @@ pub struct DailyCounts {
     pub debts_deleted: u64,
     pub payments_recorded: u64,
     pub charges_added: u64,
+    pub users_erased: u64,
     /// The sum of the day's payments, exact (kept as cents).
     pub paid_amount: Decimal,
     /// The sum of the day's charges, exact (kept as cents).
@@ -171,6 +207,7 @@ pub async fn daily_counts(
         debts_deleted: field("debts_deleted"),
         payments_recorded: field("payments_recorded"),
         charges_added: field("charges_added"),
+        users_erased: field("users_erased"),
         paid_amount: amount(PAID_CENTS),
         charged_amount: amount(CHARGED_CENTS),
     })

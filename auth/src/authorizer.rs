@@ -1,5 +1,6 @@
 //! The API Gateway HTTP API Lambda authorizer (payload 2.0, simple responses): allows a request whose bearer
-//! token is valid and hands the username on in the context, `{"username": ...}`; denies everything else.
+//! token is valid and whose user still has credentials (an erased user has none), and hands the username on
+//! in the context, `{"username": ...}`; denies everything else.
 
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
@@ -7,12 +8,17 @@ use aws_lambda_events::apigw::{
 use chrono::Utc;
 use serde_json::json;
 
+use store::{keys, EventStore};
+
 use crate::tokens::{AuthError, Tokens};
 
 /// Decides one authorizer request. It never fails: any problem is a denial (logged without the token).
+/// `accounts` is read for the user's credentials item, one consistent read per decision (API Gateway caches
+/// a decision per token for the stack's authorizer TTL).
 pub async fn authorize(
     request: &ApiGatewayV2CustomAuthorizerV2Request,
     tokens: &Tokens,
+    accounts: &dyn EventStore,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let header = request
         .headers
@@ -26,7 +32,17 @@ pub async fn authorize(
                 .map(String::as_str)
         });
     match tokens.verify_header(header, Utc::now()).await {
-        Ok(claims) => allow(&claims.sub),
+        Ok(claims) => match accounts.get_item(&keys::credentials_key(&claims.sub)).await {
+            Ok(Some(_)) => allow(&claims.sub),
+            Ok(None) => {
+                tracing::info!(reason = "the account no longer exists", "request denied");
+                deny()
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read the account");
+                deny()
+            }
+        },
         Err(error) => {
             match &error {
                 AuthError::Keys(e) => tracing::error!(error = %e, "cannot read signing keys"),

@@ -72,7 +72,7 @@ impl DebtDeps {
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
         Ok(DebtDeps::new(
-            store_dynamodb::DynamoStore::shared_from_env().await?,
+            privacy::SealingStore::table_from_env().await?,
         ))
     }
 

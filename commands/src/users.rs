@@ -35,9 +35,8 @@ pub struct LoginDeps {
 impl UserDeps {
     /// The Lambda's dependencies: the table named by `TABLE_NAME` and the configured work factor.
     pub async fn from_env() -> Result<Self, Error> {
-        let config = lambda_support::sdk_config().await;
         Ok(UserDeps {
-            store: Arc::new(DynamoStore::from_env(&config)?),
+            store: privacy::SealingStore::table_from_env().await?,
             passwords: PasswordHasher::from_env()?,
         })
     }
@@ -322,7 +321,7 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
 }
 
 /// The password hash in a user's credentials item, when the user exists.
-async fn stored_password_hash(
+pub(crate) async fn stored_password_hash(
     store: &dyn EventStore,
     username: &Username,
 ) -> Result<Option<String>, StoreError> {

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use events::{
     ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    PaymentFrequency, PaymentRecorded,
+    PaymentFrequency, PaymentRecorded, Personal,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ impl Payment {
         PaymentRecorded {
             amount: self.amount.amount(),
             paid_on: self.paid_on.date(),
-            note: self.note.as_ref().map(|n| n.as_str().to_owned()),
+            note: self.note.as_ref().map(|n| Personal::from(n.as_str())),
         }
     }
 }
@@ -75,7 +75,7 @@ impl Charge {
             amount: self.amount.amount(),
             charged_on: self.charged_on.date(),
             kind: self.kind,
-            note: self.note.as_ref().map(|n| n.as_str().to_owned()),
+            note: self.note.as_ref().map(|n| Personal::from(n.as_str())),
         }
     }
 }
@@ -201,13 +201,13 @@ impl DebtRecord {
     fn from_created(created: &DebtCreated) -> Self {
         DebtRecord {
             owner: created.owner.clone(),
-            debt_name: created.debt_name.clone(),
+            debt_name: created.debt_name.to_shown(),
             principal: created.principal,
             interest_rate: created.interest_rate,
             start_date: created.start_date,
             payment_frequency: created.payment_frequency,
             current_balance: created.current_balance,
-            creditor: created.creditor.clone(),
+            creditor: created.creditor.as_ref().map(Personal::to_shown),
             minimum_payment: created.minimum_payment,
             status: DebtStatus::Open,
             total_paid: zero_cents(),
@@ -297,7 +297,7 @@ impl DebtRecord {
             minimum_payment,
         } = changes;
         if let Some(v) = debt_name {
-            self.debt_name = v.clone();
+            self.debt_name = v.to_shown();
         }
         if let Some(v) = principal {
             self.principal = *v;
@@ -315,7 +315,7 @@ impl DebtRecord {
             self.current_balance = *v;
         }
         if let Some(v) = creditor {
-            self.creditor = v.clone();
+            self.creditor = v.as_ref().map(Personal::to_shown);
         }
         if let Some(v) = minimum_payment {
             self.minimum_payment = *v;
@@ -336,7 +336,8 @@ impl DebtRecord {
             debt_name: differing(
                 patch.debt_name.as_ref().map(|n| n.as_str().to_owned()),
                 &self.debt_name,
-            ),
+            )
+            .map(Personal::Clear),
             principal: differing(patch.principal.map(Money::amount), &self.principal),
             interest_rate: differing(
                 patch.interest_rate.map(InterestRate::percent),
@@ -354,7 +355,8 @@ impl DebtRecord {
                     .as_ref()
                     .map(|c| c.as_ref().map(|c| c.as_str().to_owned())),
                 &self.creditor,
-            ),
+            )
+            .map(|c| c.map(Personal::Clear)),
             minimum_payment: differing(
                 patch.minimum_payment.map(|m| m.map(Money::amount)),
                 &self.minimum_payment,
@@ -407,13 +409,13 @@ impl Decider for Debt {
                 }
                 Ok(vec![EventPayload::DebtCreated(DebtCreated {
                     owner: owner.as_str().to_owned(),
-                    debt_name: debt.debt_name.as_str().to_owned(),
+                    debt_name: debt.debt_name.as_str().into(),
                     principal: debt.principal.amount(),
                     interest_rate: debt.interest_rate.percent(),
                     start_date: debt.start_date.date(),
                     payment_frequency: debt.payment_frequency,
                     current_balance: debt.current_balance.amount(),
-                    creditor: debt.creditor.as_ref().map(|c| c.as_str().to_owned()),
+                    creditor: debt.creditor.as_ref().map(|c| c.as_str().into()),
                     minimum_payment: debt.minimum_payment.map(Money::amount),
                 })])
             }
@@ -431,7 +433,7 @@ impl Decider for Debt {
             DebtCommand::Delete { actor, reason } => {
                 Self::owned_by(state, actor)?;
                 Ok(vec![EventPayload::DebtDeleted(DebtDeleted {
-                    reason: reason.clone(),
+                    reason: reason.as_deref().map(Personal::from),
                 })])
             }
             DebtCommand::RecordPayment {

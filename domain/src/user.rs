@@ -1,6 +1,6 @@
-//! The User aggregate: registration. Credentials are not part of it; they never enter an event.
+//! The User aggregate: registration and erasure. Credentials are not part of it; they never enter an event.
 
-use events::{EventPayload, UserCreated};
+use events::{EventPayload, LegacyEventRedacted, RedactedEvent, UserCreated, UserErased};
 use thiserror::Error;
 
 use crate::decider::Decider;
@@ -13,12 +13,20 @@ pub enum UserCommand {
         email: Email,
         full_name: FullName,
     },
+    /// The user's own erasure (the handler checked their password). `debt_ids` are every debt they created;
+    /// `legacy` the events written in clear before sealing whose personal fields the erasure redacts in place.
+    Erase {
+        debt_ids: Vec<String>,
+        legacy: Vec<RedactedEvent>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum UserError {
     #[error("the username is already taken")]
     UsernameTaken,
+    #[error("no such user")]
+    NotFound,
 }
 
 /// A registered user, as the events describe them.
@@ -34,6 +42,8 @@ pub enum UserState {
     #[default]
     Unregistered,
     Registered(UserProfile),
+    /// Erased: the username stays taken, nothing else of the user is left.
+    Erased,
 }
 
 pub struct User;
@@ -45,8 +55,22 @@ impl Decider for User {
 
     fn decide(command: &UserCommand, state: &UserState) -> Result<Vec<EventPayload>, UserError> {
         match (command, state) {
-            (UserCommand::Register { .. }, UserState::Registered(_)) => {
+            (UserCommand::Register { .. }, UserState::Registered(_) | UserState::Erased) => {
                 Err(UserError::UsernameTaken)
+            }
+            (UserCommand::Erase { .. }, UserState::Unregistered | UserState::Erased) => {
+                Err(UserError::NotFound)
+            }
+            (UserCommand::Erase { debt_ids, legacy }, UserState::Registered(_)) => {
+                let mut events = vec![EventPayload::UserErased(UserErased {
+                    debt_ids: debt_ids.clone(),
+                })];
+                if !legacy.is_empty() {
+                    events.push(EventPayload::LegacyEventRedacted(LegacyEventRedacted {
+                        events: legacy.clone(),
+                    }));
+                }
+                Ok(events)
             }
             (
                 UserCommand::Register {
@@ -57,8 +81,8 @@ impl Decider for User {
                 UserState::Unregistered,
             ) => Ok(vec![EventPayload::UserCreated(UserCreated {
                 username: username.as_str().to_owned(),
-                email: email.as_str().to_owned(),
-                full_name: full_name.as_str().to_owned(),
+                email: email.as_str().into(),
+                full_name: full_name.as_str().into(),
             })]),
         }
     }
@@ -68,10 +92,11 @@ impl Decider for User {
             (UserState::Unregistered, EventPayload::UserCreated(created)) => {
                 UserState::Registered(UserProfile {
                     username: created.username.clone(),
-                    email: created.email.clone(),
-                    full_name: created.full_name.clone(),
+                    email: created.email.to_shown(),
+                    full_name: created.full_name.to_shown(),
                 })
             }
+            (UserState::Registered(_), EventPayload::UserErased(_)) => UserState::Erased,
             (state, _) => state,
         }
     }
@@ -111,5 +136,58 @@ mod tests {
         given::<User>([created("ada")])
             .when(register("ada"))
             .then_error(UserError::UsernameTaken);
+    }
+
+    fn erased(debt_ids: &[&str]) -> EventPayload {
+        EventPayload::UserErased(UserErased {
+            debt_ids: debt_ids.iter().map(|id| (*id).to_owned()).collect(),
+        })
+    }
+
+    fn erase(debt_ids: &[&str], legacy: Vec<RedactedEvent>) -> UserCommand {
+        UserCommand::Erase {
+            debt_ids: debt_ids.iter().map(|id| (*id).to_owned()).collect(),
+            legacy,
+        }
+    }
+
+    #[test]
+    fn a_registered_user_is_erased_and_keeps_the_username_taken() {
+        let state = given::<User>([created("ada")])
+            .when(erase(&["d1", "d2"], vec![]))
+            .then_expect([erased(&["d1", "d2"])]);
+        assert_eq!(state, UserState::Erased);
+        given::<User>([created("ada"), erased(&[])])
+            .when(register("ada"))
+            .then_error(UserError::UsernameTaken);
+    }
+
+    #[test]
+    fn legacy_events_are_listed_after_the_erasure() {
+        let legacy = RedactedEvent {
+            aggregate_type: events::AggregateType::Debt,
+            aggregate_id: "d1".into(),
+            version: 1,
+            event_id: uuid::Uuid::nil(),
+            fields: vec!["debt_name".into()],
+        };
+        given::<User>([created("ada")])
+            .when(erase(&["d1"], vec![legacy.clone()]))
+            .then_expect([
+                erased(&["d1"]),
+                EventPayload::LegacyEventRedacted(LegacyEventRedacted {
+                    events: vec![legacy],
+                }),
+            ]);
+    }
+
+    #[test]
+    fn an_unknown_or_erased_user_cannot_be_erased() {
+        given::<User>([])
+            .when(erase(&[], vec![]))
+            .then_error(UserError::NotFound);
+        given::<User>([created("ada"), erased(&[])])
+            .when(erase(&[], vec![]))
+            .then_error(UserError::NotFound);
     }
 }

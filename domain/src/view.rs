@@ -141,7 +141,7 @@ impl UserView {
     pub fn from_history(history: &[EventEnvelope]) -> Option<UserView> {
         let first = history.first()?;
         match User::fold(history.iter().map(|e| &e.payload)) {
-            UserState::Unregistered => None,
+            UserState::Unregistered | UserState::Erased => None,
             UserState::Registered(profile) => Some(UserView {
                 username: profile.username,
                 email: profile.email,

@@ -1,14 +1,17 @@
-//! The event contract: the envelope every stored event wears, the four event types, their JSON Schema, and
+//! The event contract: the envelope every stored event wears, the event types, their JSON Schema, and
 //! the upcasting that keeps old schema versions readable. Stream consumers depend on exactly this shape.
 
 mod envelope;
 mod payload;
+mod personal;
 pub mod schema;
 mod upcast;
 
 pub use envelope::{AggregateType, EventEnvelope};
 pub use payload::{
     ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    PaymentFrequency, PaymentRecorded, UnknownChargeKind, UnknownPaymentFrequency, UserCreated,
+    LegacyEventRedacted, PaymentFrequency, PaymentRecorded, RedactedEvent, UnknownChargeKind,
+    UnknownPaymentFrequency, UserCreated, UserErased,
 };
+pub use personal::{Personal, SealedText, ERASED};
 pub use upcast::{DecodeError, Upcaster};

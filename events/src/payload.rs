@@ -10,6 +10,7 @@ use schemars::{json_schema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::envelope::AggregateType;
+use crate::personal::Personal;
 
 /// Amounts and rates are written as decimal strings (`"1234.50"`), so no consumer ever parses them as floats.
 fn decimal_string(_: &mut SchemaGenerator) -> Schema {
@@ -78,9 +79,10 @@ pub struct UnknownPaymentFrequency;
 pub struct UserCreated {
     /// Lower-case username, 3-32 characters of `[a-z0-9_.-]`; also the aggregate id.
     pub username: String,
-    /// Email address as the user typed it (uniqueness is case-insensitive).
-    pub email: String,
-    pub full_name: String,
+    /// Email address as the user typed it (uniqueness is case-insensitive). Personal: sealed.
+    pub email: Personal,
+    /// Personal: sealed.
+    pub full_name: Personal,
 }
 
 /// A debt was recorded.
@@ -88,7 +90,8 @@ pub struct UserCreated {
 pub struct DebtCreated {
     /// Username of the debt's owner; never changes afterwards.
     pub owner: String,
-    pub debt_name: String,
+    /// Personal: sealed.
+    pub debt_name: Personal,
     /// Amount originally borrowed, a decimal string with at most 2 places, greater than zero.
     #[schemars(schema_with = "decimal_string")]
     pub principal: Decimal,
@@ -100,9 +103,9 @@ pub struct DebtCreated {
     /// Amount still owed, a decimal string with at most 2 places.
     #[schemars(schema_with = "decimal_string")]
     pub current_balance: Decimal,
-    /// Who is owed, when the user said.
+    /// Who is owed, when the user said. Personal: sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creditor: Option<String>,
+    pub creditor: Option<Personal>,
     /// The least due per payment period (`payment_frequency`), when the user said. Added after the first
     /// release without a schema version change: events written before it have no such field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,8 +117,9 @@ pub struct DebtCreated {
 /// `creditor: null` means the creditor was cleared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DebtChanges {
+    /// Personal: sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub debt_name: Option<String>,
+    pub debt_name: Option<Personal>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "decimal_string")]
     pub principal: Option<Decimal>,
@@ -129,12 +133,13 @@ pub struct DebtChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "decimal_string")]
     pub current_balance: Option<Decimal>,
+    /// Personal: sealed.
     #[serde(
         default,
         deserialize_with = "present_value",
         skip_serializing_if = "Option::is_none"
     )]
-    pub creditor: Option<Option<String>>,
+    pub creditor: Option<Option<Personal>>,
     /// `null` means the minimum payment was cleared. Absent from events written before it existed.
     #[serde(
         default,
@@ -170,8 +175,9 @@ pub struct DebtUpdated {
 /// A debt was deleted. It is the debt's last event: nothing follows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DebtDeleted {
+    /// Personal: sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Personal>,
 }
 
 /// A payment was made: the balance went down by `amount`. When it reached zero, the debt is paid off.
@@ -183,8 +189,9 @@ pub struct PaymentRecorded {
     /// The day the money was paid, as the user said (never after the day it was recorded, never before the
     /// debt's `start_date`). The event's `occurred_at` is when it was recorded.
     pub paid_on: NaiveDate,
+    /// Personal: sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Personal>,
 }
 
 /// Why a charge raised a debt's balance.
@@ -232,8 +239,37 @@ pub struct ChargeAdded {
     /// debt's `start_date`).
     pub charged_on: NaiveDate,
     pub kind: ChargeKind,
+    /// Personal: sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Personal>,
+}
+
+/// A user was erased at their own request: their data key, credentials and email reservation are gone, so
+/// every personal field sealed under the key reads as `"[erased]"` from now on. It is the user's last event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserErased {
+    /// Every debt the user ever created (deleted ones included), so that a subscriber keeping its own copies
+    /// of their events knows which to drop or redact.
+    pub debt_ids: Vec<String>,
+}
+
+/// One event written before personal fields were sealed (schema version 1), whose personal fields an erasure
+/// rewrote to `"[erased]"` in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RedactedEvent {
+    pub aggregate_type: AggregateType,
+    pub aggregate_id: String,
+    pub version: u64,
+    pub event_id: uuid::Uuid,
+    /// The fields that were rewritten (`"debt_name"`, `"note"`, ...).
+    pub fields: Vec<String>,
+}
+
+/// The audit record of the one exception to an append-only log: an erasure rewrote the personal fields of
+/// events written in clear before sealing existed (no key can shred those). Written right after `UserErased`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LegacyEventRedacted {
+    pub events: Vec<RedactedEvent>,
 }
 
 /// What happened: the event type and its data, serialised as `"event_type"` and `"data"`.
@@ -246,17 +282,21 @@ pub enum EventPayload {
     DebtDeleted(DebtDeleted),
     PaymentRecorded(PaymentRecorded),
     ChargeAdded(ChargeAdded),
+    UserErased(UserErased),
+    LegacyEventRedacted(LegacyEventRedacted),
 }
 
 impl EventPayload {
     /// Every event type's name, in the order of the enum.
-    pub const TYPES: [&'static str; 6] = [
+    pub const TYPES: [&'static str; 8] = [
         "UserCreated",
         "DebtCreated",
         "DebtUpdated",
         "DebtDeleted",
         "PaymentRecorded",
         "ChargeAdded",
+        "UserErased",
+        "LegacyEventRedacted",
     ];
 
     pub fn event_type(&self) -> &'static str {
@@ -267,23 +307,67 @@ impl EventPayload {
             EventPayload::DebtDeleted(_) => "DebtDeleted",
             EventPayload::PaymentRecorded(_) => "PaymentRecorded",
             EventPayload::ChargeAdded(_) => "ChargeAdded",
+            EventPayload::UserErased(_) => "UserErased",
+            EventPayload::LegacyEventRedacted(_) => "LegacyEventRedacted",
         }
     }
 
     pub fn aggregate_type(&self) -> AggregateType {
         match self {
-            EventPayload::UserCreated(_) => AggregateType::User,
+            EventPayload::UserCreated(_)
+            | EventPayload::UserErased(_)
+            | EventPayload::LegacyEventRedacted(_) => AggregateType::User,
             _ => AggregateType::Debt,
         }
     }
 
     /// The schema version this build writes for an event type, or `None` for a type it does not know.
     /// Raise it (and register an upcaster from the old version) whenever a type's `data` changes shape.
+    /// Version 2 of the types with personal fields seals them (see [`Personal`]).
     pub fn current_schema_version(event_type: &str) -> Option<u32> {
         match event_type {
             "UserCreated" | "DebtCreated" | "DebtUpdated" | "DebtDeleted" | "PaymentRecorded"
-            | "ChargeAdded" => Some(1),
+            | "ChargeAdded" => Some(2),
+            "UserErased" | "LegacyEventRedacted" => Some(1),
             _ => None,
         }
+    }
+
+    /// The personal fields present in this event, by name, for sealing and opening. A cleared creditor
+    /// (`creditor: null` in an update) has nothing to seal.
+    pub fn personal_fields_mut(&mut self) -> Vec<(&'static str, &mut Personal)> {
+        let mut fields: Vec<(&'static str, &mut Personal)> = Vec::new();
+        match self {
+            EventPayload::UserCreated(user) => {
+                fields.push(("email", &mut user.email));
+                fields.push(("full_name", &mut user.full_name));
+            }
+            EventPayload::DebtCreated(debt) => {
+                fields.push(("debt_name", &mut debt.debt_name));
+                fields.extend(debt.creditor.as_mut().map(|c| ("creditor", c)));
+            }
+            EventPayload::DebtUpdated(update) => {
+                let changes = &mut update.changes;
+                fields.extend(changes.debt_name.as_mut().map(|n| ("debt_name", n)));
+                fields.extend(
+                    changes
+                        .creditor
+                        .as_mut()
+                        .and_then(Option::as_mut)
+                        .map(|c| ("creditor", c)),
+                );
+            }
+            EventPayload::DebtDeleted(deleted) => {
+                fields.extend(deleted.reason.as_mut().map(|r| ("reason", r)));
+            }
+            EventPayload::PaymentRecorded(payment) => {
+                fields.extend(payment.note.as_mut().map(|n| ("note", n)));
+            }
+            EventPayload::ChargeAdded(charge) => {
+                fields.extend(charge.note.as_mut().map(|n| ("note", n)));
+            }
+            EventPayload::UserErased(_) | EventPayload::LegacyEventRedacted(_) => {}
+        }
+        fields
     }
 }

@@ -5,7 +5,8 @@ use schemars::{schema_for, Schema};
 
 use crate::envelope::EventEnvelope;
 use crate::payload::{
-    ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, PaymentRecorded, UserCreated,
+    ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentRecorded,
+    UserCreated, UserErased,
 };
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
@@ -21,6 +22,11 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(PaymentRecorded),
         ),
         ("ChargeAdded.data.schema.json", schema_for!(ChargeAdded)),
+        ("UserErased.data.schema.json", schema_for!(UserErased)),
+        (
+            "LegacyEventRedacted.data.schema.json",
+            schema_for!(LegacyEventRedacted),
+        ),
     ]
 }
 

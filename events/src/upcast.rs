@@ -46,13 +46,38 @@ pub struct Upcaster {
 }
 
 impl Default for Upcaster {
-    /// The production chain: every event type's current version comes from [`EventPayload`]. No type has
-    /// changed shape yet, so there are no steps; the first change adds one here with its fixture test.
+    /// The production chain: every event type's current version comes from [`EventPayload`]. Version 2
+    /// sealed the personal fields; version 1 data is valid version 2 data whose personal fields are clear
+    /// text (which [`crate::Personal`] reads as it is), so each step from 1 keeps the data as it was.
     fn default() -> Self {
-        Upcaster {
+        let mut upcaster = Upcaster {
             steps: HashMap::new(),
             current: EventPayload::current_schema_version,
+        };
+        for event_type in PERSONAL_TYPES {
+            upcaster = upcaster.step(event_type, 1, personal_fields_in_clear);
         }
+        upcaster
+    }
+}
+
+/// The event types whose schema version 2 sealed their personal fields.
+const PERSONAL_TYPES: [&str; 6] = [
+    "UserCreated",
+    "DebtCreated",
+    "DebtUpdated",
+    "DebtDeleted",
+    "PaymentRecorded",
+    "ChargeAdded",
+];
+
+/// Version 1 to 2 of a type with personal fields: the fields stay clear text, which version 2 still reads
+/// (as written before sealing, and redacted in place at their owner's erasure).
+fn personal_fields_in_clear(data: Value) -> Result<Value, String> {
+    if data.is_object() {
+        Ok(data)
+    } else {
+        Err("data is not an object".into())
     }
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 fn update_event(changes: DebtChanges) -> EventEnvelope {
     EventEnvelope {
         event_id: Uuid::from_u128(1),
-        schema_version: 1,
+        schema_version: 2,
         aggregate_type: AggregateType::Debt,
         aggregate_id: Uuid::from_u128(2).to_string(),
         version: 3,
@@ -34,7 +34,7 @@ fn an_update_serialises_flat_with_only_what_changed() {
         serde_json::to_value(&event).unwrap(),
         json!({
             "event_id": "00000000-0000-0000-0000-000000000001",
-            "schema_version": 1,
+            "schema_version": 2,
             "aggregate_type": "debt",
             "aggregate_id": "00000000-0000-0000-0000-000000000002",
             "version": 3,

@@ -3,7 +3,7 @@
 //! and adds `currency`, and the upcaster lifts the fixture into it.
 
 use chrono::{DateTime, Utc};
-use events::{DecodeError, EventEnvelope, Upcaster};
+use events::{DecodeError, EventEnvelope, Personal, Upcaster};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -85,17 +85,19 @@ fn a_missing_step_is_a_typed_error_not_a_misread() {
 }
 
 #[test]
-fn the_production_chain_loads_the_fixture_as_it_is() {
+fn the_production_chain_loads_the_fixture_with_its_personal_fields_in_clear() {
     let event: EventEnvelope = Upcaster::default().decode(fixture()).unwrap();
     assert_eq!(event.event_type(), "DebtCreated");
-    assert_eq!(event.schema_version, 1);
+    // Version 2 sealed the personal fields; a version 1 event is read with them in clear, as written.
+    assert_eq!(event.schema_version, 2);
     // Written before minimum_payment existed: the tolerant reader takes it as not given.
     assert!(fixture()["data"].get("minimum_payment").is_none());
     let events::EventPayload::DebtCreated(created) = event.payload else {
         panic!("a DebtCreated")
     };
     assert_eq!(created.minimum_payment, None);
-    assert_eq!(created.creditor.as_deref(), Some("First Bank"));
+    assert_eq!(created.creditor, Some(Personal::from("First Bank")));
+    assert_eq!(created.debt_name, Personal::from("Car loan"));
 }
 
 #[test]
@@ -106,7 +108,7 @@ fn an_event_from_a_newer_build_is_refused() {
         Upcaster::default().decode(stored),
         Err(DecodeError::FromTheFuture {
             found: 9,
-            current: 1,
+            current: 2,
             ..
         })
     ));

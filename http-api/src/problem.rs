@@ -68,6 +68,7 @@ macro_rules! problems {
 problems! {
     malformed => (StatusCode::BAD_REQUEST, "/problems/malformed-request", "Malformed request");
     unauthorized => (StatusCode::UNAUTHORIZED, "/problems/unauthorized", "Unauthorized");
+    forbidden => (StatusCode::FORBIDDEN, "/problems/forbidden", "Forbidden");
     not_found => (StatusCode::NOT_FOUND, "/problems/not-found", "Not found");
     method_not_allowed => (StatusCode::METHOD_NOT_ALLOWED, "/problems/method-not-allowed", "Method not allowed");
     conflict => (StatusCode::CONFLICT, "/problems/conflict", "Conflict");
@@ -148,6 +149,7 @@ impl From<UserError> for Problem {
     fn from(error: UserError) -> Self {
         match error {
             UserError::UsernameTaken => Problem::conflict("the username is already taken"),
+            UserError::NotFound => Problem::not_found("no such user"),
         }
     }
 }
@@ -167,6 +169,8 @@ impl From<StoreError> for Problem {
             StoreError::InvalidCursor => {
                 Problem::malformed("the cursor is not valid for this listing")
             }
+            // A command of an erased user whose token API Gateway's authorizer cache still allows.
+            StoreError::OwnerErased { .. } => Problem::unauthorized("this account was erased"),
             StoreError::Busy => Problem::unavailable(
                 "the service is busy; retry after the number of seconds in Retry-After",
             ),
@@ -211,6 +215,11 @@ mod tests {
         assert_eq!(Problem::from(DebtError::NotFound).status, 404);
         assert_eq!(Problem::from(DebtError::PrincipalNotPositive).status, 422);
         assert_eq!(Problem::from(UserError::UsernameTaken).status, 409);
+        assert_eq!(Problem::from(UserError::NotFound).status, 404);
+        let erased = StoreError::OwnerErased {
+            owner: "ada".into(),
+        };
+        assert_eq!(Problem::from(erased).status, 401);
         let taken = Problem::from(StoreError::GuardTaken {
             name: "email".into(),
         });

@@ -9,8 +9,11 @@ pub mod projector;
 pub mod routes;
 pub mod serve;
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 use std::time::Instant;
+use store::EventStore;
 
 use auth::authorizer::authorize;
 use auth::Tokens;
@@ -21,7 +24,7 @@ use aws_lambda_events::apigw::{
 use axum::body::Body as AxumBody;
 use axum::response::Response as AxumResponse;
 use chrono::Utc;
-use commands::{DebtDeps, LoginDeps, UserDeps};
+use commands::{DebtDeps, ErasureDeps, LoginDeps, UserDeps};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_api::Problem;
 use lambda_http::request::LambdaRequest;
@@ -45,8 +48,11 @@ pub struct Gateway {
     pub users: UserDeps,
     pub login: LoginDeps,
     pub debts: DebtDeps,
+    pub erasure: ErasureDeps,
     pub queries: QueryDeps,
     pub tokens: Tokens,
+    /// What the authorizer reads for a token's user (their credentials), as its Lambda reads the table.
+    pub accounts: Arc<dyn EventStore>,
 }
 
 /// Headers the deployed API allows and exposes across origins; the gateway sends the same.
@@ -263,7 +269,7 @@ impl Gateway {
             .collect();
         request.request_context = event.request_context.clone();
         request.path_parameters.clone_from(&event.path_parameters);
-        let decision = authorize(&request, &self.tokens).await;
+        let decision = authorize(&request, &self.tokens, self.accounts.as_ref()).await;
         if !decision.is_authorized {
             return Err(gateway_answer(StatusCode::FORBIDDEN, "Forbidden"));
         }
@@ -282,6 +288,7 @@ impl Gateway {
         match handler {
             Handler::CreateUser => commands::create_user(request, &self.users).await,
             Handler::Login => commands::login(request, &self.login).await,
+            Handler::EraseUser => commands::erase_user(request, &self.erasure).await,
             Handler::CreateDebt => commands::create_debt(request, &self.debts).await,
             Handler::UpdateDebt => commands::update_debt(request, &self.debts).await,
             Handler::DeleteDebt => commands::delete_debt(request, &self.debts).await,

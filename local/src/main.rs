@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use auth::{PasswordHasher, SigningKeys, StaticKeys, Tokens};
-use commands::{DebtDeps, LoginDeps, UserDeps};
+use commands::{DebtDeps, ErasureDeps, LoginDeps, UserDeps};
 use local::Gateway;
 use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
@@ -119,14 +119,19 @@ fn gateway(store: &Arc<dyn EventStore>, passwords: PasswordHasher, tokens: Token
         },
         login: LoginDeps {
             store: Arc::clone(store),
-            passwords,
+            passwords: passwords.clone(),
             tokens: tokens.clone(),
         },
         debts: DebtDeps::new(Arc::clone(store)),
+        erasure: ErasureDeps {
+            store: Arc::clone(store),
+            passwords,
+        },
         queries: QueryDeps {
             store: Arc::clone(store),
         },
         tokens,
+        accounts: Arc::clone(store),
     }
 }
 
@@ -151,17 +156,16 @@ async fn run() -> Result<(), Failure> {
     let passwords = PasswordHasher::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", data_dir.display())))?;
-    let (store, source) = args.open_with_changes().await.map_err(Failure::Failed)?;
+    let (sealing, source) = args.open_with_changes().await.map_err(Failure::Failed)?;
+    let store: Arc<dyn EventStore> = Arc::clone(&sealing) as Arc<dyn EventStore>;
     let keys: Arc<dyn SigningKeys> = Arc::new(signing_keys(&data_dir)?);
     let tokens = Tokens::new(keys, auth::tokens::issuer_from_env());
     catch_up(&store).await?;
 
     let (stop_projector, stopped) = watch::channel(false);
     let projector = match source {
-        ChangeSource::Feed(feed) => local::projector::spawn(Arc::clone(&store), feed, stopped),
-        ChangeSource::Stream(poller) => {
-            local::projector::spawn_stream(Arc::clone(&store), poller, stopped)
-        }
+        ChangeSource::Feed(feed) => local::projector::spawn(sealing, feed, stopped),
+        ChangeSource::Stream(poller) => local::projector::spawn_stream(sealing, poller, stopped),
     };
     let gateway = Arc::new(gateway(&store, passwords, tokens));
     let listener = tokio::net::TcpListener::bind(address)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
+use privacy::SealingStore;
 use projections::project_batch;
 use projections::projector::{event_key_of, group_by_aggregate};
 use store::{AggregateRef, EventStore, ItemKey};
@@ -136,7 +137,11 @@ struct Readers {
 }
 
 impl Readers {
-    fn start(store: &Arc<dyn EventStore>) -> Self {
+    /// The projector reads events opened, as on AWS through its sealing store; the publisher reads them as
+    /// the table's stream carries them, sealed, so the bus and analytics get what they get on AWS.
+    fn start(store: &Arc<SealingStore>) -> Self {
+        let opened: Arc<dyn EventStore> = Arc::clone(store) as Arc<dyn EventStore>;
+        let sealed = Arc::clone(store.sealed());
         let (projector, projector_input) = mpsc::unbounded_channel();
         let (publisher, publisher_input) = mpsc::unbounded_channel();
         Readers {
@@ -144,14 +149,14 @@ impl Readers {
             publisher,
             handles: [
                 tokio::spawn(run_reader(projector_input, {
-                    let store = Arc::clone(store);
+                    let store = opened;
                     move |records| {
                         let store = Arc::clone(&store);
                         async move { project(&store, records).await }
                     }
                 })),
                 tokio::spawn(run_reader(publisher_input, {
-                    let store = Arc::clone(store);
+                    let store = sealed;
                     move |keys| {
                         let store = Arc::clone(&store);
                         async move { publish(&store, keys).await }
@@ -184,7 +189,7 @@ impl Readers {
 
 /// Starts projecting from the SQLite change feed; ends, after draining it, when `shutdown` turns true.
 pub fn spawn(
-    store: Arc<dyn EventStore>,
+    store: Arc<SealingStore>,
     mut feed: mpsc::UnboundedReceiver<ItemKey>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -216,7 +221,7 @@ pub fn spawn(
 /// Starts projecting from a DynamoDB stream, polled as Lambda's event source mapping would; ends, after a
 /// last poll, when `shutdown` turns true.
 pub fn spawn_stream(
-    store: Arc<dyn EventStore>,
+    store: Arc<SealingStore>,
     mut poller: StreamPoller,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {

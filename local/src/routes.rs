@@ -10,6 +10,7 @@ use http_api::Problem;
 pub enum Handler {
     CreateUser,
     Login,
+    EraseUser,
     CreateDebt,
     UpdateDebt,
     DeleteDebt,
@@ -33,7 +34,7 @@ pub struct Route {
     pub protected: bool,
 }
 
-pub const ROUTES: [Route; 15] = [
+pub const ROUTES: [Route; 16] = [
     Route {
         method: "GET",
         template: "/healthz",
@@ -56,6 +57,12 @@ pub const ROUTES: [Route; 15] = [
         method: "GET",
         template: "/users/{username}",
         handler: Handler::GetUser,
+        protected: true,
+    },
+    Route {
+        method: "DELETE",
+        template: "/users/{username}",
+        handler: Handler::EraseUser,
         protected: true,
     },
     Route {

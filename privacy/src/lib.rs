@@ -4,18 +4,21 @@
 //! keys live at most a minute in a [`KeyCache`]. Destroying a user's wrapped key makes every field sealed
 //! under it unreadable for good, while the events around those fields stay in the log.
 //!
-//! Nothing here writes to the event store: where wrapped keys are kept, and which fields are sealed, is for the
-//! write side and the readers to decide.
+//! [`SealingStore`] puts them to work: it wraps the event store, seals the personal fields of what is appended
+//! and opens what is loaded, so handlers, the projector, replay and the export see clear text (or
+//! `"[erased]"`) while the table, its stream and the event bus hold only ciphertext.
 
 mod cache;
 mod kek;
 mod kms;
 mod sealed;
+mod store;
 
 pub use cache::KeyCache;
 pub use kek::{KeyEncryptionKey, LocalKek, WrappedKey};
 pub use kms::KmsKek;
 pub use sealed::{DataKey, SealContext, Sealed};
+pub use store::{Keyring, LambdaSetupError, SealingStore, KMS_KEY_ENV};
 
 /// What can go wrong sealing, opening, wrapping or unwrapping.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
 
 use crate::PrivacyError;
 
@@ -47,13 +46,9 @@ impl SealContext<'_> {
     }
 }
 
-/// A sealed field as it is stored and published: `enc` is the nonce, ciphertext and tag (URL-safe base64, no
-/// padding); `kid` names the data key it was sealed under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sealed {
-    pub enc: String,
-    pub kid: String,
-}
+/// A sealed field as it is stored and published (the event contract's type): `enc` is the nonce, ciphertext
+/// and tag (URL-safe base64, no padding); `kid` names the data key it was sealed under.
+pub type Sealed = events::SealedText;
 
 impl DataKey {
     /// A fresh random key.

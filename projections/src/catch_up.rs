@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::{DebtView, UserView};
 use events::{AggregateType, EventPayload};
-use read_model::{debt_item, debt_view, user_item};
+use read_model::{debt_item, debt_view, erased_user_item, user_item};
 use store::{codec, keys, AggregateRef, EventStore, ItemKey, ReadItem, StoreError, WriteOutcome};
 
 /// What catching an aggregate up did.
@@ -52,6 +52,13 @@ pub async fn catch_up(
             Projected::UpToDate
         });
     };
+    if let Some(erased) = events.iter().find_map(|e| match &e.payload {
+        EventPayload::UserErased(erased) => Some(erased),
+        _ => None,
+    }) {
+        // Before the user's own item: a retry of this record redoes the debts until the tombstone is written.
+        erase_debt_items(store, &erased.debt_ids).await?;
+    }
     let item = match (aggregate.aggregate_type, &stored) {
         (AggregateType::Debt, Some(stored)) => match debt_view(stored) {
             Ok(view) => Some(debt_item(&events.iter().fold(view, DebtView::apply))),
@@ -87,10 +94,27 @@ fn project(aggregate_type: AggregateType, history: &[events::EventEnvelope]) -> 
     match aggregate_type {
         AggregateType::Debt => DebtView::from_history(history).map(|view| debt_item(&view)),
         AggregateType::User => {
-            let version = history.last()?.version;
-            UserView::from_history(history).map(|view| user_item(&view, version))
+            let last = history.last()?;
+            if history
+                .iter()
+                .any(|e| matches!(e.payload, EventPayload::UserErased(_)))
+            {
+                return Some(erased_user_item(&last.aggregate_id, last.version));
+            }
+            UserView::from_history(history).map(|view| user_item(&view, last.version))
         }
     }
+}
+
+/// Rewrites the read items of an erased user's debts from their events, whose personal fields now open as
+/// `"[erased]"`: same version, so only a repair may replace them (deleted debts' tombstones included).
+async fn erase_debt_items(store: &dyn EventStore, debt_ids: &[String]) -> Result<(), StoreError> {
+    for debt_id in debt_ids {
+        if let Some(item) = rebuild(store, &AggregateRef::debt(debt_id)).await? {
+            store.repair_read_item(&item).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Where the aggregate's read item lives, or `None` when it has no events. A debt's item sits in its owner's

@@ -34,7 +34,7 @@ impl QueryDeps {
     /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
     pub async fn from_env() -> Result<Self, Error> {
         Ok(QueryDeps {
-            store: store_dynamodb::DynamoStore::shared_from_env().await?,
+            store: privacy::SealingStore::table_from_env().await?,
         })
     }
 }

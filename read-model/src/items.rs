@@ -61,6 +61,18 @@ pub fn user_item(view: &UserView, version: u64) -> ReadItem {
     }
 }
 
+/// An erased user's read item: a tombstone that keeps the username and nothing else of them.
+pub fn erased_user_item(username: &str, version: u64) -> ReadItem {
+    ReadItem {
+        key: keys::user_info_key(username),
+        version,
+        deleted: true,
+        attributes: codec::to_attributes(
+            &serde_json::json!({ "username": username, "erased": true }),
+        ),
+    }
+}
+
 pub fn user_view(item: &ReadItem) -> Result<UserView, StoreError> {
     view_of(item)
 }

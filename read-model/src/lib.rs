@@ -6,5 +6,5 @@
 pub mod items;
 pub mod portfolio;
 
-pub use items::{debt_item, debt_view, user_item, user_view};
+pub use items::{debt_item, debt_view, erased_user_item, user_item, user_view};
 pub use portfolio::{Contribution, FrequencyTotals, PortfolioSummary};

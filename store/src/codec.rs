@@ -62,7 +62,7 @@ mod tests {
     fn deleted_debt() -> EventEnvelope {
         EventEnvelope {
             event_id: uuid_v4(),
-            schema_version: 1,
+            schema_version: 2,
             aggregate_type: AggregateType::Debt,
             aggregate_id: "d-1".into(),
             version: 3,

@@ -36,6 +36,12 @@ pub enum StoreError {
     /// request may be sent again after a moment.
     #[error("the store is busy; retry shortly")]
     Busy,
+    /// The personal fields of an append cannot be sealed: their owner was erased (their data key is gone).
+    #[error("{owner} was erased")]
+    OwnerErased { owner: String },
+    /// The personal data layer failed: a data key could not be made, unwrapped or used.
+    #[error("personal data: {0}")]
+    PersonalData(String),
     /// The engine itself failed (network, disk, ...).
     #[error("storage engine error: {0}")]
     Engine(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -69,6 +69,12 @@ pub fn credentials_key(username: &str) -> ItemKey {
     ItemKey::new(aggregate_pk(AggregateType::User, username), CREDENTIALS_SK)
 }
 
+/// Key of a user's data key, wrapped (written with `UserCreated`, removed with `UserErased`): the key every
+/// personal field of the user's events is sealed under.
+pub fn data_key_key(username: &str) -> ItemKey {
+    ItemKey::new(aggregate_pk(AggregateType::User, username), "DATA_KEY")
+}
+
 /// Key of the item that reserves an email address; `normalized_email` is lower-cased.
 pub fn email_guard_key(normalized_email: &str) -> ItemKey {
     ItemKey::new(format!("EMAIL#{normalized_email}"), "EMAIL")

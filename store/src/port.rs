@@ -29,7 +29,7 @@ pub struct Tally {
     pub at_most: i64,
 }
 
-/// Events to append to one aggregate, all or nothing, with any guards and tallies.
+/// Events to append to one aggregate, all or nothing, with any guards, tallies and removals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppendRequest {
     /// The version the caller loaded (0 for a new aggregate); the events must be numbered from the next.
@@ -37,6 +37,9 @@ pub struct AppendRequest {
     pub events: Vec<EventEnvelope>,
     pub guards: Vec<Guard>,
     pub tallies: Vec<Tally>,
+    /// Items (never events) deleted in the same transaction, whether or not they exist: what an event makes
+    /// obsolete at the moment it is committed (an erased user's data key and credentials).
+    pub removals: Vec<ItemKey>,
 }
 
 impl AppendRequest {
@@ -49,7 +52,14 @@ impl AppendRequest {
             events,
             guards: Vec::new(),
             tallies: Vec::new(),
+            removals: Vec::new(),
         }
+    }
+
+    /// Deletes the item `key` (not an event) with the events.
+    pub fn with_removal(mut self, key: ItemKey) -> Self {
+        self.removals.push(key);
+        self
     }
 
     /// Moves the integer `field` of the item `key` by `delta` with the events, refusing the append when that
@@ -87,8 +97,13 @@ impl AppendRequest {
         let Some(first) = self.events.first() else {
             return invalid("an append needs at least one event");
         };
-        if self.events.len() + self.guards.len() + self.tallies.len() > Self::MAX_ITEMS {
+        let items =
+            self.events.len() + self.guards.len() + self.tallies.len() + self.removals.len();
+        if items > Self::MAX_ITEMS {
             return invalid("an append writes at most 100 items");
+        }
+        for key in &self.removals {
+            ensure_not_event(key)?;
         }
         for tally in &self.tallies {
             ensure_not_event(&tally.key)?;

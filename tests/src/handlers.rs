@@ -22,6 +22,7 @@ pub struct Handlers {
     pub users: commands::UserDeps,
     pub login: commands::LoginDeps,
     pub debts: commands::DebtDeps,
+    pub erasure: commands::ErasureDeps,
 }
 
 impl Handlers {
@@ -37,10 +38,14 @@ impl Handlers {
             },
             login: commands::LoginDeps {
                 store: Arc::clone(store),
-                passwords,
+                passwords: passwords.clone(),
                 tokens,
             },
             debts: commands::DebtDeps::new(Arc::clone(store)),
+            erasure: commands::ErasureDeps {
+                store: Arc::clone(store),
+                passwords,
+            },
         }
     }
 }
@@ -82,6 +87,7 @@ impl Api {
         let response = match route.as_str() {
             "POST /users" => commands::create_user(event, &h.users).await,
             "POST /login" => commands::login(event, &h.login).await,
+            "DELETE /users/{username}" => commands::erase_user(event, &h.erasure).await,
             "POST /debts" => commands::create_debt(event, &h.debts).await,
             "PUT /debts/{debt_id}" => commands::update_debt(event, &h.debts).await,
             "DELETE /debts/{debt_id}" => commands::delete_debt(event, &h.debts).await,
@@ -116,7 +122,12 @@ impl Api {
 
     /// What the authorizer lets through for this `Authorization` header: the username, or `None`.
     pub async fn authorized(&self, authorization: Option<&str>) -> Option<String> {
-        let decision = authorize(&authorizer_request(authorization), &self.tokens).await;
+        let decision = authorize(
+            &authorizer_request(authorization),
+            &self.tokens,
+            self.store.store.as_ref(),
+        )
+        .await;
         decision
             .is_authorized
             .then(|| decision.context["username"].as_str().unwrap().to_owned())

@@ -161,7 +161,7 @@ pub async fn kms() -> aws_sdk_kms::Client {
 
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.
 pub async fn sqlite_store() -> Arc<dyn EventStore> {
-    sqlite_test_store().await.store
+    sqlite_test_store().await.engine_store
 }
 
 fn new_sqlite_path() -> PathBuf {
@@ -174,7 +174,10 @@ fn new_sqlite_path() -> PathBuf {
 /// to show that a refused request left nothing behind.
 #[derive(Clone)]
 pub struct TestStore {
+    /// The store as every handler gets it: personal fields sealed on the way in, opened on the way out.
     pub store: Arc<dyn EventStore>,
+    /// The engine underneath, holding what the table and its stream hold (sealed fields).
+    pub engine_store: Arc<dyn EventStore>,
     engine: Engine,
 }
 
@@ -187,8 +190,11 @@ enum Engine {
 /// A [`TestStore`] in a new SQLite file.
 pub async fn sqlite_test_store() -> TestStore {
     let path = new_sqlite_path();
+    let engine: Arc<dyn EventStore> =
+        Arc::new(SqliteStore::open(&path).expect("open a SQLite store"));
     TestStore {
-        store: Arc::new(SqliteStore::open(&path).expect("open a SQLite store")),
+        store: sealing(&engine, &path.with_extension("kek")),
+        engine_store: engine,
         engine: Engine::Sqlite(path),
     }
 }
@@ -196,10 +202,21 @@ pub async fn sqlite_test_store() -> TestStore {
 /// A [`TestStore`] on a new table in DynamoDB Local.
 pub async fn dynamodb_test_store() -> TestStore {
     let table = dynamodb_table().await;
+    let engine: Arc<dyn EventStore> = Arc::new(table.clone());
     TestStore {
-        store: Arc::new(table.clone()),
+        store: sealing(&engine, &new_sqlite_path().with_extension("kek")),
+        engine_store: engine,
         engine: Engine::Dynamodb(table),
     }
+}
+
+/// `engine` behind the sealing store, with a new local key-encryption key file at `kek`.
+fn sealing(engine: &Arc<dyn EventStore>, kek: &std::path::Path) -> Arc<dyn EventStore> {
+    let kek = privacy::LocalKek::open_or_create(kek).expect("create a key-encryption key");
+    Arc::new(privacy::SealingStore::new(
+        Arc::clone(engine),
+        Arc::new(kek),
+    ))
 }
 
 impl TestStore {
@@ -261,8 +278,8 @@ pub fn user_created(username: &str, email: &str) -> EventEnvelope {
         1,
         EventPayload::UserCreated(UserCreated {
             username: username.to_owned(),
-            email: email.to_owned(),
-            full_name: "Test User".to_owned(),
+            email: email.into(),
+            full_name: "Test User".into(),
         }),
     )
 }
@@ -273,13 +290,13 @@ pub fn debt_created(debt_id: &str, owner: &str) -> EventEnvelope {
         1,
         EventPayload::DebtCreated(DebtCreated {
             owner: owner.to_owned(),
-            debt_name: "Car loan".to_owned(),
+            debt_name: "Car loan".into(),
             principal: Decimal::new(1_500_000, 2),
             interest_rate: Decimal::new(45, 1),
             start_date: chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
             payment_frequency: PaymentFrequency::Monthly,
             current_balance: Decimal::new(1_200_050, 2),
-            creditor: Some("First Bank".to_owned()),
+            creditor: Some("First Bank".into()),
             minimum_payment: Some(Decimal::new(25_000, 2)),
         }),
     )
@@ -293,7 +310,7 @@ pub fn debt_updated(debt_id: &str, version: u64, padding: usize) -> EventEnvelop
         EventPayload::DebtUpdated(DebtUpdated {
             changes: DebtChanges {
                 current_balance: Some(Decimal::new(version as i64, 2)),
-                creditor: Some(Some("x".repeat(padding))),
+                creditor: Some(Some("x".repeat(padding).into())),
                 ..DebtChanges::default()
             },
         }),

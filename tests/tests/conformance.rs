@@ -294,6 +294,41 @@ pub async fn a_taken_username_is_a_version_conflict_and_leaves_nothing(store: St
     assert_eq!(event_count(&store, &user_ref(&username)).await, 1);
 }
 
+pub async fn removals_go_with_the_events_or_not_at_all(store: Store) {
+    let username = register_new_user(&store).await;
+    let credentials = keys::credentials_key(&username);
+    let never_written = ItemKey::new(format!("USER#{username}"), "NEVER");
+    // A lost race removes nothing.
+    let stale = AppendRequest::new(0, vec![user_created(&username, "x@example.com")])
+        .with_removal(credentials.clone());
+    assert!(matches!(
+        store.append(stale).await,
+        Err(StoreError::VersionConflict { .. })
+    ));
+    assert!(store.get_item(&credentials).await.unwrap().is_some());
+    // With the next event, the item is gone; a missing one is no error.
+    let mut next = user_created(&username, "x@example.com");
+    next.version = 2;
+    let append = AppendRequest::new(1, vec![next])
+        .with_removal(credentials.clone())
+        .with_removal(never_written);
+    store.append(append).await.unwrap();
+    assert!(store.get_item(&credentials).await.unwrap().is_none());
+    assert_eq!(event_count(&store, &user_ref(&username)).await, 2);
+    // An event is never removed.
+    let mut third = user_created(&username, "x@example.com");
+    third.version = 3;
+    let refused = AppendRequest::new(2, vec![third]).with_removal(keys::event_key(
+        events::AggregateType::User,
+        &username,
+        1,
+    ));
+    assert!(matches!(
+        store.append(refused).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
+}
+
 pub async fn an_older_read_item_write_is_ignored(store: Store) {
     let id = new_id();
     let key = keys::debt_read_key("alice", &id);
@@ -819,6 +854,7 @@ on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     registration_writes_event_credentials_and_email_guard_together,
     a_taken_email_fails_the_whole_transaction_and_names_the_guard,
     a_taken_username_is_a_version_conflict_and_leaves_nothing,
+    removals_go_with_the_events_or_not_at_all,
     an_older_read_item_write_is_ignored,
     a_tombstone_is_never_revived,
     cursors_page_a_prefix_without_gaps_or_repeats,

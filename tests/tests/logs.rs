@@ -32,6 +32,7 @@ async fn a_full_login_flow_logs_no_secret() {
         users,
         login,
         debts,
+        ..
     } = Handlers::new(&store, passwords, tokens.clone());
 
     let registered = commands::create_user(
@@ -66,14 +67,15 @@ async fn a_full_login_flow_logs_no_secret() {
     assert!(
         authorize(
             &authorizer_request(Some(&format!("Bearer {token}"))),
-            &tokens
+            &tokens,
+            store.as_ref()
         )
         .await
         .is_authorized
     );
     let forged = format!("Bearer {token}x");
     assert!(
-        !authorize(&authorizer_request(Some(&forged)), &tokens)
+        !authorize(&authorizer_request(Some(&forged)), &tokens, store.as_ref())
             .await
             .is_authorized
     );

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use privacy::SealingStore;
 use store::{EventStore, ItemKey};
 use store_dynamodb::DynamoStore;
 use store_sqlite::SqliteStore;
@@ -79,27 +80,26 @@ impl StoreArgs {
         Ok(true)
     }
 
-    /// Opens the store these options name.
+    /// Opens the store these options name, with personal fields opened (see [`StoreArgs::seal`]).
     pub async fn open(self) -> Result<Arc<dyn EventStore>, String> {
-        match self.store.as_str() {
-            "sqlite" => Ok(Arc::new(
-                SqliteStore::open(self.sqlite_path()).map_err(|e| self.cannot_open(e))?,
-            )),
-            "dynamodb" => Ok(Arc::new(
-                self.dynamodb(&lambda_support::sdk_config().await).await?,
-            )),
-            other => Err(unknown_store(other)),
-        }
+        let engine: Arc<dyn EventStore> = match self.store.as_str() {
+            "sqlite" => {
+                Arc::new(SqliteStore::open(self.sqlite_path()).map_err(|e| self.cannot_open(e))?)
+            }
+            "dynamodb" => Arc::new(self.dynamodb(&lambda_support::sdk_config().await).await?),
+            other => return Err(unknown_store(other)),
+        };
+        Ok(Arc::new(self.seal(engine).await?))
     }
 
     /// Opens the store with its change source: SQLite's feed, or the table's stream read from its oldest
     /// record (so nothing committed before start-up is missed).
-    pub async fn open_with_changes(self) -> Result<(Arc<dyn EventStore>, ChangeSource), String> {
-        match self.store.as_str() {
+    pub async fn open_with_changes(self) -> Result<(Arc<SealingStore>, ChangeSource), String> {
+        let (engine, source): (Arc<dyn EventStore>, ChangeSource) = match self.store.as_str() {
             "sqlite" => {
                 let (store, feed) = SqliteStore::open_with_feed(self.sqlite_path())
                     .map_err(|e| self.cannot_open(e))?;
-                Ok((Arc::new(store), ChangeSource::Feed(feed)))
+                (Arc::new(store), ChangeSource::Feed(feed))
             }
             "dynamodb" => {
                 let config = lambda_support::sdk_config().await;
@@ -117,10 +117,24 @@ impl StoreArgs {
                         self.table
                     )
                 })?;
-                Ok((Arc::new(store), ChangeSource::Stream(poller)))
+                (Arc::new(store), ChangeSource::Stream(poller))
             }
-            other => Err(unknown_store(other)),
-        }
+            other => return Err(unknown_store(other)),
+        };
+        Ok((Arc::new(self.seal(engine).await?), source))
+    }
+
+    /// The key-encryption key file of the local server and tools, next to its signing secret.
+    pub fn kek_path(&self) -> PathBuf {
+        self.data_dir.join("key-encryption-key")
+    }
+
+    /// `engine` with personal fields sealed and opened: under the KMS key `KMS_KEY_ID` when it is set,
+    /// otherwise under the data directory's key file (created, mode 0600, on first use).
+    async fn seal(&self, engine: Arc<dyn EventStore>) -> Result<SealingStore, String> {
+        SealingStore::from_env(engine, &self.kek_path())
+            .await
+            .map_err(|e| format!("cannot open the key-encryption key: {e}"))
     }
 
     fn sqlite_path(&self) -> PathBuf {

@@ -50,7 +50,7 @@ async fn data_dir(users: usize, debts: usize) -> (PathBuf, Vec<EventEnvelope>) {
             name,
             EventPayload::UserCreated(UserCreated {
                 username: name.clone(),
-                email: format!("{name}@example.com"),
+                email: format!("{name}@example.com").into(),
                 full_name: "Exported User".into(),
             }),
         );
@@ -71,7 +71,7 @@ async fn data_dir(users: usize, debts: usize) -> (PathBuf, Vec<EventEnvelope>) {
             owner,
             EventPayload::DebtCreated(DebtCreated {
                 owner: owner.clone(),
-                debt_name: format!("Debt {n}"),
+                debt_name: format!("Debt {n}").into(),
                 principal: Decimal::new(1_000_000 + n as i64, 2),
                 interest_rate: Decimal::new(1999, 2),
                 start_date: day.date_naive(),

@@ -14,8 +14,8 @@ mod support;
 fn user_created(username: &str) -> EventEnvelope {
     let payload = EventPayload::UserCreated(UserCreated {
         username: username.to_owned(),
-        email: format!("{username}@example.com"),
-        full_name: "Someone".to_owned(),
+        email: format!("{username}@example.com").into(),
+        full_name: "Someone".into(),
     });
     EventEnvelope::new(
         username,

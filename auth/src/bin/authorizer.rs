@@ -13,10 +13,11 @@ async fn main() -> Result<(), Error> {
     let config = lambda_support::sdk_config().await;
     let keys = SecretsManagerKeys::from_env(aws_sdk_secretsmanager::Client::new(&config));
     let tokens = Tokens::new(Arc::new(keys), auth::tokens::issuer_from_env());
+    let accounts = store_dynamodb::DynamoStore::from_env(&config)?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
-            let tokens = &tokens;
-            async move { Ok::<_, Error>(authorize(&event.payload, tokens).await) }
+            let (tokens, accounts) = (&tokens, &accounts);
+            async move { Ok::<_, Error>(authorize(&event.payload, tokens, accounts).await) }
         },
     ))
     .await

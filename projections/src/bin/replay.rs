@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use projections::replay::{replay, ReplayOptions};
-use store_dynamodb::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_support::logging::init();
-    let store = DynamoStore::shared_from_env().await?;
+    let store = privacy::SealingStore::table_from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<ReplayOptions>| {
         let store = Arc::clone(&store);
         async move {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::result::CreateUnhandledError;
 use events::EventEnvelope;
@@ -226,7 +226,7 @@ fn cancelled_by(lost: &Written<'_>, conflict: bool) -> Option<StoreError> {
         Written::Guard(name) => Some(StoreError::GuardTaken {
             name: (*name).to_owned(),
         }),
-        Written::Event => None,
+        Written::Event | Written::Removal => None,
     }
 }
 
@@ -250,6 +250,15 @@ impl DynamoStore {
         for tally in &request.tallies {
             writes.push(self.tally_update(tally)?);
             names.push(Written::Tally(&tally.name));
+        }
+        for key in &request.removals {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_attributes(key)))
+                .build()
+                .map_err(StoreError::engine)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+            names.push(Written::Removal);
         }
         let result = self
             .client
@@ -289,6 +298,8 @@ enum Written<'a> {
     Event,
     Guard(&'a str),
     Tally(&'a str),
+    /// An unconditional delete: it never loses.
+    Removal,
 }
 
 #[async_trait]
@@ -296,10 +307,11 @@ impl EventStore for DynamoStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
         let aggregate = request.aggregate()?;
         // The common case (one event, no guard) is a plain conditional put: half the cost of a transaction.
-        if let ([event], [], []) = (
+        if let ([event], [], [], []) = (
             request.events.as_slice(),
             request.guards.as_slice(),
             request.tallies.as_slice(),
+            request.removals.as_slice(),
         ) {
             let result = self
                 .client

@@ -433,6 +433,45 @@ fn add_to_counter(
     Ok(count)
 }
 
+/// The guards, removals and tallies of an append, in its transaction.
+fn write_beside_events(
+    tx: &rusqlite::Transaction<'_>,
+    request: &AppendRequest,
+) -> Result<(), StoreError> {
+    for guard in &request.guards {
+        let key = &guard.item.key;
+        let inserted = tx.execute_cached(
+            "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)",
+            params![key.pk, key.sk, to_json(&guard.item.attributes)],
+        );
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::GuardTaken {
+                    name: guard.name.clone(),
+                })
+            }
+            Err(e) => return Err(StoreError::engine(e)),
+        }
+    }
+    for key in &request.removals {
+        tx.execute_cached(
+            "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+            params![key.pk, key.sk],
+        )
+        .map_err(StoreError::engine)?;
+    }
+    for tally in &request.tallies {
+        let count = add_to_counter(tx, &tally.key, &tally.field, tally.delta)?;
+        if tally.delta > 0 && count > tally.at_most {
+            return Err(StoreError::LimitReached {
+                name: tally.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
@@ -462,30 +501,7 @@ impl EventStore for SqliteStore {
                     Err(e) => return Err(StoreError::engine(e)),
                 }
             }
-            for guard in &request.guards {
-                let key = &guard.item.key;
-                let inserted = tx.execute_cached(
-                    "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)",
-                    params![key.pk, key.sk, to_json(&guard.item.attributes)],
-                );
-                match inserted {
-                    Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::GuardTaken {
-                            name: guard.name.clone(),
-                        })
-                    }
-                    Err(e) => return Err(StoreError::engine(e)),
-                }
-            }
-            for tally in &request.tallies {
-                let count = add_to_counter(&tx, &tally.key, &tally.field, tally.delta)?;
-                if tally.delta > 0 && count > tally.at_most {
-                    return Err(StoreError::LimitReached {
-                        name: tally.name.clone(),
-                    });
-                }
-            }
+            write_beside_events(&tx, &request)?;
             // Dropping `tx` on any early return above rolls everything back.
             tx.commit().map_err(StoreError::engine)?;
             // Fed here, still holding the connection: in commit order, and even when the caller has stopped

@@ -139,6 +139,7 @@ async fn main() {
         users,
         login,
         debts,
+        ..
     } = Handlers::new(&store, passwords, tokens);
 
     println!("\nCommand handlers in-process on SQLite (work factor {MIN_ITERATIONS} for the hashing ones):");

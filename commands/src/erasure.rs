@@ -1,0 +1,131 @@
+//! `DELETE /users/{username}`: a user erases themselves. One transaction appends `UserErased` and removes the
+//! data key (every personal field sealed under it is unreadable from then on), the credentials (no login, and
+//! the authorizer refuses the user's tokens) and the email reservation (the address can register again; the
+//! username stays taken, as its events remain). The projector then rewrites the user's read items.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use auth::{Password, PasswordHasher, Verified};
+use chrono::Utc;
+use domain::{Decider, Email, User, UserCommand, UserState};
+use http_api::body::{json_object, text};
+use http_api::context::{caller, path_param};
+use http_api::{serve, Problem, Reply};
+use lambda_http::{Body, Error, Request, Response};
+use serde_json::json;
+use store::ledger::{read_ledger_item, LedgerEntry};
+use store::{keys, query_all, AggregateRef, AppendRequest, EventStore, Query, StoreError};
+
+use crate::envelope::{blocking, envelopes};
+use crate::users::stored_password_hash;
+
+/// What erasure needs, built once per container: the store opens the user's email (to find its reservation).
+pub struct ErasureDeps {
+    pub store: Arc<dyn EventStore>,
+    pub passwords: PasswordHasher,
+}
+
+impl ErasureDeps {
+    /// The Lambda's dependencies: the table, sealed under the KMS key, and the configured work factor.
+    pub async fn from_env() -> Result<Self, Error> {
+        Ok(ErasureDeps {
+            store: privacy::SealingStore::table_from_env().await?,
+            passwords: PasswordHasher::from_env()?,
+        })
+    }
+}
+
+/// Every debt `username` ever created, from their debt ledger.
+async fn debt_ids(store: &dyn EventStore, username: &str) -> Result<Vec<String>, Problem> {
+    let pk = keys::user_info_key(username).pk;
+    let ledger = query_all(
+        store,
+        Query::partition(pk, keys::LEDGER_SK_PREFIX).limit(1000),
+    )
+    .await?;
+    let mut ids = BTreeSet::new();
+    for item in &ledger {
+        let (debt_id, entry, _) = read_ledger_item(item)
+            .ok_or_else(|| Problem::internal("an unreadable ledger entry"))?;
+        if entry == LedgerEntry::Created {
+            ids.insert(debt_id);
+        }
+    }
+    Ok(ids.into_iter().collect())
+}
+
+/// Refuses the erasure (403) unless `password` is the user's.
+async fn check_password(
+    deps: &ErasureDeps,
+    user: &domain::Username,
+    password: Option<Password>,
+) -> Result<(), Problem> {
+    let stored_hash = stored_password_hash(deps.store.as_ref(), user).await?;
+    let hasher = deps.passwords.clone();
+    let verified = blocking(move || match (password, stored_hash) {
+        (Some(password), Some(hash)) => hasher.verify(&password, &hash),
+        _ => Verified::No,
+    })
+    .await?;
+    if verified == Verified::No {
+        tracing::info!(username = user.as_str(), "erasure refused: wrong password");
+        return Err(Problem::forbidden("the password is wrong"));
+    }
+    Ok(())
+}
+
+/// `DELETE /users/{username}` with `{"password"}`: your own account only (anyone else's reads as not found);
+/// a wrong password is 403 and changes nothing. Answers what was erased.
+pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response<Body>, Error> {
+    serve("erase-user", request, |request, meta| async move {
+        let me = caller(&request)?;
+        let asked = path_param(&request, "username").map(|u| u.to_lowercase());
+        if asked.as_deref() != Some(me.as_str()) {
+            return Err(Problem::not_found("no such user"));
+        }
+        let mut fields = json_object(&request)?;
+        let password = fields.required("password", |v| text(v).map(str::to_owned));
+        let accepted = fields.finish()?;
+        let password = Password::parse(&password.take(&accepted)).ok();
+        let username = me.as_str();
+        let history = deps
+            .store
+            .load_events(&AggregateRef::user(username), 0)
+            .await?;
+        let UserState::Registered(profile) = User::fold(history.iter().map(|e| &e.payload)) else {
+            return Err(Problem::not_found("no such user"));
+        };
+        check_password(deps, &me, password).await?;
+        let debt_ids = debt_ids(deps.store.as_ref(), username).await?;
+        let command = UserCommand::Erase {
+            debt_ids: debt_ids.clone(),
+            legacy: Vec::new(),
+        };
+        let payloads = User::decide(&command, &User::fold(history.iter().map(|e| &e.payload)))?;
+        let now = Utc::now();
+        let version = history.last().map_or(0, |e| e.version);
+        let events = envelopes(username, version, payloads, username, &meta, now);
+        let email = Email::parse(&profile.email).map(|e| e.normalized());
+        let mut append = AppendRequest::new(version, events)
+            .with_removal(keys::data_key_key(username))
+            .with_removal(keys::credentials_key(username));
+        if let Ok(email) = email {
+            append = append.with_removal(keys::email_guard_key(&email));
+        }
+        match deps.store.append(append).await {
+            Ok(()) => {}
+            Err(StoreError::VersionConflict { .. }) => {
+                return Err(Problem::conflict("the account changed meanwhile; retry"))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(username, debts = debt_ids.len(), "user erased");
+        Ok(Reply::ok(json!({
+            "username": username,
+            "erased_at": now,
+            "debts": debt_ids.len(),
+        })))
+    })
+    .await
+}

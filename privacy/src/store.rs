@@ -1,0 +1,388 @@
+//! The event store as every reader and writer of personal data sees it: [`SealingStore`] wraps an engine,
+//! seals the personal fields of the events it appends under their owner's data key and opens them again
+//! when events are loaded. The engines, the table stream and the event bus only ever hold the sealed form.
+//!
+//! A user's data key is made with their `UserCreated` and stored wrapped in the same transaction
+//! ([`keys::data_key_key`]); the append of their `UserErased` removes it in that event's transaction. From
+//! then on every field sealed under it loads as [`Personal::Erased`], in this process as soon as its cached
+//! copy is dropped: at once when this process appended or loaded the erasure, otherwise within
+//! [`KeyCache::LONGEST`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use events::{EventEnvelope, EventPayload, Personal};
+use store::codec::to_attributes;
+use store::{
+    keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem, Segment,
+    StoreError, WriteOutcome,
+};
+
+use crate::{DataKey, KeyCache, KeyEncryptionKey, PrivacyError, SealContext, Sealed, WrappedKey};
+
+/// Users' data keys: made and unwrapped by the key-encryption key, kept unwrapped for a short while.
+pub struct Keyring {
+    kek: Arc<dyn KeyEncryptionKey>,
+    cache: KeyCache,
+}
+
+impl Keyring {
+    /// A keyring over `kek` that keeps unwrapped keys for the longest time allowed.
+    pub fn new(kek: Arc<dyn KeyEncryptionKey>) -> Self {
+        Keyring {
+            kek,
+            cache: KeyCache::new(KeyCache::LONGEST),
+        }
+    }
+
+    /// `owner`'s data key, or `None` when they have none (erased).
+    async fn key_of(
+        &self,
+        store: &dyn EventStore,
+        owner: &str,
+    ) -> Result<Option<Arc<DataKey>>, StoreError> {
+        if let Some(key) = self.cache.get(owner) {
+            return Ok(Some(key));
+        }
+        let Some(item) = store.get_item(&keys::data_key_key(owner)).await? else {
+            return Ok(None);
+        };
+        let wrapped: WrappedKey = serde_json::from_value(serde_json::Value::Object(
+            item.attributes.into_iter().collect(),
+        ))
+        .map_err(|e| StoreError::Corrupt {
+            pk: item.key.pk.clone(),
+            sk: item.key.sk.clone(),
+            reason: e.to_string(),
+        })?;
+        let key = Arc::new(
+            self.kek
+                .unwrap(owner, &wrapped)
+                .await
+                .map_err(personal_data)?,
+        );
+        self.cache.put(owner, Arc::clone(&key));
+        Ok(Some(key))
+    }
+}
+
+fn personal_data(error: PrivacyError) -> StoreError {
+    StoreError::PersonalData(error.to_string())
+}
+
+/// An [`EventStore`] whose events carry their personal fields sealed in storage and clear in memory.
+pub struct SealingStore {
+    inner: Arc<dyn EventStore>,
+    keyring: Keyring,
+}
+
+impl SealingStore {
+    pub fn new(inner: Arc<dyn EventStore>, kek: Arc<dyn KeyEncryptionKey>) -> Self {
+        SealingStore {
+            inner,
+            keyring: Keyring::new(kek),
+        }
+    }
+
+    /// The engine underneath, which stores and returns events sealed (what the stream and the bus carry).
+    pub fn sealed(&self) -> &Arc<dyn EventStore> {
+        &self.inner
+    }
+}
+
+/// Whose data key seals an append's personal fields: the new user's for a registration, the owner's for a
+/// new debt, otherwise the actor's (the API lets only a debt's owner act on it; see `docs/privacy.md`).
+fn owner_of(event: &EventEnvelope) -> &str {
+    match &event.payload {
+        EventPayload::UserCreated(user) => &user.username,
+        EventPayload::DebtCreated(debt) => &debt.owner,
+        _ => &event.actor,
+    }
+}
+
+fn has_clear_fields(event: &mut EventEnvelope) -> bool {
+    event
+        .payload
+        .personal_fields_mut()
+        .into_iter()
+        .any(|(_, field)| matches!(field, Personal::Clear(_)))
+}
+
+/// Seals every clear personal field of `event` under `key`, named `kid`.
+fn seal_event(key: &DataKey, kid: &str, event: &mut EventEnvelope) -> Result<(), StoreError> {
+    let event_id = event.event_id.to_string();
+    for (field, value) in event.payload.personal_fields_mut() {
+        if let Personal::Clear(text) = value {
+            let context = SealContext {
+                event_id: &event_id,
+                field,
+            };
+            *value = Personal::Sealed(key.seal(kid, text, context).map_err(personal_data)?);
+        }
+    }
+    Ok(())
+}
+
+/// Names the data key item's guard in a refused append.
+const DATA_KEY_GUARD: &str = "data key";
+
+impl SealingStore {
+    /// The key an append's personal fields are sealed under, and whether it is new: then its wrapped form
+    /// joins the append as a guard (a registration, or a user registered before sealing existed; a
+    /// concurrent first write makes the same guard fail, and one of them retries).
+    async fn key_for(
+        &self,
+        owner: &str,
+        registration: bool,
+        request: &mut AppendRequest,
+    ) -> Result<(Arc<DataKey>, bool), StoreError> {
+        if !registration {
+            if let Some(key) = self.keyring.key_of(self.inner.as_ref(), owner).await? {
+                return Ok((key, false));
+            }
+            if self.was_erased(owner).await? {
+                return Err(StoreError::OwnerErased {
+                    owner: owner.to_owned(),
+                });
+            }
+        }
+        let (key, wrapped) = self
+            .keyring
+            .kek
+            .new_data_key(owner)
+            .await
+            .map_err(personal_data)?;
+        request.guards.push(store::Guard {
+            name: DATA_KEY_GUARD.to_owned(),
+            item: Item {
+                key: keys::data_key_key(owner),
+                attributes: to_attributes(&wrapped),
+            },
+        });
+        Ok((Arc::new(key), true))
+    }
+
+    /// Whether `owner`'s user aggregate ends in their erasure (read only when they have no key).
+    async fn was_erased(&self, owner: &str) -> Result<bool, StoreError> {
+        let history = self
+            .inner
+            .load_events(&AggregateRef::user(owner), 0)
+            .await?;
+        Ok(history
+            .iter()
+            .any(|e| matches!(e.payload, EventPayload::UserErased(_))))
+    }
+
+    /// Opens every sealed field of `events`; a field whose key is gone reads as erased.
+    async fn open_all(&self, events: &mut [EventEnvelope]) -> Result<(), StoreError> {
+        let mut keys: HashMap<String, Option<Arc<DataKey>>> = HashMap::new();
+        for event in events.iter() {
+            if matches!(event.payload, EventPayload::UserErased(_)) {
+                // This process learns of the erasure: it keeps no copy of the key from here on.
+                self.keyring.cache.forget(&event.aggregate_id);
+            }
+        }
+        for event in events.iter_mut() {
+            let event_id = event.event_id.to_string();
+            let (aggregate_type, aggregate_id, version) = (
+                event.aggregate_type,
+                event.aggregate_id.clone(),
+                event.version,
+            );
+            for (field, value) in event.payload.personal_fields_mut() {
+                let Personal::Sealed(sealed) = value else {
+                    continue;
+                };
+                let key = match keys.get(&sealed.kid) {
+                    Some(key) => key.clone(),
+                    None => {
+                        let key = self
+                            .keyring
+                            .key_of(self.inner.as_ref(), &sealed.kid)
+                            .await?;
+                        keys.insert(sealed.kid.clone(), key.clone());
+                        key
+                    }
+                };
+                *value = match key {
+                    None => Personal::Erased,
+                    Some(key) => {
+                        Personal::Clear(open(&key, sealed, &event_id, field).map_err(|e| {
+                            let event_key = keys::event_key(aggregate_type, &aggregate_id, version);
+                            StoreError::Corrupt {
+                                pk: event_key.pk,
+                                sk: event_key.sk,
+                                reason: format!("{field}: {e}"),
+                            }
+                        })?)
+                    }
+                };
+            }
+        }
+        Ok(())
+    }
+}
+
+fn open(
+    key: &DataKey,
+    sealed: &Sealed,
+    event_id: &str,
+    field: &str,
+) -> Result<String, PrivacyError> {
+    key.open(sealed, SealContext { event_id, field })
+}
+
+#[async_trait]
+impl EventStore for SealingStore {
+    async fn append(&self, mut request: AppendRequest) -> Result<(), StoreError> {
+        let Some(first) = request.events.first() else {
+            return self.inner.append(request).await;
+        };
+        let owner = owner_of(first).to_owned();
+        let aggregate_id = first.aggregate_id.clone();
+        let registration = matches!(first.payload, EventPayload::UserCreated(_));
+        let erasure = request
+            .events
+            .iter()
+            .any(|e| matches!(e.payload, EventPayload::UserErased(_)));
+        if erasure {
+            // The key goes in the erasure's own transaction: no erased user keeps a key, even after a crash.
+            request = request.with_removal(keys::data_key_key(&aggregate_id));
+        }
+        if !request.events.iter_mut().any(has_clear_fields) {
+            let appended = self.inner.append(request).await;
+            if erasure && appended.is_ok() {
+                self.keyring.cache.forget(&aggregate_id);
+            }
+            return appended;
+        }
+        let (key, made) = self.key_for(&owner, registration, &mut request).await?;
+        for event in &mut request.events {
+            seal_event(&key, &owner, event)?;
+        }
+        match self.inner.append(request).await {
+            Ok(()) => {}
+            // Another first write of this user's key won: this one can be sent again and will find it.
+            Err(StoreError::GuardTaken { name }) if name == DATA_KEY_GUARD && !registration => {
+                return Err(StoreError::Busy)
+            }
+            Err(e) => return Err(e),
+        }
+        if made {
+            self.keyring.cache.put(&owner, key);
+        }
+        Ok(())
+    }
+
+    async fn load_events(
+        &self,
+        aggregate: &AggregateRef,
+        after_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let mut events = self.inner.load_events(aggregate, after_version).await?;
+        self.open_all(&mut events).await?;
+        Ok(events)
+    }
+
+    async fn list_aggregates(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<AggregateRef>, StoreError> {
+        self.inner.list_aggregates(segment, cursor).await
+    }
+
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        self.inner.get_item(key).await
+    }
+
+    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        self.inner.put_read_item(item).await
+    }
+
+    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        self.inner.repair_read_item(item).await
+    }
+
+    async fn list_read_items(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<ReadItem>, StoreError> {
+        self.inner.list_read_items(segment, cursor).await
+    }
+
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        self.inner.put_item(item).await
+    }
+
+    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        self.inner.delete_read_item(key).await
+    }
+
+    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        self.inner.delete_item(key).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        increments: &[(&str, i64)],
+    ) -> Result<bool, StoreError> {
+        self.inner.increment_once(marker, counter, increments).await
+    }
+}
+
+/// The environment variable naming the KMS key (id, ARN or alias) that wraps data keys on AWS.
+pub const KMS_KEY_ENV: &str = "KMS_KEY_ID";
+
+impl SealingStore {
+    /// `inner` with personal fields sealed under the key-encryption key the environment names: the KMS key
+    /// `KMS_KEY_ID` when it is set, otherwise the local key file `local_kek` (the local server and tools,
+    /// created on first use).
+    pub async fn from_env(
+        inner: Arc<dyn EventStore>,
+        local_kek: &std::path::Path,
+    ) -> Result<Self, PrivacyError> {
+        let kek: Arc<dyn KeyEncryptionKey> = match std::env::var(KMS_KEY_ENV) {
+            Ok(key_id) if !key_id.is_empty() => {
+                let config = lambda_support::sdk_config().await;
+                Arc::new(crate::KmsKek::new(
+                    aws_sdk_kms::Client::new(&config),
+                    key_id,
+                ))
+            }
+            _ => Arc::new(crate::LocalKek::open_or_create(local_kek)?),
+        };
+        Ok(SealingStore::new(inner, kek))
+    }
+
+    /// What a Lambda function's `main` builds once: the table `TABLE_NAME`, with personal fields sealed under
+    /// the KMS key `KMS_KEY_ID` (both must be set).
+    pub async fn table_from_env() -> Result<Arc<dyn EventStore>, LambdaSetupError> {
+        let config = lambda_support::sdk_config().await;
+        let table = store_dynamodb::DynamoStore::from_env(&config)?;
+        let key_id = std::env::var(KMS_KEY_ENV)
+            .map_err(|_| PrivacyError::KekUnavailable(format!("{KMS_KEY_ENV} is not set")))?;
+        let kek = Arc::new(crate::KmsKek::new(
+            aws_sdk_kms::Client::new(&config),
+            key_id,
+        ));
+        Ok(Arc::new(SealingStore::new(Arc::new(table), kek)))
+    }
+}
+
+/// Why a function cannot build its sealed store.
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaSetupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
+}

@@ -1,0 +1,292 @@
+//! Erasure end to end on both engines: a user with debts, payments, charges and notes erases themselves;
+//! afterwards no personal string is left in any item of the store, the read model says `"[erased]"` where
+//! it said their words (amounts and versions stay), history and `as_of` reads show the same, their token
+//! and password are refused, their email can register again, and a replay of the log rebuilds the erased
+//! read model byte for byte.
+
+// One story, top to bottom.
+#![allow(clippy::too_many_lines)]
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use integration_tests::api::{ApiRequest, ApiResponse};
+use integration_tests::handlers::{debt_request, username, Api};
+use integration_tests::projection::{
+    batch, delete_read_model, read_model_snapshot, records_for_all_events,
+};
+use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
+use projections::replay::{replay, ReplayOptions, Scope};
+use queries::QueryDeps;
+use serde_json::{json, Value};
+use store::keys;
+
+/// Projects every stored event, as the stream (which carries them sealed) hands them to the projector.
+async fn project_everything(store: &TestStore) {
+    let records = records_for_all_events(store.engine_store.as_ref()).await;
+    let failures = projections::project_batch(&batch(records), store.store.as_ref()).await;
+    assert!(failures.batch_item_failures.is_empty());
+}
+
+fn queries(api: &Api) -> QueryDeps {
+    QueryDeps {
+        store: Arc::clone(&api.store.store),
+    }
+}
+
+async fn history(api: &Api, owner: &str, debt_id: &str) -> Value {
+    let request = debt_request("GET /debts/{debt_id}/history", debt_id, owner).build();
+    let response = ApiResponse::read(
+        queries::get_debt_history(request, &queries(api))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body
+}
+
+async fn debt_as_of(api: &Api, owner: &str, debt_id: &str, at: &str) -> Value {
+    let request = debt_request("GET /debts/{debt_id}", debt_id, owner)
+        .query("as_of", at)
+        .build();
+    let response = ApiResponse::read(queries::get_debt(request, &queries(api)).await.unwrap());
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body["data"].clone()
+}
+
+fn erase(owner: &str, password: &str) -> ApiRequest {
+    ApiRequest::new("DELETE /users/{username}", format!("/users/{owner}"))
+        .path_param("username", owner)
+        .as_user(owner)
+        .json(json!({ "password": password }))
+}
+
+/// Every personal string the story writes, each unique to this run.
+struct Personal {
+    email: String,
+    full_name: String,
+    debt_name: String,
+    creditor: String,
+    notes: [String; 2],
+    renamed: String,
+}
+
+impl Personal {
+    fn new(tag: &str) -> Self {
+        Personal {
+            email: format!("{tag}@mail.example"),
+            full_name: format!("Fullname {tag}"),
+            debt_name: format!("Debtname {tag}"),
+            creditor: format!("Creditor {tag}"),
+            notes: [format!("Paynote {tag}"), format!("Chargenote {tag}")],
+            renamed: format!("Renamed {tag}"),
+        }
+    }
+
+    fn all(&self) -> Vec<&str> {
+        let mut all = vec![
+            self.email.as_str(),
+            self.full_name.as_str(),
+            self.debt_name.as_str(),
+            self.creditor.as_str(),
+            self.renamed.as_str(),
+        ];
+        all.extend(self.notes.iter().map(String::as_str));
+        all
+    }
+
+    /// The personal strings found anywhere in the store's items.
+    async fn found_in(&self, store: &TestStore) -> Vec<String> {
+        let items = store.snapshot().await.join("\n");
+        self.all()
+            .into_iter()
+            .filter(|s| items.contains(s))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: TestStore) {
+    let api = Api::new(store.clone());
+    let alice = username();
+    let personal = Personal::new(&alice);
+    let registered = api
+        .call(ApiRequest::new("POST /users", "/users").json(json!({
+            "username": alice, "email": personal.email, "full_name": personal.full_name,
+            "password": "correct horse battery",
+        })))
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    assert_eq!(registered.body["data"]["email"], json!(personal.email));
+    let token = api.token(&alice).await;
+    let created = api
+        .call(
+            ApiRequest::new("POST /debts", "/debts")
+                .as_user(&alice)
+                .json(json!({
+                    "debt_name": personal.debt_name, "creditor": personal.creditor,
+                    "principal": "1000.00", "interest_rate": "5", "current_balance": "900.00",
+                    "start_date": "2025-01-01", "payment_frequency": "monthly",
+                })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let today = Utc::now().date_naive().to_string();
+    for (route, body) in [
+        (
+            "POST /debts/{debt_id}/payments",
+            json!({"amount": "100.00", "paid_on": today, "note": personal.notes[0]}),
+        ),
+        (
+            "POST /debts/{debt_id}/charges",
+            json!({"amount": "20.00", "charged_on": today, "kind": "fee", "note": personal.notes[1]}),
+        ),
+    ] {
+        let response = api
+            .call(debt_request(route, &debt_id, &alice).json(body))
+            .await;
+        assert_eq!(response.status, 201, "{}", response.body);
+    }
+    let other = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let renamed = api
+        .call(
+            debt_request("PUT /debts/{debt_id}", &other, &alice)
+                .json(json!({"debt_name": personal.renamed})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let deleted = api
+        .call(debt_request("DELETE /debts/{debt_id}", &other, &alice))
+        .await;
+    assert_eq!(deleted.status, 200);
+    project_everything(&store).await;
+    let before_erasure = Utc::now().to_rfc3339();
+
+    // Before: the events hold only ciphertext, the read model the clear text (the scan finds it there).
+    let events = store
+        .engine_store
+        .load_events(&integration_tests::debt_ref(&debt_id), 0)
+        .await
+        .unwrap();
+    let stored = serde_json::to_string(&events).unwrap();
+    assert!(!stored.contains(&personal.debt_name) && !stored.contains(&personal.notes[0]));
+    assert!(stored.contains("\"enc\""), "{stored}");
+    let found = personal.found_in(&store).await;
+    for s in [
+        &personal.email,
+        &personal.full_name,
+        &personal.debt_name,
+        &personal.creditor,
+    ] {
+        assert!(
+            found.contains(s),
+            "{s} is in the read model before the erasure"
+        );
+    }
+    let balance_before =
+        debt_as_of(&api, &alice, &debt_id, &before_erasure).await["current_balance"].clone();
+
+    // A wrong password changes nothing.
+    let refused = api.call(erase(&alice, "not my password")).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(api
+        .authorized(Some(&format!("Bearer {token}")))
+        .await
+        .is_some());
+    // Someone else's account reads as not found.
+    let mallory = username();
+    api.register(&mallory).await;
+    let not_yours = api
+        .call(
+            ApiRequest::new("DELETE /users/{username}", format!("/users/{alice}"))
+                .path_param("username", &alice)
+                .as_user(&mallory)
+                .json(json!({"password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(not_yours.status, 404);
+
+    let erased = api.call(erase(&alice, "correct horse battery")).await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    assert_eq!(erased.body["data"]["debts"], 2);
+    project_everything(&store).await;
+
+    // Nothing personal is left in any item: events, read items, credentials, reservations.
+    assert_eq!(personal.found_in(&store).await, Vec::<String>::new());
+    // The read model keeps the amounts and versions, with the words erased.
+    let item = store
+        .store
+        .get_item(&keys::debt_read_key(&alice, &debt_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.attributes["debt_name"], "[erased]");
+    assert_eq!(item.attributes["creditor"], "[erased]");
+    assert_eq!(item.attributes["current_balance"], balance_before);
+    let user = store
+        .store
+        .get_item(&keys::user_info_key(&alice))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.attributes.get("email"), None, "{:?}", user.attributes);
+    // History and reads of the past show the same.
+    let history = history(&api, &alice, &debt_id).await.to_string();
+    assert!(
+        history.contains("[erased]") && !history.contains(&personal.notes[0]),
+        "{history}"
+    );
+    let past = debt_as_of(&api, &alice, &debt_id, &before_erasure).await;
+    assert_eq!(
+        (past["debt_name"].clone(), past["current_balance"].clone()),
+        (json!("[erased]"), balance_before)
+    );
+
+    // The token and the password no longer work; the email registers again, the username does not.
+    assert_eq!(api.authorized(Some(&format!("Bearer {token}"))).await, None);
+    let login = api
+        .call(
+            ApiRequest::new("POST /login", "/login")
+                .json(json!({"username": alice, "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(login.status, 401);
+    let again = api.call(erase(&alice, "correct horse battery")).await;
+    assert_eq!(again.status, 404, "an erased user is gone: {}", again.body);
+    let same_username = api
+        .call(ApiRequest::new("POST /users", "/users").json(json!({
+            "username": alice, "email": format!("new-{}", personal.email), "full_name": "X Y",
+            "password": "correct horse battery",
+        })))
+        .await;
+    assert_eq!(same_username.status, 409);
+    let newcomer = username();
+    let same_email = api
+        .call(ApiRequest::new("POST /users", "/users").json(json!({
+            "username": newcomer, "email": personal.email, "full_name": "X Y",
+            "password": "correct horse battery",
+        })))
+        .await;
+    assert_eq!(same_email.status, 201, "{}", same_email.body);
+    project_everything(&store).await;
+
+    // Replay from the log rebuilds the same erased read model.
+    let projected = read_model_snapshot(store.store.as_ref()).await;
+    delete_read_model(store.store.as_ref()).await;
+    replay(
+        Arc::clone(&store.store),
+        &ReplayOptions::new(Scope::All),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(read_model_snapshot(store.store.as_ref()).await, projected);
+}
+
+on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_users_erasure_leaves_no_personal_data_and_replays_the_same,
+);
