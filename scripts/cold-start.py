@@ -213,7 +213,7 @@ def one_start(runtime, command, event):
     """Spawn -> first answer, the warm answer after it, and the first answer's status."""
     env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=runtime.address, AWS_LAMBDA_FUNCTION_NAME="_",
                AWS_LAMBDA_FUNCTION_VERSION="1", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1",
-               TABLE_NAME="debts", AWS_ACCESS_KEY_ID="cold-start", AWS_SECRET_ACCESS_KEY="cold-start",
+               TABLE_NAME="debts", KMS_KEY_ID="alias/cold-start", AWS_ACCESS_KEY_ID="cold-start", AWS_SECRET_ACCESS_KEY="cold-start",
                AWS_EC2_METADATA_DISABLED="true", AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
                AWS_MAX_ATTEMPTS="1", RUST_LOG="off")
     started = time.perf_counter()

@@ -120,6 +120,9 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
             }
             Err(e) => return Err(e.into()),
         }
+        // The credentials and the email reservation are gone from the engine's files too; the projector does
+        // the same once it has rewritten the read items.
+        deps.store.purge_residue().await?;
         tracing::info!(username, debts = debt_ids.len(), "user erased");
         Ok(Reply::ok(json!({
             "username": username,

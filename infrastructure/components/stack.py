@@ -41,7 +41,21 @@ HEALTH_PARTITIONS = ["HEALTH#*"]
 # A payment's or charge's Idempotency-Key record (read, written with the event, removed once expired).
 DEBT_KEY_PARTITIONS = ["IDEMPOTENCY#debts#*"]
 # The routes that hash a password (600,000 PBKDF2 rounds each): throttled tighter than the rest.
-HASHING_ROUTES = ["POST /login", "POST /users"]
+HASHING_ROUTES = ["POST /login", "POST /users", "DELETE /users/{username}"]
+# The email reservations an erasure releases.
+EMAIL_PARTITIONS = ["EMAIL#*"]
+# What each function may do with the KMS key that wraps users' data keys (crypto-shredding, docs/privacy.md):
+# registration makes a user's key; a debt command unwraps it (or makes the first key of a user registered
+# before sealing existed); readers of events unwrap it; nothing else touches the key.
+KMS_MAKE = "kms:GenerateDataKey"
+KMS_UNWRAP = "kms:Decrypt"
+KMS_GRANTS = {
+    "create-user": {KMS_MAKE},
+    **{name: {KMS_MAKE, KMS_UNWRAP} for name in ("create-debt", "update-debt", "delete-debt", "record-payment",
+                                                  "add-charge")},
+    **{name: {KMS_UNWRAP} for name in ("erase-user", "get-debt", "list-debts", "get-debt-history", "get-summary",
+                                        "projector", "replay")},
+}
 # A token stays accepted this long after its expiry or its key's rotation at most: API Gateway caches the
 # authorizer's answer per Authorization header for this many seconds. Short, because a cached "yes" outlives
 # whatever made it true; not zero, because each miss costs an authorizer invocation.
@@ -78,6 +92,7 @@ ROUTES = [
     Route("POST", "/users", "create-user", False),
     Route("POST", "/login", "login", False),
     Route("GET", "/users/{username}", "get-user", True),
+    Route("DELETE", "/users/{username}", "erase-user", True),
     Route("GET", "/users/{username}/summary", "get-summary", True),
     Route("GET", "/debts", "list-debts", True),
     Route("POST", "/debts", "create-debt", True),
@@ -138,6 +153,11 @@ class DebtsStack:
             "auth-secrets-initial", secret_id=self.secret.id,
             secret_string=pulumi.Output.secret(json.dumps({"jwt_secret": secrets.token_hex(32)})),
             opts=pulumi.ResourceOptions(ignore_changes=["secret_string"]))
+        # Wraps every user's data key. Erasing a user deletes their wrapped key from the table; the KMS key
+        # itself stays (it wraps everyone else's). Rotation keeps old wrapped keys decryptable.
+        self.data_keys = aws.kms.Key(
+            "data-keys", description=f"{prefix}: wraps each user's data key (crypto-shredding of personal data)",
+            enable_key_rotation=True, deletion_window_in_days=30)
         self.failures = aws.sqs.Queue("projector-failures", message_retention_seconds=14 * 24 * 3600)
 
         self.analytics_dlq = aws.sqs.Queue("analytics-dead-letters", message_retention_seconds=14 * 24 * 3600)
@@ -152,9 +172,19 @@ class DebtsStack:
                 statement["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": partitions}}
             return statement
 
+        def kms_statement(function):
+            # Every call names its owner as encryption context (`privacy::KmsKek`): no other use of the key.
+            return {"Effect": "Allow", "Action": sorted(KMS_GRANTS[function]), "Resource": [self.data_keys.arn],
+                    "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]}}}
+
         read_secret = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]}
-        environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
-        signing = {**environment, "AUTH_SECRET_NAME": self.secret.name}
+        # A user's data key item (`USER#{name}/DATA_KEY`), and their events to tell an erased user from one
+        # registered before sealing existed.
+        read_user_key = table_statement({READ_ITEM, QUERY}, partitions=USER_PARTITIONS)
+        base_environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
+        # Every function that builds the sealing store names the key (only KMS_GRANTS lets one use it).
+        environment = {**base_environment, "KMS_KEY_ID": self.data_keys.arn}
+        signing = {**base_environment, "AUTH_SECRET_NAME": self.secret.name}
         hashing = {"PASSWORD_HASH_ITERATIONS": str(settings.password_iterations)}
         specs = {
             # name: (memory MB, timeout s, environment, statements, description)
@@ -164,22 +194,30 @@ class DebtsStack:
             "login": (1024, 10, {**signing, **hashing},
                       [table_statement({READ_ITEM, PUT_ITEM}, partitions=USER_PARTITIONS), read_secret],
                       "POST /login"),
+            # The erasure's transaction: the event, and the data key, credentials and email reservation removed.
+            "erase-user": (1024, 10, {**environment, **hashing},
+                           [table_statement({READ_ITEM, QUERY, PUT_ITEM, DELETE_ITEM}, partitions=USER_PARTITIONS),
+                            table_statement({DELETE_ITEM}, partitions=EMAIL_PARTITIONS)],
+                           "DELETE /users/{username}"),
             # Creating and deleting a debt also move the owner's tally and write their ledger entry (USER#).
             "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                                                   table_statement({PUT_ITEM, UPDATE_ITEM}, partitions=USER_PARTITIONS)],
+                                                   table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
+                                                                   partitions=USER_PARTITIONS)],
                             "POST /debts"),
-            "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS)],
+            "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
+                                                   read_user_key],
                             "PUT /debts/{id}"),
             "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                                                   table_statement({PUT_ITEM, UPDATE_ITEM}, partitions=USER_PARTITIONS)],
+                                                   table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
+                                                                   partitions=USER_PARTITIONS)],
                             "DELETE /debts/{id}"),
             "record-payment": (256, 10, environment, [
                 table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS)],
+                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), read_user_key],
                 "POST /debts/{id}/payments"),
             "add-charge": (256, 10, environment, [
                 table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS)],
+                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), read_user_key],
                 "POST /debts/{id}/charges"),
             "healthz": (128, 5, environment, [table_statement({READ_ITEM}, partitions=HEALTH_PARTITIONS)],
                         "GET /healthz"),
@@ -187,7 +225,8 @@ class DebtsStack:
                          "GET /users/{username}"),
             # `?as_of=T` reads fold events (DEBT#); listings find the debts in the owner's ledger (USER#).
             "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True, partitions=USER_PARTITIONS),
-                                                  table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
+                                                  table_statement({QUERY}, partitions=DEBT_PARTITIONS),
+                                                  table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
                            "GET /debts"),
             "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS),
                                                 table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
@@ -197,21 +236,25 @@ class DebtsStack:
                                 "GET /users/{username}/payoff-plan"),
             "get-debt-schedule": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
                                   "GET /debts/{id}/schedule"),
-            "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
+            "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS),
+                                                        table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
                                  "GET /debts/{id}/history"),
             "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"]),
-                                                   table_statement({QUERY}, partitions=USER_PARTITIONS + DEBT_PARTITIONS)],
+                                                   table_statement({QUERY}, partitions=USER_PARTITIONS + DEBT_PARTITIONS),
+                                                   table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
                             "GET /users/{username}/summary"),
             "publish-events": (256, 30, {"RUST_LOG": "info", "EVENT_BUS_NAME": self.bus.name}, [
                 {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
                 {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [self.bus.arn]},
                 {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.publish_failures.arn]},
             ], "The stream's second reader: each committed event to the event bus (PutEvents)"),
-            "analytics": (256, 30, environment, [
+            "analytics": (256, 30, base_environment, [
                 table_statement({QUERY, READ_ITEM, PUT_ITEM, UPDATE_ITEM}, partitions=ANALYTICS_PARTITIONS),
                 {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.analytics_dlq.arn]},
             ], "Bus consumer: portfolio contributions and daily counters"),
-            "authorizer": (256, 5, signing, [read_secret], "HTTP API Lambda authorizer"),
+            # Reads a token's user's credentials: an erased user has none, and their tokens are refused.
+            "authorizer": (256, 5, signing, [read_secret, table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
+                           "HTTP API Lambda authorizer"),
             "projector": (512, 60, environment, [
                 table_statement({QUERY, READ_ITEM, PUT_ITEM}, partitions=PROJECTION_PARTITIONS),
                 {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
@@ -220,6 +263,8 @@ class DebtsStack:
             "replay": (1024, 900, environment, [table_statement({SCAN, QUERY, READ_ITEM, PUT_ITEM, DELETE_ITEM})],
                        "Rebuilds read items from the event log"),
         }
+        for name, grants in KMS_GRANTS.items():
+            specs[name][3].append(kms_statement(name))
         reserved = {"login": settings.hashing_concurrency, "create-user": settings.hashing_concurrency}
         self.functions = {
             name: RustLambdaFunction(name, prefix=prefix, binary=name, architecture=architecture, memory=memory,

@@ -112,10 +112,11 @@ def test_least_privilege():
                 assert not actions & WRITE_ACTIONS, (function, actions)
             if function != "replay":
                 assert "dynamodb:Scan" not in actions, function
-            if function not in {"replay", "record-payment", "add-charge"}:
+            if function not in {"replay", "record-payment", "add-charge", "erase-user"}:
                 assert "dynamodb:DeleteItem" not in actions, function
             if function in {"authorizer"}:
-                assert not any(a.startswith("dynamodb:") for a in actions), function
+                # One read: the token's user still has credentials (an erased user has none).
+                assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem"}, function
             reads_secret = "secretsmanager:GetSecretValue" in actions
             assert reads_secret == (function in {"login", "authorizer"}), function
         # The publisher reads the stream and puts on the bus; it cannot touch a table item.
@@ -145,23 +146,54 @@ STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:Ge
 def test_every_function_but_replay_is_pinned_to_its_partitions():
     def check():
         pins = {function: leading_keys(statements) for function, statements in policies().items()}
+        # The debt's events, and the owner's data key (USER#) to seal and open personal fields.
         for function in ("update-debt", "get-debt-history"):
-            assert pins[function] == [["DEBT#*"]], (function, pins[function])
-        # The debt's events, and the owner's tally and ledger entry in the same transaction.
+            assert pins[function] == [["DEBT#*"], ["USER#*"]], (function, pins[function])
+        # The debt's events, and the owner's tally, ledger entry and data key.
         for function in ("create-debt", "delete-debt"):
             assert pins[function] == [["DEBT#*"], ["USER#*"]], (function, pins[function])
         for function in ("record-payment", "add-charge"):
-            assert pins[function] == [["DEBT#*"], ["IDEMPOTENCY#debts#*"]], (function, pins[function])
-        for function in ("login", "get-user", "get-payoff-plan", "get-debt-schedule"):
+            assert pins[function] == [["DEBT#*"], ["IDEMPOTENCY#debts#*"], ["USER#*"]], (function, pins[function])
+        for function in ("login", "get-user", "get-payoff-plan", "get-debt-schedule", "authorizer"):
             assert pins[function] == [["USER#*"]], (function, pins[function])
         # Reads `as_of` a past instant fold the events.
-        for function in ("get-debt", "list-debts"):
-            assert pins[function] == [["USER#*"], ["DEBT#*"]], (function, pins[function])
-        assert pins["get-summary"] == [["PORTFOLIO#*"], ["USER#*", "DEBT#*"]]
+        assert pins["get-debt"] == [["USER#*"], ["DEBT#*"]]
+        assert pins["list-debts"] == [["USER#*"], ["DEBT#*"], ["USER#*"]]
+        assert pins["get-summary"] == [["PORTFOLIO#*"], ["USER#*", "DEBT#*"], ["USER#*"]]
         assert pins["create-user"] == [["USER#*", "EMAIL#*", "IDEMPOTENCY#users#*"]]
+        # The erasure touches the user's partition and releases the email's reservation, nothing else.
+        assert pins["erase-user"] == [["USER#*"], ["EMAIL#*"]]
         for function, leading in pins.items():
             if function != "replay":  # replay scans, which LeadingKeys cannot limit
                 assert all(leading), (function, leading)
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_a_kms_key_wraps_data_keys_and_each_function_may_do_only_what_it_needs_with_it():
+    def check():
+        [(_, key)] = declared("aws:kms/key:Key")
+        assert key["enable_key_rotation"] is True and key["deletion_window_in_days"] == 30
+        key_arn = key["arn"]
+        makers, unwrappers = set(), set()
+        for function, statements in policies().items():
+            kms = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+            for statement in kms:
+                assert statement["Resource"] == [key_arn], function
+                assert statement["Condition"] == {
+                    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]}}, function
+                makers |= {function} if "kms:GenerateDataKey" in statement["Action"] else set()
+                unwrappers |= {function} if "kms:Decrypt" in statement["Action"] else set()
+                assert set(statement["Action"]) <= {"kms:GenerateDataKey", "kms:Decrypt"}, function
+        debt_commands = {"create-debt", "update-debt", "delete-debt", "record-payment", "add-charge"}
+        # Registration makes keys (and users registered before sealing get theirs on their next debt command).
+        assert makers == {"create-user"} | debt_commands
+        # Whoever reads events opens their fields; the publisher, analytics, login and the authorizer never do.
+        assert unwrappers == debt_commands | {"erase-user", "get-debt", "list-debts", "get-debt-history",
+                                             "get-summary", "projector", "replay"}
+        functions = dict(declared("aws:lambda/function:Function"))
+        for name in makers | unwrappers:
+            assert variable(functions[name], "KMS_KEY_ID") == key_arn, name
     return after_deployment(check)
 
 
@@ -311,7 +343,7 @@ def test_the_password_hashing_routes_are_throttled_and_have_reserved_concurrency
         default = stage["default_route_settings"]
         assert default["throttling_rate_limit"] > 0 and default["throttling_burst_limit"] > 0
         tight = {r["route_key"]: r for r in stage["route_settings"]}
-        assert set(tight) == {"POST /login", "POST /users"}
+        assert set(tight) == {"POST /login", "POST /users", "DELETE /users/{username}"}
         for route in tight.values():
             assert route["throttling_rate_limit"] < default["throttling_rate_limit"]
             assert route["throttling_burst_limit"] < default["throttling_burst_limit"]

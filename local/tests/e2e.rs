@@ -589,6 +589,110 @@ fn access_control_bad_input_and_pagination(store: Store) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Which of `needles` occur, byte for byte, in any file under `dir`.
+fn found_in_files(dir: &Path, needles: &[&str]) -> Vec<String> {
+    let mut contents = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            contents.push(bytes);
+        }
+    }
+    needles
+        .iter()
+        .filter(|needle| {
+            contents
+                .iter()
+                .any(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .map(|needle| (*needle).to_owned())
+        .collect()
+}
+
+/// A user's personal data leaves the data directory with their erasure: every file, byte for byte.
+#[test]
+fn sqlite_an_erased_users_personal_data_is_in_no_file_of_the_data_directory() {
+    let dir = data_dir();
+    let server = start(&dir, &Store::Sqlite);
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let user = format!("u{}", &tag[..10]);
+    let (email, full_name) = (format!("{tag}@mail.example"), format!("Fullname{tag}"));
+    let (debt_name, creditor) = (format!("Debtname{tag}"), format!("Creditor{tag}"));
+    let notes = [format!("Paynote{tag}"), format!("Chargenote{tag}")];
+    let (status, _, body) = server.call(
+        "POST",
+        "/users",
+        Some(&json!({"username": user, "email": email, "full_name": full_name, "password": "correct horse battery"})),
+        &[],
+    );
+    assert_eq!(status, 201, "{body}");
+    let token = server.token(&user);
+    let auth = [("authorization", token.as_str())];
+    let debt = json!({"debt_name": debt_name, "creditor": creditor, "principal": 500, "interest_rate": 3,
+                      "start_date": "2025-06-01", "payment_frequency": "monthly"});
+    let (status, _, body) = server.call("POST", "/debts", Some(&debt), &auth);
+    assert_eq!(status, 201, "{body}");
+    let debt_id = body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let today = chrono::Utc::now().date_naive().to_string();
+    for (path, body) in [
+        (
+            "payments",
+            json!({"amount": "10.00", "paid_on": today, "note": notes[0]}),
+        ),
+        (
+            "charges",
+            json!({"amount": "5.00", "charged_on": today, "kind": "fee", "note": notes[1]}),
+        ),
+    ] {
+        let (status, _, answer) = server.call(
+            "POST",
+            &format!("/debts/{debt_id}/{path}"),
+            Some(&body),
+            &auth,
+        );
+        assert_eq!(status, 201, "{answer}");
+    }
+    eventually(|| {
+        server
+            .call("GET", &format!("/debts/{debt_id}"), None, &auth)
+            .2["data"]["version"]
+            == 3
+    });
+    // The scan works: what the read model holds in clear is found. Notes are in events only, sealed.
+    let in_clear = [
+        email.as_str(),
+        full_name.as_str(),
+        debt_name.as_str(),
+        creditor.as_str(),
+    ];
+    assert_eq!(found_in_files(&dir, &in_clear).len(), in_clear.len());
+    assert_eq!(
+        found_in_files(&dir, &[&notes[0], &notes[1]]),
+        Vec::<String>::new()
+    );
+
+    let (status, _, body) = server.call(
+        "DELETE",
+        &format!("/users/{user}"),
+        Some(&json!({"password": "correct horse battery"})),
+        &auth,
+    );
+    assert_eq!(status, 200, "{body}");
+    conforms("DELETE", "/users/{username}", status, &body);
+    let mut everything = in_clear.to_vec();
+    everything.extend([notes[0].as_str(), notes[1].as_str()]);
+    eventually(|| found_in_files(&dir, &everything).is_empty());
+    // The token is refused as API Gateway refuses any token its authorizer denies.
+    let (status, _, body) = server.call("GET", &format!("/debts/{debt_id}"), None, &auth);
+    assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
+    let (clean, _) = server.stop();
+    assert!(clean);
+    assert_eq!(found_in_files(&dir, &everything), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn sqlite_the_readme_flow_survives_a_restart() {
     the_readme_flow_survives_a_restart(Store::Sqlite);

@@ -248,7 +248,10 @@ impl EventStore for SealingStore {
             .any(|e| matches!(e.payload, EventPayload::UserErased(_)));
         if erasure {
             // The key goes in the erasure's own transaction: no erased user keeps a key, even after a crash.
-            request = request.with_removal(keys::data_key_key(&aggregate_id));
+            let key = keys::data_key_key(&aggregate_id);
+            if !request.removals.contains(&key) {
+                request = request.with_removal(key);
+            }
         }
         if !request.events.iter_mut().any(has_clear_fields) {
             let appended = self.inner.append(request).await;
@@ -327,6 +330,10 @@ impl EventStore for SealingStore {
 
     async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
         self.inner.query(query).await
+    }
+
+    async fn purge_residue(&self) -> Result<(), StoreError> {
+        self.inner.purge_residue().await
     }
 
     async fn increment_once(

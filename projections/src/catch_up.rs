@@ -52,13 +52,15 @@ pub async fn catch_up(
             Projected::UpToDate
         });
     };
-    if let Some(erased) = events.iter().find_map(|e| match &e.payload {
+    let erasure = events.iter().find_map(|e| match &e.payload {
         EventPayload::UserErased(erased) => Some(erased),
         _ => None,
-    }) {
+    });
+    if let Some(erasure) = erasure {
         // Before the user's own item: a retry of this record redoes the debts until the tombstone is written.
-        erase_debt_items(store, &erased.debt_ids).await?;
+        erase_debt_items(store, &erasure.debt_ids).await?;
     }
+    let erased = erasure.is_some();
     let item = match (aggregate.aggregate_type, &stored) {
         (AggregateType::Debt, Some(stored)) => match debt_view(stored) {
             Ok(view) => Some(debt_item(&events.iter().fold(view, DebtView::apply))),
@@ -75,7 +77,12 @@ pub async fn catch_up(
     let Some(item) = item else {
         return Ok(Projected::NoEvents);
     };
-    Ok(match store.put_read_item(&item).await? {
+    let outcome = store.put_read_item(&item).await?;
+    if erased {
+        // The erasure's rewrites are done: nothing of what they replaced stays in the engine's files.
+        store.purge_residue().await?;
+    }
+    Ok(match outcome {
         WriteOutcome::Written => Projected::Written { item, newest },
         WriteOutcome::Stale => Projected::Stale,
     })

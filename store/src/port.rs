@@ -105,6 +105,15 @@ impl AppendRequest {
         for key in &self.removals {
             ensure_not_event(key)?;
         }
+        // DynamoDB refuses a transaction that names an item twice; the rule holds on every engine.
+        let mut named: Vec<&ItemKey> = self.guards.iter().map(|g| &g.item.key).collect();
+        named.extend(self.tallies.iter().map(|t| &t.key));
+        named.extend(&self.removals);
+        for (index, key) in named.iter().enumerate() {
+            if named[..index].contains(key) {
+                return invalid("an append names each item once");
+            }
+        }
         for tally in &self.tallies {
             ensure_not_event(&tally.key)?;
             if tally.field.is_empty() || crate::RESERVED_ATTRIBUTES.contains(&tally.field.as_str())
@@ -364,6 +373,14 @@ pub trait EventStore: Send + Sync {
     async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
         ensure_not_event(key)?;
         self.delete_read_item(key).await
+    }
+
+    /// Makes what was deleted or overwritten unrecoverable from the engine's own files where the engine keeps
+    /// such residue: SQLite checkpoints its write-ahead log and truncates it (with `secure_delete`, freed
+    /// space is zeroed). DynamoDB keeps none a caller can reach (see `docs/privacy.md` for its backups).
+    /// Called when an erasure has rewritten what it rewrites.
+    async fn purge_residue(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.

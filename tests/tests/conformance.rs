@@ -315,6 +315,16 @@ pub async fn removals_go_with_the_events_or_not_at_all(store: Store) {
     store.append(append).await.unwrap();
     assert!(store.get_item(&credentials).await.unwrap().is_none());
     assert_eq!(event_count(&store, &user_ref(&username)).await, 2);
+    // An item is named once per append.
+    let mut twice = user_created(&username, "x@example.com");
+    twice.version = 3;
+    let doubled = AppendRequest::new(2, vec![twice])
+        .with_removal(keys::email_guard_key("x@example.com"))
+        .with_removal(keys::email_guard_key("x@example.com"));
+    assert!(matches!(
+        store.append(doubled).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
     // An event is never removed.
     let mut third = user_created(&username, "x@example.com");
     third.version = 3;

@@ -232,7 +232,8 @@ impl SqliteStore {
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;",
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA secure_delete = ON;",
             )
             .map_err(StoreError::engine)?;
         connection
@@ -515,6 +516,24 @@ impl EventStore for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn purge_residue(&self) -> Result<(), StoreError> {
+        // Only the writer writes, so only it needs `secure_delete`; the checkpoint copies every frame into
+        // the database and empties the log, whose old frames would otherwise keep overwritten pages.
+        let (busy, _, _): (i64, i64, i64) = self
+            .with_connection(|connection| {
+                connection
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .map_err(StoreError::engine)
+            })
+            .await?;
+        if busy != 0 {
+            return Err(StoreError::Busy);
+        }
+        Ok(())
     }
 
     async fn load_events(
