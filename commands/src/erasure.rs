@@ -9,6 +9,7 @@ use std::sync::Arc;
 use auth::{Password, PasswordHasher, Verified};
 use chrono::Utc;
 use domain::{Decider, Email, User, UserCommand, UserState};
+use events::{Personal, RedactedEvent};
 use http_api::body::{json_object, text};
 use http_api::context::{caller, path_param};
 use http_api::{serve, Problem, Reply};
@@ -20,20 +21,59 @@ use store::{keys, query_all, AggregateRef, AppendRequest, EventStore, Query, Sto
 use crate::envelope::{blocking, envelopes};
 use crate::users::stored_password_hash;
 
-/// What erasure needs, built once per container: the store opens the user's email (to find its reservation).
+/// What erasure needs, built once per container.
 pub struct ErasureDeps {
+    /// The store that opens the user's email (to find its reservation).
     pub store: Arc<dyn EventStore>,
+    /// The same store as the engine holds it (sealed fields), where events written in clear before sealing
+    /// existed are told apart from sealed ones.
+    pub engine: Arc<dyn EventStore>,
     pub passwords: PasswordHasher,
 }
 
 impl ErasureDeps {
     /// The Lambda's dependencies: the table, sealed under the KMS key, and the configured work factor.
     pub async fn from_env() -> Result<Self, Error> {
+        let store = privacy::SealingStore::sealed_table_from_env().await?;
         Ok(ErasureDeps {
-            store: privacy::SealingStore::table_from_env().await?,
+            engine: Arc::clone(store.sealed()),
+            store,
             passwords: PasswordHasher::from_env()?,
         })
     }
+}
+
+/// The events of the user and of `debt_ids` that hold personal fields in clear (written before sealing),
+/// each with those fields' names: what the erasure redacts in place and lists in `LegacyEventRedacted`.
+async fn legacy_events(
+    engine: &dyn EventStore,
+    username: &str,
+    debt_ids: &[String],
+) -> Result<Vec<RedactedEvent>, Problem> {
+    let aggregates = std::iter::once(AggregateRef::user(username))
+        .chain(debt_ids.iter().map(AggregateRef::debt));
+    let mut legacy = Vec::new();
+    for aggregate in aggregates {
+        for mut event in engine.load_events(&aggregate, 0).await? {
+            let fields: Vec<String> = event
+                .payload
+                .personal_fields_mut()
+                .into_iter()
+                .filter(|(_, field)| matches!(field, Personal::Clear(_)))
+                .map(|(name, _)| name.to_owned())
+                .collect();
+            if !fields.is_empty() {
+                legacy.push(RedactedEvent {
+                    aggregate_type: event.aggregate_type,
+                    aggregate_id: event.aggregate_id.clone(),
+                    version: event.version,
+                    event_id: event.event_id,
+                    fields,
+                });
+            }
+        }
+    }
+    Ok(legacy)
 }
 
 /// Every debt `username` ever created, from their debt ledger.
@@ -98,9 +138,10 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         };
         check_password(deps, &me, password).await?;
         let debt_ids = debt_ids(deps.store.as_ref(), username).await?;
+        let legacy = legacy_events(deps.engine.as_ref(), username, &debt_ids).await?;
         let command = UserCommand::Erase {
             debt_ids: debt_ids.clone(),
-            legacy: Vec::new(),
+            legacy,
         };
         let payloads = User::decide(&command, &User::fold(history.iter().map(|e| &e.payload)))?;
         let now = Utc::now();

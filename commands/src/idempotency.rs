@@ -14,6 +14,16 @@ use crate::debts::view;
 /// How long a key is remembered (DynamoDB's TTL removes the record; reads enforce it exactly).
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 
+/// What a record keeps of a request: the SHA-256 of its canonical form, hex. A record outlives its user's
+/// erasure by up to the window, so it holds no word of the request (a note, a name, an email).
+pub(crate) fn request_digest(canonical: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Names the record's guard in a refused append.
 const GUARD_NAME: &str = "idempotency key";
 
@@ -21,7 +31,8 @@ const GUARD_NAME: &str = "idempotency key";
 pub(crate) struct KeyRecord {
     key: ItemKey,
     debt_id: String,
-    /// The route, the debt and the parsed body, as one canonical string: equal requests give equal strings.
+    /// The digest of the route, the debt and the parsed body as one canonical string: equal requests give
+    /// equal digests.
     request: String,
     expires_at: i64,
 }
@@ -38,7 +49,9 @@ impl KeyRecord {
         KeyRecord {
             key: keys::debt_command_idempotency_key(owner, key),
             debt_id: debt_id.to_owned(),
-            request: json!({"route": route, "debt_id": debt_id, "body": parsed_body}).to_string(),
+            request: request_digest(
+                &json!({"route": route, "debt_id": debt_id, "body": parsed_body}).to_string(),
+            ),
             expires_at: (now + IDEMPOTENCY_WINDOW).timestamp(),
         }
     }

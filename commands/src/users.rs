@@ -71,13 +71,17 @@ struct Registration {
 }
 
 impl Registration {
-    /// What identifies a registration request apart from its password, to recognise a retry.
-    fn fingerprint(&self) -> serde_json::Value {
-        json!({
-            "username": self.username.as_str(),
-            "email": self.email.as_str(),
-            "full_name": self.full_name.as_str(),
-        })
+    /// What identifies a registration request apart from its password, to recognise a retry: a digest, so
+    /// the key's record (kept a day, erasure or not) holds no email or name.
+    fn fingerprint(&self) -> String {
+        crate::idempotency::request_digest(
+            &json!({
+                "username": self.username.as_str(),
+                "email": self.email.as_str(),
+                "full_name": self.full_name.as_str(),
+            })
+            .to_string(),
+        )
     }
 }
 
@@ -169,8 +173,10 @@ async fn registration_append(
             },
         );
     if let Some(key) = key {
-        let mut record = registration.fingerprint();
-        record[keys::TTL_ATTRIBUTE] = json!((now + IDEMPOTENCY_WINDOW).timestamp());
+        let record = json!({
+            "request": registration.fingerprint(),
+            keys::TTL_ATTRIBUTE: (now + IDEMPOTENCY_WINDOW).timestamp(),
+        });
         append = append.with_guard(
             "idempotency key",
             Item {
@@ -228,11 +234,9 @@ async fn replay_registration(
     let mismatch = || {
         Problem::idempotency_mismatch("this Idempotency-Key was used for a different request body")
     };
-    let fingerprint = registration.fingerprint();
-    let same_fields = ["username", "email", "full_name"]
-        .iter()
-        .all(|f| record.attributes.get(*f) == fingerprint.get(*f));
-    if !same_fields {
+    let same_request = record.attributes.get("request").and_then(|r| r.as_str())
+        == Some(registration.fingerprint().as_str());
+    if !same_request {
         return Err(mismatch());
     }
     let username = registration.username.as_str();

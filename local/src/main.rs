@@ -13,6 +13,7 @@ use std::sync::Arc;
 use auth::{PasswordHasher, SigningKeys, StaticKeys, Tokens};
 use commands::{DebtDeps, ErasureDeps, LoginDeps, UserDeps};
 use local::Gateway;
+use privacy::SealingStore;
 use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
 use store::EventStore;
@@ -111,7 +112,8 @@ fn store_args() -> Result<StoreArgs, Failure> {
 }
 
 /// Every handler's dependencies over one store, as the Lambda `main`s build them on AWS.
-fn gateway(store: &Arc<dyn EventStore>, passwords: PasswordHasher, tokens: Tokens) -> Gateway {
+fn gateway(sealing: &Arc<SealingStore>, passwords: PasswordHasher, tokens: Tokens) -> Gateway {
+    let store: &Arc<dyn EventStore> = &(Arc::clone(sealing) as Arc<dyn EventStore>);
     Gateway {
         users: UserDeps {
             store: Arc::clone(store),
@@ -125,6 +127,7 @@ fn gateway(store: &Arc<dyn EventStore>, passwords: PasswordHasher, tokens: Token
         debts: DebtDeps::new(Arc::clone(store)),
         erasure: ErasureDeps {
             store: Arc::clone(store),
+            engine: Arc::clone(sealing.sealed()),
             passwords,
         },
         queries: QueryDeps {
@@ -164,10 +167,12 @@ async fn run() -> Result<(), Failure> {
 
     let (stop_projector, stopped) = watch::channel(false);
     let projector = match source {
-        ChangeSource::Feed(feed) => local::projector::spawn(sealing, feed, stopped),
-        ChangeSource::Stream(poller) => local::projector::spawn_stream(sealing, poller, stopped),
+        ChangeSource::Feed(feed) => local::projector::spawn(Arc::clone(&sealing), feed, stopped),
+        ChangeSource::Stream(poller) => {
+            local::projector::spawn_stream(Arc::clone(&sealing), poller, stopped)
+        }
     };
-    let gateway = Arc::new(gateway(&store, passwords, tokens));
+    let gateway = Arc::new(gateway(&sealing, passwords, tokens));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| Failure::Failed(format!("cannot listen on {address}: {e}")))?;

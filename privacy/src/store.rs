@@ -336,6 +336,13 @@ impl EventStore for SealingStore {
         self.inner.purge_residue().await
     }
 
+    async fn redact_legacy_event(
+        &self,
+        redaction: &events::RedactedEvent,
+    ) -> Result<(), StoreError> {
+        self.inner.redact_legacy_event(redaction).await
+    }
+
     async fn increment_once(
         &self,
         marker: &ItemKey,
@@ -373,6 +380,11 @@ impl SealingStore {
     /// What a Lambda function's `main` builds once: the table `TABLE_NAME`, with personal fields sealed under
     /// the KMS key `KMS_KEY_ID` (both must be set).
     pub async fn table_from_env() -> Result<Arc<dyn EventStore>, LambdaSetupError> {
+        Ok(Self::sealed_table_from_env().await?)
+    }
+
+    /// [`SealingStore::table_from_env`], for a function that also needs the engine underneath.
+    pub async fn sealed_table_from_env() -> Result<Arc<SealingStore>, LambdaSetupError> {
         let config = lambda_support::sdk_config().await;
         let table = store_dynamodb::DynamoStore::from_env(&config)?;
         let key_id = std::env::var(KMS_KEY_ENV)

@@ -57,7 +57,16 @@ pub async fn catch_up(
         _ => None,
     });
     if let Some(erasure) = erasure {
-        // Before the user's own item: a retry of this record redoes the debts until the tombstone is written.
+        // Before the user's own item: a retry of this record redoes all of it until the tombstone is written.
+        // First the events written in clear before sealing (the erasure listed them), so the rebuilt read
+        // items read "[erased]" there too.
+        for event in &events {
+            if let EventPayload::LegacyEventRedacted(legacy) = &event.payload {
+                for redaction in &legacy.events {
+                    store.redact_legacy_event(redaction).await?;
+                }
+            }
+        }
         erase_debt_items(store, &erasure.debt_ids).await?;
     }
     let erased = erasure.is_some();

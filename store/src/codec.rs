@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use events::{DecodeError, EventEnvelope, Upcaster};
+use events::{DecodeError, EventEnvelope, Personal, RedactedEvent, Upcaster};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -51,6 +51,31 @@ pub fn decode_event(item: Item) -> Result<EventEnvelope, StoreError> {
         sk: key.sk,
         reason: e.to_string(),
     })
+}
+
+/// The one rewrite an event ever gets (see `EventStore::redact_legacy_event`): `stored` with each personal
+/// field named in `redaction` that it holds in clear replaced by `"[erased]"`. Sealed fields, every other
+/// field and the stored schema version stay as they are. Refused when the item is not the event named.
+pub fn redact_legacy_event(stored: Item, redaction: &RedactedEvent) -> Result<Item, StoreError> {
+    let stored_version = stored.attributes.get("schema_version").cloned();
+    let key = stored.key.clone();
+    let mut event = decode_event(stored)?;
+    if event.event_id != redaction.event_id || event.version != redaction.version {
+        return Err(StoreError::InvalidRequest(format!(
+            "{}/{} is not event {}",
+            key.pk, key.sk, redaction.event_id
+        )));
+    }
+    for (name, field) in event.payload.personal_fields_mut() {
+        if matches!(field, Personal::Clear(_)) && redaction.fields.iter().any(|f| f == name) {
+            *field = Personal::from(events::ERASED);
+        }
+    }
+    let mut item = encode_event(&event);
+    if let Some(version) = stored_version {
+        item.attributes.insert("schema_version".into(), version);
+    }
+    Ok(item)
 }
 
 #[cfg(test)]

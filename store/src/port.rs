@@ -375,6 +375,15 @@ pub trait EventStore: Send + Sync {
         self.delete_read_item(key).await
     }
 
+    /// The one exception to an append-only log, audited by a `LegacyEventRedacted` event: rewrites the stored
+    /// event `redaction` names (its key, checked against its id) with the named personal fields it holds in
+    /// clear replaced by `"[erased]"` (see [`crate::codec::redact_legacy_event`]). Only events written before
+    /// sealing existed hold personal fields in clear; no key can shred those. Repeating it changes nothing.
+    async fn redact_legacy_event(
+        &self,
+        redaction: &events::RedactedEvent,
+    ) -> Result<(), StoreError>;
+
     /// Makes what was deleted or overwritten unrecoverable from the engine's own files where the engine keeps
     /// such residue: SQLite checkpoints its write-ahead log and truncates it (with `secure_delete`, freed
     /// space is zeroed). DynamoDB keeps none a caller can reach (see `docs/privacy.md` for its backups).

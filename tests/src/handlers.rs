@@ -44,6 +44,7 @@ impl Handlers {
             debts: commands::DebtDeps::new(Arc::clone(store)),
             erasure: commands::ErasureDeps {
                 store: Arc::clone(store),
+                engine: Arc::clone(store),
                 passwords,
             },
         }
@@ -71,8 +72,10 @@ impl Api {
     pub fn with_keys(store: TestStore, keys: Arc<dyn SigningKeys>, secret: String) -> Self {
         let tokens = Tokens::new(keys, ISSUER);
         let passwords = PasswordHasher::new(MIN_ITERATIONS).expect("the minimum is allowed");
+        let mut handlers = Handlers::new(&store.store, passwords, tokens.clone());
+        handlers.erasure.engine = Arc::clone(&store.engine_store);
         Api {
-            handlers: Handlers::new(&store.store, passwords, tokens.clone()),
+            handlers,
             store,
             tokens,
             secret,

@@ -190,6 +190,17 @@ impl EventStore for FailingStore {
     ) -> Result<bool, StoreError> {
         self.inner.increment_once(marker, counter, increments).await
     }
+
+    async fn redact_legacy_event(
+        &self,
+        redaction: &events::RedactedEvent,
+    ) -> Result<(), StoreError> {
+        self.inner.redact_legacy_event(redaction).await
+    }
+
+    async fn purge_residue(&self) -> Result<(), StoreError> {
+        self.inner.purge_residue().await
+    }
 }
 
 /// Drains the stream: polls until two polls in a row bring nothing.

@@ -339,6 +339,55 @@ pub async fn removals_go_with_the_events_or_not_at_all(store: Store) {
     ));
 }
 
+pub async fn a_legacy_event_is_redacted_in_place_and_nothing_else_is(store: Store) {
+    let id = new_id();
+    // As written before sealing existed: schema version 1, personal fields in clear.
+    let mut legacy = debt_created(&id, "alice");
+    legacy.schema_version = 1;
+    store
+        .append(AppendRequest::new(0, vec![legacy.clone()]))
+        .await
+        .unwrap();
+    let redaction = events::RedactedEvent {
+        aggregate_type: events::AggregateType::Debt,
+        aggregate_id: id.clone(),
+        version: 1,
+        event_id: legacy.event_id,
+        fields: vec!["debt_name".into(), "creditor".into()],
+    };
+    // Another event's id at that key is refused.
+    let mut wrong = redaction.clone();
+    wrong.event_id = Uuid::new_v4();
+    assert!(matches!(
+        store.redact_legacy_event(&wrong).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
+    for _ in 0..2 {
+        store.redact_legacy_event(&redaction).await.unwrap();
+    }
+    let [loaded] = store
+        .load_events(&debt_ref(&id), 0)
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut expected = legacy.clone();
+    expected.schema_version = 2;
+    let events::EventPayload::DebtCreated(created) = &mut expected.payload else {
+        unreachable!()
+    };
+    created.debt_name = events::ERASED.into();
+    created.creditor = Some(events::ERASED.into());
+    assert_eq!(loaded, expected);
+    let stored = store
+        .get_item(&keys::event_key(events::AggregateType::Debt, &id, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.attributes["schema_version"], json!(1));
+    assert_eq!(stored.attributes["data"]["debt_name"], json!("[erased]"));
+}
+
 pub async fn an_older_read_item_write_is_ignored(store: Store) {
     let id = new_id();
     let key = keys::debt_read_key("alice", &id);
@@ -865,6 +914,7 @@ on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     a_taken_email_fails_the_whole_transaction_and_names_the_guard,
     a_taken_username_is_a_version_conflict_and_leaves_nothing,
     removals_go_with_the_events_or_not_at_all,
+    a_legacy_event_is_redacted_in_place_and_nothing_else_is,
     an_older_read_item_write_is_ignored,
     a_tombstone_is_never_revived,
     cursors_page_a_prefix_without_gaps_or_repeats,

@@ -20,6 +20,45 @@ use projections::replay::{replay, ReplayOptions, Scope};
 use queries::QueryDeps;
 use serde_json::{json, Value};
 use store::keys;
+use store::ledger::{ledger_item, LedgerEntry};
+use store::{AppendRequest, EventStore};
+
+/// A `DebtCreated` as written before sealing existed (schema version 1, personal fields in clear).
+const LEGACY_FIXTURE: &str = include_str!("../../events/tests/fixtures/debt_created_v1.json");
+
+/// Stores the fixture as `owner`'s debt named `debt_name`, with its ledger entry, in the engine as it was:
+/// nothing seals it. Returns the debt's id.
+async fn legacy_debt(
+    engine: &dyn EventStore,
+    owner: &str,
+    debt_name: &str,
+    creditor: &str,
+) -> String {
+    let debt_id = uuid::Uuid::new_v4().to_string();
+    let mut stored: Value = serde_json::from_str(LEGACY_FIXTURE).unwrap();
+    stored["event_id"] = json!(uuid::Uuid::new_v4());
+    stored["aggregate_id"] = json!(debt_id);
+    stored["actor"] = json!(owner);
+    stored["data"]["owner"] = json!(owner);
+    stored["data"]["debt_name"] = json!(debt_name);
+    stored["data"]["creditor"] = json!(creditor);
+    let mut event = store::codec::decode_envelope(stored).unwrap();
+    event.schema_version = 1;
+    engine
+        .append(AppendRequest::new(0, vec![event.clone()]))
+        .await
+        .unwrap();
+    engine
+        .put_item(&ledger_item(
+            owner,
+            &debt_id,
+            LedgerEntry::Created,
+            event.occurred_at,
+        ))
+        .await
+        .unwrap();
+    debt_id
+}
 
 /// Projects every stored event, as the stream (which carries them sealed) hands them to the projector.
 async fn project_everything(store: &TestStore) {
@@ -69,6 +108,8 @@ struct Personal {
     creditor: String,
     notes: [String; 2],
     renamed: String,
+    legacy_name: String,
+    legacy_creditor: String,
 }
 
 impl Personal {
@@ -80,6 +121,8 @@ impl Personal {
             creditor: format!("Creditor {tag}"),
             notes: [format!("Paynote {tag}"), format!("Chargenote {tag}")],
             renamed: format!("Renamed {tag}"),
+            legacy_name: format!("Legacyname {tag}"),
+            legacy_creditor: format!("Legacycreditor {tag}"),
         }
     }
 
@@ -90,6 +133,8 @@ impl Personal {
             self.debt_name.as_str(),
             self.creditor.as_str(),
             self.renamed.as_str(),
+            self.legacy_name.as_str(),
+            self.legacy_creditor.as_str(),
         ];
         all.extend(self.notes.iter().map(String::as_str));
         all
@@ -110,11 +155,16 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     let api = Api::new(store.clone());
     let alice = username();
     let personal = Personal::new(&alice);
+    // Idempotency-Key records outlive the erasure by up to a day: they must hold nothing personal either.
     let registered = api
-        .call(ApiRequest::new("POST /users", "/users").json(json!({
-            "username": alice, "email": personal.email, "full_name": personal.full_name,
-            "password": "correct horse battery",
-        })))
+        .call(
+            ApiRequest::new("POST /users", "/users")
+                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                .json(json!({
+                    "username": alice, "email": personal.email, "full_name": personal.full_name,
+                    "password": "correct horse battery",
+                })),
+        )
         .await;
     assert_eq!(registered.status, 201, "{}", registered.body);
     assert_eq!(registered.body["data"]["email"], json!(personal.email));
@@ -143,9 +193,10 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
             json!({"amount": "20.00", "charged_on": today, "kind": "fee", "note": personal.notes[1]}),
         ),
     ] {
-        let response = api
-            .call(debt_request(route, &debt_id, &alice).json(body))
-            .await;
+        let request = debt_request(route, &debt_id, &alice)
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(body);
+        let response = api.call(request).await;
         assert_eq!(response.status, 201, "{}", response.body);
     }
     let other = api.create_debt(&alice).await.body["data"]["debt_id"]
@@ -163,6 +214,13 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         .call(debt_request("DELETE /debts/{debt_id}", &other, &alice))
         .await;
     assert_eq!(deleted.status, 200);
+    let legacy = legacy_debt(
+        store.engine_store.as_ref(),
+        &alice,
+        &personal.legacy_name,
+        &personal.legacy_creditor,
+    )
+    .await;
     project_everything(&store).await;
     let before_erasure = Utc::now().to_rfc3339();
 
@@ -212,8 +270,35 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
 
     let erased = api.call(erase(&alice, "correct horse battery")).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
-    assert_eq!(erased.body["data"]["debts"], 2);
+    assert_eq!(erased.body["data"]["debts"], 3);
     project_everything(&store).await;
+    // The legacy event was redacted in place, and the log says so right after the erasure.
+    let user_log = store
+        .store
+        .load_events(&integration_tests::user_ref(&alice), 0)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
+    assert_eq!(kinds, ["UserCreated", "UserErased", "LegacyEventRedacted"]);
+    let events::EventPayload::LegacyEventRedacted(redacted) = &user_log[2].payload else {
+        unreachable!()
+    };
+    assert_eq!(redacted.events.len(), 1);
+    assert_eq!(
+        (
+            redacted.events[0].aggregate_id.as_str(),
+            redacted.events[0].fields.clone()
+        ),
+        (
+            legacy.as_str(),
+            vec!["debt_name".to_owned(), "creditor".to_owned()]
+        )
+    );
+    let legacy_history = history(&api, &alice, &legacy).await;
+    assert!(
+        legacy_history.to_string().contains("[erased]"),
+        "{legacy_history}"
+    );
 
     // Nothing personal is left in any item: events, read items, credentials, reservations.
     assert_eq!(personal.found_in(&store).await, Vec::<String>::new());

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::result::CreateUnhandledError;
-use events::EventEnvelope;
+use events::{EventEnvelope, RedactedEvent};
 use store::keys::{self, EVENT_SK_PREFIX, SK_PK_INDEX};
 use store::{
     codec, cursor, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query,
@@ -419,6 +419,42 @@ impl EventStore for DynamoStore {
             .await
             .map_err(service_error)?;
         output.item.map(from_item).transpose()
+    }
+
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError> {
+        let key = keys::event_key(
+            redaction.aggregate_type,
+            &redaction.aggregate_id,
+            redaction.version,
+        );
+        let stored = self
+            .get_item(&key)
+            .await?
+            .ok_or_else(|| StoreError::InvalidRequest(format!("no event {}/{}", key.pk, key.sk)))?;
+        let redacted = store::codec::redact_legacy_event(stored, redaction)?;
+        // Only over the same event: a key reused by anything else is left alone.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&redacted.key, &redacted.attributes)))
+            .condition_expression("event_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(redaction.event_id.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::InvalidRequest(format!(
+                    "{}/{} is not event {}",
+                    key.pk, key.sk, redaction.event_id
+                )))
+            }
+            Err(e) => Err(service_error(e)),
+        }
     }
 
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {

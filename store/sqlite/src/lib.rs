@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 
 use async_trait::async_trait;
-use events::EventEnvelope;
+use events::{EventEnvelope, RedactedEvent};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Params, Row};
 use serde_json::Value;
 use store::keys::{self, EVENT_SK_PREFIX};
@@ -514,6 +514,44 @@ impl EventStore for SqliteStore {
                 }
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError> {
+        let key = keys::event_key(
+            redaction.aggregate_type,
+            &redaction.aggregate_id,
+            redaction.version,
+        );
+        let redaction = redaction.clone();
+        self.with_connection(move |connection| {
+            let tx = connection.transaction().map_err(StoreError::engine)?;
+            let attrs: Option<String> = tx
+                .query_row(
+                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![key.pk, key.sk],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(StoreError::engine)?;
+            let Some(attrs) = attrs else {
+                return Err(StoreError::InvalidRequest(format!(
+                    "no event {}/{}",
+                    key.pk, key.sk
+                )));
+            };
+            let stored = Item {
+                key: key.clone(),
+                attributes: from_json(&key, &attrs)?,
+            };
+            let redacted = codec::redact_legacy_event(stored, &redaction)?;
+            tx.execute(
+                "UPDATE items SET attrs = ?3 WHERE pk = ?1 AND sk = ?2",
+                params![key.pk, key.sk, to_json(&redacted.attributes)],
+            )
+            .map_err(StoreError::engine)?;
+            tx.commit().map_err(StoreError::engine)
         })
         .await
     }
