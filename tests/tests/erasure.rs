@@ -7,7 +7,10 @@
 // One story, top to bottom.
 #![allow(clippy::too_many_lines)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use analytics::publish::{publish_batch, BusEntry, EventBus, PublishError};
+use async_trait::async_trait;
 
 use chrono::Utc;
 use integration_tests::api::{ApiRequest, ApiResponse};
@@ -60,11 +63,46 @@ async fn legacy_debt(
     debt_id
 }
 
-/// Projects every stored event, as the stream (which carries them sealed) hands them to the projector.
-async fn project_everything(store: &TestStore) {
+/// What a subscriber of the bus receives.
+#[derive(Default)]
+struct CapturingBus(Mutex<Vec<BusEntry>>);
+
+#[async_trait]
+impl EventBus for CapturingBus {
+    async fn put(&self, entries: &[BusEntry]) -> Result<Vec<Option<String>>, PublishError> {
+        self.0.lock().unwrap().extend_from_slice(entries);
+        Ok(vec![None; entries.len()])
+    }
+}
+
+/// Hands every stored event, as the stream carries it (sealed), to the projector and to the publisher, and
+/// what the bus then carries to the analytics consumer (again, as at-least-once delivery may). Returns the
+/// bus entries.
+async fn project_everything(store: &TestStore) -> Vec<BusEntry> {
     let records = records_for_all_events(store.engine_store.as_ref()).await;
-    let failures = projections::project_batch(&batch(records), store.store.as_ref()).await;
+    let failures = projections::project_batch(&batch(records.clone()), store.store.as_ref()).await;
     assert!(failures.batch_item_failures.is_empty());
+    let bus = CapturingBus::default();
+    let published = publish_batch(&batch(records), &bus).await;
+    assert!(published.batch_item_failures.is_empty());
+    let entries = bus.0.into_inner().unwrap();
+    for entry in &entries {
+        let envelope =
+            store::codec::decode_envelope(serde_json::from_str(&entry.detail).unwrap()).unwrap();
+        analytics::record_event(store.store.as_ref(), &envelope)
+            .await
+            .unwrap();
+    }
+    entries
+}
+
+async fn summary_of(store: &TestStore, owner: &str) -> Value {
+    let today = Utc::now().date_naive();
+    json!(
+        queries::portfolio_summary(store.store.as_ref(), owner, today)
+            .await
+            .unwrap()
+    )
 }
 
 fn queries(api: &Api) -> QueryDeps {
@@ -221,8 +259,18 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         &personal.legacy_creditor,
     )
     .await;
-    project_everything(&store).await;
+    let entries = project_everything(&store).await;
     let before_erasure = Utc::now().to_rfc3339();
+    // Subscribers get sealed fields (clear ones only in the legacy event).
+    let sealed_debt_events = entries
+        .iter()
+        .filter(|e| e.detail.contains(&debt_id))
+        .inspect(|e| assert!(!e.detail.contains(&personal.debt_name), "{}", e.detail))
+        .filter(|e| e.detail.contains("\"enc\""))
+        .count();
+    assert_eq!(sealed_debt_events, 3);
+    let summary_before = summary_of(&store, &alice).await;
+    assert_eq!(summary_before["open_debts"], 2, "{summary_before}");
 
     // Before: the events hold only ciphertext, the read model the clear text (the scan finds it there).
     let events = store
@@ -271,7 +319,17 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     let erased = api.call(erase(&alice, "correct horse battery")).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     assert_eq!(erased.body["data"]["debts"], 3);
-    project_everything(&store).await;
+    let entries = project_everything(&store).await;
+    // The bus announces the erasure with every debt of the user, so a subscriber knows what to drop.
+    let erasure: Vec<Value> = entries
+        .iter()
+        .filter(|e| e.detail_type == "UserErased")
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert_eq!(erasure.len(), 1);
+    assert_eq!(erasure[0]["data"]["debt_ids"].as_array().unwrap().len(), 3);
+    // The figures still add up: amounts are not personal.
+    assert_eq!(summary_of(&store, &alice).await, summary_before);
     // The legacy event was redacted in place, and the log says so right after the erasure.
     let user_log = store
         .store
