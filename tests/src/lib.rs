@@ -211,7 +211,7 @@ pub async fn dynamodb_test_store() -> TestStore {
 }
 
 /// `engine` behind the sealing store, with a new local key-encryption key file at `kek`.
-fn sealing(engine: &Arc<dyn EventStore>, kek: &std::path::Path) -> Arc<dyn EventStore> {
+pub fn sealing(engine: &Arc<dyn EventStore>, kek: &std::path::Path) -> Arc<dyn EventStore> {
     let kek = privacy::LocalKek::open_or_create(kek).expect("create a key-encryption key");
     Arc::new(privacy::SealingStore::new(
         Arc::clone(engine),

@@ -96,6 +96,23 @@ async fn project_everything(store: &TestStore) -> Vec<BusEntry> {
     entries
 }
 
+/// The user's export (`export-events --user`), as an operator answers an access request: fields opened.
+async fn export_of(store: &TestStore, user: &str) -> Vec<Value> {
+    let filter = tools::export::ExportFilter {
+        user: Some(user.to_owned()),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    tools::export::export(store.store.as_ref(), &filter, &mut out, |_| {})
+        .await
+        .unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 async fn summary_of(store: &TestStore, owner: &str) -> Value {
     let today = Utc::now().date_naive();
     json!(
@@ -270,6 +287,10 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         .count();
     assert_eq!(sealed_debt_events, 3);
     let summary_before = summary_of(&store, &alice).await;
+    // An access request is answered from the log, in clear.
+    let export_before = export_of(&store, &alice).await;
+    let exported = serde_json::to_string(&export_before).unwrap();
+    assert!(exported.contains(&personal.notes[0]) && exported.contains(&personal.email));
     assert_eq!(summary_before["open_debts"], 2, "{summary_before}");
 
     // Before: the events hold only ciphertext, the read model the clear text (the scan finds it there).
@@ -328,6 +349,15 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         .collect();
     assert_eq!(erasure.len(), 1);
     assert_eq!(erasure[0]["data"]["debt_ids"].as_array().unwrap().len(), 3);
+    // The export still has every event, with the personal fields erased.
+    let export_after = export_of(&store, &alice).await;
+    assert_eq!(export_after.len(), export_before.len() + 2);
+    let exported = serde_json::to_string(&export_after).unwrap();
+    assert!(exported.contains("[erased]"), "{exported}");
+    assert!(
+        personal.all().iter().all(|s| !exported.contains(s)),
+        "{exported}"
+    );
     // The figures still add up: amounts are not personal.
     assert_eq!(summary_of(&store, &alice).await, summary_before);
     // The legacy event was redacted in place, and the log says so right after the erasure.
