@@ -93,6 +93,36 @@ def auth_flow(client):
     client.expect("someone else's profile is not found", 404, "GET", "/users/someone_else", token=token)
     client.expect("a taken username is a conflict", 409, "POST", "/users", body={
         "username": username, "email": f"other-{username}@example.com", "full_name": "Again", "password": password})
+    erasure_flow(client)
+
+
+def erasure_flow(client):
+    """A user erases their account: the wrong password changes nothing; then their token and password stop
+    working, and their email can register again (docs/privacy.md)."""
+    username, password, token = register_and_login(client)
+    client.expect("a debt to erase", 201, "POST", "/debts", token=token, body={
+        "debt_name": "Smoke loan", "principal": 100, "interest_rate": 1, "start_date": "2025-01-01",
+        "payment_frequency": "monthly", "creditor": "Smoke bank"})
+    client.expect("erasure with a wrong password is refused", 403, "DELETE", f"/users/{username}", token=token,
+                  body={"password": password + "x"})
+    client.expect("someone else's account is not found", 404, "DELETE", "/users/someone_else", token=token,
+                  body={"password": password})
+    erased, _ = client.expect("erase your account", 200, "DELETE", f"/users/{username}", token=token,
+                              body={"password": password})
+    client.expect_body("it names what it erased", (erased["data"]["username"], erased["data"]["debts"]),
+                       (username, 1))
+    client.expect("the password no longer logs in", 401, "POST", "/login",
+                  body={"username": username, "password": password})
+    # API Gateway caches the authorizer's "yes" for up to 30 s; the local gateway does not cache.
+    for _ in range(70):
+        status, payload, _ = client.call("GET", f"/users/{username}", token=token)
+        if status == 403:
+            break
+        time.sleep(0.5)
+    client.expect_body("the token is refused", (status, payload), (403, {"message": "Forbidden"}))
+    client.expect("the email registers again", 201, "POST", "/users", body={
+        "username": f"{username}_2"[:32], "email": f"{username}@example.com", "full_name": "Again",
+        "password": password})
 
 
 def api_flow(client):

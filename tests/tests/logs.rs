@@ -1,5 +1,5 @@
-//! No password, hash, token or secret ever reaches a log line: the logs of a whole flow (register, log in,
-//! pass the authorizer, fail a login, create a debt) are captured in the production JSON format and searched.
+//! No password, hash, token, secret or personal field ever reaches a log line: the logs of a whole flow (register,
+//! log in, pass the authorizer, fail a login, create a debt) are captured in the production JSON format and searched.
 
 // A scenario reads top to bottom as one story, so test functions may run past the 60-line limit.
 #![allow(clippy::too_many_lines)]
@@ -37,7 +37,7 @@ async fn a_full_login_flow_logs_no_secret() {
 
     let registered = commands::create_user(
         ApiRequest::new("POST /users", "/users")
-            .json(json!({"username": "alice", "email": "alice@example.com", "full_name": "Alice", "password": PASSWORD}))
+            .json(json!({"username": "alice", "email": "alice@mail.example", "full_name": "Alice Liddell", "password": PASSWORD}))
             .build(),
         &users,
     )
@@ -82,7 +82,7 @@ async fn a_full_login_flow_logs_no_secret() {
     let debt = commands::create_debt(
         ApiRequest::new("POST /debts", "/debts")
             .as_user("alice")
-            .json(json!({"debt_name": "Loan", "principal": 10, "interest_rate": 1, "start_date": "2025-01-01", "payment_frequency": "weekly"}))
+            .json(json!({"debt_name": "Wonderland loan", "creditor": "The Queen", "principal": 10, "interest_rate": 1, "start_date": "2025-01-01", "payment_frequency": "weekly"}))
             .build(),
         &debts,
     )
@@ -129,6 +129,11 @@ async fn a_full_login_flow_logs_no_secret() {
         ("token signature", signature),
         ("signing secret", JWT_SECRET),
         ("wrong password", "wrong password!"),
+        // Personal data never reaches a log either (docs/privacy.md).
+        ("email", "alice@mail.example"),
+        ("full name", "Alice Liddell"),
+        ("debt name", "Wonderland loan"),
+        ("creditor", "The Queen"),
     ] {
         assert!(!logs.contains(secret), "the logs contain the {what}");
     }
