@@ -178,9 +178,9 @@ class DebtsStack:
                     "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]}}}
 
         read_secret = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]}
-        # A user's data key item (`USER#{name}/DATA_KEY`), and their events to tell an erased user from one
-        # registered before sealing existed.
-        read_user_key = table_statement({READ_ITEM, QUERY}, partitions=USER_PARTITIONS)
+        # A debt command reads its owner's data key item (`USER#{name}/DATA_KEY`), reads the owner's events when
+        # there is none (an erased user, or one registered before sealing existed) and then puts the first key.
+        user_key = table_statement({READ_ITEM, QUERY, PUT_ITEM}, partitions=USER_PARTITIONS)
         base_environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
         # Every function that builds the sealing store names the key (only KMS_GRANTS lets one use it).
         environment = {**base_environment, "KMS_KEY_ID": self.data_keys.arn}
@@ -205,7 +205,7 @@ class DebtsStack:
                                                                    partitions=USER_PARTITIONS)],
                             "POST /debts"),
             "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                                                   read_user_key],
+                                                   user_key],
                             "PUT /debts/{id}"),
             "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
                                                    table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
@@ -213,11 +213,11 @@ class DebtsStack:
                             "DELETE /debts/{id}"),
             "record-payment": (256, 10, environment, [
                 table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), read_user_key],
+                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), user_key],
                 "POST /debts/{id}/payments"),
             "add-charge": (256, 10, environment, [
                 table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), read_user_key],
+                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), user_key],
                 "POST /debts/{id}/charges"),
             "healthz": (128, 5, environment, [table_statement({READ_ITEM}, partitions=HEALTH_PARTITIONS)],
                         "GET /healthz"),

@@ -460,6 +460,56 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     assert_eq!(read_model_snapshot(store.store.as_ref()).await, projected);
 }
 
+async fn a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing(store: TestStore) {
+    let bob = username();
+    // As a user registered before sealing existed: `UserCreated` in clear at schema version 1, credentials,
+    // and no data key. Their next command makes one (in its own transaction) and seals under it.
+    let mut registered = integration_tests::user_created(&bob, &format!("{bob}@mail.example"));
+    registered.schema_version = 1;
+    let hash = auth::PasswordHasher::new(auth::passwords::MIN_ITERATIONS)
+        .unwrap()
+        .hash(&auth::Password::parse("correct horse battery").unwrap());
+    let credentials = store::Item {
+        key: keys::credentials_key(&bob),
+        attributes: integration_tests::attrs(json!({ "password_hash": hash })),
+    };
+    store
+        .engine_store
+        .append(AppendRequest::new(0, vec![registered]).with_guard("credentials", credentials))
+        .await
+        .unwrap();
+    let key = keys::data_key_key(&bob);
+    let fresh = Api::new(store.clone());
+    let created = fresh.create_debt(&bob).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(store.engine_store.get_item(&key).await.unwrap().is_some());
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let stored = store
+        .engine_store
+        .load_events(&integration_tests::debt_ref(&debt_id), 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        &stored[0].payload,
+        events::EventPayload::DebtCreated(d) if matches!(d.debt_name, events::Personal::Sealed(_))
+    ));
+    // Erased, a command that passed a cached authorizer decision is refused and writes nothing.
+    let erased = fresh.call(erase(&bob, "correct horse battery")).await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let before = store.snapshot().await;
+    let late = fresh
+        .call(
+            ApiRequest::new("POST /debts", "/debts")
+                .as_user(&bob)
+                .json(integration_tests::handlers::car_loan()),
+        )
+        .await;
+    assert_eq!(late.status, 401, "{}", late.body);
+    assert_eq!(late.body["detail"], "this account was erased");
+    assert_eq!(store.snapshot().await, before);
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_users_erasure_leaves_no_personal_data_and_replays_the_same,
+    a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing,
 );
