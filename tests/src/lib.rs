@@ -220,6 +220,18 @@ pub fn sealing(engine: &Arc<dyn EventStore>, kek: &std::path::Path) -> Arc<dyn E
 }
 
 impl TestStore {
+    /// The same engine behind a sealing store of its own over `kek` (another function instance: nothing
+    /// cached).
+    pub fn sealed_by(&self, kek: Arc<dyn privacy::KeyEncryptionKey>) -> TestStore {
+        TestStore {
+            store: Arc::new(privacy::SealingStore::new(
+                Arc::clone(&self.engine_store),
+                kek,
+            )),
+            ..self.clone()
+        }
+    }
+
     /// Every item, as canonical JSON (attributes with `PK` and `SK`), sorted.
     pub async fn snapshot(&self) -> Vec<String> {
         match &self.engine {

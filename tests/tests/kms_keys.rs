@@ -43,3 +43,56 @@ async fn moto_a_data_key_does_not_unwrap_as_another_users() {
         "{refused:?}"
     );
 }
+
+/// The whole path on AWS's key store: registration makes the key with `GenerateDataKey`, a debt's fields are
+/// sealed and open again after an unwrap by `Decrypt` in a new instance (empty cache), and after the erasure
+/// the same instance reads "[erased]".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_the_handlers_seal_under_kms_and_an_erasure_shreds() {
+    use std::sync::Arc;
+
+    use integration_tests::api::ApiRequest;
+    use integration_tests::handlers::{username, Api};
+    use serde_json::json;
+
+    let (client, key_id) = kms_key().await;
+    let engine = integration_tests::sqlite_test_store().await;
+    let sealing = |engine: &integration_tests::TestStore| {
+        engine.sealed_by(Arc::new(KmsKek::new(client.clone(), key_id.clone())))
+    };
+    let api = Api::new(sealing(&engine));
+    let carol = username();
+    assert_eq!(api.register(&carol).await.status, 201);
+    let created = api
+        .call(ApiRequest::new("POST /debts", "/debts").as_user(&carol).json(json!({
+            "debt_name": "Kms loan", "principal": 10, "interest_rate": 1, "start_date": "2025-01-01",
+            "payment_frequency": "monthly"})))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let debt = integration_tests::debt_ref(&debt_id);
+
+    let other_instance = sealing(&engine).store;
+    let name = |events: &[events::EventEnvelope]| match &events[0].payload {
+        events::EventPayload::DebtCreated(created) => created.debt_name.clone(),
+        other => panic!("{other:?}"),
+    };
+    let stored = engine.engine_store.load_events(&debt, 0).await.unwrap();
+    assert!(matches!(name(&stored), events::Personal::Sealed(_)));
+    let opened = other_instance.load_events(&debt, 0).await.unwrap();
+    assert_eq!(name(&opened), events::Personal::from("Kms loan"));
+
+    let erased = api
+        .call(
+            ApiRequest::new("DELETE /users/{username}", format!("/users/{carol}"))
+                .path_param("username", &carol)
+                .as_user(&carol)
+                .json(json!({"password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let user = integration_tests::user_ref(&carol);
+    other_instance.load_events(&user, 0).await.unwrap();
+    let after = other_instance.load_events(&debt, 0).await.unwrap();
+    assert_eq!(name(&after), events::Personal::Erased);
+}
