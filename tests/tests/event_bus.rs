@@ -147,14 +147,31 @@ impl Moto {
     }
 }
 
-/// Three users, a debt each, an update of each debt, a payment and a charge on one and a deletion of another:
-/// 12 events, committed (all on one UTC day, as the builders date them).
+/// Three users, a debt each, an update of each debt, a payment and a charge on one, a deletion of another, and
+/// the third user's erasure (with the redaction record of an event written in clear): 14 events, committed
+/// (all on one UTC day, as the builders date them).
 async fn commit_script(store: &dyn EventStore) -> Vec<EventEnvelope> {
     let mut committed = Vec::new();
     for n in 0..3 {
         let user = format!("bus_{n}_{}", &Uuid::new_v4().simple().to_string()[..6]);
         let debt = Uuid::new_v4().to_string();
-        let registered = vec![user_created(&user, &format!("{user}@example.com"))];
+        let mut registered = vec![user_created(&user, &format!("{user}@example.com"))];
+        if n == 2 {
+            let erased = events::EventPayload::UserErased(events::UserErased {
+                debt_ids: vec![debt.clone()],
+            });
+            let redacted = events::EventPayload::LegacyEventRedacted(events::LegacyEventRedacted {
+                events: vec![events::RedactedEvent {
+                    aggregate_type: events::AggregateType::Debt,
+                    aggregate_id: debt.clone(),
+                    version: 1,
+                    event_id: Uuid::new_v4(),
+                    fields: vec!["debt_name".into()],
+                }],
+            });
+            registered.push(integration_tests::envelope(&user, 2, erased));
+            registered.push(integration_tests::envelope(&user, 3, redacted));
+        }
         let mut history = vec![debt_created(&debt, &user), debt_updated(&debt, 2, 0)];
         if n == 0 {
             let deleted = events::EventPayload::DebtDeleted(events::DebtDeleted { reason: None });
