@@ -109,10 +109,12 @@ async fn refresh_contribution(
     store: &dyn EventStore,
     event: &EventEnvelope,
 ) -> Result<(), AnalyticsError> {
+    let key = keys::analytics_copy_key(&event.aggregate_id, event.version);
+    let copy = keeping_redactions(store, &key, event).await?;
     store
         .put_item(&Item {
-            key: keys::analytics_copy_key(&event.aggregate_id, event.version),
-            attributes: codec::encode_event(event).attributes,
+            key,
+            attributes: codec::encode_event(&copy).attributes,
         })
         .await?;
     // Read after our own write: whichever delivery writes the last missing copy sees the whole prefix.
@@ -135,6 +137,43 @@ async fn refresh_contribution(
         store.put_read_item(&contribution).await?;
     }
     Ok(())
+}
+
+/// `event` as its copy should be stored: an event written in clear before sealing (the only kind with clear
+/// personal fields on the bus) keeps the `"[erased]"` its stored copy already has, so a late redelivery of
+/// the original cannot undo a redaction. Sealed events need no read.
+async fn keeping_redactions(
+    store: &dyn EventStore,
+    key: &store::ItemKey,
+    event: &EventEnvelope,
+) -> Result<EventEnvelope, AnalyticsError> {
+    let mut copy = event.clone();
+    let clear = |e: &mut EventEnvelope| {
+        e.payload
+            .personal_fields_mut()
+            .into_iter()
+            .any(|(_, field)| matches!(field, events::Personal::Clear(_)))
+    };
+    if !clear(&mut copy) {
+        return Ok(copy);
+    }
+    let Some(stored) = store.get_item(key).await? else {
+        return Ok(copy);
+    };
+    let mut stored = codec::decode_event(stored)?;
+    let erased: Vec<&str> = stored
+        .payload
+        .personal_fields_mut()
+        .into_iter()
+        .filter(|(_, field)| field.shown() == events::ERASED)
+        .map(|(name, _)| name)
+        .collect();
+    for (name, field) in copy.payload.personal_fields_mut() {
+        if erased.contains(&name) {
+            *field = events::Personal::from(events::ERASED);
+        }
+    }
+    Ok(copy)
 }
 
 /// Rewrites the consumer's copies of events written in clear before sealing, as the erasure rewrote the

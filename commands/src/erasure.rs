@@ -9,7 +9,7 @@ use std::sync::Arc;
 use auth::{Password, PasswordHasher, Verified};
 use chrono::Utc;
 use domain::{Decider, Email, User, UserCommand, UserState};
-use events::{Personal, RedactedEvent};
+use events::{EventEnvelope, EventPayload, Personal, RedactedEvent};
 use http_api::body::{json_object, text};
 use http_api::context::{caller, path_param};
 use http_api::{serve, Problem, Reply};
@@ -44,36 +44,52 @@ impl ErasureDeps {
 }
 
 /// The events of the user and of `debt_ids` that hold personal fields in clear (written before sealing),
-/// each with those fields' names: what the erasure redacts in place and lists in `LegacyEventRedacted`.
+/// each with those fields' names: what the erasure redacts in place and lists in `LegacyEventRedacted`. A
+/// user whose registration is sealed registered after sealing existed: none of their events can be legacy,
+/// and their debts are not read.
 async fn legacy_events(
     engine: &dyn EventStore,
     username: &str,
     debt_ids: &[String],
 ) -> Result<Vec<RedactedEvent>, Problem> {
-    let aggregates = std::iter::once(AggregateRef::user(username))
-        .chain(debt_ids.iter().map(AggregateRef::debt));
     let mut legacy = Vec::new();
-    for aggregate in aggregates {
-        for mut event in engine.load_events(&aggregate, 0).await? {
-            let fields: Vec<String> = event
-                .payload
-                .personal_fields_mut()
-                .into_iter()
-                .filter(|(_, field)| matches!(field, Personal::Clear(_)))
-                .map(|(name, _)| name.to_owned())
-                .collect();
-            if !fields.is_empty() {
-                legacy.push(RedactedEvent {
-                    aggregate_type: event.aggregate_type,
-                    aggregate_id: event.aggregate_id.clone(),
-                    version: event.version,
-                    event_id: event.event_id,
-                    fields,
-                });
-            }
-        }
+    let user = engine.load_events(&AggregateRef::user(username), 0).await?;
+    let registered_sealed = user.first().is_some_and(|e| {
+        matches!(&e.payload, EventPayload::UserCreated(created) if matches!(created.email, Personal::Sealed(_)))
+    });
+    if registered_sealed {
+        return Ok(legacy);
+    }
+    collect_legacy(user, &mut legacy);
+    for debt_id in debt_ids {
+        collect_legacy(
+            engine.load_events(&AggregateRef::debt(debt_id), 0).await?,
+            &mut legacy,
+        );
     }
     Ok(legacy)
+}
+
+/// Adds each of `history`'s events that holds personal fields in clear, with those fields' names.
+fn collect_legacy(history: Vec<EventEnvelope>, legacy: &mut Vec<RedactedEvent>) {
+    for mut event in history {
+        let fields: Vec<String> = event
+            .payload
+            .personal_fields_mut()
+            .into_iter()
+            .filter(|(_, field)| matches!(field, Personal::Clear(_)))
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        if !fields.is_empty() {
+            legacy.push(RedactedEvent {
+                aggregate_type: event.aggregate_type,
+                aggregate_id: event.aggregate_id,
+                version: event.version,
+                event_id: event.event_id,
+                fields,
+            });
+        }
+    }
 }
 
 /// Every debt `username` ever created, from their debt ledger.
@@ -133,7 +149,8 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
             .store
             .load_events(&AggregateRef::user(username), 0)
             .await?;
-        let UserState::Registered(profile) = User::fold(history.iter().map(|e| &e.payload)) else {
+        let state = User::fold(history.iter().map(|e| &e.payload));
+        let UserState::Registered(profile) = &state else {
             return Err(Problem::not_found("no such user"));
         };
         check_password(deps, &me, password).await?;
@@ -143,7 +160,7 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
             debt_ids: debt_ids.clone(),
             legacy,
         };
-        let payloads = User::decide(&command, &User::fold(history.iter().map(|e| &e.payload)))?;
+        let payloads = User::decide(&command, &state)?;
         let now = Utc::now();
         let version = history.last().map_or(0, |e| e.version);
         let events = envelopes(username, version, payloads, username, &meta, now);

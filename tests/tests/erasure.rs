@@ -163,8 +163,6 @@ struct Personal {
     creditor: String,
     notes: [String; 2],
     renamed: String,
-    legacy_name: String,
-    legacy_creditor: String,
 }
 
 impl Personal {
@@ -176,8 +174,6 @@ impl Personal {
             creditor: format!("Creditor {tag}"),
             notes: [format!("Paynote {tag}"), format!("Chargenote {tag}")],
             renamed: format!("Renamed {tag}"),
-            legacy_name: format!("Legacyname {tag}"),
-            legacy_creditor: format!("Legacycreditor {tag}"),
         }
     }
 
@@ -188,8 +184,6 @@ impl Personal {
             self.debt_name.as_str(),
             self.creditor.as_str(),
             self.renamed.as_str(),
-            self.legacy_name.as_str(),
-            self.legacy_creditor.as_str(),
         ];
         all.extend(self.notes.iter().map(String::as_str));
         all
@@ -269,16 +263,9 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         .call(debt_request("DELETE /debts/{debt_id}", &other, &alice))
         .await;
     assert_eq!(deleted.status, 200);
-    let legacy = legacy_debt(
-        store.engine_store.as_ref(),
-        &alice,
-        &personal.legacy_name,
-        &personal.legacy_creditor,
-    )
-    .await;
     let entries = project_everything(&store).await;
     let before_erasure = Utc::now().to_rfc3339();
-    // Subscribers get sealed fields (clear ones only in the legacy event).
+    // Subscribers get sealed fields.
     let sealed_debt_events = entries
         .iter()
         .filter(|e| e.detail.contains(&debt_id))
@@ -291,7 +278,7 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     let export_before = export_of(&store, &alice).await;
     let exported = serde_json::to_string(&export_before).unwrap();
     assert!(exported.contains(&personal.notes[0]) && exported.contains(&personal.email));
-    assert_eq!(summary_before["open_debts"], 2, "{summary_before}");
+    assert_eq!(summary_before["open_debts"], 1, "{summary_before}");
 
     // Before: the events hold only ciphertext, the read model the clear text (the scan finds it there).
     let events = store
@@ -339,7 +326,7 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
 
     let erased = api.call(erase(&alice, "correct horse battery")).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
-    assert_eq!(erased.body["data"]["debts"], 3);
+    assert_eq!(erased.body["data"]["debts"], 2);
     let entries = project_everything(&store).await;
     // The bus announces the erasure with every debt of the user, so a subscriber knows what to drop.
     let erasure: Vec<Value> = entries
@@ -348,10 +335,10 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         .map(|e| serde_json::from_str(&e.detail).unwrap())
         .collect();
     assert_eq!(erasure.len(), 1);
-    assert_eq!(erasure[0]["data"]["debt_ids"].as_array().unwrap().len(), 3);
-    // The export still has every event, with the personal fields erased.
+    assert_eq!(erasure[0]["data"]["debt_ids"].as_array().unwrap().len(), 2);
+    // The export still has every event, and the erasure, with the personal fields erased.
     let export_after = export_of(&store, &alice).await;
-    assert_eq!(export_after.len(), export_before.len() + 2);
+    assert_eq!(export_after.len(), export_before.len() + 1);
     let exported = serde_json::to_string(&export_after).unwrap();
     assert!(exported.contains("[erased]"), "{exported}");
     assert!(
@@ -360,32 +347,16 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     );
     // The figures still add up: amounts are not personal.
     assert_eq!(summary_of(&store, &alice).await, summary_before);
-    // The legacy event was redacted in place, and the log says so right after the erasure.
     let user_log = store
         .store
         .load_events(&integration_tests::user_ref(&alice), 0)
         .await
         .unwrap();
     let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
-    assert_eq!(kinds, ["UserCreated", "UserErased", "LegacyEventRedacted"]);
-    let events::EventPayload::LegacyEventRedacted(redacted) = &user_log[2].payload else {
-        unreachable!()
-    };
-    assert_eq!(redacted.events.len(), 1);
     assert_eq!(
-        (
-            redacted.events[0].aggregate_id.as_str(),
-            redacted.events[0].fields.clone()
-        ),
-        (
-            legacy.as_str(),
-            vec!["debt_name".to_owned(), "creditor".to_owned()]
-        )
-    );
-    let legacy_history = history(&api, &alice, &legacy).await;
-    assert!(
-        legacy_history.to_string().contains("[erased]"),
-        "{legacy_history}"
+        kinds,
+        ["UserCreated", "UserErased"],
+        "nothing was written in clear"
     );
 
     // Nothing personal is left in any item: events, read items, credentials, reservations.
@@ -460,11 +431,19 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     assert_eq!(read_model_snapshot(store.store.as_ref()).await, projected);
 }
 
-async fn a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing(store: TestStore) {
+async fn a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place(
+    store: TestStore,
+) {
     let bob = username();
-    // As a user registered before sealing existed: `UserCreated` in clear at schema version 1, credentials,
-    // and no data key. Their next command makes one (in its own transaction) and seals under it.
-    let mut registered = integration_tests::user_created(&bob, &format!("{bob}@mail.example"));
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (email, legacy_name, legacy_creditor) = (
+        format!("{tag}@mail.example"),
+        format!("Legacyname {tag}"),
+        format!("Legacycreditor {tag}"),
+    );
+    // As written before sealing existed: `UserCreated` in clear at schema version 1, credentials, a debt
+    // from the stored version-1 fixture, and no data key.
+    let mut registered = integration_tests::user_created(&bob, &email);
     registered.schema_version = 1;
     let hash = auth::PasswordHasher::new(auth::passwords::MIN_ITERATIONS)
         .unwrap()
@@ -478,10 +457,19 @@ async fn a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing(store: 
         .append(AppendRequest::new(0, vec![registered]).with_guard("credentials", credentials))
         .await
         .unwrap();
+    let legacy = legacy_debt(
+        store.engine_store.as_ref(),
+        &bob,
+        &legacy_name,
+        &legacy_creditor,
+    )
+    .await;
     let key = keys::data_key_key(&bob);
-    let fresh = Api::new(store.clone());
-    let created = fresh.create_debt(&bob).await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(store.engine_store.get_item(&key).await.unwrap().is_none());
+
+    // Their next command makes their data key, in its own transaction, and seals under it.
+    let api = Api::new(store.clone());
+    let created = api.create_debt(&bob).await;
     assert!(store.engine_store.get_item(&key).await.unwrap().is_some());
     let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
     let stored = store
@@ -493,11 +481,78 @@ async fn a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing(store: 
         &stored[0].payload,
         events::EventPayload::DebtCreated(d) if matches!(d.debt_name, events::Personal::Sealed(_))
     ));
-    // Erased, a command that passed a cached authorizer decision is refused and writes nothing.
-    let erased = fresh.call(erase(&bob, "correct horse battery")).await;
+    project_everything(&store).await;
+    let clear = [
+        email.as_str(),
+        "Test User",
+        legacy_name.as_str(),
+        legacy_creditor.as_str(),
+    ];
+    let everything = store.snapshot().await.join("\n");
+    assert!(
+        clear.iter().all(|s| everything.contains(s)),
+        "the legacy words are there before"
+    );
+
+    let erased = api.call(erase(&bob, "correct horse battery")).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
+    project_everything(&store).await;
+    // Legacy events are redacted in place, and the log says which, right after the erasure.
+    let user_log = store
+        .store
+        .load_events(&integration_tests::user_ref(&bob), 0)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
+    assert_eq!(kinds, ["UserCreated", "UserErased", "LegacyEventRedacted"]);
+    let events::EventPayload::LegacyEventRedacted(redacted) = &user_log[2].payload else {
+        unreachable!()
+    };
+    let listed: Vec<(&str, u64, Vec<String>)> = redacted
+        .events
+        .iter()
+        .map(|e| (e.aggregate_id.as_str(), e.version, e.fields.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                bob.as_str(),
+                1,
+                vec!["email".to_owned(), "full_name".to_owned()]
+            ),
+            (
+                legacy.as_str(),
+                1,
+                vec!["debt_name".to_owned(), "creditor".to_owned()]
+            ),
+        ]
+    );
+    let stored = store
+        .engine_store
+        .get_item(&keys::event_key(events::AggregateType::Debt, &legacy, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.attributes["schema_version"], 1,
+        "still the version it was written in"
+    );
+    let legacy_history = history(&api, &bob, &legacy).await;
+    assert!(
+        legacy_history.to_string().contains("[erased]"),
+        "{legacy_history}"
+    );
+    let everything = store.snapshot().await;
+    let left: Vec<&String> = everything
+        .iter()
+        .filter(|item| clear.iter().any(|s| item.contains(s)))
+        .collect();
+    assert!(left.is_empty(), "nothing legacy is left: {left:?}");
+
+    // A command that passed a cached authorizer decision is refused and writes nothing.
     let before = store.snapshot().await;
-    let late = fresh
+    let late = api
         .call(
             ApiRequest::new("POST /debts", "/debts")
                 .as_user(&bob)
@@ -511,5 +566,5 @@ async fn a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing(store: 
 
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_users_erasure_leaves_no_personal_data_and_replays_the_same,
-    a_user_without_a_key_gets_one_and_an_erased_user_writes_nothing,
+    a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place,
 );
