@@ -299,6 +299,16 @@ impl EventPayload {
         "LegacyEventRedacted",
     ];
 
+    /// The types that carry personal fields, whose schema version 2 sealed them.
+    pub const SEALING_TYPES: [&'static str; 6] = [
+        "UserCreated",
+        "DebtCreated",
+        "DebtUpdated",
+        "DebtDeleted",
+        "PaymentRecorded",
+        "ChargeAdded",
+    ];
+
     pub fn event_type(&self) -> &'static str {
         match self {
             EventPayload::UserCreated(_) => "UserCreated",
@@ -325,11 +335,12 @@ impl EventPayload {
     /// Raise it (and register an upcaster from the old version) whenever a type's `data` changes shape.
     /// Version 2 of the types with personal fields seals them (see [`Personal`]).
     pub fn current_schema_version(event_type: &str) -> Option<u32> {
-        match event_type {
-            "UserCreated" | "DebtCreated" | "DebtUpdated" | "DebtDeleted" | "PaymentRecorded"
-            | "ChargeAdded" => Some(2),
-            "UserErased" | "LegacyEventRedacted" => Some(1),
-            _ => None,
+        if Self::SEALING_TYPES.contains(&event_type) {
+            Some(2)
+        } else if Self::TYPES.contains(&event_type) {
+            Some(1)
+        } else {
+            None
         }
     }
 

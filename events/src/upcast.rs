@@ -54,22 +54,12 @@ impl Default for Upcaster {
             steps: HashMap::new(),
             current: EventPayload::current_schema_version,
         };
-        for event_type in PERSONAL_TYPES {
+        for event_type in EventPayload::SEALING_TYPES {
             upcaster = upcaster.step(event_type, 1, personal_fields_in_clear);
         }
         upcaster
     }
 }
-
-/// The event types whose schema version 2 sealed their personal fields.
-const PERSONAL_TYPES: [&str; 6] = [
-    "UserCreated",
-    "DebtCreated",
-    "DebtUpdated",
-    "DebtDeleted",
-    "PaymentRecorded",
-    "ChargeAdded",
-];
 
 /// Version 1 to 2 of a type with personal fields: the fields stay clear text, which version 2 still reads
 /// (as written before sealing, and redacted in place at their owner's erasure).

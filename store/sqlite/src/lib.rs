@@ -527,15 +527,7 @@ impl EventStore for SqliteStore {
         let redaction = redaction.clone();
         self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(StoreError::engine)?;
-            let attrs: Option<String> = tx
-                .query_row(
-                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
-                    params![key.pk, key.sk],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(StoreError::engine)?;
-            let Some(attrs) = attrs else {
+            let Some(attributes) = stored_attributes(&tx, &key)? else {
                 return Err(StoreError::InvalidRequest(format!(
                     "no event {}/{}",
                     key.pk, key.sk
@@ -543,7 +535,7 @@ impl EventStore for SqliteStore {
             };
             let stored = Item {
                 key: key.clone(),
-                attributes: from_json(&key, &attrs)?,
+                attributes,
             };
             let redacted = codec::redact_legacy_event(stored, &redaction)?;
             tx.execute(
