@@ -12,7 +12,7 @@ pub mod serve;
 use std::sync::Arc;
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use store::EventStore;
 
 use auth::authorizer::authorize;
@@ -38,7 +38,7 @@ use crate::routes::{allowed_methods, match_route, Handler, Route, RouteMatch};
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 /// How long the gateway waits for a request's whole body (API Gateway's integration timeout is 30 s).
-const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Largest request body the gateway reads (API Gateway's own limit is 10 MB; handlers refuse over 64 KiB).
 const MAX_GATEWAY_BODY: usize = 1024 * 1024;
@@ -53,6 +53,63 @@ pub struct Gateway {
     pub tokens: Tokens,
     /// What the authorizer reads for a token's user (their credentials), as its Lambda reads the table.
     pub accounts: Arc<dyn EventStore>,
+    /// API Gateway's cache of the authorizer's decisions.
+    pub authorizer_cache: AuthorizerCache,
+}
+
+/// The decision API Gateway keeps per identity source: the context passed on, or `None` for a refusal.
+type Decision = Option<HashMap<String, Value>>;
+
+/// API Gateway's authorizer cache, mirrored: the authorizer's decision is kept per identity source (the
+/// `Authorization` header) for the stack's TTL, so a token that stops being valid (expired, its user erased)
+/// can still pass for up to that long, as on AWS. `AUTHORIZER_CACHE_SECS` sets it (default 30, the stack's
+/// `AUTHORIZER_CACHE_SECONDS`; 0 asks the authorizer every time).
+pub struct AuthorizerCache {
+    ttl: Duration,
+    decisions: std::sync::Mutex<HashMap<String, (Decision, Instant)>>,
+}
+
+impl AuthorizerCache {
+    /// Decisions past this many are swept of the expired ones before another is kept.
+    const SWEEP_AT: usize = 10_000;
+
+    pub fn new(ttl: Duration) -> Self {
+        AuthorizerCache {
+            ttl,
+            decisions: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        let seconds = std::env::var("AUTHORIZER_CACHE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30);
+        Self::new(Duration::from_secs(seconds))
+    }
+
+    fn get(&self, identity: &str) -> Option<Decision> {
+        let decisions = self.lock();
+        let (decision, at) = decisions.get(identity)?;
+        (at.elapsed() < self.ttl).then(|| decision.clone())
+    }
+
+    fn put(&self, identity: &str, decision: Decision) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut decisions = self.lock();
+        if decisions.len() >= Self::SWEEP_AT {
+            decisions.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        decisions.insert(identity.to_owned(), (decision, Instant::now()));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Decision, Instant)>> {
+        self.decisions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// Headers the deployed API allows and exposes across origins; the gateway sends the same.
@@ -250,6 +307,24 @@ impl Gateway {
         let Some(identity) = identity else {
             return Err(gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"));
         };
+        let decision = match self.authorizer_cache.get(identity) {
+            Some(cached) => cached,
+            None => {
+                let decision = self.ask_authorizer(route, event, identity).await;
+                self.authorizer_cache.put(identity, decision.clone());
+                decision
+            }
+        };
+        decision.ok_or_else(|| gateway_answer(StatusCode::FORBIDDEN, "Forbidden"))
+    }
+
+    /// The authorizer Lambda's decision on the request, called with the `REQUEST` event API Gateway builds.
+    async fn ask_authorizer(
+        &self,
+        route: &Route,
+        event: &ApiGatewayV2httpRequest,
+        identity: &str,
+    ) -> Decision {
         let mut request = ApiGatewayV2CustomAuthorizerV2Request::default();
         request.version = event.version.clone();
         request.type_ = Some("REQUEST".to_owned());
@@ -271,11 +346,11 @@ impl Gateway {
         request.path_parameters.clone_from(&event.path_parameters);
         let decision = authorize(&request, &self.tokens, self.accounts.as_ref()).await;
         if !decision.is_authorized {
-            return Err(gateway_answer(StatusCode::FORBIDDEN, "Forbidden"));
+            return None;
         }
         match decision.context {
-            Value::Object(fields) => Ok(fields.into_iter().collect()),
-            _ => Ok(HashMap::new()),
+            Value::Object(fields) => Some(fields.into_iter().collect()),
+            _ => Some(HashMap::new()),
         }
     }
 
@@ -349,6 +424,31 @@ fn into_axum(response: http::Response<LambdaBody>) -> AxumResponse {
         _ => Vec::new(),
     };
     AxumResponse::from_parts(parts, AxumBody::from(bytes))
+}
+
+#[cfg(test)]
+mod authorizer_cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_is_kept_for_the_ttl_and_none_without_one() {
+        let cache = AuthorizerCache::new(Duration::from_secs(1));
+        let allowed: Decision = Some(HashMap::from([("username".to_owned(), Value::from("ada"))]));
+        cache.put("Bearer a", allowed.clone());
+        cache.put("Bearer b", None);
+        assert_eq!(cache.get("Bearer a"), Some(allowed));
+        assert_eq!(cache.get("Bearer b"), Some(None), "a refusal is kept too");
+        assert_eq!(cache.get("Bearer c"), None);
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(
+            cache.get("Bearer a"),
+            None,
+            "past the TTL the authorizer is asked again"
+        );
+        let uncached = AuthorizerCache::new(Duration::ZERO);
+        uncached.put("Bearer a", None);
+        assert_eq!(uncached.get("Bearer a"), None);
+    }
 }
 
 #[cfg(test)]

@@ -135,6 +135,7 @@ fn gateway(sealing: &Arc<SealingStore>, passwords: PasswordHasher, tokens: Token
         },
         tokens,
         accounts: Arc::clone(store),
+        authorizer_cache: local::AuthorizerCache::from_env(),
     }
 }
 

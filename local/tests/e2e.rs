@@ -61,8 +61,14 @@ impl Store {
 }
 
 fn start(data_dir: &Path, store: &Store) -> Server {
+    start_with(data_dir, store, &[])
+}
+
+/// [`start`] with these environment variables set too.
+fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let mut command = debts_local(data_dir, port);
+    command.envs(env.iter().copied());
     match store {
         Store::Sqlite => &mut command,
         Store::DynamoDb { table } => command
@@ -615,7 +621,8 @@ fn found_in_files(dir: &Path, needles: &[&str]) -> Vec<String> {
 #[test]
 fn sqlite_an_erased_users_personal_data_is_in_no_file_of_the_data_directory() {
     let dir = data_dir();
-    let server = start(&dir, &Store::Sqlite);
+    // Without API Gateway's authorizer cache (30 s by default, as the stack's), so the refusal shows at once.
+    let server = start_with(&dir, &Store::Sqlite, &[("AUTHORIZER_CACHE_SECS", "0")]);
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let user = format!("u{}", &tag[..10]);
     let (email, full_name) = (format!("{tag}@mail.example"), format!("Fullname{tag}"));
