@@ -127,7 +127,8 @@ async fn main() {
         None => println!("  (no python3: the OpenSSL reference was not measured)"),
     }
 
-    let store = integration_tests::sqlite_store().await;
+    // As the handlers run: personal fields sealed (and opened) under each user's data key.
+    let store = integration_tests::sqlite_test_store().await.store;
     let passwords = PasswordHasher::new(MIN_ITERATIONS).unwrap();
     let tokens = Tokens::new(
         Arc::new(StaticKeys::from_secret(
