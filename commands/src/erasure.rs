@@ -1,5 +1,6 @@
 //! `DELETE /users/{username}`: a user erases themselves. One transaction appends `UserErased` and removes the
-//! data key (every personal field sealed under it is unreadable from then on), the credentials (no login, and
+//! data key (the sealing store adds that removal to every `UserErased`: every personal field sealed under it is
+//! unreadable from then on), the credentials (no login, and
 //! the authorizer refuses the user's tokens) and the email reservation (the address can register again; the
 //! username stays taken, as its events remain). The projector then rewrites the user's read items.
 
@@ -165,9 +166,9 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         let version = history.last().map_or(0, |e| e.version);
         let events = envelopes(username, version, payloads, username, &meta, now);
         let email = Email::parse(&profile.email).map(|e| e.normalized());
-        let mut append = AppendRequest::new(version, events)
-            .with_removal(keys::data_key_key(username))
-            .with_removal(keys::credentials_key(username));
+        // The store that seals removes the data key with `UserErased` (`privacy::SealingStore`).
+        let mut append =
+            AppendRequest::new(version, events).with_removal(keys::credentials_key(username));
         if let Ok(email) = email {
             append = append.with_removal(keys::email_guard_key(&email));
         }

@@ -18,7 +18,7 @@ pub use cache::KeyCache;
 pub use kek::{KeyEncryptionKey, LocalKek, WrappedKey};
 pub use kms::KmsKek;
 pub use sealed::{DataKey, SealContext, Sealed};
-pub use store::{Keyring, LambdaSetupError, SealingStore, KMS_KEY_ENV};
+pub use store::{LambdaSetupError, SealingStore};
 
 /// What can go wrong sealing, opening, wrapping or unwrapping.
 #[derive(Debug, thiserror::Error)]

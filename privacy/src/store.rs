@@ -22,14 +22,14 @@ use store::{
 use crate::{DataKey, KeyCache, KeyEncryptionKey, PrivacyError, SealContext, Sealed, WrappedKey};
 
 /// Users' data keys: made and unwrapped by the key-encryption key, kept unwrapped for a short while.
-pub struct Keyring {
+struct Keyring {
     kek: Arc<dyn KeyEncryptionKey>,
     cache: KeyCache,
 }
 
 impl Keyring {
     /// A keyring over `kek` that keeps unwrapped keys for the longest time allowed.
-    pub fn new(kek: Arc<dyn KeyEncryptionKey>) -> Self {
+    fn new(kek: Arc<dyn KeyEncryptionKey>) -> Self {
         Keyring {
             kek,
             cache: KeyCache::new(KeyCache::LONGEST),
@@ -248,10 +248,7 @@ impl EventStore for SealingStore {
             .any(|e| matches!(e.payload, EventPayload::UserErased(_)));
         if erasure {
             // The key goes in the erasure's own transaction: no erased user keeps a key, even after a crash.
-            let key = keys::data_key_key(&aggregate_id);
-            if !request.removals.contains(&key) {
-                request = request.with_removal(key);
-            }
+            request = request.with_removal(keys::data_key_key(&aggregate_id));
         }
         if !request.events.iter_mut().any(has_clear_fields) {
             let appended = self.inner.append(request).await;
@@ -354,7 +351,12 @@ impl EventStore for SealingStore {
 }
 
 /// The environment variable naming the KMS key (id, ARN or alias) that wraps data keys on AWS.
-pub const KMS_KEY_ENV: &str = "KMS_KEY_ID";
+const KMS_KEY_ENV: &str = "KMS_KEY_ID";
+
+/// The KMS key `key_id` as the key-encryption key, through a client of the shared configuration.
+fn kms_kek(config: &lambda_support::SdkConfig, key_id: String) -> Arc<crate::KmsKek> {
+    Arc::new(crate::KmsKek::new(aws_sdk_kms::Client::new(config), key_id))
+}
 
 impl SealingStore {
     /// `inner` with personal fields sealed under the key-encryption key the environment names: the KMS key
@@ -366,11 +368,7 @@ impl SealingStore {
     ) -> Result<Self, PrivacyError> {
         let kek: Arc<dyn KeyEncryptionKey> = match std::env::var(KMS_KEY_ENV) {
             Ok(key_id) if !key_id.is_empty() => {
-                let config = lambda_support::sdk_config().await;
-                Arc::new(crate::KmsKek::new(
-                    aws_sdk_kms::Client::new(&config),
-                    key_id,
-                ))
+                kms_kek(&lambda_support::sdk_config().await, key_id)
             }
             _ => Arc::new(crate::LocalKek::open_or_create(local_kek)?),
         };
@@ -389,10 +387,7 @@ impl SealingStore {
         let table = store_dynamodb::DynamoStore::from_env(&config)?;
         let key_id = std::env::var(KMS_KEY_ENV)
             .map_err(|_| PrivacyError::KekUnavailable(format!("{KMS_KEY_ENV} is not set")))?;
-        let kek = Arc::new(crate::KmsKek::new(
-            aws_sdk_kms::Client::new(&config),
-            key_id,
-        ));
+        let kek = kms_kek(&config, key_id);
         Ok(Arc::new(SealingStore::new(Arc::new(table), kek)))
     }
 }
