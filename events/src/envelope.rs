@@ -74,7 +74,7 @@ impl EventEnvelope {
         correlation_id: Uuid,
     ) -> Self {
         EventEnvelope {
-            event_id: Uuid::new_v4(),
+            event_id: crate::ids::random_uuid(),
             schema_version: EventPayload::current_schema_version(payload.event_type())
                 .expect("every payload type has a current schema version"),
             aggregate_type: payload.aggregate_type(),

@@ -2,6 +2,7 @@
 //! the upcasting that keeps old schema versions readable. Stream consumers depend on exactly this shape.
 
 mod envelope;
+pub mod ids;
 mod payload;
 mod personal;
 pub mod schema;

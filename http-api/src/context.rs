@@ -34,7 +34,7 @@ pub struct RequestMeta {
 /// ASCII characters is kept (and stands as its UUIDv5); anything else, or none, gets a new id.
 pub fn correlation_from(header: Option<&str>) -> (Uuid, Option<String>) {
     let Some(value) = header.map(str::trim).filter(|v| !v.is_empty()) else {
-        return (Uuid::new_v4(), None);
+        return (events::ids::random_uuid(), None);
     };
     if let Ok(uuid) = Uuid::parse_str(value) {
         return (uuid, None);
@@ -45,7 +45,7 @@ pub fn correlation_from(header: Option<&str>) -> (Uuid, Option<String>) {
             Some(value.to_owned()),
         );
     }
-    (Uuid::new_v4(), None)
+    (events::ids::random_uuid(), None)
 }
 
 impl RequestMeta {
@@ -71,7 +71,7 @@ impl RequestMeta {
                 Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
                 _ => None,
             })
-            .unwrap_or_else(|| Uuid::new_v4().to_string());
+            .unwrap_or_else(|| events::ids::random_uuid().to_string());
         RequestMeta {
             correlation_id,
             client_correlation_id,

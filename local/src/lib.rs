@@ -5,6 +5,7 @@
 
 pub mod lag;
 pub mod load;
+pub mod log_writer;
 pub mod projector;
 pub mod routes;
 pub mod serve;
@@ -176,6 +177,24 @@ fn combined_headers(headers: &HeaderMap) -> HeaderMap {
     combined
 }
 
+/// The request context's `time` as API Gateway writes it (`30/Nov/2026:12:52:05 +0000`), written directly:
+/// chrono's `format` parses its pattern on every call.
+fn request_time(now: chrono::DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        now.day(),
+        MONTHS[now.month0() as usize],
+        now.year(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
 /// The request context API Gateway sends with both the authorizer request and the integration request.
 fn request_context(
     method: &Method,
@@ -197,10 +216,10 @@ fn request_context(
     context.domain_name = Some(header("host").unwrap_or("127.0.0.1").to_owned());
     context.domain_prefix = Some("local".to_owned());
     context.http = http;
-    context.request_id = Some(uuid::Uuid::new_v4().to_string());
+    context.request_id = Some(events::ids::random_uuid().to_string());
     context.route_key = Some(route_key.to_owned());
     context.stage = Some("$default".to_owned());
-    context.time = Some(now.format("%d/%b/%Y:%H:%M:%S %z").to_string());
+    context.time = Some(request_time(now));
     context.time_epoch = now.timestamp_millis();
     context
 }
@@ -485,6 +504,17 @@ mod tests {
         assert_eq!(event["requestContext"]["stage"], "$default");
         assert_eq!(event["body"], r#"{"debt_name":"Car"}"#);
         assert_eq!(event["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn the_request_time_is_written_as_api_gateway_writes_it() {
+        for instant in ["2026-11-30T12:52:05Z", "2027-01-02T03:04:05.999Z"] {
+            let now: chrono::DateTime<Utc> = instant.parse().unwrap();
+            assert_eq!(
+                request_time(now),
+                now.format("%d/%b/%Y:%H:%M:%S %z").to_string()
+            );
+        }
     }
 
     #[test]

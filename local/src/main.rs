@@ -25,13 +25,11 @@ use tools::cli::{ChangeSource, Failure, StoreArgs};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Installs the log subscriber; log lines are written to stdout by a thread of their own (the answer is not
-/// held up by the write, a sixth of a request's time in issue 16's profile), in order, none dropped: a full
-/// buffer slows the request down instead. The guard flushes what is buffered when `main` returns.
-fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
-    let (stdout, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stdout());
+/// Installs the log subscriber; log lines go to stdout through `local::log_writer` (a request appends its
+/// line; a thread of its own writes them out in batches, in order, none dropped). The guard writes what is
+/// still queued when `main` returns.
+fn init_logging() -> local::log_writer::WriterGuard {
+    let (stdout, guard) = local::log_writer::batched_stdout();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("access=info,warn"));
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {

@@ -140,31 +140,33 @@ pub struct RouteMatch {
 
 /// The path parameters when `path` fits `template`.
 fn fit(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
-    let wanted: Vec<&str> = template.trim_matches('/').split('/').collect();
-    let given: Vec<&str> = path
+    // Segment by segment, without collecting: every request tries most templates before its own.
+    let mut wanted = template.trim_matches('/').split('/');
+    let mut given = path
         .trim_end_matches('/')
         .trim_start_matches('/')
-        .split('/')
-        .collect();
-    if wanted.len() != given.len() {
-        return None;
-    }
+        .split('/');
     let mut parameters = BTreeMap::new();
-    for (w, g) in wanted.iter().zip(&given) {
-        match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
-            Some(name) if !g.is_empty() => {
-                let value = percent_decode(g)?;
-                parameters.insert(name.to_owned(), value);
-            }
-            Some(_) => return None,
-            None if w == g => {}
-            None => return None,
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(parameters),
+            (Some(w), Some(g)) => match w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Some(name) if !g.is_empty() => {
+                    parameters.insert(name.to_owned(), percent_decode(g)?);
+                }
+                Some(_) => return None,
+                None if w == g => {}
+                None => return None,
+            },
+            _ => return None,
         }
     }
-    Some(parameters)
 }
 
 fn percent_decode(segment: &str) -> Option<String> {
+    if !segment.contains('%') {
+        return Some(segment.to_owned());
+    }
     let decoded: Vec<u8> =
         form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
             .next()
@@ -230,6 +232,13 @@ mod tests {
                 .path_parameters["username"],
             "al ice"
         );
+        for (path, username) in [("/users/a+b", "a+b"), ("/users/a%2Bb+c%20d", "a+b+c d")] {
+            assert_eq!(
+                match_route(&Method::GET, path).unwrap().path_parameters["username"],
+                username,
+                "a '+' in a path is itself"
+            );
+        }
         assert_eq!(
             match_route(&Method::PATCH, "/debts/x")
                 .err()
