@@ -143,8 +143,15 @@ class MinimalRuntime:
                 elif self.path.endswith("/error"):
                     runtime.answers.put({"error": json.loads(body or b"null")})
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                # A measured process is killed while its next `next` call is open: that reset is expected.
+                if not isinstance(sys.exc_info()[1], ConnectionResetError):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
