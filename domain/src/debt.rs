@@ -174,6 +174,10 @@ pub struct DebtRecord {
     pub debt_name: String,
     pub principal: Decimal,
     pub interest_rate: Decimal,
+    #[serde(
+        serialize_with = "crate::wire::write_day",
+        deserialize_with = "crate::wire::read_day"
+    )]
     pub start_date: NaiveDate,
     pub payment_frequency: PaymentFrequency,
     pub current_balance: Decimal,
@@ -190,10 +194,18 @@ pub struct DebtRecord {
     #[serde(default = "zero_cents")]
     pub total_charged: Decimal,
     /// The latest `paid_on` of any payment.
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "crate::wire::write_optional_day",
+        deserialize_with = "crate::wire::read_optional_day"
+    )]
     pub last_payment_on: Option<NaiveDate>,
     /// While paid off: the latest `paid_on` of the payments that cleared the balance.
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "crate::wire::write_optional_day",
+        deserialize_with = "crate::wire::read_optional_day"
+    )]
     pub paid_off_on: Option<NaiveDate>,
 }
 

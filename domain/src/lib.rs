@@ -7,6 +7,7 @@ pub mod plan;
 pub mod user;
 pub mod values;
 pub mod view;
+pub mod wire;
 
 pub use debt::{
     Charge, Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, DebtStatus, NewDebt,

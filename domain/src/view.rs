@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::debt::{zero_cents, Debt, DebtRecord, DebtState, DebtStatus};
 use crate::decider::Decider;
 use crate::user::{User, UserState};
+use crate::wire;
 
 /// A debt as clients see it: its id, its fields (flattened), and its history's bounds. Amounts are decimal
 /// strings.
@@ -20,7 +21,9 @@ pub struct DebtView {
     pub fields: DebtRecord,
     /// The debt's version: its number of events; also its `ETag`.
     pub version: u64,
+    #[serde(serialize_with = "wire::write_instant")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "wire::write_instant")]
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
@@ -37,6 +40,7 @@ struct FlatDebtView {
     debt_name: String,
     principal: Decimal,
     interest_rate: Decimal,
+    #[serde(deserialize_with = "wire::read_day")]
     start_date: NaiveDate,
     payment_frequency: PaymentFrequency,
     current_balance: Decimal,
@@ -49,12 +53,14 @@ struct FlatDebtView {
     total_paid: Decimal,
     #[serde(default = "zero_cents")]
     total_charged: Decimal,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::read_optional_day")]
     last_payment_on: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::read_optional_day")]
     paid_off_on: Option<NaiveDate>,
     version: u64,
+    #[serde(deserialize_with = "wire::read_instant")]
     created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "wire::read_instant")]
     updated_at: DateTime<Utc>,
     #[serde(default)]
     deleted: bool,

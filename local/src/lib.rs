@@ -115,15 +115,20 @@ impl AuthorizerCache {
 
 /// Headers the deployed API allows and exposes across origins; the gateway sends the same.
 fn add_cors(headers: &mut HeaderMap) {
+    use http::header::{
+        ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+        ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+    };
+    // Named by constant: a name given as text is parsed again on every response.
     let pairs = [
-        ("access-control-allow-origin", "*"),
-        ("access-control-allow-methods", "GET, POST, PUT, DELETE, OPTIONS"),
+        (ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE, OPTIONS"),
         (
-            "access-control-allow-headers",
+            ACCESS_CONTROL_ALLOW_HEADERS,
             "authorization, content-type, idempotency-key, if-match, if-none-match, x-correlation-id",
         ),
-        ("access-control-expose-headers", "etag, x-correlation-id"),
-        ("access-control-max-age", "600"),
+        (ACCESS_CONTROL_EXPOSE_HEADERS, "etag, x-correlation-id"),
+        (ACCESS_CONTROL_MAX_AGE, "600"),
     ];
     for (name, value) in pairs {
         headers.insert(name, HeaderValue::from_static(value));
@@ -139,6 +144,17 @@ fn problem_response(problem: &Problem) -> AxumResponse {
         "content-type",
         HeaderValue::from_static("application/problem+json"),
     );
+    response
+}
+
+/// API Gateway's answer to a request no route takes: 404, or 405 with the methods the path has.
+fn unrouted(problem: &Problem, path: &str) -> AxumResponse {
+    let mut response = problem_response(problem);
+    if problem.status == 405 {
+        if let Ok(value) = HeaderValue::from_str(&allowed_methods(path).join(", ")) {
+            response.headers_mut().insert("allow", value);
+        }
+    }
     response
 }
 
@@ -260,18 +276,12 @@ impl Gateway {
                 .insert("content-type", HeaderValue::from_static("application/json"));
             return response;
         }
-        let found = match match_route(&parts.method, &path) {
+        let RouteMatch {
+            route,
+            path_parameters,
+        } = match match_route(&parts.method, &path) {
             Ok(found) => found,
-            Err(problem) => {
-                let mut response = problem_response(&problem);
-                let allow = allowed_methods(&path).join(", ");
-                if problem.status == 405 {
-                    if let Ok(value) = HeaderValue::from_str(&allow) {
-                        response.headers_mut().insert("allow", value);
-                    }
-                }
-                return response;
-            }
+            Err(problem) => return unrouted(&problem, &path),
         };
         // A body that trickles in is cut off: the headers have their deadline in the server, the body here.
         let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_GATEWAY_BODY));
@@ -286,9 +296,9 @@ impl Gateway {
                 return problem_response(&Problem::timeout("the body did not arrive in time"))
             }
         };
-        let mut event = integration_event(&parts, &found, &bytes);
-        if found.route.protected {
-            match self.authorize(&found.route, &event).await {
+        let mut event = integration_event(&parts, &route, path_parameters, &bytes);
+        if route.protected {
+            match self.authorize(&route, &event).await {
                 Ok(context) => {
                     let mut authorizer = ApiGatewayRequestAuthorizer::default();
                     authorizer.fields = context;
@@ -299,7 +309,7 @@ impl Gateway {
         }
         // What the Lambda runtime does with the event's JSON once it has parsed it.
         let lambda_request = lambda_http::Request::from(LambdaRequest::ApiGatewayV2(event));
-        match self.dispatch(found.route.handler, lambda_request).await {
+        match self.dispatch(route.handler, lambda_request).await {
             Ok(response) => into_axum(response),
             Err(error) => {
                 tracing::error!(%error, "handler failed");
@@ -405,12 +415,13 @@ impl Gateway {
 /// it.
 fn integration_event(
     parts: &http::request::Parts,
-    found: &RouteMatch,
+    route: &Route,
+    path_parameters: HashMap<String, String>,
     bytes: &[u8],
 ) -> ApiGatewayV2httpRequest {
     let path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
-    let route_key = format!("{} {}", found.route.method, found.route.template);
+    let route_key = format!("{} {}", route.method, route.template);
     let mut event = ApiGatewayV2httpRequest::default();
     event.version = Some("2.0".to_owned());
     event.raw_path = Some(path.to_owned());
@@ -420,7 +431,7 @@ fn integration_event(
     if !raw_query.is_empty() {
         event.query_string_parameters = raw_query.parse().unwrap_or_default();
     }
-    event.path_parameters = found.path_parameters.clone().into_iter().collect();
+    event.path_parameters = path_parameters;
     event.request_context = request_context(&parts.method, path, &route_key, &parts.headers);
     event.route_key = Some(route_key);
     match std::str::from_utf8(bytes) {
@@ -477,7 +488,8 @@ mod tests {
     fn event_for(request: http::Request<()>, body: &[u8]) -> Value {
         let (parts, ()) = request.into_parts();
         let found = match_route(&parts.method, parts.uri.path()).expect("a route");
-        serde_json::to_value(integration_event(&parts, &found, body)).expect("events serialise")
+        let event = integration_event(&parts, &found.route, found.path_parameters, body);
+        serde_json::to_value(event).expect("events serialise")
     }
 
     #[test]

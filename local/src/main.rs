@@ -45,6 +45,9 @@ fn init_logging() -> local::log_writer::WriterGuard {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_target(false)
+            .with_timer(local::log_writer::Timestamps)
+            // Colour codes only where someone reads them: not in a file or a pipe.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
             .with_writer(stdout)
             .compact()
             .init();

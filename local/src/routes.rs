@@ -1,7 +1,7 @@
 //! The API's routes, as the HTTP API declares them: method, path template, handler, and whether the
 //! authorizer guards it.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use http::Method;
 use http_api::Problem;
@@ -135,18 +135,16 @@ pub const ROUTES: [Route; 16] = [
 
 pub struct RouteMatch {
     pub route: Route,
-    pub path_parameters: BTreeMap<String, String>,
+    /// As the integration event carries them.
+    pub path_parameters: HashMap<String, String>,
 }
 
 /// The path parameters when `path` fits `template`.
-fn fit(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
-    // Segment by segment, without collecting: every request tries most templates before its own.
-    let mut wanted = template.trim_matches('/').split('/');
-    let mut given = path
-        .trim_end_matches('/')
-        .trim_start_matches('/')
-        .split('/');
-    let mut parameters = BTreeMap::new();
+fn fit(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    // Segment by segment, without collecting: every request tries a few templates before its own.
+    let mut wanted = segments(template);
+    let mut given = segments(path.trim_end_matches('/'));
+    let mut parameters = HashMap::new();
     loop {
         match (wanted.next(), given.next()) {
             (None, None) => return Some(parameters),
@@ -161,6 +159,11 @@ fn fit(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
             _ => return None,
         }
     }
+}
+
+/// The segments of a path after its leading slashes.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    path.trim_start_matches('/').split('/')
 }
 
 fn percent_decode(segment: &str) -> Option<String> {
@@ -190,22 +193,22 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
 
 /// The route for a request: 404 when no template fits the path, 405 when one fits but not the method.
 pub fn match_route(method: &Method, path: &str) -> Result<RouteMatch, Problem> {
-    let mut path_known = false;
-    for route in ROUTES {
+    // Only the method's own templates are tried for a match; the others only decide 404 or 405.
+    let own = ROUTES
+        .iter()
+        .filter(|route| route.method == method.as_str());
+    for route in own {
         if let Some(path_parameters) = fit(route.template, path) {
-            path_known = true;
-            if route.method == method.as_str() {
-                return Ok(RouteMatch {
-                    route,
-                    path_parameters,
-                });
-            }
+            return Ok(RouteMatch {
+                route: *route,
+                path_parameters,
+            });
         }
     }
-    Err(if path_known {
-        Problem::method_not_allowed(format!("{method} is not allowed on {path}"))
-    } else {
+    Err(if allowed_methods(path).is_empty() {
         Problem::not_found(format!("no route for {path}"))
+    } else {
+        Problem::method_not_allowed(format!("{method} is not allowed on {path}"))
     })
 }
 
