@@ -193,22 +193,30 @@ fn combined_headers(headers: &HeaderMap) -> HeaderMap {
     combined
 }
 
-/// The request context's `time` as API Gateway writes it (`30/Nov/2026:12:52:05 +0000`), written directly:
-/// chrono's `format` parses its pattern on every call.
+/// The request context's `time` as API Gateway writes it (`30/Nov/2026:12:52:05 +0000`), written digit by
+/// digit: chrono's `format` parses its pattern on every call, and `format!` pads each number through the
+/// formatter.
 fn request_time(now: chrono::DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    format!(
-        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
-        now.day(),
-        MONTHS[now.month0() as usize],
-        now.year(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    )
+    let two = |text: &mut String, n: u32| {
+        text.push(char::from(b'0' + (n / 10 % 10) as u8));
+        text.push(char::from(b'0' + (n % 10) as u8));
+    };
+    let mut text = String::with_capacity(26);
+    two(&mut text, now.day());
+    text.push('/');
+    text.push_str(MONTHS[now.month0() as usize]);
+    text.push('/');
+    text.push_str(&now.year().to_string());
+    for (separator, n) in [(':', now.hour()), (':', now.minute()), (':', now.second())] {
+        text.push(separator);
+        two(&mut text, n);
+    }
+    text.push_str(" +0000");
+    text
 }
 
 /// The request context API Gateway sends with both the authorizer request and the integration request.
@@ -421,7 +429,7 @@ fn integration_event(
 ) -> ApiGatewayV2httpRequest {
     let path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
-    let route_key = format!("{} {}", route.method, route.template);
+    let route_key = route.key.to_owned();
     let mut event = ApiGatewayV2httpRequest::default();
     event.version = Some("2.0".to_owned());
     event.raw_path = Some(path.to_owned());
@@ -520,7 +528,11 @@ mod tests {
 
     #[test]
     fn the_request_time_is_written_as_api_gateway_writes_it() {
-        for instant in ["2026-11-30T12:52:05Z", "2027-01-02T03:04:05.999Z"] {
+        for instant in [
+            "2026-11-30T12:52:05Z",
+            "2027-01-02T03:04:05.999Z",
+            "2031-12-09T23:59:59Z",
+        ] {
             let now: chrono::DateTime<Utc> = instant.parse().unwrap();
             assert_eq!(
                 request_time(now),

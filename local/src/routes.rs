@@ -30,107 +30,42 @@ pub enum Handler {
 pub struct Route {
     pub method: &'static str,
     pub template: &'static str,
+    /// API Gateway's route key, `METHOD template`, as the event's `routeKey` carries it.
+    pub key: &'static str,
     pub handler: Handler,
     pub protected: bool,
 }
 
+/// A [`Route`] whose key is joined at compile time, not per request.
+macro_rules! route {
+    ($method:literal $template:literal => $handler:ident, protected: $protected:literal) => {
+        Route {
+            method: $method,
+            template: $template,
+            key: concat!($method, " ", $template),
+            handler: Handler::$handler,
+            protected: $protected,
+        }
+    };
+}
+
 pub const ROUTES: [Route; 16] = [
-    Route {
-        method: "GET",
-        template: "/healthz",
-        handler: Handler::Healthz,
-        protected: false,
-    },
-    Route {
-        method: "POST",
-        template: "/users",
-        handler: Handler::CreateUser,
-        protected: false,
-    },
-    Route {
-        method: "POST",
-        template: "/login",
-        handler: Handler::Login,
-        protected: false,
-    },
-    Route {
-        method: "GET",
-        template: "/users/{username}",
-        handler: Handler::GetUser,
-        protected: true,
-    },
-    Route {
-        method: "DELETE",
-        template: "/users/{username}",
-        handler: Handler::EraseUser,
-        protected: true,
-    },
-    Route {
-        method: "GET",
-        template: "/users/{username}/summary",
-        handler: Handler::GetSummary,
-        protected: true,
-    },
-    Route {
-        method: "GET",
-        template: "/debts",
-        handler: Handler::ListDebts,
-        protected: true,
-    },
-    Route {
-        method: "POST",
-        template: "/debts",
-        handler: Handler::CreateDebt,
-        protected: true,
-    },
-    Route {
-        method: "GET",
-        template: "/debts/{debt_id}",
-        handler: Handler::GetDebt,
-        protected: true,
-    },
-    Route {
-        method: "PUT",
-        template: "/debts/{debt_id}",
-        handler: Handler::UpdateDebt,
-        protected: true,
-    },
-    Route {
-        method: "DELETE",
-        template: "/debts/{debt_id}",
-        handler: Handler::DeleteDebt,
-        protected: true,
-    },
-    Route {
-        method: "GET",
-        template: "/debts/{debt_id}/history",
-        handler: Handler::GetDebtHistory,
-        protected: true,
-    },
-    Route {
-        method: "POST",
-        template: "/debts/{debt_id}/payments",
-        handler: Handler::RecordPayment,
-        protected: true,
-    },
-    Route {
-        method: "POST",
-        template: "/debts/{debt_id}/charges",
-        handler: Handler::AddCharge,
-        protected: true,
-    },
-    Route {
-        method: "GET",
-        template: "/users/{username}/payoff-plan",
-        handler: Handler::GetPayoffPlan,
-        protected: true,
-    },
-    Route {
-        method: "GET",
-        template: "/debts/{debt_id}/schedule",
-        handler: Handler::GetDebtSchedule,
-        protected: true,
-    },
+    route!("GET" "/healthz" => Healthz, protected: false),
+    route!("POST" "/users" => CreateUser, protected: false),
+    route!("POST" "/login" => Login, protected: false),
+    route!("GET" "/users/{username}" => GetUser, protected: true),
+    route!("DELETE" "/users/{username}" => EraseUser, protected: true),
+    route!("GET" "/users/{username}/summary" => GetSummary, protected: true),
+    route!("GET" "/debts" => ListDebts, protected: true),
+    route!("POST" "/debts" => CreateDebt, protected: true),
+    route!("GET" "/debts/{debt_id}" => GetDebt, protected: true),
+    route!("PUT" "/debts/{debt_id}" => UpdateDebt, protected: true),
+    route!("DELETE" "/debts/{debt_id}" => DeleteDebt, protected: true),
+    route!("GET" "/debts/{debt_id}/history" => GetDebtHistory, protected: true),
+    route!("POST" "/debts/{debt_id}/payments" => RecordPayment, protected: true),
+    route!("POST" "/debts/{debt_id}/charges" => AddCharge, protected: true),
+    route!("GET" "/users/{username}/payoff-plan" => GetPayoffPlan, protected: true),
+    route!("GET" "/debts/{debt_id}/schedule" => GetDebtSchedule, protected: true),
 ];
 
 pub struct RouteMatch {
