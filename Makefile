@@ -204,6 +204,10 @@ bench-commands: ## PBKDF2 cost and each handler's latency in-process on SQLite (
 bench-gateway: ## GET /debts/{id} through the local gateway next to a bare hyper server, same client (release builds)
 	scripts/bench-gateway.sh
 
+.PHONY: count-gateway
+count-gateway: ## Instructions the local gateway runs per GET /debts/{id} (valgrind's callgrind; a count, steady on a busy machine)
+	scripts/count-gateway-instructions.sh
+
 .PHONY: bench-as-of
 bench-as-of: ## Reads as of an instant (folded from the events) next to reads of now (read items), in-process on SQLite (release build)
 	cargo run --release -p integration-tests --bin as-of-reads
