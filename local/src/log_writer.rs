@@ -3,15 +3,14 @@
 //! pays an append under a lock; it wakes the writer only when the buffer was empty, never per line (a
 //! writer thread woken for every line, then writing it alone, was an eighth of the gateway's time in issue
 //! 16's profile). Lines keep their order and none is dropped: when stdout stops taking them, an append waits
-//! once `MAX_PENDING` bytes are queued. An idle server's writer sleeps without a timer.
+//! once `MAX_PENDING` bytes are queued. An idle server's writer sleeps without a timer. [`Timestamps`] stamps
+//! the readable format's lines.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
-
-use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
