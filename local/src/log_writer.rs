@@ -155,37 +155,49 @@ pub struct Timestamps;
 impl FormatTime for Timestamps {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
         thread_local! {
-            static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+            static STAMP: RefCell<Stamp> = const { RefCell::new(Stamp::new()) };
         }
         match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since_epoch) => {
-                SECOND.with_borrow_mut(|second| w.write_str(&timestamp(since_epoch, second)))
-            }
+            Ok(since_epoch) => STAMP.with_borrow_mut(|stamp| w.write_str(stamp.at(since_epoch))),
             Err(_) => tracing_subscriber::fmt::time::SystemTime.format_time(w),
         }
     }
 }
 
-/// `since_epoch` as text, reusing `second` (the last whole second seen and its text) when it is the same.
-fn timestamp(since_epoch: Duration, second: &mut (u64, String)) -> String {
-    let seconds = since_epoch.as_secs();
-    if second.0 != seconds {
-        let at = i64::try_from(seconds)
-            .ok()
-            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-            .unwrap_or_default();
-        *second = (seconds, at.format("%Y-%m-%dT%H:%M:%S").to_string());
+/// One thread's last timestamp: its whole second, and its text, whose part up to the second stays while the
+/// second does.
+struct Stamp {
+    second: u64,
+    text: String,
+    second_len: usize,
+}
+
+impl Stamp {
+    const fn new() -> Self {
+        Stamp {
+            second: u64::MAX,
+            text: String::new(),
+            second_len: 0,
+        }
     }
-    let mut micros = since_epoch.subsec_micros();
-    let mut fraction = *b".000000Z";
-    for digit in fraction[1..7].iter_mut().rev() {
-        *digit = b'0' + (micros % 10) as u8;
-        micros /= 10;
+
+    /// `since_epoch` as text.
+    fn at(&mut self, since_epoch: Duration) -> &str {
+        let second = since_epoch.as_secs();
+        if second != self.second {
+            let at = i64::try_from(second)
+                .ok()
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .unwrap_or_default();
+            self.text = at.format("%Y-%m-%dT%H:%M:%S.").to_string();
+            self.second = second;
+            self.second_len = self.text.len();
+        }
+        self.text.truncate(self.second_len);
+        crate::zero_padded(&mut self.text, since_epoch.subsec_micros(), 6);
+        self.text.push('Z');
+        &self.text
     }
-    let mut text = String::with_capacity(second.1.len() + fraction.len());
-    text.push_str(&second.1);
-    text.push_str(std::str::from_utf8(&fraction).expect("ASCII digits"));
-    text
 }
 
 #[cfg(test)]
@@ -261,7 +273,7 @@ mod tests {
 
     #[test]
     fn timestamps_read_as_tracing_subscriber_writes_them() {
-        let mut second = (u64::MAX, String::new());
+        let mut stamp = Stamp::new();
         for (seconds, nanos) in [
             (1_796_000_000, 123_456_789),
             (1_796_000_000, 999),
@@ -271,7 +283,7 @@ mod tests {
             let since_epoch = Duration::new(seconds, nanos);
             let at = chrono::DateTime::from_timestamp(seconds as i64, nanos).unwrap();
             assert_eq!(
-                timestamp(since_epoch, &mut second),
+                stamp.at(since_epoch),
                 at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
             );
         }
