@@ -297,6 +297,10 @@ impl EventStore for SealingStore {
         self.inner.get_item(key).await
     }
 
+    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+        self.inner.get_item_json(key).await
+    }
+
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
         self.inner.put_read_item(item).await
     }

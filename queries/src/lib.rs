@@ -11,14 +11,14 @@ mod summary;
 use std::sync::Arc;
 
 use chrono::Utc;
-use domain::{DebtView, Username};
+use domain::{DebtView, UserView, Username};
 use http::StatusCode;
 use http_api::context::{caller, debt_id, header, path_param, query_param};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
-use read_model::{debt_view, user_view, Contribution, PortfolioSummary};
+use read_model::{Contribution, PortfolioSummary, ReadView};
 use serde_json::json;
-use store::{keys, EventStore, ItemKey, ReadItem};
+use store::{keys, EventStore, ItemKey};
 
 pub use history::get_debt_history;
 pub use listing::list_debts;
@@ -39,16 +39,16 @@ impl QueryDeps {
     }
 }
 
-/// A live read item by key; tombstones read as absent.
-async fn live_read_item(
+/// A live read item's view and version by key, decoded from the item's stored text; tombstones read as
+/// absent.
+async fn live_view<T: ReadView>(
     store: &dyn EventStore,
     key: &ItemKey,
-) -> Result<Option<ReadItem>, Problem> {
-    Ok(store
-        .get_item(key)
-        .await?
-        .and_then(ReadItem::from_item)
-        .filter(|item| !item.deleted))
+) -> Result<Option<(T, u64)>, Problem> {
+    match store.get_item_json(key).await? {
+        Some(text) => Ok(read_model::live_view(key, &text)?),
+        None => Ok(None),
+    }
 }
 
 /// The caller, when the path's `{username}` names them; anyone else's reads as not found, so a request
@@ -90,10 +90,11 @@ pub async fn healthz(request: Request, deps: &QueryDeps) -> Result<Response<Body
 pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-user", request, |request, _meta| async move {
         let me = own_username(&request)?;
-        let item = live_read_item(deps.store.as_ref(), &keys::user_info_key(me.as_str()))
-            .await?
-            .ok_or_else(|| Problem::not_found("no such user"))?;
-        Ok(Reply::ok(user_view(&item)?))
+        let (user, _version) =
+            live_view::<UserView>(deps.store.as_ref(), &keys::user_info_key(me.as_str()))
+                .await?
+                .ok_or_else(|| Problem::not_found("no such user"))?;
+        Ok(Reply::ok(user))
     })
     .await
 }
@@ -143,19 +144,19 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
                 .ok_or_else(|| Problem::internal("a debt history without its creation"))?;
             return Ok(Reply::ok(debt).with_member("as_of", as_of::stated(at)));
         }
-        let item = live_read_item(
+        let (debt, version) = live_view::<DebtView>(
             deps.store.as_ref(),
             &keys::debt_read_key(me.as_str(), &debt_id),
         )
         .await?
         .ok_or_else(|| Problem::not_found("no such debt"))?;
-        let etag = http_api::reply::etag(item.version);
+        let etag = http_api::reply::etag(version);
         let current = header(&request, "if-none-match")
             .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
         if current {
-            return Ok(Reply::not_modified(item.version));
+            return Ok(Reply::not_modified(version));
         }
-        Ok(Reply::ok(debt_view(&item)?).with_version(item.version))
+        Ok(Reply::ok(debt).with_version(version))
     })
     .await
 }

@@ -10,14 +10,13 @@ use http_api::context::{caller, debt_id, header, query_param};
 use http_api::problem::FieldError;
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
-use read_model::debt_view;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{json, Value};
 use store::keys;
 
 use crate::listing::debts_at;
-use crate::{live_read_item, own_username, QueryDeps};
+use crate::{live_view, own_username, QueryDeps};
 
 fn invalid(field: &str, message: impl Into<String>) -> Problem {
     Problem::validation(vec![FieldError::new(field, message)])
@@ -357,10 +356,10 @@ pub async fn get_debt_schedule(
     serve("get-debt-schedule", request, |request, _meta| async move {
         let me = caller(&request)?;
         let debt_id = debt_id(&request)?;
-        let item = live_read_item(deps.store.as_ref(), &keys::debt_read_key(me.as_str(), &debt_id))
-            .await?
-            .ok_or_else(|| Problem::not_found("no such debt"))?;
-        let debt = debt_view(&item)?;
+        let (debt, _version) =
+            live_view::<DebtView>(deps.store.as_ref(), &keys::debt_read_key(me.as_str(), &debt_id))
+                .await?
+                .ok_or_else(|| Problem::not_found("no such debt"))?;
         let start = YearMonth::parse(query_param(&request, "start"))?;
         let minimum = debt
             .fields

@@ -4,9 +4,9 @@
 use domain::{DebtView, UserView};
 use serde::de::value::MapDeserializer;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use store::{codec, keys, Attributes, ReadItem, StoreError};
+use store::{codec, keys, Attributes, ItemKey, ReadItem, StoreError};
 
 fn attributes_of(view: &impl Serialize) -> Attributes {
     let mut attributes = codec::to_attributes(view);
@@ -36,6 +36,67 @@ fn view_of<T: DeserializeOwned>(item: &ReadItem) -> Result<T, StoreError> {
             reason: e.to_string(),
         }
     })
+}
+
+/// A view kept as a read item. A view that carries the item's guard itself (`version`, `deleted`) says so,
+/// and is then read from the stored text in one pass; for another the guard is read in a pass of its own.
+pub trait ReadView: DeserializeOwned {
+    /// The item's version and whether it is a tombstone, when the view holds them.
+    fn guard(&self) -> Option<(u64, bool)> {
+        None
+    }
+}
+
+impl ReadView for DebtView {
+    fn guard(&self) -> Option<(u64, bool)> {
+        Some((self.version, self.deleted))
+    }
+}
+
+impl ReadView for UserView {}
+
+/// A live read item's view and version, decoded straight from the JSON text of its attributes
+/// ([`store::EventStore::get_item_json`]) rather than through the attribute map: the same view [`view_of`]
+/// reads from the item. `None` for a tombstone, and for an item without a numeric `version` (not a read
+/// item), as [`ReadItem::from_item`] reads them.
+pub fn live_view<T: ReadView>(key: &ItemKey, text: &str) -> Result<Option<(T, u64)>, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        reason: e.to_string(),
+    };
+    match serde_json::from_str::<T>(text) {
+        Ok(view) => match view.guard().map_or_else(|| guard_of(text), |g| Ok(Some(g))) {
+            Ok(Some((version, false))) => Ok(Some((view, version))),
+            Ok(_) => Ok(None),
+            Err(e) => Err(corrupt(e)),
+        },
+        // A tombstone, or an item that is not a read item, need not hold a whole view.
+        Err(e) => match guard_of(text).map_err(corrupt)? {
+            Some((_, false)) => Err(corrupt(e)),
+            _ => Ok(None),
+        },
+    }
+}
+
+/// The read item's guard in `text` (every other attribute skipped), taken as loosely as
+/// [`ReadItem::from_item`] takes it: `None` without a numeric `version`; a `deleted` that is not `true` is
+/// live.
+fn guard_of(text: &str) -> Result<Option<(u64, bool)>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Guard {
+        #[serde(default)]
+        version: Option<Value>,
+        #[serde(default)]
+        deleted: Option<Value>,
+    }
+    let guard: Guard = serde_json::from_str(text)?;
+    let deleted = guard.deleted.as_ref().and_then(Value::as_bool) == Some(true);
+    Ok(guard
+        .version
+        .as_ref()
+        .and_then(Value::as_u64)
+        .map(|version| (version, deleted)))
 }
 
 pub fn debt_item(view: &DebtView) -> ReadItem {
@@ -75,4 +136,90 @@ pub fn erased_user_item(username: &str, version: u64) -> ReadItem {
 
 pub fn user_view(item: &ReadItem) -> Result<UserView, StoreError> {
     view_of(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn car_loan() -> DebtView {
+        serde_json::from_value(json!({
+            "debt_id": "0b6f0a8e-3f7c-4c4e-9d59-7c1f6a1b2c3d", "owner": "ada", "debt_name": "Car loan",
+            "principal": "12000.50", "interest_rate": "4.9", "start_date": "2025-01-15",
+            "payment_frequency": "monthly", "current_balance": "11000.25", "creditor": "Bank",
+            "minimum_payment": "250.00", "total_paid": "1000.25", "total_charged": "0.00",
+            "last_payment_on": "2025-02-15", "version": 3,
+            "created_at": "2025-01-15T10:00:00Z", "updated_at": "2025-02-15T10:00:00.123Z"
+        }))
+        .expect("a debt view")
+    }
+
+    /// The text the store keeps for `item`: its attributes with the guard, as one JSON object.
+    fn stored_text(item: &ReadItem) -> String {
+        Value::Object(item.to_item().attributes).to_string()
+    }
+
+    #[test]
+    fn a_live_view_from_the_text_is_the_view_from_the_item() {
+        let item = debt_item(&car_loan());
+        let live = live_view::<DebtView>(&item.key, &stored_text(&item)).unwrap();
+        assert_eq!(live, Some((debt_view(&item).unwrap(), 3)));
+        assert_eq!(live.unwrap().0, car_loan());
+
+        let user: UserView =
+            serde_json::from_value(json!({"username": "ada", "email": "ada@example.com",
+            "full_name": "Ada L", "created_at": "2025-01-15T10:00:00Z"}))
+            .unwrap();
+        let item = user_item(&user, 1);
+        let live = live_view::<UserView>(&item.key, &stored_text(&item)).unwrap();
+        assert_eq!(live, Some((user_view(&item).unwrap(), 1)));
+    }
+
+    #[test]
+    fn tombstones_and_items_without_a_version_read_as_absent() {
+        let mut item = debt_item(&car_loan());
+        item.deleted = true;
+        assert_eq!(
+            live_view::<DebtView>(&item.key, &stored_text(&item)).unwrap(),
+            None
+        );
+        let erased = erased_user_item("ada", 4);
+        assert_eq!(
+            live_view::<UserView>(&erased.key, &stored_text(&erased)).unwrap(),
+            None,
+            "an erased user's tombstone lacks the view's fields and is never decoded as one"
+        );
+        for version in [json!(null), json!("3"), json!(-1), json!(1.5)] {
+            let text = json!({"debt_name": "Car loan", "version": version}).to_string();
+            assert!(ReadItem::from_item(store::Item {
+                key: item.key.clone(),
+                attributes: serde_json::from_str(&text).unwrap()
+            })
+            .is_none());
+            assert_eq!(
+                live_view::<DebtView>(&item.key, &text).unwrap(),
+                None,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_an_object_or_not_the_view_is_corrupt() {
+        let key = keys::debt_read_key("ada", "x");
+        for text in [
+            "[1]",
+            "{\"version\": 1",
+            r#"{"version": 1, "debt_name": "no id"}"#,
+        ] {
+            assert!(
+                matches!(
+                    live_view::<DebtView>(&key, text),
+                    Err(StoreError::Corrupt { .. })
+                ),
+                "{text}"
+            );
+        }
+    }
 }

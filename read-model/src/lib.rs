@@ -6,5 +6,7 @@
 pub mod items;
 pub mod portfolio;
 
-pub use items::{debt_item, debt_view, erased_user_item, user_item, user_view};
+pub use items::{
+    debt_item, debt_view, erased_user_item, live_view, user_item, user_view, ReadView,
+};
 pub use portfolio::{Contribution, FrequencyTotals, PortfolioSummary};

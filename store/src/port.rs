@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use events::{AggregateType, EventEnvelope};
+use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::item::{Item, ItemKey, ReadItem};
@@ -344,6 +345,17 @@ pub trait EventStore: Send + Sync {
 
     /// Any item by key, strongly consistent.
     async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError>;
+
+    /// [`EventStore::get_item`]'s attributes as the text of one JSON object, for a reader that decodes its
+    /// own type straight from it rather than through [`crate::Attributes`] (a map entry, and an allocation,
+    /// per attribute: most of a read's cost on SQLite). The default writes the map out; an engine that
+    /// keeps the text answers it as kept.
+    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .get_item(key)
+            .await?
+            .map(|item| Value::Object(item.attributes).to_string()))
+    }
 
     /// Writes a read item only if none exists, or the stored one has a lower version and is not a
     /// tombstone. Out-of-order and repeated writes therefore converge on the newest state.

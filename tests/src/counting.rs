@@ -80,6 +80,11 @@ impl EventStore for CountingStore {
         self.inner.get_item(key).await
     }
 
+    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+        self.add("GetItem (consistent)", 1);
+        self.inner.get_item_json(key).await
+    }
+
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
         self.add("PutItem", 1);
         self.inner.put_read_item(item).await

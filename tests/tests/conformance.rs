@@ -642,6 +642,35 @@ pub async fn a_plain_item_is_replaced_but_events_are_refused(store: Store) {
     assert_eq!(event_count(&store, &user_ref(&username)).await, 1);
 }
 
+pub async fn an_items_json_text_holds_its_attributes(store: Store) {
+    let username = register_new_user(&store).await;
+    let debt = debt_item(&username, &new_id(), 2, "as text");
+    store.put_read_item(&debt).await.unwrap();
+    let mut tombstone = debt_item(&username, &new_id(), 3, "gone");
+    tombstone.deleted = true;
+    store.put_read_item(&tombstone).await.unwrap();
+    let keys = [
+        debt.key.clone(),
+        tombstone.key.clone(),
+        keys::credentials_key(&username),
+        keys::event_key(events::AggregateType::User, &username, 1),
+    ];
+    for key in keys {
+        let text = store.get_item_json(&key).await.unwrap().expect("stored");
+        let attributes: store::Attributes = serde_json::from_str(&text).expect("one JSON object");
+        let item = store.get_item(&key).await.unwrap().expect("stored");
+        assert_eq!(attributes, item.attributes, "{key:?}");
+    }
+    let read = ReadItem::from_item(Item {
+        key: debt.key.clone(),
+        attributes: serde_json::from_str(&store.get_item_json(&debt.key).await.unwrap().unwrap())
+            .unwrap(),
+    });
+    assert_eq!(read, Some(debt), "the guard attributes are in the text");
+    let missing = keys::debt_read_key(&username, &new_id());
+    assert_eq!(store.get_item_json(&missing).await.unwrap(), None);
+}
+
 pub async fn repair_replaces_same_version_but_never_newer(store: Store) {
     let id = new_id();
     let key = keys::debt_read_key("alice", &id);
@@ -921,6 +950,7 @@ on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     the_sk_pk_index_lists_every_user,
     aggregates_are_listed_once_across_scan_segments,
     a_plain_item_is_replaced_but_events_are_refused,
+    an_items_json_text_holds_its_attributes,
     repair_replaces_same_version_but_never_newer,
     read_items_are_listed_once_across_scan_segments,
     a_marked_increment_counts_once,

@@ -425,15 +425,21 @@ fn stored_attributes(
     connection: &Connection,
     key: &ItemKey,
 ) -> Result<Option<Attributes>, StoreError> {
-    let text: Option<String> = connection
+    stored_text(connection, key)?
+        .map(|text| from_json(key, &text))
+        .transpose()
+}
+
+/// The item's attributes as stored: the text of one JSON object.
+fn stored_text(connection: &Connection, key: &ItemKey) -> Result<Option<String>, StoreError> {
+    connection
         .query_row_cached(
             "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
             params![key.pk, key.sk],
             |row| row.get(0),
         )
         .optional()
-        .map_err(StoreError::engine)?;
-    text.map(|text| from_json(key, &text)).transpose()
+        .map_err(StoreError::engine)
 }
 
 /// Adds `delta` to the integer `field` of the item `key` (created at 0 when missing) inside `tx`, and answers
@@ -671,6 +677,12 @@ impl EventStore for SqliteStore {
             Ok(attributes.map(|attributes| Item { key, attributes }))
         })
         .await
+    }
+
+    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+        let key = key.clone();
+        self.read(move |connection| stored_text(connection, &key))
+            .await
     }
 
     async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
