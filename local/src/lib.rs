@@ -4,6 +4,7 @@
 //! feed, as DynamoDB Streams would deliver them.
 
 pub mod lag;
+pub mod lambda_request;
 pub mod load;
 pub mod log_writer;
 pub mod projector;
@@ -28,7 +29,6 @@ use chrono::Utc;
 use commands::{DebtDeps, ErasureDeps, LoginDeps, UserDeps};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_api::Problem;
-use lambda_http::request::LambdaRequest;
 use lambda_http::Body as LambdaBody;
 use queries::QueryDeps;
 use serde_json::{json, Value};
@@ -320,7 +320,9 @@ impl Gateway {
             }
         }
         // What the Lambda runtime does with the event's JSON once it has parsed it.
-        let lambda_request = lambda_http::Request::from(LambdaRequest::ApiGatewayV2(event));
+        let Ok(lambda_request) = lambda_request::into_request(event) else {
+            return gateway_answer(StatusCode::BAD_REQUEST, "Bad Request");
+        };
         match self.dispatch(route.handler, lambda_request).await {
             Ok(response) => into_axum(response),
             Err(error) => {
