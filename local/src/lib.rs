@@ -113,25 +113,58 @@ impl AuthorizerCache {
     }
 }
 
-/// Headers the deployed API allows and exposes across origins; the gateway sends the same.
-fn add_cors(headers: &mut HeaderMap) {
-    use http::header::{
-        ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-        ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
-    };
-    // Named by constant: a name given as text is parsed again on every response.
-    let pairs = [
-        (ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        (ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE, OPTIONS"),
-        (
-            ACCESS_CONTROL_ALLOW_HEADERS,
-            "authorization, content-type, idempotency-key, if-match, if-none-match, x-correlation-id",
-        ),
-        (ACCESS_CONTROL_EXPOSE_HEADERS, "etag, x-correlation-id"),
-        (ACCESS_CONTROL_MAX_AGE, "600"),
-    ];
-    for (name, value) in pairs {
-        headers.insert(name, HeaderValue::from_static(value));
+/// What API Gateway's CORS configuration (the stack's `cors_configuration`) does with a request: it answers a
+/// preflight (an `OPTIONS` with `Origin` and `Access-Control-Request-Method`) itself, adds its headers to the
+/// answer to any other request with an `Origin`, and leaves a request without one alone (see
+/// docs/architecture.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cors {
+    Preflight,
+    CrossOrigin,
+    SameOrigin,
+}
+
+impl Cors {
+    fn of(request: &axum::extract::Request) -> Cors {
+        let headers = request.headers();
+        if !headers.contains_key(http::header::ORIGIN) {
+            Cors::SameOrigin
+        } else if request.method() == Method::OPTIONS
+            && headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            Cors::Preflight
+        } else {
+            Cors::CrossOrigin
+        }
+    }
+
+    /// The headers this kind of request gets: the deployed API's allowed origins, methods and headers for a
+    /// preflight; the allowed origin and the headers a script may read for any other cross-origin request.
+    fn add_headers(self, headers: &mut HeaderMap) {
+        use http::header::{
+            ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+            ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+        };
+        // Named by constant: a name given as text is parsed again on every response.
+        let pairs: &[(http::HeaderName, &'static str)] = match self {
+            Cors::SameOrigin => return,
+            Cors::CrossOrigin => &[
+                (ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                (ACCESS_CONTROL_EXPOSE_HEADERS, "etag, x-correlation-id"),
+            ],
+            Cors::Preflight => &[
+                (ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                (ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, DELETE, OPTIONS"),
+                (
+                    ACCESS_CONTROL_ALLOW_HEADERS,
+                    "authorization, content-type, idempotency-key, if-match, if-none-match, x-correlation-id",
+                ),
+                (ACCESS_CONTROL_MAX_AGE, "600"),
+            ],
+        };
+        for (name, value) in pairs {
+            headers.insert(name.clone(), HeaderValue::from_static(value));
+        }
     }
 }
 
@@ -258,8 +291,15 @@ impl Gateway {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let mut response = self.route(request).await;
-        add_cors(response.headers_mut());
+        let cors = Cors::of(&request);
+        let mut response = if cors == Cors::Preflight {
+            let mut preflight = AxumResponse::new(AxumBody::empty());
+            *preflight.status_mut() = StatusCode::NO_CONTENT;
+            preflight
+        } else {
+            self.route(request).await
+        };
+        cors.add_headers(response.headers_mut());
         tracing::info!(
             target: "access",
             "{} {} -> {} in {:.1} ms",
@@ -271,15 +311,10 @@ impl Gateway {
         response
     }
 
-    /// Serves what API Gateway answers itself (CORS preflight, the route table), reads the body, builds the
+    /// Serves what API Gateway answers itself (the route table), reads the body, builds the
     /// integration event, authorizes a protected route, then hands the event to the route's handler.
     async fn route(&self, request: axum::extract::Request) -> AxumResponse {
         let (parts, body) = request.into_parts();
-        if parts.method == Method::OPTIONS {
-            let mut response = AxumResponse::new(AxumBody::empty());
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            return response;
-        }
         let path = parts.uri.path().to_owned();
         if parts.method == Method::GET && path == "/openapi.json" {
             let mut response = AxumResponse::new(AxumBody::from(OPENAPI));

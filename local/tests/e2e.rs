@@ -302,7 +302,19 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     let (status, headers, created) = server.call("POST", "/debts", Some(&car_loan()), &auth);
     assert_eq!(status, 201, "{created}");
     assert_eq!(header(&headers, "etag"), Some("\"1\""));
+    // CORS headers answer a request with an `Origin`, as API Gateway's CORS configuration does.
+    assert_eq!(header(&headers, "access-control-allow-origin"), None);
+    let (_, headers, _) = server.call(
+        "GET",
+        "/healthz",
+        None,
+        &[("origin", "http://localhost:5173")],
+    );
     assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        header(&headers, "access-control-expose-headers"),
+        Some("etag, x-correlation-id")
+    );
     let debt_id = created["data"]["debt_id"].as_str().unwrap().to_owned();
     let path = format!("/debts/{debt_id}");
     let lag = eventually(|| server.call("GET", &path, None, &auth).0 == 200);
@@ -572,12 +584,25 @@ fn access_control_bad_input_and_pagination(store: Store) {
         "OPTIONS",
         "/debts",
         None,
-        &[("origin", "http://localhost:5173")],
+        &[
+            ("origin", "http://localhost:5173"),
+            ("access-control-request-method", "POST"),
+        ],
     );
     assert_eq!(status, 204);
     assert!(header(&headers, "access-control-allow-headers")
         .unwrap()
         .contains("authorization"));
+    // Only a preflight (an `Origin` and `Access-Control-Request-Method`) is answered by the CORS
+    // configuration; any other OPTIONS is a method with no route.
+    for preflight_headers in [
+        &[("origin", "http://localhost:5173")][..],
+        &[("access-control-request-method", "POST")][..],
+    ] {
+        let (status, headers, _) = server.call("OPTIONS", "/debts", None, preflight_headers);
+        assert_eq!(status, 405, "{preflight_headers:?}");
+        assert_eq!(header(&headers, "access-control-allow-headers"), None);
+    }
 
     // Pagination over HTTP: 12 debts in pages of 5.
     for n in 0..11 {
