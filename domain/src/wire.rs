@@ -9,19 +9,19 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Serializer;
 
 /// An instant as chrono's serde writes one in UTC: RFC 3339, `Z`, as many fraction digits as it has
 /// (0, 3, 6 or 9).
 pub fn write_instant<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    serializer.serialize_str(&instant_text(at))
 }
 
 /// A day as chrono's serde writes one: `YYYY-MM-DD` (a sign and more digits outside years 0-9999).
 pub fn write_day<S: Serializer>(day: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&day.to_string())
+    serializer.serialize_str(&day_text(day))
 }
 
 /// An optional day: `null` or as [`write_day`].
@@ -30,9 +30,75 @@ pub fn write_optional_day<S: Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     match day {
-        Some(day) => serializer.serialize_some(day.to_string().as_str()),
+        Some(day) => serializer.serialize_some(day_text(day).as_str()),
         None => serializer.serialize_none(),
     }
+}
+
+/// Appends the last `width` (at most 10) decimal digits of `n`, zero-padded: what `{:0width$}` writes for a
+/// number of at most `width` digits, without the formatter's machinery (chrono formats every field through
+/// it, a thousand instructions per instant).
+pub fn zero_padded(text: &mut String, n: u32, width: u32) {
+    let mut digits = [b'0'; 10];
+    let digits = &mut digits[..(width as usize).min(10)];
+    put_digits(digits, n);
+    text.push_str(std::str::from_utf8(digits).expect("ASCII digits"));
+}
+
+/// Fills `slot` with the last `slot.len()` decimal digits of `n`.
+fn put_digits(slot: &mut [u8], mut n: u32) {
+    for digit in slot.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// `YYYY-MM-DD` for years 0-9999 into the first ten bytes of `text`, or `false` for another year.
+fn put_day(text: &mut [u8], day: &NaiveDate) -> bool {
+    let Some(year) = u32::try_from(day.year()).ok().filter(|y| *y <= 9999) else {
+        return false;
+    };
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], day.month());
+    put_digits(&mut text[8..10], day.day());
+    true
+}
+
+/// `YYYY-MM-DD` for years 0-9999, written digit by digit; chrono's text for any other.
+fn day_text(day: &NaiveDate) -> String {
+    let mut text = *b"0000-00-00";
+    if !put_day(&mut text, day) {
+        return day.to_string();
+    }
+    String::from_utf8(text.to_vec()).expect("ASCII digits")
+}
+
+/// chrono's `to_rfc3339_opts(SecondsFormat::AutoSi, true)`, written digit by digit for years 0-9999 outside
+/// a leap second; chrono's own text for anything else.
+fn instant_text(at: &DateTime<Utc>) -> String {
+    let mut text = *b"0000-00-00T00:00:00.000000000Z";
+    let nanos = at.nanosecond();
+    if nanos >= 1_000_000_000 || !put_day(&mut text, &at.date_naive()) {
+        return at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    }
+    let seconds = at.num_seconds_from_midnight();
+    put_digits(&mut text[11..13], seconds / 3600);
+    put_digits(&mut text[14..16], seconds / 60 % 60);
+    put_digits(&mut text[17..19], seconds % 60);
+    let (fraction, width) = match nanos {
+        0 => (0, 0),
+        _ if nanos.is_multiple_of(1_000_000) => (nanos / 1_000_000, 3),
+        _ if nanos.is_multiple_of(1_000) => (nanos / 1_000, 6),
+        _ => (nanos, 9),
+    };
+    let end = if width == 0 {
+        19
+    } else {
+        put_digits(&mut text[20..20 + width], fraction);
+        20 + width
+    };
+    text[end] = b'Z';
+    String::from_utf8(text[..=end].to_vec()).expect("ASCII digits")
 }
 
 /// An instant written by [`write_instant`] (or anything else chrono's serde reads).
@@ -53,28 +119,64 @@ pub fn read_optional_day<'de, D: Deserializer<'de>>(
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    if let Some(at) = plain_instant(text) {
+        return Ok(at);
+    }
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .or_else(|_| text.parse())
 }
 
 fn parse_day(text: &str) -> Result<NaiveDate, chrono::ParseError> {
-    let plain = |range: std::ops::Range<usize>| -> Option<u32> {
-        let digits = text.get(range)?;
-        digits
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| digits.parse().ok())?
-    };
+    plain_day(text).map_or_else(|| text.parse(), Ok)
+}
+
+/// The decimal number in `text[range]` (at most nine digits), when it is there and all digits.
+fn digits_at(text: &str, range: std::ops::Range<usize>) -> Option<u32> {
+    text.as_bytes().get(range)?.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// `YYYY-MM-DD` naming a real day.
+fn plain_day(text: &str) -> Option<NaiveDate> {
     let bytes = text.as_bytes();
-    if bytes.len() == 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        if let (Some(year), Some(month), Some(day)) = (plain(0..4), plain(5..7), plain(8..10)) {
-            if let Some(date) = NaiveDate::from_ymd_opt(year as i32, month, day) {
-                return Ok(date);
-            }
-        }
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
     }
-    text.parse()
+    let (year, month, day) = (
+        digits_at(text, 0..4)?,
+        digits_at(text, 5..7)?,
+        digits_at(text, 8..10)?,
+    );
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.F]Z` with 1-9 fraction digits, naming a real instant outside a leap second: the
+/// form [`write_instant`] writes; anything else is left to chrono.
+fn plain_instant(text: &str) -> Option<DateTime<Utc>> {
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || bytes[10] != b'T' || bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    let rest = text.get(19..)?.strip_suffix('Z')?;
+    let nanos = match rest.strip_prefix('.') {
+        None if rest.is_empty() => 0,
+        Some(fraction) if (1..=9).contains(&fraction.len()) => {
+            digits_at(fraction, 0..fraction.len())? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    let (hour, minute, second) = (
+        digits_at(text, 11..13)?,
+        digits_at(text, 14..16)?,
+        digits_at(text, 17..19)?,
+    );
+    Some(
+        plain_day(text.get(..10)?)?
+            .and_hms_nano_opt(hour, minute, second, nanos)?
+            .and_utc(),
+    )
 }
 
 struct TextVisitor<T>(fn(&str) -> Result<T, chrono::ParseError>);
@@ -168,6 +270,37 @@ mod tests {
             let value = serde_json::from_str::<serde_json::Value>(&ours).unwrap();
             prop_assert_eq!(serde_json::from_value::<Ours>(value).unwrap(), Ours { at, day, maybe });
         }
+    }
+
+    proptest! {
+        #[test]
+        fn the_plain_forms_are_read_as_chrono_reads_them(
+            day in "[0-9]{4}-[01][0-9]-[0-3][0-9]",
+            time in "[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,10})?Z",
+        ) {
+            let chronos_day = day.parse::<NaiveDate>().ok();
+            prop_assert_eq!(parse_day(&day).ok(), chronos_day);
+            let text = format!("{day}T{time}");
+            let chronos = DateTime::parse_from_rfc3339(&text)
+                .map(|at| at.with_timezone(&Utc))
+                .ok()
+                .or_else(|| text.parse().ok());
+            prop_assert_eq!(parse_instant(&text).ok(), chronos, "{}", text);
+        }
+    }
+
+    #[test]
+    fn a_leap_second_is_written_as_chrono_writes_it() {
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_250_000_000)
+            .unwrap()
+            .and_utc();
+        assert_eq!(instant_text(&leap), "2016-12-31T23:59:60.250Z");
+        assert_eq!(
+            instant_text(&leap),
+            leap.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        );
     }
 
     #[test]

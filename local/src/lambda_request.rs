@@ -81,10 +81,11 @@ fn normal_uri(event: &ApiGatewayV2httpRequest) -> Option<String> {
 
 /// `name[:port]` that the URL parser keeps as written: labels of `a-z`, `0-9` and `-` (none empty, none
 /// an IDNA `xn--` label), a last label that is not a number (else it is an IPv4 address, kept only as a
-/// plain dotted quad), and a port of 1-65535 without leading zeros, other than 443.
+/// plain dotted quad), and a port of 1-65535 without leading zeros, other than 443. One pass over the bytes
+/// (`str::split` was a sixth of the conversion).
 fn normal_host(host: &str) -> bool {
-    let (name, port) = match host.split_once(':') {
-        Some((name, port)) => (name, Some(port)),
+    let (name, port) = match host.as_bytes().iter().position(|&b| b == b':') {
+        Some(colon) => (&host[..colon], Some(&host[colon + 1..])),
         None => (host, None),
     };
     let port_ok = port.is_none_or(|port| {
@@ -92,61 +93,73 @@ fn normal_host(host: &str) -> bool {
             && port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u16>().is_ok_and(|n| n != 443)
     });
-    let labels_ok = !name.is_empty()
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && !label.starts_with("xn--")
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
-    let last = name.rsplit('.').next().unwrap_or("");
+    let (mut label_start, mut labels_ok) = (0, !name.is_empty());
+    for (at, b) in name.bytes().enumerate() {
+        if b == b'.' {
+            labels_ok &= at > label_start && !name[label_start..].starts_with("xn--");
+            label_start = at + 1;
+        } else {
+            labels_ok &= b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+        }
+    }
+    let last = &name[label_start..];
+    labels_ok &= !last.is_empty() && !last.starts_with("xn--");
     let numeric = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
     port_ok && labels_ok && (!numeric || dotted_quad(name))
 }
 
 /// Four decimal numbers 0-255 without leading zeros: an IPv4 address as the URL parser writes one.
 fn dotted_quad(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('.').collect();
-    parts.len() == 4
-        && parts.iter().all(|part| {
-            (part.len() == 1 || !part.starts_with('0'))
-                && part.len() <= 3
-                && part.bytes().all(|b| b.is_ascii_digit())
-                && part.parse::<u8>().is_ok()
-        })
+    let mut parts = 0;
+    let all_ok = name.split('.').all(|part| {
+        parts += 1;
+        (part.len() == 1 || !part.starts_with('0'))
+            && part.len() <= 3
+            && part.bytes().all(|b| b.is_ascii_digit())
+            && part.parse::<u8>().is_ok()
+    });
+    all_ok && parts == 4
 }
 
 /// An absolute path of unreserved characters, sub-delimiters, `:` and `@` (nothing the parser escapes, no
 /// `%` escape it could decode, no `\` it reads as `/`), with no `.` or `..` segment for it to resolve.
 fn normal_path(path: &str) -> bool {
-    path.starts_with('/')
-        && path.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'/' | b'-'
-                        | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                        | b':'
-                        | b'@'
-                )
-        })
-        && path
-            .split('/')
-            .all(|segment| !matches!(segment, "." | ".."))
+    let bytes = path.as_bytes();
+    let plain = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'/' | b'-'
+                    | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            )
+    };
+    // A dot segment is a `.` or `..` between slashes (or before the end).
+    let dot_segment = |at: usize| {
+        let rest = &bytes[at + 1..];
+        let dots = rest.iter().take_while(|&&b| b == b'.').count();
+        (1..=2).contains(&dots) && rest.get(dots).is_none_or(|&b| b == b'/')
+    };
+    bytes.first() == Some(&b'/')
+        && bytes.iter().all(|&b| plain(b))
+        && !bytes
+            .iter()
+            .enumerate()
+            .any(|(at, &b)| b == b'/' && dot_segment(at))
 }
 
 /// `lambda_http`'s request for `event`, with `uri` for the URI it would have written.
@@ -243,7 +256,7 @@ mod tests {
         let name = prop_oneof![
             "[a-z0-9-]{1,8}(\\.[a-z0-9-]{1,8}){0,3}",
             "[A-Za-z0-9_.-]{1,16}",
-            "xn--[a-z0-9]{1,6}\\.example",
+            "xn--[a-z0-9]{1,6}\\.example|example\\.xn--[a-z0-9]{1,6}",
             (0u32..300, 0u32..300, 0u32..300, 0u32..300)
                 .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
             "0[0-9]{1,2}\\.0\\.0\\.1|0x7f\\.1|127\\.1|1\\.2\\.3|0x7f000001|a\\.0x1|0x|1e3",

@@ -235,25 +235,17 @@ fn request_time(now: chrono::DateTime<Utc>) -> String {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let mut text = String::with_capacity(26);
-    zero_padded(&mut text, now.day(), 2);
+    domain::wire::zero_padded(&mut text, now.day(), 2);
     text.push('/');
     text.push_str(MONTHS[now.month0() as usize]);
     text.push('/');
     text.push_str(&now.year().to_string());
     for n in [now.hour(), now.minute(), now.second()] {
         text.push(':');
-        zero_padded(&mut text, n, 2);
+        domain::wire::zero_padded(&mut text, n, 2);
     }
     text.push_str(" +0000");
     text
-}
-
-/// Appends the last `width` decimal digits of `n`, zero-padded: what `{:0width$}` writes for a number of at
-/// most `width` digits, without the formatter's machinery (timestamps on the request path).
-pub(crate) fn zero_padded(text: &mut String, n: u32, width: u32) {
-    for place in (0..width).rev() {
-        text.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
-    }
 }
 
 /// The request context API Gateway sends with both the authorizer request and the integration request.

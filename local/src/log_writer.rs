@@ -194,7 +194,7 @@ impl Stamp {
             self.second_len = self.text.len();
         }
         self.text.truncate(self.second_len);
-        crate::zero_padded(&mut self.text, since_epoch.subsec_micros(), 6);
+        domain::wire::zero_padded(&mut self.text, since_epoch.subsec_micros(), 6);
         self.text.push('Z');
         &self.text
     }
