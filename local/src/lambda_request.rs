@@ -286,8 +286,10 @@ mod tests {
             query in "([a-z%=&+]{0,12})",
             stage in prop_oneof![Just("$default"), Just("prod")],
             scheme in proptest::option::of("https|http|[a-z +]{1,6}"),
+            cookies in proptest::option::of(proptest::collection::vec("[a-z]{1,3}=[a-z0-9]{0,3}", 0..3)),
         ) {
             let mut event = event(host.as_deref(), &path, &query, stage);
+            event.cookies = cookies;
             if let Some(scheme) = &scheme {
                 event.headers.insert("x-forwarded-proto", scheme.parse().unwrap());
             }

@@ -203,11 +203,11 @@ fn gateway_answer(status: StatusCode, message: &str) -> AxumResponse {
 
 /// The request's headers as API Gateway hands them to an integration: one value per name, repeated headers
 /// joined with commas, values that are not visible ASCII left out.
-fn combined_headers(headers: &HeaderMap) -> HeaderMap {
+fn combined_headers(headers: HeaderMap) -> HeaderMap {
     let plain =
         headers.keys_len() == headers.len() && headers.values().all(|value| value.to_str().is_ok());
     if plain {
-        return headers.clone();
+        return headers;
     }
     let mut combined = HeaderMap::with_capacity(headers.keys_len());
     for name in headers.keys() {
@@ -224,6 +224,26 @@ fn combined_headers(headers: &HeaderMap) -> HeaderMap {
         }
     }
     combined
+}
+
+/// Payload 2.0's `cookies`: the pairs of every `Cookie` header, in order, taken out of the headers; absent
+/// when the request sends none (API Gateway's example events; `lambda_http` joins them back into one
+/// `Cookie` header for the handler).
+fn take_cookies(headers: &mut HeaderMap) -> Option<Vec<String>> {
+    if !headers.contains_key(http::header::COOKIE) {
+        return None;
+    }
+    let cookies = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(str::to_owned)
+        .collect();
+    headers.remove(http::header::COOKIE);
+    Some(cookies)
 }
 
 /// The request context's `time` as API Gateway writes it (`30/Nov/2026:12:52:05 +0000`), written digit by
@@ -335,7 +355,7 @@ impl Gateway {
                 return problem_response(&Problem::timeout("the body did not arrive in time"))
             }
         };
-        let mut event = integration_event(&parts, &route, path_parameters, &bytes);
+        let mut event = integration_event(parts, &route, path_parameters, &bytes);
         if route.protected {
             match self.authorize(&route, &event).await {
                 Ok(context) => {
@@ -455,26 +475,32 @@ impl Gateway {
 /// runtime parses (no JSON round trip); a body that is not UTF-8 travels base64-encoded, as API Gateway sends
 /// it.
 fn integration_event(
-    parts: &http::request::Parts,
+    parts: http::request::Parts,
     route: &Route,
     path_parameters: HashMap<String, String>,
     bytes: &[u8],
 ) -> ApiGatewayV2httpRequest {
-    let path = parts.uri.path();
-    let raw_query = parts.uri.query().unwrap_or("");
+    let http::request::Parts {
+        method,
+        uri,
+        mut headers,
+        ..
+    } = parts;
+    let path = uri.path();
+    let raw_query = uri.query().unwrap_or("");
     let route_key = route.key.to_owned();
     let mut event = ApiGatewayV2httpRequest::default();
     event.version = Some("2.0".to_owned());
     event.raw_path = Some(path.to_owned());
     event.raw_query_string = Some(raw_query.to_owned());
-    event.cookies = Some(Vec::new());
-    event.headers = combined_headers(&parts.headers);
     if !raw_query.is_empty() {
         event.query_string_parameters = raw_query.parse().unwrap_or_default();
     }
     event.path_parameters = path_parameters;
-    event.request_context = request_context(&parts.method, path, &route_key, &parts.headers);
+    event.request_context = request_context(&method, path, &route_key, &headers);
     event.route_key = Some(route_key);
+    event.cookies = take_cookies(&mut headers);
+    event.headers = combined_headers(headers);
     match std::str::from_utf8(bytes) {
         Ok("") => {}
         Ok(text) => event.body = Some(text.to_owned()),
@@ -529,7 +555,7 @@ mod tests {
     fn event_for(request: http::Request<()>, body: &[u8]) -> Value {
         let (parts, ()) = request.into_parts();
         let found = match_route(&parts.method, parts.uri.path()).expect("a route");
-        let event = integration_event(&parts, &found.route, found.path_parameters, body);
+        let event = integration_event(parts, &found.route, found.path_parameters, body);
         serde_json::to_value(event).expect("events serialise")
     }
 
@@ -557,6 +583,22 @@ mod tests {
         assert_eq!(event["requestContext"]["stage"], "$default");
         assert_eq!(event["body"], r#"{"debt_name":"Car"}"#);
         assert_eq!(event["isBase64Encoded"], false);
+    }
+
+    #[test]
+    fn cookies_travel_in_the_cookies_field_and_only_when_sent() {
+        let request = http::Request::builder()
+            .method("GET")
+            .uri("/healthz")
+            .header("cookie", "a=1; b=2")
+            .header("cookie", "c=3")
+            .body(())
+            .unwrap();
+        let event = event_for(request, b"");
+        assert_eq!(event["cookies"], json!(["a=1", "b=2", "c=3"]));
+        assert_eq!(event["headers"].get("cookie"), None);
+        let plain = http::Request::builder().uri("/healthz").body(()).unwrap();
+        assert_eq!(event_for(plain, b"").get("cookies"), None);
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub fn aggregate_pk_prefix(aggregate_type: AggregateType) -> &'static str {
 
 /// Partition key of an aggregate: `USER#{username}` or `DEBT#{debt_id}`.
 pub fn aggregate_pk(aggregate_type: AggregateType, aggregate_id: &str) -> String {
-    format!("{}{aggregate_id}", aggregate_pk_prefix(aggregate_type))
+    // Joined, not `format!`ed: keys are built on every request (a `format!` is a few hundred instructions).
+    [aggregate_pk_prefix(aggregate_type), aggregate_id].concat()
 }
 
 /// Sort key of an aggregate's event: `EVENT#{aggregate_id}#{version:010}`. The id sits inside the key so the
@@ -120,7 +121,7 @@ pub fn user_info_key(username: &str) -> ItemKey {
 
 /// Sort key of a debt's read item (and of its portfolio contribution): `DEBT#{debt_id}`.
 pub fn debt_read_sk(debt_id: &str) -> String {
-    format!("{DEBT_SK_PREFIX}{debt_id}")
+    [DEBT_SK_PREFIX, debt_id].concat()
 }
 
 /// Key of a debt's read item, in its owner's partition.
