@@ -7,6 +7,7 @@ pub mod lag;
 pub mod lambda_request;
 pub mod load;
 pub mod log_writer;
+pub mod logging;
 pub mod projector;
 pub mod routes;
 pub mod serve;
@@ -316,7 +317,7 @@ impl Gateway {
             target: "access",
             "{} {} -> {} in {:.1} ms",
             method,
-            path,
+            logging::log_safe(&path),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
         );

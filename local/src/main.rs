@@ -42,15 +42,15 @@ fn init_logging() -> local::log_writer::WriterGuard {
             || tracing::enabled!(target: "metrics", tracing::Level::DEBUG),
             |line| tracing::debug!(target: "metrics", "{line}"),
         );
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_target(false)
-            .with_timer(local::log_writer::Timestamps)
-            // Colour codes only where someone reads them: not in a file or a pipe.
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-            .with_writer(stdout)
-            .compact()
-            .init();
+        // Colour codes only where someone reads them: not in a file or a pipe.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let readable = local::logging::readable_subscriber(
+            stdout,
+            local::log_writer::Timestamps,
+            filter,
+            ansi,
+        );
+        tracing::subscriber::set_global_default(readable).expect("logging is initialised once");
     }
     guard
 }
