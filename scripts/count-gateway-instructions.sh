@@ -5,10 +5,17 @@
 # binary and requests give the same figure on a busy machine, so it shows a change of a few percent that
 # requests per second cannot. Two runs of the load (3 s and 9 s, 4 connections) and their difference divide
 # out the start-up and the sign-up. Leaves the longer run's profile in OUT (default /tmp/gateway.callgrind)
-# for `callgrind_annotate --inclusive=yes`.
+# for `callgrind_annotate --inclusive=yes`. WHOLE=1 counts the whole process instead (hyper, tokio, the
+# log writer's thread): what a request costs the server in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gateway.callgrind}
+scope=(--toggle-collect='*local::Gateway::handle*')
+where="in the gateway"
+if [ "${WHOLE:-0}" = 1 ]; then
+  scope=()
+  where="in the whole server process"
+fi
 cargo build --profile profiling --quiet -p local --bins
 
 # Runs the server under callgrind for `$1` seconds of load; prints "instructions requests".
@@ -17,7 +24,7 @@ count() {
   dir=$(mktemp -d)
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   PORT=$port DATA_DIR=$dir PASSWORD_HASH_ITERATIONS=100000 valgrind --tool=callgrind \
-    --callgrind-out-file="$dir/callgrind.out" --toggle-collect='*axum::handler::Handler*call*' \
+    --callgrind-out-file="$dir/callgrind.out" "${scope[@]}" \
     target/profiling/debts-local > "$dir/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 600); do
@@ -37,9 +44,9 @@ count() {
 
 read -r short short_requests < <(count 3)
 read -r long long_requests < <(count 9)
-python3 - "$short" "$short_requests" "$long" "$long_requests" <<'PY'
+python3 - "$short" "$short_requests" "$long" "$long_requests" "$where" <<'PY'
 import sys
-short, short_requests, long, long_requests = map(int, sys.argv[1:])
+short, short_requests, long, long_requests = map(int, sys.argv[1:5])
 print(f"{(long - short) / (long_requests - short_requests):,.0f} instructions per GET /debts/{{id}} "
-      f"in the gateway ({long_requests - short_requests} requests)")
+      f"{sys.argv[5]} ({long_requests - short_requests} requests)")
 PY

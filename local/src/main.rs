@@ -181,13 +181,9 @@ async fn run() -> Result<(), Failure> {
     let url = format!("http://{}", listener.local_addr().unwrap_or(address));
     println!("debts API on {url} (data in {})", data_dir.display());
     println!("try: curl -s {url}/healthz");
-    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-        let gateway = Arc::clone(&gateway);
-        async move { gateway.handle(request).await }
-    });
     local::serve::serve(
         listener,
-        app,
+        gateway,
         local::serve::Limits::from_env(),
         shutdown_signal(),
     )

@@ -2,14 +2,19 @@
 //! request's headers (hyper's, on a tokio timer) and for its body (the gateway's), a cap on open connections,
 //! and a graceful shutdown that waits for requests in flight only so long.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+
+use crate::Gateway;
 
 /// The server's limits; each can be set from the environment (seconds, or a count).
 #[derive(Debug, Clone, Copy)]
@@ -38,11 +43,12 @@ impl Limits {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets requests in flight finish for at most
-/// `limits.shutdown_grace`.
+/// Serves the `gateway` on `listener` until `shutdown` resolves, then lets requests in flight finish for at
+/// most `limits.shutdown_grace`. Each connection calls [`Gateway::handle`] itself: an axum router with one
+/// fallback route in between was a few thousand instructions per request (issue 16).
 pub async fn serve(
     listener: TcpListener,
-    app: axum::Router,
+    gateway: Arc<Gateway>,
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -65,7 +71,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        let gateway = Arc::clone(&gateway);
+        let service = service_fn(move |request: Request<Incoming>| {
+            let gateway = Arc::clone(&gateway);
+            async move {
+                let request = request.map(axum::body::Body::new);
+                Ok::<_, Infallible>(gateway.handle(request).await)
+            }
+        });
         let mut stopping = stopping.clone();
         connections.spawn(async move {
             let _permit = permit;
