@@ -29,13 +29,17 @@ fn view_of<T: DeserializeOwned>(item: &ReadItem) -> Result<T, StoreError> {
         .map(|(name, value)| (name.as_str(), value))
         .filter(|(name, _)| !matches!(*name, "version" | "deleted"))
         .chain(guard);
-    T::deserialize(MapDeserializer::<_, serde_json::Error>::new(entries)).map_err(|e| {
-        StoreError::Corrupt {
-            pk: item.key.pk.clone(),
-            sk: item.key.sk.clone(),
-            reason: e.to_string(),
-        }
-    })
+    T::deserialize(MapDeserializer::<_, serde_json::Error>::new(entries))
+        .map_err(|e| corrupt(&item.key, &e))
+}
+
+/// The item at `key` does not hold what a read item of its kind holds.
+fn corrupt(key: &ItemKey, reason: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt {
+        pk: key.pk.clone(),
+        sk: key.sk.clone(),
+        reason: reason.to_string(),
+    }
 }
 
 /// A view kept as a read item. A view that carries the item's guard itself (`version`, `deleted`) says so,
@@ -60,11 +64,7 @@ impl ReadView for UserView {}
 /// reads from the item. `None` for a tombstone, and for an item without a numeric `version` (not a read
 /// item), as [`ReadItem::from_item`] reads them.
 pub fn live_view<T: ReadView>(key: &ItemKey, text: &str) -> Result<Option<(T, u64)>, StoreError> {
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt {
-        pk: key.pk.clone(),
-        sk: key.sk.clone(),
-        reason: e.to_string(),
-    };
+    let corrupt = |e: serde_json::Error| corrupt(key, &e);
     match serde_json::from_str::<T>(text) {
         Ok(view) => match view.guard().map_or_else(|| guard_of(text), |g| Ok(Some(g))) {
             Ok(Some((version, false))) => Ok(Some((view, version))),
@@ -134,10 +134,6 @@ pub fn erased_user_item(username: &str, version: u64) -> ReadItem {
     }
 }
 
-pub fn user_view(item: &ReadItem) -> Result<UserView, StoreError> {
-    view_of(item)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,7 +169,7 @@ mod tests {
             .unwrap();
         let item = user_item(&user, 1);
         let live = live_view::<UserView>(&item.key, &stored_text(&item)).unwrap();
-        assert_eq!(live, Some((user_view(&item).unwrap(), 1)));
+        assert_eq!(live, Some((view_of::<UserView>(&item).unwrap(), 1)));
     }
 
     #[test]

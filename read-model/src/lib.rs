@@ -6,7 +6,5 @@
 pub mod items;
 pub mod portfolio;
 
-pub use items::{
-    debt_item, debt_view, erased_user_item, live_view, user_item, user_view, ReadView,
-};
+pub use items::{debt_item, debt_view, erased_user_item, live_view, user_item, ReadView};
 pub use portfolio::{Contribution, FrequencyTotals, PortfolioSummary};
