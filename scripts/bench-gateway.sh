@@ -6,7 +6,7 @@ set -euo pipefail
 
 connections=${CONNECTIONS:-32}
 seconds=${SECONDS_EACH:-10}
-cargo build --release --quiet -p local --bins
+cargo build --release --quiet -p local -p bench --bins
 here=$(cd "$(dirname "$0")" && pwd)
 
 gateway=$(SERVER_PROFILE=release "$here/with-local-server.sh" sh -c \

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 rate=${RATE:-150}
 seconds=${SECONDS_EACH:-60}
 ramp=${RAMP:-200,300,400,600,800,1000}
-cargo build --release --quiet -p local --bins
+cargo build --release --quiet -p local -p bench --bins
 lag="target/release/debts-lag --rate $rate --seconds $seconds --ramp $ramp --step-seconds 15"
 
 status=0

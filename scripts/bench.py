@@ -91,8 +91,7 @@ def main():
     skip = set(filter(None, args.skip.split(",")))
 
     # `--bins` would apply to every package named in one command, hence one build per package.
-    for package in (["local", "--bins"], ["integration-tests", "--bin", "command-latency", "--bin", "replay-throughput"],
-                    ["queries", "--bin", "get-debt", "--bin", "healthz"]):
+    for package in (["local", "--bins"], ["bench", "--bins"], ["http-functions", "--bin", "get-debt", "--bin", "healthz"]):
         subprocess.run(["cargo", "build", "--release", "--quiet", "-p", *package], cwd=ROOT, check=True)
     rows = []
     if "gateway" not in skip:

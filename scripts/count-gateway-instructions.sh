@@ -16,7 +16,7 @@ if [ "${WHOLE:-0}" = 1 ]; then
   scope=()
   where="in the whole server process"
 fi
-cargo build --profile profiling --quiet -p local --bins
+cargo build --profile profiling --quiet -p local -p bench --bins
 
 # Runs the server under callgrind for `$1` seconds of load; prints "instructions requests".
 count() {

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${SERVER_PID:-}" ]; then
-  cargo build --profile profiling --quiet -p local --bins
+  cargo build --profile profiling --quiet -p local -p bench --bins
   exec env SERVER_PROFILE=profiling scripts/with-local-server.sh "$0"
 fi
 

@@ -1,7 +1,7 @@
 //! The analytics consumer: what one bus event does to the figures. Everything here is safe to repeat and
 //! to receive in any order, because the bus delivers at least once and without order:
 //!
-//! - Daily counters: each event is counted with [`EventStore::increment_once`], whose marker per event id is
+//! - Daily counters: each event is counted with [`store::Records::increment_once`], whose marker per event id is
 //!   written in the same transaction as the increment, so a redelivery counts nothing.
 //! - Portfolio contributions: each debt event is first kept as the consumer's own copy (keyed by debt and
 //!   version, so a repeat overwrites itself); the debt's contribution is then recomputed from the copies'
@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use events::{AggregateType, EventEnvelope, EventPayload};
 use read_model::Contribution;
 use rust_decimal::Decimal;
-use store::{codec, keys, query_all, EventStore, Item, Query, StoreError};
+use store::{codec, keys, query_all, Item, Query, Records, StoreError, Stores};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
@@ -64,19 +64,17 @@ pub fn increments(payload: &EventPayload) -> Vec<(&'static str, i64)> {
 /// What the `analytics` Lambda does with one bus event: reads the envelope in `detail` through the event
 /// codec (so an older schema version still counts) and records it.
 pub async fn handle_bus_event(
-    store: &dyn EventStore,
+    stores: &Stores,
     event: EventBridgeEvent<serde_json::Value>,
 ) -> Result<(), AnalyticsError> {
     let envelope = codec::decode_envelope(event.detail)?;
-    record_event(store, &envelope).await
+    record_event(stores, &envelope).await
 }
 
 /// Applies one delivered event to the daily counters and, for a debt event, to its owner's portfolio.
-pub async fn record_event(
-    store: &dyn EventStore,
-    event: &EventEnvelope,
-) -> Result<(), AnalyticsError> {
-    let counted = store
+pub async fn record_event(stores: &Stores, event: &EventEnvelope) -> Result<(), AnalyticsError> {
+    let counted = stores
+        .records
         .increment_once(
             &keys::counted_marker_key(&event.event_id.to_string()),
             &keys::daily_counter_key(event.occurred_at.date_naive()),
@@ -84,10 +82,10 @@ pub async fn record_event(
         )
         .await?;
     if event.aggregate_type == AggregateType::Debt {
-        refresh_contribution(store, event).await?;
+        refresh_contribution(stores, event).await?;
     }
     if let EventPayload::LegacyEventRedacted(redacted) = &event.payload {
-        redact_copies(store, redacted).await?;
+        redact_copies(stores.records.as_ref(), redacted).await?;
     }
     tracing::info!(
         event_id = %event.event_id,
@@ -106,12 +104,13 @@ pub async fn record_event(
 
 /// Keeps the consumer's copy of a debt event, then rewrites the debt's contribution from every copy.
 async fn refresh_contribution(
-    store: &dyn EventStore,
+    stores: &Stores,
     event: &EventEnvelope,
 ) -> Result<(), AnalyticsError> {
+    let records = stores.records.as_ref();
     let key = keys::analytics_copy_key(&event.aggregate_id, event.version);
-    let copy = keeping_redactions(store, &key, event).await?;
-    store
+    let copy = keeping_redactions(records, &key, event).await?;
+    records
         .put_item(&Item {
             key,
             attributes: codec::encode_event(&copy).attributes,
@@ -120,7 +119,7 @@ async fn refresh_contribution(
     // Read after our own write: whichever delivery writes the last missing copy sees the whole prefix.
     let pk = keys::analytics_copy_key(&event.aggregate_id, 0).pk;
     let copies = query_all(
-        store,
+        records,
         Query::partition(&pk, keys::ANALYTICS_COPY_SK_PREFIX).limit(1000),
     )
     .await?;
@@ -134,7 +133,7 @@ async fn refresh_contribution(
         history.push(event);
     }
     if let Some(contribution) = Contribution::read_item(&history) {
-        store.put_read_item(&contribution).await?;
+        stores.read_model.put_read_item(&contribution).await?;
     }
     Ok(())
 }
@@ -143,7 +142,7 @@ async fn refresh_contribution(
 /// personal fields on the bus) keeps the `"[erased]"` its stored copy already has, so a late redelivery of
 /// the original cannot undo a redaction. Sealed events need no read.
 async fn keeping_redactions(
-    store: &dyn EventStore,
+    records: &dyn Records,
     key: &store::ItemKey,
     event: &EventEnvelope,
 ) -> Result<EventEnvelope, AnalyticsError> {
@@ -157,7 +156,7 @@ async fn keeping_redactions(
     if !clear(&mut copy) {
         return Ok(copy);
     }
-    let Some(stored) = store.get_item(key).await? else {
+    let Some(stored) = records.get_item(key).await? else {
         return Ok(copy);
     };
     let mut stored = codec::decode_event(stored)?;
@@ -179,7 +178,7 @@ async fn keeping_redactions(
 /// Rewrites the consumer's copies of events written in clear before sealing, as the erasure rewrote the
 /// events themselves. Copies of sealed events need nothing: the erased key shreds them as it does the log.
 async fn redact_copies(
-    store: &dyn EventStore,
+    records: &dyn Records,
     redacted: &events::LegacyEventRedacted,
 ) -> Result<(), AnalyticsError> {
     for event in &redacted.events {
@@ -187,7 +186,7 @@ async fn redact_copies(
             continue;
         }
         let key = keys::analytics_copy_key(&event.aggregate_id, event.version);
-        let Some(copy) = store.get_item(&key).await? else {
+        let Some(copy) = records.get_item(&key).await? else {
             continue;
         };
         let mut copy = codec::decode_event(copy)?;
@@ -196,7 +195,7 @@ async fn redact_copies(
                 *field = events::Personal::from(events::ERASED);
             }
         }
-        store
+        records
             .put_item(&Item {
                 key,
                 attributes: codec::encode_event(&copy).attributes,
@@ -225,10 +224,10 @@ pub struct DailyCounts {
 
 /// Reads the counters of `day`.
 pub async fn daily_counts(
-    store: &dyn EventStore,
+    records: &dyn Records,
     day: NaiveDate,
 ) -> Result<DailyCounts, AnalyticsError> {
-    let attributes = store
+    let attributes = records
         .get_item(&keys::daily_counter_key(day))
         .await?
         .map(|item| item.attributes)

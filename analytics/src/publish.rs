@@ -76,16 +76,6 @@ impl EventBridgeBus {
             bus_name: bus_name.into(),
         }
     }
-
-    /// The bus named by `EVENT_BUS_NAME`, with a client from the shared SDK configuration.
-    pub fn from_env(config: &lambda_support::SdkConfig) -> Result<Self, PublishError> {
-        let bus_name = std::env::var("EVENT_BUS_NAME")
-            .map_err(|_| PublishError::Bus("EVENT_BUS_NAME is not set".into()))?;
-        Ok(Self::new(
-            aws_sdk_eventbridge::Client::new(config),
-            bus_name,
-        ))
-    }
 }
 
 #[async_trait]

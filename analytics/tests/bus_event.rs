@@ -39,14 +39,16 @@ async fn the_documented_bus_event_is_counted_once() {
         event.detail["event_type"].as_str().unwrap()
     );
 
-    let store = SqliteStore::in_memory().unwrap();
+    let store = store::Stores::of(std::sync::Arc::new(SqliteStore::in_memory().unwrap()));
     for _ in 0..3 {
         analytics::handle_bus_event(&store, event.clone())
             .await
             .unwrap();
     }
     let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-    let counts = analytics::daily_counts(&store, day).await.unwrap();
+    let counts = analytics::daily_counts(store.records.as_ref(), day)
+        .await
+        .unwrap();
     assert_eq!((counts.debts_deleted, counts.debts_created), (1, 0));
 
     let mut broken = event;

@@ -8,7 +8,7 @@ use aws_lambda_events::apigw::{
 use chrono::Utc;
 use serde_json::json;
 
-use store::{keys, EventStore};
+use store::{keys, Records};
 
 use crate::tokens::{AuthError, Tokens};
 
@@ -18,7 +18,7 @@ use crate::tokens::{AuthError, Tokens};
 pub async fn authorize(
     request: &ApiGatewayV2CustomAuthorizerV2Request,
     tokens: &Tokens,
-    accounts: &dyn EventStore,
+    accounts: &dyn Records,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let header = request
         .headers

@@ -5,10 +5,8 @@ pub mod authorizer;
 pub mod jwt;
 pub mod keys;
 pub mod passwords;
-pub mod secrets_manager;
 pub mod tokens;
 
 pub use keys::{KeyError, SigningKey, SigningKeys, StaticKeys};
 pub use passwords::{Password, PasswordHasher, Verified};
-pub use secrets_manager::SecretsManagerKeys;
 pub use tokens::{AuthError, IssuedToken, Tokens};

@@ -13,7 +13,7 @@ use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
 use store::ledger::{ledger_item, LedgerEntry};
-use store::{keys, AggregateRef, AppendRequest, EventStore, StoreError};
+use store::{keys, AggregateRef, AppendRequest, EventLog, Records, StoreError, Stores};
 use uuid::Uuid;
 
 use crate::envelope::envelopes;
@@ -53,27 +53,23 @@ const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d
 /// Where the debt handlers read the time: the system clock, or a test's own (which can be days ago).
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// What the debt handlers need, built once per container.
+/// What the debt handlers need, built once per container: the debts' events (sealed), and the records
+/// beside them (idempotency records).
 pub struct DebtDeps {
-    pub store: Arc<dyn EventStore>,
+    pub events: Arc<dyn EventLog>,
+    pub records: Arc<dyn Records>,
     /// Stamps events and says what "today" is for payment and charge days.
     pub clock: Clock,
 }
 
 impl DebtDeps {
-    /// The handlers over `store`, on the system clock.
-    pub fn new(store: Arc<dyn EventStore>) -> Self {
+    /// The handlers over `stores`, on the system clock.
+    pub fn new(stores: &Stores) -> Self {
         DebtDeps {
-            store,
+            events: Arc::clone(&stores.events),
+            records: Arc::clone(&stores.records),
             clock: Arc::new(Utc::now),
         }
-    }
-
-    /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
-    pub async fn from_env() -> Result<Self, Error> {
-        Ok(DebtDeps::new(
-            privacy::SealingStore::table_from_env().await?,
-        ))
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -167,7 +163,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             owner.as_str(),
             LedgerEntry::Created,
         );
-        match deps.store.append(append).await {
+        match deps.events.append(append).await {
             Ok(()) => {
                 tracing::info!(debt_id, "debt created");
                 Ok(view(&events)?.as_created())
@@ -192,7 +188,7 @@ async fn replay_creation(
     attempted: &[EventEnvelope],
 ) -> Result<Reply, Problem> {
     let history = deps
-        .store
+        .events
         .load_events(&AggregateRef::debt(debt_id), 0)
         .await?;
     let original = history
@@ -251,7 +247,7 @@ pub(crate) async fn change_debt(
     let debt_id = debt_id.as_str();
     let aggregate = AggregateRef::debt(debt_id);
     for attempt in 1..=2 {
-        let mut history = deps.store.load_events(&aggregate, 0).await?;
+        let mut history = deps.events.load_events(&aggregate, 0).await?;
         let version = history.last().map_or(0, |e| e.version);
         let state = Debt::fold(history.iter().map(|e| &e.payload));
         // Not found (or not yours) is answered before the precondition, so 412 never reveals a debt.
@@ -280,7 +276,7 @@ pub(crate) async fn change_debt(
             // Frees the owner's slot (the owner is the actor: owned_by checked it above).
             append = with_debt_bookkeeping(append, actor.as_str(), LedgerEntry::Deleted);
         }
-        match deps.store.append(append).await {
+        match deps.events.append(append).await {
             Ok(()) => {
                 history.extend(events);
                 return view(&history);

@@ -17,30 +17,38 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use store::ledger::{read_ledger_item, LedgerEntry};
-use store::{keys, query_all, AggregateRef, AppendRequest, EventStore, Query, StoreError};
+use store::{
+    keys, query_all, AggregateRef, AppendRequest, EventLog, Query, Records, StoreError, Stores,
+};
 
 use crate::envelope::{blocking, envelopes};
 use crate::users::stored_password_hash;
 
 /// What erasure needs, built once per container.
 pub struct ErasureDeps {
-    /// The store that opens the user's email (to find its reservation).
-    pub store: Arc<dyn EventStore>,
-    /// The same store as the engine holds it (sealed fields), where events written in clear before sealing
+    /// The event log that opens the user's email (to find its reservation).
+    pub events: Arc<dyn EventLog>,
+    /// The same log as the engine holds it (sealed fields), where events written in clear before sealing
     /// existed are told apart from sealed ones.
-    pub engine: Arc<dyn EventStore>,
+    pub engine_events: Arc<dyn EventLog>,
+    /// The credentials and the debt ledger.
+    pub records: Arc<dyn Records>,
     pub passwords: PasswordHasher,
 }
 
 impl ErasureDeps {
-    /// The Lambda's dependencies: the table, sealed under the KMS key, and the configured work factor.
-    pub async fn from_env() -> Result<Self, Error> {
-        let store = privacy::SealingStore::sealed_table_from_env().await?;
-        Ok(ErasureDeps {
-            engine: Arc::clone(store.sealed()),
-            store,
-            passwords: PasswordHasher::from_env()?,
-        })
+    /// Erasure over `stores`, whose event log opens personal fields; `engine_events` is the engine's own.
+    pub fn new(
+        stores: &Stores,
+        engine_events: Arc<dyn EventLog>,
+        passwords: PasswordHasher,
+    ) -> Self {
+        ErasureDeps {
+            events: Arc::clone(&stores.events),
+            engine_events,
+            records: Arc::clone(&stores.records),
+            passwords,
+        }
     }
 }
 
@@ -49,7 +57,7 @@ impl ErasureDeps {
 /// user whose registration is sealed registered after sealing existed: none of their events can be legacy,
 /// and their debts are not read.
 async fn legacy_events(
-    engine: &dyn EventStore,
+    engine: &dyn EventLog,
     username: &str,
     debt_ids: &[String],
 ) -> Result<Vec<RedactedEvent>, Problem> {
@@ -94,10 +102,10 @@ fn collect_legacy(history: Vec<EventEnvelope>, legacy: &mut Vec<RedactedEvent>) 
 }
 
 /// Every debt `username` ever created, from their debt ledger.
-async fn debt_ids(store: &dyn EventStore, username: &str) -> Result<Vec<String>, Problem> {
+async fn debt_ids(records: &dyn Records, username: &str) -> Result<Vec<String>, Problem> {
     let pk = keys::user_info_key(username).pk;
     let ledger = query_all(
-        store,
+        records,
         Query::partition(pk, keys::LEDGER_SK_PREFIX).limit(1000),
     )
     .await?;
@@ -118,7 +126,7 @@ async fn check_password(
     user: &domain::Username,
     password: Option<Password>,
 ) -> Result<(), Problem> {
-    let stored_hash = stored_password_hash(deps.store.as_ref(), user).await?;
+    let stored_hash = stored_password_hash(deps.records.as_ref(), user).await?;
     let hasher = deps.passwords.clone();
     let verified = blocking(move || match (password, stored_hash) {
         (Some(password), Some(hash)) => hasher.verify(&password, &hash),
@@ -147,7 +155,7 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         let password = Password::parse(&password.take(&accepted)).ok();
         let username = me.as_str();
         let history = deps
-            .store
+            .events
             .load_events(&AggregateRef::user(username), 0)
             .await?;
         let state = User::fold(history.iter().map(|e| &e.payload));
@@ -155,8 +163,8 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
             return Err(Problem::not_found("no such user"));
         };
         check_password(deps, &me, password).await?;
-        let debt_ids = debt_ids(deps.store.as_ref(), username).await?;
-        let legacy = legacy_events(deps.engine.as_ref(), username, &debt_ids).await?;
+        let debt_ids = debt_ids(deps.records.as_ref(), username).await?;
+        let legacy = legacy_events(deps.engine_events.as_ref(), username, &debt_ids).await?;
         let command = UserCommand::Erase {
             debt_ids: debt_ids.clone(),
             legacy,
@@ -172,7 +180,7 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         if let Ok(email) = email {
             append = append.with_removal(keys::email_guard_key(&email));
         }
-        match deps.store.append(append).await {
+        match deps.events.append(append).await {
             Ok(()) => {}
             Err(StoreError::VersionConflict { .. }) => {
                 return Err(Problem::conflict("the account changed meanwhile; retry"))
@@ -181,7 +189,7 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         }
         // The credentials and the email reservation are gone from the engine's files too; the projector does
         // the same once it has rewritten the read items.
-        deps.store.purge_residue().await?;
+        deps.events.purge_residue().await?;
         tracing::info!(username, debts = debt_ids.len(), "user erased");
         Ok(Reply::ok(json!({
             "username": username,

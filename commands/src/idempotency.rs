@@ -7,9 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use http_api::{Problem, Reply};
 use serde_json::{json, Value};
 use store::codec::to_attributes;
-use store::{keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey};
+use store::{keys, AggregateRef, AppendRequest, Item, ItemKey};
 
-use crate::debts::view;
+use crate::debts::{view, DebtDeps};
 
 /// How long a key is remembered (DynamoDB's TTL removes the record; reads enforce it exactly).
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -76,10 +76,10 @@ impl KeyRecord {
     /// 201 with its `ETag`), a 422 when it was used for another, and `None` when the key is new.
     pub async fn earlier_answer(
         &self,
-        store: &dyn EventStore,
+        deps: &DebtDeps,
         now: DateTime<Utc>,
     ) -> Result<Option<Reply>, Problem> {
-        let Some(record) = store.get_item(&self.key).await? else {
+        let Some(record) = deps.records.get_item(&self.key).await? else {
             return Ok(None);
         };
         // DynamoDB's TTL deletes an expired record only eventually (SQLite never): the window is kept here.
@@ -88,7 +88,7 @@ impl KeyRecord {
             .get(keys::TTL_ATTRIBUTE)
             .and_then(Value::as_i64);
         if expires_at.is_none_or(|at| at <= now.timestamp()) {
-            store.delete_item(&self.key).await?;
+            deps.records.delete_item(&self.key).await?;
             return Ok(None);
         }
         if record.attributes.get("request").and_then(Value::as_str) != Some(&self.request) {
@@ -101,7 +101,8 @@ impl KeyRecord {
             .get("version")
             .and_then(Value::as_u64)
             .ok_or_else(|| Problem::internal("an idempotency record without its version"))?;
-        let history = store
+        let history = deps
+            .events
             .load_events(&AggregateRef::debt(&self.debt_id), 0)
             .await?;
         let produced = history

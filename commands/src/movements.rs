@@ -68,10 +68,7 @@ async fn move_money(
         )
     });
     if let Some(record) = &record {
-        if let Some(reply) = record
-            .earlier_answer(deps.store.as_ref(), deps.now())
-            .await?
-        {
+        if let Some(reply) = record.earlier_answer(deps, deps.now()).await? {
             return Ok(reply);
         }
     }
@@ -80,7 +77,7 @@ async fn move_money(
         // A concurrent retry under the same key may have won the append: then its answer is this one's.
         Err(conflict) if conflict.status == 409 => match &record {
             Some(record) => record
-                .earlier_answer(deps.store.as_ref(), deps.now())
+                .earlier_answer(deps, deps.now())
                 .await?
                 .ok_or(conflict),
             None => Err(conflict),

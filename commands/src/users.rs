@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth::{Password, PasswordHasher, SecretsManagerKeys, Tokens, Verified};
+use auth::{Password, PasswordHasher, Tokens, Verified};
 use chrono::{Duration, Utc};
 use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
 use http_api::body::{json_object, parsed_text, text};
@@ -11,47 +11,45 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use store::codec::to_attributes;
-use store::{keys, AggregateRef, AppendRequest, EventStore, Item, StoreError};
-use store_dynamodb::DynamoStore;
+use store::{keys, AggregateRef, AppendRequest, EventLog, Item, Records, StoreError, Stores};
 
 use crate::envelope::{blocking, envelopes};
 
 /// How long an `Idempotency-Key` of `POST /users` is remembered (DynamoDB's TTL removes the record).
 const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 
-/// What registration needs, built once per container.
+/// What registration needs, built once per container: the user's events (the email and name sealed), and
+/// the records beside them (credentials, the idempotency record).
 pub struct UserDeps {
-    pub store: Arc<dyn EventStore>,
+    pub events: Arc<dyn EventLog>,
+    pub records: Arc<dyn Records>,
     pub passwords: PasswordHasher,
 }
 
-/// What login needs, built once per container.
+/// What login needs, built once per container: the credentials records only.
 pub struct LoginDeps {
-    pub store: Arc<dyn EventStore>,
+    pub records: Arc<dyn Records>,
     pub passwords: PasswordHasher,
     pub tokens: Tokens,
 }
 
 impl UserDeps {
-    /// The Lambda's dependencies: the table named by `TABLE_NAME` and the configured work factor.
-    pub async fn from_env() -> Result<Self, Error> {
-        Ok(UserDeps {
-            store: privacy::SealingStore::table_from_env().await?,
-            passwords: PasswordHasher::from_env()?,
-        })
+    pub fn new(stores: &Stores, passwords: PasswordHasher) -> Self {
+        UserDeps {
+            events: Arc::clone(&stores.events),
+            records: Arc::clone(&stores.records),
+            passwords,
+        }
     }
 }
 
 impl LoginDeps {
-    /// The Lambda's dependencies: the table, the work factor, and signing keys from Secrets Manager.
-    pub async fn from_env() -> Result<Self, Error> {
-        let config = lambda_support::sdk_config().await;
-        let keys = SecretsManagerKeys::from_env(aws_sdk_secretsmanager::Client::new(&config));
-        Ok(LoginDeps {
-            store: Arc::new(DynamoStore::from_env(&config)?),
-            passwords: PasswordHasher::from_env()?,
-            tokens: Tokens::new(Arc::new(keys), auth::tokens::issuer_from_env()),
-        })
+    pub fn new(stores: &Stores, passwords: PasswordHasher, tokens: Tokens) -> Self {
+        LoginDeps {
+            records: Arc::clone(&stores.records),
+            passwords,
+            tokens,
+        }
     }
 }
 
@@ -112,7 +110,7 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
             }
         }
         let history = deps
-            .store
+            .events
             .load_events(&user_ref(&registration.username), 0)
             .await?;
         let state = User::fold(history.iter().map(|e| &e.payload));
@@ -126,7 +124,7 @@ pub async fn create_user(request: Request, deps: &UserDeps) -> Result<Response<B
         let now = Utc::now();
         let events = envelopes(username, 0, payloads, username, &meta, now);
         let append = registration_append(deps, &registration, key.as_deref(), &events, now).await?;
-        match deps.store.append(append).await {
+        match deps.events.append(append).await {
             Ok(()) => {
                 tracing::info!(username, "user registered");
                 let user =
@@ -218,7 +216,7 @@ async fn replay_registration(
     registration: &Registration,
 ) -> Result<Option<Reply>, Problem> {
     let record_key = keys::user_idempotency_key(key);
-    let Some(record) = deps.store.get_item(&record_key).await? else {
+    let Some(record) = deps.records.get_item(&record_key).await? else {
         return Ok(None);
     };
     // The window is enforced here: DynamoDB's TTL deletes an expired record only eventually (and SQLite never).
@@ -228,7 +226,7 @@ async fn replay_registration(
         .get(keys::TTL_ATTRIBUTE)
         .and_then(serde_json::Value::as_i64);
     if expires_at.is_none_or(|at| at <= Utc::now().timestamp()) {
-        deps.store.delete_item(&record_key).await?;
+        deps.records.delete_item(&record_key).await?;
         return Ok(None);
     }
     let mismatch = || {
@@ -240,7 +238,7 @@ async fn replay_registration(
         return Err(mismatch());
     }
     let username = registration.username.as_str();
-    let stored_hash = stored_password_hash(deps.store.as_ref(), &registration.username)
+    let stored_hash = stored_password_hash(deps.records.as_ref(), &registration.username)
         .await?
         .ok_or_else(|| Problem::internal("credentials missing for a registered user"))?;
     let hasher = deps.passwords.clone();
@@ -250,7 +248,7 @@ async fn replay_registration(
         return Err(mismatch());
     }
     let history = deps
-        .store
+        .events
         .load_events(&user_ref(&registration.username), 0)
         .await?;
     let user = UserView::from_history(&history).ok_or_else(|| Problem::internal("no user"))?;
@@ -278,7 +276,7 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
         let password = Password::parse(&password).ok();
         let username = Username::parse(username.trim()).ok();
         let stored_hash = match &username {
-            Some(username) => stored_password_hash(deps.store.as_ref(), username).await?,
+            Some(username) => stored_password_hash(deps.records.as_ref(), username).await?,
             None => None,
         };
         let hasher = deps.passwords.clone();
@@ -326,10 +324,10 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
 
 /// The password hash in a user's credentials item, when the user exists.
 pub(crate) async fn stored_password_hash(
-    store: &dyn EventStore,
+    records: &dyn Records,
     username: &Username,
 ) -> Result<Option<String>, StoreError> {
-    let credentials = store
+    let credentials = records
         .get_item(&keys::credentials_key(username.as_str()))
         .await?;
     Ok(credentials.and_then(|item| {
@@ -349,7 +347,7 @@ async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password)
         key: keys::credentials_key(username.as_str()),
         attributes: to_attributes(&json!({"password_hash": new_hash, "updated_at": Utc::now()})),
     };
-    match deps.store.put_item(&item).await {
+    match deps.records.put_item(&item).await {
         Ok(()) => tracing::info!(
             username = username.as_str(),
             iterations = deps.passwords.iterations(),

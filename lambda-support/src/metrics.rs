@@ -83,16 +83,51 @@ pub fn send_to_when(
     });
 }
 
+thread_local! {
+    /// This thread's capture, which takes precedence over the process's sink while it lasts.
+    static CAPTURE: std::cell::RefCell<Option<Box<dyn Fn(&str)>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Ends a capture when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
+    }
+}
+
+/// Sends the documents emitted on this thread to `sink` until the guard is dropped, whatever the process's
+/// sink: a test's capture that other tests of the same process cannot write into (as `tracing`'s
+/// `set_default` scopes a subscriber to a thread). The test runs its work on this one thread.
+pub fn capture_on_this_thread(sink: impl Fn(&str) + 'static) -> CaptureGuard {
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(Box::new(sink)));
+    CaptureGuard(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Emits one EMF document now.
 pub fn emit(dimensions: &[(&str, &str)], metrics: &[(&str, f64, Unit)]) {
+    let captured = CAPTURE.with(|capture| match capture.borrow().as_ref() {
+        Some(sink) => {
+            sink(&document(dimensions, metrics, now_ms()).to_string());
+            true
+        }
+        None => false,
+    });
+    if captured {
+        return;
+    }
     let sink = SINK.get();
     if sink.is_some_and(|sink| !(sink.wanted)()) {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let line = document(dimensions, metrics, now).to_string();
+    let line = document(dimensions, metrics, now_ms()).to_string();
     match sink {
         Some(sink) => (sink.write)(&line),
         // `println!` holds stdout's lock for the whole line, so concurrent documents never interleave.

@@ -11,12 +11,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use auth::{PasswordHasher, SigningKeys, StaticKeys, Tokens};
-use commands::{DebtDeps, ErasureDeps, LoginDeps, UserDeps};
 use local::Gateway;
-use privacy::SealingStore;
+use privacy::SealedStores;
 use projections::replay::{replay, ReplayOptions, Scope};
-use queries::QueryDeps;
-use store::EventStore;
+use store::Stores;
 use tokio::sync::watch;
 use tools::cli::{ChangeSource, Failure, StoreArgs};
 
@@ -112,37 +110,26 @@ fn store_args() -> Result<StoreArgs, Failure> {
     Ok(store)
 }
 
-/// Every handler's dependencies over one store, as the Lambda `main`s build them on AWS.
-fn gateway(sealing: &Arc<SealingStore>, passwords: PasswordHasher, tokens: Tokens) -> Gateway {
-    let store: &Arc<dyn EventStore> = &(Arc::clone(sealing) as Arc<dyn EventStore>);
+/// Every handler's dependencies over the store, as the Lambda `main`s build them on AWS, and the
+/// authorizer's.
+fn gateway(sealed: &SealedStores, passwords: PasswordHasher, tokens: Tokens) -> Gateway {
+    let handlers = api::Handlers::new(
+        &sealed.stores,
+        Arc::clone(&sealed.engine_events),
+        passwords,
+        tokens.clone(),
+    );
     Gateway {
-        users: UserDeps {
-            store: Arc::clone(store),
-            passwords: passwords.clone(),
-        },
-        login: LoginDeps {
-            store: Arc::clone(store),
-            passwords: passwords.clone(),
-            tokens: tokens.clone(),
-        },
-        debts: DebtDeps::new(Arc::clone(store)),
-        erasure: ErasureDeps {
-            store: Arc::clone(store),
-            engine: Arc::clone(sealing.sealed()),
-            passwords,
-        },
-        queries: QueryDeps {
-            store: Arc::clone(store),
-        },
+        handlers,
         tokens,
-        accounts: Arc::clone(store),
+        accounts: Arc::clone(&sealed.stores.records),
         authorizer_cache: local::AuthorizerCache::from_env(),
     }
 }
 
 /// Events committed before a crash may not be projected yet: catches every aggregate up.
-async fn catch_up(store: &Arc<dyn EventStore>) -> Result<(), Failure> {
-    let report = replay(Arc::clone(store), &ReplayOptions::new(Scope::All), |_| {})
+async fn catch_up(stores: &Stores) -> Result<(), Failure> {
+    let report = replay(stores, &ReplayOptions::new(Scope::All), |_| {})
         .await
         .map_err(|e| Failure::Failed(format!("cannot catch the read model up: {e}")))?;
     if report.rewritten + report.removed > 0 {
@@ -161,20 +148,19 @@ async fn run() -> Result<(), Failure> {
     let passwords = PasswordHasher::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", data_dir.display())))?;
-    let (sealing, source) = args.open_with_changes().await.map_err(Failure::Failed)?;
-    let store: Arc<dyn EventStore> = Arc::clone(&sealing) as Arc<dyn EventStore>;
+    let (sealed, source) = args.open_with_changes().await.map_err(Failure::Failed)?;
     let keys: Arc<dyn SigningKeys> = Arc::new(signing_keys(&data_dir)?);
     let tokens = Tokens::new(keys, auth::tokens::issuer_from_env());
-    catch_up(&store).await?;
+    catch_up(&sealed.stores).await?;
 
     let (stop_projector, stopped) = watch::channel(false);
     let projector = match source {
-        ChangeSource::Feed(feed) => local::projector::spawn(Arc::clone(&sealing), feed, stopped),
+        ChangeSource::Feed(feed) => local::projector::spawn(sealed.clone(), feed, stopped),
         ChangeSource::Stream(poller) => {
-            local::projector::spawn_stream(Arc::clone(&sealing), poller, stopped)
+            local::projector::spawn_stream(sealed.clone(), poller, stopped)
         }
     };
-    let gateway = Arc::new(gateway(&sealing, passwords, tokens));
+    let gateway = Arc::new(gateway(&sealed, passwords, tokens));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| Failure::Failed(format!("cannot listen on {address}: {e}")))?;

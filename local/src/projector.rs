@@ -10,22 +10,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use privacy::SealingStore;
+use privacy::SealedStores;
 use projections::project_batch;
 use projections::projector::{event_key_of, group_by_aggregate};
-use store::{AggregateRef, EventStore, ItemKey};
+use store::{AggregateRef, ItemKey, Stores};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tools::stream::{insert_record, StreamPoller};
 
 /// Projects `records`, returning the records of aggregates that failed, to deliver again.
-async fn project(store: &Arc<dyn EventStore>, records: Vec<EventRecord>) -> Vec<EventRecord> {
+async fn project(stores: &Stores, records: Vec<EventRecord>) -> Vec<EventRecord> {
     if records.is_empty() {
         return records;
     }
     let mut batch = Event::default();
     batch.records = records;
-    let response = project_batch(&batch, store.as_ref()).await;
+    let response = project_batch(&batch, stores).await;
     let failed: Vec<String> = response
         .batch_item_failures
         .into_iter()
@@ -46,7 +46,7 @@ async fn project(store: &Arc<dyn EventStore>, records: Vec<EventRecord>) -> Vec<
 /// The local Pipe and bus: hands each event's envelope to the analytics consumer; returns the keys of the
 /// events whose delivery failed, to deliver again. Each aggregate's events are loaded (and upcast) by the
 /// store once per round, from the oldest one to deliver.
-async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey> {
+async fn publish(engine: &Stores, keys: Vec<ItemKey>) -> Vec<ItemKey> {
     let by_aggregate = group_by_aggregate(keys.into_iter().filter_map(|key| {
         let (aggregate_type, aggregate_id, version) = store::keys::parse_event_key(&key)?;
         let aggregate = AggregateRef {
@@ -58,7 +58,7 @@ async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey
     let mut failed = Vec::new();
     for (aggregate, mut wanted) in by_aggregate {
         wanted.sort_by_key(|(version, _)| *version);
-        if let Err(error) = deliver(store.as_ref(), &aggregate, &wanted).await {
+        if let Err(error) = deliver(engine, &aggregate, &wanted).await {
             tracing::warn!(%error, aggregate = %aggregate.aggregate_id, "analytics delivery failed; retrying");
             // Redelivering the ones that did arrive is harmless: the consumer is idempotent.
             failed.extend(wanted.into_iter().map(|(_, key)| key));
@@ -68,18 +68,18 @@ async fn publish(store: &Arc<dyn EventStore>, keys: Vec<ItemKey>) -> Vec<ItemKey
 }
 
 async fn deliver(
-    store: &dyn EventStore,
+    engine: &Stores,
     aggregate: &AggregateRef,
     wanted: &[(u64, ItemKey)],
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let oldest = wanted.first().map_or(1, |(version, _)| *version);
-    let history = store.load_events(aggregate, oldest - 1).await?;
+    let history = engine.events.load_events(aggregate, oldest - 1).await?;
     for (version, _) in wanted {
         let event = history
             .iter()
             .find(|e| e.version == *version)
             .ok_or("a committed event is missing")?;
-        analytics::record_event(store, event).await?;
+        analytics::record_event(engine, event).await?;
     }
     Ok(())
 }
@@ -139,9 +139,14 @@ struct Readers {
 impl Readers {
     /// The projector reads events opened, as on AWS through its sealing store; the publisher reads them as
     /// the table's stream carries them, sealed, so the bus and analytics get what they get on AWS.
-    fn start(store: &Arc<SealingStore>) -> Self {
-        let opened: Arc<dyn EventStore> = Arc::clone(store) as Arc<dyn EventStore>;
-        let sealed = Arc::clone(store.sealed());
+    fn start(store: &SealedStores) -> Self {
+        let opened = Arc::new(store.stores.clone());
+        let sealed = Arc::new(
+            store
+                .stores
+                .clone()
+                .with_events(Arc::clone(&store.engine_events)),
+        );
         let (projector, projector_input) = mpsc::unbounded_channel();
         let (publisher, publisher_input) = mpsc::unbounded_channel();
         Readers {
@@ -189,7 +194,7 @@ impl Readers {
 
 /// Starts projecting from the SQLite change feed; ends, after draining it, when `shutdown` turns true.
 pub fn spawn(
-    store: Arc<SealingStore>,
+    store: SealedStores,
     mut feed: mpsc::UnboundedReceiver<ItemKey>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
@@ -221,7 +226,7 @@ pub fn spawn(
 /// Starts projecting from a DynamoDB stream, polled as Lambda's event source mapping would; ends, after a
 /// last poll, when `shutdown` turns true.
 pub fn spawn_stream(
-    store: Arc<SealingStore>,
+    store: SealedStores,
     mut poller: StreamPoller,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {

@@ -1,75 +1,14 @@
-//! The API's routes, as the HTTP API declares them: method, path template, handler, and whether the
-//! authorizer guards it.
+//! Route matching as API Gateway does it, over the API's one route table (`api::ROUTES`): a request's method
+//! and path to its route and path parameters, or the 404 and 405 API Gateway answers itself.
 
 use std::collections::HashMap;
 
+use api::{Route, ROUTES};
 use http::Method;
 use http_api::Problem;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handler {
-    CreateUser,
-    Login,
-    EraseUser,
-    CreateDebt,
-    UpdateDebt,
-    DeleteDebt,
-    RecordPayment,
-    AddCharge,
-    Healthz,
-    GetUser,
-    GetSummary,
-    ListDebts,
-    GetDebt,
-    GetDebtHistory,
-    GetPayoffPlan,
-    GetDebtSchedule,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Route {
-    pub method: &'static str,
-    pub template: &'static str,
-    /// API Gateway's route key, `METHOD template`, as the event's `routeKey` carries it.
-    pub key: &'static str,
-    pub handler: Handler,
-    pub protected: bool,
-}
-
-/// A [`Route`] whose key is joined at compile time, not per request.
-macro_rules! route {
-    ($method:literal $template:literal => $handler:ident, protected: $protected:literal) => {
-        Route {
-            method: $method,
-            template: $template,
-            key: concat!($method, " ", $template),
-            handler: Handler::$handler,
-            protected: $protected,
-        }
-    };
-}
-
-pub const ROUTES: [Route; 16] = [
-    route!("GET" "/healthz" => Healthz, protected: false),
-    route!("POST" "/users" => CreateUser, protected: false),
-    route!("POST" "/login" => Login, protected: false),
-    route!("GET" "/users/{username}" => GetUser, protected: true),
-    route!("DELETE" "/users/{username}" => EraseUser, protected: true),
-    route!("GET" "/users/{username}/summary" => GetSummary, protected: true),
-    route!("GET" "/debts" => ListDebts, protected: true),
-    route!("POST" "/debts" => CreateDebt, protected: true),
-    route!("GET" "/debts/{debt_id}" => GetDebt, protected: true),
-    route!("PUT" "/debts/{debt_id}" => UpdateDebt, protected: true),
-    route!("DELETE" "/debts/{debt_id}" => DeleteDebt, protected: true),
-    route!("GET" "/debts/{debt_id}/history" => GetDebtHistory, protected: true),
-    route!("POST" "/debts/{debt_id}/payments" => RecordPayment, protected: true),
-    route!("POST" "/debts/{debt_id}/charges" => AddCharge, protected: true),
-    route!("GET" "/users/{username}/payoff-plan" => GetPayoffPlan, protected: true),
-    route!("GET" "/debts/{debt_id}/schedule" => GetDebtSchedule, protected: true),
-];
-
 pub struct RouteMatch {
-    pub route: Route,
+    pub route: &'static Route,
     /// As the integration event carries them.
     pub path_parameters: HashMap<String, String>,
 }
@@ -158,7 +97,7 @@ pub fn match_route(method: &Method, path: &str) -> Result<RouteMatch, Problem> {
     for route in own {
         if let Some(path_parameters) = fit(route.template, path) {
             return Ok(RouteMatch {
-                route: *route,
+                route,
                 path_parameters,
             });
         }
@@ -196,15 +135,18 @@ mod tests {
     #[test]
     fn templates_match_with_parameters_and_methods() {
         let found = match_route(&Method::GET, "/debts/abc/history").unwrap();
-        assert_eq!(found.route.handler, Handler::GetDebtHistory);
+        assert_eq!(found.route.function, "get-debt-history");
         assert_eq!(found.path_parameters["debt_id"], "abc");
         assert_eq!(
-            match_route(&Method::PUT, "/debts/x").unwrap().route.handler,
-            Handler::UpdateDebt
+            match_route(&Method::PUT, "/debts/x")
+                .unwrap()
+                .route
+                .function,
+            "update-debt"
         );
         assert_eq!(
-            match_route(&Method::GET, "/debts/").unwrap().route.handler,
-            Handler::ListDebts
+            match_route(&Method::GET, "/debts/").unwrap().route.function,
+            "list-debts"
         );
         assert_eq!(
             match_route(&Method::GET, "/users/al%20ice")

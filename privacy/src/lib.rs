@@ -1,6 +1,6 @@
 //! Crypto-shredding, the building blocks (issue 17): a personal field is sealed with AES-256-GCM under its
 //! owner's data key ([`DataKey::seal`]), bound to the event and field it belongs to; data keys are kept only
-//! wrapped under a key-encryption key ([`KeyEncryptionKey`]: [`LocalKek`], a key file; [`KmsKek`] on AWS); unwrapped
+//! wrapped under a key-encryption key ([`KeyEncryptionKey`]: [`LocalKek`], a key file; `aws_clients::KmsKek` on AWS); unwrapped
 //! keys live at most a minute in a [`KeyCache`]. Destroying a user's wrapped key makes every field sealed
 //! under it unreadable for good, while the events around those fields stay in the log.
 //!
@@ -10,15 +10,13 @@
 
 mod cache;
 mod kek;
-mod kms;
 mod sealed;
 mod store;
 
 pub use cache::KeyCache;
 pub use kek::{KeyEncryptionKey, LocalKek, WrappedKey};
-pub use kms::KmsKek;
 pub use sealed::{DataKey, SealContext, Sealed};
-pub use store::{LambdaSetupError, SealingStore};
+pub use store::{seal, SealedStores, SealingStore};
 
 /// What can go wrong sealing, opening, wrapping or unwrapping.
 #[derive(Debug, thiserror::Error)]

@@ -61,7 +61,7 @@ impl DataKey {
     }
 
     /// The key of these 32 bytes (an unwrapped key).
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
         let key = UnboundKey::new(&AES_256_GCM, bytes)
             .map_err(|_| PrivacyError::Malformed("data key"))?;
         Ok(DataKey {

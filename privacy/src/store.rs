@@ -1,6 +1,7 @@
-//! The event store as every reader and writer of personal data sees it: [`SealingStore`] wraps an engine,
-//! seals the personal fields of the events it appends under their owner's data key and opens them again
-//! when events are loaded. The engines, the table stream and the event bus only ever hold the sealed form.
+//! The event log as every reader and writer of personal data sees it: [`SealingStore`] wraps an engine's
+//! event log, seals the personal fields of the events it appends under their owner's data key and opens them
+//! again when events are loaded. The engines, the table stream and the event bus only ever hold the sealed
+//! form. It wraps the event log only: read items and records never hold a sealed field.
 //!
 //! A user's data key is made with their `UserCreated` and stored wrapped in the same transaction
 //! ([`keys::data_key_key`]); the append of their `UserErased` removes it in that event's transaction. From
@@ -15,8 +16,7 @@ use async_trait::async_trait;
 use events::{EventEnvelope, EventPayload, Personal};
 use store::codec::to_attributes;
 use store::{
-    keys, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem, Segment,
-    StoreError, WriteOutcome,
+    keys, AggregateRef, AppendRequest, EventLog, Item, Page, Records, Segment, StoreError, Stores,
 };
 
 use crate::{DataKey, KeyCache, KeyEncryptionKey, PrivacyError, SealContext, Sealed, WrappedKey};
@@ -39,13 +39,13 @@ impl Keyring {
     /// `owner`'s data key, or `None` when they have none (erased).
     async fn key_of(
         &self,
-        store: &dyn EventStore,
+        records: &dyn Records,
         owner: &str,
     ) -> Result<Option<Arc<DataKey>>, StoreError> {
         if let Some(key) = self.cache.get(owner) {
             return Ok(Some(key));
         }
-        let Some(item) = store.get_item(&keys::data_key_key(owner)).await? else {
+        let Some(item) = records.get_item(&keys::data_key_key(owner)).await? else {
             return Ok(None);
         };
         let wrapped: WrappedKey = serde_json::from_value(serde_json::Value::Object(
@@ -71,23 +71,48 @@ fn personal_data(error: PrivacyError) -> StoreError {
     StoreError::PersonalData(error.to_string())
 }
 
-/// An [`EventStore`] whose events carry their personal fields sealed in storage and clear in memory.
+/// An [`EventLog`] whose events carry their personal fields sealed in storage and clear in memory. The data
+/// keys are records of the same table (`USER#{name}/DATA_KEY`).
 pub struct SealingStore {
-    inner: Arc<dyn EventStore>,
+    inner: Arc<dyn EventLog>,
+    records: Arc<dyn Records>,
     keyring: Keyring,
 }
 
 impl SealingStore {
-    pub fn new(inner: Arc<dyn EventStore>, kek: Arc<dyn KeyEncryptionKey>) -> Self {
+    pub fn new(
+        inner: Arc<dyn EventLog>,
+        records: Arc<dyn Records>,
+        kek: Arc<dyn KeyEncryptionKey>,
+    ) -> Self {
         SealingStore {
             inner,
+            records,
             keyring: Keyring::new(kek),
         }
     }
 
-    /// The engine underneath, which stores and returns events sealed (what the stream and the bus carry).
-    pub fn sealed(&self) -> &Arc<dyn EventStore> {
+    /// The engine's event log underneath, which stores and returns events sealed (what the stream and the
+    /// bus carry).
+    pub fn sealed(&self) -> &Arc<dyn EventLog> {
         &self.inner
+    }
+}
+
+/// A table's roles with the event log sealed (what every handler and the projector get), and the engine's
+/// own event log beside it (sealed fields: what the erasure tells legacy events apart in).
+#[derive(Clone)]
+pub struct SealedStores {
+    pub stores: Stores,
+    pub engine_events: Arc<dyn EventLog>,
+}
+
+/// `engine`'s roles with its event log sealed under `kek`.
+pub fn seal(engine: &Stores, kek: Arc<dyn KeyEncryptionKey>) -> SealedStores {
+    let sealing = SealingStore::new(Arc::clone(&engine.events), Arc::clone(&engine.records), kek);
+    SealedStores {
+        stores: engine.clone().with_events(Arc::new(sealing)),
+        engine_events: Arc::clone(&engine.events),
     }
 }
 
@@ -138,7 +163,7 @@ impl SealingStore {
         request: &mut AppendRequest,
     ) -> Result<(Arc<DataKey>, bool), StoreError> {
         if !registration {
-            if let Some(key) = self.keyring.key_of(self.inner.as_ref(), owner).await? {
+            if let Some(key) = self.keyring.key_of(self.records.as_ref(), owner).await? {
                 return Ok((key, false));
             }
             if self.was_erased(owner).await? {
@@ -199,7 +224,7 @@ impl SealingStore {
                     None => {
                         let key = self
                             .keyring
-                            .key_of(self.inner.as_ref(), &sealed.kid)
+                            .key_of(self.records.as_ref(), &sealed.kid)
                             .await?;
                         keys.insert(sealed.kid.clone(), key.clone());
                         key
@@ -234,7 +259,7 @@ fn open(
 }
 
 #[async_trait]
-impl EventStore for SealingStore {
+impl EventLog for SealingStore {
     async fn append(&self, mut request: AppendRequest) -> Result<(), StoreError> {
         let Some(first) = request.events.first() else {
             return self.inner.append(request).await;
@@ -285,52 +310,25 @@ impl EventStore for SealingStore {
         Ok(events)
     }
 
+    async fn first_event(
+        &self,
+        aggregate: &AggregateRef,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        let Some(event) = self.inner.first_event(aggregate).await? else {
+            return Ok(None);
+        };
+        let mut events = [event];
+        self.open_all(&mut events).await?;
+        let [event] = events;
+        Ok(Some(event))
+    }
+
     async fn list_aggregates(
         &self,
         segment: Segment,
         cursor: Option<&str>,
     ) -> Result<Page<AggregateRef>, StoreError> {
         self.inner.list_aggregates(segment, cursor).await
-    }
-
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.inner.get_item(key).await
-    }
-
-    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
-        self.inner.get_item_json(key).await
-    }
-
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.inner.put_read_item(item).await
-    }
-
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.inner.repair_read_item(item).await
-    }
-
-    async fn list_read_items(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError> {
-        self.inner.list_read_items(segment, cursor).await
-    }
-
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
-        self.inner.put_item(item).await
-    }
-
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
-        self.inner.delete_read_item(key).await
-    }
-
-    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
-        self.inner.delete_item(key).await
-    }
-
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
-        self.inner.query(query).await
     }
 
     async fn purge_residue(&self) -> Result<(), StoreError> {
@@ -343,64 +341,4 @@ impl EventStore for SealingStore {
     ) -> Result<(), StoreError> {
         self.inner.redact_legacy_event(redaction).await
     }
-
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError> {
-        self.inner.increment_once(marker, counter, increments).await
-    }
-}
-
-/// The environment variable naming the KMS key (id, ARN or alias) that wraps data keys on AWS.
-const KMS_KEY_ENV: &str = "KMS_KEY_ID";
-
-/// The KMS key `key_id` as the key-encryption key, through a client of the shared configuration.
-fn kms_kek(config: &lambda_support::SdkConfig, key_id: String) -> Arc<crate::KmsKek> {
-    Arc::new(crate::KmsKek::new(aws_sdk_kms::Client::new(config), key_id))
-}
-
-impl SealingStore {
-    /// `inner` with personal fields sealed under the key-encryption key the environment names: the KMS key
-    /// `KMS_KEY_ID` when it is set, otherwise the local key file `local_kek` (the local server and tools,
-    /// created on first use).
-    pub async fn from_env(
-        inner: Arc<dyn EventStore>,
-        local_kek: &std::path::Path,
-    ) -> Result<Self, PrivacyError> {
-        let kek: Arc<dyn KeyEncryptionKey> = match std::env::var(KMS_KEY_ENV) {
-            Ok(key_id) if !key_id.is_empty() => {
-                kms_kek(&lambda_support::sdk_config().await, key_id)
-            }
-            _ => Arc::new(crate::LocalKek::open_or_create(local_kek)?),
-        };
-        Ok(SealingStore::new(inner, kek))
-    }
-
-    /// What a Lambda function's `main` builds once: the table `TABLE_NAME`, with personal fields sealed under
-    /// the KMS key `KMS_KEY_ID` (both must be set).
-    pub async fn table_from_env() -> Result<Arc<dyn EventStore>, LambdaSetupError> {
-        Ok(Self::sealed_table_from_env().await?)
-    }
-
-    /// [`SealingStore::table_from_env`], for a function that also needs the engine underneath.
-    pub async fn sealed_table_from_env() -> Result<Arc<SealingStore>, LambdaSetupError> {
-        let config = lambda_support::sdk_config().await;
-        let table = store_dynamodb::DynamoStore::from_env(&config)?;
-        let key_id = std::env::var(KMS_KEY_ENV)
-            .map_err(|_| PrivacyError::KekUnavailable(format!("{KMS_KEY_ENV} is not set")))?;
-        let kek = kms_kek(&config, key_id);
-        Ok(Arc::new(SealingStore::new(Arc::new(table), kek)))
-    }
-}
-
-/// Why a function cannot build its sealed store.
-#[derive(Debug, thiserror::Error)]
-pub enum LambdaSetupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Privacy(#[from] PrivacyError),
 }

@@ -4,8 +4,10 @@
 //! a stream outside Lambda, the command-line tools and the export live in `tools`.
 
 pub mod catch_up;
+pub mod projection;
 pub mod projector;
 pub mod replay;
 
 pub use catch_up::{catch_up, rebuild, Projected};
+pub use projection::{Projection, PROJECTIONS};
 pub use projector::project_batch;

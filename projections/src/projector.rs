@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt};
 use serde_dynamo::AttributeValue;
 use serde_json::Value;
-use store::{keys, AggregateRef, EventStore, ItemKey};
+use store::{keys, AggregateRef, ItemKey, Stores};
 
 use crate::catch_up::{catch_up, Projected};
 
@@ -54,16 +54,30 @@ pub fn group_by_aggregate<T>(
 /// behind the writes (issue 18).
 pub const CONCURRENT_CATCH_UPS: usize = 16;
 
-/// A projection lag past this is logged as a warning (`PROJECTION_LAG_WARN_MS`, default one second).
-fn lag_warning() -> chrono::Duration {
-    static WARN_AFTER: OnceLock<chrono::Duration> = OnceLock::new();
-    *WARN_AFTER.get_or_init(|| {
-        let millis = std::env::var("PROJECTION_LAG_WARN_MS")
-            .ok()
-            .and_then(|raw| raw.parse().ok())
-            .unwrap_or(1000);
-        chrono::Duration::milliseconds(millis)
-    })
+/// How the projector measures and judges its lag: the clock it reads when a read item has been written, and
+/// the lag past which it warns. Lambda's is [`LagWatch::from_env`]; a test brings its own clock.
+#[derive(Clone)]
+pub struct LagWatch {
+    pub clock: fn() -> DateTime<Utc>,
+    pub warn_after: chrono::Duration,
+}
+
+impl LagWatch {
+    /// The system clock, and a warning past `PROJECTION_LAG_WARN_MS` (default one second), read once per
+    /// process.
+    pub fn from_env() -> &'static LagWatch {
+        static WATCH: OnceLock<LagWatch> = OnceLock::new();
+        WATCH.get_or_init(|| {
+            let millis = std::env::var("PROJECTION_LAG_WARN_MS")
+                .ok()
+                .and_then(|raw| raw.parse().ok())
+                .unwrap_or(1000);
+            LagWatch {
+                clock: Utc::now,
+                warn_after: chrono::Duration::milliseconds(millis),
+            }
+        })
+    }
 }
 
 /// Who the record's event says caused it (`actor` in its new image), when the record carries an image.
@@ -77,7 +91,16 @@ fn actor_of(record: &EventRecord) -> Option<String> {
 /// Projects a batch of stream records; the response lists the records to retry. Distinct aggregates are
 /// caught up concurrently, at most [`CONCURRENT_CATCH_UPS`] at a time; each aggregate once, whatever the
 /// number of its records, so its events are applied in order from the store.
-pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEventResponse {
+pub async fn project_batch(event: &Event, stores: &Stores) -> DynamoDbEventResponse {
+    project_batch_watched(event, stores, LagWatch::from_env()).await
+}
+
+/// [`project_batch`], measuring lag with `watch`.
+pub async fn project_batch_watched(
+    event: &Event,
+    stores: &Stores,
+    watch: &LagWatch,
+) -> DynamoDbEventResponse {
     let order = group_by_aggregate(event.records.iter().filter_map(|record| {
         let sequence = record.change.sequence_number.clone().unwrap_or_default();
         Some((aggregate_of(record)?, (sequence, actor_of(record))))
@@ -85,8 +108,8 @@ pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEve
     let outcomes: Vec<_> = stream::iter(order)
         .map(|(aggregate, records)| async move {
             let hint = records.iter().rev().find_map(|(_, actor)| actor.clone());
-            let outcome = catch_up(store, &aggregate, hint.as_deref()).await;
-            (aggregate, records, outcome, Utc::now())
+            let outcome = catch_up(stores, &aggregate, hint.as_deref()).await;
+            (aggregate, records, outcome, (watch.clock)())
         })
         .buffer_unordered(CONCURRENT_CATCH_UPS)
         .collect()
@@ -99,7 +122,7 @@ pub async fn project_batch(event: &Event, store: &dyn EventStore) -> DynamoDbEve
                 // From the newest event's commit (its `occurred_at`, taken just before) to its read item.
                 let lag = (finished - newest).max(chrono::Duration::zero());
                 let lag_ms = lag.num_milliseconds();
-                if lag > lag_warning() {
+                if lag > watch.warn_after {
                     tracing::warn!(aggregate = %aggregate.aggregate_id, lag_ms, "projection lag past its threshold");
                 } else {
                     tracing::info!(aggregate = %aggregate.aggregate_id, lag_ms, "projected");

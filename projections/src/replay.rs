@@ -14,12 +14,13 @@ use events::{AggregateType, EventPayload};
 use serde::{Deserialize, Serialize};
 use store::ledger::{ledger_item, LedgerEntry};
 use store::{
-    all_pages, codec, keys, query_all, AggregateRef, EventStore, ItemKey, Page, Query, ReadItem,
-    Segment, StoreError, WriteOutcome,
+    all_pages, keys, query_all_read_items, read_item, AggregateRef, ItemKey, Page, Query, ReadItem,
+    Segment, StoreError, Stores, WriteOutcome,
 };
 use tokio::task::JoinSet;
 
 use crate::catch_up::rebuild;
+use crate::projection::{self, following};
 
 /// Which aggregates to replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,38 +99,25 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
-/// The aggregate a read item belongs to.
-fn owner_aggregate(key: &ItemKey) -> Option<AggregateRef> {
-    let username = key.pk.strip_prefix(keys::USER_PK_PREFIX)?;
-    if key.sk == keys::USER_INFO_SK {
-        return Some(AggregateRef::user(username));
-    }
-    key.sk
-        .strip_prefix(keys::DEBT_SK_PREFIX)
-        .map(AggregateRef::debt)
-}
-
 /// Lists through every scan segment in parallel; `page` reads one page of one segment.
 async fn scan_segments<T, F, Fut>(
-    store: &Arc<dyn EventStore>,
+    stores: &Stores,
     segments: u32,
     page: F,
 ) -> Result<Vec<T>, StoreError>
 where
     T: Send + 'static,
-    F: Fn(Arc<dyn EventStore>, Segment, Option<String>) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(Stores, Segment, Option<String>) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Page<T>, StoreError>> + Send,
 {
     let mut tasks = JoinSet::new();
     for index in 0..segments {
-        let (store, page) = (Arc::clone(store), page.clone());
+        let (stores, page) = (stores.clone(), page.clone());
         let segment = Segment {
             index,
             total: segments,
         };
-        tasks.spawn(
-            async move { all_pages(|cursor| page(Arc::clone(&store), segment, cursor)).await },
-        );
+        tasks.spawn(async move { all_pages(|cursor| page(stores.clone(), segment, cursor)).await });
     }
     let mut items = Vec::new();
     while let Some(listed) = tasks.join_next().await {
@@ -138,24 +126,29 @@ where
     Ok(items)
 }
 
-async fn list_aggregates(
-    store: &Arc<dyn EventStore>,
-    segments: u32,
-) -> Result<Vec<AggregateRef>, StoreError> {
-    let mut aggregates = scan_segments(store, segments, |store, segment, cursor| async move {
-        store.list_aggregates(segment, cursor.as_deref()).await
+async fn list_aggregates(stores: &Stores, segments: u32) -> Result<Vec<AggregateRef>, StoreError> {
+    let mut aggregates = scan_segments(stores, segments, |stores, segment, cursor| async move {
+        stores
+            .events
+            .list_aggregates(segment, cursor.as_deref())
+            .await
     })
     .await?;
     aggregates.sort();
     Ok(aggregates)
 }
 
-async fn list_read_items(
-    store: &Arc<dyn EventStore>,
-    segments: u32,
-) -> Result<Vec<ReadItem>, StoreError> {
-    scan_segments(store, segments, |store, segment, cursor| async move {
-        store.list_read_items(segment, cursor.as_deref()).await
+/// Every read item of every registered kind, tombstones included.
+async fn list_read_items(stores: &Stores, segments: u32) -> Result<Vec<ReadItem>, StoreError> {
+    let kinds = Arc::new(projection::kinds());
+    scan_segments(stores, segments, move |stores, segment, cursor| {
+        let kinds = Arc::clone(&kinds);
+        async move {
+            stores
+                .read_model
+                .list_read_items(&kinds, segment, cursor.as_deref())
+                .await
+        }
     })
     .await
 }
@@ -170,21 +163,18 @@ struct Plan {
 /// Chooses what the scope covers. `All` and `User` scan the read items (tombstones included), and `User` also
 /// the debts' first events; `Debt` reads only the `SK-PK-index` partition of its `DEBT#{id}` key, wherever an
 /// owner's partition holds it.
-async fn plan(store: &Arc<dyn EventStore>, options: &ReplayOptions) -> Result<Plan, StoreError> {
+async fn plan(stores: &Stores, options: &ReplayOptions) -> Result<Plan, StoreError> {
     let segments = options.segments.max(1);
     match &options.scope {
         Scope::All => Ok(Plan {
-            aggregates: list_aggregates(store, segments).await?,
-            read_items: list_read_items(store, segments).await?,
+            aggregates: list_aggregates(stores, segments).await?,
+            read_items: list_read_items(stores, segments).await?,
         }),
         Scope::Debt(id) => {
             let debt = AggregateRef::debt(id.clone());
             let index = Query::sk_pk_index(keys::debt_read_sk(id), keys::USER_PK_PREFIX);
-            let read_items = query_all(store.as_ref(), index.limit(1000))
-                .await?
-                .into_iter()
-                .filter_map(ReadItem::from_item)
-                .collect();
+            let read_items =
+                query_all_read_items(stores.read_model.as_ref(), index.limit(1000)).await?;
             Ok(Plan {
                 aggregates: vec![debt],
                 read_items,
@@ -192,18 +182,18 @@ async fn plan(store: &Arc<dyn EventStore>, options: &ReplayOptions) -> Result<Pl
         }
         Scope::User(username) => {
             let partition = keys::user_info_key(username).pk;
-            let read_items: Vec<ReadItem> = list_read_items(store, segments)
+            let read_items: Vec<ReadItem> = list_read_items(stores, segments)
                 .await?
                 .into_iter()
                 .filter(|i| i.key.pk == partition)
                 .collect();
             let mut aggregates: Vec<AggregateRef> = read_items
                 .iter()
-                .filter_map(|i| owner_aggregate(&i.key))
+                .filter_map(|i| projection::aggregate_of(&i.key))
                 .collect();
             // From the events too: a debt whose read item was never written has no item to list.
             aggregates.push(AggregateRef::user(username.clone()));
-            aggregates.extend(debts_owned_by(store, segments, username).await?);
+            aggregates.extend(debts_owned_by(stores, segments, username).await?);
             aggregates.sort();
             aggregates.dedup();
             Ok(Plan {
@@ -216,20 +206,19 @@ async fn plan(store: &Arc<dyn EventStore>, options: &ReplayOptions) -> Result<Pl
 
 /// The debts whose first event names `owner`, found from the events (as `--all` lists aggregates).
 async fn debts_owned_by(
-    store: &Arc<dyn EventStore>,
+    stores: &Stores,
     segments: u32,
     owner: &str,
 ) -> Result<Vec<AggregateRef>, StoreError> {
     let mut owned = Vec::new();
-    for aggregate in list_aggregates(store, segments).await? {
+    for aggregate in list_aggregates(stores, segments).await? {
         if aggregate.aggregate_type != AggregateType::Debt {
             continue;
         }
-        let first = keys::event_key(AggregateType::Debt, &aggregate.aggregate_id, 1);
-        let Some(item) = store.get_item(&first).await? else {
+        let Some(first) = stores.events.first_event(&aggregate).await? else {
             continue;
         };
-        if let EventPayload::DebtCreated(created) = codec::decode_event(item)?.payload {
+        if let EventPayload::DebtCreated(created) = first.payload {
             if created.owner == owner {
                 owned.push(aggregate);
             }
@@ -240,7 +229,7 @@ async fn debts_owned_by(
 
 /// Replays the scope, calling `progress` about once a second.
 pub async fn replay(
-    store: Arc<dyn EventStore>,
+    stores: &Stores,
     options: &ReplayOptions,
     mut progress: impl FnMut(Progress),
 ) -> Result<ReplayReport, StoreError> {
@@ -248,7 +237,7 @@ pub async fn replay(
     let Plan {
         aggregates,
         read_items,
-    } = plan(&store, options).await?;
+    } = plan(stores, options).await?;
     let total = aggregates.len() as u64;
     let mut report = ReplayReport {
         dry_run: options.dry_run,
@@ -260,12 +249,12 @@ pub async fn replay(
         events: report.events,
         elapsed: started.elapsed(),
     };
-    let expected = rebuild_all(&store, options, aggregates, &mut report, |report| {
+    let expected = rebuild_all(stores, options, aggregates, &mut report, |report| {
         progress(report_progress(report))
     })
     .await?;
     let orphans = read_items.iter().filter(|i| !expected.contains(&i.key));
-    report.removed = remove_orphans(store.as_ref(), orphans, options.dry_run).await?;
+    report.removed = remove_orphans(stores, orphans, options.dry_run).await?;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     progress(report_progress(&report));
     Ok(report)
@@ -274,7 +263,7 @@ pub async fn replay(
 /// Rebuilds the aggregates, `concurrency` at a time, counting into `report`; answers the keys of the read
 /// items their histories make.
 async fn rebuild_all(
-    store: &Arc<dyn EventStore>,
+    stores: &Stores,
     options: &ReplayOptions,
     aggregates: Vec<AggregateRef>,
     report: &mut ReplayReport,
@@ -289,9 +278,9 @@ async fn rebuild_all(
             let Some(aggregate) = pending.next() else {
                 break;
             };
-            let store = Arc::clone(store);
+            let stores = stores.clone();
             let dry_run = options.dry_run;
-            tasks.spawn(async move { replay_one(store.as_ref(), &aggregate, dry_run).await });
+            tasks.spawn(async move { replay_one(&stores, &aggregate, dry_run).await });
         }
         let Some(done) = tasks.join_next().await else {
             return Ok(expected);
@@ -300,12 +289,14 @@ async fn rebuild_all(
         report.checked += 1;
         report.events += outcome.events;
         report.ledger_entries_written += outcome.ledger_entries_written;
-        match outcome.action {
-            Action::Unchanged => {}
-            Action::Rewritten => report.rewritten += 1,
-            Action::SkippedNewer => report.skipped_newer += 1,
+        for (key, action) in outcome.items {
+            match action {
+                Action::Unchanged => {}
+                Action::Rewritten => report.rewritten += 1,
+                Action::SkippedNewer => report.skipped_newer += 1,
+            }
+            expected.insert(key);
         }
-        expected.extend(outcome.key);
         if last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
             progress(report);
@@ -316,21 +307,20 @@ async fn rebuild_all(
 /// Removes the read items whose aggregate has no events, confirmed at the source (live traffic may have
 /// created the aggregate since the listing); answers how many (in a dry run: would be) removed.
 async fn remove_orphans<'a>(
-    store: &dyn EventStore,
+    stores: &Stores,
     candidates: impl Iterator<Item = &'a ReadItem>,
     dry_run: bool,
 ) -> Result<u64, StoreError> {
     let mut removed = 0;
     for item in candidates {
-        if let Some(aggregate) = owner_aggregate(&item.key) {
-            let first = keys::event_key(aggregate.aggregate_type, &aggregate.aggregate_id, 1);
-            if store.get_item(&first).await?.is_some() {
+        if let Some(aggregate) = projection::aggregate_of(&item.key) {
+            if stores.events.first_event(&aggregate).await?.is_some() {
                 continue;
             }
         }
         removed += 1;
         if !dry_run {
-            store.delete_read_item(&item.key).await?;
+            stores.read_model.delete_read_item(&item.key).await?;
         }
         tracing::info!(pk = %item.key.pk, sk = %item.key.sk, dry_run, "orphan read item");
     }
@@ -343,17 +333,17 @@ enum Action {
     SkippedNewer,
 }
 
+/// What replaying one aggregate did: each read item it made, with what became of it.
 struct Outcome {
-    key: Option<ItemKey>,
+    items: Vec<(ItemKey, Action)>,
     events: u64,
-    action: Action,
     ledger_entries_written: u64,
 }
 
 /// Writes the ledger entries a debt's rebuilt read item implies (its creation, and its deletion if deleted)
 /// that the table lacks; answers how many (in a dry run: would be) written.
 async fn backfill_ledger(
-    store: &dyn EventStore,
+    stores: &Stores,
     rebuilt: &ReadItem,
     dry_run: bool,
 ) -> Result<u64, StoreError> {
@@ -369,10 +359,10 @@ async fn backfill_ledger(
     let mut written = 0;
     for (entry, at) in entries {
         let item = ledger_item(&view.fields.owner, &view.debt_id, entry, at);
-        if store.get_item(&item.key).await?.is_none() {
+        if stores.records.get_item(&item.key).await?.is_none() {
             written += 1;
             if !dry_run {
-                store.put_item(&item).await?;
+                stores.records.put_item(&item).await?;
             }
         }
     }
@@ -380,27 +370,37 @@ async fn backfill_ledger(
 }
 
 async fn replay_one(
-    store: &dyn EventStore,
+    stores: &Stores,
     aggregate: &AggregateRef,
     dry_run: bool,
 ) -> Result<Outcome, StoreError> {
-    let Some(rebuilt) = rebuild(store, aggregate).await? else {
-        return Ok(Outcome {
-            key: None,
-            events: 0,
-            action: Action::Unchanged,
-            ledger_entries_written: 0,
-        });
+    let mut outcome = Outcome {
+        items: Vec::new(),
+        events: 0,
+        ledger_entries_written: 0,
     };
-    let stored = store
-        .get_item(&rebuilt.key)
-        .await?
-        .and_then(ReadItem::from_item);
+    for projection in following(aggregate.aggregate_type) {
+        let Some(rebuilt) = rebuild(stores.events.as_ref(), projection, aggregate).await? else {
+            continue;
+        };
+        let action = repair(stores, &rebuilt, dry_run).await?;
+        if aggregate.aggregate_type == AggregateType::Debt {
+            outcome.ledger_entries_written += backfill_ledger(stores, &rebuilt, dry_run).await?;
+        }
+        outcome.events = outcome.events.max(rebuilt.version);
+        outcome.items.push((rebuilt.key, action));
+    }
+    Ok(outcome)
+}
+
+/// Compares the rebuilt item with the stored one and repairs it where they differ.
+async fn repair(stores: &Stores, rebuilt: &ReadItem, dry_run: bool) -> Result<Action, StoreError> {
+    let stored = read_item(stores.read_model.as_ref(), &rebuilt.key).await?;
     let action = match &stored {
-        Some(stored) if same(stored, &rebuilt) => Action::Unchanged,
+        Some(stored) if same(stored, rebuilt) => Action::Unchanged,
         Some(stored) if stored.version > rebuilt.version => Action::SkippedNewer,
         _ if dry_run => Action::Rewritten,
-        _ => match store.repair_read_item(&rebuilt).await? {
+        _ => match stores.read_model.repair_read_item(rebuilt).await? {
             WriteOutcome::Written => Action::Rewritten,
             WriteOutcome::Stale => Action::SkippedNewer,
         },
@@ -408,16 +408,7 @@ async fn replay_one(
     if matches!(action, Action::Rewritten) {
         tracing::info!(pk = %rebuilt.key.pk, sk = %rebuilt.key.sk, dry_run, "read item differs from its history");
     }
-    let ledger_entries_written = match aggregate.aggregate_type {
-        AggregateType::Debt => backfill_ledger(store, &rebuilt, dry_run).await?,
-        AggregateType::User => 0,
-    };
-    Ok(Outcome {
-        events: rebuilt.version,
-        key: Some(rebuilt.key),
-        action,
-        ledger_entries_written,
-    })
+    Ok(action)
 }
 
 /// Equal as stored data: attribute order and JSON number spelling aside.

@@ -15,7 +15,9 @@ use http_api::problem::FieldError;
 use http_api::Problem;
 use serde_json::Value;
 use store::ledger::{read_ledger_item, LedgerEntry};
-use store::{keys, query_all, AggregateRef, EventStore, Query};
+use store::{keys, query_all, AggregateRef, EventLog, Query};
+
+use crate::QueryDeps;
 use tokio::task::JoinSet;
 
 /// How many debts' events an `as_of` listing loads at once.
@@ -82,12 +84,12 @@ fn owner_of(history: &[EventEnvelope]) -> Option<&str> {
 /// `owner`'s debt `debt_id` as recorded by `as_of` (its events up to then), or `None` when it is someone
 /// else's, did not exist yet, or had been deleted by then. One query of the debt's events.
 pub async fn debt_history(
-    store: &dyn EventStore,
+    events: &dyn EventLog,
     owner: &str,
     debt_id: &str,
     as_of: DateTime<Utc>,
 ) -> Result<Option<Vec<EventEnvelope>>, Problem> {
-    let history = store.load_events(&AggregateRef::debt(debt_id), 0).await?;
+    let history = events.load_events(&AggregateRef::debt(debt_id), 0).await?;
     if owner_of(&history) != Some(owner) {
         return Ok(None);
     }
@@ -102,13 +104,13 @@ pub async fn debt_history(
 /// Every debt `owner` had at `as_of` (created by then, not deleted by then), each as its events up to then.
 /// One query of the ledger, then one of each such debt's events (at most the live-debt limit), 16 at once.
 pub async fn debt_histories(
-    store: &Arc<dyn EventStore>,
+    deps: &QueryDeps,
     owner: &str,
     as_of: DateTime<Utc>,
 ) -> Result<Vec<Vec<EventEnvelope>>, Problem> {
     let pk = keys::user_info_key(owner).pk;
     let ledger = query_all(
-        store.as_ref(),
+        deps.records.as_ref(),
         Query::partition(pk, keys::LEDGER_SK_PREFIX).limit(1000),
     )
     .await?;
@@ -130,9 +132,9 @@ pub async fn debt_histories(
     loop {
         while loads.len() < CONCURRENT_LOADS {
             let Some(debt_id) = pending.next() else { break };
-            let (store, owner) = (Arc::clone(store), owner.to_owned());
+            let (events, owner) = (Arc::clone(&deps.events), owner.to_owned());
             loads.spawn(async move {
-                let history = debt_history(store.as_ref(), &owner, &debt_id, as_of).await;
+                let history = debt_history(events.as_ref(), &owner, &debt_id, as_of).await;
                 (debt_id, history)
             });
         }

@@ -101,7 +101,7 @@ pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Resp
     serve("get-debt-history", request, |request, _meta| async move {
         let me = caller(&request)?;
         let aggregate = AggregateRef::debt(debt_id(&request)?);
-        let events = deps.store.load_events(&aggregate, 0).await?;
+        let events = deps.events.load_events(&aggregate, 0).await?;
         let not_found = || Problem::not_found("no such debt");
         let owner = match events.first().map(|e| &e.payload) {
             Some(EventPayload::DebtCreated(created)) => created.owner.clone(),

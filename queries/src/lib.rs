@@ -18,34 +18,38 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use read_model::{Contribution, PortfolioSummary, ReadView};
 use serde_json::json;
-use store::{keys, EventStore, ItemKey};
+use store::{keys, EventLog, ItemKey, ReadModel, Records, Stores};
 
 pub use history::get_debt_history;
 pub use listing::list_debts;
 pub use planning::{get_debt_schedule, get_payoff_plan};
 pub use summary::portfolio_summary;
 
-/// What the query handlers need, built once per container.
+/// What the query handlers need, built once per container: the read items, the events (a debt's history and
+/// reads `as_of` fold them), and the records (the debt ledger, the health probe).
 pub struct QueryDeps {
-    pub store: Arc<dyn EventStore>,
+    pub events: Arc<dyn EventLog>,
+    pub read_model: Arc<dyn ReadModel>,
+    pub records: Arc<dyn Records>,
 }
 
 impl QueryDeps {
-    /// The Lambda's dependencies: the DynamoDB table named by `TABLE_NAME`.
-    pub async fn from_env() -> Result<Self, Error> {
-        Ok(QueryDeps {
-            store: privacy::SealingStore::table_from_env().await?,
-        })
+    pub fn new(stores: &Stores) -> Self {
+        QueryDeps {
+            events: Arc::clone(&stores.events),
+            read_model: Arc::clone(&stores.read_model),
+            records: Arc::clone(&stores.records),
+        }
     }
 }
 
 /// A live read item's view and version by key, decoded from the item's stored text; tombstones read as
 /// absent.
 async fn live_view<T: ReadView>(
-    store: &dyn EventStore,
+    read_model: &dyn ReadModel,
     key: &ItemKey,
 ) -> Result<Option<(T, u64)>, Problem> {
-    match store.get_item_json(key).await? {
+    match read_model.read_item_json(key).await? {
         Some(text) => Ok(read_model::live_view(key, &text)?),
         None => Ok(None),
     }
@@ -65,7 +69,7 @@ fn own_username(request: &Request) -> Result<Username, Problem> {
 /// `GET /healthz` (public): the build's version and whether the store answers.
 pub async fn healthz(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("healthz", request, |_request, _meta| async move {
-        let store_ok = match deps.store.get_item(&keys::health_probe_key()).await {
+        let store_ok = match deps.records.get_item(&keys::health_probe_key()).await {
             Ok(_) => true,
             Err(error) => {
                 tracing::error!(%error, "store health probe failed");
@@ -91,7 +95,7 @@ pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Bod
     serve("get-user", request, |request, _meta| async move {
         let me = own_username(&request)?;
         let (user, _version) =
-            live_view::<UserView>(deps.store.as_ref(), &keys::user_info_key(me.as_str()))
+            live_view::<UserView>(deps.read_model.as_ref(), &keys::user_info_key(me.as_str()))
                 .await?
                 .ok_or_else(|| Problem::not_found("no such user"))?;
         Ok(Reply::ok(user))
@@ -109,11 +113,12 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
         match as_of::parse(query_param(&request, "as_of"), now)? {
             None => {
                 let summary =
-                    portfolio_summary(deps.store.as_ref(), me.as_str(), now.date_naive()).await?;
+                    portfolio_summary(deps.read_model.as_ref(), me.as_str(), now.date_naive())
+                        .await?;
                 Ok(Reply::ok(summary))
             }
             Some(at) => {
-                let histories = as_of::debt_histories(&deps.store, me.as_str(), at).await?;
+                let histories = as_of::debt_histories(deps, me.as_str(), at).await?;
                 let contributions: Vec<Contribution> = histories
                     .iter()
                     .filter_map(|history| Contribution::of(history).map(|(c, _)| c))
@@ -137,7 +142,7 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
         let me = caller(&request)?;
         let debt_id = debt_id(&request)?;
         if let Some(at) = as_of::parse(query_param(&request, "as_of"), Utc::now())? {
-            let history = as_of::debt_history(deps.store.as_ref(), me.as_str(), &debt_id, at)
+            let history = as_of::debt_history(deps.events.as_ref(), me.as_str(), &debt_id, at)
                 .await?
                 .ok_or_else(|| Problem::not_found("no such debt at that time"))?;
             let debt = DebtView::from_history(&history)
@@ -145,7 +150,7 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
             return Ok(Reply::ok(debt).with_member("as_of", as_of::stated(at)));
         }
         let (debt, version) = live_view::<DebtView>(
-            deps.store.as_ref(),
+            deps.read_model.as_ref(),
             &keys::debt_read_key(me.as_str(), &debt_id),
         )
         .await?

@@ -18,7 +18,7 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use read_model::debt_view;
 use serde::{Deserialize, Serialize};
-use store::{keys, query_all, EventStore, Query, ReadItem};
+use store::{keys, query_all_read_items, Query, ReadModel};
 
 use crate::{as_of, QueryDeps};
 
@@ -88,19 +88,18 @@ fn encode_cursor(cursor: &Cursor) -> String {
 
 /// Every live debt read item in the user's partition.
 pub(crate) async fn all_debts(
-    store: &dyn EventStore,
+    read_model: &dyn ReadModel,
     username: &str,
 ) -> Result<Vec<DebtView>, Problem> {
     let pk = keys::user_info_key(username).pk;
-    let items = query_all(
-        store,
+    let items = query_all_read_items(
+        read_model,
         Query::partition(&pk, keys::DEBT_SK_PREFIX).limit(1000),
     )
     .await?;
     items
-        .into_iter()
-        .filter_map(ReadItem::from_item)
-        .map(|item| debt_view(&item).map_err(Problem::from))
+        .iter()
+        .map(|item| debt_view(item).map_err(Problem::from))
         .collect()
 }
 
@@ -111,8 +110,8 @@ pub(crate) async fn debts_at(
     as_of: Option<DateTime<Utc>>,
 ) -> Result<Vec<DebtView>, Problem> {
     match as_of {
-        None => all_debts(deps.store.as_ref(), username).await,
-        Some(at) => Ok(as_of::debt_histories(&deps.store, username, at)
+        None => all_debts(deps.read_model.as_ref(), username).await,
+        Some(at) => Ok(as_of::debt_histories(deps, username, at)
             .await?
             .iter()
             .filter_map(|history| DebtView::from_history(history))

@@ -357,7 +357,7 @@ pub async fn get_debt_schedule(
         let me = caller(&request)?;
         let debt_id = debt_id(&request)?;
         let (debt, _version) =
-            live_view::<DebtView>(deps.store.as_ref(), &keys::debt_read_key(me.as_str(), &debt_id))
+            live_view::<DebtView>(deps.read_model.as_ref(), &keys::debt_read_key(me.as_str(), &debt_id))
                 .await?
                 .ok_or_else(|| Problem::not_found("no such debt"))?;
         let start = YearMonth::parse(query_param(&request, "start"))?;

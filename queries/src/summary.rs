@@ -3,19 +3,19 @@
 
 use chrono::NaiveDate;
 use read_model::{Contribution, PortfolioSummary};
-use store::{keys, query_all, EventStore, Query, ReadItem, StoreError};
+use store::{keys, query_all_read_items, Query, ReadModel, StoreError};
 
 /// A user's portfolio summary on `today`: the sum of their debts' stored contributions.
 pub async fn portfolio_summary(
-    store: &dyn EventStore,
+    read_model: &dyn ReadModel,
     username: &str,
     today: NaiveDate,
 ) -> Result<PortfolioSummary, StoreError> {
     let query = Query::partition(keys::portfolio_pk(username), keys::DEBT_SK_PREFIX).limit(1000);
-    let contributions = query_all(store, query)
+    let contributions = query_all_read_items(read_model, query)
         .await?
         .into_iter()
-        .map(|item| Contribution::from_read_item(ReadItem::decode(item)?))
+        .map(Contribution::from_read_item)
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(PortfolioSummary::from_contributions(
         username,

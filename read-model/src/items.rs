@@ -60,7 +60,7 @@ impl ReadView for DebtView {
 impl ReadView for UserView {}
 
 /// A live read item's view and version, decoded straight from the JSON text of its attributes
-/// ([`store::EventStore::get_item_json`]) rather than through the attribute map: the same view [`view_of`]
+/// ([`store::ReadModel::read_item_json`]) rather than through the attribute map: the same view [`view_of`]
 /// reads from the item. `None` for a tombstone, and for an item without a numeric `version` (not a read
 /// item), as [`ReadItem::from_item`] reads them.
 pub fn live_view<T: ReadView>(key: &ItemKey, text: &str) -> Result<Option<(T, u64)>, StoreError> {

@@ -1,5 +1,6 @@
 //! The storage port: the one-table item model of the design (keys, items, read items), opaque cursors, and the
-//! narrow [`EventStore`] trait that the DynamoDB and SQLite engines both implement and one suite tests.
+//! port by role ([`EventLog`], [`ReadModel`], [`Records`]) that the DynamoDB and SQLite engines both
+//! implement and one suite tests.
 
 pub mod codec;
 pub mod cursor;
@@ -8,10 +9,15 @@ mod item;
 pub mod keys;
 pub mod ledger;
 mod port;
+mod roles;
 
 pub use error::{StoreError, THROTTLING_CODES};
-pub use item::{Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
+pub use item::{attributes_from_json, Attributes, Item, ItemKey, ReadItem, RESERVED_ATTRIBUTES};
 pub use port::{
-    all_pages, ensure_countable, ensure_not_event, query_all, AggregateRef, AppendRequest,
-    EventStore, Guard, Page, Query, QueryTarget, Segment, Tally, WriteOutcome,
+    all_pages, ensure_countable, ensure_not_event, AggregateRef, AppendRequest, Guard, Page, Query,
+    QueryTarget, Segment, Tally, WriteOutcome,
+};
+pub use roles::{
+    query_all, query_all_read_items, read_item, Engine, EventLog, ReadItemKind, ReadModel, Records,
+    SortKeyMatch, Stores,
 };

@@ -1,11 +1,10 @@
-//! The `EventStore` trait: the only way handlers, the projector and replay touch storage.
+//! What the storage port's calls take and answer: appends with their guards and tallies, aggregate
+//! references, queries, scan segments and pages. The roles that take them are in [`crate::roles`].
 
-use async_trait::async_trait;
 use events::{AggregateType, EventEnvelope};
-use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::item::{Item, ItemKey, ReadItem};
+use crate::item::{Item, ItemKey};
 use crate::keys;
 
 /// An item created in the same transaction as events, only if no item has its key yet (e.g. the email
@@ -310,113 +309,6 @@ where
             None => return Ok(items),
         }
     }
-}
-
-/// Every item a query matches, however many pages that takes (for partitions known to stay small).
-pub async fn query_all(store: &dyn EventStore, query: Query) -> Result<Vec<Item>, StoreError> {
-    all_pages(|cursor| {
-        let page = query.clone().after(cursor);
-        async move { store.query(&page).await }
-    })
-    .await
-}
-
-/// The storage port. Both engines implement it and pass `tests/tests/conformance.rs`.
-#[async_trait]
-pub trait EventStore: Send + Sync {
-    /// Appends the events with a conditional write on each new version, together with the guards, atomically.
-    /// A lost race is [`StoreError::VersionConflict`]; a used guard key is [`StoreError::GuardTaken`].
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError>;
-
-    /// Every event of the aggregate after `after_version`, oldest first, however many pages that takes.
-    /// Reads are strongly consistent, and old schema versions come back upcast to the current types.
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after_version: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError>;
-
-    /// One page of the aggregates that have events, within a scan segment, for replay.
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError>;
-
-    /// Any item by key, strongly consistent.
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError>;
-
-    /// [`EventStore::get_item`]'s attributes as the text of one JSON object, for a reader that decodes its
-    /// own type straight from it rather than through [`crate::Attributes`] (a map entry, and an allocation,
-    /// per attribute: most of a read's cost on SQLite). The default writes the map out; an engine that
-    /// keeps the text answers it as kept.
-    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .get_item(key)
-            .await?
-            .map(|item| Value::Object(item.attributes).to_string()))
-    }
-
-    /// Writes a read item only if none exists, or the stored one has a lower version and is not a
-    /// tombstone. Out-of-order and repeated writes therefore converge on the newest state.
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
-
-    /// Replay's write: like [`EventStore::put_read_item`] but also replaces an item of the *same* version (a
-    /// corrupted one); still never one with a higher version, so replay cannot undo newer live writes.
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
-
-    /// One page of every read item (`USER#…/USER#INFO` and `USER#…/DEBT#…`), tombstones included, within a
-    /// scan segment: replay uses it to find read items whose aggregate has no events.
-    async fn list_read_items(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError>;
-
-    /// Writes an item that is neither an event nor a read item, replacing any item with its key (a user's
-    /// credentials when their hash is upgraded). Event keys are refused: events are never rewritten.
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError>;
-
-    /// Removes a read item outright (replay uses it for items whose aggregate has no events).
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError>;
-
-    /// Removes any item that is not an event (an expired idempotency record, as DynamoDB's TTL would). Event
-    /// keys are refused: events are never deleted.
-    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
-        ensure_not_event(key)?;
-        self.delete_read_item(key).await
-    }
-
-    /// The one exception to an append-only log, audited by a `LegacyEventRedacted` event: rewrites the stored
-    /// event `redaction` names (its key, checked against its id) with the named personal fields it holds in
-    /// clear replaced by `"[erased]"` (see [`crate::codec::redact_legacy_event`]). Only events written before
-    /// sealing existed hold personal fields in clear; no key can shred those. Repeating it changes nothing.
-    async fn redact_legacy_event(
-        &self,
-        redaction: &events::RedactedEvent,
-    ) -> Result<(), StoreError>;
-
-    /// Makes what was deleted or overwritten unrecoverable from the engine's own files where the engine keeps
-    /// such residue: SQLite checkpoints its write-ahead log and truncates it (with `secure_delete`, freed
-    /// space is zeroed). DynamoDB keeps none a caller can reach (see `docs/privacy.md` for its backups).
-    /// Called when an erasure has rewritten what it rewrites.
-    async fn purge_residue(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError>;
-
-    /// Counts something exactly once under at-least-once delivery: in one transaction, creates the item
-    /// `marker` and adds each `(field, delta)` of `increments` to that integer attribute of the item `counter`
-    /// (created when missing). When an item with the marker's key exists already, nothing changes and the
-    /// answer is `false`.
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError>;
 }
 
 /// Refuses a counter increment that would touch an event or an attribute the engines own, that names a field

@@ -8,145 +8,68 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use events::EventEnvelope;
 use serde_json::json;
-use store::{
-    AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, QueryTarget, ReadItem,
-    Segment, StoreError, WriteOutcome,
-};
+use store::{QueryTarget, StoreError, Stores};
 
 use crate::api::ApiRequest;
 use crate::handlers::{car_loan, debt_request, Api};
+use crate::intercept::{Call, Hook, Intercepted};
 use crate::projection::{batch, stream_record};
 
-/// A store that tallies every call by the DynamoDB request it becomes.
-pub struct CountingStore {
-    pub inner: Arc<dyn EventStore>,
-    tally: Mutex<BTreeMap<&'static str, u64>>,
-}
+/// Tallies every port call by the DynamoDB request it becomes.
+#[derive(Default)]
+pub struct Tally(Mutex<BTreeMap<&'static str, u64>>);
 
-impl CountingStore {
-    pub fn new(inner: Arc<dyn EventStore>) -> Self {
-        CountingStore {
-            inner,
-            tally: Mutex::new(BTreeMap::new()),
-        }
-    }
-
+impl Tally {
     fn add(&self, request: &'static str, n: u64) {
-        *self.tally.lock().unwrap().entry(request).or_insert(0) += n;
+        *self.0.lock().unwrap().entry(request).or_insert(0) += n;
     }
 
     /// The tally since the last call, emptied.
     pub fn take(&self) -> BTreeMap<&'static str, u64> {
-        std::mem::take(&mut self.tally.lock().unwrap())
+        std::mem::take(&mut self.0.lock().unwrap())
     }
 }
 
+/// The DynamoDB requests each port call is, as the DynamoDB engine sends them.
 #[async_trait]
-impl EventStore for CountingStore {
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
-        let items = (request.events.len()
-            + request.guards.len()
-            + request.tallies.len()
-            + request.removals.len()) as u64;
-        if items == 1 {
-            self.add("PutItem", 1);
-        } else {
-            self.add("TransactWriteItems", 1);
-            self.add("TransactWriteItems items", items);
+impl Hook for Tally {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+        let index = |query: &store::Query| match query.target {
+            QueryTarget::Partition { .. } => "Query (consistent)",
+            QueryTarget::SkPkIndex { .. } => "Query (index)",
+        };
+        match call {
+            // One item is a plain conditional PutItem; more are one transaction.
+            Call::Append { items: 1 } => self.add("PutItem", 1),
+            Call::Append { items } => {
+                self.add("TransactWriteItems", 1);
+                self.add("TransactWriteItems items", items as u64);
+            }
+            Call::LoadEvents(_) => self.add("Query (consistent)", 1),
+            Call::FirstEvent(_) | Call::ReadItemJson | Call::GetItem => {
+                self.add("GetItem (consistent)", 1)
+            }
+            Call::ListAggregates | Call::ListReadItems => self.add("Scan", 1),
+            Call::PutReadItem | Call::RepairReadItem | Call::PutItem => self.add("PutItem", 1),
+            Call::DeleteReadItem | Call::DeleteItem => self.add("DeleteItem", 1),
+            Call::QueryReadItems(query) | Call::Query(query) => self.add(index(query), 1),
+            Call::IncrementOnce => {
+                self.add("TransactWriteItems", 1);
+                self.add("TransactWriteItems items", 2);
+            }
+            // A consistent GetItem, then a conditional PutItem.
+            Call::RedactLegacyEvent => {
+                self.add("GetItem", 1);
+                self.add("PutItem", 1);
+            }
+            Call::PurgeResidue => {}
         }
-        self.inner.append(request).await
-    }
-
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        self.add("Query (consistent)", 1);
-        self.inner.load_events(aggregate, after).await
-    }
-
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError> {
-        self.add("Scan", 1);
-        self.inner.list_aggregates(segment, cursor).await
-    }
-
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.add("GetItem (consistent)", 1);
-        self.inner.get_item(key).await
-    }
-
-    async fn get_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
-        self.add("GetItem (consistent)", 1);
-        self.inner.get_item_json(key).await
-    }
-
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.add("PutItem", 1);
-        self.inner.put_read_item(item).await
-    }
-
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.add("PutItem", 1);
-        self.inner.repair_read_item(item).await
-    }
-
-    async fn list_read_items(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError> {
-        self.add("Scan", 1);
-        self.inner.list_read_items(segment, cursor).await
-    }
-
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
-        self.add("PutItem", 1);
-        self.inner.put_item(item).await
-    }
-
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
-        self.add("DeleteItem", 1);
-        self.inner.delete_read_item(key).await
-    }
-
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
-        match query.target {
-            QueryTarget::Partition { .. } => self.add("Query (consistent)", 1),
-            QueryTarget::SkPkIndex { .. } => self.add("Query (index)", 1),
-        }
-        self.inner.query(query).await
-    }
-
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError> {
-        self.add("TransactWriteItems", 1);
-        self.add("TransactWriteItems items", 2);
-        self.inner.increment_once(marker, counter, increments).await
-    }
-
-    async fn redact_legacy_event(
-        &self,
-        redaction: &events::RedactedEvent,
-    ) -> Result<(), StoreError> {
-        // DynamoDB: a consistent GetItem, then a conditional PutItem.
-        self.add("GetItem", 1);
-        self.add("PutItem", 1);
-        self.inner.redact_legacy_event(redaction).await
-    }
-
-    async fn purge_residue(&self) -> Result<(), StoreError> {
-        self.inner.purge_residue().await
+        Ok(())
     }
 }
+
+/// A store that tallies every call by the DynamoDB request it becomes.
+pub type CountingStore = Intercepted<Tally>;
 
 /// One API call's storage requests: synchronous (the handler) and asynchronous (projector and analytics,
 /// once per event the call committed).
@@ -164,18 +87,19 @@ pub async fn measure() -> Vec<CallCost> {
     // Listing what a call committed goes around the counter. The counter sits under the sealing store, as the
     // table sits under it on AWS, so a data key's reads are counted (its cache is warm after registration,
     // as in a warm function).
-    let raw = Arc::clone(&sqlite.engine_store);
-    let counting = Arc::new(CountingStore::new(Arc::clone(&sqlite.engine_store)));
+    let raw = sqlite.engine_stores();
+    let counting = Arc::new(CountingStore::new(
+        Arc::clone(&sqlite.engine),
+        Tally::default(),
+    ));
     let kek_path = std::env::temp_dir().join(format!("debts-tests/{}.kek", uuid::Uuid::new_v4()));
-    let store = crate::sealing(&(counting.clone() as Arc<dyn EventStore>), &kek_path);
+    let engine: Arc<dyn store::Engine> = counting.clone();
+    let stores = crate::sealing(&engine, &kek_path).stores;
     let api = Api::new(crate::TestStore {
-        store: Arc::clone(&store),
-        engine_store: counting.clone(),
+        stores: stores.clone(),
+        engine,
         ..sqlite
     });
-    let queries = queries::QueryDeps {
-        store: Arc::clone(&store),
-    };
     let mut costs = Vec::new();
     let user = "costs_user";
     let mut debt_id = String::new();
@@ -200,8 +124,8 @@ pub async fn measure() -> Vec<CallCost> {
         "DELETE /users/{username}",
     ];
     for call in calls {
-        let before = committed(raw.as_ref()).await;
-        let response = call_api(&api, &queries, call, user, &debt_id).await;
+        let before = committed(&raw).await;
+        let response = call_api(&api, call, user, &debt_id).await;
         assert!(response.status < 300, "{call}: {:?}", response.body);
         if call == "POST /debts" {
             debt_id = response.body["data"]["debt_id"]
@@ -209,14 +133,14 @@ pub async fn measure() -> Vec<CallCost> {
                 .unwrap()
                 .to_owned();
         }
-        let handler = counting.take();
-        let new_events = new_events(raw.as_ref(), before).await;
-        set_off(store.as_ref(), &new_events).await;
+        let handler = counting.hook.take();
+        let new_events = new_events(&raw, before).await;
+        set_off(&stores, &new_events).await;
         costs.push(CallCost {
             call,
             events: new_events.len() as u64,
             handler,
-            after: counting.take(),
+            after: counting.hook.take(),
         });
     }
     costs
@@ -225,84 +149,45 @@ pub async fn measure() -> Vec<CallCost> {
 /// Makes one API call of the measured user through its handler.
 async fn call_api(
     api: &Api,
-    queries: &queries::QueryDeps,
     call: &'static str,
     user: &str,
     debt_id: &str,
 ) -> crate::api::ApiResponse {
-    match call {
-        "POST /users" => api.register(user).await,
-        "POST /login" => {
-            let request = ApiRequest::new("POST /login", "/login")
-                .json(json!({"username": user, "password": "correct horse battery"}));
-            api.call(request).await
-        }
-        "POST /debts" => {
-            let request = ApiRequest::new("POST /debts", "/debts")
-                .as_user(user)
-                .json(car_loan());
-            api.call(request).await
-        }
-        "PUT /debts/{debt_id}" => {
-            let request = debt_request(call, debt_id, user)
-                .json(json!({"current_balance": 100, "minimum_payment": 50}));
-            api.call(request).await
-        }
-        "POST /debts/{debt_id}/payments" => {
-            let body = json!({"amount": "100.00", "paid_on": chrono::Utc::now().date_naive()});
-            api.call(debt_request(call, debt_id, user).json(body)).await
-        }
-        "POST /debts/{debt_id}/charges" => {
-            let body = json!({"amount": "12.50", "charged_on": chrono::Utc::now().date_naive(), "kind": "fee"});
-            api.call(debt_request(call, debt_id, user).json(body)).await
-        }
-        "DELETE /debts/{debt_id}" => api.call(debt_request(call, debt_id, user)).await,
-        "DELETE /users/{username}" => {
-            let request = ApiRequest::new(call, format!("/users/{user}"))
-                .path_param("username", user)
-                .as_user(user)
-                .json(json!({"password": "correct horse battery"}));
-            api.call(request).await
-        }
-        _ => query(queries, call, user, debt_id).await,
-    }
-}
-
-/// What the committed events set off on AWS: the projector's catch-up and analytics' delivery of each.
-async fn set_off(store: &dyn EventStore, events: &[EventEnvelope]) {
-    for event in events {
-        let record = stream_record(event, 1);
-        projections::project_batch(&batch(vec![record]), store).await;
-        analytics::record_event(store, event).await.unwrap();
-    }
-}
-
-async fn query(
-    deps: &queries::QueryDeps,
-    route: &'static str,
-    user: &str,
-    debt_id: &str,
-) -> crate::api::ApiResponse {
     // A read of the past is the same route with `?as_of=`.
-    let (route, as_of) = match route.split_once("?as_of=") {
+    let (route, as_of) = match call.split_once("?as_of=") {
         Some((route, _)) => (
             route,
             Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
         ),
-        None => (route, None),
+        None => (call, None),
+    };
+    let as_user = |path: String| {
+        ApiRequest::new(route, path)
+            .path_param("username", user)
+            .as_user(user)
     };
     let request = match route {
+        "POST /users" => return api.register(user).await,
+        "POST /login" => ApiRequest::new(route, "/login")
+            .json(json!({"username": user, "password": "correct horse battery"})),
+        "POST /debts" => ApiRequest::new(route, "/debts")
+            .as_user(user)
+            .json(car_loan()),
+        "PUT /debts/{debt_id}" => debt_request(route, debt_id, user)
+            .json(json!({"current_balance": 100, "minimum_payment": 50})),
+        "POST /debts/{debt_id}/payments" => debt_request(route, debt_id, user)
+            .json(json!({"amount": "100.00", "paid_on": chrono::Utc::now().date_naive()})),
+        "POST /debts/{debt_id}/charges" => debt_request(route, debt_id, user).json(
+            json!({"amount": "12.50", "charged_on": chrono::Utc::now().date_naive(), "kind": "fee"}),
+        ),
+        "DELETE /users/{username}" => as_user(format!("/users/{user}"))
+            .json(json!({"password": "correct horse battery"})),
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),
         "GET /users/{username}/payoff-plan" => {
-            ApiRequest::new(route, format!("/users/{user}/payoff-plan"))
-                .path_param("username", user)
-                .as_user(user)
-                .query("monthly_budget", "100")
+            as_user(format!("/users/{user}/payoff-plan")).query("monthly_budget", "100")
         }
         "GET /users/{username}" | "GET /users/{username}/summary" => {
-            ApiRequest::new(route, format!("/users/{user}"))
-                .path_param("username", user)
-                .as_user(user)
+            as_user(format!("/users/{user}"))
         }
         _ => debt_request(route, debt_id, user),
     };
@@ -310,31 +195,30 @@ async fn query(
         Some(at) => request.query("as_of", at),
         None => request,
     };
-    let event = request.build();
-    let response = match route {
-        "GET /debts" => queries::list_debts(event, deps).await,
-        "GET /users/{username}" => queries::get_user(event, deps).await,
-        "GET /users/{username}/summary" => queries::get_summary(event, deps).await,
-        "GET /debts/{debt_id}/history" => queries::get_debt_history(event, deps).await,
-        "GET /users/{username}/payoff-plan" => queries::get_payoff_plan(event, deps).await,
-        "GET /debts/{debt_id}/schedule" => queries::get_debt_schedule(event, deps).await,
-        _ => queries::get_debt(event, deps).await,
-    };
-    crate::api::ApiResponse::read(response.unwrap())
+    api.call(request).await
 }
 
-async fn committed(store: &dyn EventStore) -> usize {
-    all_events(store).await.len()
+/// What the committed events set off on AWS: the projector's catch-up and analytics' delivery of each.
+async fn set_off(stores: &Stores, events: &[EventEnvelope]) {
+    for event in events {
+        let record = stream_record(event, 1);
+        projections::project_batch(&batch(vec![record]), stores).await;
+        analytics::record_event(stores, event).await.unwrap();
+    }
 }
 
-async fn new_events(store: &dyn EventStore, before: usize) -> Vec<EventEnvelope> {
-    all_events(store).await.split_off(before)
+async fn committed(stores: &Stores) -> usize {
+    all_events(stores).await.len()
 }
 
-async fn all_events(store: &dyn EventStore) -> Vec<EventEnvelope> {
+async fn new_events(stores: &Stores, before: usize) -> Vec<EventEnvelope> {
+    all_events(stores).await.split_off(before)
+}
+
+async fn all_events(stores: &Stores) -> Vec<EventEnvelope> {
     let mut events = Vec::new();
-    for aggregate in crate::projection::aggregates(store).await {
-        events.extend(store.load_events(&aggregate, 0).await.unwrap());
+    for aggregate in crate::projection::aggregates(stores.events.as_ref()).await {
+        events.extend(stores.events.load_events(&aggregate, 0).await.unwrap());
     }
     events.sort_by_key(|e| (e.occurred_at, e.aggregate_id.clone(), e.version));
     events

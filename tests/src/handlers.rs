@@ -1,5 +1,5 @@
-//! The command handlers wired as their Lambda `main`s wire them, over any engine: the harness of the route
-//! suites (`tests/tests/user_routes.rs`, `debt_routes.rs`). Tokens are signed with a fixed local secret, so
+//! The API's handlers wired as the local server wires them (`api::Handlers` over one store), called through
+//! the one route table: the harness of the route suites. Tokens are signed with a fixed local secret, so
 //! these suites need no service on SQLite; the Secrets Manager path has its own suite on moto.
 
 use std::sync::Arc;
@@ -8,7 +8,6 @@ use auth::authorizer::authorize;
 use auth::passwords::MIN_ITERATIONS;
 use auth::{PasswordHasher, SigningKeys, StaticKeys, Tokens};
 use serde_json::{json, Value};
-use store::EventStore;
 use uuid::Uuid;
 
 use crate::api::{authorizer_request, ApiRequest, ApiResponse};
@@ -17,44 +16,10 @@ use crate::{debt_ref, TestStore};
 /// The issuer every test token names.
 pub const ISSUER: &str = "debts-api";
 
-/// Every command handler's dependencies over one store, as a Lambda `main` (or the local server) wires them.
-pub struct Handlers {
-    pub users: commands::UserDeps,
-    pub login: commands::LoginDeps,
-    pub debts: commands::DebtDeps,
-    pub erasure: commands::ErasureDeps,
-}
-
-impl Handlers {
-    pub fn new(
-        store: &Arc<dyn EventStore>,
-        passwords: auth::PasswordHasher,
-        tokens: auth::Tokens,
-    ) -> Self {
-        Handlers {
-            users: commands::UserDeps {
-                store: Arc::clone(store),
-                passwords: passwords.clone(),
-            },
-            login: commands::LoginDeps {
-                store: Arc::clone(store),
-                passwords: passwords.clone(),
-                tokens,
-            },
-            debts: commands::DebtDeps::new(Arc::clone(store)),
-            erasure: commands::ErasureDeps {
-                store: Arc::clone(store),
-                engine: Arc::clone(store),
-                passwords,
-            },
-        }
-    }
-}
-
-/// The write side's routes over one store, with the authorizer in front as API Gateway puts it.
+/// The API's routes over one store, with the authorizer in front as API Gateway puts it.
 pub struct Api {
     pub store: TestStore,
-    pub handlers: Handlers,
+    pub handlers: api::Handlers,
     pub tokens: Tokens,
     /// The signing secret, for tests that forge tokens the way an attacker would.
     pub secret: String,
@@ -72,8 +37,12 @@ impl Api {
     pub fn with_keys(store: TestStore, keys: Arc<dyn SigningKeys>, secret: String) -> Self {
         let tokens = Tokens::new(keys, ISSUER);
         let passwords = PasswordHasher::new(MIN_ITERATIONS).expect("the minimum is allowed");
-        let mut handlers = Handlers::new(&store.store, passwords, tokens.clone());
-        handlers.erasure.engine = Arc::clone(&store.engine_store);
+        let handlers = api::Handlers::new(
+            &store.stores,
+            Arc::clone(&store.engine) as Arc<dyn store::EventLog>,
+            passwords,
+            tokens.clone(),
+        );
         Api {
             handlers,
             store,
@@ -82,23 +51,9 @@ impl Api {
         }
     }
 
-    /// Answers `request` with the handler API Gateway would route it to.
+    /// Answers `request` with the handler API Gateway would route it to (the route table's).
     pub async fn call(&self, request: ApiRequest) -> ApiResponse {
-        let event = request.build();
-        let route = request.event()["routeKey"].as_str().unwrap().to_owned();
-        let h = &self.handlers;
-        let response = match route.as_str() {
-            "POST /users" => commands::create_user(event, &h.users).await,
-            "POST /login" => commands::login(event, &h.login).await,
-            "DELETE /users/{username}" => commands::erase_user(event, &h.erasure).await,
-            "POST /debts" => commands::create_debt(event, &h.debts).await,
-            "PUT /debts/{debt_id}" => commands::update_debt(event, &h.debts).await,
-            "DELETE /debts/{debt_id}" => commands::delete_debt(event, &h.debts).await,
-            "POST /debts/{debt_id}/payments" => commands::record_payment(event, &h.debts).await,
-            "POST /debts/{debt_id}/charges" => commands::add_charge(event, &h.debts).await,
-            other => panic!("no handler for {other}"),
-        };
-        ApiResponse::read(response.expect("handlers answer every request"))
+        call(&self.handlers, request).await
     }
 
     /// Registers `username` (`{username}@example.com`, password "correct horse battery").
@@ -128,7 +83,7 @@ impl Api {
         let decision = authorize(
             &authorizer_request(authorization),
             &self.tokens,
-            self.store.store.as_ref(),
+            self.store.stores.records.as_ref(),
         )
         .await;
         decision
@@ -148,7 +103,12 @@ impl Api {
 
     /// How many events the debt has.
     pub async fn event_count(&self, debt_id: &str) -> usize {
-        let events = self.store.store.load_events(&debt_ref(debt_id), 0).await;
+        let events = self
+            .store
+            .stores
+            .events
+            .load_events(&debt_ref(debt_id), 0)
+            .await;
         events.unwrap().len()
     }
 }
@@ -187,4 +147,35 @@ pub fn forge(header: Value, claims: Value, secret: &[u8]) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
     let tag = ring::hmac::sign(&key, input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+/// Every handler over `stores` as they are (the event log not sealed), with the cheapest allowed password
+/// hashing and a fixed signing secret: for the suites and benchmarks of the read side, where no personal
+/// field needs sealing.
+pub fn handlers_over(stores: &store::Stores) -> ::api::Handlers {
+    let tokens = Tokens::new(
+        Arc::new(StaticKeys::from_secret(
+            "read-side-test-secret-of-32-chars!",
+        )),
+        ISSUER,
+    );
+    ::api::Handlers::new(
+        stores,
+        Arc::clone(&stores.events),
+        PasswordHasher::new(MIN_ITERATIONS).expect("the minimum is allowed"),
+        tokens,
+    )
+}
+
+/// Answers `request` with the handler of its route in the route table.
+pub async fn call(handlers: &::api::Handlers, request: ApiRequest) -> ApiResponse {
+    let event = request.build();
+    let key = request.event()["routeKey"].as_str().unwrap().to_owned();
+    let route = ::api::route(&key).unwrap_or_else(|| panic!("no route {key}"));
+    ApiResponse::read(
+        handlers
+            .call(route, event)
+            .await
+            .expect("handlers answer every request"),
+    )
 }

@@ -1,11 +1,12 @@
-//! Support for the workspace-level integration tests: one constructor per storage engine, each on a fresh,
-//! isolated table or file, the macro that runs a suite on every engine, and builders for events and items the
-//! suites append.
+//! The test kit of the workspace-level integration tests (and of the benchmarks that measure the same code):
+//! one constructor per storage engine, each on a fresh, isolated table or file, the macro that runs a suite
+//! on every engine, builders for events and items the suites append, and a store decorator that sees every
+//! port call ([`intercept`]).
 
 pub mod api;
-pub mod bench;
 pub mod counting;
 pub mod handlers;
+pub mod intercept;
 pub mod projection;
 
 /// Runs each async `case(store)` once per engine, as `sqlite::case` (a fresh SQLite file: no services needed)
@@ -39,13 +40,14 @@ use events::{
     DebtChanges, DebtCreated, DebtUpdated, EventEnvelope, EventPayload, PaymentFrequency,
     UserCreated,
 };
+use privacy::SealedStores;
 use rust_decimal::Decimal;
-use store::{Attributes, EventStore};
+use store::{Attributes, Engine, Stores};
 use store_dynamodb::DynamoStore;
 use store_sqlite::SqliteStore;
 use uuid::Uuid;
 
-pub use handlers::Handlers;
+pub use ::api::Handlers;
 
 /// The DynamoDB endpoint of the test services, or a panic that says how to start them.
 pub fn dynamodb_endpoint() -> String {
@@ -60,7 +62,7 @@ pub fn dynamodb_endpoint() -> String {
 }
 
 /// A store on a new table of its own in DynamoDB Local, so tests run in parallel without sharing state.
-pub async fn dynamodb_store() -> Arc<dyn EventStore> {
+pub async fn dynamodb_store() -> Arc<dyn Engine> {
     Arc::new(dynamodb_table().await)
 }
 
@@ -71,7 +73,7 @@ pub async fn dynamodb_table() -> DynamoStore {
         endpoint.contains("127.0.0.1") || endpoint.contains("localhost"),
         "refusing to create test tables at {endpoint}: tests only run against DynamoDB Local on loopback"
     );
-    let config = lambda_support::sdk_config().await;
+    let config = aws_clients::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!("test-{}", Uuid::new_v4().simple());
     store_dynamodb::create_table(&client, &table)
@@ -150,18 +152,18 @@ fn expect_moto(variable: &str, service: &str) {
 /// A Secrets Manager client on the test services' moto.
 pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
     expect_moto("AWS_ENDPOINT_URL_SECRETS_MANAGER", "Secrets Manager");
-    aws_sdk_secretsmanager::Client::new(&lambda_support::sdk_config().await)
+    aws_sdk_secretsmanager::Client::new(&aws_clients::sdk_config().await)
 }
 
 /// A KMS client on the test services' moto.
 pub async fn kms() -> aws_sdk_kms::Client {
     expect_moto("AWS_ENDPOINT_URL_KMS", "KMS");
-    aws_sdk_kms::Client::new(&lambda_support::sdk_config().await)
+    aws_sdk_kms::Client::new(&aws_clients::sdk_config().await)
 }
 
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.
-pub async fn sqlite_store() -> Arc<dyn EventStore> {
-    sqlite_test_store().await.engine_store
+pub async fn sqlite_store() -> Arc<dyn Engine> {
+    sqlite_test_store().await.engine
 }
 
 fn new_sqlite_path() -> PathBuf {
@@ -174,15 +176,16 @@ fn new_sqlite_path() -> PathBuf {
 /// to show that a refused request left nothing behind.
 #[derive(Clone)]
 pub struct TestStore {
-    /// The store as every handler gets it: personal fields sealed on the way in, opened on the way out.
-    pub store: Arc<dyn EventStore>,
+    /// The store's roles as every handler gets them: personal fields sealed on the way into the event log,
+    /// opened on the way out.
+    pub stores: Stores,
     /// The engine underneath, holding what the table and its stream hold (sealed fields).
-    pub engine_store: Arc<dyn EventStore>,
-    engine: Engine,
+    pub engine: Arc<dyn Engine>,
+    kind: EngineKind,
 }
 
 #[derive(Clone)]
-enum Engine {
+enum EngineKind {
     Sqlite(PathBuf),
     Dynamodb(DynamoStore),
 }
@@ -190,33 +193,30 @@ enum Engine {
 /// A [`TestStore`] in a new SQLite file.
 pub async fn sqlite_test_store() -> TestStore {
     let path = new_sqlite_path();
-    let engine: Arc<dyn EventStore> =
-        Arc::new(SqliteStore::open(&path).expect("open a SQLite store"));
+    let engine: Arc<dyn Engine> = Arc::new(SqliteStore::open(&path).expect("open a SQLite store"));
     TestStore {
-        store: sealing(&engine, &path.with_extension("kek")),
-        engine_store: engine,
-        engine: Engine::Sqlite(path),
+        stores: sealing(&engine, &path.with_extension("kek")).stores,
+        engine,
+        kind: EngineKind::Sqlite(path),
     }
 }
 
 /// A [`TestStore`] on a new table in DynamoDB Local.
 pub async fn dynamodb_test_store() -> TestStore {
     let table = dynamodb_table().await;
-    let engine: Arc<dyn EventStore> = Arc::new(table.clone());
+    let engine: Arc<dyn Engine> = Arc::new(table.clone());
     TestStore {
-        store: sealing(&engine, &new_sqlite_path().with_extension("kek")),
-        engine_store: engine,
-        engine: Engine::Dynamodb(table),
+        stores: sealing(&engine, &new_sqlite_path().with_extension("kek")).stores,
+        engine,
+        kind: EngineKind::Dynamodb(table),
     }
 }
 
-/// `engine` behind the sealing store, with a new local key-encryption key file at `kek`.
-pub fn sealing(engine: &Arc<dyn EventStore>, kek: &std::path::Path) -> Arc<dyn EventStore> {
+/// `engine`'s roles with its event log behind the sealing store, with a new local key-encryption key file at
+/// `kek`.
+pub fn sealing(engine: &Arc<dyn Engine>, kek: &std::path::Path) -> SealedStores {
     let kek = privacy::LocalKek::open_or_create(kek).expect("create a key-encryption key");
-    Arc::new(privacy::SealingStore::new(
-        Arc::clone(engine),
-        Arc::new(kek),
-    ))
+    privacy::seal(&Stores::of(Arc::clone(engine)), Arc::new(kek))
 }
 
 impl TestStore {
@@ -224,19 +224,21 @@ impl TestStore {
     /// cached).
     pub fn sealed_by(&self, kek: Arc<dyn privacy::KeyEncryptionKey>) -> TestStore {
         TestStore {
-            store: Arc::new(privacy::SealingStore::new(
-                Arc::clone(&self.engine_store),
-                kek,
-            )),
+            stores: privacy::seal(&Stores::of(Arc::clone(&self.engine)), kek).stores,
             ..self.clone()
         }
     }
 
+    /// The engine's own roles (sealed fields), as the stream's readers and analytics see the table.
+    pub fn engine_stores(&self) -> Stores {
+        Stores::of(Arc::clone(&self.engine))
+    }
+
     /// Every item, as canonical JSON (attributes with `PK` and `SK`), sorted.
     pub async fn snapshot(&self) -> Vec<String> {
-        match &self.engine {
-            Engine::Dynamodb(table) => table_snapshot(table).await,
-            Engine::Sqlite(path) => sqlite_snapshot(path),
+        match &self.kind {
+            EngineKind::Dynamodb(table) => table_snapshot(table).await,
+            EngineKind::Sqlite(path) => sqlite_snapshot(path),
         }
     }
 }
@@ -395,4 +397,68 @@ impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
     fn make_writer(&'w self) -> Self::Writer {
         self.clone()
     }
+}
+
+thread_local! {
+    /// Where this thread's log lines go while a [`LogCapture`] lasts.
+    static THREAD_CAPTURE: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// What the Lambda functions' JSON subscriber writes on this thread, while [`capture_logs`]'s guard lasts.
+#[derive(Clone, Copy, Default)]
+struct ThreadCapture;
+
+impl std::io::Write for ThreadCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        THREAD_CAPTURE.with(|capture| match capture.borrow_mut().as_mut() {
+            Some(captured) => captured.write(bytes),
+            None => Ok(bytes.len()),
+        })
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for ThreadCapture {
+    type Writer = ThreadCapture;
+
+    fn make_writer(&'w self) -> Self::Writer {
+        *self
+    }
+}
+
+/// This thread's log lines, captured until dropped.
+pub struct LogCapture(Captured);
+
+impl LogCapture {
+    /// Everything this thread logged so far, one JSON object a line.
+    pub fn text(&self) -> String {
+        self.0.text()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        THREAD_CAPTURE.with(|capture| capture.borrow_mut().take());
+    }
+}
+
+/// Captures what this thread logs through the Lambda functions' JSON subscriber. That subscriber is the test
+/// binary's one global subscriber, installed on first use, writing each line to the capture of the thread
+/// that logs it (other threads' lines go nowhere). A subscriber per thread (`set_default`) would share
+/// `tracing`'s per-callsite interest cache with every other thread of the binary, where a callsite first hit
+/// without a subscriber can stay silent for the capturing thread: the suites run as one binary, so they
+/// capture this way. A test that captures runs its work on its own thread (`current_thread`).
+pub fn capture_logs() -> LogCapture {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = lambda_support::logging::json_subscriber(ThreadCapture);
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("nothing else in the test binary installs a global subscriber");
+    });
+    let captured = Captured::default();
+    THREAD_CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
+    LogCapture(captured)
 }

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use events::EventEnvelope;
-use store::{
-    all_pages, AggregateRef, AppendRequest, EventStore, Item, ItemKey, Page, Query, ReadItem,
-    Segment, StoreError, WriteOutcome,
-};
+use store::{all_pages, AggregateRef, Engine, EventLog, ReadItem, ReadModel, Segment, StoreError};
+
+use crate::intercept::{Call, Hook, Intercepted};
 
 /// Every aggregate in the store.
-pub async fn aggregates(store: &dyn EventStore) -> Vec<AggregateRef> {
+pub async fn aggregates(store: &dyn EventLog) -> Vec<AggregateRef> {
     all_pages(|cursor| async move {
         store
             .list_aggregates(Segment::WHOLE, cursor.as_deref())
@@ -23,11 +22,13 @@ pub async fn aggregates(store: &dyn EventStore) -> Vec<AggregateRef> {
     .unwrap()
 }
 
-/// Every read item in the store, tombstones included.
-pub async fn read_items(store: &dyn EventStore) -> Vec<ReadItem> {
+/// Every read item of every registered kind in the store, tombstones included.
+pub async fn read_items(store: &dyn ReadModel) -> Vec<ReadItem> {
+    let kinds = projections::projection::kinds();
+    let kinds = &kinds;
     all_pages(|cursor| async move {
         store
-            .list_read_items(Segment::WHOLE, cursor.as_deref())
+            .list_read_items(kinds, Segment::WHOLE, cursor.as_deref())
             .await
     })
     .await
@@ -40,7 +41,7 @@ pub fn stream_record(event: &EventEnvelope, sequence: u64) -> EventRecord {
 }
 
 /// One record per stored event, in append order per aggregate.
-pub async fn records_for_all_events(store: &dyn EventStore) -> Vec<EventRecord> {
+pub async fn records_for_all_events(store: &dyn EventLog) -> Vec<EventRecord> {
     let mut records = Vec::new();
     for aggregate in aggregates(store).await {
         for event in store.load_events(&aggregate, 0).await.unwrap() {
@@ -58,7 +59,7 @@ pub fn batch(records: Vec<EventRecord>) -> Event {
 }
 
 /// Every read item (tombstones included) as canonical JSON, sorted: equal snapshots mean equal read models.
-pub async fn read_model_snapshot(store: &dyn EventStore) -> Vec<String> {
+pub async fn read_model_snapshot(store: &dyn ReadModel) -> Vec<String> {
     let mut items: Vec<String> = read_items(store)
         .await
         .into_iter()
@@ -75,16 +76,15 @@ pub async fn read_model_snapshot(store: &dyn EventStore) -> Vec<String> {
 }
 
 /// Deletes every read item.
-pub async fn delete_read_model(store: &dyn EventStore) {
+pub async fn delete_read_model(store: &dyn ReadModel) {
     for item in read_items(store).await {
         store.delete_read_item(&item.key).await.unwrap();
     }
 }
 
-/// A store that fails the next `failures` event loads of one aggregate, as a throttled or broken read would,
-/// or (`slow`) makes every load take longer and counts how many were under way at once.
-pub struct FailingStore {
-    pub inner: Arc<dyn EventStore>,
+/// Fails the next `failures` event loads of one aggregate, as a throttled or broken read would, or (`slow`)
+/// makes every load take longer and counts how many were under way at once.
+pub struct FailingLoads {
     pub aggregate_id: String,
     pub failures: AtomicU32,
     /// How long each `load_events` takes on top of the store's own time.
@@ -94,38 +94,12 @@ pub struct FailingStore {
     pub most_in_flight: AtomicUsize,
 }
 
-impl FailingStore {
-    pub fn new(inner: Arc<dyn EventStore>, aggregate_id: &str, failures: u32) -> Self {
-        FailingStore {
-            inner,
-            aggregate_id: aggregate_id.to_owned(),
-            failures: AtomicU32::new(failures),
-            delay: std::time::Duration::ZERO,
-            in_flight: AtomicUsize::new(0),
-            most_in_flight: AtomicUsize::new(0),
-        }
-    }
-
-    /// A store that fails nothing and takes `delay` longer to load events, as a remote table would.
-    pub fn slow(inner: Arc<dyn EventStore>, delay: std::time::Duration) -> Self {
-        FailingStore {
-            delay,
-            ..FailingStore::new(inner, "", 0)
-        }
-    }
-}
-
 #[async_trait]
-impl EventStore for FailingStore {
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
-        self.inner.append(request).await
-    }
-
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
+impl Hook for FailingLoads {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+        let Call::LoadEvents(aggregate) = call else {
+            return Ok(());
+        };
         if aggregate.aggregate_id == self.aggregate_id
             && self
                 .failures
@@ -137,70 +111,38 @@ impl EventStore for FailingStore {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
-        let loaded = self.inner.load_events(aggregate, after).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        loaded
+        Ok(())
     }
 
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError> {
-        self.inner.list_aggregates(segment, cursor).await
+    fn after(&self, call: Call<'_>) {
+        if let Call::LoadEvents(_) = call {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
     }
+}
 
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.inner.get_item(key).await
-    }
+/// A store whose loads of one aggregate fail or take their time: see [`FailingLoads`].
+pub type FailingStore = Intercepted<FailingLoads>;
 
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.inner.put_read_item(item).await
-    }
+/// `inner`, failing the next `failures` event loads of `aggregate_id`.
+pub fn failing(inner: Arc<dyn Engine>, aggregate_id: &str, failures: u32) -> FailingStore {
+    Intercepted::new(
+        inner,
+        FailingLoads {
+            aggregate_id: aggregate_id.to_owned(),
+            failures: AtomicU32::new(failures),
+            delay: std::time::Duration::ZERO,
+            in_flight: AtomicUsize::new(0),
+            most_in_flight: AtomicUsize::new(0),
+        },
+    )
+}
 
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.inner.repair_read_item(item).await
-    }
-
-    async fn list_read_items(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError> {
-        self.inner.list_read_items(segment, cursor).await
-    }
-
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
-        self.inner.put_item(item).await
-    }
-
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
-        self.inner.delete_read_item(key).await
-    }
-
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
-        self.inner.query(query).await
-    }
-
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError> {
-        self.inner.increment_once(marker, counter, increments).await
-    }
-
-    async fn redact_legacy_event(
-        &self,
-        redaction: &events::RedactedEvent,
-    ) -> Result<(), StoreError> {
-        self.inner.redact_legacy_event(redaction).await
-    }
-
-    async fn purge_residue(&self) -> Result<(), StoreError> {
-        self.inner.purge_residue().await
-    }
+/// `inner`, failing nothing and taking `delay` longer to load events, as a remote table would.
+pub fn slow(inner: Arc<dyn Engine>, delay: std::time::Duration) -> FailingStore {
+    let mut store = failing(inner, "", 0);
+    store.hook.delay = delay;
+    store
 }
 
 /// Drains the stream: polls until two polls in a row bring nothing.
@@ -223,7 +165,7 @@ pub async fn drain(
 
 /// A poller on `table`'s stream from its oldest record, as the projector's event source mapping reads it.
 pub async fn stream_poller(table: &store_dynamodb::DynamoStore) -> tools::stream::StreamPoller {
-    let config = lambda_support::sdk_config().await;
+    let config = aws_clients::sdk_config().await;
     tools::stream::StreamPoller::for_table(
         table.client(),
         &config,

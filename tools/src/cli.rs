@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use privacy::SealingStore;
-use store::{EventStore, ItemKey};
+use privacy::SealedStores;
+use store::{Engine, ItemKey, Stores};
 use store_dynamodb::DynamoStore;
 use store_sqlite::SqliteStore;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -81,28 +81,28 @@ impl StoreArgs {
     }
 
     /// Opens the store these options name, with personal fields opened (see [`StoreArgs::seal`]).
-    pub async fn open(self) -> Result<Arc<dyn EventStore>, String> {
-        let engine: Arc<dyn EventStore> = match self.store.as_str() {
+    pub async fn open(self) -> Result<SealedStores, String> {
+        let engine: Arc<dyn Engine> = match self.store.as_str() {
             "sqlite" => {
                 Arc::new(SqliteStore::open(self.sqlite_path()).map_err(|e| self.cannot_open(e))?)
             }
-            "dynamodb" => Arc::new(self.dynamodb(&lambda_support::sdk_config().await).await?),
+            "dynamodb" => Arc::new(self.dynamodb(&aws_clients::sdk_config().await).await?),
             other => return Err(unknown_store(other)),
         };
-        Ok(Arc::new(self.seal(engine).await?))
+        self.seal(engine).await
     }
 
     /// Opens the store with its change source: SQLite's feed, or the table's stream read from its oldest
     /// record (so nothing committed before start-up is missed).
-    pub async fn open_with_changes(self) -> Result<(Arc<SealingStore>, ChangeSource), String> {
-        let (engine, source): (Arc<dyn EventStore>, ChangeSource) = match self.store.as_str() {
+    pub async fn open_with_changes(self) -> Result<(SealedStores, ChangeSource), String> {
+        let (engine, source): (Arc<dyn Engine>, ChangeSource) = match self.store.as_str() {
             "sqlite" => {
                 let (store, feed) = SqliteStore::open_with_feed(self.sqlite_path())
                     .map_err(|e| self.cannot_open(e))?;
                 (Arc::new(store), ChangeSource::Feed(feed))
             }
             "dynamodb" => {
-                let config = lambda_support::sdk_config().await;
+                let config = aws_clients::sdk_config().await;
                 let store = self.dynamodb(&config).await?;
                 let poller = StreamPoller::for_table(
                     store.client(),
@@ -121,7 +121,7 @@ impl StoreArgs {
             }
             other => return Err(unknown_store(other)),
         };
-        Ok((Arc::new(self.seal(engine).await?), source))
+        Ok((self.seal(engine).await?, source))
     }
 
     /// The key-encryption key file of the local server and tools, next to its signing secret.
@@ -131,10 +131,11 @@ impl StoreArgs {
 
     /// `engine` with personal fields sealed and opened: under the KMS key `KMS_KEY_ID` when it is set,
     /// otherwise under the data directory's key file (created, mode 0600, on first use).
-    async fn seal(&self, engine: Arc<dyn EventStore>) -> Result<SealingStore, String> {
-        SealingStore::from_env(engine, &self.kek_path())
+    async fn seal(&self, engine: Arc<dyn Engine>) -> Result<SealedStores, String> {
+        let kek = aws_clients::kek_from_env(&self.kek_path())
             .await
-            .map_err(|e| format!("cannot open the key-encryption key: {e}"))
+            .map_err(|e| format!("cannot open the key-encryption key: {e}"))?;
+        Ok(privacy::seal(&Stores::of(engine), kek))
     }
 
     fn sqlite_path(&self) -> PathBuf {
@@ -148,7 +149,7 @@ impl StoreArgs {
         )
     }
 
-    async fn dynamodb(&self, config: &lambda_support::SdkConfig) -> Result<DynamoStore, String> {
+    async fn dynamodb(&self, config: &aws_clients::SdkConfig) -> Result<DynamoStore, String> {
         let client = aws_sdk_dynamodb::Client::new(config);
         if self.create_table {
             store_dynamodb::create_table(&client, &self.table)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use events::{AggregateType, EventEnvelope, EventPayload};
-use store::{AggregateRef, EventStore, Segment, StoreError};
+use store::{AggregateRef, EventLog, Segment, StoreError};
 
 /// Which events to export. Every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub enum ExportError {
 /// Writes every event `filter` keeps to `out` as NDJSON; `progress` hears about it about once a second and
 /// once at the end, whose figures are also returned.
 pub async fn export(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     filter: &ExportFilter,
     out: &mut dyn Write,
     mut progress: impl FnMut(ExportProgress),

@@ -60,7 +60,7 @@ impl StreamPoller {
     /// Follows the latest stream of `table`, with a streams client made from `config`.
     pub async fn for_table(
         dynamodb: &aws_sdk_dynamodb::Client,
-        config: &lambda_support::SdkConfig,
+        config: &aws_clients::SdkConfig,
         table: &str,
         start_at: StartAt,
     ) -> Result<Self, StreamError> {

@@ -86,7 +86,7 @@ async fn run() -> Result<(), Failure> {
         })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    export(store.as_ref(), &args.filter, &mut out, report)
+    export(store.stores.events.as_ref(), &args.filter, &mut out, report)
         .await
         .map_err(|e| Failure::Failed(format!("export-events failed: {e}")))?;
     if let Some(kib) = peak_rss_kib() {

@@ -68,7 +68,7 @@ fn print_progress(progress: Progress) {
 async fn run() -> Result<(), Failure> {
     let args = parse_args(std::env::args().skip(1)).map_err(Failure::Usage)?;
     let store = (args.store.open().await).map_err(|m| Failure::Usage(format!("replay: {m}")))?;
-    let report = replay(store, &args.options, print_progress)
+    let report = replay(&store.stores, &args.options, print_progress)
         .await
         .map_err(|e| Failure::Failed(format!("replay failed: {e}")))?;
     println!(

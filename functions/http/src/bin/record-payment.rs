@@ -1,0 +1,14 @@
+//! Lambda entrypoint of the `record-payment` function (`POST /debts/{debt_id}/payments`): builds its dependencies once, then serves each
+//! request.
+
+use lambda_http::{service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let env = aws_clients::Environment::load().await;
+    let deps = commands::DebtDeps::new(&env.sealed_table()?.stores);
+    lambda_http::run(service_fn(|request| {
+        commands::record_payment(request, &deps)
+    }))
+    .await
+}

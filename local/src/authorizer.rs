@@ -1,0 +1,162 @@
+//! The authorizer as API Gateway runs it for protected routes: the identity source (`Authorization`), the
+//! `REQUEST` event the Lambda authorizer gets, API Gateway's own 401 and 403, and its cache of decisions.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use api::Route;
+use auth::authorizer::authorize;
+use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequest};
+use axum::response::Response as AxumResponse;
+use http::StatusCode;
+use serde_json::Value;
+
+use crate::answers::gateway_answer;
+use crate::Gateway;
+
+/// The decision API Gateway keeps per identity source: the context passed on, or `None` for a refusal.
+pub type Decision = Option<HashMap<String, Value>>;
+
+/// API Gateway's authorizer cache, mirrored: the authorizer's decision is kept per identity source (the
+/// `Authorization` header) for the stack's TTL, so a token that stops being valid (expired, its user erased)
+/// can still pass for up to that long, as on AWS. `AUTHORIZER_CACHE_SECS` sets it (default 30, the stack's
+/// `AUTHORIZER_CACHE_SECONDS`; 0 asks the authorizer every time).
+pub struct AuthorizerCache {
+    ttl: Duration,
+    decisions: std::sync::Mutex<HashMap<String, (Decision, Instant)>>,
+}
+
+impl AuthorizerCache {
+    /// Decisions past this many are swept of the expired ones before another is kept.
+    const SWEEP_AT: usize = 10_000;
+
+    pub fn new(ttl: Duration) -> Self {
+        AuthorizerCache {
+            ttl,
+            decisions: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        let seconds = std::env::var("AUTHORIZER_CACHE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30);
+        Self::new(Duration::from_secs(seconds))
+    }
+
+    pub fn get(&self, identity: &str) -> Option<Decision> {
+        let decisions = self.lock();
+        let (decision, at) = decisions.get(identity)?;
+        (at.elapsed() < self.ttl).then(|| decision.clone())
+    }
+
+    pub fn put(&self, identity: &str, decision: Decision) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut decisions = self.lock();
+        if decisions.len() >= Self::SWEEP_AT {
+            decisions.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        decisions.insert(identity.to_owned(), (decision, Instant::now()));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Decision, Instant)>> {
+        self.decisions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Gateway {
+    /// Runs the Lambda authorizer on the request as API Gateway would (a `REQUEST` event whose identity
+    /// source is the `Authorization` header) and answers the context it passes on to the integration, or
+    /// API Gateway's own refusal: 401 `{"message":"Unauthorized"}` without calling the authorizer when the
+    /// identity source is missing or empty, 403 `{"message":"Forbidden"}` when the authorizer says no
+    /// (see docs/architecture.md for the AWS documentation this follows).
+    pub(crate) async fn authorize(
+        &self,
+        route: &Route,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<HashMap<String, Value>, AxumResponse> {
+        let identity = event
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .filter(|value| !value.is_empty());
+        let Some(identity) = identity else {
+            return Err(gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"));
+        };
+        let decision = match self.authorizer_cache.get(identity) {
+            Some(cached) => cached,
+            None => {
+                let decision = self.ask_authorizer(route, event, identity).await;
+                self.authorizer_cache.put(identity, decision.clone());
+                decision
+            }
+        };
+        decision.ok_or_else(|| gateway_answer(StatusCode::FORBIDDEN, "Forbidden"))
+    }
+
+    /// The authorizer Lambda's decision on the request, called with the `REQUEST` event API Gateway builds.
+    async fn ask_authorizer(
+        &self,
+        route: &Route,
+        event: &ApiGatewayV2httpRequest,
+        identity: &str,
+    ) -> Decision {
+        let mut request = ApiGatewayV2CustomAuthorizerV2Request::default();
+        request.version = event.version.clone();
+        request.type_ = Some("REQUEST".to_owned());
+        request.route_arn = Some(format!(
+            "arn:aws:execute-api:local:000000000000:local/$default/{}{}",
+            route.method, route.template
+        ));
+        request.identity_source = Some(vec![identity.to_owned()]);
+        request.route_key.clone_from(&event.route_key);
+        request.raw_path.clone_from(&event.raw_path);
+        request.raw_query_string.clone_from(&event.raw_query_string);
+        request.headers = event.headers.clone();
+        request.query_string_parameters = event
+            .query_string_parameters
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        request.request_context = event.request_context.clone();
+        request.path_parameters.clone_from(&event.path_parameters);
+        let decision = authorize(&request, &self.tokens, self.accounts.as_ref()).await;
+        if !decision.is_authorized {
+            return None;
+        }
+        match decision.context {
+            Value::Object(fields) => Some(fields.into_iter().collect()),
+            _ => Some(HashMap::new()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod authorizer_cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_is_kept_for_the_ttl_and_none_without_one() {
+        let cache = AuthorizerCache::new(Duration::from_secs(1));
+        let allowed: Decision = Some(HashMap::from([("username".to_owned(), Value::from("ada"))]));
+        cache.put("Bearer a", allowed.clone());
+        cache.put("Bearer b", None);
+        assert_eq!(cache.get("Bearer a"), Some(allowed));
+        assert_eq!(cache.get("Bearer b"), Some(None), "a refusal is kept too");
+        assert_eq!(cache.get("Bearer c"), None);
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(
+            cache.get("Bearer a"),
+            None,
+            "past the TTL the authorizer is asked again"
+        );
+        let uncached = AuthorizerCache::new(Duration::ZERO);
+        uncached.put("Bearer a", None);
+        assert_eq!(uncached.get("Bearer a"), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! Plain records on DynamoDB: credentials, idempotency records, ledger entries and counters.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use store::{Item, ItemKey, Page, Query, Records, StoreError};
+
+use crate::attributes::{key_attributes, to_item};
+use crate::{classified, service_error, DynamoStore};
+
+#[async_trait]
+impl Records for DynamoStore {
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        self.get(key).await
+    }
+
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        store::ensure_not_event(&item.key)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item.key, &item.attributes)))
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(())
+    }
+
+    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        store::ensure_not_event(key)?;
+        self.delete(key).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+        self.query_items(query).await
+    }
+
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        increments: &[(&str, i64)],
+    ) -> Result<bool, StoreError> {
+        store::ensure_countable(marker, counter, increments)?;
+        let mut add = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(counter)));
+        let mut clauses = Vec::with_capacity(increments.len());
+        for (index, (field, delta)) in increments.iter().enumerate() {
+            clauses.push(format!("#f{index} :v{index}"));
+            add = add
+                .expression_attribute_names(format!("#f{index}"), *field)
+                .expression_attribute_values(
+                    format!(":v{index}"),
+                    AttributeValue::N(delta.to_string()),
+                );
+        }
+        let add = add
+            .update_expression(format!("ADD {}", clauses.join(", ")))
+            .build()
+            .map_err(StoreError::engine)?;
+        let writes = vec![
+            self.put_new(key_attributes(marker))?,
+            TransactWriteItem::builder().update(add).build(),
+        ];
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(service)) => match service.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled)
+                    if cancelled
+                        .cancellation_reasons()
+                        .first()
+                        .and_then(|r| r.code())
+                        == Some("ConditionalCheckFailed") =>
+                {
+                    Ok(false)
+                }
+                other => Err(classified(other)),
+            },
+            Err(e) => Err(service_error(e)),
+        }
+    }
+}

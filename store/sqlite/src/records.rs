@@ -1,0 +1,80 @@
+//! Plain records on SQLite: credentials, idempotency records, ledger entries and counters.
+
+use async_trait::async_trait;
+use rusqlite::params;
+use store::{Item, ItemKey, Page, Query, Records, StoreError};
+
+use crate::connection::Cached;
+use crate::{
+    add_to_counter, delete_row, is_unique_violation, query_items, stored_attributes, to_json,
+    SqliteStore,
+};
+
+#[async_trait]
+impl Records for SqliteStore {
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.read(move |connection| {
+            let attributes = stored_attributes(connection, &key)?;
+            Ok(attributes.map(|attributes| Item { key, attributes }))
+        })
+        .await
+    }
+
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        store::ensure_not_event(&item.key)?;
+        let item = item.clone();
+        self.with_connection(move |connection| {
+            connection
+                .execute_cached(
+                    "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (pk, sk) DO UPDATE SET attrs = excluded.attrs",
+                    params![item.key.pk, item.key.sk, to_json(&item.attributes)],
+                )
+                .map_err(StoreError::engine)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        store::ensure_not_event(key)?;
+        delete_row(self, key).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+        query_items(self, query).await
+    }
+
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        increments: &[(&str, i64)],
+    ) -> Result<bool, StoreError> {
+        store::ensure_countable(marker, counter, increments)?;
+        let (marker, counter) = (marker.clone(), counter.clone());
+        let increments: Vec<(String, i64)> = increments
+            .iter()
+            .map(|(field, delta)| ((*field).to_owned(), *delta))
+            .collect();
+        self.with_connection(move |connection| {
+            let tx = connection.transaction().map_err(StoreError::engine)?;
+            let inserted = tx.execute_cached(
+                "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, '{}')",
+                params![marker.pk, marker.sk],
+            );
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Ok(false),
+                Err(e) => return Err(StoreError::engine(e)),
+            }
+            for (field, delta) in &increments {
+                add_to_counter(&tx, &counter, field, *delta)?;
+            }
+            tx.commit().map_err(StoreError::engine)?;
+            Ok(true)
+        })
+        .await
+    }
+}

@@ -1,0 +1,188 @@
+//! A store that hands every port call to a [`Hook`] before and after the engine answers it: the one decorator
+//! the tests need, so that counting calls ([`crate::counting`]) and failing or slowing them on purpose
+//! ([`crate::projection::FailingLoads`]) are each a hook of a few lines, not another forwarder of every role.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use events::{EventEnvelope, RedactedEvent};
+use store::{
+    AggregateRef, AppendRequest, Engine, EventLog, Item, ItemKey, Page, Query, ReadItem,
+    ReadItemKind, ReadModel, Records, Segment, StoreError, WriteOutcome,
+};
+
+/// One call of the port, as a hook sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Call<'a> {
+    /// An append writing this many items (events, guards, tallies and removals).
+    Append {
+        items: usize,
+    },
+    LoadEvents(&'a AggregateRef),
+    FirstEvent(&'a AggregateRef),
+    ListAggregates,
+    RedactLegacyEvent,
+    PurgeResidue,
+    ReadItemJson,
+    PutReadItem,
+    RepairReadItem,
+    DeleteReadItem,
+    ListReadItems,
+    QueryReadItems(&'a Query),
+    GetItem,
+    PutItem,
+    DeleteItem,
+    Query(&'a Query),
+    IncrementOnce,
+}
+
+/// What a decorator does around each call: `before` may refuse it (or take its time), `after` sees that
+/// it ended.
+#[async_trait]
+pub trait Hook: Send + Sync {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError>;
+
+    fn after(&self, _call: Call<'_>) {}
+}
+
+/// `inner` with `hook` around every call of every role.
+pub struct Intercepted<H> {
+    pub inner: Arc<dyn Engine>,
+    pub hook: H,
+}
+
+impl<H: Hook> Intercepted<H> {
+    pub fn new(inner: Arc<dyn Engine>, hook: H) -> Self {
+        Intercepted { inner, hook }
+    }
+
+    async fn around<T>(
+        &self,
+        call: Call<'_>,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.hook.before(call).await?;
+        let result = work.await;
+        self.hook.after(call);
+        result
+    }
+}
+
+#[async_trait]
+impl<H: Hook> EventLog for Intercepted<H> {
+    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+        let items = request.events.len()
+            + request.guards.len()
+            + request.tallies.len()
+            + request.removals.len();
+        let work = self.inner.append(request);
+        self.around(Call::Append { items }, work).await
+    }
+
+    async fn load_events(
+        &self,
+        aggregate: &AggregateRef,
+        after_version: u64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
+        let work = self.inner.load_events(aggregate, after_version);
+        self.around(Call::LoadEvents(aggregate), work).await
+    }
+
+    async fn first_event(
+        &self,
+        aggregate: &AggregateRef,
+    ) -> Result<Option<EventEnvelope>, StoreError> {
+        let work = self.inner.first_event(aggregate);
+        self.around(Call::FirstEvent(aggregate), work).await
+    }
+
+    async fn list_aggregates(
+        &self,
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<AggregateRef>, StoreError> {
+        let work = self.inner.list_aggregates(segment, cursor);
+        self.around(Call::ListAggregates, work).await
+    }
+
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError> {
+        let work = self.inner.redact_legacy_event(redaction);
+        self.around(Call::RedactLegacyEvent, work).await
+    }
+
+    async fn purge_residue(&self) -> Result<(), StoreError> {
+        let work = self.inner.purge_residue();
+        self.around(Call::PurgeResidue, work).await
+    }
+}
+
+#[async_trait]
+impl<H: Hook> ReadModel for Intercepted<H> {
+    async fn read_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+        let work = self.inner.read_item_json(key);
+        self.around(Call::ReadItemJson, work).await
+    }
+
+    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        let work = self.inner.put_read_item(item);
+        self.around(Call::PutReadItem, work).await
+    }
+
+    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
+        let work = self.inner.repair_read_item(item);
+        self.around(Call::RepairReadItem, work).await
+    }
+
+    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        let work = self.inner.delete_read_item(key);
+        self.around(Call::DeleteReadItem, work).await
+    }
+
+    async fn list_read_items(
+        &self,
+        kinds: &[ReadItemKind],
+        segment: Segment,
+        cursor: Option<&str>,
+    ) -> Result<Page<ReadItem>, StoreError> {
+        let work = self.inner.list_read_items(kinds, segment, cursor);
+        self.around(Call::ListReadItems, work).await
+    }
+
+    async fn query_read_items(&self, query: &Query) -> Result<Page<ReadItem>, StoreError> {
+        let work = self.inner.query_read_items(query);
+        self.around(Call::QueryReadItems(query), work).await
+    }
+}
+
+#[async_trait]
+impl<H: Hook> Records for Intercepted<H> {
+    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        let work = self.inner.get_item(key);
+        self.around(Call::GetItem, work).await
+    }
+
+    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+        let work = self.inner.put_item(item);
+        self.around(Call::PutItem, work).await
+    }
+
+    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+        let work = self.inner.delete_item(key);
+        self.around(Call::DeleteItem, work).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+        let work = self.inner.query(query);
+        self.around(Call::Query(query), work).await
+    }
+
+    async fn increment_once(
+        &self,
+        marker: &ItemKey,
+        counter: &ItemKey,
+        increments: &[(&str, i64)],
+    ) -> Result<bool, StoreError> {
+        let work = self.inner.increment_once(marker, counter, increments);
+        self.around(Call::IncrementOnce, work).await
+    }
+}

@@ -1,0 +1,550 @@
+//! Erasure end to end on both engines: a user with debts, payments, charges and notes erases themselves;
+//! afterwards no personal string is left in any item of the store, the read model says `"[erased]"` where
+//! it said their words (amounts and versions stay), history and `as_of` reads show the same, their token
+//! and password are refused, their email can register again, and a replay of the log rebuilds the erased
+//! read model byte for byte.
+
+// One story, top to bottom.
+#![allow(clippy::too_many_lines)]
+
+use std::sync::Mutex;
+
+use analytics::publish::{publish_batch, BusEntry, EventBus, PublishError};
+use async_trait::async_trait;
+
+use chrono::Utc;
+use integration_tests::api::ApiRequest;
+use integration_tests::handlers::{debt_request, username, Api};
+use integration_tests::projection::{
+    batch, delete_read_model, read_model_snapshot, records_for_all_events,
+};
+use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
+use projections::replay::{replay, ReplayOptions, Scope};
+use serde_json::{json, Value};
+use store::keys;
+use store::ledger::{ledger_item, LedgerEntry};
+use store::{AppendRequest, Engine};
+
+/// A `DebtCreated` as written before sealing existed (schema version 1, personal fields in clear).
+const LEGACY_FIXTURE: &str = include_str!("../../../events/tests/fixtures/debt_created_v1.json");
+
+/// Stores the fixture as `owner`'s debt named `debt_name`, with its ledger entry, in the engine as it was:
+/// nothing seals it. Returns the debt's id.
+async fn legacy_debt(engine: &dyn Engine, owner: &str, debt_name: &str, creditor: &str) -> String {
+    let debt_id = uuid::Uuid::new_v4().to_string();
+    let mut stored: Value = serde_json::from_str(LEGACY_FIXTURE).unwrap();
+    stored["event_id"] = json!(uuid::Uuid::new_v4());
+    stored["aggregate_id"] = json!(debt_id);
+    stored["actor"] = json!(owner);
+    stored["data"]["owner"] = json!(owner);
+    stored["data"]["debt_name"] = json!(debt_name);
+    stored["data"]["creditor"] = json!(creditor);
+    let mut event = store::codec::decode_envelope(stored).unwrap();
+    event.schema_version = 1;
+    engine
+        .append(AppendRequest::new(0, vec![event.clone()]))
+        .await
+        .unwrap();
+    engine
+        .put_item(&ledger_item(
+            owner,
+            &debt_id,
+            LedgerEntry::Created,
+            event.occurred_at,
+        ))
+        .await
+        .unwrap();
+    debt_id
+}
+
+/// What a subscriber of the bus receives.
+#[derive(Default)]
+struct CapturingBus(Mutex<Vec<BusEntry>>);
+
+#[async_trait]
+impl EventBus for CapturingBus {
+    async fn put(&self, entries: &[BusEntry]) -> Result<Vec<Option<String>>, PublishError> {
+        self.0.lock().unwrap().extend_from_slice(entries);
+        Ok(vec![None; entries.len()])
+    }
+}
+
+/// Hands every stored event, as the stream carries it (sealed), to the projector and to the publisher, and
+/// what the bus then carries to the analytics consumer (again, as at-least-once delivery may). Returns the
+/// bus entries.
+async fn project_everything(store: &TestStore) -> Vec<BusEntry> {
+    let records = records_for_all_events(store.engine.as_ref()).await;
+    let failures = projections::project_batch(&batch(records.clone()), &store.stores).await;
+    assert!(failures.batch_item_failures.is_empty());
+    let bus = CapturingBus::default();
+    let published = publish_batch(&batch(records), &bus).await;
+    assert!(published.batch_item_failures.is_empty());
+    let entries = bus.0.into_inner().unwrap();
+    for entry in &entries {
+        let envelope =
+            store::codec::decode_envelope(serde_json::from_str(&entry.detail).unwrap()).unwrap();
+        analytics::record_event(&store.stores, &envelope)
+            .await
+            .unwrap();
+    }
+    entries
+}
+
+/// The user's export (`export-events --user`), as an operator answers an access request: fields opened.
+async fn export_of(store: &TestStore, user: &str) -> Vec<Value> {
+    let filter = tools::export::ExportFilter {
+        user: Some(user.to_owned()),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    tools::export::export(store.stores.events.as_ref(), &filter, &mut out, |_| {})
+        .await
+        .unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+async fn summary_of(store: &TestStore, owner: &str) -> Value {
+    let today = Utc::now().date_naive();
+    json!(
+        queries::portfolio_summary(store.stores.read_model.as_ref(), owner, today)
+            .await
+            .unwrap()
+    )
+}
+
+async fn history(api: &Api, owner: &str, debt_id: &str) -> Value {
+    let response = api
+        .call(debt_request("GET /debts/{debt_id}/history", debt_id, owner))
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body
+}
+
+async fn debt_as_of(api: &Api, owner: &str, debt_id: &str, at: &str) -> Value {
+    let request = debt_request("GET /debts/{debt_id}", debt_id, owner).query("as_of", at);
+    let response = api.call(request).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body["data"].clone()
+}
+
+fn erase(owner: &str, password: &str) -> ApiRequest {
+    ApiRequest::new("DELETE /users/{username}", format!("/users/{owner}"))
+        .path_param("username", owner)
+        .as_user(owner)
+        .json(json!({ "password": password }))
+}
+
+/// Every personal string the story writes, each unique to this run.
+struct Personal {
+    email: String,
+    full_name: String,
+    debt_name: String,
+    creditor: String,
+    notes: [String; 2],
+    renamed: String,
+}
+
+impl Personal {
+    fn new(tag: &str) -> Self {
+        Personal {
+            email: format!("{tag}@mail.example"),
+            full_name: format!("Fullname {tag}"),
+            debt_name: format!("Debtname {tag}"),
+            creditor: format!("Creditor {tag}"),
+            notes: [format!("Paynote {tag}"), format!("Chargenote {tag}")],
+            renamed: format!("Renamed {tag}"),
+        }
+    }
+
+    fn all(&self) -> Vec<&str> {
+        let mut all = vec![
+            self.email.as_str(),
+            self.full_name.as_str(),
+            self.debt_name.as_str(),
+            self.creditor.as_str(),
+            self.renamed.as_str(),
+        ];
+        all.extend(self.notes.iter().map(String::as_str));
+        all
+    }
+
+    /// The personal strings found anywhere in the store's items.
+    async fn found_in(&self, store: &TestStore) -> Vec<String> {
+        let items = store.snapshot().await.join("\n");
+        self.all()
+            .into_iter()
+            .filter(|s| items.contains(s))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: TestStore) {
+    let api = Api::new(store.clone());
+    let alice = username();
+    let personal = Personal::new(&alice);
+    // Idempotency-Key records outlive the erasure by up to a day: they must hold nothing personal either.
+    let registered = api
+        .call(
+            ApiRequest::new("POST /users", "/users")
+                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+                .json(json!({
+                    "username": alice, "email": personal.email, "full_name": personal.full_name,
+                    "password": "correct horse battery",
+                })),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    assert_eq!(registered.body["data"]["email"], json!(personal.email));
+    let token = api.token(&alice).await;
+    let created = api
+        .call(
+            ApiRequest::new("POST /debts", "/debts")
+                .as_user(&alice)
+                .json(json!({
+                    "debt_name": personal.debt_name, "creditor": personal.creditor,
+                    "principal": "1000.00", "interest_rate": "5", "current_balance": "900.00",
+                    "start_date": "2025-01-01", "payment_frequency": "monthly",
+                })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let today = Utc::now().date_naive().to_string();
+    for (route, body) in [
+        (
+            "POST /debts/{debt_id}/payments",
+            json!({"amount": "100.00", "paid_on": today, "note": personal.notes[0]}),
+        ),
+        (
+            "POST /debts/{debt_id}/charges",
+            json!({"amount": "20.00", "charged_on": today, "kind": "fee", "note": personal.notes[1]}),
+        ),
+    ] {
+        let request = debt_request(route, &debt_id, &alice)
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(body);
+        let response = api.call(request).await;
+        assert_eq!(response.status, 201, "{}", response.body);
+    }
+    let other = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let renamed = api
+        .call(
+            debt_request("PUT /debts/{debt_id}", &other, &alice)
+                .json(json!({"debt_name": personal.renamed})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let deleted = api
+        .call(debt_request("DELETE /debts/{debt_id}", &other, &alice))
+        .await;
+    assert_eq!(deleted.status, 200);
+    let entries = project_everything(&store).await;
+    let before_erasure = Utc::now().to_rfc3339();
+    // Subscribers get sealed fields.
+    let sealed_debt_events = entries
+        .iter()
+        .filter(|e| e.detail.contains(&debt_id))
+        .inspect(|e| assert!(!e.detail.contains(&personal.debt_name), "{}", e.detail))
+        .filter(|e| e.detail.contains("\"enc\""))
+        .count();
+    assert_eq!(sealed_debt_events, 3);
+    let summary_before = summary_of(&store, &alice).await;
+    // An access request is answered from the log, in clear.
+    let export_before = export_of(&store, &alice).await;
+    let exported = serde_json::to_string(&export_before).unwrap();
+    assert!(exported.contains(&personal.notes[0]) && exported.contains(&personal.email));
+    assert_eq!(summary_before["open_debts"], 1, "{summary_before}");
+
+    // Before: the events hold only ciphertext, the read model the clear text (the scan finds it there).
+    let events = store
+        .engine
+        .load_events(&integration_tests::debt_ref(&debt_id), 0)
+        .await
+        .unwrap();
+    let stored = serde_json::to_string(&events).unwrap();
+    assert!(!stored.contains(&personal.debt_name) && !stored.contains(&personal.notes[0]));
+    assert!(stored.contains("\"enc\""), "{stored}");
+    let found = personal.found_in(&store).await;
+    for s in [
+        &personal.email,
+        &personal.full_name,
+        &personal.debt_name,
+        &personal.creditor,
+    ] {
+        assert!(
+            found.contains(s),
+            "{s} is in the read model before the erasure"
+        );
+    }
+    let balance_before =
+        debt_as_of(&api, &alice, &debt_id, &before_erasure).await["current_balance"].clone();
+
+    // A wrong password changes nothing.
+    let refused = api.call(erase(&alice, "not my password")).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(api
+        .authorized(Some(&format!("Bearer {token}")))
+        .await
+        .is_some());
+    // Someone else's account reads as not found.
+    let mallory = username();
+    api.register(&mallory).await;
+    let not_yours = api
+        .call(
+            ApiRequest::new("DELETE /users/{username}", format!("/users/{alice}"))
+                .path_param("username", &alice)
+                .as_user(&mallory)
+                .json(json!({"password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(not_yours.status, 404);
+
+    let erased = api.call(erase(&alice, "correct horse battery")).await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    assert_eq!(erased.body["data"]["debts"], 2);
+    let entries = project_everything(&store).await;
+    // The bus announces the erasure with every debt of the user, so a subscriber knows what to drop.
+    let erasure: Vec<Value> = entries
+        .iter()
+        .filter(|e| e.detail_type == "UserErased")
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert_eq!(erasure.len(), 1);
+    assert_eq!(erasure[0]["data"]["debt_ids"].as_array().unwrap().len(), 2);
+    // The export still has every event, and the erasure, with the personal fields erased.
+    let export_after = export_of(&store, &alice).await;
+    assert_eq!(export_after.len(), export_before.len() + 1);
+    let exported = serde_json::to_string(&export_after).unwrap();
+    assert!(exported.contains("[erased]"), "{exported}");
+    assert!(
+        personal.all().iter().all(|s| !exported.contains(s)),
+        "{exported}"
+    );
+    // The figures still add up: amounts are not personal.
+    assert_eq!(summary_of(&store, &alice).await, summary_before);
+    let user_log = store
+        .stores
+        .events
+        .load_events(&integration_tests::user_ref(&alice), 0)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
+    assert_eq!(
+        kinds,
+        ["UserCreated", "UserErased"],
+        "nothing was written in clear"
+    );
+
+    // Nothing personal is left in any item: events, read items, credentials, reservations.
+    assert_eq!(personal.found_in(&store).await, Vec::<String>::new());
+    // The read model keeps the amounts and versions, with the words erased.
+    let item = store
+        .stores
+        .records
+        .get_item(&keys::debt_read_key(&alice, &debt_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.attributes["debt_name"], "[erased]");
+    assert_eq!(item.attributes["creditor"], "[erased]");
+    assert_eq!(item.attributes["current_balance"], balance_before);
+    let user = store
+        .stores
+        .records
+        .get_item(&keys::user_info_key(&alice))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.attributes.get("email"), None, "{:?}", user.attributes);
+    // History and reads of the past show the same.
+    let history = history(&api, &alice, &debt_id).await.to_string();
+    assert!(
+        history.contains("[erased]") && !history.contains(&personal.notes[0]),
+        "{history}"
+    );
+    let past = debt_as_of(&api, &alice, &debt_id, &before_erasure).await;
+    assert_eq!(
+        (past["debt_name"].clone(), past["current_balance"].clone()),
+        (json!("[erased]"), balance_before)
+    );
+
+    // The token and the password no longer work; the email registers again, the username does not.
+    assert_eq!(api.authorized(Some(&format!("Bearer {token}"))).await, None);
+    let login = api
+        .call(
+            ApiRequest::new("POST /login", "/login")
+                .json(json!({"username": alice, "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(login.status, 401);
+    let again = api.call(erase(&alice, "correct horse battery")).await;
+    assert_eq!(again.status, 404, "an erased user is gone: {}", again.body);
+    let same_username = api
+        .call(ApiRequest::new("POST /users", "/users").json(json!({
+            "username": alice, "email": format!("new-{}", personal.email), "full_name": "X Y",
+            "password": "correct horse battery",
+        })))
+        .await;
+    assert_eq!(same_username.status, 409);
+    let newcomer = username();
+    let same_email = api
+        .call(ApiRequest::new("POST /users", "/users").json(json!({
+            "username": newcomer, "email": personal.email, "full_name": "X Y",
+            "password": "correct horse battery",
+        })))
+        .await;
+    assert_eq!(same_email.status, 201, "{}", same_email.body);
+    project_everything(&store).await;
+
+    // Replay from the log rebuilds the same erased read model.
+    let projected = read_model_snapshot(store.stores.read_model.as_ref()).await;
+    delete_read_model(store.stores.read_model.as_ref()).await;
+    replay(&store.stores, &ReplayOptions::new(Scope::All), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        read_model_snapshot(store.stores.read_model.as_ref()).await,
+        projected
+    );
+}
+
+async fn a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place(
+    store: TestStore,
+) {
+    let bob = username();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (email, legacy_name, legacy_creditor) = (
+        format!("{tag}@mail.example"),
+        format!("Legacyname {tag}"),
+        format!("Legacycreditor {tag}"),
+    );
+    // As written before sealing existed: `UserCreated` in clear at schema version 1, credentials, a debt
+    // from the stored version-1 fixture, and no data key.
+    let mut registered = integration_tests::user_created(&bob, &email);
+    registered.schema_version = 1;
+    let hash = auth::PasswordHasher::new(auth::passwords::MIN_ITERATIONS)
+        .unwrap()
+        .hash(&auth::Password::parse("correct horse battery").unwrap());
+    let credentials = store::Item {
+        key: keys::credentials_key(&bob),
+        attributes: integration_tests::attrs(json!({ "password_hash": hash })),
+    };
+    store
+        .engine
+        .append(AppendRequest::new(0, vec![registered]).with_guard("credentials", credentials))
+        .await
+        .unwrap();
+    let legacy = legacy_debt(store.engine.as_ref(), &bob, &legacy_name, &legacy_creditor).await;
+    let key = keys::data_key_key(&bob);
+    assert!(store.engine.get_item(&key).await.unwrap().is_none());
+
+    // Their next command makes their data key, in its own transaction, and seals under it.
+    let api = Api::new(store.clone());
+    let created = api.create_debt(&bob).await;
+    assert!(store.engine.get_item(&key).await.unwrap().is_some());
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let stored = store
+        .engine
+        .load_events(&integration_tests::debt_ref(&debt_id), 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        &stored[0].payload,
+        events::EventPayload::DebtCreated(d) if matches!(d.debt_name, events::Personal::Sealed(_))
+    ));
+    project_everything(&store).await;
+    let clear = [
+        email.as_str(),
+        "Test User",
+        legacy_name.as_str(),
+        legacy_creditor.as_str(),
+    ];
+    let everything = store.snapshot().await.join("\n");
+    assert!(
+        clear.iter().all(|s| everything.contains(s)),
+        "the legacy words are there before"
+    );
+
+    let erased = api.call(erase(&bob, "correct horse battery")).await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    project_everything(&store).await;
+    // Legacy events are redacted in place, and the log says which, right after the erasure.
+    let user_log = store
+        .stores
+        .events
+        .load_events(&integration_tests::user_ref(&bob), 0)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
+    assert_eq!(kinds, ["UserCreated", "UserErased", "LegacyEventRedacted"]);
+    let events::EventPayload::LegacyEventRedacted(redacted) = &user_log[2].payload else {
+        unreachable!()
+    };
+    let listed: Vec<(&str, u64, Vec<String>)> = redacted
+        .events
+        .iter()
+        .map(|e| (e.aggregate_id.as_str(), e.version, e.fields.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                bob.as_str(),
+                1,
+                vec!["email".to_owned(), "full_name".to_owned()]
+            ),
+            (
+                legacy.as_str(),
+                1,
+                vec!["debt_name".to_owned(), "creditor".to_owned()]
+            ),
+        ]
+    );
+    let stored = store
+        .engine
+        .get_item(&keys::event_key(events::AggregateType::Debt, &legacy, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.attributes["schema_version"], 1,
+        "still the version it was written in"
+    );
+    let legacy_history = history(&api, &bob, &legacy).await;
+    assert!(
+        legacy_history.to_string().contains("[erased]"),
+        "{legacy_history}"
+    );
+    let everything = store.snapshot().await;
+    let left: Vec<&String> = everything
+        .iter()
+        .filter(|item| clear.iter().any(|s| item.contains(s)))
+        .collect();
+    assert!(left.is_empty(), "nothing legacy is left: {left:?}");
+
+    // A command that passed a cached authorizer decision is refused and writes nothing.
+    let before = store.snapshot().await;
+    let late = api
+        .call(
+            ApiRequest::new("POST /debts", "/debts")
+                .as_user(&bob)
+                .json(integration_tests::handlers::car_loan()),
+        )
+        .await;
+    assert_eq!(late.status, 401, "{}", late.body);
+    assert_eq!(late.body["detail"], "this account was erased");
+    assert_eq!(store.snapshot().await, before);
+}
+
+on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_users_erasure_leaves_no_personal_data_and_replays_the_same,
+    a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place,
+);

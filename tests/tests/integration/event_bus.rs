@@ -1,0 +1,400 @@
+//! The way out, end to end: events committed to DynamoDB Local come off its real stream, `publish-events`
+//! puts them on an EventBridge bus (moto), and a subscriber's rule, matching on `detail-type`, delivers them to
+//! its SQS queue. A bus that refuses entries (as `PutEvents` may, entry by entry) gets them again; what a
+//! Lambda-level retry puts twice, the analytics consumer counts once.
+
+// A scenario reads top to bottom as one story, so test functions may run past the 60-line limit.
+#![allow(clippy::too_many_lines)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use analytics::publish::{
+    publish_batch, BusEntry, EventBridgeBus, EventBus, PublishError, EVENT_SOURCE,
+};
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use events::EventEnvelope;
+use integration_tests::projection::{drain, stream_poller};
+use integration_tests::{debt_created, debt_updated, dynamodb_table, sqlite_store, user_created};
+use serde_json::{json, Value};
+use store::{AppendRequest, EventLog};
+use uuid::Uuid;
+
+/// A bus and two subscribers in moto: one rule for every event type, one for deletions only.
+struct Moto {
+    bus: EventBridgeBus,
+    all: String,
+    deletions: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs.create_queue().queue_name(name).send().await.unwrap();
+    let url = url.queue_url().unwrap().to_owned();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let arn =
+        attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    (url, arn)
+}
+
+impl Moto {
+    async fn new() -> Self {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE").unwrap_or_else(|_| {
+            panic!("AWS_ENDPOINT_URL_EVENTBRIDGE is not set: these tests need moto; run them with `make test`")
+        });
+        assert!(
+            endpoint.contains("127.0.0.1"),
+            "tests only use a local EventBridge, not {endpoint}"
+        );
+        let config = aws_clients::sdk_config().await;
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let run = Uuid::new_v4().simple().to_string();
+        let bus_name = format!("bus-{run}");
+        events
+            .create_event_bus()
+            .name(&bus_name)
+            .send()
+            .await
+            .unwrap();
+        let mut urls = Vec::new();
+        for (rule, types) in [
+            ("all", json!(events::EventPayload::TYPES)),
+            ("deletions", json!(["DebtDeleted"])),
+        ] {
+            let (url, arn) = queue(&sqs, &format!("{rule}-{run}")).await;
+            let pattern = json!({"source": [EVENT_SOURCE], "detail-type": types});
+            events
+                .put_rule()
+                .name(format!("{rule}-{run}"))
+                .event_bus_name(&bus_name)
+                .event_pattern(pattern.to_string())
+                .send()
+                .await
+                .unwrap();
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap();
+            events
+                .put_targets()
+                .rule(format!("{rule}-{run}"))
+                .event_bus_name(&bus_name)
+                .targets(target)
+                .send()
+                .await
+                .unwrap();
+            urls.push(url);
+        }
+        Moto {
+            bus: EventBridgeBus::new(events, bus_name),
+            deletions: urls.pop().unwrap(),
+            all: urls.pop().unwrap(),
+            sqs,
+        }
+    }
+
+    /// Every bus event the queue received, once `expected` have arrived (or 20 s have passed).
+    async fn received(&self, url: &str, expected: usize) -> Vec<EventBridgeEvent<Value>> {
+        let mut received = Vec::new();
+        let started = Instant::now();
+        while received.len() < expected && started.elapsed() < Duration::from_secs(20) {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in output.messages() {
+                received.push(serde_json::from_str(message.body().unwrap()).expect("a bus event"));
+                self.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        // Anything beyond `expected` would be a duplicate: look once more.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        for message in output.messages() {
+            received.push(serde_json::from_str(message.body().unwrap()).unwrap());
+        }
+        received
+    }
+}
+
+/// Three users, a debt each, an update of each debt, a payment and a charge on one, a deletion of another, and
+/// the third user's erasure (with the redaction record of an event written in clear): 14 events, committed
+/// (all on one UTC day, as the builders date them).
+async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
+    let mut committed = Vec::new();
+    for n in 0..3 {
+        let user = format!("bus_{n}_{}", &Uuid::new_v4().simple().to_string()[..6]);
+        let debt = Uuid::new_v4().to_string();
+        let mut registered = vec![user_created(&user, &format!("{user}@example.com"))];
+        if n == 2 {
+            let erased = events::EventPayload::UserErased(events::UserErased {
+                debt_ids: vec![debt.clone()],
+            });
+            let redacted = events::EventPayload::LegacyEventRedacted(events::LegacyEventRedacted {
+                events: vec![events::RedactedEvent {
+                    aggregate_type: events::AggregateType::Debt,
+                    aggregate_id: debt.clone(),
+                    version: 1,
+                    event_id: Uuid::new_v4(),
+                    fields: vec!["debt_name".into()],
+                }],
+            });
+            registered.push(integration_tests::envelope(&user, 2, erased));
+            registered.push(integration_tests::envelope(&user, 3, redacted));
+        }
+        let mut history = vec![debt_created(&debt, &user), debt_updated(&debt, 2, 0)];
+        if n == 0 {
+            let deleted = events::EventPayload::DebtDeleted(events::DebtDeleted { reason: None });
+            history.push(integration_tests::envelope(&debt, 3, deleted));
+        }
+        if n == 1 {
+            let paid = events::EventPayload::PaymentRecorded(events::PaymentRecorded {
+                amount: rust_decimal::Decimal::new(5_000, 2),
+                paid_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                note: None,
+            });
+            let charged = events::EventPayload::ChargeAdded(events::ChargeAdded {
+                amount: rust_decimal::Decimal::new(1_250, 2),
+                charged_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                kind: events::ChargeKind::Interest,
+                note: None,
+            });
+            history.push(integration_tests::envelope(&debt, 3, paid));
+            history.push(integration_tests::envelope(&debt, 4, charged));
+        }
+        for events in [registered, history] {
+            store
+                .append(AppendRequest::new(0, events.clone()))
+                .await
+                .unwrap();
+            committed.extend(events);
+        }
+    }
+    committed
+}
+
+/// A fresh bus with its subscribers, the script committed to a fresh table, and its stream's records.
+async fn committed_on_the_stream() -> (Moto, Vec<EventEnvelope>, Vec<EventRecord>) {
+    let moto = Moto::new().await;
+    let table = dynamodb_table().await;
+    let committed = commit_script(&table).await;
+    let records = drain(&mut stream_poller(&table).await).await;
+    (moto, committed, records)
+}
+
+fn batch(records: Vec<EventRecord>) -> Event {
+    let mut event = Event::default();
+    event.records = records;
+    event
+}
+
+fn ids(events: &[EventBridgeEvent<Value>]) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .iter()
+        .map(|e| e.detail["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_moto_a_committed_event_reaches_a_rule_target_with_its_type_as_detail_type() {
+    let (moto, committed, records) = committed_on_the_stream().await;
+    assert_eq!(
+        records.len(),
+        committed.len(),
+        "one stream record per event"
+    );
+
+    let response = publish_batch(&batch(records), &moto.bus).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let delivered = moto.received(&moto.all, committed.len()).await;
+    assert_eq!(delivered.len(), committed.len(), "each event once");
+    let types: std::collections::BTreeSet<&str> =
+        delivered.iter().map(|e| e.detail_type.as_str()).collect();
+    assert_eq!(
+        types.len(),
+        events::EventPayload::TYPES.len(),
+        "every type: {types:?}"
+    );
+    let by_id: BTreeMap<String, &EventEnvelope> = committed
+        .iter()
+        .map(|e| (e.event_id.to_string(), e))
+        .collect();
+    for event in &delivered {
+        let envelope = by_id[event.detail["event_id"].as_str().unwrap()];
+        assert_eq!(
+            event.detail_type,
+            envelope.event_type(),
+            "detail-type is the event type"
+        );
+        assert_eq!(event.source, EVENT_SOURCE);
+        let detail: EventEnvelope = serde_json::from_value(event.detail.clone()).unwrap();
+        assert_eq!(&detail, envelope, "detail is the committed envelope");
+    }
+    let deletions = moto.received(&moto.deletions, 1).await;
+    assert_eq!(
+        deletions.len(),
+        1,
+        "a rule on detail-type sees only its type"
+    );
+    assert_eq!(deletions[0].detail_type, "DebtDeleted");
+}
+
+/// The bus in front of moto refuses chosen entries the way `PutEvents` reports a partial failure.
+struct RefusingBus<'a> {
+    inner: &'a EventBridgeBus,
+    /// Refuse each entry whose detail-type is listed, this many times (`usize::MAX`: always).
+    refuse: BTreeMap<String, usize>,
+    refused: Mutex<BTreeMap<String, usize>>,
+    calls: AtomicUsize,
+}
+
+impl RefusingBus<'_> {
+    /// Which entries to refuse this time (their answers) and which to forward to moto.
+    fn choose(&self, entries: &[BusEntry]) -> (Vec<Option<String>>, Vec<(usize, BusEntry)>) {
+        let mut refused = self.refused.lock().unwrap();
+        let mut answers = vec![None; entries.len()];
+        let mut forwarded = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let limit = self.refuse.get(&entry.detail_type).copied().unwrap_or(0);
+            let times = refused.entry(entry.detail.clone()).or_insert(0);
+            if *times < limit {
+                *times += 1;
+                answers[i] = Some("ThrottlingException".to_owned());
+            } else {
+                forwarded.push((i, entry.clone()));
+            }
+        }
+        (answers, forwarded)
+    }
+}
+
+#[async_trait]
+impl EventBus for RefusingBus<'_> {
+    async fn put(&self, entries: &[BusEntry]) -> Result<Vec<Option<String>>, PublishError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let (mut answers, forwarded) = self.choose(entries);
+        let sent: Vec<BusEntry> = forwarded.iter().map(|(_, e)| e.clone()).collect();
+        if !sent.is_empty() {
+            for ((i, _), answer) in forwarded.iter().zip(self.inner.put(&sent).await?) {
+                answers[*i] = answer;
+            }
+        }
+        Ok(answers)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_moto_refused_entries_are_retried_and_counted_once() {
+    let (moto, committed, records) = committed_on_the_stream().await;
+
+    // Updates are refused twice, then accepted: retried within the invocation, nothing reported.
+    let flaky = RefusingBus {
+        inner: &moto.bus,
+        refuse: BTreeMap::from([("DebtUpdated".to_owned(), 2)]),
+        refused: Mutex::new(BTreeMap::new()),
+        calls: AtomicUsize::new(0),
+    };
+    let response = publish_batch(&batch(records.clone()), &flaky).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+    assert!(
+        flaky.calls.load(Ordering::SeqCst) >= 3,
+        "refused entries were put again"
+    );
+    let first = moto.received(&moto.all, committed.len()).await;
+    assert_eq!(ids(&first).len(), committed.len());
+    assert_eq!(
+        ids(&first).into_iter().collect::<BTreeSet<_>>().len(),
+        committed.len(),
+        "no duplicate"
+    );
+
+    // Deletions are always refused: their records are reported, and Lambda retries the batch from the first
+    // of them, putting again what was already accepted after it.
+    let stubborn = RefusingBus {
+        inner: &moto.bus,
+        refuse: BTreeMap::from([("DebtDeleted".to_owned(), usize::MAX)]),
+        refused: Mutex::new(BTreeMap::new()),
+        calls: AtomicUsize::new(0),
+    };
+    let response = publish_batch(&batch(records.clone()), &stubborn).await;
+    let reported: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(reported.len(), 1, "only the deletion's record is reported");
+    let from = records
+        .iter()
+        .position(|r| r.change.sequence_number.as_ref() == Some(&reported[0]))
+        .unwrap();
+    let retry = publish_batch(&batch(records[from..].to_vec()), &moto.bus).await;
+    assert!(retry.batch_item_failures.is_empty());
+    let redelivered = moto.received(&moto.all, committed.len()).await;
+
+    // The consumer sees every delivery, duplicates included, and counts each event once.
+    let deliveries: Vec<EventBridgeEvent<Value>> = first.into_iter().chain(redelivered).collect();
+    assert!(
+        deliveries.len() > committed.len() + 1,
+        "the retry put some events twice"
+    );
+    let consumer = store::Stores::of(sqlite_store().await);
+    for event in deliveries {
+        analytics::handle_bus_event(&consumer, event).await.unwrap();
+    }
+    let day = committed[0].occurred_at.date_naive();
+    let counts = analytics::daily_counts(consumer.records.as_ref(), day)
+        .await
+        .unwrap();
+    let of = |kind: &str| committed.iter().filter(|e| e.event_type() == kind).count() as u64;
+    assert_eq!(
+        (
+            counts.users_created,
+            counts.debts_created,
+            counts.debts_updated,
+            counts.debts_deleted
+        ),
+        (
+            of("UserCreated"),
+            of("DebtCreated"),
+            of("DebtUpdated"),
+            of("DebtDeleted")
+        )
+    );
+}

@@ -1,0 +1,404 @@
+//! `GET /users/{username}/payoff-plan` and `GET /debts/{debt_id}/schedule` through their Lambda entrypoints,
+//! over read items the projection built, on every engine (`sqlite::...`, `dynamodb::...`). The figures are
+//! worked by hand in the comments (and in docs/openapi.json's examples).
+
+// A scenario reads top to bottom as one story, so test functions may run past the 60-line limit.
+#![allow(clippy::too_many_lines)]
+
+use integration_tests::api::{ApiRequest, ApiResponse};
+use integration_tests::handlers::{debt_request, username, Api};
+use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
+use projections::replay::{replay, ReplayOptions, Scope};
+use serde_json::{json, Value};
+
+async fn create(
+    api: &Api,
+    owner: &str,
+    name: &str,
+    balance: &str,
+    rate: &str,
+    minimum: Option<&str>,
+) -> String {
+    let mut body = json!({"debt_name": name, "principal": balance, "interest_rate": rate,
+                          "start_date": "2025-01-01", "payment_frequency": "monthly"});
+    if let Some(minimum) = minimum {
+        body["minimum_payment"] = json!(minimum);
+    }
+    let created = api
+        .call(
+            ApiRequest::new("POST /debts", "/debts")
+                .as_user(owner)
+                .json(body),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    created.body["data"]["debt_id"].as_str().unwrap().to_owned()
+}
+
+/// Builds the owner's read items from the events, as the projector would have by now.
+async fn project(api: &Api, owner: &str) {
+    replay(
+        &api.store.stores,
+        &ReplayOptions::new(Scope::User(owner.into())),
+        |_| {},
+    )
+    .await
+    .unwrap();
+}
+
+async fn plan(
+    api: &Api,
+    caller: &str,
+    owner: &str,
+    query: &[(&str, &str)],
+    accept: Option<&str>,
+) -> ApiResponse {
+    let request = ApiRequest::new(
+        "GET /users/{username}/payoff-plan",
+        format!("/users/{owner}/payoff-plan"),
+    )
+    .path_param("username", owner)
+    .as_user(caller);
+    api.call(asking(request, query, accept)).await
+}
+
+/// `request` with the query parameters and, when given, an `Accept` header.
+fn asking(mut request: ApiRequest, query: &[(&str, &str)], accept: Option<&str>) -> ApiRequest {
+    for (name, value) in query {
+        request = request.query(name, *value);
+    }
+    match accept {
+        Some(accept) => request.header("Accept", accept),
+        None => request,
+    }
+}
+
+async fn schedule(
+    api: &Api,
+    owner: &str,
+    debt_id: &str,
+    query: &[(&str, &str)],
+    accept: Option<&str>,
+) -> ApiResponse {
+    let request = debt_request("GET /debts/{debt_id}/schedule", debt_id, owner);
+    api.call(asking(request, query, accept)).await
+}
+
+fn field(response: &ApiResponse, field: &str) -> String {
+    assert_eq!(response.status, 422, "{}", response.body);
+    let errors = response.body["errors"].as_array().unwrap();
+    let error = errors
+        .iter()
+        .find(|e| e["field"] == field)
+        .unwrap_or_else(|| panic!("{}", response.body));
+    error["message"].as_str().unwrap().to_owned()
+}
+
+async fn a_plan_follows_the_monthly_rules_to_the_cent(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    // 1,000.00 at 12 % a year (1 % a month), a minimum of 400 a month, a budget of 500.
+    let card = create(&api, &alice, "Card", "1000", "12", Some("400")).await;
+    project(&api, &alice).await;
+    let query = [
+        ("monthly_budget", "500"),
+        ("start", "2026-12"),
+        ("include", "schedule"),
+    ];
+    let answer = plan(&api, &alice, &alice, &query, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let data = &answer.body["data"];
+    // Month 1: 10.00 interest, 500 paid, 510.00 left; month 2: 5.10, 500, 15.10; month 3: 0.15, 15.25, 0.
+    let rows: Vec<(Value, Value, Value)> = data["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["interest"].clone(),
+                r["payment"].clone(),
+                r["balance"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (json!("10.00"), json!("500.00"), json!("510.00")),
+            (json!("5.10"), json!("500.00"), json!("15.10")),
+            (json!("0.15"), json!("15.25"), json!("0.00")),
+        ]
+    );
+    assert_eq!(data["months"], 3);
+    assert_eq!(data["debt_free"], true);
+    assert_eq!(data["debt_free_on"], "2027-02");
+    assert_eq!(data["total_interest"], "15.25");
+    assert_eq!(data["total_paid"], "1015.25");
+    assert_eq!(data["debts"][0]["debt_id"], json!(card));
+    assert_eq!(data["debts"][0]["paid_off_on"], "2027-02");
+    // Minimums only: 10.00 + 6.10 + 2.16 of interest, also three months.
+    assert_eq!(
+        data["compare"]["minimum_only"],
+        json!({"months": 3, "debt_free_on": "2027-02", "total_interest": "18.26"})
+    );
+    assert_eq!(data["compare"]["interest_saved_vs_minimum_only"], "3.01");
+    assert_eq!(data["compare"]["months_saved_vs_minimum_only"], 0);
+
+    // The one-debt plan at its minimum is the debt's schedule at that payment.
+    let by_plan = plan(
+        &api,
+        &alice,
+        &alice,
+        &[
+            ("monthly_budget", "400"),
+            ("start", "2026-12"),
+            ("include", "schedule"),
+        ],
+        None,
+    )
+    .await;
+    let by_schedule = schedule(&api, &alice, &card, &[("start", "2026-12")], None).await;
+    assert_eq!(by_schedule.status, 200, "{}", by_schedule.body);
+    let s = &by_schedule.body["data"];
+    assert_eq!(s["payment"], "400.00", "the monthly minimum by default");
+    assert_eq!(s["months"], by_plan.body["data"]["months"]);
+    assert_eq!(s["total_interest"], "18.26");
+    assert_eq!(s["payment_for_36_months"], "33.22");
+    for (row, planned) in s["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(by_plan.body["data"]["schedule"].as_array().unwrap())
+    {
+        assert_eq!(
+            (&row["interest"], &row["payment"], &row["balance"]),
+            (
+                &planned["interest"],
+                &planned["payment"],
+                &planned["balance"]
+            )
+        );
+    }
+    assert_eq!(
+        s["rows"][2],
+        json!({"month": 3, "on": "2027-02", "payment": "218.26", "interest": "2.16", "principal": "216.10", "balance": "0.00"})
+    );
+
+    // CSV, for a spreadsheet.
+    let csv = plan(
+        &api,
+        &alice,
+        &alice,
+        &[("monthly_budget", "500"), ("start", "2026-12")],
+        Some("text/csv"),
+    )
+    .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv"));
+    let text = csv.body.as_str().unwrap().to_owned();
+    assert_eq!(
+        text.lines().next(),
+        Some("month,on,debt_id,interest,payment,balance")
+    );
+    assert_eq!(
+        text.lines().nth(3),
+        Some(format!("3,2027-02,{card},0.15,15.25,0.00").as_str())
+    );
+    let csv = schedule(
+        &api,
+        &alice,
+        &card,
+        &[("start", "2026-12")],
+        Some("text/csv"),
+    )
+    .await;
+    assert_eq!(
+        csv.body.as_str().unwrap().lines().nth(1),
+        Some("1,2026-12,400.00,10.00,390.00,610.00")
+    );
+
+    // How a payment changed the plan: the plan as of before it is the one above.
+    let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let today = chrono::Utc::now().date_naive().to_string();
+    let paid = api
+        .call(
+            debt_request("POST /debts/{debt_id}/payments", &card, &alice)
+                .json(json!({"amount": "600", "paid_on": today})),
+        )
+        .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    project(&api, &alice).await;
+    let now = plan(
+        &api,
+        &alice,
+        &alice,
+        &[("monthly_budget", "500"), ("start", "2026-12")],
+        None,
+    )
+    .await;
+    // 400.00 left: 4.00 of interest, then 404.00 paid in month 1.
+    assert_eq!(
+        (
+            now.body["data"]["months"].clone(),
+            now.body["data"]["total_interest"].clone()
+        ),
+        (json!(1), json!("4.00"))
+    );
+    let then = plan(
+        &api,
+        &alice,
+        &alice,
+        &[
+            ("monthly_budget", "500"),
+            ("start", "2026-12"),
+            ("as_of", &before),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(then.status, 200, "{}", then.body);
+    assert_eq!(then.body["as_of"], json!(before));
+    assert_eq!(then.body["data"]["total_interest"], "15.25");
+}
+
+async fn strategies_order_and_refusals(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let high = create(&api, &alice, "High rate", "3000", "24", Some("100")).await;
+    let small = create(&api, &alice, "Small", "500", "5", Some("50")).await;
+    project(&api, &alice).await;
+    let order = |answer: &ApiResponse| -> Vec<String> {
+        answer.body["data"]["debts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["debt_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let avalanche = plan(&api, &alice, &alice, &[("monthly_budget", "400")], None).await;
+    assert_eq!(avalanche.status, 200, "{}", avalanche.body);
+    assert_eq!(order(&avalanche), [high.clone(), small.clone()]);
+    assert_eq!(avalanche.body["data"]["strategy"], "avalanche");
+    let snowball = plan(
+        &api,
+        &alice,
+        &alice,
+        &[("monthly_budget", "400"), ("strategy", "snowball")],
+        None,
+    )
+    .await;
+    assert_eq!(order(&snowball), [small.clone(), high.clone()]);
+    // Avalanche pays less interest than snowball here; both beat the minimums.
+    let interest = |a: &ApiResponse| {
+        a.body["data"]["total_interest"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert!(interest(&avalanche) < interest(&snowball));
+    assert_eq!(
+        avalanche.body["data"]["compare"]["snowball"]["total_interest"],
+        snowball.body["data"]["total_interest"]
+    );
+    let custom_order = format!("{small},{high}");
+    let custom = plan(
+        &api,
+        &alice,
+        &alice,
+        &[
+            ("monthly_budget", "400"),
+            ("strategy", "custom"),
+            ("order", &custom_order),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(custom.status, 200, "{}", custom.body);
+    assert_eq!(order(&custom), [small.clone(), high.clone()]);
+
+    assert!(field(
+        &plan(&api, &alice, &alice, &[], None).await,
+        "monthly_budget"
+    )
+    .contains("required"));
+    for bad in ["0", "-5", "12.345", "lots"] {
+        field(
+            &plan(&api, &alice, &alice, &[("monthly_budget", bad)], None).await,
+            "monthly_budget",
+        );
+    }
+    assert!(field(
+        &plan(&api, &alice, &alice, &[("monthly_budget", "149.99")], None).await,
+        "monthly_budget"
+    )
+    .contains("150.00"));
+    // Each refused query names its field; a budget of 400 covers the minimums throughout.
+    let twice = format!("{small},{small}");
+    let refusals: [(&[(&str, &str)], &str); 7] = [
+        (&[("strategy", "custom"), ("order", &high)], "order"),
+        (&[("strategy", "custom"), ("order", &twice)], "order"),
+        (
+            &[
+                ("strategy", "custom"),
+                ("order", "00000000-0000-4000-8000-000000000000"),
+            ],
+            "order",
+        ),
+        (&[("strategy", "custom")], "order"),
+        (&[("order", &custom_order)], "order"),
+        (&[("strategy", "cheapest")], "strategy"),
+        (&[("start", "2026-13")], "start"),
+    ];
+    for (query, name) in refusals {
+        let query: Vec<(&str, &str)> = [("monthly_budget", "400")]
+            .into_iter()
+            .chain(query.iter().copied())
+            .collect();
+        field(&plan(&api, &alice, &alice, &query, None).await, name);
+    }
+    assert_eq!(
+        plan(
+            &api,
+            &username(),
+            &alice,
+            &[("monthly_budget", "400")],
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    // A debt without a minimum is named; a schedule needs a payment then, and one that covers the interest.
+    let loose = create(&api, &alice, "No minimum", "800", "10", None).await;
+    project(&api, &alice).await;
+    let refused = plan(&api, &alice, &alice, &[("monthly_budget", "400")], None).await;
+    assert!(
+        field(&refused, "minimum_payment").contains(&loose),
+        "{}",
+        refused.body
+    );
+    field(&schedule(&api, &alice, &loose, &[], None).await, "payment");
+    // 3,000.00 at 2 % a month is 60.00 of interest: 60 a month would never lower it.
+    assert!(field(
+        &schedule(&api, &alice, &high, &[("payment", "60")], None).await,
+        "payment"
+    )
+    .contains("never"));
+    assert_eq!(
+        schedule(&api, &alice, &high, &[("payment", "60.01")], None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        schedule(&api, &username(), &high, &[], None).await.status,
+        404
+    );
+}
+
+on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_plan_follows_the_monthly_rules_to_the_cent,
+    strategies_order_and_refusals,
+);
