@@ -45,5 +45,5 @@ exec "$schemathesis" --no-color --config-file "$here/schemathesis.toml" run "$ap
   --exclude-checks use_after_free \
   --max-time "$seconds" \
   --workers 1 \
-  --request-timeout 10 \
+  --request-timeout 60 \
   --generation-database none

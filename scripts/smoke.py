@@ -231,7 +231,7 @@ def money_flow(client, username, token, path):
                until=lambda body: body["data"]["total_paid"] == "925.50" and body["data"]["open_debts"] == 0)
 
 
-def eventually(client, what, path, token, expected, attempts=50, until=lambda body: True):
+def eventually(client, what, path, token, expected, attempts=1200, until=lambda body: True):
     """Reads are served from projections (and the summary from analytics), which follow commands closely but
     not instantly: polls until the status is `expected` and `until` holds for the body."""
     for _ in range(attempts):

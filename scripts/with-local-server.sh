@@ -27,7 +27,7 @@ cleanup() {
   rm -rf "$data_dir"
 }
 trap cleanup EXIT
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
   kill -0 "$server" 2>/dev/null || { cat "$data_dir/server.log" >&2; exit 1; }
   sleep 0.1

@@ -22,7 +22,7 @@ free_port() {
 }
 
 wait_for_port() { # name port pid
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 900); do
     if ! kill -0 "$3" 2>/dev/null; then
       echo "$1 exited before it was ready; its log:" >&2
       cat "$LOG_DIR/$1.log" >&2
@@ -33,7 +33,7 @@ wait_for_port() { # name port pid
     fi
     sleep 0.2
   done
-  echo "$1 did not listen on 127.0.0.1:$2 within 60 s" >&2
+  echo "$1 did not listen on 127.0.0.1:$2 within 180 s" >&2
   return 1
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -204,6 +204,8 @@ pub struct Ledger {
     pub unanswered: usize,
     /// Answers that broke the contract (a 5xx, or a status the operation cannot give), with what was sent.
     pub violations: Vec<String>,
+    /// Commands answered 2xx.
+    pub accepted_commands: usize,
     /// The signed-in clients, by index, for the audit.
     pub clients: Vec<Client>,
     pub elapsed: Duration,
@@ -224,6 +226,7 @@ impl Ledger {
             *self.statuses.entry(key).or_default() += n;
         }
         self.unanswered += other.unanswered;
+        self.accepted_commands += other.accepted_commands;
         self.violations.extend(other.violations);
     }
 
@@ -242,14 +245,26 @@ pub struct LoadPlan {
     pub run: String,
 }
 
-/// Runs the mix from `plan.clients` concurrent clients until `plan.duration` has passed or `stop` is set; a
-/// client stops early when a request of its gets no answer (the server is gone).
-pub async fn drive(plan: &LoadPlan, stop: Arc<AtomicBool>) -> Result<Ledger, String> {
+/// What a caller sees of a load under way, and how it stops it.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Set to stop every client after its current request.
+    pub stop: AtomicBool,
+    /// Clients signed up so far.
+    pub signed_up: AtomicUsize,
+    /// Commands answered 2xx so far, across clients.
+    pub accepted: AtomicUsize,
+}
+
+/// Runs the mix from `plan.clients` concurrent clients until `plan.duration` has passed or `control.stop` is
+/// set; a client stops early when a request of its gets no answer (the server is gone).
+pub async fn drive(plan: &LoadPlan, control: Arc<Control>) -> Result<Ledger, String> {
     let mut signed_in = Vec::new();
     for n in 0..plan.clients {
         let mut client = Client::new(plan.address);
         client.sign_up(&format!("{}_{n}", plan.run)).await?;
         signed_in.push(client);
+        control.signed_up.fetch_add(1, Ordering::SeqCst);
     }
     let started = Instant::now();
     let deadline = started + plan.duration;
@@ -257,8 +272,8 @@ pub async fn drive(plan: &LoadPlan, stop: Arc<AtomicBool>) -> Result<Ledger, Str
         .into_iter()
         .enumerate()
         .map(|(n, client)| {
-            let stop = stop.clone();
-            tokio::spawn(async move { work(n, client, deadline, &stop).await })
+            let control = Arc::clone(&control);
+            tokio::spawn(async move { work(n, client, deadline, &control).await })
         })
         .collect();
     let mut ledger = Ledger::default();
@@ -292,14 +307,15 @@ async fn work(
     n: usize,
     mut client: Client,
     deadline: Instant,
-    stop: &AtomicBool,
+    control: &Control,
 ) -> (Client, Ledger) {
     let mut dice = Dice(0x9e37_79b9_7f4a_7c15 ^ (n as u64 + 1));
     let mut ledger = Ledger::default();
     let mut live: Live = Vec::new();
     let mut step = 0u64;
-    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+    while Instant::now() < deadline && !control.stop.load(Ordering::Relaxed) {
         step += 1;
+        let accepted_before = ledger.accepted_commands;
         let roll = dice.below(100);
         let pick = (!live.is_empty()).then(|| dice.below(live.len() as u64) as usize);
         let outcome = match (roll, pick) {
@@ -326,6 +342,9 @@ async fn work(
                 read(&mut client, "history", &path, &mut ledger).await
             }
         };
+        control
+            .accepted
+            .fetch_add(ledger.accepted_commands - accepted_before, Ordering::SeqCst);
         if outcome.is_err() {
             ledger.unanswered += 1;
             break;
@@ -408,6 +427,7 @@ async fn create(
             ..DebtRecord::default()
         };
         ledger.debts.insert(id.clone(), (n, record));
+        ledger.accepted_commands += 1;
         live.push((id, 1));
     }
     Ok(())
@@ -454,6 +474,7 @@ async fn update(
         let record = ledger.debt(&id);
         record.accepted.push("DebtUpdated");
         record.balance = balance;
+        ledger.accepted_commands += 1;
         live[i].1 = version_of(&answer).unwrap_or(version + 1);
     }
     Ok(())
@@ -476,6 +497,7 @@ async fn delete(
         let record = ledger.debt(&id);
         record.accepted.push("DebtDeleted");
         record.deleted = true;
+        ledger.accepted_commands += 1;
         live.swap_remove(i);
     }
     Ok(())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components import api_spec
 from components.rust_lambda import LOG_RETENTION_DAYS, RustLambdaFunction
 from components.table import SK_PK_INDEX, debts_table
 
@@ -40,8 +41,6 @@ PROJECTION_PARTITIONS = ["USER#*", "DEBT#*"]
 HEALTH_PARTITIONS = ["HEALTH#*"]
 # A payment's or charge's Idempotency-Key record (read, written with the event, removed once expired).
 DEBT_KEY_PARTITIONS = ["IDEMPOTENCY#debts#*"]
-# The routes that hash a password (600,000 PBKDF2 rounds each): throttled tighter than the rest.
-HASHING_ROUTES = ["POST /login", "POST /users", "DELETE /users/{username}"]
 # The email reservations an erasure releases.
 EMAIL_PARTITIONS = ["EMAIL#*"]
 # What each function may do with the KMS key that wraps users' data keys (crypto-shredding, docs/privacy.md):
@@ -79,32 +78,10 @@ CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "if-ma
 CORS_EXPOSE_HEADERS = ["etag", "x-correlation-id"]
 
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    function: str
-    protected: bool
-
-
-ROUTES = [
-    Route("GET", "/healthz", "healthz", False),
-    Route("POST", "/users", "create-user", False),
-    Route("POST", "/login", "login", False),
-    Route("GET", "/users/{username}", "get-user", True),
-    Route("DELETE", "/users/{username}", "erase-user", True),
-    Route("GET", "/users/{username}/summary", "get-summary", True),
-    Route("GET", "/debts", "list-debts", True),
-    Route("POST", "/debts", "create-debt", True),
-    Route("GET", "/debts/{debt_id}", "get-debt", True),
-    Route("PUT", "/debts/{debt_id}", "update-debt", True),
-    Route("DELETE", "/debts/{debt_id}", "delete-debt", True),
-    Route("GET", "/debts/{debt_id}/history", "get-debt-history", True),
-    Route("POST", "/debts/{debt_id}/payments", "record-payment", True),
-    Route("POST", "/debts/{debt_id}/charges", "add-charge", True),
-    Route("GET", "/users/{username}/payoff-plan", "get-payoff-plan", True),
-    Route("GET", "/debts/{debt_id}/schedule", "get-debt-schedule", True),
-]
+# The routes and the functions serving them come from docs/openapi.json (components/api_spec.py).
+ROUTES = api_spec.routes()
+# The functions that serve no route; every other function of the stack is an HTTP function.
+EVENT_FUNCTIONS = {"authorizer", "projector", "replay", "publish-events", "analytics"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +109,7 @@ class Settings:
 
 
 ROUTE_FUNCTIONS = sorted({route.function for route in ROUTES})
+
 
 
 class DebtsStack:
@@ -187,62 +165,63 @@ class DebtsStack:
         signing = {**base_environment, "AUTH_SECRET_NAME": self.secret.name}
         hashing = {"PASSWORD_HASH_ITERATIONS": str(settings.password_iterations)}
         specs = {
-            # name: (memory MB, timeout s, environment, statements, description)
+            # name: (memory MB, timeout s, environment, statements, description); an HTTP function's description is
+            # the routes it serves, from docs/openapi.json.
             "create-user": (1024, 10, {**environment, **hashing},
                             [table_statement({QUERY, READ_ITEM, PUT_ITEM, CONDITION_CHECK},
-                                             partitions=REGISTRATION_PARTITIONS)], "POST /users"),
+                                             partitions=REGISTRATION_PARTITIONS)], None),
             "login": (1024, 10, {**signing, **hashing},
                       [table_statement({READ_ITEM, PUT_ITEM}, partitions=USER_PARTITIONS), read_secret],
-                      "POST /login"),
+                      None),
             # The erasure's transaction: the event, and the data key, credentials and email reservation removed.
             "erase-user": (1024, 10, {**environment, **hashing},
                            [table_statement({READ_ITEM, QUERY, PUT_ITEM, DELETE_ITEM}, partitions=USER_PARTITIONS),
                             table_statement({DELETE_ITEM}, partitions=EMAIL_PARTITIONS)],
-                           "DELETE /users/{username}"),
+                           None),
             # Creating and deleting a debt also move the owner's tally and write their ledger entry (USER#).
             "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
                                                    table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
                                                                    partitions=USER_PARTITIONS)],
-                            "POST /debts"),
+                            None),
             "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
                                                    user_key],
-                            "PUT /debts/{id}"),
+                            None),
             "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
                                                    table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
                                                                    partitions=USER_PARTITIONS)],
-                            "DELETE /debts/{id}"),
+                            None),
             "record-payment": (256, 10, environment, [
                 table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
                 table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), user_key],
-                "POST /debts/{id}/payments"),
+                None),
             "add-charge": (256, 10, environment, [
                 table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
                 table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), user_key],
-                "POST /debts/{id}/charges"),
+                None),
             "healthz": (128, 5, environment, [table_statement({READ_ITEM}, partitions=HEALTH_PARTITIONS)],
-                        "GET /healthz"),
+                        None),
             "get-user": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                         "GET /users/{username}"),
+                         None),
             # `?as_of=T` reads fold events (DEBT#); listings find the debts in the owner's ledger (USER#).
             "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True, partitions=USER_PARTITIONS),
                                                   table_statement({QUERY}, partitions=DEBT_PARTITIONS),
                                                   table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                           "GET /debts"),
+                           None),
             "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS),
                                                 table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
-                         "GET /debts/{id}"),
+                         None),
             # Plans read the debts' read items (a 1,200-month plan of 20 debts is milliseconds of arithmetic).
             "get-payoff-plan": (256, 10, environment, [table_statement({QUERY}, partitions=USER_PARTITIONS)],
-                                "GET /users/{username}/payoff-plan"),
+                                None),
             "get-debt-schedule": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                                  "GET /debts/{id}/schedule"),
+                                  None),
             "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS),
                                                         table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                                 "GET /debts/{id}/history"),
+                                 None),
             "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"]),
                                                    table_statement({QUERY}, partitions=USER_PARTITIONS + DEBT_PARTITIONS),
                                                    table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                            "GET /users/{username}/summary"),
+                            None),
             "publish-events": (256, 30, {"RUST_LOG": "info", "EVENT_BUS_NAME": self.bus.name}, [
                 {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
                 {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [self.bus.arn]},
@@ -265,13 +244,22 @@ class DebtsStack:
         }
         for name, grants in KMS_GRANTS.items():
             specs[name][3].append(kms_statement(name))
+        api_spec.check_functions(ROUTES, set(specs) - EVENT_FUNCTIONS)
+        served = {}
+        for route in ROUTES:
+            served.setdefault(route.function, []).append(route.key)
         reserved = {"login": settings.hashing_concurrency, "create-user": settings.hashing_concurrency}
         self.functions = {
             name: RustLambdaFunction(name, prefix=prefix, binary=name, architecture=architecture, memory=memory,
                                      timeout=timeout, environment=env, statements=statements,
-                                     description=description, reserved_concurrency=reserved.get(name))
+                                     description=description or ", ".join(served[name]),
+                                     reserved_concurrency=reserved.get(name))
             for name, (memory, timeout, env, statements, description) in specs.items()
         }
+        # The routes that hash a password (600,000 PBKDF2 rounds each): those of the functions given a work
+        # factor. They are throttled tighter than the rest.
+        self.hashing_routes = [route.key for route in ROUTES
+                               if "PASSWORD_HASH_ITERATIONS" in specs[route.function][2]]
         self._http_api()
         self._stream_mapping()
         self._event_bus()
@@ -305,7 +293,7 @@ class DebtsStack:
                     f"{route.function}-invoke", action="lambda:InvokeFunction", function=function.name,
                     principal="apigateway.amazonaws.com",
                     source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"))
-            key = f"{route.method} {route.path}"
+            key = route.key
             self.routes[key] = aws.apigatewayv2.Route(
                 f"route-{route.method.lower()}-{route.path.strip('/').replace('/', '-').replace('{', '').replace('}', '')}",
                 api_id=self.api.id, route_key=key,
@@ -326,10 +314,10 @@ class DebtsStack:
                 aws.apigatewayv2.StageRouteSettingArgs(
                     route_key=key, throttling_rate_limit=settings.hashing_rate_limit,
                     throttling_burst_limit=settings.hashing_burst_limit)
-                for key in HASHING_ROUTES],
+                for key in self.hashing_routes],
             access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT)),
-            opts=pulumi.ResourceOptions(depends_on=[self.routes[key] for key in HASHING_ROUTES]))
+            opts=pulumi.ResourceOptions(depends_on=[self.routes[key] for key in self.hashing_routes]))
 
     def _stream_reader(self, name, function, failures, parallelization_factor=1):
         """A reader of the table's stream that sees event items only (never read items, guards or

@@ -3,15 +3,18 @@ least privilege with partition pins, the table stream's two readers (the project
 analytics rule, alarms that notify, names that carry the stack, and one function per Lambda binary of the
 Cargo workspace."""
 
+import copy
 import glob
 import json
 import os
 from pathlib import Path
 
 import pulumi
+import pytest
 
 from conftest import MOCKS
-from components.stack import EVENT_SOURCE, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
+from components import api_spec
+from components.stack import EVENT_FUNCTIONS, EVENT_SOURCE, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
 
 # Every event type of the published contract: one `oneOf` branch of the envelope schema each.
 CONTRACT_EVENT_TYPES = [
@@ -294,20 +297,40 @@ def test_functions_run_rust_zips_with_their_own_logs_and_alarms():
 
 
 def test_every_lambda_binary_has_a_function_and_back():
-    binaries = set()
-    for crate in ("commands", "queries", "projections", "auth", "analytics"):
-        binaries |= {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, crate, "src", "bin", "*.rs"))}
+    binaries = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "functions", "*", "src", "bin", "*.rs"))}
     assert binaries == set(STACK.functions)
 
 
-def test_the_api_routes_are_the_documented_operations():
-    """docs/openapi.json is also checked against the local gateway's routes (local/tests/openapi.rs), so the
-    spec, the local server and AWS serve the same routes with the same protection."""
-    with open(os.path.join(REPO, "docs", "openapi.json")) as spec_file:
-        spec = json.load(spec_file)
-    documented = {(method.upper(), path, bool(operation.get("security")))
-                  for path, operations in spec["paths"].items() for method, operation in operations.items()}
-    assert documented == {(r.method, r.path, r.protected) for r in ROUTES}
+def test_the_routes_are_docs_openapi_operations_each_with_its_function():
+    """The program has no route list of its own: every operation of docs/openapi.json becomes a route to the
+    function its `x-function` names (the Rust route table is held to the same document by `api`'s tests)."""
+    spec = api_spec.load_spec()
+    operations = {(method.upper(), path, operation["x-function"], bool(operation.get("security", spec["security"])))
+                  for path, item in spec["paths"].items() for method, operation in item.items()}
+    assert operations == {(r.method, r.path, r.function, r.protected) for r in ROUTES}
+    http_functions = set(STACK.functions) - EVENT_FUNCTIONS
+    assert http_functions == {r.function for r in ROUTES}
+
+
+def test_an_operation_without_a_function_or_a_function_without_an_operation_fails():
+    spec = api_spec.load_spec()
+    http_functions = set(STACK.functions) - EVENT_FUNCTIONS
+    api_spec.check_functions(api_spec.routes(spec), http_functions)
+
+    unnamed = copy.deepcopy(spec)
+    del unnamed["paths"]["/debts"]["post"]["x-function"]
+    with pytest.raises(ValueError, match=r"without a function \(x-function\): POST /debts"):
+        api_spec.routes(unnamed)
+
+    unknown = copy.deepcopy(spec)
+    unknown["paths"]["/debts"]["post"]["x-function"] = "create-debt-v2"
+    with pytest.raises(ValueError, match="functions the stack does not define: \\['create-debt-v2'\\]"):
+        api_spec.check_functions(api_spec.routes(unknown), http_functions)
+
+    orphaned = copy.deepcopy(spec)
+    del orphaned["paths"]["/debts/{debt_id}/schedule"]
+    with pytest.raises(ValueError, match="serve no operation: \\['get-debt-schedule'\\]"):
+        api_spec.check_functions(api_spec.routes(orphaned), http_functions)
 
 
 @pulumi.runtime.test

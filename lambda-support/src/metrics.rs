@@ -83,9 +83,12 @@ pub fn send_to_when(
     });
 }
 
+/// Where a thread's capture sends each document.
+type Capture = Box<dyn Fn(&str)>;
+
 thread_local! {
     /// This thread's capture, which takes precedence over the process's sink while it lasts.
-    static CAPTURE: std::cell::RefCell<Option<Box<dyn Fn(&str)>>> = const { std::cell::RefCell::new(None) };
+    static CAPTURE: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Ends a capture when dropped.

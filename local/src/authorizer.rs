@@ -24,6 +24,8 @@ pub type Decision = Option<HashMap<String, Value>>;
 pub struct AuthorizerCache {
     ttl: Duration,
     decisions: std::sync::Mutex<HashMap<String, (Decision, Instant)>>,
+    /// The clock the ages are read on: the system's, or a test's.
+    now: fn() -> Instant,
 }
 
 impl AuthorizerCache {
@@ -34,6 +36,7 @@ impl AuthorizerCache {
         AuthorizerCache {
             ttl,
             decisions: std::sync::Mutex::new(HashMap::new()),
+            now: Instant::now,
         }
     }
 
@@ -48,18 +51,19 @@ impl AuthorizerCache {
     pub fn get(&self, identity: &str) -> Option<Decision> {
         let decisions = self.lock();
         let (decision, at) = decisions.get(identity)?;
-        (at.elapsed() < self.ttl).then(|| decision.clone())
+        ((self.now)() - *at < self.ttl).then(|| decision.clone())
     }
 
     pub fn put(&self, identity: &str, decision: Decision) {
         if self.ttl.is_zero() {
             return;
         }
+        let now = (self.now)();
         let mut decisions = self.lock();
         if decisions.len() >= Self::SWEEP_AT {
-            decisions.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            decisions.retain(|_, (_, at)| now - *at < self.ttl);
         }
-        decisions.insert(identity.to_owned(), (decision, Instant::now()));
+        decisions.insert(identity.to_owned(), (decision, now));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Decision, Instant)>> {
@@ -138,18 +142,32 @@ impl Gateway {
 
 #[cfg(test)]
 mod authorizer_cache_tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
     use super::*;
+
+    /// The test's clock: a fixed start plus the milliseconds the test moves it by.
+    static MOVED_MS: AtomicU64 = AtomicU64::new(0);
+
+    fn test_now() -> Instant {
+        static START: OnceLock<Instant> = OnceLock::new();
+        *START.get_or_init(Instant::now) + Duration::from_millis(MOVED_MS.load(Ordering::SeqCst))
+    }
 
     #[test]
     fn a_decision_is_kept_for_the_ttl_and_none_without_one() {
-        let cache = AuthorizerCache::new(Duration::from_secs(1));
+        let mut cache = AuthorizerCache::new(Duration::from_secs(1));
+        cache.now = test_now;
         let allowed: Decision = Some(HashMap::from([("username".to_owned(), Value::from("ada"))]));
         cache.put("Bearer a", allowed.clone());
         cache.put("Bearer b", None);
         assert_eq!(cache.get("Bearer a"), Some(allowed));
         assert_eq!(cache.get("Bearer b"), Some(None), "a refusal is kept too");
         assert_eq!(cache.get("Bearer c"), None);
-        std::thread::sleep(Duration::from_millis(1100));
+        MOVED_MS.store(999, Ordering::SeqCst);
+        assert!(cache.get("Bearer a").is_some(), "within the TTL");
+        MOVED_MS.store(1000, Ordering::SeqCst);
         assert_eq!(
             cache.get("Bearer a"),
             None,

@@ -158,7 +158,7 @@ mod tests {
     fn event_for(request: http::Request<()>, body: &[u8]) -> Value {
         let (parts, ()) = request.into_parts();
         let found = match_route(&parts.method, parts.uri.path()).expect("a route");
-        let event = integration_event(parts, &found.route, found.path_parameters, body);
+        let event = integration_event(parts, found.route, found.path_parameters, body);
         serde_json::to_value(event).expect("events serialise")
     }
 

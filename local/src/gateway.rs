@@ -88,9 +88,9 @@ impl Gateway {
                 return problem_response(&Problem::timeout("the body did not arrive in time"))
             }
         };
-        let mut event = integration_event(parts, &route, path_parameters, &bytes);
+        let mut event = integration_event(parts, route, path_parameters, &bytes);
         if route.protected {
-            match self.authorize(&route, &event).await {
+            match self.authorize(route, &event).await {
                 Ok(context) => {
                     let mut authorizer = ApiGatewayRequestAuthorizer::default();
                     authorizer.fields = context;

@@ -12,6 +12,8 @@ use crate::DataKey;
 pub struct KeyCache {
     ttl: Duration,
     keys: Mutex<HashMap<String, (Arc<DataKey>, Instant)>>,
+    /// The clock the ages are read on: the system's, or a test's.
+    now: fn() -> Instant,
 }
 
 impl KeyCache {
@@ -23,6 +25,7 @@ impl KeyCache {
         KeyCache {
             ttl: ttl.min(Self::LONGEST),
             keys: Mutex::new(HashMap::new()),
+            now: Instant::now,
         }
     }
 
@@ -34,7 +37,7 @@ impl KeyCache {
     pub fn get(&self, owner: &str) -> Option<Arc<DataKey>> {
         let mut keys = self.lock();
         match keys.get(owner) {
-            Some((key, since)) if since.elapsed() < self.ttl => Some(Arc::clone(key)),
+            Some((key, since)) if (self.now)() - *since < self.ttl => Some(Arc::clone(key)),
             Some(_) => {
                 keys.remove(owner);
                 None
@@ -45,7 +48,8 @@ impl KeyCache {
 
     /// Keeps `owner`'s freshly unwrapped key.
     pub fn put(&self, owner: &str, key: Arc<DataKey>) {
-        self.lock().insert(owner.to_owned(), (key, Instant::now()));
+        let now = (self.now)();
+        self.lock().insert(owner.to_owned(), (key, now));
     }
 
     /// Drops `owner`'s key now (their erasure, in the process that carries it out).
@@ -68,15 +72,28 @@ impl Default for KeyCache {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
     use super::*;
+
+    /// The test's clock: a fixed start plus the milliseconds the test moves it by.
+    static MOVED_MS: AtomicU64 = AtomicU64::new(0);
+
+    fn test_now() -> Instant {
+        static START: OnceLock<Instant> = OnceLock::new();
+        *START.get_or_init(Instant::now) + Duration::from_millis(MOVED_MS.load(Ordering::SeqCst))
+    }
 
     #[test]
     fn a_key_is_kept_until_its_time_to_live_has_passed() {
-        let cache = KeyCache::new(Duration::from_millis(50));
+        let mut cache = KeyCache::new(Duration::from_millis(50));
+        cache.now = test_now;
         cache.put("alice", Arc::new(DataKey::generate().unwrap()));
+        MOVED_MS.store(49, Ordering::SeqCst);
         assert!(cache.get("alice").is_some());
         assert!(cache.get("bob").is_none());
-        std::thread::sleep(Duration::from_millis(80));
+        MOVED_MS.store(50, Ordering::SeqCst);
         assert!(cache.get("alice").is_none(), "expired");
     }
 

@@ -94,7 +94,7 @@ async fn catch_up_one(
             None => rebuild(stores.events.as_ref(), projection, aggregate).await?,
         },
         // Without a stored item the events loaded are the whole history.
-        None => projection.from_history(&events),
+        None => projection.item_from_history(&events),
     };
     let Some(item) = item else {
         return Ok(Projected::NoEvents);
@@ -118,7 +118,7 @@ pub async fn rebuild(
     aggregate: &AggregateRef,
 ) -> Result<Option<ReadItem>, StoreError> {
     let history = events.load_events(aggregate, 0).await?;
-    Ok(projection.from_history(&history))
+    Ok(projection.item_from_history(&history))
 }
 
 /// Rewrites the read items of an erased user's debts from their events, whose personal fields now open as

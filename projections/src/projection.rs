@@ -29,7 +29,7 @@ pub trait Projection: Send + Sync {
     fn key_from_first(&self, first: &EventEnvelope) -> Option<ItemKey>;
 
     /// The read item the aggregate's whole history makes, or `None` when the history makes none.
-    fn from_history(&self, history: &[EventEnvelope]) -> Option<ReadItem>;
+    fn item_from_history(&self, history: &[EventEnvelope]) -> Option<ReadItem>;
 
     /// The stored item moved on by the events after its version, or `None` when it cannot be continued
     /// (then it is rebuilt from the whole history).
@@ -99,7 +99,7 @@ impl Projection for DebtItems {
         }
     }
 
-    fn from_history(&self, history: &[EventEnvelope]) -> Option<ReadItem> {
+    fn item_from_history(&self, history: &[EventEnvelope]) -> Option<ReadItem> {
         DebtView::from_history(history).map(|view| debt_item(&view))
     }
 
@@ -144,7 +144,7 @@ impl Projection for UserItems {
         Some(keys::user_info_key(&first.aggregate_id))
     }
 
-    fn from_history(&self, history: &[EventEnvelope]) -> Option<ReadItem> {
+    fn item_from_history(&self, history: &[EventEnvelope]) -> Option<ReadItem> {
         let last = history.last()?;
         if history
             .iter()

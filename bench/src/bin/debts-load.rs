@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +40,7 @@ async fn main() -> ExitCode {
         plan.duration.as_secs(),
         plan.address
     );
-    let mut ledger = match drive(&plan, Arc::new(AtomicBool::new(false))).await {
+    let mut ledger = match drive(&plan, Arc::default()).await {
         Ok(ledger) => ledger,
         Err(e) => {
             eprintln!("load: cannot start: {e}");

@@ -7,13 +7,16 @@
 //! Power loss is another matter; docs/architecture.md says what that setting promises there.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bench::load::{audit, drive, report, LoadPlan};
+use bench::load::{audit, drive, report, Control, LoadPlan};
 
 use crate::support::{free_port, start};
+
+/// How many commands the clients must have had accepted when the server is killed.
+const ACCEPTED_BEFORE_THE_KILL: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_nothing_it_accepted() {
@@ -27,13 +30,17 @@ async fn a_killed_server_loses_nothing_it_accepted() {
         duration: Duration::from_secs(60),
         run: format!("crash_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
     };
-    let stop = Arc::new(AtomicBool::new(false));
+    let control = Arc::new(Control::default());
     let load = tokio::spawn({
-        let stop = stop.clone();
-        async move { drive(&plan, stop).await }
+        let control = Arc::clone(&control);
+        async move { drive(&plan, control).await }
     });
-    // Sign-up takes a moment (a password hash each); then let the writes run, and pull the plug.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every client signs up (a password hash each), then the writes run: the plug is pulled once the clients
+    // have had 50 commands accepted, however long that takes on this machine.
+    while control.accepted.load(Ordering::SeqCst) < ACCEPTED_BEFORE_THE_KILL && !load.is_finished()
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     server.kill().expect("SIGKILL the server");
     server.wait().unwrap();
     let mut ledger = load
@@ -43,13 +50,13 @@ async fn a_killed_server_loses_nothing_it_accepted() {
     println!("before the kill:\n{}", report(&ledger));
     let accepted: usize = ledger.debts.values().map(|(_, d)| d.accepted.len()).sum();
     assert!(
-        accepted >= 50,
+        accepted >= ACCEPTED_BEFORE_THE_KILL,
         "the kill should come in the middle of a load, after {accepted} accepted commands"
     );
     assert!(ledger.violations.is_empty(), "{:?}", ledger.violations);
 
     let mut restarted = start(&data_dir, port);
-    let found = audit(&mut ledger, Duration::from_secs(20)).await;
+    let found = audit(&mut ledger, Duration::from_secs(120)).await;
     let _ = restarted.kill();
     let _ = restarted.wait();
     let _ = std::fs::remove_dir_all(&data_dir);

@@ -22,6 +22,8 @@ struct Server {
     /// Everything the server printed after its first line. The pipe is drained continuously: a full pipe
     /// would block the server's request log, and with it every request.
     printed: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The thread draining the pipe: it ends once the process is gone and the pipe read to its end.
+    drain: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Server {
@@ -38,16 +40,12 @@ enum Store {
     DynamoDb { table: String },
 }
 
-impl Store {
-    /// How soon a GET must reflect a command: the embedded store's change feed is in-process; the DynamoDB
-    /// stream is polled (every 20 ms) through DynamoDB Local, which shares this machine's two cores.
-    fn read_after_write_budget(&self) -> Duration {
-        match self {
-            Store::Sqlite => Duration::from_millis(100),
-            Store::DynamoDb { .. } => Duration::from_secs(1),
-        }
-    }
+/// How long a test waits for something that is on its way before it gives up: a guard against hanging, far
+/// beyond what any step takes even on a slow machine (nothing asserts how long a step took; `make bench-lag`
+/// measures that).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
+impl Store {
     fn dynamodb() -> Store {
         assert!(
             std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok_and(|e| e.contains("127.0.0.1")),
@@ -91,7 +89,7 @@ fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
     );
     let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let sink = std::sync::Arc::clone(&printed);
-    std::thread::spawn(move || {
+    let drain = std::thread::spawn(move || {
         for line in stdout.lines().map_while(Result::ok) {
             let mut sink = sink.lock().unwrap();
             sink.push_str(&line);
@@ -102,8 +100,9 @@ fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
         child,
         port,
         printed,
+        drain: Some(drain),
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + GIVE_UP_AFTER;
     while server.call("GET", "/healthz", None, &[]).0 != 200 {
         assert!(
             Instant::now() < deadline,
@@ -123,7 +122,7 @@ impl Server {
             .args(["-TERM", &pid])
             .status()
             .expect("send SIGTERM");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + GIVE_UP_AFTER;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
@@ -135,7 +134,9 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         };
         // The drain thread reads to the end of the pipe once the process is gone.
-        std::thread::sleep(Duration::from_millis(100));
+        if let Some(drain) = self.drain.take() {
+            drain.join().expect("the drain thread ends with the pipe");
+        }
         let printed = self.printed.lock().unwrap().clone();
         (status.success(), printed)
     }
@@ -149,9 +150,7 @@ impl Server {
         headers: &[(&str, &str)],
     ) -> (u16, Vec<(String, String)>, Value) {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(GIVE_UP_AFTER)).unwrap();
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
@@ -270,18 +269,15 @@ fn car_loan() -> Value {
     json!({"debt_name": "Car loan", "principal": 15000, "interest_rate": 4.5, "start_date": "2025-06-01", "payment_frequency": "monthly"})
 }
 
-/// Reads until `check` holds (the projector runs just behind the command), returning how long it took.
+/// Reads until `check` holds: the projector runs just behind the command. How long that takes is the lag
+/// benchmark's business (`make bench-lag`); here only that it happens.
 #[track_caller]
-fn eventually(mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
+fn eventually(mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + GIVE_UP_AFTER;
     while !check() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the read side never caught up"
-        );
+        assert!(Instant::now() < deadline, "the read side never caught up");
         std::thread::sleep(Duration::from_millis(2));
     }
-    started.elapsed()
 }
 
 fn the_readme_flow_survives_a_restart(store: Store) {
@@ -291,12 +287,7 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     let alice = server.token("alice");
     let auth = [("authorization", alice.as_str())];
 
-    let (status, _, me) = server.call("GET", "/users/alice", None, &auth);
-    let lag = eventually(|| server.call("GET", "/users/alice", None, &auth).0 == 200);
-    assert!(
-        status == 200 || lag < store.read_after_write_budget(),
-        "user visible within 100 ms: {lag:?} {me}"
-    );
+    eventually(|| server.call("GET", "/users/alice", None, &auth).0 == 200);
 
     let (status, headers, created) = server.call("POST", "/debts", Some(&car_loan()), &auth);
     assert_eq!(status, 201, "{created}");
@@ -316,13 +307,7 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     );
     let debt_id = created["data"]["debt_id"].as_str().unwrap().to_owned();
     let path = format!("/debts/{debt_id}");
-    let lag = eventually(|| server.call("GET", &path, None, &auth).0 == 200);
-    eprintln!("read-after-write lag: {lag:?}");
-    let budget = store.read_after_write_budget();
-    assert!(
-        lag < budget,
-        "a GET reflects the command within {budget:?} (took {lag:?})"
-    );
+    eventually(|| server.call("GET", &path, None, &auth).0 == 200);
 
     conforms("POST", "/debts", 201, &created);
     let (status, _, fetched) = server.call("GET", &path, None, &auth);
@@ -363,13 +348,9 @@ fn the_readme_flow_survives_a_restart(store: Store) {
         "by_payment_frequency": {"monthly": {"open_debts": 1, "total_current_balance": "14000.00"}},
         "total_paid": "0.00", "paid_last_30_days": "0.00"
     });
-    let lag = eventually(|| server.call("GET", summary_path, None, &auth).2["data"] == expected);
+    eventually(|| server.call("GET", summary_path, None, &auth).2["data"] == expected);
     let (status, _, summary) = server.call("GET", summary_path, None, &auth);
-    assert_eq!(
-        (status, &summary["data"]),
-        (200, &expected),
-        "analytics lag {lag:?}"
-    );
+    assert_eq!((status, &summary["data"]), (200, &expected));
     conforms("GET", "/users/{username}/summary", status, &summary);
 
     let (clean, printed) = server.stop();
@@ -554,15 +535,15 @@ fn access_control_bad_input_and_pagination(store: Store) {
     let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         .unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let started = Instant::now();
+    slow.set_read_timeout(Some(GIVE_UP_AFTER)).unwrap();
     let mut answer = Vec::new();
-    let _ = slow.read_to_end(&mut answer);
+    let closed = slow.read_to_end(&mut answer).map_err(|e| e.kind());
     assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the half-sent request held its connection for {:?}",
-        started.elapsed()
+        !matches!(
+            closed,
+            Err(std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+        ),
+        "the server held the half-sent request's connection: {closed:?}"
     );
     assert!(
         answer.is_empty() || answer.starts_with(b"HTTP/1.1 408"),

@@ -43,11 +43,10 @@ async fn every_watched_command_is_seen_and_its_lag_measured() {
         report.sent.div_ceil(2),
         "every second command watched"
     );
+    // Each lag runs from an answer to a later read that showed it: never zero. How long is the benchmark's
+    // business, not this test's.
     assert!(
-        report
-            .lags
-            .iter()
-            .all(|lag| *lag > Duration::ZERO && *lag < Duration::from_secs(5)),
+        report.lags.iter().all(|lag| *lag > Duration::ZERO),
         "{}",
         report.summary()
     );

@@ -35,7 +35,7 @@ pub fn start(data_dir: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start debts-local");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "debts-local did not start");
         std::thread::sleep(Duration::from_millis(20));

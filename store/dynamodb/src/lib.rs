@@ -90,8 +90,6 @@ impl DynamoStore {
         })
     }
 
-    /// A put of a read item under `condition` (over `#v` version, `#d` deleted, `:v`, `:false`); a failed
-
     /// The item at `key`, read consistently.
     async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
         let output = self

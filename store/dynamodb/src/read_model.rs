@@ -13,6 +13,8 @@ use crate::attributes::{from_item, to_item};
 use crate::{service_error, DynamoStore};
 
 impl DynamoStore {
+    /// A put of a read item under `condition` (over `#v` version, `#d` deleted, `:v`, `:false`); a failed
+    /// condition means the stored item wins.
     async fn guarded_write(
         &self,
         item: &ReadItem,

@@ -92,6 +92,9 @@ pub(crate) const CHECKPOINT_PAGES: i32 = 1000;
 const READER_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;";
 
 /// number of threads that call the store (each read finishes before its thread does anything else).
+/// Idle read-only connections, opened on demand: as many as reads ever ran at once, which is at most the
+/// Idle read-only connections, opened on demand: as many as reads ever ran at once, which is at most the
+/// number of threads that call the store (each read finishes before its thread does anything else).
 pub(crate) struct Readers {
     pub(crate) path: PathBuf,
     pub(crate) idle: Mutex<Vec<Connection>>,
@@ -184,6 +187,8 @@ impl SqliteStore {
         };
         if due.swap(false, Ordering::AcqRel) {
             let writer = Arc::clone(&self.writer);
+            let checkpoints = Arc::clone(&self.checkpoints);
+            checkpoints.0.fetch_add(1, Ordering::SeqCst);
             tokio::task::spawn_blocking(move || {
                 let connection = writer
                     .lock()
@@ -193,6 +198,7 @@ impl SqliteStore {
                 {
                     tracing::warn!(%error, "WAL checkpoint failed; the next commit asks again");
                 }
+                checkpoints.1.fetch_add(1, Ordering::SeqCst);
             });
         }
     }

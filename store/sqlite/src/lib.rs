@@ -55,12 +55,12 @@ pub struct SqliteStore {
     /// can take milliseconds. Holding the writer lets the checkpoint copy every frame, so that the next
     /// write starts the WAL over. `None` in memory, where there is no WAL.
     checkpoint_due: Option<Arc<AtomicBool>>,
+    /// How many of those background checkpoints have started and finished: a test waits for the last.
+    checkpoints: Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
     /// The change feed: the key of every committed event, in commit order (the local stand-in for
     /// DynamoDB Streams).
     feed: Option<tokio::sync::mpsc::UnboundedSender<ItemKey>>,
 }
-
-/// Idle read-only connections, opened on demand: as many as reads ever ran at once, which is at most the
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in the file at `path`.
@@ -122,6 +122,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(connection)),
             readers: None,
             checkpoint_due: None,
+            checkpoints: Arc::default(),
             feed: None,
         })
     }
@@ -342,7 +343,12 @@ mod tests {
             "the WAL holds the writes: {after_first} bytes"
         );
         // The background run copies the WAL into the database; the next write starts the WAL over.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (started, done) = &*store.checkpoints;
+        while done.load(Ordering::SeqCst) == 0
+            || done.load(Ordering::SeqCst) < started.load(Ordering::SeqCst)
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         write_pages(store, 300, 300).await;
         let after_second = wal_size();
         assert!(

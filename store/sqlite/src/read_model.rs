@@ -98,40 +98,10 @@ impl ReadModel for SqliteStore {
         }
         let start_after = cursor.map(cursor::decode_any).transpose()?;
         let (after_pk, after_sk) = start_after.map(|k| (k.pk, k.sk)).unwrap_or_default();
-        // One range test per kind: `pk` within its prefix's range, `sk` equal to its key or within its prefix's.
-        let mut clauses = Vec::with_capacity(kinds.len());
-        let mut values: Vec<String> = Vec::new();
-        for kind in kinds {
-            let (pk_lo, pk_hi) = prefix_range(kind.pk_prefix);
-            let n = values.len();
-            values.extend([pk_lo, pk_hi]);
-            match kind.sk {
-                SortKeyMatch::Exactly(sk) => {
-                    clauses.push(format!(
-                        "(pk >= ?{} AND pk < ?{} AND sk = ?{})",
-                        n + 1,
-                        n + 2,
-                        n + 3
-                    ));
-                    values.push(sk.to_owned());
-                }
-                SortKeyMatch::Prefix(prefix) => {
-                    let (sk_lo, sk_hi) = prefix_range(prefix);
-                    clauses.push(format!(
-                        "(pk >= ?{} AND pk < ?{} AND sk >= ?{} AND sk < ?{})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4
-                    ));
-                    values.extend([sk_lo, sk_hi]);
-                }
-            }
-        }
+        let (filter, mut values) = kinds_filter(kinds);
         let n = values.len();
         let sql = format!(
-            "SELECT pk, sk, attrs FROM items WHERE ({}) AND (pk, sk) > (?{}, ?{}) ORDER BY pk, sk LIMIT {PAGE}",
-            clauses.join(" OR "),
+            "SELECT pk, sk, attrs FROM items WHERE ({filter}) AND (pk, sk) > (?{}, ?{}) ORDER BY pk, sk LIMIT {PAGE}",
             n + 1,
             n + 2
         );
@@ -172,4 +142,38 @@ impl ReadModel for SqliteStore {
     async fn query_read_items(&self, query: &Query) -> Result<Page<ReadItem>, StoreError> {
         query_items(self, query).await?.into_read_items()
     }
+}
+
+/// The SQL condition that selects the read items of `kinds`, with its parameters (`?1`, `?2`, ...): one range
+/// test per kind, `pk` within its prefix's range and `sk` equal to its key or within its prefix's range.
+fn kinds_filter(kinds: &[ReadItemKind]) -> (String, Vec<String>) {
+    let mut clauses = Vec::with_capacity(kinds.len());
+    let mut values: Vec<String> = Vec::new();
+    for kind in kinds {
+        let (pk_lo, pk_hi) = prefix_range(kind.pk_prefix);
+        let n = values.len();
+        values.extend([pk_lo, pk_hi]);
+        match kind.sk {
+            SortKeyMatch::Exactly(sk) => {
+                clauses.push(format!(
+                    "(pk >= ?{} AND pk < ?{} AND sk = ?{})",
+                    n + 1,
+                    n + 2,
+                    n + 3
+                ));
+                values.push(sk.to_owned());
+            }
+            SortKeyMatch::Prefix(prefix) => {
+                let (sk_lo, sk_hi) = prefix_range(prefix);
+                let range = format!("sk >= ?{} AND sk < ?{}", n + 3, n + 4);
+                clauses.push(format!(
+                    "(pk >= ?{} AND pk < ?{} AND {range})",
+                    n + 1,
+                    n + 2
+                ));
+                values.extend([sk_lo, sk_hi]);
+            }
+        }
+    }
+    (clauses.join(" OR "), values)
 }

@@ -547,10 +547,11 @@ pub async fn the_sk_pk_index_lists_every_user(store: Store) {
             expected.push(key);
         }
     }
-    // The index is eventually consistent on DynamoDB: wait (bounded) for it to catch up.
+    // The index is eventually consistent on DynamoDB: wait for it to catch up (a guard gives up after two
+    // minutes).
     let query = Query::sk_pk_index(keys::USER_INFO_SK, &prefix).limit(2);
     let mut listed = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..1200 {
         listed = all_pages(&store, query.clone()).await;
         if listed == expected {
             break;

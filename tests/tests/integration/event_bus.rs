@@ -105,11 +105,11 @@ impl Moto {
         }
     }
 
-    /// Every bus event the queue received, once `expected` have arrived (or 20 s have passed).
+    /// Every bus event the queue received, once `expected` have arrived (a guard gives up after two minutes).
     async fn received(&self, url: &str, expected: usize) -> Vec<EventBridgeEvent<Value>> {
         let mut received = Vec::new();
         let started = Instant::now();
-        while received.len() < expected && started.elapsed() < Duration::from_secs(20) {
+        while received.len() < expected && started.elapsed() < Duration::from_secs(120) {
             let output = self
                 .sqs
                 .receive_message()
@@ -130,8 +130,8 @@ impl Moto {
                     .unwrap();
             }
         }
-        // Anything beyond `expected` would be a duplicate: look once more.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Anything beyond `expected` would be a duplicate: look once more. (moto delivers a rule's targets within
+        // `PutEvents`, so whatever was sent is in the queue by now.)
         let output = self
             .sqs
             .receive_message()

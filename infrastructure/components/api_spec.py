@@ -1,0 +1,63 @@
+"""The HTTP API's routes, read from `docs/openapi.json`: the one description of the API that the Rust route
+table (`api::ROUTES`), the local gateway and this program all follow. Each operation names the Lambda function
+that serves it in its `x-function` extension; an operation whose `security` is empty is public, any other
+passes the authorizer."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    protected: bool
+
+    @property
+    def key(self):
+        """API Gateway's route key: `METHOD /path/{param}`."""
+        return f"{self.method} {self.path}"
+
+
+def load_spec(path=SPEC_PATH):
+    with open(path) as spec_file:
+        return json.load(spec_file)
+
+
+def routes(spec=None):
+    """Every operation of `spec` (by default docs/openapi.json) as a route; an operation that names no function
+    is an error, since nothing would serve it."""
+    spec = load_spec() if spec is None else spec
+    found, unnamed = [], []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            function = operation.get("x-function")
+            if not function:
+                unnamed.append(f"{method.upper()} {path}")
+                continue
+            security = operation.get("security", spec.get("security", []))
+            found.append(Route(method.upper(), path, function, protected=bool(security)))
+    if unnamed:
+        raise ValueError(f"operations without a function (x-function): {', '.join(unnamed)}")
+    return found
+
+
+def check_functions(api_routes, http_functions):
+    """Every route's function is one the stack defines, and every HTTP function the stack defines serves a
+    route: raises ValueError naming whatever is unpaired."""
+    served = {route.function for route in api_routes}
+    defined = set(http_functions)
+    problems = []
+    if served - defined:
+        problems.append(f"operations name functions the stack does not define: {sorted(served - defined)}")
+    if defined - served:
+        problems.append(f"functions that serve no operation: {sorted(defined - served)}")
+    if problems:
+        raise ValueError("; ".join(problems))
