@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use events::{AggregateType, EventEnvelope, EventPayload};
 use read_model::Contribution;
 use rust_decimal::Decimal;
-use store::{codec, keys, query_all, Item, Query, Records, StoreError, Stores};
+use store::{codec, keys, query_all, CountOnce, Item, Query, Records, StoreError, Stores};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
@@ -75,11 +75,11 @@ pub async fn handle_bus_event(
 pub async fn record_event(stores: &Stores, event: &EventEnvelope) -> Result<(), AnalyticsError> {
     let counted = stores
         .records
-        .increment_once(
-            &keys::counted_marker_key(&event.event_id.to_string()),
-            &keys::daily_counter_key(event.occurred_at.date_naive()),
-            &increments(&event.payload),
-        )
+        .increment_once(&CountOnce {
+            marker: &keys::counted_marker_key(&event.event_id.to_string()),
+            counter: &keys::daily_counter_key(event.occurred_at.date_naive()),
+            increments: &increments(&event.payload),
+        })
         .await?;
     if event.aggregate_type == AggregateType::Debt {
         refresh_contribution(stores, event).await?;

@@ -11,7 +11,7 @@ use http::{Method, StatusCode};
 use serde_json::json;
 use tokio::task::JoinSet;
 
-use crate::load::Client;
+use crate::client::Client;
 use crate::stats::{millis, Samples};
 
 /// How long a watcher waits for a version before it counts the write as never seen.
@@ -140,10 +140,6 @@ impl Mix {
 }
 
 /// The version a command's answer reports (its `ETag`, `"3"`).
-fn version_of(etag: Option<&str>) -> Option<u64> {
-    etag?.trim_matches('"').parse().ok()
-}
-
 impl Mix {
     /// The next command's user, and the debt it updates (`None`: it creates one). A debt with a command under
     /// way is not picked; a user whose picked debt is busy creates one more (even past the cap).
@@ -306,7 +302,7 @@ async fn command(
     if !answer.status.is_success() {
         return Err(answer.status.as_u16().to_string());
     }
-    let version = version_of(answer.etag.as_deref()).ok_or("no ETag")?;
+    let version = answer.version().ok_or("no ETag")?;
     let debt_id = answer.body["data"]["debt_id"]
         .as_str()
         .ok_or("no debt_id")?
@@ -335,7 +331,7 @@ async fn watch(
         let shown = answer
             .ok()
             .filter(|a| a.status == StatusCode::OK)
-            .and_then(|a| version_of(a.etag.as_deref()));
+            .and_then(|a| a.version());
         if shown.is_some_and(|shown| shown >= version) {
             return Some(seen);
         }

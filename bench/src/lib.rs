@@ -1,10 +1,12 @@
-//! The project's tooling, away from the product: the load generator and its audit ([`load`]: `make
-//! test-load`, `make bench-load`, the crash test), projection lag as a client sees it ([`lag`]: `make
+//! The project's tooling, away from the product: the load generator and its audit ([`load`], [`audit`],
+//! over [`client`]: `make test-load`, `make bench-load`, the crash test), projection lag as a client sees it ([`lag`]: `make
 //! bench-lag`), the one statistics module ([`stats`]), the seeded event log and the rows of `make bench`'s
 //! table ([`report`]), and every benchmark binary (`src/bin/`: the hammer and bare hyper of `make
 //! bench-gateway`, command latency, reads as of an instant, replay and export throughput, the port-call
 //! count).
 
+pub mod audit;
+pub mod client;
 pub mod lag;
 pub mod load;
 pub mod report;
@@ -18,6 +20,22 @@ pub fn server_address(url: &str) -> Result<SocketAddr, String> {
         .map(|rest| rest.trim_end_matches('/'))
         .and_then(|rest| rest.parse().ok())
         .ok_or_else(|| format!("{url} is not http://HOST:PORT"))
+}
+
+/// The engines a benchmark runs on, and the sizes of the event logs it seeds on SQLite: `--store` and
+/// `--events`, each a comma-separated list.
+#[derive(Debug, clap::Args)]
+pub struct Runs {
+    #[arg(
+        long = "store",
+        value_delimiter = ',',
+        value_enum,
+        default_value = "sqlite,dynamodb"
+    )]
+    pub engines: Vec<EngineName>,
+    /// Log sizes (events) on SQLite.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    pub events: Vec<u64>,
 }
 
 /// An engine a benchmark runs on: a fresh SQLite file, or a fresh table in DynamoDB Local.
@@ -35,10 +53,11 @@ impl EngineName {
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineName::Sqlite => "sqlite",
-            EngineName::Dynamodb => "dynamodb",
-        }
+    /// The name the command line takes (`sqlite`).
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .expect("every engine has a name")
+            .get_name()
+            .to_owned()
     }
 }

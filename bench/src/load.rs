@@ -1,9 +1,10 @@
-//! A bounded mixed workload against a running server, and the audit of what it left behind: the load test
-//! (`make bench-load`) and the crash test drive the API with it.
+//! A bounded mixed workload against a running server: the load test (`make test-load`, `make bench-load`)
+//! and the crash test drive the API with it.
 //!
 //! Each client is one user on one keep-alive connection, so its commands reach the server one after another and
-//! it knows exactly what it was told: every 2xx command is written to a [`Ledger`]. The audit then reads every
-//! debt's history and read item back through the API and compares them with the ledger.
+//! it knows exactly what it was told: every 2xx command is written to a [`Ledger`]. The audit
+//! ([`crate::audit`]) then reads every debt's history and read item back through the API and compares them
+//! with the ledger.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -11,161 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 
+use crate::client::{Answer, Client, Unanswered};
 use crate::stats::{millis, Samples};
-
-/// How long one request may take before the client gives up on it (and counts it as unanswered).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One HTTP answer: status, `ETag` and JSON body (`Null` when empty or not JSON).
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub etag: Option<String>,
-    pub body: Value,
-}
-
-/// A keep-alive HTTP/1.1 connection to the server, reopened when the server closes it.
-pub struct Client {
-    address: SocketAddr,
-    sender: Option<SendRequest<Full<Bytes>>>,
-    token: Option<String>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Unanswered(String);
-
-impl Client {
-    pub fn new(address: SocketAddr) -> Self {
-        Client {
-            address,
-            sender: None,
-            token: None,
-        }
-    }
-
-    async fn connection(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, Unanswered> {
-        if self.sender.as_ref().is_none_or(SendRequest::is_closed) {
-            let stream = TcpStream::connect(self.address)
-                .await
-                .map_err(|e| Unanswered(format!("connect: {e}")))?;
-            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| Unanswered(format!("handshake: {e}")))?;
-            tokio::spawn(connection);
-            self.sender = Some(sender);
-        }
-        Ok(self.sender.as_mut().expect("connected above"))
-    }
-
-    /// Sends one request; `Err` means no answer arrived (refused, reset, or timed out).
-    pub async fn call(
-        &mut self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, String)],
-    ) -> Result<Answer, Unanswered> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.address.to_string());
-        if let Some(token) = &self.token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let payload = match body {
-            Some(body) => {
-                request = request.header("content-type", "application/json");
-                Bytes::from(body.to_string())
-            }
-            None => Bytes::new(),
-        };
-        let request = request
-            .body(Full::new(payload))
-            .map_err(|e| Unanswered(e.to_string()))?;
-        let sender = self.connection().await?;
-        let exchange = async {
-            sender.ready().await?;
-            let response = sender.send_request(request).await?;
-            let (parts, body) = response.into_parts();
-            Ok::<_, hyper::Error>((parts, body.collect().await?.to_bytes()))
-        };
-        let (parts, bytes) = match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => {
-                self.sender = None;
-                return Err(Unanswered(e.to_string()));
-            }
-            Err(_) => {
-                self.sender = None;
-                return Err(Unanswered("timed out".into()));
-            }
-        };
-        Ok(Answer {
-            status: parts.status,
-            etag: parts
-                .headers
-                .get("etag")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        })
-    }
-
-    /// Later calls carry `token` (another client's, from its [`Client::sign_up`]).
-    pub fn use_token(&mut self, token: String) {
-        self.token = Some(token);
-    }
-
-    pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
-    }
-
-    /// Registers a fresh user and logs in; later calls carry its token.
-    pub async fn sign_up(&mut self, username: &str) -> Result<(), String> {
-        let password = format!("pw-{username}-load");
-        let registered = self
-            .call(
-                Method::POST,
-                "/users",
-                Some(
-                    json!({"username": username, "email": format!("{username}@example.com"),
-                            "full_name": "Load Test", "password": password}),
-                ),
-                &[],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        if registered.status != StatusCode::CREATED {
-            return Err(format!("register {username}: {}", registered.status));
-        }
-        let login = self
-            .call(
-                Method::POST,
-                "/login",
-                Some(json!({"username": username, "password": password})),
-                &[],
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        self.token = login.body["token"].as_str().map(str::to_owned);
-        self.token
-            .as_ref()
-            .map(|_| ())
-            .ok_or_else(|| format!("login {username}: {}", login.status))
-    }
-}
 
 /// The operations of the mix, as they are reported.
 pub const OPERATIONS: [&str; 8] = [
@@ -393,10 +244,6 @@ fn expect(ledger: &mut Ledger, op: &str, answer: &Answer, allowed: &[StatusCode]
     ok
 }
 
-fn version_of(answer: &Answer) -> Option<u64> {
-    answer.etag.as_deref()?.trim_matches('"').parse().ok()
-}
-
 async fn create(
     client: &mut Client,
     n: usize,
@@ -475,7 +322,7 @@ async fn update(
         record.accepted.push("DebtUpdated");
         record.balance = balance;
         ledger.accepted_commands += 1;
-        live[i].1 = version_of(&answer).unwrap_or(version + 1);
+        live[i].1 = answer.version().unwrap_or(version + 1);
     }
     Ok(())
 }
@@ -518,138 +365,6 @@ async fn read(
         &[StatusCode::OK, StatusCode::NOT_FOUND],
     );
     Ok(())
-}
-
-/// What the audit found.
-#[derive(Debug, Default)]
-pub struct Audit {
-    /// Events in the logs of the audited debts.
-    pub events: usize,
-    /// Debts whose read item shows their last accepted write (or is gone, when deleted).
-    pub converged: usize,
-    pub problems: Vec<String>,
-    /// How long the read model took to show every debt's last write, from the start of the audit.
-    pub convergence: Duration,
-}
-
-/// Checks the ledger against the server: each debt's history holds exactly its accepted commands (a debt
-/// `in_doubt` may hold one more, the unanswered one), and its read item converges to the last accepted write
-/// within `patience`.
-pub async fn audit(ledger: &mut Ledger, patience: Duration) -> Audit {
-    let mut found = Audit::default();
-    let started = Instant::now();
-    let debts: Vec<(String, usize, DebtRecord)> = ledger
-        .debts
-        .iter()
-        .map(|(id, (owner, record))| (id.clone(), *owner, record.clone()))
-        .collect();
-    let mut versions = BTreeMap::new();
-    for (id, owner, record) in &debts {
-        let client = &mut ledger.clients[*owner];
-        match history(client, id).await {
-            Ok(types) => {
-                found.events += types.len();
-                if let Some(problem) = compare(id, record, &types) {
-                    found.problems.push(problem);
-                }
-                versions.insert(id.clone(), types);
-            }
-            Err(e) => found.problems.push(format!("{id}: history: {e}")),
-        }
-    }
-    let mut pending: Vec<&(String, usize, DebtRecord)> = debts.iter().collect();
-    while !pending.is_empty() && started.elapsed() < patience {
-        let mut still = Vec::new();
-        for debt in pending {
-            let logged = versions.get(&debt.0).map_or(&[][..], Vec::as_slice);
-            if !converged(&mut ledger.clients[debt.1], debt, logged).await {
-                still.push(debt);
-            }
-        }
-        pending = still;
-        if !pending.is_empty() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    found.convergence = started.elapsed();
-    found.converged = debts.len() - pending.len();
-    for (id, _, record) in pending {
-        found.problems.push(format!(
-            "{id}: the read item never showed the last write ({} commands, deleted: {})",
-            record.accepted.len(),
-            record.deleted
-        ));
-    }
-    found
-}
-
-/// A debt's event types, all pages of its history.
-async fn history(client: &mut Client, id: &str) -> Result<Vec<String>, String> {
-    let mut types = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            None => format!("/debts/{id}/history?limit=100"),
-            Some(c) => format!("/debts/{id}/history?limit=100&cursor={c}"),
-        };
-        let answer = client
-            .call(Method::GET, &path, None, &[])
-            .await
-            .map_err(|e| e.to_string())?;
-        if answer.status != StatusCode::OK {
-            return Err(format!("{path} answered {}", answer.status));
-        }
-        for (position, entry) in answer.body["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let expected = (types.len() + 1) as u64;
-            if entry["version"].as_u64() != Some(expected) {
-                return Err(format!(
-                    "entry {position} has version {}, expected {expected}",
-                    entry["version"]
-                ));
-            }
-            types.push(entry["event_type"].as_str().unwrap_or_default().to_owned());
-        }
-        match answer.body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return Ok(types),
-        }
-    }
-}
-
-fn compare(id: &str, record: &DebtRecord, logged: &[String]) -> Option<String> {
-    let accepted: Vec<&str> = record.accepted.to_vec();
-    let logged_types: Vec<&str> = logged.iter().map(String::as_str).collect();
-    let exact = logged_types == accepted;
-    let one_more = record.in_doubt
-        && logged_types.len() == accepted.len() + 1
-        && logged_types.starts_with(&accepted);
-    (!exact && !one_more)
-        .then(|| format!("{id}: accepted {accepted:?}, the log holds {logged_types:?}"))
-}
-
-/// Whether the debt's read item shows the last event of its log (and, without doubt, the last balance set).
-async fn converged(
-    client: &mut Client,
-    (id, _, record): &(String, usize, DebtRecord),
-    logged: &[String],
-) -> bool {
-    let Ok(answer) = client
-        .call(Method::GET, &format!("/debts/{id}"), None, &[])
-        .await
-    else {
-        return false;
-    };
-    if logged.last().is_some_and(|last| last == "DebtDeleted") {
-        return answer.status == StatusCode::NOT_FOUND;
-    }
-    answer.status == StatusCode::OK
-        && version_of(&answer) == Some(logged.len() as u64)
-        && (record.in_doubt || answer.body["data"]["current_balance"] == record.balance.as_str())
 }
 
 /// The report: requests per second, p50/p99 per operation, the statuses seen.

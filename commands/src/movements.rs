@@ -86,37 +86,71 @@ async fn move_money(
     }
 }
 
-/// `POST /debts/{debt_id}/payments`: records a payment; the balance goes down, and at zero the debt is paid
-/// off. `If-Match` and `Idempotency-Key` as on other changes.
-pub async fn record_payment(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
-    serve("record-payment", request, |request, meta| async move {
-        let change = Change::of("record-payment", &request)?;
-        let payment = parse_payment(json_object(&request)?)?;
-        // The request as its event would record it: equal requests give equal records.
-        let parsed = json!(payment.recorded());
-        let command = DebtCommand::RecordPayment {
-            actor: change.actor.clone(),
-            payment,
-            today: deps.now().date_naive(),
-        };
+/// A money movement a request asks for: a payment or a charge.
+enum Movement {
+    Payment(Payment),
+    Charge(Charge),
+}
+
+impl Movement {
+    /// The movement `route` takes, from the request's body.
+    fn parse(route: &str, request: &Request) -> Result<Movement, Problem> {
+        let fields = json_object(request)?;
+        if route == "record-payment" {
+            parse_payment(fields).map(Movement::Payment)
+        } else {
+            parse_charge(fields).map(Movement::Charge)
+        }
+    }
+
+    /// The request as its event would record it: equal requests give equal records.
+    fn recorded(&self) -> Value {
+        match self {
+            Movement::Payment(payment) => json!(payment.recorded()),
+            Movement::Charge(charge) => json!(charge.added()),
+        }
+    }
+
+    fn command(self, actor: domain::Username, today: chrono::NaiveDate) -> DebtCommand {
+        match self {
+            Movement::Payment(payment) => DebtCommand::RecordPayment {
+                actor,
+                payment,
+                today,
+            },
+            Movement::Charge(charge) => DebtCommand::AddCharge {
+                actor,
+                charge,
+                today,
+            },
+        }
+    }
+}
+
+/// The handler of a money movement's route (`record-payment`, `add-charge`).
+async fn movement(
+    route: &'static str,
+    request: Request,
+    deps: &DebtDeps,
+) -> Result<Response<Body>, Error> {
+    serve(route, request, |request, meta| async move {
+        let change = Change::of(route, &request)?;
+        let movement = Movement::parse(route, &request)?;
+        let parsed = movement.recorded();
+        let command = movement.command(change.actor.clone(), deps.now().date_naive());
         move_money(deps, &request, &meta, change, command, parsed).await
     })
     .await
 }
 
+/// `POST /debts/{debt_id}/payments`: records a payment; the balance goes down, and at zero the debt is paid
+/// off. `If-Match` and `Idempotency-Key` as on other changes.
+pub async fn record_payment(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    movement("record-payment", request, deps).await
+}
+
 /// `POST /debts/{debt_id}/charges`: adds interest, a fee or a purchase to what is owed; a paid-off debt is
 /// open again.
 pub async fn add_charge(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
-    serve("add-charge", request, |request, meta| async move {
-        let change = Change::of("add-charge", &request)?;
-        let charge = parse_charge(json_object(&request)?)?;
-        let parsed = json!(charge.added());
-        let command = DebtCommand::AddCharge {
-            actor: change.actor.clone(),
-            charge,
-            today: deps.now().date_naive(),
-        };
-        move_money(deps, &request, &meta, change, command, parsed).await
-    })
-    .await
+    movement("add-charge", request, deps).await
 }

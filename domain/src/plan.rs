@@ -12,6 +12,7 @@
 //! 3. The plan stops when nothing is owed, or after [`MAX_MONTHS`].
 
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::cmp::Reverse;
 
 use events::PaymentFrequency;
 
@@ -126,20 +127,22 @@ pub enum PlanError {
 /// Positions into `debts`, in the strategy's order (rule 3), fixed at the start.
 pub fn order(debts: &[PlanDebt], strategy: &Strategy) -> Result<Vec<usize>, PlanError> {
     let mut positions: Vec<usize> = (0..debts.len()).collect();
+    // Each strategy's key, the debt id last so that equal debts keep one order.
+    let debt = |i: usize| &debts[i];
     match strategy {
-        Strategy::Avalanche => positions.sort_by(|&a, &b| {
-            let (a, b) = (&debts[a], &debts[b]);
-            b.interest_rate
-                .cmp(&a.interest_rate)
-                .then(a.balance.cmp(&b.balance))
-                .then(a.debt_id.cmp(&b.debt_id))
+        Strategy::Avalanche => positions.sort_by_key(|&i| {
+            (
+                Reverse(debt(i).interest_rate),
+                debt(i).balance,
+                &debt(i).debt_id,
+            )
         }),
-        Strategy::Snowball => positions.sort_by(|&a, &b| {
-            let (a, b) = (&debts[a], &debts[b]);
-            a.balance
-                .cmp(&b.balance)
-                .then(b.interest_rate.cmp(&a.interest_rate))
-                .then(a.debt_id.cmp(&b.debt_id))
+        Strategy::Snowball => positions.sort_by_key(|&i| {
+            (
+                debt(i).balance,
+                Reverse(debt(i).interest_rate),
+                &debt(i).debt_id,
+            )
         }),
         Strategy::Custom(ids) => return custom_order(debts, ids),
     }

@@ -70,6 +70,15 @@ macro_rules! text_value {
             }
         }
     };
+    ($(#[$doc:meta])* $name:ident, trimmed $field:literal, at most $max:literal chars) => {
+        text_value!($(#[$doc])* $name);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+                trimmed_text($field, raw, $max).map($name)
+            }
+        }
+    };
 }
 
 text_value!(
@@ -83,19 +92,19 @@ text_value!(
 );
 text_value!(
     /// A person's name, 1-100 characters after trimming.
-    FullName
+    FullName, trimmed "full_name", at most 100 chars
 );
 text_value!(
     /// A debt's name, 1-100 characters after trimming.
-    DebtName
+    DebtName, trimmed "debt_name", at most 100 chars
 );
 text_value!(
     /// Who is owed, 1-100 characters after trimming.
-    Creditor
+    Creditor, trimmed "creditor", at most 100 chars
 );
 text_value!(
     /// A free-text remark on a payment or a charge, 1-500 characters after trimming.
-    Note
+    Note, trimmed "note", at most 500 chars
 );
 
 impl Username {
@@ -155,30 +164,6 @@ impl Email {
     /// The form emails are compared in: lower-cased, so one address cannot register twice in two spellings.
     pub fn normalized(&self) -> String {
         self.0.to_lowercase()
-    }
-}
-
-impl FullName {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        trimmed_text("full_name", raw, 100).map(FullName)
-    }
-}
-
-impl DebtName {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        trimmed_text("debt_name", raw, 100).map(DebtName)
-    }
-}
-
-impl Creditor {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        trimmed_text("creditor", raw, 100).map(Creditor)
-    }
-}
-
-impl Note {
-    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        trimmed_text("note", raw, 500).map(Note)
     }
 }
 

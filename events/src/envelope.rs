@@ -5,25 +5,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::names::snake_case_names;
 use crate::payload::EventPayload;
 
-/// Which kind of aggregate an event belongs to; also the prefix of the aggregate's partition key.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum AggregateType {
-    User,
-    Debt,
-}
-
-impl AggregateType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AggregateType::User => "user",
-            AggregateType::Debt => "debt",
-        }
-    }
+snake_case_names! {
+    /// Which kind of aggregate an event belongs to; also the prefix of the aggregate's partition key.
+    pub enum AggregateType in "aggregate_type" { User, Debt }
 }
 
 /// One stored event. Serialised, it is a flat JSON object: the metadata fields below plus `event_type` and

@@ -3,16 +3,17 @@
 
 mod envelope;
 pub mod ids;
+mod names;
 mod payload;
 mod personal;
 pub mod schema;
 mod upcast;
 
 pub use envelope::{AggregateType, EventEnvelope};
+pub use names::UnknownName;
 pub use payload::{
     ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    LegacyEventRedacted, PaymentFrequency, PaymentRecorded, RedactedEvent, UnknownChargeKind,
-    UnknownPaymentFrequency, UserCreated, UserErased,
+    LegacyEventRedacted, PaymentFrequency, PaymentRecorded, RedactedEvent, UserCreated, UserErased,
 };
 pub use personal::{Personal, SealedText, ERASED};
 pub use upcast::{DecodeError, Upcaster};

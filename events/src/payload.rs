@@ -8,6 +8,9 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use schemars::{json_schema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize};
+use strum::{IntoStaticStr, VariantNames};
+
+use crate::names::snake_case_names;
 
 use crate::envelope::AggregateType;
 use crate::personal::Personal;
@@ -30,49 +33,10 @@ fn nullable_decimal_string(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-/// How often a debt is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentFrequency {
-    Weekly,
-    Biweekly,
-    Monthly,
-    Quarterly,
-    Annually,
+snake_case_names! {
+    /// How often a debt is paid.
+    pub enum PaymentFrequency in "payment_frequency" { Weekly, Biweekly, Monthly, Quarterly, Annually }
 }
-
-impl PaymentFrequency {
-    pub const ALL: [PaymentFrequency; 5] = [
-        PaymentFrequency::Weekly,
-        PaymentFrequency::Biweekly,
-        PaymentFrequency::Monthly,
-        PaymentFrequency::Quarterly,
-        PaymentFrequency::Annually,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentFrequency::Weekly => "weekly",
-            PaymentFrequency::Biweekly => "biweekly",
-            PaymentFrequency::Monthly => "monthly",
-            PaymentFrequency::Quarterly => "quarterly",
-            PaymentFrequency::Annually => "annually",
-        }
-    }
-
-    /// Parses a payment frequency by its exact name (`monthly`), as the API's enum lists them.
-    pub fn parse(raw: &str) -> Result<Self, UnknownPaymentFrequency> {
-        PaymentFrequency::ALL
-            .into_iter()
-            .find(|f| f.as_str() == raw)
-            .ok_or(UnknownPaymentFrequency)
-    }
-}
-
-/// A payment frequency that is none of [`PaymentFrequency::ALL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("payment_frequency: must be one of weekly, biweekly, monthly, quarterly, annually")]
-pub struct UnknownPaymentFrequency;
 
 /// A user registered. The password never appears here: its hash lives only in the `CREDENTIALS` item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -194,39 +158,10 @@ pub struct PaymentRecorded {
     pub note: Option<Personal>,
 }
 
-/// Why a charge raised a debt's balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChargeKind {
-    Interest,
-    Fee,
-    Purchase,
+snake_case_names! {
+    /// Why a charge raised a debt's balance.
+    pub enum ChargeKind in "kind" { Interest, Fee, Purchase }
 }
-
-impl ChargeKind {
-    pub const ALL: [ChargeKind; 3] = [ChargeKind::Interest, ChargeKind::Fee, ChargeKind::Purchase];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChargeKind::Interest => "interest",
-            ChargeKind::Fee => "fee",
-            ChargeKind::Purchase => "purchase",
-        }
-    }
-
-    /// Parses a charge kind by its exact name (`fee`).
-    pub fn parse(raw: &str) -> Result<Self, UnknownChargeKind> {
-        ChargeKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-            .ok_or(UnknownChargeKind)
-    }
-}
-
-/// A charge kind that is none of [`ChargeKind::ALL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("kind: must be one of interest, fee, purchase")]
-pub struct UnknownChargeKind;
 
 /// Money was added to what is owed (interest, a fee, a purchase): the balance went up by `amount`. A paid-off
 /// debt is open again.
@@ -273,7 +208,9 @@ pub struct LegacyEventRedacted {
 }
 
 /// What happened: the event type and its data, serialised as `"event_type"` and `"data"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, IntoStaticStr, VariantNames,
+)]
 #[serde(tag = "event_type", content = "data")]
 pub enum EventPayload {
     UserCreated(UserCreated),
@@ -287,39 +224,23 @@ pub enum EventPayload {
 }
 
 impl EventPayload {
-    /// Every event type's name, in the order of the enum.
-    pub const TYPES: [&'static str; 8] = [
-        "UserCreated",
-        "DebtCreated",
-        "DebtUpdated",
-        "DebtDeleted",
-        "PaymentRecorded",
-        "ChargeAdded",
-        "UserErased",
-        "LegacyEventRedacted",
-    ];
+    /// Every event type's name, in the order of the enum (the variants' names, as serde writes them).
+    pub const TYPES: &'static [&'static str] = <Self as VariantNames>::VARIANTS;
+
+    /// The types without a personal field: the erasure's own records. Every other type's schema version 2
+    /// sealed its personal fields.
+    const WITHOUT_PERSONAL_FIELDS: [&'static str; 2] = ["UserErased", "LegacyEventRedacted"];
 
     /// The types that carry personal fields, whose schema version 2 sealed them.
-    pub const SEALING_TYPES: [&'static str; 6] = [
-        "UserCreated",
-        "DebtCreated",
-        "DebtUpdated",
-        "DebtDeleted",
-        "PaymentRecorded",
-        "ChargeAdded",
-    ];
+    pub fn sealing_types() -> impl Iterator<Item = &'static str> {
+        Self::TYPES
+            .iter()
+            .copied()
+            .filter(|t| !Self::WITHOUT_PERSONAL_FIELDS.contains(t))
+    }
 
     pub fn event_type(&self) -> &'static str {
-        match self {
-            EventPayload::UserCreated(_) => "UserCreated",
-            EventPayload::DebtCreated(_) => "DebtCreated",
-            EventPayload::DebtUpdated(_) => "DebtUpdated",
-            EventPayload::DebtDeleted(_) => "DebtDeleted",
-            EventPayload::PaymentRecorded(_) => "PaymentRecorded",
-            EventPayload::ChargeAdded(_) => "ChargeAdded",
-            EventPayload::UserErased(_) => "UserErased",
-            EventPayload::LegacyEventRedacted(_) => "LegacyEventRedacted",
-        }
+        self.into()
     }
 
     pub fn aggregate_type(&self) -> AggregateType {
@@ -335,12 +256,12 @@ impl EventPayload {
     /// Raise it (and register an upcaster from the old version) whenever a type's `data` changes shape.
     /// Version 2 of the types with personal fields seals them (see [`Personal`]).
     pub fn current_schema_version(event_type: &str) -> Option<u32> {
-        if Self::SEALING_TYPES.contains(&event_type) {
-            Some(2)
-        } else if Self::TYPES.contains(&event_type) {
+        if !Self::TYPES.contains(&event_type) {
+            None
+        } else if Self::WITHOUT_PERSONAL_FIELDS.contains(&event_type) {
             Some(1)
         } else {
-            None
+            Some(2)
         }
     }
 

@@ -54,7 +54,7 @@ impl Default for Upcaster {
             steps: HashMap::new(),
             current: EventPayload::current_schema_version,
         };
-        for event_type in EventPayload::SEALING_TYPES {
+        for event_type in EventPayload::sealing_types() {
             upcaster = upcaster.step(event_type, 1, personal_fields_in_clear);
         }
         upcaster

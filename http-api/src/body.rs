@@ -88,6 +88,12 @@ pub struct Fields {
     errors: Vec<FieldError>,
 }
 
+/// How a field's JSON value becomes its domain type: the parsed value, or what is wrong with it (the message
+/// of the field's 422 entry).
+pub trait Parse<T>: FnOnce(&Value) -> Result<T, String> {}
+
+impl<T, F: FnOnce(&Value) -> Result<T, String>> Parse<T> for F {}
+
 impl Fields {
     pub fn new(map: Map<String, Value>) -> Self {
         Fields {
@@ -106,11 +112,7 @@ impl Fields {
     }
 
     /// A field that must be present and non-null; its value is taken after [`Fields::finish`].
-    pub fn required<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Required<T> {
+    pub fn required<T>(&mut self, name: &str, parse: impl Parse<T>) -> Required<T> {
         Required(match self.map.remove(name) {
             None | Some(Value::Null) => {
                 self.reject(name, "is required");
@@ -123,11 +125,7 @@ impl Fields {
     /// A field that may be absent: `None` when absent, `Some(value)` when present. A `null` is refused (leave
     /// the field out instead): the contract types these fields without `null`, and only [`Fields::nullable`]
     /// gives `null` a meaning.
-    pub fn optional<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn optional<T>(&mut self, name: &str, parse: impl Parse<T>) -> Option<T> {
         match self.map.remove(name) {
             None => None,
             Some(Value::Null) => {
@@ -139,11 +137,7 @@ impl Fields {
     }
 
     /// A field where absent, `null` and a value all differ: `None`, `Some(None)`, `Some(Some(value))`.
-    pub fn nullable<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<Option<T>> {
+    pub fn nullable<T>(&mut self, name: &str, parse: impl Parse<T>) -> Option<Option<T>> {
         match self.map.remove(name) {
             None => None,
             Some(Value::Null) => Some(None),

@@ -10,19 +10,11 @@ use serde_json::{json, Map, Value};
 /// The CloudWatch namespace of every metric this API emits.
 pub const NAMESPACE: &str = "Debts";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A metric's unit, named as CloudWatch names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum Unit {
     Count,
     Milliseconds,
-}
-
-impl Unit {
-    fn as_str(self) -> &'static str {
-        match self {
-            Unit::Count => "Count",
-            Unit::Milliseconds => "Milliseconds",
-        }
-    }
 }
 
 /// One EMF document: each of `metrics` (name, value, unit) under the one dimension set `dimensions`
@@ -42,7 +34,7 @@ pub fn document(
                 "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
                 "Metrics": metrics
                     .iter()
-                    .map(|(name, _, unit)| json!({"Name": name, "Unit": unit.as_str()}))
+                    .map(|(name, _, unit)| json!({"Name": name, "Unit": <&str>::from(*unit)}))
                     .collect::<Vec<_>>(),
             }],
         }),

@@ -40,14 +40,6 @@ impl AuthorizerCache {
         }
     }
 
-    pub fn from_env() -> Self {
-        let seconds = std::env::var("AUTHORIZER_CACHE_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30);
-        Self::new(Duration::from_secs(seconds))
-    }
-
     pub fn get(&self, identity: &str) -> Option<Decision> {
         let decisions = self.lock();
         let (decision, at) = decisions.get(identity)?;

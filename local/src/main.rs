@@ -6,9 +6,10 @@
 //! AWS variables name (DynamoDB Local, or AWS), `--create-table` creates it, and the projector reads the
 //! table's stream through the poller: the production path on one machine (`make run-dynamodb`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth::{PasswordHasher, SigningKeys, StaticKeys, Tokens};
 use local::Gateway;
@@ -16,7 +17,7 @@ use privacy::SealedStores;
 use projections::replay::{replay, ReplayOptions, Scope};
 use store::Stores;
 use tokio::sync::watch;
-use tools::cli::{ChangeSource, Failure, StoreArgs};
+use tools::cli::{parse_args, ChangeSource, Failure, StoreArgs};
 
 // A request through the gateway makes a few hundred small allocations (headers, the event, JSON); glibc's
 // allocator was an eighth of the server's time in issue 16's profile.
@@ -73,46 +74,70 @@ fn failed(error: impl std::fmt::Display) -> Failure {
     Failure::Failed(error.to_string())
 }
 
-fn signing_keys(data_dir: &std::path::Path) -> Result<StaticKeys, Failure> {
-    match std::env::var("JWT_SECRET") {
-        Ok(secret) if secret.len() >= 32 => Ok(StaticKeys::from_secret(&secret)),
-        Ok(_) => Err(Failure::Usage(
-            "JWT_SECRET must be at least 32 characters".into(),
-        )),
-        Err(_) => StaticKeys::from_file(&data_dir.join("jwt-secret")).map_err(failed),
+/// The whole API on one machine, from the Lambda handlers, over an embedded store (or DynamoDB). Every
+/// option can also be set by the environment variable named beside it.
+#[derive(clap::Parser)]
+#[command(name = "debts-local")]
+struct Args {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1")]
+    bind_address: IpAddr,
+    /// The tokens' signing secret, at least 32 characters; without it, one generated in DATA_DIR/jwt-secret.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, value_parser = long_secret)]
+    jwt_secret: Option<String>,
+    /// How long a client has to send its headers, in seconds.
+    #[arg(long, env = "HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// The most connections served at once.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
+    max_connections: usize,
+    /// How long a shutdown waits for requests in flight, in seconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
+    /// How long the authorizer's decision on a token is kept, in seconds (API Gateway's cache; 0 asks it
+    /// every time).
+    #[arg(long, env = "AUTHORIZER_CACHE_SECS", default_value_t = 30)]
+    authorizer_cache_secs: u64,
+}
+
+fn long_secret(secret: &str) -> Result<String, String> {
+    if secret.len() >= 32 {
+        Ok(secret.to_owned())
+    } else {
+        Err("must be at least 32 characters".into())
     }
 }
 
-/// The address to listen on: `BIND_ADDRESS` (default 127.0.0.1) and `PORT` (default 3000).
-fn listen_address() -> Result<SocketAddr, Failure> {
-    let port: u16 = match std::env::var("PORT") {
-        Err(_) => 3000,
-        Ok(port) => port
-            .parse()
-            .map_err(|_| Failure::Usage("PORT must be a port number".into()))?,
-    };
-    let host = std::env::var("BIND_ADDRESS").unwrap_or_else(|_| "127.0.0.1".into());
-    format!("{host}:{port}")
-        .parse()
-        .map_err(|_| Failure::Usage("BIND_ADDRESS must be an IP address".into()))
-}
-
-/// The store options from the environment and the command line (`--store`, `--create-table`, ...).
-fn store_args() -> Result<StoreArgs, Failure> {
-    let mut store = StoreArgs::from_env();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        if !store.accept(&arg, value).map_err(Failure::Usage)? {
-            return Err(Failure::Usage(format!("unknown argument {arg}")));
+impl Args {
+    fn signing_keys(&self) -> Result<StaticKeys, Failure> {
+        match &self.jwt_secret {
+            Some(secret) => Ok(StaticKeys::from_secret(secret)),
+            None => StaticKeys::from_file(&self.store.data_dir.join("jwt-secret")).map_err(failed),
         }
     }
-    Ok(store)
+
+    fn limits(&self) -> local::serve::Limits {
+        local::serve::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            max_connections: self.max_connections,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        }
+    }
 }
 
 /// Every handler's dependencies over the store, as the Lambda `main`s build them on AWS, and the
 /// authorizer's.
-fn gateway(sealed: &SealedStores, passwords: PasswordHasher, tokens: Tokens) -> Gateway {
+fn gateway(
+    sealed: &SealedStores,
+    passwords: PasswordHasher,
+    tokens: Tokens,
+    authorizer_cache: Duration,
+) -> Gateway {
     let handlers = api::Handlers::new(
         &sealed.stores,
         Arc::clone(&sealed.engine_events),
@@ -123,7 +148,7 @@ fn gateway(sealed: &SealedStores, passwords: PasswordHasher, tokens: Tokens) -> 
         handlers,
         tokens,
         accounts: Arc::clone(&sealed.stores.records),
-        authorizer_cache: local::AuthorizerCache::from_env(),
+        authorizer_cache: local::AuthorizerCache::new(authorizer_cache),
     }
 }
 
@@ -142,14 +167,19 @@ async fn catch_up(stores: &Stores) -> Result<(), Failure> {
 }
 
 async fn run() -> Result<(), Failure> {
-    let args = store_args()?;
-    let data_dir = args.data_dir.clone();
-    let address = listen_address()?;
+    let args: Args = parse_args()?;
+    let data_dir = args.store.data_dir.clone();
+    let address = SocketAddr::new(args.bind_address, args.port);
     let passwords = PasswordHasher::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", data_dir.display())))?;
-    let (sealed, source) = args.open_with_changes().await.map_err(Failure::Failed)?;
-    let keys: Arc<dyn SigningKeys> = Arc::new(signing_keys(&data_dir)?);
+    let keys: Arc<dyn SigningKeys> = Arc::new(args.signing_keys()?);
+    let (sealed, source) = args
+        .store
+        .clone()
+        .open_with_changes()
+        .await
+        .map_err(Failure::Failed)?;
     let tokens = Tokens::new(keys, auth::tokens::issuer_from_env());
     catch_up(&sealed.stores).await?;
 
@@ -160,20 +190,15 @@ async fn run() -> Result<(), Failure> {
             local::projector::spawn_stream(sealed.clone(), poller, stopped)
         }
     };
-    let gateway = Arc::new(gateway(&sealed, passwords, tokens));
+    let authorizer_cache = Duration::from_secs(args.authorizer_cache_secs);
+    let gateway = Arc::new(gateway(&sealed, passwords, tokens, authorizer_cache));
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| Failure::Failed(format!("cannot listen on {address}: {e}")))?;
     let url = format!("http://{}", listener.local_addr().unwrap_or(address));
     println!("debts API on {url} (data in {})", data_dir.display());
     println!("try: curl -s {url}/healthz");
-    local::serve::serve(
-        listener,
-        gateway,
-        local::serve::Limits::from_env(),
-        shutdown_signal(),
-    )
-    .await;
+    local::serve::serve(listener, gateway, args.limits(), shutdown_signal()).await;
     let _ = stop_projector.send(true);
     let _ = projector.await;
     println!("stopped; every committed event is projected");

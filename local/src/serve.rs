@@ -27,22 +27,6 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
-impl Limits {
-    pub fn from_env() -> Self {
-        let number = |name: &str, default: u64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        };
-        Limits {
-            header_timeout: Duration::from_secs(number("HEADER_TIMEOUT_SECS", 10)),
-            max_connections: number("MAX_CONNECTIONS", 512) as usize,
-            shutdown_grace: Duration::from_secs(number("SHUTDOWN_GRACE_SECS", 10)),
-        }
-    }
-}
-
 /// Serves the `gateway` on `listener` until `shutdown` resolves, then lets requests in flight finish for at
 /// most `limits.shutdown_grace`. Each connection calls [`Gateway::handle`] itself: an axum router with one
 /// fallback route in between was a few thousand instructions per request (issue 16).

@@ -12,8 +12,6 @@ use crate::DataKey;
 pub struct KeyCache {
     ttl: Duration,
     keys: Mutex<HashMap<String, (Arc<DataKey>, Instant)>>,
-    /// The clock the ages are read on: the system's, or a test's.
-    now: fn() -> Instant,
 }
 
 impl KeyCache {
@@ -25,7 +23,6 @@ impl KeyCache {
         KeyCache {
             ttl: ttl.min(Self::LONGEST),
             keys: Mutex::new(HashMap::new()),
-            now: Instant::now,
         }
     }
 
@@ -37,7 +34,7 @@ impl KeyCache {
     pub fn get(&self, owner: &str) -> Option<Arc<DataKey>> {
         let mut keys = self.lock();
         match keys.get(owner) {
-            Some((key, since)) if (self.now)() - *since < self.ttl => Some(Arc::clone(key)),
+            Some((key, since)) if since.elapsed() < self.ttl => Some(Arc::clone(key)),
             Some(_) => {
                 keys.remove(owner);
                 None
@@ -48,8 +45,7 @@ impl KeyCache {
 
     /// Keeps `owner`'s freshly unwrapped key.
     pub fn put(&self, owner: &str, key: Arc<DataKey>) {
-        let now = (self.now)();
-        self.lock().insert(owner.to_owned(), (key, now));
+        self.lock().insert(owner.to_owned(), (key, Instant::now()));
     }
 
     /// Drops `owner`'s key now (their erasure, in the process that carries it out).
@@ -72,29 +68,18 @@ impl Default for KeyCache {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::OnceLock;
-
     use super::*;
 
-    /// The test's clock: a fixed start plus the milliseconds the test moves it by.
-    static MOVED_MS: AtomicU64 = AtomicU64::new(0);
-
-    fn test_now() -> Instant {
-        static START: OnceLock<Instant> = OnceLock::new();
-        *START.get_or_init(Instant::now) + Duration::from_millis(MOVED_MS.load(Ordering::SeqCst))
-    }
-
     #[test]
-    fn a_key_is_kept_until_its_time_to_live_has_passed() {
-        let mut cache = KeyCache::new(Duration::from_millis(50));
-        cache.now = test_now;
-        cache.put("alice", Arc::new(DataKey::generate().unwrap()));
-        MOVED_MS.store(49, Ordering::SeqCst);
-        assert!(cache.get("alice").is_some());
-        assert!(cache.get("bob").is_none());
-        MOVED_MS.store(50, Ordering::SeqCst);
-        assert!(cache.get("alice").is_none(), "expired");
+    fn a_key_is_kept_for_its_time_to_live_and_no_longer() {
+        let kept = KeyCache::new(Duration::from_secs(60));
+        kept.put("alice", Arc::new(DataKey::generate().unwrap()));
+        assert!(kept.get("alice").is_some());
+        assert!(kept.get("bob").is_none());
+        // A key's age is never below zero: with no time to live, it is expired as soon as it is kept.
+        let expired = KeyCache::new(Duration::ZERO);
+        expired.put("alice", Arc::new(DataKey::generate().unwrap()));
+        assert!(expired.get("alice").is_none(), "expired");
     }
 
     #[test]

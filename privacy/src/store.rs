@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use events::{EventEnvelope, EventPayload, Personal};
 use store::codec::to_attributes;
 use store::{
-    keys, AggregateRef, AppendRequest, EventLog, Item, Page, Records, Segment, StoreError, Stores,
+    keys, AggregateRef, AppendRequest, EventLog, Item, Page, Records, Scan, StoreError,
+    StoreResult, Stores,
 };
 
 use crate::{DataKey, KeyCache, KeyEncryptionKey, PrivacyError, SealContext, Sealed, WrappedKey};
@@ -41,7 +42,7 @@ impl Keyring {
         &self,
         records: &dyn Records,
         owner: &str,
-    ) -> Result<Option<Arc<DataKey>>, StoreError> {
+    ) -> StoreResult<Option<Arc<DataKey>>> {
         if let Some(key) = self.cache.get(owner) {
             return Ok(Some(key));
         }
@@ -135,7 +136,7 @@ fn has_clear_fields(event: &mut EventEnvelope) -> bool {
 }
 
 /// Seals every clear personal field of `event` under `key`, named `kid`.
-fn seal_event(key: &DataKey, kid: &str, event: &mut EventEnvelope) -> Result<(), StoreError> {
+fn seal_event(key: &DataKey, kid: &str, event: &mut EventEnvelope) -> StoreResult<()> {
     let event_id = event.event_id.to_string();
     for (field, value) in event.payload.personal_fields_mut() {
         if let Personal::Clear(text) = value {
@@ -161,7 +162,7 @@ impl SealingStore {
         owner: &str,
         registration: bool,
         request: &mut AppendRequest,
-    ) -> Result<(Arc<DataKey>, bool), StoreError> {
+    ) -> StoreResult<(Arc<DataKey>, bool)> {
         if !registration {
             if let Some(key) = self.keyring.key_of(self.records.as_ref(), owner).await? {
                 return Ok((key, false));
@@ -189,7 +190,7 @@ impl SealingStore {
     }
 
     /// Whether `owner`'s user aggregate ends in their erasure (read only when they have no key).
-    async fn was_erased(&self, owner: &str) -> Result<bool, StoreError> {
+    async fn was_erased(&self, owner: &str) -> StoreResult<bool> {
         let history = self
             .inner
             .load_events(&AggregateRef::user(owner), 0)
@@ -200,7 +201,7 @@ impl SealingStore {
     }
 
     /// Opens every sealed field of `events`; a field whose key is gone reads as erased.
-    async fn open_all(&self, events: &mut [EventEnvelope]) -> Result<(), StoreError> {
+    async fn open_all(&self, events: &mut [EventEnvelope]) -> StoreResult<()> {
         let mut keys: HashMap<String, Option<Arc<DataKey>>> = HashMap::new();
         for event in events.iter() {
             if matches!(event.payload, EventPayload::UserErased(_)) {
@@ -260,7 +261,7 @@ fn open(
 
 #[async_trait]
 impl EventLog for SealingStore {
-    async fn append(&self, mut request: AppendRequest) -> Result<(), StoreError> {
+    async fn append(&self, mut request: AppendRequest) -> StoreResult<()> {
         let Some(first) = request.events.first() else {
             return self.inner.append(request).await;
         };
@@ -300,21 +301,14 @@ impl EventLog for SealingStore {
         Ok(())
     }
 
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after_version: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let mut events = self.inner.load_events(aggregate, after_version).await?;
+    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
+        let mut events = self.inner.load_events(of, after).await?;
         self.open_all(&mut events).await?;
         Ok(events)
     }
 
-    async fn first_event(
-        &self,
-        aggregate: &AggregateRef,
-    ) -> Result<Option<EventEnvelope>, StoreError> {
-        let Some(event) = self.inner.first_event(aggregate).await? else {
+    async fn first_event(&self, of: &AggregateRef) -> StoreResult<Option<EventEnvelope>> {
+        let Some(event) = self.inner.first_event(of).await? else {
             return Ok(None);
         };
         let mut events = [event];
@@ -323,22 +317,15 @@ impl EventLog for SealingStore {
         Ok(Some(event))
     }
 
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError> {
-        self.inner.list_aggregates(segment, cursor).await
+    async fn list_aggregates(&self, scan: Scan<'_>) -> StoreResult<Page<AggregateRef>> {
+        self.inner.list_aggregates(scan).await
     }
 
-    async fn purge_residue(&self) -> Result<(), StoreError> {
+    async fn purge_residue(&self) -> StoreResult<()> {
         self.inner.purge_residue().await
     }
 
-    async fn redact_legacy_event(
-        &self,
-        redaction: &events::RedactedEvent,
-    ) -> Result<(), StoreError> {
+    async fn redact_legacy_event(&self, redaction: &events::RedactedEvent) -> StoreResult<()> {
         self.inner.redact_legacy_event(redaction).await
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use store::ledger::{ledger_item, LedgerEntry};
 use store::{
     all_pages, keys, query_all_read_items, read_item, AggregateRef, ItemKey, Page, Query, ReadItem,
-    Segment, StoreError, Stores, WriteOutcome,
+    Scan, Segment, StoreError, Stores, WriteOutcome,
 };
 use tokio::task::JoinSet;
 
@@ -130,7 +130,10 @@ async fn list_aggregates(stores: &Stores, segments: u32) -> Result<Vec<Aggregate
     let mut aggregates = scan_segments(stores, segments, |stores, segment, cursor| async move {
         stores
             .events
-            .list_aggregates(segment, cursor.as_deref())
+            .list_aggregates(Scan {
+                segment,
+                cursor: cursor.as_deref(),
+            })
             .await
     })
     .await?;
@@ -146,7 +149,13 @@ async fn list_read_items(stores: &Stores, segments: u32) -> Result<Vec<ReadItem>
         async move {
             stores
                 .read_model
-                .list_read_items(&kinds, segment, cursor.as_deref())
+                .list_read_items(
+                    &kinds,
+                    Scan {
+                        segment,
+                        cursor: cursor.as_deref(),
+                    },
+                )
                 .await
         }
     })

@@ -237,16 +237,38 @@ fn schedule_rows<'a>(plan: &'a Plan, on: &'a [String]) -> Vec<ScheduleRow<'a>> {
         .collect()
 }
 
-fn plan_csv(plan: &Plan, start: YearMonth) -> String {
+/// A CSV table: `header`, then one line per row of `plan`, its month's label among `cells`' values.
+fn csv_of(
+    plan: &Plan,
+    start: YearMonth,
+    header: &str,
+    cells: impl Fn(&domain::plan::Row, &str) -> [String; 6],
+) -> String {
     let on = start.labels(plan);
-    let mut csv = String::from("month,on,debt_id,interest,payment,balance\n");
-    for r in &plan.rows {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            r.month, on[r.month as usize], r.debt_id, r.interest, r.payment, r.balance
-        ));
+    let mut csv = format!("{header}\n");
+    for row in &plan.rows {
+        csv.push_str(&cells(row, &on[row.month as usize]).join(","));
+        csv.push('\n');
     }
     csv
+}
+
+fn plan_csv(plan: &Plan, start: YearMonth) -> String {
+    csv_of(
+        plan,
+        start,
+        "month,on,debt_id,interest,payment,balance",
+        |r, on| {
+            [
+                r.month.to_string(),
+                on.to_owned(),
+                r.debt_id.clone(),
+                r.interest.to_string(),
+                r.payment.to_string(),
+                r.balance.to_string(),
+            ]
+        },
+    )
 }
 
 /// The answer of `GET /users/{username}/payoff-plan` (docs/openapi.json's `PayoffPlan`).
@@ -331,20 +353,20 @@ fn amortization_rows(plan: &Plan, start: YearMonth) -> Vec<Value> {
 }
 
 fn amortization_csv(plan: &Plan, start: YearMonth) -> String {
-    let on = start.labels(plan);
-    let mut csv = String::from("month,on,payment,interest,principal,balance\n");
-    for r in &plan.rows {
-        csv.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            r.month,
-            on[r.month as usize],
-            r.payment,
-            r.interest,
-            r.payment - r.interest,
-            r.balance
-        ));
-    }
-    csv
+    let header = "month,on,payment,interest,principal,balance";
+    csv_of(plan, start, header, |r, on| {
+        let principal = r.payment - r.interest;
+        let amounts = [r.payment, r.interest, principal, r.balance].map(|a| a.to_string());
+        let [payment, interest, principal, balance] = amounts;
+        [
+            r.month.to_string(),
+            on.to_owned(),
+            payment,
+            interest,
+            principal,
+            balance,
+        ]
+    })
 }
 
 /// `GET /debts/{debt_id}/schedule`: the amortization of one of your debts at `payment` a month (default its

@@ -52,16 +52,13 @@ pub fn event_key(aggregate_type: AggregateType, aggregate_id: &str, version: u64
     )
 }
 
-/// The partition and the inclusive SK range holding an aggregate's events after `after_version`.
-pub fn events_after(
-    aggregate_type: AggregateType,
-    aggregate_id: &str,
-    after_version: u64,
-) -> (String, String, String) {
+/// The partition and the inclusive SK range holding the events of `aggregate` after version `after`.
+pub fn events_after(aggregate: &crate::AggregateRef, after: u64) -> (String, String, String) {
+    let id = &aggregate.aggregate_id;
     (
-        aggregate_pk(aggregate_type, aggregate_id),
-        event_sk(aggregate_id, after_version.saturating_add(1)),
-        event_sk(aggregate_id, MAX_VERSION),
+        aggregate_pk(aggregate.aggregate_type, id),
+        event_sk(id, after.saturating_add(1)),
+        event_sk(id, MAX_VERSION),
     )
 }
 

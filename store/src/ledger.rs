@@ -10,8 +10,9 @@ use crate::codec::to_attributes;
 use crate::item::{Item, ItemKey};
 use crate::keys::{aggregate_pk, LEDGER_SK_PREFIX};
 
-/// What a ledger entry records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a ledger entry records; its key ends in the name (`CREATED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum LedgerEntry {
     Created,
     Deleted,
@@ -19,10 +20,7 @@ pub enum LedgerEntry {
 
 impl LedgerEntry {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LedgerEntry::Created => "CREATED",
-            LedgerEntry::Deleted => "DELETED",
-        }
+        self.into()
     }
 }
 
@@ -46,9 +44,7 @@ pub fn ledger_item(owner: &str, debt_id: &str, entry: LedgerEntry, at: DateTime<
 pub fn read_ledger_item(item: &Item) -> Option<(String, LedgerEntry, DateTime<Utc>)> {
     let rest = item.key.sk.strip_prefix(LEDGER_SK_PREFIX)?;
     let (debt_id, entry) = rest.rsplit_once('#')?;
-    let entry = [LedgerEntry::Created, LedgerEntry::Deleted]
-        .into_iter()
-        .find(|e| e.as_str() == entry)?;
+    let entry: LedgerEntry = entry.parse().ok()?;
     let at = item
         .attributes
         .get("at")

@@ -18,6 +18,6 @@ pub use port::{
     QueryTarget, Segment, Tally, WriteOutcome,
 };
 pub use roles::{
-    query_all, query_all_read_items, read_item, Engine, EventLog, ReadItemKind, ReadModel, Records,
-    SortKeyMatch, Stores,
+    query_all, query_all_read_items, read_item, CountOnce, Engine, EventLog, Overwrite,
+    ReadItemKind, ReadModel, Records, Scan, SortKeyMatch, StoreResult, Stores,
 };

@@ -313,22 +313,18 @@ where
 
 /// Refuses a counter increment that would touch an event or an attribute the engines own, that names a field
 /// twice, or that adds nothing at all.
-pub fn ensure_countable(
-    marker: &ItemKey,
-    counter: &ItemKey,
-    increments: &[(&str, i64)],
-) -> Result<(), StoreError> {
-    ensure_not_event(marker)?;
-    ensure_not_event(counter)?;
-    if increments.is_empty() {
+pub fn ensure_countable(count: &crate::CountOnce<'_>) -> Result<(), StoreError> {
+    ensure_not_event(count.marker)?;
+    ensure_not_event(count.counter)?;
+    if count.increments.is_empty() {
         return Err(StoreError::InvalidRequest(
             "an increment names at least one field".into(),
         ));
     }
-    for (index, (field, _)) in increments.iter().enumerate() {
+    for (index, (field, _)) in count.increments.iter().enumerate() {
         if field.is_empty()
             || crate::RESERVED_ATTRIBUTES.contains(field)
-            || increments[..index].iter().any(|(f, _)| f == field)
+            || count.increments[..index].iter().any(|(f, _)| f == field)
         {
             return Err(StoreError::InvalidRequest(format!(
                 "`{field}` cannot be a counter attribute here"

@@ -12,46 +12,78 @@ use crate::error::StoreError;
 use crate::item::{Item, ItemKey, ReadItem};
 use crate::port::{all_pages, AggregateRef, AppendRequest, Page, Query, Segment, WriteOutcome};
 
+/// What a call of the port answers.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One page of a parallel scan: segment `segment` of the table, after `cursor` (a `next_cursor` of the
+/// previous page of the same listing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan<'a> {
+    pub segment: Segment,
+    pub cursor: Option<&'a str>,
+}
+
+impl<'a> Scan<'a> {
+    /// A page of the whole table (one segment), after `cursor`.
+    pub fn whole(cursor: Option<&'a str>) -> Self {
+        Scan {
+            segment: Segment::WHOLE,
+            cursor,
+        }
+    }
+}
+
+/// Something to count exactly once under at-least-once delivery (see [`Records::increment_once`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountOnce<'a> {
+    /// Created with the count; when it exists already, the thing was counted.
+    pub marker: &'a ItemKey,
+    /// The item whose integer attributes move.
+    pub counter: &'a ItemKey,
+    /// Each attribute of `counter` and what is added to it.
+    pub increments: &'a [(&'a str, i64)],
+}
+
+/// Which stored read item a write may replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// None, or one with a lower version that is not a tombstone: the projector's write. Out-of-order and
+    /// repeated writes therefore converge on the newest state.
+    Older,
+    /// Also one of the same version (a corrupted one): replay's repair. Still never one with a higher
+    /// version, so replay cannot undo newer live writes; a tombstone only with a tombstone.
+    NotNewer,
+}
+
 /// The event log: append-only, one partition per aggregate, versions without gaps.
 #[async_trait]
 pub trait EventLog: Send + Sync {
     /// Appends the events with a conditional write on each new version, together with the guards, tallies
     /// and removals, atomically. A lost race is [`StoreError::VersionConflict`]; a used guard key is
     /// [`StoreError::GuardTaken`]; a tally past its limit is [`StoreError::LimitReached`].
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError>;
+    async fn append(&self, request: AppendRequest) -> StoreResult<()>;
 
-    /// Every event of the aggregate after `after_version`, oldest first, however many pages that takes.
+    /// Every event of the aggregate `of` after version `after`, oldest first, however many pages that takes.
     /// Reads are strongly consistent, and old schema versions come back upcast to the current types.
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after_version: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError>;
+    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>>;
 
     /// The aggregate's first event (one read by key), or `None` when it has no events.
-    async fn first_event(
-        &self,
-        aggregate: &AggregateRef,
-    ) -> Result<Option<EventEnvelope>, StoreError>;
+    async fn first_event(&self, of: &AggregateRef) -> StoreResult<Option<EventEnvelope>>;
 
     /// One page of the aggregates that have events, within a scan segment, for replay.
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError>;
+    async fn list_aggregates(&self, scan: Scan<'_>) -> StoreResult<Page<AggregateRef>>;
 
     /// The one exception to an append-only log, audited by a `LegacyEventRedacted` event: rewrites the stored
     /// event `redaction` names (its key, checked against its id) with the named personal fields it holds in
     /// clear replaced by `"[erased]"` (see [`crate::codec::redact_legacy_event`]). Only events written before
     /// sealing existed hold personal fields in clear; no key can shred those. Repeating it changes nothing.
-    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError>;
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> StoreResult<()>;
 
     /// Makes what was deleted or overwritten unrecoverable from the engine's own files where the engine keeps
     /// such residue: SQLite checkpoints its write-ahead log and truncates it (with `secure_delete`, freed
     /// space is zeroed). DynamoDB keeps none a caller can reach (see `docs/privacy.md` for its backups).
     /// Called when an erasure has rewritten what it rewrites.
-    async fn purge_residue(&self) -> Result<(), StoreError> {
+    async fn purge_residue(&self) -> StoreResult<()> {
         Ok(())
     }
 }
@@ -92,59 +124,57 @@ pub trait ReadModel: Send + Sync {
     /// The attributes stored at `key` (with `version` and `deleted`) as the text of one JSON object, strongly
     /// consistent, for a reader that decodes its own type straight from it: an attribute map costs a map
     /// entry and an allocation per attribute, most of a read's cost on SQLite. [`read_item`] decodes it.
-    async fn read_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError>;
+    async fn read_item_json(&self, key: &ItemKey) -> StoreResult<Option<String>>;
 
-    /// Writes a read item only if none exists, or the stored one has a lower version and is not a
-    /// tombstone. Out-of-order and repeated writes therefore converge on the newest state.
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
+    /// Writes `item` unless the stored one wins, as `rule` says; [`WriteOutcome::Stale`] when it did.
+    async fn write_read_item(&self, item: &ReadItem, rule: Overwrite) -> StoreResult<WriteOutcome>;
 
-    /// Replay's write: like [`ReadModel::put_read_item`] but also replaces an item of the *same* version (a
-    /// corrupted one); still never one with a higher version, so replay cannot undo newer live writes. A
-    /// tombstone is only ever replaced by a tombstone.
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError>;
+    /// The projector's write: [`Overwrite::Older`].
+    async fn put_read_item(&self, item: &ReadItem) -> StoreResult<WriteOutcome> {
+        self.write_read_item(item, Overwrite::Older).await
+    }
+
+    /// Replay's write: [`Overwrite::NotNewer`].
+    async fn repair_read_item(&self, item: &ReadItem) -> StoreResult<WriteOutcome> {
+        self.write_read_item(item, Overwrite::NotNewer).await
+    }
 
     /// Removes a read item outright (replay, for items whose aggregate has no events).
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError>;
+    async fn delete_read_item(&self, key: &ItemKey) -> StoreResult<()>;
 
     /// One page of every read item of the given kinds, tombstones included, within a scan segment: replay
     /// uses it to find read items whose aggregate has no events.
     async fn list_read_items(
         &self,
         kinds: &[ReadItemKind],
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError>;
+        scan: Scan<'_>,
+    ) -> StoreResult<Page<ReadItem>>;
 
-    /// One page of the live read items of a partition or of the `SK-PK-index` (items without a version are
-    /// not read items and are left out).
-    async fn query_read_items(&self, query: &Query) -> Result<Page<ReadItem>, StoreError>;
+    /// One page of the live read items of a partition or of the `SK-PK-index`; an item there without a
+    /// version is [`StoreError::Corrupt`].
+    async fn query_read_items(&self, query: &Query) -> StoreResult<Page<ReadItem>>;
 }
 
 /// Plain records: items that are neither events nor read items. Event keys are refused for writes.
 #[async_trait]
 pub trait Records: Send + Sync {
     /// Any item by key, strongly consistent.
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError>;
+    async fn get_item(&self, key: &ItemKey) -> StoreResult<Option<Item>>;
 
     /// Writes the item, replacing any with its key (a user's credentials when their hash is upgraded).
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError>;
+    async fn put_item(&self, item: &Item) -> StoreResult<()>;
 
     /// Removes the item (an expired idempotency record, as DynamoDB's TTL would), whether or not it exists.
-    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError>;
+    async fn delete_item(&self, key: &ItemKey) -> StoreResult<()>;
 
     /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError>;
+    async fn query(&self, query: &Query) -> StoreResult<Page<Item>>;
 
     /// Counts something exactly once under at-least-once delivery: in one transaction, creates the item
-    /// `marker` and adds each `(field, delta)` of `increments` to that integer attribute of the item `counter`
-    /// (created when missing). When an item with the marker's key exists already, nothing changes and the
-    /// answer is `false`.
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError>;
+    /// `count.marker` and adds each `(field, delta)` of its increments to that integer attribute of the item
+    /// `count.counter` (created when missing). When an item with the marker's key exists already, nothing
+    /// changes and the answer is `false`.
+    async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool>;
 }
 
 /// A storage engine: all three roles over one table. Both engines pass one conformance suite
@@ -180,10 +210,7 @@ impl Stores {
 
 /// The read item stored at `key`, tombstone or not; `None` when there is none, or the item there is not a
 /// read item (no numeric `version`).
-pub async fn read_item(
-    model: &dyn ReadModel,
-    key: &ItemKey,
-) -> Result<Option<ReadItem>, StoreError> {
+pub async fn read_item(model: &dyn ReadModel, key: &ItemKey) -> StoreResult<Option<ReadItem>> {
     match model.read_item_json(key).await? {
         None => Ok(None),
         Some(text) => {
@@ -197,7 +224,7 @@ pub async fn read_item(
 }
 
 /// Every item a query matches, however many pages that takes (for partitions known to stay small).
-pub async fn query_all(records: &dyn Records, query: Query) -> Result<Vec<Item>, StoreError> {
+pub async fn query_all(records: &dyn Records, query: Query) -> StoreResult<Vec<Item>> {
     all_pages(|cursor| {
         let page = query.clone().after(cursor);
         async move { records.query(&page).await }
@@ -209,7 +236,7 @@ pub async fn query_all(records: &dyn Records, query: Query) -> Result<Vec<Item>,
 pub async fn query_all_read_items(
     model: &dyn ReadModel,
     query: Query,
-) -> Result<Vec<ReadItem>, StoreError> {
+) -> StoreResult<Vec<ReadItem>> {
     all_pages(|cursor| {
         let page = query.clone().after(cursor);
         async move { model.query_read_items(&page).await }
@@ -219,7 +246,7 @@ pub async fn query_all_read_items(
 
 impl Page<Item> {
     /// The page's items as read items; one without a version is [`StoreError::Corrupt`].
-    pub fn into_read_items(self) -> Result<Page<ReadItem>, StoreError> {
+    pub fn into_read_items(self) -> StoreResult<Page<ReadItem>> {
         Ok(Page {
             items: self
                 .items

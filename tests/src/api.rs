@@ -42,6 +42,14 @@ impl ApiRequest {
         }
     }
 
+    /// `owner` asking to erase their own account with `password`.
+    pub fn erasure(owner: &str, password: &str) -> Self {
+        ApiRequest::new("DELETE /users/{username}", format!("/users/{owner}"))
+            .path_param("username", owner)
+            .as_user(owner)
+            .json(serde_json::json!({ "password": password }))
+    }
+
     /// A JSON body, with `Content-Type: application/json`.
     pub fn json(self, body: Value) -> Self {
         self.raw_body("application/json", body.to_string())
@@ -156,5 +164,52 @@ impl ApiResponse {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `event_type` of each entry of a history's `data`, in order.
+    pub fn event_types(&self) -> Vec<&str> {
+        self.strings("/data", "event_type")
+    }
+
+    /// The text `field` of each entry of the list at `pointer` (a JSON pointer: `/data`, `/data/debts`), in
+    /// order.
+    pub fn strings(&self, pointer: &str, field: &str) -> Vec<&str> {
+        let entries = self.body.pointer(pointer).and_then(Value::as_array);
+        let entries = entries.unwrap_or_else(|| panic!("no list at {pointer}: {}", self.body));
+        entries
+            .iter()
+            .map(|entry| {
+                entry[field]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no {field} in {entry}"))
+            })
+            .collect()
+    }
+
+    /// Asserts the answer is a `status` problem (RFC 9457: `application/problem+json` with `type`, `title`,
+    /// `status` and `detail`) and returns its detail; `what` names the case in a failure.
+    pub fn problem_detail(&self, status: u16, what: &str) -> &str {
+        assert_eq!(self.status, status, "{what}: {}", self.body);
+        let content_type = self.header("content-type");
+        assert_eq!(content_type, Some("application/problem+json"), "{what}");
+        for member in ["type", "title", "status", "detail"] {
+            assert!(
+                self.body.get(member).is_some(),
+                "{what}: problem without {member}"
+            );
+        }
+        self.body["detail"].as_str().expect("a text detail")
+    }
+
+    /// The message a 422 gives for `field`; panics, showing the body, when it is another answer or names
+    /// no such field.
+    pub fn field_error(&self, field: &str) -> &str {
+        assert_eq!(self.status, 422, "{}", self.body);
+        let errors = self.body["errors"]
+            .as_array()
+            .expect("a validation problem");
+        let error = errors.iter().find(|e| e["field"] == field);
+        let error = error.unwrap_or_else(|| panic!("no error for {field}: {}", self.body));
+        error["message"].as_str().expect("a message")
     }
 }

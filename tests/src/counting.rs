@@ -50,7 +50,7 @@ impl Hook for Tally {
                 self.add("GetItem (consistent)", 1)
             }
             Call::ListAggregates | Call::ListReadItems => self.add("Scan", 1),
-            Call::PutReadItem | Call::RepairReadItem | Call::PutItem => self.add("PutItem", 1),
+            Call::WriteReadItem | Call::PutItem => self.add("PutItem", 1),
             Call::DeleteReadItem | Call::DeleteItem => self.add("DeleteItem", 1),
             Call::QueryReadItems(query) | Call::Query(query) => self.add(index(query), 1),
             Call::IncrementOnce => {

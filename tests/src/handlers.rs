@@ -26,6 +26,11 @@ pub struct Api {
 }
 
 impl Api {
+    /// Fails, saying `why`, unless the store holds exactly what `before` (its [`TestStore::snapshot`]) held.
+    pub async fn assert_unchanged(&self, before: &[String], why: &str) {
+        self.store.assert_unchanged(before, why).await;
+    }
+
     /// The routes over `store`, signing with a fresh static secret and the cheapest allowed password hashing.
     pub fn new(store: TestStore) -> Self {
         let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
@@ -91,25 +96,24 @@ impl Api {
             .then(|| decision.context["username"].as_str().unwrap().to_owned())
     }
 
-    /// Creates [`car_loan`] for `owner`, asserting the 201.
-    pub async fn create_debt(&self, owner: &str) -> ApiResponse {
+    /// `POST /debts` of `body` by `owner`.
+    pub async fn post_debt(&self, owner: &str, body: Value) -> ApiResponse {
         let request = ApiRequest::new("POST /debts", "/debts")
             .as_user(owner)
-            .json(car_loan());
-        let response = self.call(request).await;
+            .json(body);
+        self.call(request).await
+    }
+
+    /// Creates [`car_loan`] for `owner`, asserting the 201.
+    pub async fn create_debt(&self, owner: &str) -> ApiResponse {
+        let response = self.post_debt(owner, car_loan()).await;
         assert_eq!(response.status, 201, "{:?}", response.body);
         response
     }
 
     /// How many events the debt has.
     pub async fn event_count(&self, debt_id: &str) -> usize {
-        let events = self
-            .store
-            .stores
-            .events
-            .load_events(&debt_ref(debt_id), 0)
-            .await;
-        events.unwrap().len()
+        self.store.history(&debt_ref(debt_id)).await.len()
     }
 }
 

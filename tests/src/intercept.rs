@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use events::{EventEnvelope, RedactedEvent};
 use store::{
-    AggregateRef, AppendRequest, Engine, EventLog, Item, ItemKey, Page, Query, ReadItem,
-    ReadItemKind, ReadModel, Records, Segment, StoreError, WriteOutcome,
+    AggregateRef, AppendRequest, CountOnce, Engine, EventLog, Item, ItemKey, Overwrite, Page,
+    Query, ReadItem, ReadItemKind, ReadModel, Records, Scan, StoreError, StoreResult, WriteOutcome,
 };
 
 /// One call of the port, as a hook sees it.
@@ -24,8 +24,7 @@ pub enum Call<'a> {
     RedactLegacyEvent,
     PurgeResidue,
     ReadItemJson,
-    PutReadItem,
-    RepairReadItem,
+    WriteReadItem,
     DeleteReadItem,
     ListReadItems,
     QueryReadItems(&'a Query),
@@ -60,7 +59,7 @@ impl<H: Hook> Intercepted<H> {
         &self,
         call: Call<'_>,
         work: impl std::future::Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
+    ) -> StoreResult<T> {
         self.hook.before(call).await?;
         let result = work.await;
         self.hook.after(call);
@@ -70,7 +69,7 @@ impl<H: Hook> Intercepted<H> {
 
 #[async_trait]
 impl<H: Hook> EventLog for Intercepted<H> {
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+    async fn append(&self, request: AppendRequest) -> StoreResult<()> {
         let items = request.events.len()
             + request.guards.len()
             + request.tallies.len()
@@ -79,38 +78,27 @@ impl<H: Hook> EventLog for Intercepted<H> {
         self.around(Call::Append { items }, work).await
     }
 
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after_version: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let work = self.inner.load_events(aggregate, after_version);
-        self.around(Call::LoadEvents(aggregate), work).await
+    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
+        let work = self.inner.load_events(of, after);
+        self.around(Call::LoadEvents(of), work).await
     }
 
-    async fn first_event(
-        &self,
-        aggregate: &AggregateRef,
-    ) -> Result<Option<EventEnvelope>, StoreError> {
-        let work = self.inner.first_event(aggregate);
-        self.around(Call::FirstEvent(aggregate), work).await
+    async fn first_event(&self, of: &AggregateRef) -> StoreResult<Option<EventEnvelope>> {
+        let work = self.inner.first_event(of);
+        self.around(Call::FirstEvent(of), work).await
     }
 
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError> {
-        let work = self.inner.list_aggregates(segment, cursor);
+    async fn list_aggregates(&self, scan: Scan<'_>) -> StoreResult<Page<AggregateRef>> {
+        let work = self.inner.list_aggregates(scan);
         self.around(Call::ListAggregates, work).await
     }
 
-    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError> {
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> StoreResult<()> {
         let work = self.inner.redact_legacy_event(redaction);
         self.around(Call::RedactLegacyEvent, work).await
     }
 
-    async fn purge_residue(&self) -> Result<(), StoreError> {
+    async fn purge_residue(&self) -> StoreResult<()> {
         let work = self.inner.purge_residue();
         self.around(Call::PurgeResidue, work).await
     }
@@ -118,22 +106,17 @@ impl<H: Hook> EventLog for Intercepted<H> {
 
 #[async_trait]
 impl<H: Hook> ReadModel for Intercepted<H> {
-    async fn read_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+    async fn read_item_json(&self, key: &ItemKey) -> StoreResult<Option<String>> {
         let work = self.inner.read_item_json(key);
         self.around(Call::ReadItemJson, work).await
     }
 
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        let work = self.inner.put_read_item(item);
-        self.around(Call::PutReadItem, work).await
+    async fn write_read_item(&self, item: &ReadItem, rule: Overwrite) -> StoreResult<WriteOutcome> {
+        let work = self.inner.write_read_item(item, rule);
+        self.around(Call::WriteReadItem, work).await
     }
 
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        let work = self.inner.repair_read_item(item);
-        self.around(Call::RepairReadItem, work).await
-    }
-
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete_read_item(&self, key: &ItemKey) -> StoreResult<()> {
         let work = self.inner.delete_read_item(key);
         self.around(Call::DeleteReadItem, work).await
     }
@@ -141,14 +124,13 @@ impl<H: Hook> ReadModel for Intercepted<H> {
     async fn list_read_items(
         &self,
         kinds: &[ReadItemKind],
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError> {
-        let work = self.inner.list_read_items(kinds, segment, cursor);
+        scan: Scan<'_>,
+    ) -> StoreResult<Page<ReadItem>> {
+        let work = self.inner.list_read_items(kinds, scan);
         self.around(Call::ListReadItems, work).await
     }
 
-    async fn query_read_items(&self, query: &Query) -> Result<Page<ReadItem>, StoreError> {
+    async fn query_read_items(&self, query: &Query) -> StoreResult<Page<ReadItem>> {
         let work = self.inner.query_read_items(query);
         self.around(Call::QueryReadItems(query), work).await
     }
@@ -156,33 +138,28 @@ impl<H: Hook> ReadModel for Intercepted<H> {
 
 #[async_trait]
 impl<H: Hook> Records for Intercepted<H> {
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+    async fn get_item(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
         let work = self.inner.get_item(key);
         self.around(Call::GetItem, work).await
     }
 
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+    async fn put_item(&self, item: &Item) -> StoreResult<()> {
         let work = self.inner.put_item(item);
         self.around(Call::PutItem, work).await
     }
 
-    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete_item(&self, key: &ItemKey) -> StoreResult<()> {
         let work = self.inner.delete_item(key);
         self.around(Call::DeleteItem, work).await
     }
 
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+    async fn query(&self, query: &Query) -> StoreResult<Page<Item>> {
         let work = self.inner.query(query);
         self.around(Call::Query(query), work).await
     }
 
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError> {
-        let work = self.inner.increment_once(marker, counter, increments);
+    async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool> {
+        let work = self.inner.increment_once(count);
         self.around(Call::IncrementOnce, work).await
     }
 }

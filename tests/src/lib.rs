@@ -234,6 +234,28 @@ impl TestStore {
         Stores::of(Arc::clone(&self.engine))
     }
 
+    /// The aggregate's events as the handlers read them (personal fields opened).
+    pub async fn history(&self, of: &store::AggregateRef) -> Vec<events::EventEnvelope> {
+        self.stores
+            .events
+            .load_events(of, 0)
+            .await
+            .expect("the history loads")
+    }
+
+    /// The aggregate's events as the engine holds them (personal fields sealed).
+    pub async fn sealed_history(&self, of: &store::AggregateRef) -> Vec<events::EventEnvelope> {
+        self.engine
+            .load_events(of, 0)
+            .await
+            .expect("the history loads")
+    }
+
+    /// Fails, saying `why`, unless the store holds exactly what `before` (a [`TestStore::snapshot`]) held.
+    pub async fn assert_unchanged(&self, before: &[String], why: &str) {
+        assert_eq!(self.snapshot().await, before, "{why}");
+    }
+
     /// Every item, as canonical JSON (attributes with `PK` and `SK`), sorted.
     pub async fn snapshot(&self) -> Vec<String> {
         match &self.kind {

@@ -7,19 +7,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use events::EventEnvelope;
-use store::{all_pages, AggregateRef, Engine, EventLog, ReadItem, ReadModel, Segment, StoreError};
+use store::{all_pages, AggregateRef, Engine, EventLog, ReadItem, ReadModel, Scan, StoreError};
 
 use crate::intercept::{Call, Hook, Intercepted};
 
 /// Every aggregate in the store.
 pub async fn aggregates(store: &dyn EventLog) -> Vec<AggregateRef> {
-    all_pages(|cursor| async move {
-        store
-            .list_aggregates(Segment::WHOLE, cursor.as_deref())
-            .await
-    })
-    .await
-    .unwrap()
+    all_pages(|cursor| async move { store.list_aggregates(Scan::whole(cursor.as_deref())).await })
+        .await
+        .unwrap()
 }
 
 /// Every read item of every registered kind in the store, tombstones included.
@@ -28,7 +24,7 @@ pub async fn read_items(store: &dyn ReadModel) -> Vec<ReadItem> {
     let kinds = &kinds;
     all_pages(|cursor| async move {
         store
-            .list_read_items(kinds, Segment::WHOLE, cursor.as_deref())
+            .list_read_items(kinds, Scan::whole(cursor.as_deref()))
             .await
     })
     .await

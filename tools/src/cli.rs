@@ -33,15 +33,36 @@ impl Failure {
     }
 }
 
-/// The store options every tool takes: `--store sqlite|dynamodb` (default `STORE`, else `sqlite`),
-/// `--data-dir DIR` (default `DATA_DIR`, else `.data`), `--table NAME` (default `TABLE_NAME`, else `debts`)
-/// and `--create-table`. The SQLite store is `DATA_DIR/debts.sqlite`; DynamoDB's endpoint and credentials
-/// come from the usual AWS variables.
-#[derive(Debug, Clone)]
+/// Which engine holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    /// One SQLite file, `DATA_DIR/debts.sqlite`.
+    Sqlite,
+    /// The DynamoDB table `--table`, at the endpoint the AWS variables name.
+    Dynamodb,
+}
+
+/// The store options every tool and the local server take, each defaulting to its environment variable:
+/// `--store sqlite|dynamodb` (`STORE`, else `sqlite`), `--data-dir DIR` (`DATA_DIR`, else `.data`), `--table
+/// NAME` (`TABLE_NAME`, else `debts`) and `--create-table`. DynamoDB's endpoint and credentials come from the
+/// usual AWS variables.
+#[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    pub store: String,
+    #[arg(
+        long = "store",
+        value_name = "STORE",
+        env = "STORE",
+        value_enum,
+        default_value = "sqlite"
+    )]
+    pub kind: StoreKind,
+    /// Where the SQLite store, the signing secret and the key-encryption key live.
+    #[arg(long, env = "DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,
+    #[arg(long, env = "TABLE_NAME", default_value = "debts")]
     pub table: String,
+    /// Create the DynamoDB table first.
+    #[arg(long)]
     pub create_table: bool,
 }
 
@@ -51,43 +72,37 @@ pub enum ChangeSource {
     Stream(StreamPoller),
 }
 
+/// The command line as `T` describes it. `--help` prints the help and ends the process; a command line that
+/// does not parse is a [`Failure::Usage`] (exit 2): what is wrong, then `usage: ...`.
+/// How many of `count` went by a second over `elapsed`, for progress lines (a millisecond at the least, so
+/// the first line is finite).
+pub fn per_second(count: u64, elapsed: std::time::Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(0.001)
+}
+
+pub fn parse_args<T: clap::Parser>() -> Result<T, Failure> {
+    T::try_parse().map_err(|error| match error.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            error.exit()
+        }
+        _ => {
+            let message = error.to_string();
+            let what = message.split("\n\n").next().unwrap_or_default();
+            let usage = T::command().render_usage().to_string();
+            let usage = usage.trim_start_matches("Usage: ");
+            Failure::Usage(format!("{what}\nusage: {usage}"))
+        }
+    })
+}
+
 impl StoreArgs {
-    /// The defaults, from the environment.
-    pub fn from_env() -> Self {
-        let var =
-            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
-        StoreArgs {
-            store: var("STORE", "sqlite"),
-            data_dir: PathBuf::from(var("DATA_DIR", ".data")),
-            table: var("TABLE_NAME", "debts"),
-            create_table: false,
-        }
-    }
-
-    /// Takes `arg` if it is a store option (`value` gives its value); `false` for any other argument.
-    pub fn accept(
-        &mut self,
-        arg: &str,
-        value: impl FnOnce(&str) -> Result<String, String>,
-    ) -> Result<bool, String> {
-        match arg {
-            "--store" => self.store = value(arg)?,
-            "--data-dir" => self.data_dir = PathBuf::from(value(arg)?),
-            "--table" => self.table = value(arg)?,
-            "--create-table" => self.create_table = true,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
     /// Opens the store these options name, with personal fields opened (see [`StoreArgs::seal`]).
     pub async fn open(self) -> Result<SealedStores, String> {
-        let engine: Arc<dyn Engine> = match self.store.as_str() {
-            "sqlite" => {
+        let engine: Arc<dyn Engine> = match self.kind {
+            StoreKind::Sqlite => {
                 Arc::new(SqliteStore::open(self.sqlite_path()).map_err(|e| self.cannot_open(e))?)
             }
-            "dynamodb" => Arc::new(self.dynamodb(&aws_clients::sdk_config().await).await?),
-            other => return Err(unknown_store(other)),
+            StoreKind::Dynamodb => Arc::new(self.dynamodb(&aws_clients::sdk_config().await).await?),
         };
         self.seal(engine).await
     }
@@ -95,13 +110,13 @@ impl StoreArgs {
     /// Opens the store with its change source: SQLite's feed, or the table's stream read from its oldest
     /// record (so nothing committed before start-up is missed).
     pub async fn open_with_changes(self) -> Result<(SealedStores, ChangeSource), String> {
-        let (engine, source): (Arc<dyn Engine>, ChangeSource) = match self.store.as_str() {
-            "sqlite" => {
+        let (engine, source): (Arc<dyn Engine>, ChangeSource) = match self.kind {
+            StoreKind::Sqlite => {
                 let (store, feed) = SqliteStore::open_with_feed(self.sqlite_path())
                     .map_err(|e| self.cannot_open(e))?;
                 (Arc::new(store), ChangeSource::Feed(feed))
             }
-            "dynamodb" => {
+            StoreKind::Dynamodb => {
                 let config = aws_clients::sdk_config().await;
                 let store = self.dynamodb(&config).await?;
                 let poller = StreamPoller::for_table(
@@ -119,7 +134,6 @@ impl StoreArgs {
                 })?;
                 (Arc::new(store), ChangeSource::Stream(poller))
             }
-            other => return Err(unknown_store(other)),
         };
         Ok((self.seal(engine).await?, source))
     }
@@ -158,8 +172,4 @@ impl StoreArgs {
         }
         Ok(DynamoStore::new(client, self.table.clone()))
     }
-}
-
-fn unknown_store(name: &str) -> String {
-    format!("unknown store {name}: use sqlite or dynamodb")
 }

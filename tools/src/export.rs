@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use events::{AggregateType, EventEnvelope, EventPayload};
-use store::{AggregateRef, EventLog, Segment, StoreError};
+use store::{AggregateRef, EventLog, Scan, StoreError};
 
 /// Which events to export. Every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub async fn export(
     let mut cursor: Option<String> = None;
     loop {
         let page = store
-            .list_aggregates(Segment::WHOLE, cursor.as_deref())
+            .list_aggregates(Scan::whole(cursor.as_deref()))
             .await?;
         for aggregate in page.items {
             if !filter.may_own(&aggregate) {

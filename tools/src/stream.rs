@@ -7,8 +7,6 @@ use std::collections::{HashMap, HashSet};
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::{json, Map, Value};
 use thiserror::Error;
 
@@ -263,39 +261,16 @@ pub fn insert_record(key: &store::ItemKey, sequence: u64) -> EventRecord {
 }
 
 /// The INSERT record of a new item as DynamoDB Streams delivers it with `NEW_AND_OLD_IMAGES`: keys, and the
-/// whole item as its new image (the attributes as the DynamoDB engine writes them).
+/// whole item as its new image (JSON attributes as the DynamoDB engine writes them: numbers as `N`, objects as
+/// `M`, arrays as `L`).
 pub fn insert_record_of(item: &store::Item, sequence: u64) -> EventRecord {
-    let mut image: Map<String, Value> = item
-        .attributes
-        .iter()
-        .map(|(name, value)| (name.clone(), dynamodb_json_of(value)))
-        .collect();
-    image.insert("PK".into(), json!({ "S": item.key.pk }));
-    image.insert("SK".into(), json!({ "S": item.key.sk }));
+    let mut image: Map<String, Value> = item.attributes.clone().into_iter().collect();
+    image.insert("PK".into(), Value::String(item.key.pk.clone()));
+    image.insert("SK".into(), Value::String(item.key.sk.clone()));
     let mut record = insert_record(&item.key, sequence);
     record.change.new_image =
-        serde_json::from_value(Value::Object(image)).expect("an item image is well formed");
+        serde_dynamo::to_item(Value::Object(image)).expect("a JSON object is a DynamoDB item");
     record
-}
-
-/// A JSON attribute in DynamoDB's JSON, as the DynamoDB engine stores it (`store_dynamodb::attributes`).
-fn dynamodb_json_of(value: &Value) -> Value {
-    match value {
-        Value::Null => json!({ "NULL": true }),
-        Value::Bool(b) => json!({ "BOOL": b }),
-        Value::Number(n) => json!({ "N": n.to_string() }),
-        Value::String(s) => json!({ "S": s }),
-        Value::Array(values) => {
-            json!({ "L": values.iter().map(dynamodb_json_of).collect::<Vec<_>>() })
-        }
-        Value::Object(map) => {
-            let map: Map<String, Value> = map
-                .iter()
-                .map(|(k, v)| (k.clone(), dynamodb_json_of(v)))
-                .collect();
-            json!({ "M": map })
-        }
-    }
 }
 
 /// A stream record in the JSON shape Lambda delivers, read into `aws_lambda_events`' type.
@@ -307,15 +282,10 @@ pub fn to_lambda_record(
     let change = record
         .dynamodb()
         .ok_or_else(|| StreamError::Record("no change data".into()))?;
+    // serde_dynamo's item serialises as DynamoDB's JSON (`{"S": "..."}`, binaries in base64), as Lambda sends it.
     let image = |map: Option<&HashMap<String, AttributeValue>>| -> Value {
-        Value::Object(
-            map.map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), dynamodb_json(v)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        )
+        let item = serde_dynamo::Item::from(map.cloned().unwrap_or_default());
+        serde_json::to_value(item).unwrap_or_default()
     };
     let json = json!({
         "eventID": record.event_id().unwrap_or_default(),
@@ -335,29 +305,4 @@ pub fn to_lambda_record(
         }
     });
     serde_json::from_value(json).map_err(|e| StreamError::Record(e.to_string()))
-}
-
-/// An attribute value in DynamoDB's JSON form (`{"S": "..."}`, `{"N": "1"}`, ...).
-fn dynamodb_json(value: &AttributeValue) -> Value {
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Null(_) => json!({ "NULL": true }),
-        AttributeValue::B(b) => json!({ "B": STANDARD.encode(b.as_ref()) }),
-        AttributeValue::Ss(v) => json!({ "SS": v }),
-        AttributeValue::Ns(v) => json!({ "NS": v }),
-        AttributeValue::Bs(v) => {
-            json!({ "BS": v.iter().map(|b| STANDARD.encode(b.as_ref())).collect::<Vec<_>>() })
-        }
-        AttributeValue::L(v) => json!({ "L": v.iter().map(dynamodb_json).collect::<Vec<_>>() }),
-        AttributeValue::M(m) => {
-            let map: Map<String, Value> = m
-                .iter()
-                .map(|(k, v)| (k.clone(), dynamodb_json(v)))
-                .collect();
-            json!({ "M": map })
-        }
-        _ => Value::Null,
-    }
 }

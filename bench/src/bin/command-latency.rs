@@ -441,7 +441,7 @@ async fn list_debts(store: &dyn EventLog) -> Vec<String> {
     let mut cursor: Option<String> = None;
     loop {
         let page = store
-            .list_aggregates(store::Segment::WHOLE, cursor.as_deref())
+            .list_aggregates(store::Scan::whole(cursor.as_deref()))
             .await
             .unwrap();
         ids.extend(

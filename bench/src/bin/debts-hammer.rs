@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bench::load::Client;
+use bench::client::Client;
 use bench::stats::{millis, Samples};
 use clap::{Parser, ValueEnum};
 use http::Method;

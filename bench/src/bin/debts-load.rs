@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bench::load::{audit, drive, report, LoadPlan};
+use bench::audit::audit;
+use bench::load::{drive, report, LoadPlan};
 use clap::Parser;
 
 /// The load test: a mixed workload from concurrent clients, then the audit of what it left behind.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bench::report::seed;
-use bench::EngineName;
+use bench::{EngineName, Runs};
 use clap::Parser;
 use events::EventEnvelope;
 use store::Stores;
@@ -25,22 +25,14 @@ const WORKERS: usize = 8;
 /// Export throughput, and the analytics consumer's, on each engine.
 #[derive(Parser)]
 struct Args {
-    /// Log sizes on SQLite.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
-    events: Vec<u64>,
+    #[command(flatten)]
+    runs: Runs,
     /// Log sizes on DynamoDB Local.
     #[arg(long, value_delimiter = ',', default_value = "10000")]
     dynamodb_events: Vec<u64>,
     /// How many of the events the analytics consumer gets.
     #[arg(long, default_value_t = 10_000)]
     analytics_events: usize,
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_enum,
-        default_value = "sqlite,dynamodb"
-    )]
-    store: Vec<EngineName>,
 }
 
 /// Delivers `events` to the analytics consumer with `WORKERS` concurrent workers; returns events per second.
@@ -66,10 +58,10 @@ async fn main() {
         "{:<9} {:>8} {:>10} {:>15} {:>16} {:>19}",
         "store", "events", "export ms", "export events/s", "analytics events", "analytics events/s"
     );
-    for &engine in &args.store {
+    for &engine in &args.runs.engines {
         let sizes = match engine {
             EngineName::Dynamodb => &args.dynamodb_events,
-            EngineName::Sqlite => &args.events,
+            EngineName::Sqlite => &args.runs.events,
         };
         let engine_name = engine.name();
         for &size in sizes {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bench::report::{seed, Row};
-use bench::EngineName;
+use bench::Runs;
 use clap::Parser;
 use projections::replay::{replay, ReplayOptions, Scope};
 use store::Stores;
@@ -18,23 +18,16 @@ use store::Stores;
 /// Replay throughput for logs of each size, on each engine.
 #[derive(Parser)]
 struct Args {
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
-    events: Vec<u64>,
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_enum,
-        default_value = "sqlite,dynamodb"
-    )]
-    store: Vec<EngineName>,
+    #[command(flatten)]
+    runs: Runs,
 }
 
 #[tokio::main]
 async fn main() {
-    let Args {
+    let Runs {
         events: sizes,
-        store: stores,
-    } = Args::parse();
+        engines: stores,
+    } = Args::parse().runs;
     println!(
         "{:<9} {:>8} {:>11} {:>10} {:>12}",
         "store", "events", "aggregates", "replay ms", "events/s"

@@ -11,18 +11,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bench::load::{audit, drive, report, Control, LoadPlan};
+use bench::audit::audit;
+use bench::load::{drive, report, Control, LoadPlan};
 
-use crate::support::{free_port, start};
+use crate::support::{data_dir, free_port, start};
 
 /// How many commands the clients must have had accepted when the server is killed.
 const ACCEPTED_BEFORE_THE_KILL: usize = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_nothing_it_accepted() {
-    let data_dir =
-        std::env::temp_dir().join(format!("debts-crash-{}", uuid::Uuid::new_v4().simple()));
-    let port = free_port();
+    let (data_dir, port) = (data_dir("crash"), free_port());
     let mut server = start(&data_dir, port);
     let plan = LoadPlan {
         address: SocketAddr::from(([127, 0, 0, 1], port)),

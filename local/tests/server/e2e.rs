@@ -7,13 +7,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{debts_local, free_port};
+use crate::support::{data_dir, debts_local, free_port};
 
 /// A running gateway; dropping it stops the process.
 struct Server {
@@ -259,12 +259,6 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn data_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("debts-e2e-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn car_loan() -> Value {
     json!({"debt_name": "Car loan", "principal": 15000, "interest_rate": 4.5, "start_date": "2025-06-01", "payment_frequency": "monthly"})
 }
@@ -281,7 +275,7 @@ fn eventually(mut check: impl FnMut() -> bool) {
 }
 
 fn the_readme_flow_survives_a_restart(store: Store) {
-    let dir = data_dir();
+    let dir = data_dir("e2e");
     let server = start(&dir, &store);
     server.register("alice");
     let alice = server.token("alice");
@@ -464,7 +458,7 @@ fn the_readme_flow_survives_a_restart(store: Store) {
 }
 
 fn access_control_bad_input_and_pagination(store: Store) {
-    let dir = data_dir();
+    let dir = data_dir("e2e");
     let server = start(&dir, &store);
     server.register("alice");
     server.register("bob");
@@ -652,7 +646,7 @@ fn found_in_files(dir: &Path, needles: &[&str]) -> Vec<String> {
 /// A user's personal data leaves the data directory with their erasure: every file, byte for byte.
 #[test]
 fn sqlite_an_erased_users_personal_data_is_in_no_file_of_the_data_directory() {
-    let dir = data_dir();
+    let dir = data_dir("e2e");
     // Without API Gateway's authorizer cache (30 s by default, as the stack's), so the refusal shows at once.
     let server = start_with(&dir, &Store::Sqlite, &[("AUTHORIZER_CACHE_SECS", "0")]);
     let tag = uuid::Uuid::new_v4().simple().to_string();

@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use bench::lag::{measure, LagPlan};
 
-use crate::support::{free_port, start};
+use crate::support::{data_dir, free_port, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_watched_command_is_seen_and_its_lag_measured() {
-    let data_dir =
-        std::env::temp_dir().join(format!("debts-lag-{}", uuid::Uuid::new_v4().simple()));
-    let port = free_port();
+    let (data_dir, port) = (data_dir("lag"), free_port());
     let mut server = start(&data_dir, port);
     let plan = LagPlan {
         address: format!("127.0.0.1:{port}").parse().unwrap(),

@@ -2,7 +2,7 @@
 //! starts it as `make run` does, on the embedded store unless the caller says otherwise.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,4 +41,11 @@ pub fn start(data_dir: &Path, port: u16) -> Child {
         std::thread::sleep(Duration::from_millis(20));
     }
     child
+}
+
+/// A fresh data directory for one test's server, under the system's temporary directory.
+pub fn data_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("debts-{test}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create the data directory");
+    dir
 }

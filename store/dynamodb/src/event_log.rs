@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use events::{EventEnvelope, RedactedEvent};
 use store::keys::{self, EVENT_SK_PREFIX};
-use store::{codec, AggregateRef, AppendRequest, EventLog, Page, Segment, StoreError};
+use store::{codec, AggregateRef, AppendRequest, EventLog, Page, Scan, StoreError, StoreResult};
 
 use crate::attributes::{from_item, key_attributes, key_of, to_item, DynamoItem};
 use crate::{classified, is_throttling, service_error, DynamoStore};
@@ -30,7 +30,7 @@ impl DynamoStore {
 
     /// A tally's move as a transaction item: the counter starts at 0, and an increase is conditional on the
     /// result staying within the limit.
-    fn tally_update(&self, tally: &store::Tally) -> Result<TransactWriteItem, StoreError> {
+    fn tally_update(&self, tally: &store::Tally) -> StoreResult<TransactWriteItem> {
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_attributes(&tally.key)))
@@ -54,7 +54,7 @@ impl DynamoStore {
         &self,
         request: &AppendRequest,
         aggregate: &AggregateRef,
-    ) -> Result<(), StoreError> {
+    ) -> StoreResult<()> {
         let mut writes = Vec::new();
         let mut names = Vec::new();
         for event in &request.events {
@@ -78,13 +78,7 @@ impl DynamoStore {
             writes.push(TransactWriteItem::builder().delete(delete).build());
             names.push(Written::Removal);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
+        match self.transact(writes).await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(service)) => match service.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => {
@@ -147,7 +141,7 @@ enum Written<'a> {
 
 #[async_trait]
 impl EventLog for DynamoStore {
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+    async fn append(&self, request: AppendRequest) -> StoreResult<()> {
         let aggregate = request.aggregate()?;
         // The common case (one event, no guard) is a plain conditional put: half the cost of a transaction.
         if let ([event], [], [], []) = (
@@ -182,16 +176,8 @@ impl EventLog for DynamoStore {
         self.append_transaction(&request, &aggregate).await
     }
 
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after_version: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let (pk, from, to) = keys::events_after(
-            aggregate.aggregate_type,
-            &aggregate.aggregate_id,
-            after_version,
-        );
+    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
+        let (pk, from, to) = keys::events_after(of, after);
         let mut events = Vec::new();
         let mut start_key: Option<DynamoItem> = None;
         // Query pages stop at 1 MB: follow LastEvaluatedKey until the history is complete.
@@ -219,24 +205,16 @@ impl EventLog for DynamoStore {
         }
     }
 
-    async fn first_event(
-        &self,
-        aggregate: &AggregateRef,
-    ) -> Result<Option<EventEnvelope>, StoreError> {
-        let key = keys::event_key(aggregate.aggregate_type, &aggregate.aggregate_id, 1);
+    async fn first_event(&self, of: &AggregateRef) -> StoreResult<Option<EventEnvelope>> {
+        let key = keys::event_key(of.aggregate_type, &of.aggregate_id, 1);
         self.get(&key).await?.map(codec::decode_event).transpose()
     }
 
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError> {
+    async fn list_aggregates(&self, scan: Scan<'_>) -> StoreResult<Page<AggregateRef>> {
         // Every aggregate has exactly one version-1 event: scanning for those lists each aggregate once.
         let page = self
             .scan_page(
-                segment,
-                cursor,
+                scan,
                 self.client
                     .scan()
                     .filter_expression("#v = :one AND begins_with(SK, :events)")
@@ -259,7 +237,7 @@ impl EventLog for DynamoStore {
         })
     }
 
-    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError> {
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> StoreResult<()> {
         let key = keys::event_key(
             redaction.aggregate_type,
             &redaction.aggregate_id,

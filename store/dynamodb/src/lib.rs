@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::result::CreateUnhandledError;
 use store::keys::SK_PK_INDEX;
-use store::{cursor, Item, ItemKey, Page, Query, QueryTarget, Segment, StoreError};
+use store::{cursor, Item, ItemKey, Page, Query, QueryTarget, Scan, StoreError, StoreResult};
 
 use attributes::{from_item, key_attributes, key_of, DynamoItem};
 
@@ -48,7 +48,7 @@ impl DynamoStore {
     }
 
     /// A new item only: the put fails when an item with its key exists.
-    fn put_new(&self, item: DynamoItem) -> Result<TransactWriteItem, StoreError> {
+    fn put_new(&self, item: DynamoItem) -> StoreResult<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -63,10 +63,10 @@ impl DynamoStore {
     /// One page of a filtered parallel scan: `scan` carries the filter; this adds table, segment and cursor.
     async fn scan_page(
         &self,
-        segment: Segment,
-        cursor: Option<&str>,
+        page: Scan<'_>,
         scan: aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder,
-    ) -> Result<Page<DynamoItem>, StoreError> {
+    ) -> StoreResult<Page<DynamoItem>> {
+        let Scan { segment, cursor } = page;
         segment.validate()?;
         let start_key = cursor
             .map(cursor::decode_any)
@@ -90,8 +90,23 @@ impl DynamoStore {
         })
     }
 
+    /// One `TransactWriteItems` of `writes`, all or nothing.
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput,
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+    > {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+    }
+
     /// The item at `key`, read consistently.
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+    async fn get(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
         let output = self
             .client
             .get_item()
@@ -105,7 +120,7 @@ impl DynamoStore {
     }
 
     /// Deletes the item at `key`, whether or not it exists.
-    async fn delete(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete(&self, key: &ItemKey) -> StoreResult<()> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -118,7 +133,7 @@ impl DynamoStore {
 
     /// One page of live items of a partition or of the index: what both a records query and a read-model
     /// query read.
-    async fn query_items(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+    async fn query_items(&self, query: &Query) -> StoreResult<Page<Item>> {
         let mut start_key = query.start_after()?.map(|key| key_attributes(&key));
         let (index, hash_attr, range_attr, hash, prefix, consistent) = match &query.target {
             QueryTarget::Partition { pk, sk_prefix } => (None, "PK", "SK", pk, sk_prefix, true),

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use store::{
-    ItemKey, Page, Query, ReadItem, ReadItemKind, ReadModel, Segment, SortKeyMatch, StoreError,
-    WriteOutcome,
+    ItemKey, Overwrite, Page, Query, ReadItem, ReadItemKind, ReadModel, Scan, SortKeyMatch,
+    StoreResult, WriteOutcome,
 };
 
 use crate::attributes::{from_item, to_item};
@@ -15,11 +15,7 @@ use crate::{service_error, DynamoStore};
 impl DynamoStore {
     /// A put of a read item under `condition` (over `#v` version, `#d` deleted, `:v`, `:false`); a failed
     /// condition means the stored item wins.
-    async fn guarded_write(
-        &self,
-        item: &ReadItem,
-        condition: &str,
-    ) -> Result<WriteOutcome, StoreError> {
+    async fn guarded_write(&self, item: &ReadItem, condition: &str) -> StoreResult<WriteOutcome> {
         let stored = item.to_item();
         let mut request = self
             .client
@@ -49,43 +45,43 @@ impl DynamoStore {
     }
 }
 
+/// When a put may replace the stored read item, as a condition expression (see `guarded_write`).
+fn condition_to_write(overwrite: Overwrite, tombstone: bool) -> &'static str {
+    const OLDER_LIVE: &str =
+        "attribute_not_exists(PK) OR (#v < :v AND (attribute_not_exists(#d) OR #d = :false))";
+    const NOT_NEWER_LIVE: &str =
+        "attribute_not_exists(PK) OR (#v <= :v AND (attribute_not_exists(#d) OR #d = :false))";
+    match (overwrite, tombstone) {
+        (Overwrite::Older, _) => OLDER_LIVE,
+        // A tombstone may only be repaired by a tombstone.
+        (Overwrite::NotNewer, true) => "attribute_not_exists(PK) OR #v <= :v",
+        (Overwrite::NotNewer, false) => NOT_NEWER_LIVE,
+    }
+}
+
 #[async_trait]
 impl ReadModel for DynamoStore {
-    async fn read_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+    async fn read_item_json(&self, key: &ItemKey) -> StoreResult<Option<String>> {
         Ok(self
             .get(key)
             .await?
             .map(|item| Value::Object(item.attributes).to_string()))
     }
 
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.guarded_write(
-            item,
-            "attribute_not_exists(PK) OR (#v < :v AND (attribute_not_exists(#d) OR #d = :false))",
-        )
-        .await
+    async fn write_read_item(&self, item: &ReadItem, rule: Overwrite) -> StoreResult<WriteOutcome> {
+        let condition = condition_to_write(rule, item.deleted);
+        self.guarded_write(item, condition).await
     }
 
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        // A tombstone may only be repaired by a tombstone.
-        let rule = if item.deleted {
-            "attribute_not_exists(PK) OR #v <= :v"
-        } else {
-            "attribute_not_exists(PK) OR (#v <= :v AND (attribute_not_exists(#d) OR #d = :false))"
-        };
-        self.guarded_write(item, rule).await
-    }
-
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete_read_item(&self, key: &ItemKey) -> StoreResult<()> {
         self.delete(key).await
     }
 
     async fn list_read_items(
         &self,
         kinds: &[ReadItemKind],
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError> {
+        page: Scan<'_>,
+    ) -> StoreResult<Page<ReadItem>> {
         if kinds.is_empty() {
             return Ok(Page {
                 items: Vec::new(),
@@ -109,7 +105,7 @@ impl ReadModel for DynamoStore {
                 .expression_attribute_values(format!(":s{n}"), AttributeValue::S(sk.into()));
         }
         let scan = scan.filter_expression(clauses.join(" OR "));
-        let page = self.scan_page(segment, cursor, scan).await?;
+        let page = self.scan_page(page, scan).await?;
         let mut items = Vec::new();
         for item in page.items {
             items.push(ReadItem::decode(from_item(item)?)?);
@@ -120,7 +116,7 @@ impl ReadModel for DynamoStore {
         })
     }
 
-    async fn query_read_items(&self, query: &Query) -> Result<Page<ReadItem>, StoreError> {
+    async fn query_read_items(&self, query: &Query) -> StoreResult<Page<ReadItem>> {
         self.query_items(query).await?.into_read_items()
     }
 }

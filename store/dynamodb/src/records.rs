@@ -4,18 +4,18 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use store::{Item, ItemKey, Page, Query, Records, StoreError};
+use store::{CountOnce, Item, ItemKey, Page, Query, Records, StoreError, StoreResult};
 
 use crate::attributes::{key_attributes, to_item};
 use crate::{classified, service_error, DynamoStore};
 
 #[async_trait]
 impl Records for DynamoStore {
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+    async fn get_item(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
         self.get(key).await
     }
 
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+    async fn put_item(&self, item: &Item) -> StoreResult<()> {
         store::ensure_not_event(&item.key)?;
         self.client
             .put_item()
@@ -27,27 +27,22 @@ impl Records for DynamoStore {
         Ok(())
     }
 
-    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete_item(&self, key: &ItemKey) -> StoreResult<()> {
         store::ensure_not_event(key)?;
         self.delete(key).await
     }
 
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+    async fn query(&self, query: &Query) -> StoreResult<Page<Item>> {
         self.query_items(query).await
     }
 
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError> {
-        store::ensure_countable(marker, counter, increments)?;
+    async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool> {
+        store::ensure_countable(count)?;
         let mut add = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key_attributes(counter)));
-        let mut clauses = Vec::with_capacity(increments.len());
-        for (index, (field, delta)) in increments.iter().enumerate() {
+            .set_key(Some(key_attributes(count.counter)));
+        let mut clauses = Vec::with_capacity(count.increments.len());
+        for (index, (field, delta)) in count.increments.iter().enumerate() {
             clauses.push(format!("#f{index} :v{index}"));
             add = add
                 .expression_attribute_names(format!("#f{index}"), *field)
@@ -61,16 +56,10 @@ impl Records for DynamoStore {
             .build()
             .map_err(StoreError::engine)?;
         let writes = vec![
-            self.put_new(key_attributes(marker))?,
+            self.put_new(key_attributes(count.marker))?,
             TransactWriteItem::builder().update(add).build(),
         ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
+        match self.transact(writes).await {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(service)) => match service.into_err() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled)

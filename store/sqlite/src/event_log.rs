@@ -6,7 +6,8 @@ use events::{EventEnvelope, RedactedEvent};
 use rusqlite::params;
 use store::keys::{self, EVENT_SK_PREFIX};
 use store::{
-    codec, cursor, AggregateRef, AppendRequest, EventLog, Item, ItemKey, Page, Segment, StoreError,
+    codec, cursor, AggregateRef, AppendRequest, EventLog, Item, ItemKey, Page, Scan, StoreError,
+    StoreResult,
 };
 
 use crate::connection::Cached;
@@ -16,10 +17,7 @@ use crate::{
 };
 
 /// The guards, removals and tallies of an append, in its transaction.
-fn write_beside_events(
-    tx: &rusqlite::Transaction<'_>,
-    request: &AppendRequest,
-) -> Result<(), StoreError> {
+fn write_beside_events(tx: &rusqlite::Transaction<'_>, request: &AppendRequest) -> StoreResult<()> {
     for guard in &request.guards {
         let key = &guard.item.key;
         let inserted = tx.execute_cached(
@@ -56,7 +54,7 @@ fn write_beside_events(
 
 #[async_trait]
 impl EventLog for SqliteStore {
-    async fn append(&self, request: AppendRequest) -> Result<(), StoreError> {
+    async fn append(&self, request: AppendRequest) -> StoreResult<()> {
         let aggregate = request.aggregate()?;
         let items: Vec<(u64, Item)> = request
             .events
@@ -99,16 +97,8 @@ impl EventLog for SqliteStore {
         .await
     }
 
-    async fn load_events(
-        &self,
-        aggregate: &AggregateRef,
-        after_version: u64,
-    ) -> Result<Vec<EventEnvelope>, StoreError> {
-        let (pk, from, to) = keys::events_after(
-            aggregate.aggregate_type,
-            &aggregate.aggregate_id,
-            after_version,
-        );
+    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
+        let (pk, from, to) = keys::events_after(of, after);
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(
@@ -132,11 +122,8 @@ impl EventLog for SqliteStore {
         .await
     }
 
-    async fn first_event(
-        &self,
-        aggregate: &AggregateRef,
-    ) -> Result<Option<EventEnvelope>, StoreError> {
-        let key = keys::event_key(aggregate.aggregate_type, &aggregate.aggregate_id, 1);
+    async fn first_event(&self, of: &AggregateRef) -> StoreResult<Option<EventEnvelope>> {
+        let key = keys::event_key(of.aggregate_type, &of.aggregate_id, 1);
         self.read(move |connection| {
             let attributes = stored_attributes(connection, &key)?;
             attributes
@@ -146,11 +133,8 @@ impl EventLog for SqliteStore {
         .await
     }
 
-    async fn list_aggregates(
-        &self,
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<AggregateRef>, StoreError> {
+    async fn list_aggregates(&self, scan: Scan<'_>) -> StoreResult<Page<AggregateRef>> {
+        let Scan { segment, cursor } = scan;
         const PAGE: i64 = 500;
         segment.validate()?;
         let start_after = cursor.map(cursor::decode_any).transpose()?;
@@ -188,7 +172,7 @@ impl EventLog for SqliteStore {
         .await
     }
 
-    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> Result<(), StoreError> {
+    async fn redact_legacy_event(&self, redaction: &RedactedEvent) -> StoreResult<()> {
         let key = keys::event_key(
             redaction.aggregate_type,
             &redaction.aggregate_id,
@@ -218,7 +202,7 @@ impl EventLog for SqliteStore {
         .await
     }
 
-    async fn purge_residue(&self) -> Result<(), StoreError> {
+    async fn purge_residue(&self) -> StoreResult<()> {
         // Only the writer writes, so only it needs `secure_delete`; the checkpoint copies every frame into
         // the database and empties the log, whose old frames would otherwise keep overwritten pages.
         let (busy, _, _): (i64, i64, i64) = self

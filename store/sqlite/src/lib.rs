@@ -18,6 +18,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use serde_json::Value;
 use store::{
     attributes_from_json, cursor, Attributes, Item, ItemKey, Page, Query, QueryTarget, StoreError,
+    StoreResult,
 };
 
 use connection::{busy, Cached, Readers, CHECKPOINT_PAGES};
@@ -64,7 +65,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in the file at `path`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref();
         let mut store = Self::setup(Connection::open(path).map_err(StoreError::engine)?)?;
         store.readers = Some(Arc::new(Readers {
@@ -90,7 +91,7 @@ impl SqliteStore {
     /// Opens the store with a change feed: the receiver gets the key of every event after its commit.
     pub fn open_with_feed(
         path: impl AsRef<Path>,
-    ) -> Result<(Self, tokio::sync::mpsc::UnboundedReceiver<ItemKey>), StoreError> {
+    ) -> StoreResult<(Self, tokio::sync::mpsc::UnboundedReceiver<ItemKey>)> {
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         let mut store = Self::open(path)?;
         store.feed = Some(sender);
@@ -98,11 +99,11 @@ impl SqliteStore {
     }
 
     /// A store that lives in memory only, for tests.
-    pub fn in_memory() -> Result<Self, StoreError> {
+    pub fn in_memory() -> StoreResult<Self> {
         Self::setup(Connection::open_in_memory().map_err(StoreError::engine)?)
     }
 
-    fn setup(mut connection: Connection) -> Result<Self, StoreError> {
+    fn setup(mut connection: Connection) -> StoreResult<Self> {
         connection
             .busy_handler(Some(busy::handler))
             .map_err(StoreError::engine)?;
@@ -133,7 +134,7 @@ pub(crate) fn to_json(attributes: &Attributes) -> String {
 }
 
 /// SQLite integers are signed; versions are bounded by the key format far below `i64::MAX`.
-pub(crate) fn sql_version(version: u64) -> Result<i64, StoreError> {
+pub(crate) fn sql_version(version: u64) -> StoreResult<i64> {
     i64::try_from(version).map_err(|_| StoreError::InvalidRequest("version out of range".into()))
 }
 
@@ -157,17 +158,14 @@ pub(crate) fn stable_hash(text: &str) -> u32 {
 pub(crate) fn stored_attributes(
     connection: &Connection,
     key: &ItemKey,
-) -> Result<Option<Attributes>, StoreError> {
+) -> StoreResult<Option<Attributes>> {
     stored_text(connection, key)?
         .map(|text| attributes_from_json(key, &text))
         .transpose()
 }
 
 /// The item's attributes as stored: the text of one JSON object.
-pub(crate) fn stored_text(
-    connection: &Connection,
-    key: &ItemKey,
-) -> Result<Option<String>, StoreError> {
+pub(crate) fn stored_text(connection: &Connection, key: &ItemKey) -> StoreResult<Option<String>> {
     connection
         .query_row_cached(
             "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
@@ -186,7 +184,7 @@ pub(crate) fn add_to_counter(
     key: &ItemKey,
     field: &str,
     delta: i64,
-) -> Result<i64, StoreError> {
+) -> StoreResult<i64> {
     let mut attributes = stored_attributes(tx, key)?.unwrap_or_default();
     let count = attributes.get(field).and_then(Value::as_i64).unwrap_or(0) + delta;
     attributes.insert(field.to_owned(), Value::from(count));
@@ -200,7 +198,7 @@ pub(crate) fn add_to_counter(
 }
 
 /// Removes the row at `key`, if any.
-pub(crate) async fn delete_row(store: &SqliteStore, key: &ItemKey) -> Result<(), StoreError> {
+pub(crate) async fn delete_row(store: &SqliteStore, key: &ItemKey) -> StoreResult<()> {
     let key = key.clone();
     store
         .with_connection(move |connection| {
@@ -217,10 +215,7 @@ pub(crate) async fn delete_row(store: &SqliteStore, key: &ItemKey) -> Result<(),
 
 /// One page of live items of a partition or of the index: what both a records query and a read-model query
 /// read.
-pub(crate) async fn query_items(
-    store: &SqliteStore,
-    query: &Query,
-) -> Result<Page<Item>, StoreError> {
+pub(crate) async fn query_items(store: &SqliteStore, query: &Query) -> StoreResult<Page<Item>> {
     let start_after = query.start_after()?;
     let query = query.clone();
     store
@@ -331,13 +326,19 @@ mod tests {
 
     const PAGE: u64 = 4096;
 
+    /// A store in a new file after `count` writes of most of a page each, and its WAL's size.
+    async fn written(name: &str, count: usize) -> (StoreFile, u64) {
+        let file = StoreFile::new(name);
+        write_pages(&file.store, 0, count).await;
+        let size = file.wal_size();
+        (file, size)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_is_checkpointed_in_the_background_and_starts_over() {
-        let file = StoreFile::new("background");
-        let (store, wal_size) = (&file.store, || file.wal_size());
         // Each write adds five pages or so to the WAL (its row, its overflow, the index pages above).
-        write_pages(store, 0, 300).await;
-        let after_first = wal_size();
+        let (file, after_first) = written("background", 300).await;
+        let store = &file.store;
         assert!(
             after_first > 1000 * PAGE,
             "the WAL holds the writes: {after_first} bytes"
@@ -350,7 +351,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         write_pages(store, 300, 300).await;
-        let after_second = wal_size();
+        let after_second = file.wal_size();
         assert!(
             after_second < after_first + 300 * PAGE,
             "the second 300 writes reused the WAL ({after_first} then {after_second} bytes)"
@@ -359,10 +360,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_without_a_pause_still_keep_the_wal_bounded() {
-        let file = StoreFile::new("ceiling");
-        let (store, wal_size) = (&file.store, || file.wal_size());
-        write_pages(store, 0, 3000).await;
-        let size = wal_size();
+        let (_file, size) = written("ceiling", 3000).await;
         let threshold = u64::try_from(CHECKPOINT_PAGES).unwrap() * PAGE;
         assert!(
             size < 2 * threshold,

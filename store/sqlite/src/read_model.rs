@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter};
 use store::{
-    cursor, ItemKey, Page, Query, ReadItem, ReadItemKind, ReadModel, Segment, SortKeyMatch,
-    StoreError, WriteOutcome,
+    cursor, ItemKey, Overwrite, Page, Query, ReadItem, ReadItemKind, ReadModel, Scan, SortKeyMatch,
+    StoreError, StoreResult, WriteOutcome,
 };
 
 use crate::{
@@ -13,14 +13,30 @@ use crate::{
     SqliteStore,
 };
 
-impl SqliteStore {
-    /// An upsert whose update only fires where `rule` holds for the stored item: the same rules as the
-    /// DynamoDB engine's condition expressions.
-    async fn guarded_write(
-        &self,
-        item: &ReadItem,
-        rule: &'static str,
-    ) -> Result<WriteOutcome, StoreError> {
+/// When an upsert may replace the stored read item, in SQL over the stored row (`items`) and the new one
+/// (`excluded`): the same rules as the DynamoDB engine's condition expressions.
+fn upsert_rule(overwrite: Overwrite) -> &'static str {
+    match overwrite {
+        Overwrite::Older => "items.deleted = 0 AND items.version < excluded.version",
+        // A tombstone may only be repaired by a tombstone.
+        Overwrite::NotNewer => {
+            "(items.deleted = 0 OR excluded.deleted = 1) AND items.version <= excluded.version"
+        }
+    }
+}
+
+#[async_trait]
+impl ReadModel for SqliteStore {
+    async fn read_item_json(&self, key: &ItemKey) -> StoreResult<Option<String>> {
+        let key = key.clone();
+        self.read(move |connection| stored_text(connection, &key))
+            .await
+    }
+
+    /// An upsert whose update only fires where the overwrite's rule holds for the stored item: the same
+    /// rules as the DynamoDB engine's condition expressions.
+    async fn write_read_item(&self, item: &ReadItem, rule: Overwrite) -> StoreResult<WriteOutcome> {
+        let rule = upsert_rule(rule);
         let stored = item.to_item();
         let version = sql_version(item.version)?;
         let deleted = item.deleted;
@@ -51,43 +67,17 @@ impl SqliteStore {
         })
         .await
     }
-}
 
-#[async_trait]
-impl ReadModel for SqliteStore {
-    async fn read_item_json(&self, key: &ItemKey) -> Result<Option<String>, StoreError> {
-        let key = key.clone();
-        self.read(move |connection| stored_text(connection, &key))
-            .await
-    }
-
-    async fn put_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        self.guarded_write(
-            item,
-            "items.deleted = 0 AND items.version < excluded.version",
-        )
-        .await
-    }
-
-    async fn repair_read_item(&self, item: &ReadItem) -> Result<WriteOutcome, StoreError> {
-        // A tombstone may only be repaired by a tombstone.
-        self.guarded_write(
-            item,
-            "(items.deleted = 0 OR excluded.deleted = 1) AND items.version <= excluded.version",
-        )
-        .await
-    }
-
-    async fn delete_read_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete_read_item(&self, key: &ItemKey) -> StoreResult<()> {
         delete_row(self, key).await
     }
 
     async fn list_read_items(
         &self,
         kinds: &[ReadItemKind],
-        segment: Segment,
-        cursor: Option<&str>,
-    ) -> Result<Page<ReadItem>, StoreError> {
+        scan: Scan<'_>,
+    ) -> StoreResult<Page<ReadItem>> {
+        let Scan { segment, cursor } = scan;
         const PAGE: i64 = 500;
         segment.validate()?;
         if kinds.is_empty() {
@@ -139,7 +129,7 @@ impl ReadModel for SqliteStore {
         .await
     }
 
-    async fn query_read_items(&self, query: &Query) -> Result<Page<ReadItem>, StoreError> {
+    async fn query_read_items(&self, query: &Query) -> StoreResult<Page<ReadItem>> {
         query_items(self, query).await?.into_read_items()
     }
 }

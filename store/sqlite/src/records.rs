@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::params;
-use store::{Item, ItemKey, Page, Query, Records, StoreError};
+use store::{CountOnce, Item, ItemKey, Page, Query, Records, StoreError, StoreResult};
 
 use crate::connection::Cached;
 use crate::{
@@ -12,7 +12,7 @@ use crate::{
 
 #[async_trait]
 impl Records for SqliteStore {
-    async fn get_item(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+    async fn get_item(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
         let key = key.clone();
         self.read(move |connection| {
             let attributes = stored_attributes(connection, &key)?;
@@ -21,7 +21,7 @@ impl Records for SqliteStore {
         .await
     }
 
-    async fn put_item(&self, item: &Item) -> Result<(), StoreError> {
+    async fn put_item(&self, item: &Item) -> StoreResult<()> {
         store::ensure_not_event(&item.key)?;
         let item = item.clone();
         self.with_connection(move |connection| {
@@ -37,24 +37,20 @@ impl Records for SqliteStore {
         .await
     }
 
-    async fn delete_item(&self, key: &ItemKey) -> Result<(), StoreError> {
+    async fn delete_item(&self, key: &ItemKey) -> StoreResult<()> {
         store::ensure_not_event(key)?;
         delete_row(self, key).await
     }
 
-    async fn query(&self, query: &Query) -> Result<Page<Item>, StoreError> {
+    async fn query(&self, query: &Query) -> StoreResult<Page<Item>> {
         query_items(self, query).await
     }
 
-    async fn increment_once(
-        &self,
-        marker: &ItemKey,
-        counter: &ItemKey,
-        increments: &[(&str, i64)],
-    ) -> Result<bool, StoreError> {
-        store::ensure_countable(marker, counter, increments)?;
-        let (marker, counter) = (marker.clone(), counter.clone());
-        let increments: Vec<(String, i64)> = increments
+    async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool> {
+        store::ensure_countable(count)?;
+        let (marker, counter) = (count.marker.clone(), count.counter.clone());
+        let increments: Vec<(String, i64)> = count
+            .increments
             .iter()
             .map(|(field, delta)| ((*field).to_owned(), *delta))
             .collect();

@@ -206,7 +206,7 @@ fn expected_summary(script: &Script, user: &str) -> Value {
     let balance: Decimal = open.iter().map(|d| d.balance).sum();
     let weighted: Decimal = open.iter().map(|d| d.balance * d.rate).sum();
     let mut by_frequency = serde_json::Map::new();
-    for frequency in PaymentFrequency::ALL {
+    for &frequency in PaymentFrequency::ALL {
         let of_kind: Vec<&&ModelDebt> = open.iter().filter(|d| d.frequency == frequency).collect();
         if !of_kind.is_empty() {
             let total: Decimal = of_kind.iter().map(|d| d.balance).sum();

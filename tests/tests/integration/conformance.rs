@@ -16,8 +16,8 @@ use integration_tests::{
 use serde_json::json;
 use store::keys;
 use store::{
-    AggregateRef, AppendRequest, Engine, Item, ItemKey, Query, ReadItem, ReadItemKind, Segment,
-    SortKeyMatch, StoreError, WriteOutcome,
+    AggregateRef, AppendRequest, CountOnce, Engine, Item, ItemKey, Query, ReadItem, ReadItemKind,
+    Scan, Segment, SortKeyMatch, StoreError, WriteOutcome,
 };
 use uuid::Uuid;
 
@@ -424,13 +424,17 @@ pub async fn an_older_read_item_write_is_ignored(store: Store) {
     assert_eq!(stored, debt_item("alice", &id, 3, "v3"));
 }
 
-pub async fn a_tombstone_is_never_revived(store: Store) {
+/// A new debt of alice's read item at version 2, named `name`: its id and key.
+async fn alices_debt_at_version_2(store: &Store, name: &str) -> (String, ItemKey) {
     let id = new_id();
+    let written = store.put_read_item(&debt_item("alice", &id, 2, name)).await;
+    assert_eq!(written.unwrap(), WriteOutcome::Written);
     let key = keys::debt_read_key("alice", &id);
-    store
-        .put_read_item(&debt_item("alice", &id, 2, "live"))
-        .await
-        .unwrap();
+    (id, key)
+}
+
+pub async fn a_tombstone_is_never_revived(store: Store) {
+    let (id, key) = alices_debt_at_version_2(&store, "live").await;
     let mut tombstone = debt_item("alice", &id, 3, "live");
     tombstone.deleted = true;
     assert_eq!(
@@ -594,7 +598,10 @@ pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
             let mut cursor: Option<String> = None;
             loop {
                 let page = store
-                    .list_aggregates(segment, cursor.as_deref())
+                    .list_aggregates(Scan {
+                        segment,
+                        cursor: cursor.as_deref(),
+                    })
                     .await
                     .unwrap();
                 found.extend(page.items);
@@ -674,12 +681,7 @@ pub async fn an_items_json_text_holds_its_attributes(store: Store) {
 }
 
 pub async fn repair_replaces_same_version_but_never_newer(store: Store) {
-    let id = new_id();
-    let key = keys::debt_read_key("alice", &id);
-    store
-        .put_read_item(&debt_item("alice", &id, 2, "right"))
-        .await
-        .unwrap();
+    let (id, key) = alices_debt_at_version_2(&store, "right").await;
     let read = |store: Store| {
         let key = key.clone();
         async move { ReadItem::from_item(store.get_item(&key).await.unwrap().unwrap()).unwrap() }
@@ -728,7 +730,13 @@ async fn list_in_segments(store: &Store, kinds: &[ReadItemKind]) -> Vec<ItemKey>
         let mut cursor: Option<String> = None;
         loop {
             let page = store
-                .list_read_items(kinds, Segment { index, total: 3 }, cursor.as_deref())
+                .list_read_items(
+                    kinds,
+                    Scan {
+                        segment: Segment { index, total: 3 },
+                        cursor: cursor.as_deref(),
+                    },
+                )
                 .await
                 .unwrap();
             found.extend(page.items.into_iter().map(|item| item.key));
@@ -792,6 +800,21 @@ pub async fn read_items_are_listed_once_across_scan_segments(store: Store) {
     assert!(list_in_segments(&store, &[]).await.is_empty());
 }
 
+/// Counts `increments` on `counter` once for `marker`: whether it counted.
+async fn count_once(
+    store: &Store,
+    marker: &ItemKey,
+    counter: &ItemKey,
+    increments: &[(&str, i64)],
+) -> Result<bool, StoreError> {
+    let count = CountOnce {
+        marker,
+        counter,
+        increments,
+    };
+    store.increment_once(&count).await
+}
+
 pub async fn a_marked_increment_counts_once(store: Store) {
     let counter = ItemKey::new(format!("COUNTERS#{}", new_id()), "DAY#2026-11-28");
     let count = |item: Option<Item>, field: &str| {
@@ -805,8 +828,7 @@ pub async fn a_marked_increment_counts_once(store: Store) {
     for marker in std::iter::repeat_n(first.clone(), 8).chain([second.clone()]) {
         let (store, counter) = (Arc::clone(&store), counter.clone());
         deliveries.spawn(async move {
-            store
-                .increment_once(&marker, &counter, &[("debts_created", 1)])
+            count_once(&store, &marker, &counter, &[("debts_created", 1)])
                 .await
                 .unwrap()
         });
@@ -830,23 +852,19 @@ pub async fn a_marked_increment_counts_once(store: Store) {
     // Several fields move together, by any amount (a payment counts 1 and adds its cents).
     let third = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
     let payment = [("payments_recorded", 1), ("paid_cents", 12_345)];
-    assert!(store
-        .increment_once(&third, &counter, &payment)
+    assert!(count_once(&store, &third, &counter, &payment)
         .await
         .unwrap());
-    assert!(!store
-        .increment_once(&third, &counter, &payment)
+    assert!(!count_once(&store, &third, &counter, &payment)
         .await
         .unwrap());
-    assert!(!store
-        .increment_once(&first, &counter, &[("debts_deleted", 1)])
+    let deleted = [("debts_deleted", 1)];
+    assert!(!count_once(&store, &first, &counter, &deleted)
         .await
         .unwrap());
     let fourth = ItemKey::new(counter.pk.clone(), format!("SEEN#{}", new_id()));
-    assert!(store
-        .increment_once(&fourth, &counter, &[("paid_cents", 5)])
-        .await
-        .unwrap());
+    let cents = [("paid_cents", 5)];
+    assert!(count_once(&store, &fourth, &counter, &cents).await.unwrap());
     let stored = store.get_item(&counter).await.unwrap();
     assert_eq!(count(stored.clone(), "debts_created"), Some(2));
     assert_eq!(count(stored.clone(), "debts_deleted"), None);
@@ -861,16 +879,14 @@ pub async fn a_marked_increment_counts_once(store: Store) {
         &[("paid_cents", 1), ("paid_cents", 2)],
     ];
     for increments in refusals {
-        let refused = store.increment_once(&first, &counter, increments).await;
+        let refused = count_once(&store, &first, &counter, increments).await;
         assert!(
             matches!(refused, Err(StoreError::InvalidRequest(_))),
             "{increments:?}: {refused:?}"
         );
     }
     let event_key = keys::event_key(events::AggregateType::User, "alice", 1);
-    let refused = store
-        .increment_once(&event_key, &counter, &[("debts_created", 1)])
-        .await;
+    let refused = count_once(&store, &event_key, &counter, &[("debts_created", 1)]).await;
     assert!(
         matches!(refused, Err(StoreError::InvalidRequest(_))),
         "{refused:?}"

@@ -69,13 +69,7 @@ async fn the_original_readme_flow_works_end_to_end(store: TestStore) {
     assert_eq!(debt.header("x-correlation-id"), Some(correlation.as_str()));
     assert_eq!(debt.header("content-type"), Some("application/json"));
 
-    let events = api
-        .store
-        .stores
-        .events
-        .load_events(&debt_ref(debt_id), 0)
-        .await
-        .unwrap();
+    let events = api.store.history(&debt_ref(debt_id)).await;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0].correlation_id.to_string(),
@@ -83,6 +77,31 @@ async fn the_original_readme_flow_works_end_to_end(store: TestStore) {
         "the correlation id is stored in the event"
     );
     assert_eq!(events[0].actor, alice);
+}
+
+/// `updates` balance updates of the debt sent at once, each with `if_match` when given: their statuses.
+async fn concurrent_updates(
+    api: &Arc<Api>,
+    debt_id: &str,
+    owner: &str,
+    updates: u64,
+    if_match: Option<&str>,
+) -> Vec<u16> {
+    let mut tasks = Vec::new();
+    for n in 0..updates {
+        let mut request = debt_request("PUT /debts/{debt_id}", debt_id, owner)
+            .json(json!({"current_balance": format!("{}.00", 1000 + n)}));
+        if let Some(etag) = if_match {
+            request = request.header("If-Match", etag);
+        }
+        let api = Arc::clone(api);
+        tasks.push(tokio::spawn(async move { api.call(request).await.status }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    statuses
 }
 
 async fn twenty_concurrent_updates_with_one_if_match_give_one_success(store: TestStore) {
@@ -93,24 +112,7 @@ async fn twenty_concurrent_updates_with_one_if_match_give_one_success(store: Tes
     let debt_id = debt.body["data"]["debt_id"].as_str().unwrap().to_owned();
     let etag = debt.header("etag").unwrap().to_owned();
 
-    let mut tasks = Vec::new();
-    for n in 0..20 {
-        let api = Arc::clone(&api);
-        let (debt_id, etag, alice) = (debt_id.clone(), etag.clone(), alice.clone());
-        tasks.push(tokio::spawn(async move {
-            api.call(
-                debt_request("PUT /debts/{debt_id}", &debt_id, &alice)
-                    .header("If-Match", etag)
-                    .json(json!({"current_balance": format!("{}.00", 1000 + n)})),
-            )
-            .await
-            .status
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let mut statuses = concurrent_updates(&api, &debt_id, &alice, 20, Some(&etag)).await;
     statuses.sort();
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
@@ -134,22 +136,7 @@ async fn concurrent_updates_without_if_match_lose_nothing(store: TestStore) {
     let alice = username();
     let debt = api.create_debt(&alice).await;
     let debt_id = debt.body["data"]["debt_id"].as_str().unwrap().to_owned();
-    let mut tasks = Vec::new();
-    for n in 0..8 {
-        let (api, debt_id, alice) = (Arc::clone(&api), debt_id.clone(), alice.clone());
-        tasks.push(tokio::spawn(async move {
-            api.call(
-                debt_request("PUT /debts/{debt_id}", &debt_id, &alice)
-                    .json(json!({"current_balance": format!("{}.00", 2000 + n)})),
-            )
-            .await
-            .status
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses = concurrent_updates(&api, &debt_id, &alice, 8, None).await;
     let successes = statuses.iter().filter(|s| **s == 200).count();
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 409),
@@ -318,22 +305,10 @@ async fn an_idempotent_retry_appends_nothing(store: TestStore) {
     let before = api.store.snapshot().await;
     let retry = api.call(register("bobs password")).await;
     assert_eq!((retry.status, &retry.body), (201, &first.body));
-    assert_eq!(
-        api.store.snapshot().await,
-        before,
-        "the retry wrote nothing"
-    );
+    api.assert_unchanged(&before, "the retry wrote nothing")
+        .await;
     assert_eq!(api.call(register("another password")).await.status, 422);
-    assert_eq!(
-        api.store
-            .stores
-            .events
-            .load_events(&user_ref(&bob), 0)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(api.store.history(&user_ref(&bob)).await.len(), 1);
 }
 
 async fn every_bad_input_class_is_a_4xx_that_writes_nothing(store: TestStore) {
@@ -382,36 +357,17 @@ async fn every_bad_input_class_is_a_4xx_that_writes_nothing(store: TestStore) {
     ];
     for (what, request, status, field) in cases {
         let response = api.call(request).await;
-        assert_eq!(response.status, status, "{what}: {:?}", response.body);
-        assert_eq!(
-            response.header("content-type"),
-            Some("application/problem+json"),
-            "{what}"
-        );
-        for member in ["type", "title", "status", "detail"] {
-            assert!(
-                response.body.get(member).is_some(),
-                "{what}: problem without {member}"
-            );
-        }
+        response.problem_detail(status, what);
         if let Some(field) = field {
-            let fields: Vec<&str> = response.body["errors"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["field"].as_str().unwrap())
-                .collect();
+            let fields = response.strings("/errors", "field");
             assert!(
                 fields.contains(&field),
                 "{what}: errors name {fields:?}, not {field}"
             );
         }
     }
-    assert_eq!(
-        api.store.snapshot().await,
-        before,
-        "no refused request wrote anything"
-    );
+    api.assert_unchanged(&before, "no refused request wrote anything")
+        .await;
 }
 
 async fn an_idempotent_retry_after_a_delete_is_a_conflict(store: TestStore) {
@@ -432,21 +388,10 @@ async fn an_idempotent_retry_after_a_delete_is_a_conflict(store: TestStore) {
     assert_eq!(deleted.status, 200);
     let before = api.store.snapshot().await;
     let retry = api.call(post()).await;
-    assert_eq!(retry.status, 409, "{:?}", retry.body);
-    assert_eq!(
-        retry.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert!(
-        retry.body["detail"].as_str().unwrap().contains("deleted"),
-        "{:?}",
-        retry.body
-    );
-    assert_eq!(
-        api.store.snapshot().await,
-        before,
-        "the retry wrote nothing"
-    );
+    let detail = retry.problem_detail(409, "a retry after the delete");
+    assert!(detail.contains("deleted"), "{detail}");
+    api.assert_unchanged(&before, "the retry wrote nothing")
+        .await;
 }
 
 /// A debt takes at most `MAX_EVENTS_PER_DEBT` events through updates (then 409, writing nothing); it can
@@ -500,13 +445,7 @@ async fn a_user_at_the_live_debt_limit_cannot_create_another(store: TestStore) {
     let last = api.create_debt(&alice).await;
     assert_eq!(last.status, 201, "{:?}", last.body);
 
-    let refused = api
-        .call(
-            ApiRequest::new("POST /debts", "/debts")
-                .as_user(&alice)
-                .json(car_loan()),
-        )
-        .await;
+    let refused = api.post_debt(&alice, car_loan()).await;
     assert_eq!(refused.status, 409, "{:?}", refused.body);
     let detail = refused.body["detail"].as_str().unwrap();
     assert!(
@@ -556,13 +495,7 @@ async fn a_clients_correlation_id_is_kept_when_it_is_visible_ascii(store: TestSt
         assert_eq!(debt.status, 201, "{sent:?}: {:?}", debt.body);
         let echoed = debt.header("x-correlation-id").unwrap().to_owned();
         let debt_id = debt.body["data"]["debt_id"].as_str().unwrap();
-        let events = api
-            .store
-            .stores
-            .events
-            .load_events(&debt_ref(debt_id), 0)
-            .await
-            .unwrap();
+        let events = api.store.history(&debt_ref(debt_id)).await;
         if kept {
             assert_eq!(echoed, sent, "the client's id comes back as it was sent");
             assert_eq!(events[0].client_correlation_id.as_deref(), Some(sent));

@@ -131,13 +131,6 @@ async fn debt_as_of(api: &Api, owner: &str, debt_id: &str, at: &str) -> Value {
     response.body["data"].clone()
 }
 
-fn erase(owner: &str, password: &str) -> ApiRequest {
-    ApiRequest::new("DELETE /users/{username}", format!("/users/{owner}"))
-        .path_param("username", owner)
-        .as_user(owner)
-        .json(json!({ "password": password }))
-}
-
 /// Every personal string the story writes, each unique to this run.
 struct Personal {
     email: String,
@@ -265,10 +258,8 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
 
     // Before: the events hold only ciphertext, the read model the clear text (the scan finds it there).
     let events = store
-        .engine
-        .load_events(&integration_tests::debt_ref(&debt_id), 0)
-        .await
-        .unwrap();
+        .sealed_history(&integration_tests::debt_ref(&debt_id))
+        .await;
     let stored = serde_json::to_string(&events).unwrap();
     assert!(!stored.contains(&personal.debt_name) && !stored.contains(&personal.notes[0]));
     assert!(stored.contains("\"enc\""), "{stored}");
@@ -288,7 +279,9 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         debt_as_of(&api, &alice, &debt_id, &before_erasure).await["current_balance"].clone();
 
     // A wrong password changes nothing.
-    let refused = api.call(erase(&alice, "not my password")).await;
+    let refused = api
+        .call(ApiRequest::erasure(&alice, "not my password"))
+        .await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(api
         .authorized(Some(&format!("Bearer {token}")))
@@ -298,16 +291,13 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     let mallory = username();
     api.register(&mallory).await;
     let not_yours = api
-        .call(
-            ApiRequest::new("DELETE /users/{username}", format!("/users/{alice}"))
-                .path_param("username", &alice)
-                .as_user(&mallory)
-                .json(json!({"password": "correct horse battery"})),
-        )
+        .call(ApiRequest::erasure(&alice, "correct horse battery").as_user(&mallory))
         .await;
     assert_eq!(not_yours.status, 404);
 
-    let erased = api.call(erase(&alice, "correct horse battery")).await;
+    let erased = api
+        .call(ApiRequest::erasure(&alice, "correct horse battery"))
+        .await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     assert_eq!(erased.body["data"]["debts"], 2);
     let entries = project_everything(&store).await;
@@ -330,12 +320,7 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
     );
     // The figures still add up: amounts are not personal.
     assert_eq!(summary_of(&store, &alice).await, summary_before);
-    let user_log = store
-        .stores
-        .events
-        .load_events(&integration_tests::user_ref(&alice), 0)
-        .await
-        .unwrap();
+    let user_log = store.history(&integration_tests::user_ref(&alice)).await;
     let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
     assert_eq!(
         kinds,
@@ -385,7 +370,9 @@ async fn a_users_erasure_leaves_no_personal_data_and_replays_the_same(store: Tes
         )
         .await;
     assert_eq!(login.status, 401);
-    let again = api.call(erase(&alice, "correct horse battery")).await;
+    let again = api
+        .call(ApiRequest::erasure(&alice, "correct horse battery"))
+        .await;
     assert_eq!(again.status, 404, "an erased user is gone: {}", again.body);
     let same_username = api
         .call(ApiRequest::new("POST /users", "/users").json(json!({
@@ -452,10 +439,8 @@ async fn a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_p
     assert!(store.engine.get_item(&key).await.unwrap().is_some());
     let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
     let stored = store
-        .engine
-        .load_events(&integration_tests::debt_ref(&debt_id), 0)
-        .await
-        .unwrap();
+        .sealed_history(&integration_tests::debt_ref(&debt_id))
+        .await;
     assert!(matches!(
         &stored[0].payload,
         events::EventPayload::DebtCreated(d) if matches!(d.debt_name, events::Personal::Sealed(_))
@@ -473,16 +458,13 @@ async fn a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_p
         "the legacy words are there before"
     );
 
-    let erased = api.call(erase(&bob, "correct horse battery")).await;
+    let erased = api
+        .call(ApiRequest::erasure(&bob, "correct horse battery"))
+        .await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     project_everything(&store).await;
     // Legacy events are redacted in place, and the log says which, right after the erasure.
-    let user_log = store
-        .stores
-        .events
-        .load_events(&integration_tests::user_ref(&bob), 0)
-        .await
-        .unwrap();
+    let user_log = store.history(&integration_tests::user_ref(&bob)).await;
     let kinds: Vec<&str> = user_log.iter().map(|e| e.event_type()).collect();
     assert_eq!(kinds, ["UserCreated", "UserErased", "LegacyEventRedacted"]);
     let events::EventPayload::LegacyEventRedacted(redacted) = &user_log[2].payload else {

@@ -78,18 +78,13 @@ async fn moto_the_handlers_seal_under_kms_and_an_erasure_shreds() {
         events::EventPayload::DebtCreated(created) => created.debt_name.clone(),
         other => panic!("{other:?}"),
     };
-    let stored = engine.engine.load_events(&debt, 0).await.unwrap();
+    let stored = engine.sealed_history(&debt).await;
     assert!(matches!(name(&stored), events::Personal::Sealed(_)));
     let opened = other_instance.load_events(&debt, 0).await.unwrap();
     assert_eq!(name(&opened), events::Personal::from("Kms loan"));
 
     let erased = api
-        .call(
-            ApiRequest::new("DELETE /users/{username}", format!("/users/{carol}"))
-                .path_param("username", &carol)
-                .as_user(&carol)
-                .json(json!({"password": "correct horse battery"})),
-        )
+        .call(ApiRequest::erasure(&carol, "correct horse battery"))
         .await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     let user = integration_tests::user_ref(&carol);

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use analytics::publish::{publish_batch, BusEntry, EventBus, PublishError};
 use async_trait::async_trait;
-use integration_tests::api::ApiRequest;
 use integration_tests::handlers::{car_loan, username, Api};
 use integration_tests::projection::{batch, records_for_all_events};
 use integration_tests::sqlite_test_store;
@@ -73,13 +72,7 @@ async fn every_function_reports_its_outcomes_as_embedded_metrics() {
         .to_owned();
     let mut bad = car_loan();
     bad["principal"] = json!(-1);
-    let refused = api
-        .call(
-            ApiRequest::new("POST /debts", "/debts")
-                .as_user(&alice)
-                .json(bad),
-        )
-        .await;
+    let refused = api.post_debt(&alice, bad).await;
     assert_eq!(refused.status, 422);
 
     let accepted = named(&captured, "Accepted");

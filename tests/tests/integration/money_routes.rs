@@ -26,16 +26,6 @@ async fn charge(api: &Api, owner: &str, debt_id: &str, body: Value) -> ApiRespon
         .await
 }
 
-fn field_error(response: &ApiResponse, field: &str) -> String {
-    assert_eq!(response.status, 422, "{}", response.body);
-    let errors = response.body["errors"].as_array().unwrap();
-    let error = errors
-        .iter()
-        .find(|e| e["field"] == field)
-        .unwrap_or_else(|| panic!("no error for {field}: {}", response.body));
-    error["message"].as_str().unwrap().to_owned()
-}
-
 async fn get_debt(api: &Api, owner: &str, debt_id: &str, as_of: Option<&str>) -> ApiResponse {
     let mut request = debt_request("GET /debts/{debt_id}", debt_id, owner);
     if let Some(at) = as_of {
@@ -104,7 +94,7 @@ async fn payments_lower_the_balance_until_the_debt_is_paid_off(store: TestStore)
     )
     .await;
     assert!(
-        field_error(&over, "amount").contains("10000.00"),
+        over.field_error("amount").contains("10000.00"),
         "{}",
         over.body
     );
@@ -132,24 +122,19 @@ async fn payments_lower_the_balance_until_the_debt_is_paid_off(store: TestStore)
         ),
     ] {
         let refused = pay(&api, &alice, &debt_id, body.clone()).await;
-        field_error(&refused, field);
+        refused.field_error(field);
     }
-    assert!(field_error(
-        &pay(
-            &api,
-            &alice,
-            &debt_id,
-            json!({"amount": "1", "paid_on": "2025-05-31"})
-        )
-        .await,
-        "paid_on"
+    assert!(pay(
+        &api,
+        &alice,
+        &debt_id,
+        json!({"amount": "1", "paid_on": "2025-05-31"})
     )
+    .await
+    .field_error("paid_on")
     .contains("2025-06-01"));
-    assert_eq!(
-        api.store.snapshot().await,
-        before,
-        "refusals leave nothing behind"
-    );
+    api.assert_unchanged(&before, "refusals leave nothing behind")
+        .await;
 
     let cleared = pay(
         &api,
@@ -211,7 +196,9 @@ async fn payments_lower_the_balance_until_the_debt_is_paid_off(store: TestStore)
             "charged_on",
         ),
     ] {
-        field_error(&charge(&api, &alice, &debt_id, body).await, field);
+        charge(&api, &alice, &debt_id, body)
+            .await
+            .field_error(field);
     }
     assert_eq!(api.event_count(&debt_id).await, 4);
 
@@ -224,12 +211,8 @@ async fn payments_lower_the_balance_until_the_debt_is_paid_off(store: TestStore)
         ))
         .await;
     let entries = history.body["data"].as_array().unwrap();
-    let types: Vec<&str> = entries
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        history.event_types(),
         [
             "DebtCreated",
             "PaymentRecorded",
@@ -373,13 +356,7 @@ async fn minimum_payments_are_set_on_create_and_update(store: TestStore) {
     let alice = username();
     let mut loan = car_loan();
     loan["minimum_payment"] = json!("250");
-    let created = api
-        .call(
-            ApiRequest::new("POST /debts", "/debts")
-                .as_user(&alice)
-                .json(loan),
-        )
-        .await;
+    let created = api.post_debt(&alice, loan).await;
     assert_eq!(created.status, 201, "{}", created.body);
     assert_eq!(created.body["data"]["minimum_payment"], "250.00");
     let debt_id = created.body["data"]["debt_id"].as_str().unwrap();
@@ -398,20 +375,13 @@ async fn minimum_payments_are_set_on_create_and_update(store: TestStore) {
         "{}",
         cleared.body
     );
-    field_error(
-        &put(json!({"minimum_payment": "-1"})).await,
-        "minimum_payment",
-    );
+    put(json!({"minimum_payment": "-1"}))
+        .await
+        .field_error("minimum_payment");
     let mut bad = car_loan();
     bad["minimum_payment"] = json!("1.234");
-    let refused = api
-        .call(
-            ApiRequest::new("POST /debts", "/debts")
-                .as_user(&alice)
-                .json(bad),
-        )
-        .await;
-    field_error(&refused, "minimum_payment");
+    let refused = api.post_debt(&alice, bad).await;
+    refused.field_error("minimum_payment");
     assert_eq!(api.event_count(debt_id).await, 3);
 }
 
@@ -476,11 +446,10 @@ async fn reads_as_of_an_instant_fold_the_events_recorded_by_then(store: TestStor
 
     // The list and the summary at each instant.
     let listed = |response: &ApiResponse| -> Vec<String> {
-        let mut ids: Vec<String> = response.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["debt_id"].as_str().unwrap().to_owned())
+        let mut ids: Vec<String> = response
+            .strings("/data", "debt_id")
+            .into_iter()
+            .map(str::to_owned)
             .collect();
         ids.sort();
         ids
@@ -545,9 +514,13 @@ async fn reads_as_of_an_instant_fold_the_events_recorded_by_then(store: TestStor
         "1700000000",
         "",
     ] {
-        field_error(&get_debt(&api, &alice, &debt_id, Some(bad)).await, "as_of");
-        field_error(&list_debts(&api, &alice, &[("as_of", bad)]).await, "as_of");
-        field_error(&summary(&api, &alice, Some(bad)).await, "as_of");
+        get_debt(&api, &alice, &debt_id, Some(bad))
+            .await
+            .field_error("as_of");
+        list_debts(&api, &alice, &[("as_of", bad)])
+            .await
+            .field_error("as_of");
+        summary(&api, &alice, Some(bad)).await.field_error("as_of");
     }
     assert_eq!(
         list_debts(&api, &alice, &[("status", "closed")])

@@ -24,13 +24,7 @@ async fn create(
     if let Some(minimum) = minimum {
         body["minimum_payment"] = json!(minimum);
     }
-    let created = api
-        .call(
-            ApiRequest::new("POST /debts", "/debts")
-                .as_user(owner)
-                .json(body),
-        )
-        .await;
+    let created = api.post_debt(owner, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["data"]["debt_id"].as_str().unwrap().to_owned()
 }
@@ -82,16 +76,6 @@ async fn schedule(
 ) -> ApiResponse {
     let request = debt_request("GET /debts/{debt_id}/schedule", debt_id, owner);
     api.call(asking(request, query, accept)).await
-}
-
-fn field(response: &ApiResponse, field: &str) -> String {
-    assert_eq!(response.status, 422, "{}", response.body);
-    let errors = response.body["errors"].as_array().unwrap();
-    let error = errors
-        .iter()
-        .find(|e| e["field"] == field)
-        .unwrap_or_else(|| panic!("{}", response.body));
-    error["message"].as_str().unwrap().to_owned()
 }
 
 async fn a_plan_follows_the_monthly_rules_to_the_cent(store: TestStore) {
@@ -268,12 +252,8 @@ async fn strategies_order_and_refusals(store: TestStore) {
     let small = create(&api, &alice, "Small", "500", "5", Some("50")).await;
     project(&api, &alice).await;
     let order = |answer: &ApiResponse| -> Vec<String> {
-        answer.body["data"]["debts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["debt_id"].as_str().unwrap().to_owned())
-            .collect()
+        let ids = answer.strings("/data/debts", "debt_id");
+        ids.into_iter().map(str::to_owned).collect()
     };
     let avalanche = plan(&api, &alice, &alice, &[("monthly_budget", "400")], None).await;
     assert_eq!(avalanche.status, 200, "{}", avalanche.body);
@@ -317,22 +297,21 @@ async fn strategies_order_and_refusals(store: TestStore) {
     assert_eq!(custom.status, 200, "{}", custom.body);
     assert_eq!(order(&custom), [small.clone(), high.clone()]);
 
-    assert!(field(
-        &plan(&api, &alice, &alice, &[], None).await,
-        "monthly_budget"
-    )
-    .contains("required"));
+    assert!(plan(&api, &alice, &alice, &[], None)
+        .await
+        .field_error("monthly_budget")
+        .contains("required"));
     for bad in ["0", "-5", "12.345", "lots"] {
-        field(
-            &plan(&api, &alice, &alice, &[("monthly_budget", bad)], None).await,
-            "monthly_budget",
-        );
+        plan(&api, &alice, &alice, &[("monthly_budget", bad)], None)
+            .await
+            .field_error("monthly_budget");
     }
-    assert!(field(
-        &plan(&api, &alice, &alice, &[("monthly_budget", "149.99")], None).await,
-        "monthly_budget"
-    )
-    .contains("150.00"));
+    assert!(
+        plan(&api, &alice, &alice, &[("monthly_budget", "149.99")], None)
+            .await
+            .field_error("monthly_budget")
+            .contains("150.00")
+    );
     // Each refused query names its field; a budget of 400 covers the minimums throughout.
     let twice = format!("{small},{small}");
     let refusals: [(&[(&str, &str)], &str); 7] = [
@@ -355,7 +334,9 @@ async fn strategies_order_and_refusals(store: TestStore) {
             .into_iter()
             .chain(query.iter().copied())
             .collect();
-        field(&plan(&api, &alice, &alice, &query, None).await, name);
+        plan(&api, &alice, &alice, &query, None)
+            .await
+            .field_error(name);
     }
     assert_eq!(
         plan(
@@ -375,17 +356,18 @@ async fn strategies_order_and_refusals(store: TestStore) {
     project(&api, &alice).await;
     let refused = plan(&api, &alice, &alice, &[("monthly_budget", "400")], None).await;
     assert!(
-        field(&refused, "minimum_payment").contains(&loose),
+        refused.field_error("minimum_payment").contains(&loose),
         "{}",
         refused.body
     );
-    field(&schedule(&api, &alice, &loose, &[], None).await, "payment");
+    schedule(&api, &alice, &loose, &[], None)
+        .await
+        .field_error("payment");
     // 3,000.00 at 2 % a month is 60.00 of interest: 60 a month would never lower it.
-    assert!(field(
-        &schedule(&api, &alice, &high, &[("payment", "60")], None).await,
-        "payment"
-    )
-    .contains("never"));
+    assert!(schedule(&api, &alice, &high, &[("payment", "60")], None)
+        .await
+        .field_error("payment")
+        .contains("never"));
     assert_eq!(
         schedule(&api, &alice, &high, &[("payment", "60.01")], None)
             .await

@@ -477,14 +477,8 @@ pub async fn queries_answer_from_read_items(store: Store) {
         .call(ApiRequest::new("GET /debts", "/debts").as_user("alice"))
         .await;
     assert_eq!(listed.status, 200);
-    let names: Vec<&str> = listed.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["debt_name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        listed.strings("/data", "debt_name"),
         ["Student loan", "Car"],
         "newest first, the deleted phone left out"
     );
@@ -496,13 +490,10 @@ pub async fn queries_answer_from_read_items(store: Store) {
                 .query("sort", "name"),
         )
         .await;
-    let names: Vec<&str> = by_name.body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["debt_name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Car", "Student loan"]);
+    assert_eq!(
+        by_name.strings("/data", "debt_name"),
+        ["Car", "Student loan"]
+    );
 }
 
 pub async fn history_shows_every_change_and_survives_deletion(store: Store) {
@@ -519,12 +510,8 @@ pub async fn history_shows_every_change_and_survives_deletion(store: Store) {
         .await;
     assert_eq!(history.status, 200, "{:?}", history.body);
     let entries = history.body["data"].as_array().unwrap();
-    let types: Vec<&str> = entries
-        .iter()
-        .map(|e| e["event_type"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        types,
+        history.event_types(),
         [
             "DebtCreated",
             "DebtUpdated",

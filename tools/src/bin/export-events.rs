@@ -11,59 +11,63 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tools::cli::{Failure, StoreArgs};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use tools::cli::{parse_args, per_second, Failure, StoreArgs};
 use tools::export::{export, ExportFilter, ExportProgress};
 
-const USAGE: &str =
-    "usage: export-events [--since TIME] [--until TIME] [--type T[,T...]] [--user NAME] \
-[--output FILE] [--store sqlite|dynamodb] [--data-dir DIR] [--table NAME]";
-
+/// Writes the event log as NDJSON, one documented envelope per line, streaming.
+#[derive(Parser)]
+#[command(name = "export-events")]
 struct Args {
-    filter: ExportFilter,
+    /// Events recorded at or after TIME (RFC 3339, or YYYY-MM-DD for UTC midnight).
+    #[arg(long, value_name = "TIME", value_parser = ExportFilter::parse_instant)]
+    since: Option<DateTime<Utc>>,
+    /// Events recorded before TIME.
+    #[arg(long, value_name = "TIME", value_parser = ExportFilter::parse_instant)]
+    until: Option<DateTime<Utc>>,
+    /// Only these event types (comma-separated; repeatable).
+    #[arg(long = "type", value_name = "T[,T...]")]
+    types: Vec<String>,
+    /// Only this user's events and their debts'.
+    #[arg(long)]
+    user: Option<String>,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short)]
     output: Option<PathBuf>,
+    #[command(flatten)]
     store: StoreArgs,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut parsed = Args {
-        filter: ExportFilter::default(),
-        output: None,
-        store: StoreArgs::from_env(),
-    };
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--since" => {
-                parsed.filter.since = Some(ExportFilter::parse_instant(&value("--since")?)?)
-            }
-            "--until" => {
-                parsed.filter.until = Some(ExportFilter::parse_instant(&value("--until")?)?)
-            }
-            "--type" => parsed.filter.add_types(&value("--type")?)?,
-            "--user" => parsed.filter.user = Some(value("--user")?.to_lowercase()),
-            "--output" | "-o" => parsed.output = Some(PathBuf::from(value("--output")?)),
-            "--help" | "-h" => return Err(USAGE.into()),
-            other if parsed.store.accept(other, &mut value)? => {}
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+impl Args {
+    fn filter(&self) -> Result<ExportFilter, String> {
+        let mut filter = ExportFilter {
+            since: self.since,
+            until: self.until,
+            user: self.user.as_deref().map(str::to_lowercase),
+            ..ExportFilter::default()
+        };
+        for types in &self.types {
+            filter.add_types(types)?;
         }
-    }
-    if let (Some(since), Some(until)) = (parsed.filter.since, parsed.filter.until) {
-        if since >= until {
-            return Err("--since must be before --until".into());
+        if let (Some(since), Some(until)) = (filter.since, filter.until) {
+            if since >= until {
+                return Err("--since must be before --until".into());
+            }
         }
+        Ok(filter)
     }
-    Ok(parsed)
 }
 
 fn report(progress: ExportProgress) {
-    let seconds = progress.elapsed.as_secs_f64().max(0.001);
-    eprintln!(
-        "export: {} aggregates, {} events read, {} written, {:.0} events/s",
-        progress.aggregates,
-        progress.events_read,
-        progress.events_written,
-        progress.events_read as f64 / seconds
-    );
+    let ExportProgress {
+        aggregates,
+        events_read,
+        events_written,
+        elapsed,
+    } = progress;
+    let rate = per_second(events_read, elapsed);
+    eprintln!("export: {aggregates} aggregates, {events_read} events read, {events_written} written, {rate:.0} events/s");
 }
 
 /// This process's peak resident set size (Linux's `VmHWM`), so a user can see that memory stays flat.
@@ -74,7 +78,10 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 async fn run() -> Result<(), Failure> {
-    let args = parse_args(std::env::args().skip(1)).map_err(Failure::Usage)?;
+    let args: Args = parse_args()?;
+    let filter = args
+        .filter()
+        .map_err(|e| Failure::Usage(format!("export-events: {e}")))?;
     let store =
         (args.store.open().await).map_err(|m| Failure::Usage(format!("export-events: {m}")))?;
     let mut out: Box<dyn Write> = match &args.output {
@@ -86,7 +93,7 @@ async fn run() -> Result<(), Failure> {
         })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    export(store.stores.events.as_ref(), &args.filter, &mut out, report)
+    export(store.stores.events.as_ref(), &filter, &mut out, report)
         .await
         .map_err(|e| Failure::Failed(format!("export-events failed: {e}")))?;
     if let Some(kib) = peak_rss_kib() {

@@ -1,5 +1,5 @@
 //! `replay-cli`: rebuilds read items from the event log, from a command line (`make replay`); the same
-//! replay runs on AWS as the `replay` Lambda function (`projections/src/bin/replay.rs`).
+//! replay runs on AWS as the `replay` Lambda function (`functions/events/src/bin/replay.rs`).
 //!
 //!   replay-cli --all | --user NAME | --debt ID  [--dry-run] [--store sqlite|dynamodb] [--data-dir DIR]
 //!              [--table NAME] [--segments N]
@@ -9,66 +9,68 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use projections::replay::{replay, Progress, ReplayOptions, Scope};
-use tools::cli::{Failure, StoreArgs};
+use tools::cli::{parse_args, per_second, Failure, StoreArgs};
 
-const USAGE: &str =
-    "usage: replay-cli (--all | --user NAME | --debt ID) [--dry-run] [--store sqlite|dynamodb] \
-[--data-dir DIR] [--table NAME] [--segments N]";
-
+/// Rebuilds read items from the event log: every aggregate's, one user's (with their debts), or one debt's.
+#[derive(Parser)]
+#[command(name = "replay-cli")]
 struct Args {
-    options: ReplayOptions,
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// Report what would change, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Parallel scan segments.
+    #[arg(long)]
+    segments: Option<u32>,
+    #[command(flatten)]
     store: StoreArgs,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut scope = None;
-    let mut dry_run = false;
-    let mut store = StoreArgs::from_env();
-    let mut segments = None;
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "--all" => scope = Some(Scope::All),
-            "--user" => scope = Some(Scope::User(value("--user")?)),
-            "--debt" => scope = Some(Scope::Debt(value("--debt")?)),
-            "--dry-run" => dry_run = true,
-            "--segments" => {
-                segments = Some(
-                    value("--segments")?
-                        .parse()
-                        .map_err(|_| "--segments needs a number")?,
-                )
-            }
-            "--help" | "-h" => return Err(USAGE.into()),
-            other if store.accept(other, &mut value)? => {}
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct ScopeArgs {
+    /// Every aggregate.
+    #[arg(long)]
+    all: bool,
+    /// One user and the debts in their partition.
+    #[arg(long)]
+    user: Option<String>,
+    /// One debt.
+    #[arg(long)]
+    debt: Option<String>,
+}
+
+impl Args {
+    fn options(&self) -> ReplayOptions {
+        let scope = match (&self.scope.user, &self.scope.debt) {
+            (Some(user), _) => Scope::User(user.clone()),
+            (_, Some(debt)) => Scope::Debt(debt.clone()),
+            _ => Scope::All,
+        };
+        let mut options = ReplayOptions::new(scope);
+        options.dry_run = self.dry_run;
+        if let Some(segments) = self.segments {
+            options.segments = segments;
         }
+        options
     }
-    let mut options = ReplayOptions::new(scope.ok_or(USAGE)?);
-    options.dry_run = dry_run;
-    if let Some(segments) = segments {
-        options.segments = segments;
-    }
-    Ok(Args { options, store })
 }
 
 fn print_progress(progress: Progress) {
-    let seconds = progress.elapsed.as_secs_f64().max(0.001);
-    eprintln!(
-        "replay: {}/{} aggregates, {} events, {:.0} events/s, {:.0} aggregates/s",
-        progress.done,
-        progress.total,
-        progress.events,
-        progress.events as f64 / seconds,
-        progress.done as f64 / seconds
-    );
+    let (done, total, events) = (progress.done, progress.total, progress.events);
+    let events_rate = per_second(events, progress.elapsed);
+    let aggregates_rate = per_second(done, progress.elapsed);
+    eprintln!("replay: {done}/{total} aggregates, {events} events, {events_rate:.0} events/s, {aggregates_rate:.0} aggregates/s");
 }
 
 async fn run() -> Result<(), Failure> {
-    let args = parse_args(std::env::args().skip(1)).map_err(Failure::Usage)?;
+    let args: Args = parse_args()?;
+    let options = args.options();
     let store = (args.store.open().await).map_err(|m| Failure::Usage(format!("replay: {m}")))?;
-    let report = replay(&store.stores, &args.options, print_progress)
+    let report = replay(&store.stores, &options, print_progress)
         .await
         .map_err(|e| Failure::Failed(format!("replay failed: {e}")))?;
     println!(

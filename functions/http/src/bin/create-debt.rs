@@ -1,11 +1,5 @@
-//! Lambda entrypoint of the `create-debt` function (`POST /debts`): builds its dependencies once, then serves each
-//! request.
+//! Lambda entrypoint of the `create-debt` function (`POST /debts`).
 
-use lambda_http::{service_fn, Error};
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let env = aws_clients::Environment::load().await;
-    let deps = commands::DebtDeps::new(&env.sealed_table()?.stores);
-    lambda_http::run(service_fn(|request| commands::create_debt(request, &deps))).await
-}
+http_functions::main!(commands::create_debt, |env| commands::DebtDeps::new(
+    &env.sealed_table()?.stores
+));

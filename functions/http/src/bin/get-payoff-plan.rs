@@ -1,14 +1,5 @@
-//! Lambda entrypoint of the `get-payoff-plan` function (`GET /users/{username}/payoff-plan`): builds its dependencies once, then serves each
-//! request.
+//! Lambda entrypoint of the `get-payoff-plan` function (`GET /users/{username}/payoff-plan`).
 
-use lambda_http::{service_fn, Error};
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let env = aws_clients::Environment::load().await;
-    let deps = queries::QueryDeps::new(&env.sealed_table()?.stores);
-    lambda_http::run(service_fn(|request| {
-        queries::get_payoff_plan(request, &deps)
-    }))
-    .await
-}
+http_functions::main!(queries::get_payoff_plan, |env| queries::QueryDeps::new(
+    &env.sealed_table()?.stores
+));

@@ -1,11 +1,5 @@
-//! Lambda entrypoint of the `list-debts` function (`GET /debts`): builds its dependencies once, then serves each
-//! request.
+//! Lambda entrypoint of the `list-debts` function (`GET /debts`).
 
-use lambda_http::{service_fn, Error};
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let env = aws_clients::Environment::load().await;
-    let deps = queries::QueryDeps::new(&env.sealed_table()?.stores);
-    lambda_http::run(service_fn(|request| queries::list_debts(request, &deps))).await
-}
+http_functions::main!(queries::list_debts, |env| queries::QueryDeps::new(
+    &env.sealed_table()?.stores
+));

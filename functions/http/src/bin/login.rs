@@ -1,11 +1,8 @@
-//! Lambda entrypoint of the `login` function (`POST /login`): builds its dependencies once, then serves each
-//! request.
+//! Lambda entrypoint of the `login` function (`POST /login`). It reads credentials only, records of the
+//! table as stored.
 
-use lambda_http::{service_fn, Error};
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let env = aws_clients::Environment::load().await;
-    let deps = commands::LoginDeps::new(&env.table()?, env.passwords()?, env.tokens());
-    lambda_http::run(service_fn(|request| commands::login(request, &deps))).await
-}
+http_functions::main!(commands::login, |env| commands::LoginDeps::new(
+    &env.table()?,
+    env.passwords()?,
+    env.tokens()
+));

@@ -1,14 +1,5 @@
-//! Lambda entrypoint of the `record-payment` function (`POST /debts/{debt_id}/payments`): builds its dependencies once, then serves each
-//! request.
+//! Lambda entrypoint of the `record-payment` function (`POST /debts/{debt_id}/payments`).
 
-use lambda_http::{service_fn, Error};
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let env = aws_clients::Environment::load().await;
-    let deps = commands::DebtDeps::new(&env.sealed_table()?.stores);
-    lambda_http::run(service_fn(|request| {
-        commands::record_payment(request, &deps)
-    }))
-    .await
-}
+http_functions::main!(commands::record_payment, |env| commands::DebtDeps::new(
+    &env.sealed_table()?.stores
+));

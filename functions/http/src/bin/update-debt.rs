@@ -1,11 +1,5 @@
-//! Lambda entrypoint of the `update-debt` function (`PUT /debts/{debt_id}`): builds its dependencies once, then serves each
-//! request.
+//! Lambda entrypoint of the `update-debt` function (`PUT /debts/{debt_id}`).
 
-use lambda_http::{service_fn, Error};
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    let env = aws_clients::Environment::load().await;
-    let deps = commands::DebtDeps::new(&env.sealed_table()?.stores);
-    lambda_http::run(service_fn(|request| commands::update_debt(request, &deps))).await
-}
+http_functions::main!(commands::update_debt, |env| commands::DebtDeps::new(
+    &env.sealed_table()?.stores
+));
