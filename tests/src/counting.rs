@@ -81,6 +81,29 @@ pub struct CallCost {
     pub after: BTreeMap<&'static str, u64>,
 }
 
+/// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
+/// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
+pub const MEASURED_CALLS: [&str; 18] = [
+    "POST /users",
+    "POST /login",
+    "POST /debts",
+    "GET /debts/{debt_id}",
+    "GET /debts",
+    "PUT /debts/{debt_id}",
+    "POST /debts/{debt_id}/payments",
+    "POST /debts/{debt_id}/charges",
+    "GET /debts/{debt_id}/history",
+    "GET /users/{username}",
+    "GET /users/{username}/summary",
+    "GET /debts/{debt_id}?as_of=T",
+    "GET /debts?as_of=T",
+    "GET /users/{username}/summary?as_of=T",
+    "GET /users/{username}/payoff-plan",
+    "GET /debts/{debt_id}/schedule",
+    "DELETE /debts/{debt_id}",
+    "DELETE /users/{username}",
+];
+
 /// Runs one of each API call on a fresh SQLite store and counts its storage requests.
 pub async fn measure() -> Vec<CallCost> {
     let sqlite = crate::sqlite_test_store().await;
@@ -103,27 +126,7 @@ pub async fn measure() -> Vec<CallCost> {
     let mut costs = Vec::new();
     let user = "costs_user";
     let mut debt_id = String::new();
-    let calls = [
-        "POST /users",
-        "POST /login",
-        "POST /debts",
-        "GET /debts/{debt_id}",
-        "GET /debts",
-        "PUT /debts/{debt_id}",
-        "POST /debts/{debt_id}/payments",
-        "POST /debts/{debt_id}/charges",
-        "GET /debts/{debt_id}/history",
-        "GET /users/{username}",
-        "GET /users/{username}/summary",
-        "GET /debts/{debt_id}?as_of=T",
-        "GET /debts?as_of=T",
-        "GET /users/{username}/summary?as_of=T",
-        "GET /users/{username}/payoff-plan",
-        "GET /debts/{debt_id}/schedule",
-        "DELETE /debts/{debt_id}",
-        "DELETE /users/{username}",
-    ];
-    for call in calls {
+    for call in MEASURED_CALLS {
         let before = committed(&raw).await;
         let response = call_api(&api, call, user, &debt_id).await;
         assert!(response.status < 300, "{call}: {:?}", response.body);
@@ -249,4 +252,26 @@ pub fn markdown_table(costs: &[CallCost]) -> String {
         ));
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_route_but_the_health_check_is_measured() {
+        let measured: BTreeSet<&str> = super::MEASURED_CALLS
+            .iter()
+            .map(|call| call.split_once('?').map_or(*call, |(route, _)| route))
+            .collect();
+        let routes: BTreeSet<&str> = api::ROUTES
+            .iter()
+            .map(|route| route.key)
+            .filter(|key| *key != "GET /healthz")
+            .collect();
+        assert_eq!(
+            measured, routes,
+            "a new route needs its row in docs/operations.md"
+        );
+    }
 }

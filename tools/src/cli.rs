@@ -59,6 +59,7 @@ pub struct StoreArgs {
     /// Where the SQLite store, the signing secret and the key-encryption key live.
     #[arg(long, env = "DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,
+    /// The DynamoDB table, with `--store dynamodb`.
     #[arg(long, env = "TABLE_NAME", default_value = "debts")]
     pub table: String,
     /// Create the DynamoDB table first.

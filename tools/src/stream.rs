@@ -7,6 +7,8 @@ use std::collections::{HashMap, HashSet};
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde_json::{json, Map, Value};
 use thiserror::Error;
 
@@ -282,10 +284,15 @@ pub fn to_lambda_record(
     let change = record
         .dynamodb()
         .ok_or_else(|| StreamError::Record("no change data".into()))?;
-    // serde_dynamo's item serialises as DynamoDB's JSON (`{"S": "..."}`, binaries in base64), as Lambda sends it.
     let image = |map: Option<&HashMap<String, AttributeValue>>| -> Value {
-        let item = serde_dynamo::Item::from(map.cloned().unwrap_or_default());
-        serde_json::to_value(item).unwrap_or_default()
+        Value::Object(
+            map.map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), dynamodb_json(v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        )
     };
     let json = json!({
         "eventID": record.event_id().unwrap_or_default(),
@@ -305,4 +312,29 @@ pub fn to_lambda_record(
         }
     });
     serde_json::from_value(json).map_err(|e| StreamError::Record(e.to_string()))
+}
+
+/// An attribute value in DynamoDB's JSON form (`{"S": "..."}`, `{"N": "1"}`, ...).
+fn dynamodb_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::B(b) => json!({ "B": STANDARD.encode(b.as_ref()) }),
+        AttributeValue::Ss(v) => json!({ "SS": v }),
+        AttributeValue::Ns(v) => json!({ "NS": v }),
+        AttributeValue::Bs(v) => {
+            json!({ "BS": v.iter().map(|b| STANDARD.encode(b.as_ref())).collect::<Vec<_>>() })
+        }
+        AttributeValue::L(v) => json!({ "L": v.iter().map(dynamodb_json).collect::<Vec<_>>() }),
+        AttributeValue::M(m) => {
+            let map: Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), dynamodb_json(v)))
+                .collect();
+            json!({ "M": map })
+        }
+        _ => Value::Null,
+    }
 }
