@@ -421,13 +421,15 @@ class DebtsStack:
         region = aws.get_region_output().region
         names = {name: c.function.name for name, c in self.functions.items()}
 
-        def widget(title, metrics, x, y, stat="Sum"):
-            return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
-                    "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 60,
-                                   "view": "timeSeries"}}
-
         def body(args):
             api_id, region_name, *function_names = args
+
+            # The region is each metric widget's (a required property there); the body has no top-level one.
+            def widget(title, metrics, x, y, stat="Sum"):
+                return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+                        "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 60,
+                                       "view": "timeSeries", "region": region_name}}
+
             functions = dict(zip(names, function_names))
             per_function = lambda metric: [["AWS/Lambda", metric, "FunctionName", functions[n]] for n in functions]
             return json.dumps({"widgets": [
@@ -452,7 +454,7 @@ class DebtsStack:
                         ("EventsPublished", "EntriesRefused", "RecordsReported")]
                        + [[NAMESPACE, m, "Function", "analytics"] for m in ("EventsCounted", "EventsRedelivered")],
                        12, 18),
-            ], "start": "-PT3H", "region": region_name})
+            ], "start": "-PT3H"})
 
         self.dashboard = aws.cloudwatch.Dashboard(
             "dashboard", dashboard_name=self.settings.prefix,

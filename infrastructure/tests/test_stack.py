@@ -406,6 +406,60 @@ def test_the_stage_writes_json_access_logs():
     return after_deployment(check)
 
 
+# The dashboard body as "Dashboard Body Structure and Syntax" (Amazon CloudWatch User Guide) documents it:
+# `widgets` (required) and a few top-level settings; each widget a type, a place on the 24-column grid and
+# its properties; a metric widget's properties must name `metrics` and `region`. PutDashboard refuses a body
+# that breaks it ("Should have required property 'region'"), failing the whole deployment.
+DASHBOARD_TOP_LEVEL = {"widgets", "start", "end", "periodOverride", "variables"}
+WIDGET_FIELDS = {"type", "x", "y", "width", "height", "properties"}
+WIDGET_TYPES = {"metric", "text", "log", "alarm", "explorer", "custom"}
+METRIC_WIDGET_PROPERTIES = {"accountId", "annotations", "liveData", "legend", "metrics", "period", "region",
+                            "stat", "title", "view", "stacked", "yAxis", "setPeriodToTimeRange", "sparkline",
+                            "trend", "labels", "table", "singleValueFullPrecision", "start", "end", "timezone"}
+METRIC_WIDGET_REQUIRED = {"metrics", "region"}
+
+
+def dashboard_body_problems(body):
+    """What in `body` (parsed) breaks the documented structure; empty when nothing does."""
+    problems = [f"top-level {key!r} is not a dashboard setting" for key in set(body) - DASHBOARD_TOP_LEVEL]
+    if not isinstance(body.get("widgets"), list):
+        return problems + ["no widgets array"]
+    for number, widget in enumerate(body["widgets"]):
+        problems += [f"widget {number}: unknown field {key!r}" for key in set(widget) - WIDGET_FIELDS]
+        if widget.get("type") not in WIDGET_TYPES:
+            problems.append(f"widget {number}: type {widget.get('type')!r}")
+        if not 1 <= widget.get("width", 6) <= 24 or widget.get("x", 0) + widget.get("width", 6) > 24:
+            problems.append(f"widget {number}: off the 24-column grid")
+        if widget.get("type") == "metric":
+            properties = widget.get("properties", {})
+            problems += [f"widget {number}: metric widget without {key!r}"
+                         for key in sorted(METRIC_WIDGET_REQUIRED - set(properties))]
+            problems += [f"widget {number}: {key!r} is not a metric widget property"
+                         for key in sorted(set(properties) - METRIC_WIDGET_PROPERTIES)]
+            if not all(isinstance(m, list) for m in properties.get("metrics", [])):
+                problems.append(f"widget {number}: each metric is an array")
+    return problems
+
+
+def test_the_body_check_finds_what_put_dashboard_refuses():
+    valid = {"start": "-PT3H", "widgets": [{"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6,
+                                            "properties": {"metrics": [["AWS/Lambda", "Errors"]],
+                                                           "region": "eu-west-1"}}]}
+    assert dashboard_body_problems(valid) == []
+    region_on_top = copy.deepcopy(valid)
+    region_on_top["region"] = region_on_top["widgets"][0]["properties"].pop("region")
+    assert dashboard_body_problems(region_on_top) == ["top-level 'region' is not a dashboard setting",
+                                                      "widget 0: metric widget without 'region'"]
+
+
+@pulumi.runtime.test
+def test_the_dashboard_body_has_the_documented_structure():
+    def check():
+        [(_, dashboard)] = declared("aws:cloudwatch/dashboard:Dashboard")
+        assert dashboard_body_problems(json.loads(dashboard["dashboard_body"])) == []
+    return after_deployment(check)
+
+
 @pulumi.runtime.test
 def test_the_dashboard_shows_the_api_the_functions_and_the_custom_metrics():
     def check():
