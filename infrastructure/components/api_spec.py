@@ -49,6 +49,36 @@ def routes(spec=None):
     return found
 
 
+@dataclass(frozen=True)
+class Cors:
+    allow_origins: list
+    allow_methods: list
+    allow_headers: list
+    expose_headers: list
+    max_age: int
+
+
+def cors(spec=None):
+    """The API's CORS configuration, `x-cors` of `spec` (by default docs/openapi.json): the local gateway
+    answers with the same lists."""
+    spec = load_spec() if spec is None else spec
+    config = spec["x-cors"]
+    return Cors(config["allowOrigins"], config["allowMethods"], config["allowHeaders"], config["exposeHeaders"],
+                config["maxAge"])
+
+
+def response_headers(spec=None):
+    """Every header a response of `spec` declares, lower-case."""
+    spec = load_spec() if spec is None else spec
+    found = set()
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                for response in operation.get("responses", {}).values():
+                    found.update(name.lower() for name in response.get("headers", {}))
+    return found
+
+
 def check_functions(api_routes, http_functions):
     """Every route's function is one the stack defines, and every HTTP function the stack defines serves a
     route: raises ValueError naming whatever is unpaired."""

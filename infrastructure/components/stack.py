@@ -72,10 +72,9 @@ ACCESS_LOG_FORMAT = {
 # The namespace of the metrics the functions emit (`lambda_support::metrics::NAMESPACE`).
 NAMESPACE = "Debts"
 
-# Headers the API accepts and exposes across origins: the same list the local gateway sends.
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "idempotency-key", "if-match", "if-none-match",
-                      "x-correlation-id"]
-CORS_EXPOSE_HEADERS = ["etag", "x-correlation-id"]
+# Origins, methods and headers the API allows and exposes across origins: docs/openapi.json's `x-cors`, which
+# the local gateway answers with too.
+CORS = api_spec.cors()
 
 
 # The routes and the functions serving them come from docs/openapi.json (components/api_spec.py).
@@ -270,8 +269,8 @@ class DebtsStack:
         self.api = aws.apigatewayv2.Api(
             "debts-api", protocol_type="HTTP",
             cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
-                allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-                allow_headers=CORS_ALLOW_HEADERS, expose_headers=CORS_EXPOSE_HEADERS, max_age=600))
+                allow_origins=CORS.allow_origins, allow_methods=CORS.allow_methods,
+                allow_headers=CORS.allow_headers, expose_headers=CORS.expose_headers, max_age=CORS.max_age))
         authorizer_fn = self.functions["authorizer"].function
         self.authorizer = aws.apigatewayv2.Authorizer(
             "bearer", api_id=self.api.id, authorizer_type="REQUEST", authorizer_uri=authorizer_fn.invoke_arn,

@@ -80,8 +80,19 @@ def test_the_authorizer_uses_simple_responses_on_the_authorization_header():
         assert authorizer["authorizer_uri"].endswith(f"/functions/{PREFIX}-authorizer/invocations")
         [(_, api)] = declared("aws:apigatewayv2/api:Api")
         cors = api["cors_configuration"]
-        assert "authorization" in cors["allow_headers"] and "etag" in cors["expose_headers"]
+        documented = api_spec.load_spec()["x-cors"]
+        assert cors == {"allow_origins": documented["allowOrigins"], "allow_methods": documented["allowMethods"],
+                        "allow_headers": documented["allowHeaders"], "expose_headers": documented["exposeHeaders"],
+                        "max_age": documented["maxAge"]}
     return after_deployment(check)
+
+
+def test_every_header_a_response_declares_is_exposed_to_scripts():
+    """A script on another origin reads only the headers CORS exposes: a 503's Retry-After among them, and the
+    correlation id every answer carries."""
+    exposed = set(api_spec.cors().expose_headers)
+    assert {"etag", "retry-after"} <= api_spec.response_headers()
+    assert api_spec.response_headers() | {"x-correlation-id"} <= exposed
 
 
 def variable(function, name):
