@@ -150,9 +150,12 @@ class DebtsStack:
             return statement
 
         def kms_statement(function):
-            # Every call names its owner as encryption context (`privacy::KmsKek`): no other use of the key.
+            # Every call names its owner as encryption context (`aws_clients::KmsKek`): no other use of the key.
+            # ForAllValues alone would also admit a call with no context (an absent key satisfies it), hence
+            # the Null condition: the owner must be there.
             return {"Effect": "Allow", "Action": sorted(KMS_GRANTS[function]), "Resource": [self.data_keys.arn],
-                    "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]}}}
+                    "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]},
+                                  "Null": {"kms:EncryptionContext:owner": "false"}}}
 
         read_secret = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]}
         # A debt command reads its owner's data key item (`USER#{name}/DATA_KEY`), reads the owner's events when

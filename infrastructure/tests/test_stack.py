@@ -13,6 +13,7 @@ import pulumi
 import pytest
 
 from conftest import MOCKS
+from iam import Request, allowed
 from components import api_spec
 from components.stack import EVENT_FUNCTIONS, EVENT_SOURCE, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
 
@@ -195,7 +196,8 @@ def test_a_kms_key_wraps_data_keys_and_each_function_may_do_only_what_it_needs_w
             for statement in kms:
                 assert statement["Resource"] == [key_arn], function
                 assert statement["Condition"] == {
-                    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]}}, function
+                    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]},
+                    "Null": {"kms:EncryptionContext:owner": "false"}}, function
                 makers |= {function} if "kms:GenerateDataKey" in statement["Action"] else set()
                 unwrappers |= {function} if "kms:Decrypt" in statement["Action"] else set()
                 assert set(statement["Action"]) <= {"kms:GenerateDataKey", "kms:Decrypt"}, function
@@ -208,6 +210,22 @@ def test_a_kms_key_wraps_data_keys_and_each_function_may_do_only_what_it_needs_w
         functions = dict(declared("aws:lambda/function:Function"))
         for name in makers | unwrappers:
             assert variable(functions[name], "KMS_KEY_ID") == key_arn, name
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_data_key_is_used_only_with_its_owner_as_encryption_context():
+    """`ForAllValues` on `kms:EncryptionContextKeys` alone also admits a call with no encryption context at all
+    (an absent key satisfies it); the `Null` condition on the owner's key refuses that one."""
+    def check():
+        [(_, key)] = declared("aws:kms/key:Key")
+        owned = {"kms:EncryptionContextKeys": ["owner"], "kms:EncryptionContext:owner": "ada"}
+        for function, statements in policies().items():
+            for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+                if allowed(statements, Request(action, key["arn"], owned)):
+                    assert not allowed(statements, Request(action, key["arn"])), (function, action)
+                    extra = dict(owned, **{"kms:EncryptionContextKeys": ["owner", "purpose"]})
+                    assert not allowed(statements, Request(action, key["arn"], extra)), (function, action)
     return after_deployment(check)
 
 
