@@ -151,7 +151,20 @@ export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS
 test: tools ## Run every test: infrastructure; smoke, load and contract tests against a local server; then Rust (DynamoDB Local, moto, SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
 	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api test-load test-contract
-	scripts/with-test-services.sh $(CARGO_TEST)
+	rm -rf $(FOOTPRINT_DIR)
+	FOOTPRINT_DIR=$(FOOTPRINT_DIR) scripts/with-test-services.sh $(CARGO_TEST)
+	$(VENV)/bin/python scripts/footprint.py check $(FOOTPRINT_DIR)
+
+# What each Lambda function asks of AWS, recorded while the Rust suites run (tests/src/footprint.rs): the
+# stack's permissions are built from infrastructure/footprint.json alone, and `make test` fails when a run and
+# the file disagree either way.
+FOOTPRINT_DIR := $(CURDIR)/target/footprint
+
+.PHONY: footprint
+footprint: tools ## Record what each function calls while the Rust suites run, into infrastructure/footprint.json (review its diff: it is every function's permissions)
+	rm -rf $(FOOTPRINT_DIR)
+	FOOTPRINT_DIR=$(FOOTPRINT_DIR) scripts/with-test-services.sh $(CARGO_TEST)
+	$(VENV)/bin/python scripts/footprint.py write $(FOOTPRINT_DIR)
 
 .PHONY: test-load
 test-load: ## The short load test (16 clients, 10 s, then the audit) against API_URL

@@ -10,19 +10,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import api_spec
+from components import api_spec, footprint
 from components.rust_lambda import LOG_RETENTION_DAYS, RustLambdaFunction
-from components.table import SK_PK_INDEX, debts_table
+from components.table import debts_table
 
-# Read-only and write actions on the table, named so least privilege is visible at a glance.
-READ_ITEM = "dynamodb:GetItem"
-QUERY = "dynamodb:Query"
-SCAN = "dynamodb:Scan"
-PUT_ITEM = "dynamodb:PutItem"
-DELETE_ITEM = "dynamodb:DeleteItem"
-UPDATE_ITEM = "dynamodb:UpdateItem"
-CONDITION_CHECK = "dynamodb:ConditionCheckItem"
-WRITE_ACTIONS = {PUT_ITEM, DELETE_ITEM, UPDATE_ITEM, "dynamodb:BatchWriteItem", CONDITION_CHECK}
+# The table actions that change items (the read-only functions may have none of them).
+WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
+                 "dynamodb:ConditionCheckItem"}
+# What Lambda itself does with a stream reader's execution role: it polls the stream for the function.
+# https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#events-dynamodb-permissions
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
 
 # Batches of one stream shard the projector handles at once (1-10; see `_stream_mapping`).
@@ -32,29 +28,9 @@ PROJECTOR_PARALLELIZATION_FACTOR = 10
 EVENT_ITEMS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
 # The bus events' `source`; their `detail-type` is the event type and their `detail` the documented envelope.
 EVENT_SOURCE = "debts.events"
-# The partitions each function may touch (`dynamodb:LeadingKeys`; the key formats are `store::keys`'s).
-ANALYTICS_PARTITIONS = ["ANALYTICS#*", "PORTFOLIO#*", "STATS#*"]
-DEBT_PARTITIONS = ["DEBT#*"]
-USER_PARTITIONS = ["USER#*"]
-REGISTRATION_PARTITIONS = ["USER#*", "EMAIL#*", "IDEMPOTENCY#users#*"]
-PROJECTION_PARTITIONS = ["USER#*", "DEBT#*"]
-HEALTH_PARTITIONS = ["HEALTH#*"]
-# A payment's or charge's Idempotency-Key record (read, written with the event, removed once expired).
-DEBT_KEY_PARTITIONS = ["IDEMPOTENCY#debts#*"]
-# The email reservations an erasure releases.
-EMAIL_PARTITIONS = ["EMAIL#*"]
-# What each function may do with the KMS key that wraps users' data keys (crypto-shredding, docs/privacy.md):
-# registration makes a user's key; a debt command unwraps it (or makes the first key of a user registered
-# before sealing existed); readers of events unwrap it; nothing else touches the key.
-KMS_MAKE = "kms:GenerateDataKey"
-KMS_UNWRAP = "kms:Decrypt"
-KMS_GRANTS = {
-    "create-user": {KMS_MAKE},
-    **{name: {KMS_MAKE, KMS_UNWRAP} for name in ("create-debt", "update-debt", "delete-debt", "record-payment",
-                                                  "add-charge")},
-    **{name: {KMS_UNWRAP} for name in ("erase-user", "get-debt", "list-debts", "get-debt-history", "get-summary",
-                                        "projector", "replay")},
-}
+# What each function's code asks of AWS, as the test suites recorded it (infrastructure/footprint.json): the
+# only source of the functions' own permissions.
+FOOTPRINT = footprint.load()
 # A token stays accepted this long after its expiry or its key's rotation at most: API Gateway caches the
 # authorizer's answer per Authorization header for this many seconds. Short, because a cached "yes" outlives
 # whatever made it true; not zero, because each miss costs an authorizer invocation.
@@ -119,7 +95,6 @@ class DebtsStack:
         architecture = settings.architecture
         self.table = debts_table("debts", deletion_protection=settings.deletion_protection)
         table_arn = self.table.arn
-        index_arn = self.table.arn.apply(lambda arn: f"{arn}/index/{SK_PK_INDEX}")
 
         self.secret = aws.secretsmanager.Secret(
             "auth-secrets", name=settings.secret, recovery_window_in_days=settings.secret_recovery_days,
@@ -141,111 +116,48 @@ class DebtsStack:
         self.publish_failures = aws.sqs.Queue("publish-failures", message_retention_seconds=14 * 24 * 3600)
         self.bus = aws.cloudwatch.EventBus("debts-events", name=f"{prefix}-events")
 
-        def table_statement(actions, *, index=False, partitions=None):
-            resources = [table_arn, index_arn] if index else [table_arn]
-            statement = {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
-            if partitions:
-                # IAM can pin these to partition-key prefixes: analytics never touches events or read items.
-                statement["Condition"] = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": partitions}}
-            return statement
-
-        def kms_statement(function):
-            # Every call names its owner as encryption context (`aws_clients::KmsKek`): no other use of the key.
-            # ForAllValues alone would also admit a call with no context (an absent key satisfies it), hence
-            # the Null condition: the owner must be there.
-            return {"Effect": "Allow", "Action": sorted(KMS_GRANTS[function]), "Resource": [self.data_keys.arn],
-                    "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]},
-                                  "Null": {"kms:EncryptionContext:owner": "false"}}}
-
-        read_secret = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]}
-        # A debt command reads its owner's data key item (`USER#{name}/DATA_KEY`), reads the owner's events when
-        # there is none (an erased user, or one registered before sealing existed) and then puts the first key.
-        user_key = table_statement({READ_ITEM, QUERY, PUT_ITEM}, partitions=USER_PARTITIONS)
         base_environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
-        # Every function that builds the sealing store names the key (only KMS_GRANTS lets one use it).
+        # Every function that builds the sealing store names the key; its footprint says whether it may use it.
         environment = {**base_environment, "KMS_KEY_ID": self.data_keys.arn}
         signing = {**base_environment, "AUTH_SECRET_NAME": self.secret.name}
         hashing = {"PASSWORD_HASH_ITERATIONS": str(settings.password_iterations)}
+        # name: (memory MB, timeout s, environment, description); an HTTP function's description is the routes
+        # it serves, from docs/openapi.json. What each may do is its footprint's, below.
+        http = {name: (256, 10, environment, None) for name in ROUTE_FUNCTIONS}
         specs = {
-            # name: (memory MB, timeout s, environment, statements, description); an HTTP function's description is
-            # the routes it serves, from docs/openapi.json.
-            "create-user": (1024, 10, {**environment, **hashing},
-                            [table_statement({QUERY, READ_ITEM, PUT_ITEM, CONDITION_CHECK},
-                                             partitions=REGISTRATION_PARTITIONS)], None),
-            "login": (1024, 10, {**signing, **hashing},
-                      [table_statement({READ_ITEM, PUT_ITEM}, partitions=USER_PARTITIONS), read_secret],
-                      None),
-            # The erasure's transaction: the event, and the data key, credentials and email reservation removed.
-            "erase-user": (1024, 10, {**environment, **hashing},
-                           [table_statement({READ_ITEM, QUERY, PUT_ITEM, DELETE_ITEM}, partitions=USER_PARTITIONS),
-                            table_statement({DELETE_ITEM}, partitions=EMAIL_PARTITIONS)],
-                           None),
-            # Creating and deleting a debt also move the owner's tally and write their ledger entry (USER#).
-            "create-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                                                   table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
-                                                                   partitions=USER_PARTITIONS)],
-                            None),
-            "update-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                                                   user_key],
-                            None),
-            "delete-debt": (256, 10, environment, [table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                                                   table_statement({READ_ITEM, QUERY, PUT_ITEM, UPDATE_ITEM},
-                                                                   partitions=USER_PARTITIONS)],
-                            None),
-            "record-payment": (256, 10, environment, [
-                table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), user_key],
-                None),
-            "add-charge": (256, 10, environment, [
-                table_statement({QUERY, PUT_ITEM}, partitions=DEBT_PARTITIONS),
-                table_statement({READ_ITEM, PUT_ITEM, DELETE_ITEM}, partitions=DEBT_KEY_PARTITIONS), user_key],
-                None),
-            "healthz": (128, 5, environment, [table_statement({READ_ITEM}, partitions=HEALTH_PARTITIONS)],
-                        None),
-            "get-user": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                         None),
-            # `?as_of=T` reads fold events (DEBT#); listings find the debts in the owner's ledger (USER#).
-            "list-debts": (256, 10, environment, [table_statement({QUERY}, index=True, partitions=USER_PARTITIONS),
-                                                  table_statement({QUERY}, partitions=DEBT_PARTITIONS),
-                                                  table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                           None),
-            "get-debt": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS),
-                                                table_statement({QUERY}, partitions=DEBT_PARTITIONS)],
-                         None),
-            # Plans read the debts' read items (a 1,200-month plan of 20 debts is milliseconds of arithmetic).
-            "get-payoff-plan": (256, 10, environment, [table_statement({QUERY}, partitions=USER_PARTITIONS)],
-                                None),
-            "get-debt-schedule": (256, 10, environment, [table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                                  None),
-            "get-debt-history": (256, 10, environment, [table_statement({QUERY}, partitions=DEBT_PARTITIONS),
-                                                        table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                                 None),
-            "get-summary": (256, 10, environment, [table_statement({QUERY}, partitions=["PORTFOLIO#*"]),
-                                                   table_statement({QUERY}, partitions=USER_PARTITIONS + DEBT_PARTITIONS),
-                                                   table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                            None),
-            "publish-events": (256, 30, {"RUST_LOG": "info", "EVENT_BUS_NAME": self.bus.name}, [
-                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
-                {"Effect": "Allow", "Action": ["events:PutEvents"], "Resource": [self.bus.arn]},
-                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.publish_failures.arn]},
-            ], "The stream's second reader: each committed event to the event bus (PutEvents)"),
-            "analytics": (256, 30, base_environment, [
-                table_statement({QUERY, READ_ITEM, PUT_ITEM, UPDATE_ITEM}, partitions=ANALYTICS_PARTITIONS),
-                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.analytics_dlq.arn]},
-            ], "Bus consumer: portfolio contributions and daily counters"),
-            # Reads a token's user's credentials: an erased user has none, and their tokens are refused.
-            "authorizer": (256, 5, signing, [read_secret, table_statement({READ_ITEM}, partitions=USER_PARTITIONS)],
-                           "HTTP API Lambda authorizer"),
-            "projector": (512, 60, environment, [
-                table_statement({QUERY, READ_ITEM, PUT_ITEM}, partitions=PROJECTION_PARTITIONS),
-                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
-                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [self.failures.arn]},
-            ], "DynamoDB Streams projector"),
-            "replay": (1024, 900, environment, [table_statement({SCAN, QUERY, READ_ITEM, PUT_ITEM, DELETE_ITEM})],
-                       "Rebuilds read items from the event log"),
+            **http,
+            "create-user": (1024, 10, {**environment, **hashing}, None),
+            "login": (1024, 10, {**signing, **hashing}, None),
+            "erase-user": (1024, 10, {**environment, **hashing}, None),
+            "healthz": (128, 5, environment, None),
+            "publish-events": (256, 30, {"RUST_LOG": "info", "EVENT_BUS_NAME": self.bus.name},
+                               "The stream's second reader: each committed event to the event bus (PutEvents)"),
+            "analytics": (256, 30, base_environment, "Bus consumer: portfolio contributions and daily counters"),
+            "authorizer": (256, 5, signing, "HTTP API Lambda authorizer"),
+            "projector": (512, 60, environment, "DynamoDB Streams projector"),
+            "replay": (1024, 900, environment, "Rebuilds read items from the event log"),
         }
-        for name, grants in KMS_GRANTS.items():
-            specs[name][3].append(kms_statement(name))
+        unknown = set(FOOTPRINT) - set(specs)
+        if unknown:
+            raise ValueError(f"footprint.json names functions the stack does not have: {sorted(unknown)}")
+        resources = {"table": table_arn, "data-keys": self.data_keys.arn,
+                     "auth-secret": self.secret.arn, "bus": self.bus.arn}
+
+        def send_to(queue):
+            return {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [queue.arn]}
+
+        # What Lambda does with a function's role on its behalf, not its code: poll the stream for a stream
+        # reader and send what failed to its on-failure destination (with-ddb.html, above); send an
+        # asynchronous invocation that failed to its destination.
+        # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+        stream_read = {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]}
+        on_behalf = {
+            "projector": [stream_read, send_to(self.failures)],
+            "publish-events": [stream_read, send_to(self.publish_failures)],
+            "analytics": [send_to(self.analytics_dlq)],
+        }
+        statements = {name: footprint.statements(FOOTPRINT.get(name, []), resources) + on_behalf.get(name, [])
+                      for name in specs}
         api_spec.check_functions(ROUTES, set(specs) - EVENT_FUNCTIONS)
         served = {}
         for route in ROUTES:
@@ -253,10 +165,10 @@ class DebtsStack:
         reserved = {"login": settings.hashing_concurrency, "create-user": settings.hashing_concurrency}
         self.functions = {
             name: RustLambdaFunction(name, prefix=prefix, binary=name, architecture=architecture, memory=memory,
-                                     timeout=timeout, environment=env, statements=statements,
+                                     timeout=timeout, environment=env, statements=statements[name],
                                      description=description or ", ".join(served[name]),
                                      reserved_concurrency=reserved.get(name))
-            for name, (memory, timeout, env, statements, description) in specs.items()
+            for name, (memory, timeout, env, description) in specs.items()
         }
         # The routes that hash a password (600,000 PBKDF2 rounds each): those of the functions given a work
         # factor. They are throttled tighter than the rest.

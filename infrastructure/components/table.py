@@ -4,13 +4,13 @@ import pulumi
 import pulumi_aws as aws
 
 # Names the application code relies on (store/dynamodb/src/table.rs creates the same table locally).
-SK_PK_INDEX = "SK-PK-index"
 TTL_ATTRIBUTE = "expires_at"
 
 
 def debts_table(name: str, *, deletion_protection: bool, opts: pulumi.ResourceOptions | None = None) -> aws.dynamodb.Table:
-    """Keys PK/SK, the SK-PK-index (the inverted key), a NEW_AND_OLD_IMAGES stream for the projector and the
-    event bus pipe, TTL for idempotency records, on-demand billing and point-in-time recovery."""
+    """Keys PK/SK, a NEW_AND_OLD_IMAGES stream for the projector and the publisher, TTL for idempotency
+    records, on-demand billing and point-in-time recovery. No secondary index: every read names its partition
+    (an index would copy every write; see docs/operations.md)."""
     return aws.dynamodb.Table(
         name,
         billing_mode="PAY_PER_REQUEST",
@@ -19,16 +19,6 @@ def debts_table(name: str, *, deletion_protection: bool, opts: pulumi.ResourceOp
         attributes=[
             aws.dynamodb.TableAttributeArgs(name="PK", type="S"),
             aws.dynamodb.TableAttributeArgs(name="SK", type="S"),
-        ],
-        global_secondary_indexes=[
-            aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                name=SK_PK_INDEX,
-                key_schemas=[
-                    aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="SK", key_type="HASH"),
-                    aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="PK", key_type="RANGE"),
-                ],
-                projection_type="ALL",
-            )
         ],
         stream_enabled=True,
         stream_view_type="NEW_AND_OLD_IMAGES",

@@ -15,7 +15,8 @@ import pytest
 from conftest import MOCKS
 from iam import Request, allowed
 from components import api_spec
-from components.stack import EVENT_FUNCTIONS, EVENT_SOURCE, ROUTES, WRITE_ACTIONS, DebtsStack, Settings
+from components.stack import (EVENT_FUNCTIONS, EVENT_SOURCE, FOOTPRINT, ROUTES, WRITE_ACTIONS, DebtsStack,
+                              Settings)
 
 # Every event type of the published contract: one `oneOf` branch of the envelope schema each.
 CONTRACT_EVENT_TYPES = [
@@ -127,7 +128,8 @@ def test_least_privilege():
                 assert not actions & WRITE_ACTIONS, (function, actions)
             if function != "replay":
                 assert "dynamodb:Scan" not in actions, function
-            if function not in {"replay", "record-payment", "add-charge", "erase-user"}:
+            # Removals: replay's orphans, an erasure's keys, expired Idempotency-Key records.
+            if function not in {"replay", "record-payment", "add-charge", "erase-user", "create-user"}:
                 assert "dynamodb:DeleteItem" not in actions, function
             if function in {"authorizer"}:
                 # One read: the token's user still has credentials (an erased user has none).
@@ -140,11 +142,11 @@ def test_least_privilege():
         # Analytics only touches its own partitions.
         for leading in leading_keys(all_policies["analytics"]):
             assert not any(p.startswith(("USER#", "DEBT#", "EMAIL#")) for p in leading), leading
-        # A payment or charge removes nothing but an expired Idempotency-Key record.
-        for function in ("record-payment", "add-charge"):
+        # A payment, a charge or a registration removes nothing but an expired Idempotency-Key record.
+        for function in ("record-payment", "add-charge", "create-user"):
             for statement in all_policies[function]:
                 if "dynamodb:DeleteItem" in statement["Action"]:
-                    assert leading_keys([statement]) == [["IDEMPOTENCY#debts#*"]], function
+                    assert leading_keys([statement]) in ([["IDEMPOTENCY#debts#*"]], [["IDEMPOTENCY#users#*"]]), function
     return after_deployment(check)
 
 
@@ -157,59 +159,84 @@ def leading_keys(statements):
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 
 
+def resource_arns():
+    """The ARN of each resource role the footprint names, as the mocks declared it."""
+    [(_, table)] = declared("aws:dynamodb/table:Table")
+    [(_, key)] = declared("aws:kms/key:Key")
+    [(_, secret)] = declared("aws:secretsmanager/secret:Secret")
+    [(_, bus)] = declared("aws:cloudwatch/eventBus:EventBus")
+    return {"table": table["arn"], "data-keys": key["arn"],
+            "auth-secret": secret["arn"], "bus": bus["arn"]}
+
+
+def requests_for(grant, arns, partition=None):
+    """A request as AWS authorizes the call the grant records: the item's partition key (a family and an id)
+    in `dynamodb:LeadingKeys`, the owner as the KMS encryption context."""
+    context = {}
+    if grant.action.startswith("dynamodb:") and partition is not None:
+        context["dynamodb:LeadingKeys"] = [f"{partition}ada"]
+    if grant.context:
+        context["kms:EncryptionContextKeys"] = list(grant.context)
+        context.update({f"kms:EncryptionContext:{k}": "ada" for k in grant.context})
+    return Request(grant.action, arns[grant.resource], context)
+
+
 @pulumi.runtime.test
-def test_every_function_but_replay_is_pinned_to_its_partitions():
+def test_every_recorded_call_is_allowed_by_its_functions_policy():
+    """Each use infrastructure/footprint.json records (the test suites' calls, function by function) is
+    evaluated against the policy the program built for that function, by IAM's documented rules (tests/iam.py):
+    none may be denied."""
     def check():
-        pins = {function: leading_keys(statements) for function, statements in policies().items()}
-        # The debt's events, and the owner's data key (USER#) to seal and open personal fields.
-        for function in ("update-debt", "get-debt-history"):
-            assert pins[function] == [["DEBT#*"], ["USER#*"]], (function, pins[function])
-        # The debt's events, and the owner's tally, ledger entry and data key.
-        for function in ("create-debt", "delete-debt"):
-            assert pins[function] == [["DEBT#*"], ["USER#*"]], (function, pins[function])
-        for function in ("record-payment", "add-charge"):
-            assert pins[function] == [["DEBT#*"], ["IDEMPOTENCY#debts#*"], ["USER#*"]], (function, pins[function])
-        for function in ("login", "get-user", "get-payoff-plan", "get-debt-schedule", "authorizer"):
-            assert pins[function] == [["USER#*"]], (function, pins[function])
-        # Reads `as_of` a past instant fold the events.
-        assert pins["get-debt"] == [["USER#*"], ["DEBT#*"]]
-        assert pins["list-debts"] == [["USER#*"], ["DEBT#*"], ["USER#*"]]
-        assert pins["get-summary"] == [["PORTFOLIO#*"], ["USER#*", "DEBT#*"], ["USER#*"]]
-        assert pins["create-user"] == [["USER#*", "EMAIL#*", "IDEMPOTENCY#users#*"]]
-        # The erasure touches the user's partition and releases the email's reservation, nothing else.
-        assert pins["erase-user"] == [["USER#*"], ["EMAIL#*"]]
-        for function, leading in pins.items():
-            if function != "replay":  # replay scans, which LeadingKeys cannot limit
-                assert all(leading), (function, leading)
+        arns, all_policies = resource_arns(), policies()
+        assert set(FOOTPRINT) <= set(all_policies)
+        for function, grants in FOOTPRINT.items():
+            for grant in grants:
+                for partition in grant.partitions if grant.partitions is not None else (None,):
+                    request = requests_for(grant, arns, partition)
+                    assert allowed(all_policies[function], request), (function, request)
     return after_deployment(check)
 
 
 @pulumi.runtime.test
-def test_a_kms_key_wraps_data_keys_and_each_function_may_do_only_what_it_needs_with_it():
+def test_a_function_may_do_nothing_its_footprint_lacks():
+    """The converse: every table action on every partition family, and every KMS, Secrets Manager and bus
+    action, is denied unless the function's footprint records it (so a grant is no wider than the calls)."""
+    def check():
+        arns, all_policies = resource_arns(), policies()
+        families = sorted({p for grants in FOOTPRINT.values() for g in grants for p in g.partitions or ()}
+                          | {"NOBODY#"})
+        table_actions = sorted(WRITE_ACTIONS | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"})
+        for function, statements in all_policies.items():
+            grants = FOOTPRINT.get(function, [])
+            recorded = {(g.action, p) for g in grants if g.action.startswith("dynamodb:") and g.resource == "table"
+                        for p in (g.partitions if g.partitions is not None else families)}
+            for action in table_actions:
+                for family in families:
+                    request = Request(action, arns["table"], {"dynamodb:LeadingKeys": [f"{family}ada"]})
+                    assert allowed(statements, request) == ((action, family) in recorded), (function, request)
+            others = {(g.action, g.resource) for g in grants if not g.action.startswith("dynamodb:")}
+            for action, resource in [("kms:Decrypt", "data-keys"), ("kms:GenerateDataKey", "data-keys"),
+                                     ("kms:Encrypt", "data-keys"), ("secretsmanager:GetSecretValue", "auth-secret"),
+                                     ("events:PutEvents", "bus")]:
+                context = {"kms:EncryptionContextKeys": ["owner"], "kms:EncryptionContext:owner": "ada"}
+                request = Request(action, arns[resource], context)
+                assert allowed(statements, request) == ((action, resource) in others), (function, request)
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_a_kms_key_wraps_data_keys_and_the_functions_that_use_it_name_it():
     def check():
         [(_, key)] = declared("aws:kms/key:Key")
         assert key["enable_key_rotation"] is True and key["deletion_window_in_days"] == 30
-        key_arn = key["arn"]
-        makers, unwrappers = set(), set()
-        for function, statements in policies().items():
-            kms = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
-            for statement in kms:
-                assert statement["Resource"] == [key_arn], function
-                assert statement["Condition"] == {
-                    "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["owner"]},
-                    "Null": {"kms:EncryptionContext:owner": "false"}}, function
-                makers |= {function} if "kms:GenerateDataKey" in statement["Action"] else set()
-                unwrappers |= {function} if "kms:Decrypt" in statement["Action"] else set()
-                assert set(statement["Action"]) <= {"kms:GenerateDataKey", "kms:Decrypt"}, function
-        debt_commands = {"create-debt", "update-debt", "delete-debt", "record-payment", "add-charge"}
-        # Registration makes keys (and users registered before sealing get theirs on their next debt command).
-        assert makers == {"create-user"} | debt_commands
-        # Whoever reads events opens their fields; the publisher, analytics, login and the authorizer never do.
-        assert unwrappers == debt_commands | {"erase-user", "get-debt", "list-debts", "get-debt-history",
-                                             "get-summary", "projector", "replay"}
         functions = dict(declared("aws:lambda/function:Function"))
-        for name in makers | unwrappers:
-            assert variable(functions[name], "KMS_KEY_ID") == key_arn, name
+        users = {name for name, grants in FOOTPRINT.items() if any(g.action.startswith("kms:") for g in grants)}
+        # Whoever reads events opens their fields, whoever writes them seals: never the publisher, analytics,
+        # login or the authorizer, which see sealed events or none.
+        assert not users & {"publish-events", "analytics", "login", "authorizer", "healthz"}, users
+        assert {"create-user", "projector", "replay", "get-debt"} <= users, users
+        for name in users:
+            assert variable(functions[name], "KMS_KEY_ID") == key["arn"], name
     return after_deployment(check)
 
 

@@ -4,7 +4,7 @@ import os
 
 import pulumi
 
-from components.table import SK_PK_INDEX, TTL_ATTRIBUTE, debts_table
+from components.table import TTL_ATTRIBUTE, debts_table
 
 
 @pulumi.runtime.test
@@ -15,10 +15,8 @@ def test_table_matches_the_design():
         (hash_key, range_key, attributes, gsis, billing, stream_enabled, stream_view, ttl, pitr, protection) = args
         assert (hash_key, range_key) == ("PK", "SK")
         assert sorted((a["name"], a["type"]) for a in attributes) == [("PK", "S"), ("SK", "S")]
-        assert len(gsis) == 1
-        gsi = gsis[0]
-        assert (gsi["name"], gsi["projection_type"]) == (SK_PK_INDEX, "ALL")
-        assert [(k["attribute_name"], k["key_type"]) for k in gsi["key_schemas"]] == [("SK", "HASH"), ("PK", "RANGE")]
+        # No index: each write is one write, and no constant sort key becomes a hot index partition.
+        assert not gsis
         assert billing == "PAY_PER_REQUEST"
         assert stream_enabled is True
         assert stream_view == "NEW_AND_OLD_IMAGES"
@@ -33,9 +31,8 @@ def test_table_matches_the_design():
     ).apply(check)
 
 
-def test_index_and_ttl_names_match_the_rust_code():
+def test_the_ttl_name_matches_the_rust_code():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(repo, "store", "src", "keys.rs")) as f:
         rust = f.read()
-    assert f'SK_PK_INDEX: &str = "{SK_PK_INDEX}"' in rust
     assert f'TTL_ATTRIBUTE: &str = "{TTL_ATTRIBUTE}"' in rust

@@ -16,7 +16,7 @@ mod store;
 pub use cache::KeyCache;
 pub use kek::{KeyEncryptionKey, LocalKek, WrappedKey};
 pub use sealed::{DataKey, SealContext, Sealed};
-pub use store::{seal, SealedStores, SealingStore};
+pub use store::{seal, seal_keeping_keys, SealedStores, SealingStore};
 
 /// What can go wrong sealing, opening, wrapping or unwrapping.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use events::{EventEnvelope, EventPayload, Personal};
@@ -29,11 +30,11 @@ struct Keyring {
 }
 
 impl Keyring {
-    /// A keyring over `kek` that keeps unwrapped keys for the longest time allowed.
-    fn new(kek: Arc<dyn KeyEncryptionKey>) -> Self {
+    /// A keyring over `kek` that keeps unwrapped keys for `ttl` (at most [`KeyCache::LONGEST`]).
+    fn new(kek: Arc<dyn KeyEncryptionKey>, ttl: Duration) -> Self {
         Keyring {
             kek,
-            cache: KeyCache::new(KeyCache::LONGEST),
+            cache: KeyCache::new(ttl),
         }
     }
 
@@ -85,11 +86,12 @@ impl SealingStore {
         inner: Arc<dyn EventLog>,
         records: Arc<dyn Records>,
         kek: Arc<dyn KeyEncryptionKey>,
+        key_ttl: Duration,
     ) -> Self {
         SealingStore {
             inner,
             records,
-            keyring: Keyring::new(kek),
+            keyring: Keyring::new(kek, key_ttl),
         }
     }
 
@@ -108,9 +110,24 @@ pub struct SealedStores {
     pub engine_events: Arc<dyn EventLog>,
 }
 
-/// `engine`'s roles with its event log sealed under `kek`.
+/// `engine`'s roles with its event log sealed under `kek`, unwrapped keys kept for the longest time allowed.
 pub fn seal(engine: &Stores, kek: Arc<dyn KeyEncryptionKey>) -> SealedStores {
-    let sealing = SealingStore::new(Arc::clone(&engine.events), Arc::clone(&engine.records), kek);
+    seal_keeping_keys(engine, kek, KeyCache::LONGEST)
+}
+
+/// [`seal`], keeping unwrapped keys for `key_ttl`: zero makes every call unwrap afresh, as a cold Lambda
+/// instance does (the suites that record what each function asks of KMS run so).
+pub fn seal_keeping_keys(
+    engine: &Stores,
+    kek: Arc<dyn KeyEncryptionKey>,
+    key_ttl: Duration,
+) -> SealedStores {
+    let sealing = SealingStore::new(
+        Arc::clone(&engine.events),
+        Arc::clone(&engine.records),
+        kek,
+        key_ttl,
+    );
     SealedStores {
         stores: engine.clone().with_events(Arc::new(sealing)),
         engine_events: Arc::clone(&engine.events),

@@ -14,8 +14,8 @@ use events::{AggregateType, EventPayload};
 use serde::{Deserialize, Serialize};
 use store::ledger::{ledger_item, LedgerEntry};
 use store::{
-    all_pages, keys, query_all_read_items, read_item, AggregateRef, ItemKey, Page, Query, ReadItem,
-    Scan, Segment, StoreError, Stores, WriteOutcome,
+    all_pages, keys, read_item, AggregateRef, ItemKey, Page, ReadItem, Scan, Segment, StoreError,
+    Stores, WriteOutcome,
 };
 use tokio::task::JoinSet;
 
@@ -170,8 +170,9 @@ struct Plan {
 }
 
 /// Chooses what the scope covers. `All` and `User` scan the read items (tombstones included), and `User` also
-/// the debts' first events; `Debt` reads only the `SK-PK-index` partition of its `DEBT#{id}` key, wherever an
-/// owner's partition holds it.
+/// the debts' first events. `Debt` reads the debt's first event for its owner and then the one read item in
+/// the owner's partition; only a debt with no events at all (an orphaned read item, or a wrong id) is looked
+/// for by scanning the read items, since nothing else says whose partition holds it.
 async fn plan(stores: &Stores, options: &ReplayOptions) -> Result<Plan, StoreError> {
     let segments = options.segments.max(1);
     match &options.scope {
@@ -181,9 +182,29 @@ async fn plan(stores: &Stores, options: &ReplayOptions) -> Result<Plan, StoreErr
         }),
         Scope::Debt(id) => {
             let debt = AggregateRef::debt(id.clone());
-            let index = Query::sk_pk_index(keys::debt_read_sk(id), keys::USER_PK_PREFIX);
-            let read_items =
-                query_all_read_items(stores.read_model.as_ref(), index.limit(1000)).await?;
+            let owner = match stores.events.first_event(&debt).await? {
+                Some(first) => match first.payload {
+                    EventPayload::DebtCreated(created) => Some(created.owner),
+                    _ => None,
+                },
+                None => None,
+            };
+            let read_items = match owner {
+                Some(owner) => {
+                    read_item(stores.read_model.as_ref(), &keys::debt_read_key(&owner, id))
+                        .await?
+                        .into_iter()
+                        .collect()
+                }
+                None => {
+                    let sk = keys::debt_read_sk(id);
+                    list_read_items(stores, segments)
+                        .await?
+                        .into_iter()
+                        .filter(|i| i.key.sk == sk && i.key.pk.starts_with(keys::USER_PK_PREFIX))
+                        .collect()
+                }
+            };
             Ok(Plan {
                 aggregates: vec![debt],
                 read_items,

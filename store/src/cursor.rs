@@ -30,14 +30,7 @@ pub fn decode_for(cursor: &str, target: &QueryTarget) -> Result<ItemKey, StoreEr
         .decode(cursor)
         .map_err(|_| StoreError::InvalidCursor)?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
-    let within = match target {
-        QueryTarget::Partition { pk, sk_prefix } => {
-            body.pk == *pk && body.sk.starts_with(sk_prefix.as_str())
-        }
-        QueryTarget::SkPkIndex { sk, pk_prefix } => {
-            body.sk == *sk && body.pk.starts_with(pk_prefix.as_str())
-        }
-    };
+    let within = body.pk == target.pk && body.sk.starts_with(target.sk_prefix.as_str());
     if !within {
         return Err(StoreError::InvalidCursor);
     }
@@ -58,7 +51,7 @@ mod tests {
     use super::*;
 
     fn alice_debts() -> QueryTarget {
-        QueryTarget::Partition {
+        QueryTarget {
             pk: "USER#alice".into(),
             sk_prefix: "DEBT#".into(),
         }

@@ -212,20 +212,19 @@ impl Segment {
     }
 }
 
-/// Which items a query reads.
+/// Which items a query reads: one partition of the table (strongly consistent), SK beginning with
+/// `sk_prefix`. The table has no secondary index: every read names its partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum QueryTarget {
-    /// One partition of the base table (strongly consistent), SK beginning with `sk_prefix`.
-    Partition { pk: String, sk_prefix: String },
-    /// One partition of the `SK-PK-index` (eventually consistent on DynamoDB), PK beginning with `pk_prefix`.
-    SkPkIndex { sk: String, pk_prefix: String },
+pub struct QueryTarget {
+    pub pk: String,
+    pub sk_prefix: String,
 }
 
 /// A page request. Tombstones are never returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     pub target: QueryTarget,
-    /// Ascending by the target's range key (SK for a partition, PK for the index) unless false.
+    /// Ascending by SK unless false.
     pub ascending: bool,
     /// At most this many items (1-1000).
     pub limit: u32,
@@ -236,21 +235,9 @@ pub struct Query {
 impl Query {
     pub fn partition(pk: impl Into<String>, sk_prefix: impl Into<String>) -> Self {
         Query {
-            target: QueryTarget::Partition {
+            target: QueryTarget {
                 pk: pk.into(),
                 sk_prefix: sk_prefix.into(),
-            },
-            ascending: true,
-            limit: 100,
-            cursor: None,
-        }
-    }
-
-    pub fn sk_pk_index(sk: impl Into<String>, pk_prefix: impl Into<String>) -> Self {
-        Query {
-            target: QueryTarget::SkPkIndex {
-                sk: sk.into(),
-                pk_prefix: pk_prefix.into(),
             },
             ascending: true,
             limit: 100,

@@ -5,7 +5,7 @@ use store::cursor::{decode_any, decode_for, encode};
 use store::{ItemKey, QueryTarget};
 
 fn alice() -> QueryTarget {
-    QueryTarget::Partition {
+    QueryTarget {
         pk: "USER#alice".into(),
         sk_prefix: "DEBT#".into(),
     }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::api::{authorizer_request, ApiRequest, ApiResponse};
+use crate::footprint::as_function;
 use crate::{debt_ref, TestStore};
 
 /// The issuer every test token names.
@@ -85,10 +86,13 @@ impl Api {
 
     /// What the authorizer lets through for this `Authorization` header: the username, or `None`.
     pub async fn authorized(&self, authorization: Option<&str>) -> Option<String> {
-        let decision = authorize(
-            &authorizer_request(authorization),
-            &self.tokens,
-            self.store.stores.records.as_ref(),
+        let decision = as_function(
+            "authorizer",
+            authorize(
+                &authorizer_request(authorization),
+                &self.tokens,
+                self.store.stores.records.as_ref(),
+            ),
         )
         .await;
         decision
@@ -177,8 +181,7 @@ pub async fn call(handlers: &::api::Handlers, request: ApiRequest) -> ApiRespons
     let key = request.event()["routeKey"].as_str().unwrap().to_owned();
     let route = ::api::route(&key).unwrap_or_else(|| panic!("no route {key}"));
     ApiResponse::read(
-        handlers
-            .call(route, event)
+        as_function(route.function, handlers.call(route, event))
             .await
             .expect("handlers answer every request"),
     )

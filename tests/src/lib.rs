@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod counting;
+pub mod footprint;
 pub mod handlers;
 pub mod intercept;
+pub mod lambdas;
 pub mod projection;
 
 /// Runs each async `case(store)` once per engine, as `sqlite::case` (a fresh SQLite file: no services needed)
@@ -74,7 +76,11 @@ pub async fn dynamodb_table() -> DynamoStore {
         "refusing to create test tables at {endpoint}: tests only run against DynamoDB Local on loopback"
     );
     let config = aws_clients::sdk_config().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&config)
+            .interceptor(footprint::Recorder)
+            .build(),
+    );
     let table = format!("test-{}", Uuid::new_v4().simple());
     store_dynamodb::create_table(&client, &table)
         .await
@@ -152,13 +158,31 @@ fn expect_moto(variable: &str, service: &str) {
 /// A Secrets Manager client on the test services' moto.
 pub async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
     expect_moto("AWS_ENDPOINT_URL_SECRETS_MANAGER", "Secrets Manager");
-    aws_sdk_secretsmanager::Client::new(&aws_clients::sdk_config().await)
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&aws_clients::sdk_config().await)
+            .interceptor(footprint::Recorder)
+            .build(),
+    )
 }
 
 /// A KMS client on the test services' moto.
 pub async fn kms() -> aws_sdk_kms::Client {
     expect_moto("AWS_ENDPOINT_URL_KMS", "KMS");
-    aws_sdk_kms::Client::new(&aws_clients::sdk_config().await)
+    aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&aws_clients::sdk_config().await)
+            .interceptor(footprint::Recorder)
+            .build(),
+    )
+}
+
+/// An EventBridge client on the test services' moto.
+pub async fn eventbridge() -> aws_sdk_eventbridge::Client {
+    expect_moto("AWS_ENDPOINT_URL_EVENTBRIDGE", "EventBridge");
+    aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&aws_clients::sdk_config().await)
+            .interceptor(footprint::Recorder)
+            .build(),
+    )
 }
 
 /// A store in a new SQLite file (WAL mode, like the local server's) under the system's temp directory.
@@ -201,12 +225,32 @@ pub async fn sqlite_test_store() -> TestStore {
     }
 }
 
-/// A [`TestStore`] on a new table in DynamoDB Local.
+/// A [`TestStore`] on a new table in DynamoDB Local, its personal fields sealed under a new KMS key on moto:
+/// the AWS path as the functions take it, so the footprint records their KMS calls too.
 pub async fn dynamodb_test_store() -> TestStore {
     let table = dynamodb_table().await;
     let engine: Arc<dyn Engine> = Arc::new(table.clone());
+    let kms = kms().await;
+    let key = kms
+        .create_key()
+        .description("a test's data keys")
+        .send()
+        .await
+        .expect("create a KMS key in moto");
+    let key_id = key
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .expect("a new key has an id");
+    let kek = Arc::new(aws_clients::KmsKek::new(kms, key_id));
     TestStore {
-        stores: sealing(&engine, &new_sqlite_path().with_extension("kek")).stores,
+        // No key kept between calls: each call is a cold instance's, so every KMS call a function can make is
+        // made (and recorded).
+        stores: privacy::seal_keeping_keys(
+            &Stores::of(Arc::clone(&engine)),
+            kek,
+            std::time::Duration::ZERO,
+        )
+        .stores,
         engine,
         kind: EngineKind::Dynamodb(table),
     }

@@ -16,7 +16,6 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::result::CreateUnhandledError;
-use store::keys::SK_PK_INDEX;
 use store::{cursor, Item, ItemKey, Page, Query, QueryTarget, Scan, StoreError, StoreResult};
 
 use attributes::{from_item, key_attributes, key_of, DynamoItem};
@@ -131,16 +130,13 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// One page of live items of a partition or of the index: what both a records query and a read-model
-    /// query read.
+    /// One page of live items of a partition: what both a records query and a read-model query read.
     async fn query_items(&self, query: &Query) -> StoreResult<Page<Item>> {
         let mut start_key = query.start_after()?.map(|key| key_attributes(&key));
-        let (index, hash_attr, range_attr, hash, prefix, consistent) = match &query.target {
-            QueryTarget::Partition { pk, sk_prefix } => (None, "PK", "SK", pk, sk_prefix, true),
-            QueryTarget::SkPkIndex { sk, pk_prefix } => {
-                (Some(SK_PK_INDEX), "SK", "PK", sk, pk_prefix, false)
-            }
-        };
+        let QueryTarget {
+            pk: hash,
+            sk_prefix: prefix,
+        } = &query.target;
         let mut condition = "#h = :h".to_owned();
         let mut values = HashMap::from([(":h".to_owned(), AttributeValue::S(hash.clone()))]);
         if !prefix.is_empty() {
@@ -157,18 +153,17 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .consistent_read(consistent)
+                .consistent_read(true)
                 .key_condition_expression(&condition)
                 .filter_expression("attribute_not_exists(#d) OR #d = :live")
-                .expression_attribute_names("#h", hash_attr)
+                .expression_attribute_names("#h", "PK")
                 .expression_attribute_names("#d", "deleted")
                 .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(query.ascending)
                 .limit((limit - items.len()) as i32)
                 .set_exclusive_start_key(start_key.take());
             if !prefix.is_empty() {
-                request = request.expression_attribute_names("#r", range_attr);
+                request = request.expression_attribute_names("#r", "SK");
             }
             let page = request.send().await.map_err(service_error)?;
             for item in page.items.unwrap_or_default() {

@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
-use store::keys::{SK_PK_INDEX, TTL_ATTRIBUTE};
+use store::keys::TTL_ATTRIBUTE;
 use store::StoreError;
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
@@ -28,7 +27,7 @@ fn string_attribute(name: &str) -> AttributeDefinition {
         .expect("name and type are set")
 }
 
-/// Creates the table (keys `PK`/`SK`, the `SK-PK-index`, a `NEW_AND_OLD_IMAGES` stream, on-demand billing,
+/// Creates the table (keys `PK`/`SK`, no secondary index, a `NEW_AND_OLD_IMAGES` stream, on-demand billing,
 /// TTL on `expires_at`) and waits until it is active. An existing table is left as it is.
 pub async fn create_table(client: &Client, table_name: &str) -> Result<(), StoreError> {
     let created = client
@@ -38,19 +37,6 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Store
         .attribute_definitions(string_attribute("SK"))
         .key_schema(key("PK", KeyType::Hash))
         .key_schema(key("SK", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(SK_PK_INDEX)
-                .key_schema(key("SK", KeyType::Hash))
-                .key_schema(key("PK", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .map_err(StoreError::engine)?,
-        )
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()

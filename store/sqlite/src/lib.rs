@@ -3,7 +3,7 @@
 //!
 //! Every item is a row `(pk, sk, version, deleted, attrs)`; `attrs` is the item's attributes as a JSON object
 //! (the same map the DynamoDB engine writes as attributes), `version` and `deleted` are copied into columns so
-//! the guarded writes can test them. An index on `(sk, pk)` plays the `SK-PK-index`.
+//! the guarded writes can test them. An index on `(sk, pk)` serves the scans by SK range (replay's listings).
 
 mod connection;
 mod event_log;
@@ -213,37 +213,28 @@ pub(crate) async fn delete_row(store: &SqliteStore, key: &ItemKey) -> StoreResul
         .await
 }
 
-/// One page of live items of a partition or of the index: what both a records query and a read-model query
-/// read.
+/// One page of live items of a partition: what both a records query and a read-model query read.
 pub(crate) async fn query_items(store: &SqliteStore, query: &Query) -> StoreResult<Page<Item>> {
     let start_after = query.start_after()?;
     let query = query.clone();
     store
         .read(move |connection| {
-            // The partition key column, the range key column and their values, per target.
-            let (hash_col, range_col, hash, prefix) = match &query.target {
-                QueryTarget::Partition { pk, sk_prefix } => {
-                    ("pk", "sk", pk.clone(), sk_prefix.clone())
-                }
-                QueryTarget::SkPkIndex { sk, pk_prefix } => {
-                    ("sk", "pk", sk.clone(), pk_prefix.clone())
-                }
-            };
+            let QueryTarget {
+                pk: hash,
+                sk_prefix: prefix,
+            } = query.target.clone();
             let (lo, hi) = prefix_range(&prefix);
             let (order, after_op) = if query.ascending {
                 ("ASC", ">")
             } else {
                 ("DESC", "<")
             };
-            let after = start_after.map(|key| match query.target {
-                QueryTarget::Partition { .. } => key.sk,
-                QueryTarget::SkPkIndex { .. } => key.pk,
-            });
+            let after = start_after.map(|key| key.sk);
             let sql = format!(
                 "SELECT pk, sk, attrs FROM items
-             WHERE {hash_col} = ?1 AND {range_col} >= ?2 AND {range_col} < ?3 AND deleted = 0
-               AND (?4 IS NULL OR {range_col} {after_op} ?4)
-             ORDER BY {range_col} {order} LIMIT ?5"
+             WHERE pk = ?1 AND sk >= ?2 AND sk < ?3 AND deleted = 0
+               AND (?4 IS NULL OR sk {after_op} ?4)
+             ORDER BY sk {order} LIMIT ?5"
             );
             let mut statement = connection
                 .prepare_cached(&sql)

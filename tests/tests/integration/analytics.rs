@@ -276,7 +276,7 @@ async fn commit(store: &Store, script: &Script) {
 
 async fn deliver(store: &Store, events: &[EventEnvelope]) {
     for e in events {
-        analytics::record_event(&Stores::of(Arc::clone(store)), e)
+        integration_tests::lambdas::record_event(&Stores::of(Arc::clone(store)), e)
             .await
             .unwrap();
     }

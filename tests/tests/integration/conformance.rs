@@ -533,43 +533,6 @@ pub async fn cursors_page_a_prefix_without_gaps_or_repeats(store: Store) {
     );
 }
 
-pub async fn the_sk_pk_index_lists_every_user(store: Store) {
-    let prefix = format!("USER#t{}-", &new_id()[..8]);
-    let mut expected = Vec::new();
-    for n in 0..7 {
-        let key = ItemKey::new(format!("{prefix}{n}"), keys::USER_INFO_SK);
-        store
-            .put_read_item(&ReadItem {
-                key: key.clone(),
-                version: 1,
-                deleted: n == 6,
-                attributes: attrs(json!({"username": n})),
-            })
-            .await
-            .unwrap();
-        if n != 6 {
-            expected.push(key);
-        }
-    }
-    // The index is eventually consistent on DynamoDB: wait for it to catch up (a guard gives up after two
-    // minutes).
-    let query = Query::sk_pk_index(keys::USER_INFO_SK, &prefix).limit(2);
-    let mut listed = Vec::new();
-    for _ in 0..1200 {
-        listed = all_pages(&store, query.clone()).await;
-        if listed == expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(listed, expected);
-    let newest_first = all_pages(&store, query.clone().descending()).await;
-    assert_eq!(
-        newest_first,
-        expected.iter().rev().cloned().collect::<Vec<_>>()
-    );
-}
-
 pub async fn aggregates_are_listed_once_across_scan_segments(store: Store) {
     let mut expected = BTreeSet::new();
     for _ in 0..6 {
@@ -991,7 +954,6 @@ on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     an_older_read_item_write_is_ignored,
     a_tombstone_is_never_revived,
     cursors_page_a_prefix_without_gaps_or_repeats,
-    the_sk_pk_index_lists_every_user,
     aggregates_are_listed_once_across_scan_segments,
     a_plain_item_is_replaced_but_events_are_refused,
     an_items_json_text_holds_its_attributes,

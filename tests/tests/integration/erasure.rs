@@ -9,17 +9,19 @@
 
 use std::sync::Mutex;
 
-use analytics::publish::{publish_batch, BusEntry, EventBus, PublishError};
+use analytics::publish::{BusEntry, EventBus, PublishError};
 use async_trait::async_trait;
+use integration_tests::lambdas::publish_batch;
 
 use chrono::Utc;
 use integration_tests::api::ApiRequest;
 use integration_tests::handlers::{debt_request, username, Api};
+use integration_tests::lambdas::replay;
 use integration_tests::projection::{
     batch, delete_read_model, read_model_snapshot, records_for_all_events,
 };
 use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
-use projections::replay::{replay, ReplayOptions, Scope};
+use projections::replay::{ReplayOptions, Scope};
 use serde_json::{json, Value};
 use store::keys;
 use store::ledger::{ledger_item, LedgerEntry};
@@ -74,7 +76,8 @@ impl EventBus for CapturingBus {
 /// bus entries.
 async fn project_everything(store: &TestStore) -> Vec<BusEntry> {
     let records = records_for_all_events(store.engine.as_ref()).await;
-    let failures = projections::project_batch(&batch(records.clone()), &store.stores).await;
+    let failures =
+        integration_tests::lambdas::project_batch(&batch(records.clone()), &store.stores).await;
     assert!(failures.batch_item_failures.is_empty());
     let bus = CapturingBus::default();
     let published = publish_batch(&batch(records), &bus).await;
@@ -83,7 +86,7 @@ async fn project_everything(store: &TestStore) -> Vec<BusEntry> {
     for entry in &entries {
         let envelope =
             store::codec::decode_envelope(serde_json::from_str(&entry.detail).unwrap()).unwrap();
-        analytics::record_event(&store.stores, &envelope)
+        integration_tests::lambdas::record_event(&store.stores, &envelope)
             .await
             .unwrap();
     }

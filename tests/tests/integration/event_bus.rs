@@ -11,13 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use analytics::publish::{
-    publish_batch, BusEntry, EventBridgeBus, EventBus, PublishError, EVENT_SOURCE,
-};
+use analytics::publish::{BusEntry, EventBridgeBus, EventBus, PublishError, EVENT_SOURCE};
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use events::EventEnvelope;
+use integration_tests::lambdas::publish_batch;
 use integration_tests::projection::{drain, stream_poller};
 use integration_tests::{debt_created, debt_updated, dynamodb_table, sqlite_store, user_created};
 use serde_json::{json, Value};
@@ -49,15 +48,8 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
 
 impl Moto {
     async fn new() -> Self {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE").unwrap_or_else(|_| {
-            panic!("AWS_ENDPOINT_URL_EVENTBRIDGE is not set: these tests need moto; run them with `make test`")
-        });
-        assert!(
-            endpoint.contains("127.0.0.1"),
-            "tests only use a local EventBridge, not {endpoint}"
-        );
         let config = aws_clients::sdk_config().await;
-        let events = aws_sdk_eventbridge::Client::new(&config);
+        let events = integration_tests::eventbridge().await;
         let sqs = aws_sdk_sqs::Client::new(&config);
         let run = Uuid::new_v4().simple().to_string();
         let bus_name = format!("bus-{run}");
@@ -376,7 +368,9 @@ async fn dynamodb_moto_refused_entries_are_retried_and_counted_once() {
     );
     let consumer = store::Stores::of(sqlite_store().await);
     for event in deliveries {
-        analytics::handle_bus_event(&consumer, event).await.unwrap();
+        integration_tests::lambdas::handle_bus_event(&consumer, event)
+            .await
+            .unwrap();
     }
     let day = committed[0].occurred_at.date_naive();
     let counts = analytics::daily_counts(consumer.records.as_ref(), day)

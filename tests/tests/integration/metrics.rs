@@ -8,9 +8,10 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use analytics::publish::{publish_batch, BusEntry, EventBus, PublishError};
+use analytics::publish::{BusEntry, EventBus, PublishError};
 use async_trait::async_trait;
 use integration_tests::handlers::{car_loan, username, Api};
+use integration_tests::lambdas::publish_batch;
 use integration_tests::projection::{batch, records_for_all_events};
 use integration_tests::sqlite_test_store;
 use lambda_support::metrics::NAMESPACE;
@@ -109,8 +110,12 @@ async fn every_function_reports_its_outcomes_as_embedded_metrics() {
         clock: test_clock,
         warn_after: chrono::Duration::seconds(1),
     };
-    projections::projector::project_batch_watched(&batch(records.clone()), &store.stores, &watch)
-        .await;
+    integration_tests::lambdas::project_batch_watched(
+        &batch(records.clone()),
+        &store.stores,
+        &watch,
+    )
+    .await;
     let lag = named(&captured, "ProjectionLag");
     assert_eq!(lag.len(), 1);
     // The batch's largest: the user's item, whose newest event is the older of the two.
@@ -138,10 +143,10 @@ async fn every_function_reports_its_outcomes_as_embedded_metrics() {
     let published = named(&captured, "EventsPublished");
     assert_eq!(published[0]["EventsPublished"], events.len() as f64);
     let consumer = store::Stores::of(integration_tests::sqlite_store().await);
-    analytics::record_event(&consumer, &events[0])
+    integration_tests::lambdas::record_event(&consumer, &events[0])
         .await
         .unwrap();
-    analytics::record_event(&consumer, &events[0])
+    integration_tests::lambdas::record_event(&consumer, &events[0])
         .await
         .unwrap();
     assert_eq!(named(&captured, "EventsCounted").len(), 1);

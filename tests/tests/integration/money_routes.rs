@@ -530,7 +530,64 @@ async fn reads_as_of_an_instant_fold_the_events_recorded_by_then(store: TestStor
     );
 }
 
+/// A user registered before sealing existed has no data key: the first command of theirs that writes a
+/// personal field (a debt's new name, a payment's or a charge's note) makes one. Each command runs for a
+/// different such user, so each makes the first key (on AWS: `kms:GenerateDataKey` in that function's
+/// footprint).
+async fn any_debt_command_makes_a_legacy_users_first_key(store: TestStore) {
+    let api = Api::new(store);
+    let commands: [(&str, Value); 3] = [
+        ("PUT /debts/{debt_id}", json!({"debt_name": "Renamed"})),
+        (
+            PAY,
+            json!({"amount": "10", "paid_on": today(), "note": "first"}),
+        ),
+        (
+            CHARGE,
+            json!({"amount": "10", "charged_on": today(), "kind": "fee", "note": "fee"}),
+        ),
+    ];
+    for (route, body) in commands {
+        let owner = username();
+        let debt_id = uuid::Uuid::new_v4().to_string();
+        // As written before sealing: schema version 1, personal fields in clear, no data key.
+        for mut event in [
+            integration_tests::user_created(&owner, "old@example.com"),
+            integration_tests::debt_created(&debt_id, &owner),
+        ] {
+            event.schema_version = 1;
+            event.actor = owner.clone();
+            let request = store::AppendRequest::new(0, vec![event]);
+            api.store
+                .engine
+                .append(request)
+                .await
+                .expect("a legacy event");
+        }
+        let key = store::keys::data_key_key(&owner);
+        assert!(api.store.engine.get_item(&key).await.unwrap().is_none());
+        let response = api
+            .call(
+                debt_request(route, &debt_id, &owner)
+                    .header("If-Match", "\"1\"")
+                    .json(body),
+            )
+            .await;
+        assert!(
+            response.status < 300,
+            "{route}: {} {}",
+            response.status,
+            response.body
+        );
+        assert!(
+            api.store.engine.get_item(&key).await.unwrap().is_some(),
+            "{route} made the first key"
+        );
+    }
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    any_debt_command_makes_a_legacy_users_first_key,
     payments_lower_the_balance_until_the_debt_is_paid_off,
     payments_and_charges_keep_if_match_and_idempotency_keys,
     minimum_payments_are_set_on_create_and_update,

@@ -7,8 +7,9 @@
 
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{debt_request, username, Api};
+use integration_tests::lambdas::replay;
 use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
-use projections::replay::{replay, ReplayOptions, Scope};
+use projections::replay::{ReplayOptions, Scope};
 use serde_json::{json, Value};
 
 async fn create(

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use integration_tests::api::ApiRequest;
 use integration_tests::handlers::{call, handlers_over};
+use integration_tests::lambdas::project_batch_watched;
 use integration_tests::projection::{batch, records_for_all_events};
 use integration_tests::{capture_logs, sqlite_store, LogCapture};
-use projections::projector::{project_batch_watched, LagWatch};
+use projections::projector::LagWatch;
 use serde_json::{json, Value};
 use store::{AggregateRef, Stores};
 

@@ -9,13 +9,14 @@ use std::sync::Arc;
 
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{call, handlers_over};
+use integration_tests::lambdas::project_batch;
+use integration_tests::lambdas::replay;
 use integration_tests::projection::{
     batch, delete_read_model, drain, failing, read_model_snapshot, records_for_all_events, slow,
     stream_poller,
 };
 use integration_tests::{attrs, dynamodb_store, on_every_engine, sqlite_store, Handlers};
-use projections::project_batch;
-use projections::replay::{replay, ReplayOptions, Scope};
+use projections::replay::{ReplayOptions, Scope};
 use serde_json::{json, Value};
 use store::ledger::LedgerEntry;
 use store::{keys, read_item, Engine, ReadItem, Stores};
@@ -335,6 +336,17 @@ pub async fn replay_rebuilds_repairs_and_removes(store: Store) {
     };
     world.store.put_read_item(&orphan).await.unwrap();
     let damaged = read_model_snapshot(world.store.as_ref()).await;
+
+    // One debt at a time: found from its first event (its owner's partition), or, with no events at all,
+    // by scanning the read items for it.
+    let report = replay_scope(&world.store, Scope::Debt(script.car.clone()), true).await;
+    assert_eq!(
+        (report.checked, report.rewritten, report.removed),
+        (1, 1, 0)
+    );
+    let ghost = orphan.key.sk.trim_start_matches("DEBT#").to_owned();
+    let report = replay_scope(&world.store, Scope::Debt(ghost), true).await;
+    assert_eq!((report.rewritten, report.removed), (0, 1));
 
     let report = replay_scope(&world.store, Scope::All, true).await;
     assert_eq!(

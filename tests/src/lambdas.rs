@@ -1,0 +1,72 @@
+//! The event functions' entry points as the suites call them: each runs as its Lambda function
+//! ([`crate::footprint::as_function`]), so what it asks of AWS lands in that function's footprint. The HTTP
+//! functions run as theirs through [`crate::handlers::call`], the authorizer through `Api::authorized`.
+
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::streams::DynamoDbEventResponse;
+use events::EventEnvelope;
+use projections::projector::LagWatch;
+use projections::replay::{Progress, ReplayOptions, ReplayReport};
+use store::{StoreError, Stores};
+
+use crate::footprint::as_function;
+
+/// The `projector` function on one stream batch.
+pub async fn project_batch(event: &Event, stores: &Stores) -> DynamoDbEventResponse {
+    as_function("projector", projections::project_batch(event, stores)).await
+}
+
+/// The `projector` function on one stream batch, its lag measured with `watch`.
+pub async fn project_batch_watched(
+    event: &Event,
+    stores: &Stores,
+    watch: &LagWatch,
+) -> DynamoDbEventResponse {
+    as_function(
+        "projector",
+        projections::projector::project_batch_watched(event, stores, watch),
+    )
+    .await
+}
+
+/// The `publish-events` function on one stream batch.
+pub async fn publish_batch(
+    event: &Event,
+    bus: &dyn analytics::publish::EventBus,
+) -> DynamoDbEventResponse {
+    as_function(
+        "publish-events",
+        analytics::publish::publish_batch(event, bus),
+    )
+    .await
+}
+
+/// The `analytics` function on one bus event.
+pub async fn handle_bus_event(
+    stores: &Stores,
+    event: EventBridgeEvent<serde_json::Value>,
+) -> Result<(), analytics::AnalyticsError> {
+    as_function("analytics", analytics::handle_bus_event(stores, event)).await
+}
+
+/// The `analytics` function's work on one delivered envelope.
+pub async fn record_event(
+    stores: &Stores,
+    event: &EventEnvelope,
+) -> Result<(), analytics::AnalyticsError> {
+    as_function("analytics", analytics::record_event(stores, event)).await
+}
+
+/// The `replay` function.
+pub async fn replay(
+    stores: &Stores,
+    options: &ReplayOptions,
+    progress: impl FnMut(Progress),
+) -> Result<ReplayReport, StoreError> {
+    as_function(
+        "replay",
+        projections::replay::replay(stores, options, progress),
+    )
+    .await
+}
