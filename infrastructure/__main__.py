@@ -2,8 +2,9 @@
 `architecture` (arm64 or x86_64; must match `make package ARCH=...`), `deletionProtection`,
 `passwordIterations`, `secretName` (default `debts-<stack>/auth`), `secretRecoveryDays` (default 0: deleted at
 once on destroy), `apiRateLimit`/`apiBurstLimit` (every route), `hashingRateLimit`/`hashingBurstLimit` (POST
-/login and POST /users), `hashingConcurrency` (reserved for login and create-user each; `none` leaves them
-unreserved), `alarmEmail` (subscribed to the alarm topic)."""
+/login and POST /users), `hashingConcurrency` (reserved for login and create-user each; unset or `none` leaves
+them unreserved; N needs an account concurrency quota of 100 + 2N), `alarmEmail` (subscribed to the alarm
+topic)."""
 
 import pulumi
 
@@ -35,6 +36,11 @@ stack = DebtsStack(Settings(
     hashing_concurrency=hashing_concurrency(),
     alarm_email=config.get("alarmEmail"),
 ))
+
+if stack.settings.reserved_concurrency:
+    pulumi.log.info(f"hashingConcurrency reserves {sum(stack.settings.reserved_concurrency.values())}: the "
+                    f"account's Lambda concurrency quota must be at least {stack.settings.account_concurrency_needed} "
+                    "(Lambda keeps 100 unreserved), or creating login and create-user fails")
 
 check_zip_architectures([c.binary for c in stack.functions.values()], stack.settings.architecture)
 

@@ -110,8 +110,14 @@ impl EventBus for EventBridgeBus {
 }
 
 /// The envelope of an event item's stream record; `None` for records of other items (the mapping's filter
-/// already drops them; this keeps a misconfigured filter from publishing credentials or read items).
+/// already drops them; this keeps a misconfigured filter from publishing credentials or read items) and for
+/// anything but the event's insertion: a DynamoDB mapping filters on the `dynamodb` key only (keys, images),
+/// never on `eventName`, so a legacy event redacted in place (`MODIFY`) reaches this function and must not
+/// be published a second time.
 pub fn envelope_of(record: &EventRecord) -> Result<Option<EventEnvelope>, PublishError> {
+    if record.event_name != "INSERT" {
+        return Ok(None);
+    }
     let id = || record.event_id.clone();
     let image: Value = serde_dynamo::from_item(record.change.new_image.clone())
         .map_err(|e| PublishError::Image(id(), e.to_string()))?;

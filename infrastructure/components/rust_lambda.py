@@ -8,6 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 LOG_RETENTION_DAYS = 14
+# The level Lambda lets through from the functions' own output: the level every metric line states
+# (lambda_support::metrics::METRIC_LEVEL).
+APPLICATION_LOG_LEVEL = "INFO"
 # ELF `e_machine` values of the two Lambda architectures.
 ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
 
@@ -86,7 +89,11 @@ class RustLambdaFunction(pulumi.ComponentResource):
             role=self.role.arn,
             reserved_concurrent_executions=reserved_concurrency,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            # INFO, stated: the metric lines say `"level": "INFO"` (lambda_support::metrics) and Lambda drops
+            # lines below the application log level, so a higher one would lose every metric. Verbosity is
+            # RUST_LOG's, which filters in the process and never touches metric lines.
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="JSON", log_group=self.log_group.name),
+                log_format="JSON", log_group=self.log_group.name, application_log_level=APPLICATION_LOG_LEVEL,
+                system_log_level="INFO"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]))
         self.register_outputs({"function_name": self.function.name})

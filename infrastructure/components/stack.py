@@ -24,8 +24,12 @@ STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetSh
 # Batches of one stream shard the projector handles at once (1-10; see `_stream_mapping`).
 PROJECTOR_PARALLELIZATION_FACTOR = 10
 # Only event items leave the table through its stream readers (never read items, guards, credentials or
-# analytics' own items); events are only ever inserted.
-EVENT_ITEMS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
+# analytics' own items). A DynamoDB mapping filters on the record's `dynamodb` key only ("DynamoDB event source
+# mappings only support filtering on the dynamodb key":
+# https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html), so the filter names the key and
+# nothing else; the readers themselves pass over whatever is not an insertion (the publisher) or is harmless
+# to see twice (the projector catches up, idempotently).
+EVENT_ITEMS_ONLY = {"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
 # The bus events' `source`; their `detail-type` is the event type and their `detail` the documented envelope.
 EVENT_SOURCE = "debts.events"
 # What each function's code asks of AWS, as the test suites recorded it (infrastructure/footprint.json): the
@@ -55,6 +59,9 @@ CORS = api_spec.cors()
 
 # The routes and the functions serving them come from docs/openapi.json (components/api_spec.py).
 ROUTES = api_spec.routes()
+# The concurrency Lambda keeps unreserved in every account: reservations must leave it free.
+UNRESERVED_CONCURRENCY_KEPT = 100
+
 # The functions that serve no route; every other function of the stack is an HTTP function.
 EVENT_FUNCTIONS = {"authorizer", "projector", "replay", "publish-events", "analytics"}
 
@@ -74,13 +81,28 @@ class Settings:
     hashing_rate_limit: float = 10.0
     hashing_burst_limit: int = 20
     # Reserved for login and create-user each, so a flood of logins cannot take the account's whole
-    # concurrency (and throttle the projector). None leaves them unreserved (accounts with a quota of 10).
-    hashing_concurrency: int | None = 10
+    # concurrency (and throttle the projector). Lambda keeps 100 of an account's concurrency unreserved, so
+    # reserving N each needs a quota of at least 100 + 2N (`account_concurrency_needed`); new accounts often
+    # have 10 or 50, hence none by default.
+    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+    hashing_concurrency: int | None = None
     alarm_email: str | None = None
 
     @property
     def secret(self) -> str:
         return self.secret_name or f"{self.prefix}/auth"
+
+    @property
+    def reserved_concurrency(self) -> dict[str, int]:
+        """The functions given reserved concurrency, and how much each."""
+        if not self.hashing_concurrency:
+            return {}
+        return {"login": self.hashing_concurrency, "create-user": self.hashing_concurrency}
+
+    @property
+    def account_concurrency_needed(self) -> int:
+        """The account concurrency quota the reservations need: Lambda keeps 100 unreserved."""
+        return UNRESERVED_CONCURRENCY_KEPT + sum(self.reserved_concurrency.values())
 
 
 ROUTE_FUNCTIONS = sorted({route.function for route in ROUTES})
@@ -162,7 +184,7 @@ class DebtsStack:
         served = {}
         for route in ROUTES:
             served.setdefault(route.function, []).append(route.key)
-        reserved = {"login": settings.hashing_concurrency, "create-user": settings.hashing_concurrency}
+        reserved = settings.reserved_concurrency
         self.functions = {
             name: RustLambdaFunction(name, prefix=prefix, binary=name, architecture=architecture, memory=memory,
                                      timeout=timeout, environment=env, statements=statements[name],

@@ -10,6 +10,9 @@ use serde_json::{json, Map, Value};
 /// The CloudWatch namespace of every metric this API emits.
 pub const NAMESPACE: &str = "Debts";
 
+/// The level every metric line states (the level the stack's functions let through: `rust_lambda.py`).
+pub const METRIC_LEVEL: &str = "INFO";
+
 /// A metric's unit, named as CloudWatch names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum Unit {
@@ -39,6 +42,11 @@ pub fn document(
             }],
         }),
     );
+    // Lambda's log-level filter reads a JSON line's `level` and takes a line without one as INFO
+    // (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html): the level is
+    // stated, and the stack keeps every function's application log level at INFO, so no metric is filtered
+    // out. Verbosity is RUST_LOG's, which never touches these lines.
+    root.insert("level".into(), json!(METRIC_LEVEL));
     for (name, value) in dimensions {
         root.insert((*name).into(), json!(value));
     }
@@ -165,6 +173,8 @@ mod tests {
         assert_eq!(doc["Reason"], "conflict");
         assert_eq!(doc["Refused"], 1.0);
         assert_eq!(doc["Lag"], 12.5);
-        assert_eq!(doc.as_object().unwrap().len(), 5);
+        // A stated level, which Lambda's log-level filter reads (the stack lets INFO through).
+        assert_eq!(doc["level"], "INFO");
+        assert_eq!(doc.as_object().unwrap().len(), 6);
     }
 }

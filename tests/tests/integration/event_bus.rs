@@ -204,6 +204,22 @@ async fn committed_on_the_stream() -> (Moto, Vec<EventEnvelope>, Vec<EventRecord
     (moto, committed, records)
 }
 
+/// The stream's filter can only name the `dynamodb` key, so the publisher sees an event item's every change:
+/// it publishes the insertion and nothing else (a legacy event redacted in place is a `MODIFY`).
+#[test]
+fn only_an_event_items_insertion_is_published() {
+    let event = debt_created(&Uuid::new_v4().to_string(), "alice");
+    let mut record = integration_tests::projection::stream_record(&event, 1);
+    assert!(analytics::publish::envelope_of(&record).unwrap().is_some());
+    for change in ["MODIFY", "REMOVE"] {
+        record.event_name = change.to_owned();
+        assert!(
+            analytics::publish::envelope_of(&record).unwrap().is_none(),
+            "{change}"
+        );
+    }
+}
+
 fn batch(records: Vec<EventRecord>) -> Event {
     let mut event = Event::default();
     event.records = records;
