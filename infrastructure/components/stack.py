@@ -32,6 +32,9 @@ PROJECTOR_PARALLELIZATION_FACTOR = 10
 EVENT_ITEMS_ONLY = {"dynamodb": {"Keys": {"SK": {"S": [{"prefix": "EVENT#"}]}}}}
 # The bus events' `source`; their `detail-type` is the event type and their `detail` the documented envelope.
 EVENT_SOURCE = "debts.events"
+# The event an unfinished replay job puts on the bus to go on in a new invocation
+# (`projections::replay_job::CONTINUATION_SOURCE` and `CONTINUATION_DETAIL_TYPE`).
+REPLAY_CONTINUATION = {"source": ["debts.replay"], "detail-type": ["ReplayJobContinues"]}
 # What each function's code asks of AWS, as the test suites recorded it (infrastructure/footprint.json): the
 # only source of the functions' own permissions.
 FOOTPRINT = footprint.load()
@@ -157,7 +160,8 @@ class DebtsStack:
             "analytics": (256, 30, base_environment, "Bus consumer: portfolio contributions and daily counters"),
             "authorizer": (256, 5, signing, "HTTP API Lambda authorizer"),
             "projector": (512, 60, environment, "DynamoDB Streams projector"),
-            "replay": (1024, 900, environment, "Rebuilds read items from the event log"),
+            "replay": (1024, 900, {**environment, "EVENT_BUS_NAME": self.bus.name},
+                       "Rebuilds read items from the event log, as a job that continues itself through the bus"),
         }
         unknown = set(FOOTPRINT) - set(specs)
         if unknown:
@@ -300,6 +304,20 @@ class DebtsStack:
             dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.analytics_dlq.arn))
         aws.lambda_.Permission("analytics-invoke", action="lambda:InvokeFunction", function=analytics.name,
                                principal="events.amazonaws.com", source_arn=self.analytics_rule.arn)
+
+        # A replay job that reaches its invocation's deadline puts a continuation on the bus; this rule
+        # invokes `replay` with it, asynchronously, so the job goes on in a fresh 15 minutes. Lambda retries
+        # a failed asynchronous invocation twice; the checkpoints make a retry resume, never restart.
+        replay = self.functions["replay"].function
+        self.replay_rule = aws.cloudwatch.EventRule(
+            "replay-continuation-rule", event_bus_name=self.bus.name,
+            description="A replay job's continuation, to the replay function",
+            event_pattern=json.dumps(REPLAY_CONTINUATION))
+        self.replay_target = aws.cloudwatch.EventTarget(
+            "replay-continuation-target", rule=self.replay_rule.name, event_bus_name=self.bus.name,
+            arn=replay.arn)
+        aws.lambda_.Permission("replay-invoke", action="lambda:InvokeFunction", function=replay.name,
+                               principal="events.amazonaws.com", source_arn=self.replay_rule.arn)
         # Delivery failures (EventBridge) and handler failures after Lambda's own retries both end in one queue.
         aws.lambda_.FunctionEventInvokeConfig(
             "analytics-async", function_name=analytics.name, maximum_retry_attempts=2,

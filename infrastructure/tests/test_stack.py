@@ -16,8 +16,8 @@ from conftest import MOCKS
 from iam import Request, allowed
 from components import api_spec
 from components.rust_lambda import APPLICATION_LOG_LEVEL
-from components.stack import (EVENT_FUNCTIONS, EVENT_SOURCE, FOOTPRINT, ROUTES, WRITE_ACTIONS, DebtsStack,
-                              Settings)
+from components.stack import (EVENT_FUNCTIONS, EVENT_SOURCE, FOOTPRINT, REPLAY_CONTINUATION, ROUTES, WRITE_ACTIONS,
+                              DebtsStack, Settings)
 
 # Every event type of the published contract: one `oneOf` branch of the envelope schema each.
 CONTRACT_EVENT_TYPES = [
@@ -303,13 +303,13 @@ def test_the_publisher_reads_event_items_and_puts_them_on_the_bus():
 @pulumi.runtime.test
 def test_analytics_subscribes_to_the_bus_with_retries_and_a_dead_letter_queue():
     def check():
-        [(_, rule)] = declared("aws:cloudwatch/eventRule:EventRule")
+        rule = dict(declared("aws:cloudwatch/eventRule:EventRule"))["analytics-rule"]
         assert rule["event_bus_name"] == f"{PREFIX}-events"
         # Analytics hears every event type the contract has (docs/schemas, generated from the Rust types).
         pattern = json.loads(rule["event_pattern"])
         assert pattern["source"] == [EVENT_SOURCE]
         assert set(pattern.get("detail-type", CONTRACT_EVENT_TYPES)) == set(CONTRACT_EVENT_TYPES), pattern
-        [(_, target)] = declared("aws:cloudwatch/eventTarget:EventTarget")
+        target = dict(declared("aws:cloudwatch/eventTarget:EventTarget"))["analytics-target"]
         assert target["arn"].endswith(f"/{PREFIX}-analytics") and target["event_bus_name"] == f"{PREFIX}-events"
         assert target["retry_policy"]["maximum_retry_attempts"] > 0
         assert target["retry_policy"]["maximum_event_age_in_seconds"] > 0
@@ -322,6 +322,27 @@ def test_analytics_subscribes_to_the_bus_with_retries_and_a_dead_letter_queue():
         [(_, queue_policy)] = declared("aws:sqs/queuePolicy:QueuePolicy")
         statement = json.loads(queue_policy["policy"])["Statement"][0]
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_a_replay_jobs_continuation_reaches_the_replay_function():
+    rust = (Path(REPO) / "projections/src/replay_job.rs").read_text()
+    [source], [detail_type] = REPLAY_CONTINUATION["source"], REPLAY_CONTINUATION["detail-type"]
+    assert f'CONTINUATION_SOURCE: &str = "{source}";' in rust
+    assert f'CONTINUATION_DETAIL_TYPE: &str = "{detail_type}";' in rust
+
+    def check():
+        rules = dict(declared("aws:cloudwatch/eventRule:EventRule"))
+        assert json.loads(rules["replay-continuation-rule"]["event_pattern"]) == REPLAY_CONTINUATION
+        # The analytics rule does not take it (another source).
+        assert json.loads(rules["analytics-rule"]["event_pattern"]) == {"source": [EVENT_SOURCE]}
+        targets = dict(declared("aws:cloudwatch/eventTarget:EventTarget"))
+        assert targets["replay-continuation-target"]["arn"].endswith(f"{PREFIX}-replay")
+        permissions = dict(declared("aws:lambda/permission:Permission"))
+        assert permissions["replay-invoke"]["principal"] == "events.amazonaws.com"
+        functions = dict(declared("aws:lambda/function:Function"))
+        assert variable(functions["replay"], "EVENT_BUS_NAME") == f"{PREFIX}-events"
     return after_deployment(check)
 
 

@@ -7,6 +7,7 @@ pub mod catch_up;
 pub mod projection;
 pub mod projector;
 pub mod replay;
+pub mod replay_job;
 
 pub use catch_up::{catch_up, rebuild, Projected};
 pub use projection::{Projection, PROJECTIONS};

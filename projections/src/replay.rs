@@ -316,17 +316,8 @@ async fn rebuild_all(
             return Ok(expected);
         };
         let outcome = done.map_err(StoreError::engine)??;
-        report.checked += 1;
-        report.events += outcome.events;
-        report.ledger_entries_written += outcome.ledger_entries_written;
-        for (key, action) in outcome.items {
-            match action {
-                Action::Unchanged => {}
-                Action::Rewritten => report.rewritten += 1,
-                Action::SkippedNewer => report.skipped_newer += 1,
-            }
-            expected.insert(key);
-        }
+        count_outcome(report, &outcome);
+        expected.extend(outcome.items.into_iter().map(|(key, _)| key));
         if last_progress.elapsed() >= Duration::from_secs(1) {
             last_progress = Instant::now();
             progress(report);
@@ -334,9 +325,23 @@ async fn rebuild_all(
     }
 }
 
+/// Adds what replaying one aggregate did to `report`.
+pub(crate) fn count_outcome(report: &mut ReplayReport, outcome: &Outcome) {
+    report.checked += 1;
+    report.events += outcome.events;
+    report.ledger_entries_written += outcome.ledger_entries_written;
+    for (_, action) in &outcome.items {
+        match action {
+            Action::Unchanged => {}
+            Action::Rewritten => report.rewritten += 1,
+            Action::SkippedNewer => report.skipped_newer += 1,
+        }
+    }
+}
+
 /// Removes the read items whose aggregate has no events, confirmed at the source (live traffic may have
 /// created the aggregate since the listing); answers how many (in a dry run: would be) removed.
-async fn remove_orphans<'a>(
+pub(crate) async fn remove_orphans<'a>(
     stores: &Stores,
     candidates: impl Iterator<Item = &'a ReadItem>,
     dry_run: bool,
@@ -364,7 +369,7 @@ enum Action {
 }
 
 /// What replaying one aggregate did: each read item it made, with what became of it.
-struct Outcome {
+pub(crate) struct Outcome {
     items: Vec<(ItemKey, Action)>,
     events: u64,
     ledger_entries_written: u64,
@@ -399,7 +404,7 @@ async fn backfill_ledger(
     Ok(written)
 }
 
-async fn replay_one(
+pub(crate) async fn replay_one(
     stores: &Stores,
     aggregate: &AggregateRef,
     dry_run: bool,

@@ -36,7 +36,11 @@ pub const PARTITION_FAMILIES: &[&str] = &[
     "PORTFOLIO#",
     "STATS#DAILY",
     "STATS#EVENT#",
+    REPLAY_PK_PREFIX,
 ];
+
+/// Partition prefix of a replay job's records (its status and each segment's checkpoint).
+pub const REPLAY_PK_PREFIX: &str = "REPLAY#";
 
 /// The partition-key prefix of an aggregate type's items.
 pub fn aggregate_pk_prefix(aggregate_type: AggregateType) -> &'static str {

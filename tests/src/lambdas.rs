@@ -70,3 +70,17 @@ pub async fn replay(
     )
     .await
 }
+
+/// The `replay` function on one request (a job runs while `keep_going` says so).
+pub async fn replay_request(
+    stores: &Stores,
+    request: projections::replay_job::ReplayRequest,
+    keep_going: projections::replay_job::KeepGoing,
+    continuation: &dyn projections::replay_job::Continuation,
+) -> Result<projections::replay_job::ReplayAnswer, projections::replay_job::ReplayJobError> {
+    as_function(
+        "replay",
+        projections::replay_job::handle(stores, request, keep_going, continuation),
+    )
+    .await
+}

@@ -15,19 +15,27 @@ use analytics::publish::{BusEntry, EventBridgeBus, EventBus, PublishError, EVENT
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use event_functions::BusContinuation;
 use events::EventEnvelope;
 use integration_tests::lambdas::publish_batch;
 use integration_tests::projection::{drain, stream_poller};
 use integration_tests::{debt_created, debt_updated, dynamodb_table, sqlite_store, user_created};
+use projections::replay_job::{
+    ReplayAnswer, ReplayRequest, CONTINUATION_DETAIL_TYPE, CONTINUATION_SOURCE,
+};
 use serde_json::{json, Value};
 use store::{AppendRequest, EventLog};
 use uuid::Uuid;
 
-/// A bus and two subscribers in moto: one rule for every event type, one for deletions only.
+/// A bus and three subscribers in moto: one rule for every event type, one for deletions only, and one for
+/// replay jobs' continuations (the stack's rule that invokes `replay`).
 struct Moto {
     bus: EventBridgeBus,
+    events: aws_sdk_eventbridge::Client,
+    bus_name: String,
     all: String,
     deletions: String,
+    continuations: String,
     sqs: aws_sdk_sqs::Client,
 }
 
@@ -60,12 +68,21 @@ impl Moto {
             .await
             .unwrap();
         let mut urls = Vec::new();
-        for (rule, types) in [
-            ("all", json!(events::EventPayload::TYPES)),
-            ("deletions", json!(["DebtDeleted"])),
+        for (rule, pattern) in [
+            (
+                "all",
+                json!({"source": [EVENT_SOURCE], "detail-type": events::EventPayload::TYPES}),
+            ),
+            (
+                "deletions",
+                json!({"source": [EVENT_SOURCE], "detail-type": ["DebtDeleted"]}),
+            ),
+            (
+                "continuations",
+                json!({"source": [CONTINUATION_SOURCE], "detail-type": [CONTINUATION_DETAIL_TYPE]}),
+            ),
         ] {
             let (url, arn) = queue(&sqs, &format!("{rule}-{run}")).await;
-            let pattern = json!({"source": [EVENT_SOURCE], "detail-type": types});
             events
                 .put_rule()
                 .name(format!("{rule}-{run}"))
@@ -90,7 +107,10 @@ impl Moto {
             urls.push(url);
         }
         Moto {
-            bus: EventBridgeBus::new(events, bus_name),
+            bus: EventBridgeBus::new(events.clone(), bus_name.clone()),
+            events,
+            bus_name,
+            continuations: urls.pop().unwrap(),
             deletions: urls.pop().unwrap(),
             all: urls.pop().unwrap(),
             sqs,
@@ -202,6 +222,57 @@ async fn committed_on_the_stream() -> (Moto, Vec<EventEnvelope>, Vec<EventRecord
     let committed = commit_script(&table).await;
     let records = drain(&mut stream_poller(&table).await).await;
     (moto, committed, records)
+}
+
+/// An unfinished replay job puts its continuation on the bus, where the stack's rule (source and detail-type
+/// as here) hands it to the `replay` function; the event's `detail` is a request that resumes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_moto_an_unfinished_replay_job_continues_through_the_bus() {
+    let moto = Moto::new().await;
+    let table = dynamodb_table().await;
+    let stores = store::Stores::of(std::sync::Arc::new(table));
+    commit_script(stores.events.as_ref()).await;
+    let continuation = BusContinuation::new(moto.events.clone(), &moto.bus_name);
+    let mut options = projections::replay::ReplayOptions::new(projections::replay::Scope::All);
+    options.segments = 2;
+    let stop_at_once: projections::replay_job::KeepGoing = std::sync::Arc::new(|| false);
+    let answer = integration_tests::lambdas::replay_request(
+        &stores,
+        ReplayRequest::Start(options),
+        stop_at_once,
+        &continuation,
+    )
+    .await
+    .unwrap();
+    let ReplayAnswer::Job(status) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(!status.finished);
+    let [event] = &moto.received(&moto.continuations, 1).await[..] else {
+        panic!("one continuation")
+    };
+    assert_eq!(event.detail_type, CONTINUATION_DETAIL_TYPE);
+    let request: ReplayRequest =
+        serde_json::from_value(serde_json::to_value(event).unwrap()).unwrap();
+    assert_eq!(
+        request,
+        ReplayRequest::Continue {
+            detail: projections::replay_job::JobRef {
+                job_id: status.job_id.clone()
+            }
+        }
+    );
+    let keep_going: projections::replay_job::KeepGoing = std::sync::Arc::new(|| true);
+    let answer =
+        integration_tests::lambdas::replay_request(&stores, request, keep_going, &continuation)
+            .await
+            .unwrap();
+    let ReplayAnswer::Job(done) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(done.finished, "{done:?}");
+    assert_eq!(done.totals.checked, 6, "{done:?}");
+    assert!(moto.received(&moto.continuations, 0).await.is_empty());
 }
 
 /// The stream's filter can only name the `dynamodb` key, so the publisher sees an event item's every change:

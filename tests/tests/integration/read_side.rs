@@ -11,12 +11,16 @@ use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{call, handlers_over};
 use integration_tests::lambdas::project_batch;
 use integration_tests::lambdas::replay;
+use integration_tests::lambdas::replay_request;
 use integration_tests::projection::{
     batch, delete_read_model, drain, failing, read_model_snapshot, records_for_all_events, slow,
     stream_poller,
 };
 use integration_tests::{attrs, dynamodb_store, on_every_engine, sqlite_store, Handlers};
 use projections::replay::{ReplayOptions, Scope};
+use projections::replay_job::{
+    self, Continuation, KeepGoing, ReplayAnswer, ReplayJobError, ReplayRequest,
+};
 use serde_json::{json, Value};
 use store::ledger::LedgerEntry;
 use store::{keys, read_item, Engine, ReadItem, Stores};
@@ -848,7 +852,115 @@ async fn the_aggregates_of_a_batch_are_caught_up_concurrently_within_a_bound() {
     }
 }
 
+/// Where one process runs a job to its end: nothing to continue.
+struct NoContinuation;
+
+#[async_trait::async_trait]
+impl Continuation for NoContinuation {
+    async fn continue_job(&self, job_id: &str) -> Result<(), String> {
+        Err(format!(
+            "job {job_id} was not finished, and nothing continues it here"
+        ))
+    }
+}
+
+/// A `keep_going` that lets `pages` pages start, then stops.
+fn pages(pages: u64) -> KeepGoing {
+    let started = std::sync::atomic::AtomicU64::new(0);
+    Arc::new(move || started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < pages)
+}
+
+fn start_all(segments: u32) -> ReplayRequest {
+    let mut options = ReplayOptions::new(Scope::All);
+    options.segments = segments;
+    ReplayRequest::Start(options)
+}
+
+pub async fn a_replay_job_over_segments_rebuilds_what_the_projector_built(store: Store) {
+    let world = world(store);
+    world.script().await;
+    world.project_in_order().await;
+    let live = read_model_snapshot(world.store.as_ref()).await;
+    delete_read_model(world.store.as_ref()).await;
+    let answer = replay_request(
+        &world.stores,
+        start_all(4),
+        pages(u64::MAX),
+        &NoContinuation,
+    )
+    .await
+    .unwrap();
+    let ReplayAnswer::Job(status) = answer else {
+        panic!("the whole table is a job: {answer:?}")
+    };
+    assert!(status.finished, "{status:?}");
+    assert_eq!(status.segments_done, 4);
+    assert_eq!(
+        (
+            status.totals.checked,
+            status.totals.rewritten,
+            status.totals.events
+        ),
+        (6, 6, 15)
+    );
+    assert_eq!(read_model_snapshot(world.store.as_ref()).await, live);
+}
+
+pub async fn a_stopped_replay_job_resumes_where_it_stopped(store: Store) {
+    let world = world(store);
+    world.script().await;
+    world.project_in_order().await;
+    let live = read_model_snapshot(world.store.as_ref()).await;
+    delete_read_model(world.store.as_ref()).await;
+    // One segment, one page: the aggregates' page is done, the read items' is not.
+    let answer = replay_request(&world.stores, start_all(1), pages(1), &Refused)
+        .await
+        .unwrap_err();
+    let ReplayJobError::Continuation { job_id, .. } = answer else {
+        panic!("an unfinished job asks to be continued: {answer}")
+    };
+    let stopped = replay_job::status(&world.stores, &job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stopped.finished, stopped.totals.checked),
+        (false, 6),
+        "{stopped:?}"
+    );
+    assert_eq!(read_model_snapshot(world.store.as_ref()).await, live);
+    // Resumed (as the continuation event does), it finishes without rebuilding an aggregate again.
+    let request = ReplayRequest::Resume {
+        job_id: job_id.clone(),
+    };
+    let answer = replay_request(&world.stores, request, pages(u64::MAX), &NoContinuation)
+        .await
+        .unwrap();
+    let ReplayAnswer::Job(done) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(done.finished);
+    assert_eq!((done.totals.checked, done.totals.events), (6, 15));
+    let checkpoint = replay_job::status(&world.stores, &job_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(checkpoint, done);
+}
+
+/// Records that the job was handed on, and refuses: the caller sees the job's id in the error.
+struct Refused;
+
+#[async_trait::async_trait]
+impl Continuation for Refused {
+    async fn continue_job(&self, _job_id: &str) -> Result<(), String> {
+        Err("stopped here on purpose".into())
+    }
+}
+
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    a_replay_job_over_segments_rebuilds_what_the_projector_built,
+    a_stopped_replay_job_resumes_where_it_stopped,
     a_long_history_comes_in_pages,
     a_wrong_owner_hint_still_finds_the_owner,
     a_user_replay_finds_debts_that_have_no_read_item,

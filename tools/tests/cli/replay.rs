@@ -52,9 +52,20 @@ async fn replay_reports_then_repairs_then_finds_nothing_to_do() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("checked 3, rewritten 3, removed 0"), "{out}");
     assert!(
-        err.contains("3/3 aggregates"),
+        err.contains("4/4 segments done, 3 aggregates"),
         "progress goes to stderr: {err}"
     );
+    // The job's id comes first, and its records say how far it got.
+    let job_id = err
+        .split_whitespace()
+        .nth(2)
+        .filter(|_| err.starts_with("replay job "))
+        .unwrap_or_else(|| panic!("the job's id first: {err}"));
+    let (code, _, status) = replay(&dir, &["--status", job_id]);
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("4/4 segments done, 3 aggregates"), "{status}");
+    let (code, _, unknown) = replay(&dir, &["--status", "no-such-job"]);
+    assert_eq!((code, unknown.trim()), (2, "replay: no job no-such-job"));
     let (_, out, _) = replay(&dir, &["--user", "ben"]);
     assert!(out.contains("checked 1, rewritten 0, removed 0"), "{out}");
 }
