@@ -235,6 +235,11 @@ port-calls: ## Count each API call's storage requests (the table docs/operations
 bench-replay: tools ## Measure replay throughput for 10,000 and 100,000 events on SQLite and DynamoDB Local (release build)
 	scripts/with-test-services.sh cargo run --release -p bench --bin replay-throughput
 
+.PHONY: bench-replay-job
+bench-replay-job: tools ## Replay as a resumable job on DynamoDB Local: 1,000,000 events with 1, 4 and 8 segments, then a run killed halfway and resumed (EVENTS=N to change the size)
+	cargo build --release -q -p tools -p bench --bins
+	scripts/with-test-services.sh target/release/replay-job --events $(or $(EVENTS),1000000)
+
 .PHONY: bench-events
 bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and the analytics consumer's, on SQLite and DynamoDB Local (release build)
 	scripts/with-test-services.sh cargo run --release -p bench --bin event-throughput

@@ -142,7 +142,8 @@ async fn settings_of(stores: &Stores, job_id: &str) -> Result<Option<JobSettings
     }
 }
 
-async fn checkpoint_of(
+/// Segment `index`'s checkpoint.
+pub async fn checkpoint(
     stores: &Stores,
     job_id: &str,
     index: u32,
@@ -169,7 +170,7 @@ pub async fn status(stores: &Stores, job_id: &str) -> Result<Option<JobStatus>, 
     };
     let mut segments_done = 0;
     for index in 0..settings.segments {
-        let checkpoint = checkpoint_of(stores, job_id, index).await?;
+        let checkpoint = checkpoint(stores, job_id, index).await?;
         segments_done += u32::from(checkpoint.phase == Phase::Done);
         add(&mut totals, &checkpoint.report);
     }
@@ -236,7 +237,7 @@ async fn run_segment(
     kinds: &[ReadItemKind],
     keep_going: &(dyn Fn() -> bool + Send + Sync),
 ) -> Result<(), StoreError> {
-    let mut checkpoint = checkpoint_of(stores, job_id, index).await?;
+    let mut checkpoint = checkpoint(stores, job_id, index).await?;
     let segment = Segment {
         index,
         total: settings.segments,
