@@ -67,3 +67,23 @@ def test_make_install_needs_neither_java_nor_npm():
     commands = make_dry_run("install", "TOOLS_DIR=/nonexistent-tools")
     assert "npm" not in commands and "java" not in commands, commands
     assert "requirements.txt" in commands and "cargo-lambda" in commands
+
+
+def test_the_readme_invokes_replay_asynchronously():
+    """A synchronous `aws lambda invoke` waits at most the CLI's socket read timeout (60 s by default, the
+    AWS CLI's `--cli-read-timeout`) and then retries the call: a replay running longer would be started
+    again. Every invocation the README shows is asynchronous (`--invocation-type Event`)."""
+    readme = open(os.path.join(REPO, "README.md")).read()
+    invocations = re.findall(r"aws lambda invoke --[^\n]*(?:\\\n[^\n]*)*", readme)
+    assert invocations
+    for invocation in invocations:
+        assert "--invocation-type Event" in invocation, invocation
+
+
+def test_the_readme_lists_the_log_delivery_permissions_access_logs_need():
+    """API Gateway's logging page for HTTP APIs: the deploying identity needs these to turn access logs on."""
+    readme = open(os.path.join(REPO, "README.md")).read()
+    for action in ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                   "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                   "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"):
+        assert f"`{action}`" in readme, action
