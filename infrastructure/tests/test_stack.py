@@ -577,3 +577,21 @@ def test_the_dashboard_shows_the_api_the_functions_and_the_custom_metrics():
         with open(os.path.join(REPO, "lambda-support", "src", "metrics.rs")) as f:
             assert 'NAMESPACE: &str = "Debts"' in f.read()
     return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_operations_doc_counts_what_the_program_creates():
+    """docs/operations.md prices the fixed monthly costs by what the program creates: its counts hold."""
+    text = (Path(REPO) / "docs/operations.md").read_text()
+    table = text.split("<!-- fixed-costs -->")[1].split("<!-- /fixed-costs -->")[0]
+
+    def check():
+        alarms = declared("aws:cloudwatch/metricAlarm:MetricAlarm")
+        functions = declared("aws:lambda/function:Function")
+        per_stack = len(alarms) - 2 * len(functions)
+        assert f"| {len(alarms)} alarms ({per_stack} for the API" in table, table
+        assert f"each of the {len(functions)} functions), $0.10 each | ${len(alarms) * 0.10:.2f} |" in table
+        assert len(declared("aws:cloudwatch/dashboard:Dashboard")) == 1 and "| 1 dashboard," in table
+        assert len(declared("aws:kms/key:Key")) == 1 and "| 1 key," in table
+        assert len(declared("aws:secretsmanager/secret:Secret")) == 1 and "| 1 secret |" in table
+    return after_deployment(check)
