@@ -22,6 +22,7 @@ use store::{
 };
 
 use crate::envelope::{blocking, envelopes};
+use crate::login_limits;
 use crate::users::stored_password_hash;
 
 /// What erasure needs, built once per container.
@@ -120,12 +121,16 @@ async fn debt_ids(records: &dyn Records, username: &str) -> Result<Vec<String>, 
     Ok(ids.into_iter().collect())
 }
 
-/// Refuses the erasure (403) unless `password` is the user's.
+/// Refuses the erasure (403) unless `password` is the user's. Its failures count with the login's, per
+/// account and per source (`login_limits`): a stolen token cannot guess the password without bound.
 async fn check_password(
     deps: &ErasureDeps,
     user: &domain::Username,
     password: Option<Password>,
+    source: &str,
 ) -> Result<(), Problem> {
+    let attempt =
+        login_limits::begin(deps.records.as_ref(), source, Some(user), Utc::now()).await?;
     let stored_hash = stored_password_hash(deps.records.as_ref(), user).await?;
     let hasher = deps.passwords.clone();
     let verified = blocking(move || match (password, stored_hash) {
@@ -137,6 +142,7 @@ async fn check_password(
         tracing::info!(username = user.as_str(), "erasure refused: wrong password");
         return Err(Problem::forbidden("the password is wrong"));
     }
+    login_limits::release(deps.records.as_ref(), attempt).await;
     Ok(())
 }
 
@@ -162,7 +168,7 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         let UserState::Registered(profile) = &state else {
             return Err(Problem::not_found("no such user"));
         };
-        check_password(deps, &me, password).await?;
+        check_password(deps, &me, password, &login_limits::source_of(&request)).await?;
         let debt_ids = debt_ids(deps.records.as_ref(), username).await?;
         let legacy = legacy_events(deps.engine_events.as_ref(), username, &debt_ids).await?;
         let command = UserCommand::Erase {

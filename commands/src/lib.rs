@@ -7,6 +7,7 @@ pub mod debts;
 mod envelope;
 pub mod erasure;
 mod idempotency;
+pub mod login_limits;
 pub mod movements;
 pub mod users;
 

@@ -14,6 +14,7 @@ use store::codec::to_attributes;
 use store::{keys, AggregateRef, AppendRequest, EventLog, Item, Records, StoreError, Stores};
 
 use crate::envelope::{blocking, envelopes};
+use crate::login_limits;
 
 /// How long an `Idempotency-Key` of `POST /users` is remembered (DynamoDB's TTL removes the record).
 const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -275,32 +276,22 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
         // A password or username that could never have been registered is simply a wrong one.
         let password = Password::parse(&password).ok();
         let username = Username::parse(username.trim()).ok();
-        let stored_hash = match &username {
-            Some(username) => stored_password_hash(deps.records.as_ref(), username).await?,
-            None => None,
-        };
-        let hasher = deps.passwords.clone();
-        let check_password = password.clone();
-        let verified = blocking(move || match (check_password, stored_hash) {
-            (Some(password), Some(hash)) => hasher.verify(&password, &hash),
-            (Some(password), None) => {
-                hasher.waste_one_hash(&password);
-                Verified::No
-            }
-            (None, _) => {
-                hasher.waste_one_hash(
-                    &Password::parse("unknown-user-padding").expect("a valid password"),
-                );
-                Verified::No
-            }
-        })
+        let source = login_limits::source_of(&request);
+        let attempt = login_limits::begin(
+            deps.records.as_ref(),
+            &source,
+            username.as_ref(),
+            Utc::now(),
+        )
         .await?;
+        let verified = verify(deps, username.as_ref(), password.clone()).await?;
         let (Verified::Yes { rehash }, Some(username), Some(password)) =
             (verified, username, password)
         else {
             tracing::info!("login refused");
             return Err(invalid_credentials());
         };
+        login_limits::release(deps.records.as_ref(), attempt).await;
         if rehash {
             upgrade_hash(deps, &username, password).await;
         }
@@ -318,6 +309,34 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
             "token_type": "Bearer",
             "expires_at": issued.expires_at,
         })))
+    })
+    .await
+}
+
+/// Whether `password` is `username`'s, after exactly one hash whatever the case (an unknown user or an
+/// impossible password costs the same), so a login's time says nothing about an account.
+async fn verify(
+    deps: &LoginDeps,
+    username: Option<&Username>,
+    password: Option<Password>,
+) -> Result<Verified, Problem> {
+    let stored_hash = match username {
+        Some(username) => stored_password_hash(deps.records.as_ref(), username).await?,
+        None => None,
+    };
+    let hasher = deps.passwords.clone();
+    blocking(move || match (password, stored_hash) {
+        (Some(password), Some(hash)) => hasher.verify(&password, &hash),
+        (Some(password), None) => {
+            hasher.waste_one_hash(&password);
+            Verified::No
+        }
+        (None, _) => {
+            hasher.waste_one_hash(
+                &Password::parse("unknown-user-padding").expect("a valid password"),
+            );
+            Verified::No
+        }
     })
     .await
 }

@@ -37,6 +37,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds the client should wait before trying again: the answer's `Retry-After` header.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for Problem {
@@ -58,6 +61,7 @@ macro_rules! problems {
                         status: $status.as_u16(),
                         detail: detail.into(),
                         errors: Vec::new(),
+                        retry_after: None,
                     }
                 }
             )*
@@ -76,6 +80,7 @@ problems! {
     too_large => (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large");
     unsupported_media_type => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type");
     idempotency_mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/idempotency-key-reused", "Idempotency key reused");
+    too_many_attempts => (StatusCode::TOO_MANY_REQUESTS, "/problems/too-many-attempts", "Too many attempts");
     unavailable => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable");
     timeout => (StatusCode::REQUEST_TIMEOUT, "/problems/request-timeout", "Request timeout");
     internal => (StatusCode::INTERNAL_SERVER_ERROR, "/problems/internal", "Internal error");
@@ -94,6 +99,15 @@ impl Problem {
             status: StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
             detail,
             errors,
+            retry_after: None,
+        }
+    }
+
+    /// The same problem, answered with `Retry-After: seconds`.
+    pub fn retry_after(self, seconds: u64) -> Problem {
+        Problem {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 

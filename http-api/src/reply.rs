@@ -133,6 +133,7 @@ fn json_body(reply: Reply) -> String {
 
 /// The HTTP response for a handler's outcome. Problems are logged here, once, at a level by status.
 pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<Body> {
+    let mut retry_after = None;
     let (status, body, content_type, version) = match outcome {
         Ok(Reply {
             status,
@@ -145,6 +146,7 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
             (status, json_body(reply), "application/json", version)
         }
         Err(problem) => {
+            retry_after = problem.retry_after;
             if problem.status >= 500 {
                 tracing::error!(
                     status = problem.status,
@@ -171,7 +173,9 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    if let Some(seconds) = retry_after {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    } else if status == StatusCode::SERVICE_UNAVAILABLE {
         // The store throttled us: a second is enough for DynamoDB's adaptive capacity to catch up.
         headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }

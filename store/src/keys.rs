@@ -37,7 +37,19 @@ pub const PARTITION_FAMILIES: &[&str] = &[
     "STATS#DAILY",
     "STATS#EVENT#",
     REPLAY_PK_PREFIX,
+    LOGIN_ACCOUNT_PREFIX,
+    LOGIN_SOURCE_PREFIX,
 ];
+
+/// Partition prefixes of the failed-login counts: per account (the username tried) and per source address.
+pub const LOGIN_ACCOUNT_PREFIX: &str = "LOGIN#user#";
+pub const LOGIN_SOURCE_PREFIX: &str = "LOGIN#source#";
+
+/// Key of the failed-login count of one account or one source (`prefix` is one of the two above) in the
+/// window numbered `window`: each window is an item of its own, removed by TTL after it ends.
+pub fn login_attempts_key(prefix: &str, who: &str, window: i64) -> ItemKey {
+    ItemKey::new(format!("{prefix}{who}"), format!("WINDOW#{window}"))
+}
 
 /// Partition prefix of a replay job's records (its status and each segment's checkpoint).
 pub const REPLAY_PK_PREFIX: &str = "REPLAY#";

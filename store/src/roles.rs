@@ -150,7 +150,7 @@ pub trait ReadModel: Send + Sync {
         scan: Scan<'_>,
     ) -> StoreResult<Page<ReadItem>>;
 
-    /// One page of the live read items of a partition or of the `SK-PK-index`; an item there without a
+    /// One page of the live read items of a partition; an item there without a
     /// version is [`StoreError::Corrupt`].
     async fn query_read_items(&self, query: &Query) -> StoreResult<Page<ReadItem>>;
 }
@@ -167,8 +167,19 @@ pub trait Records: Send + Sync {
     /// Removes the item (an expired idempotency record, as DynamoDB's TTL would), whether or not it exists.
     async fn delete_item(&self, key: &ItemKey) -> StoreResult<()>;
 
-    /// One page of items of a partition or of the `SK-PK-index`, tombstones left out.
+    /// One page of items of a partition, tombstones left out.
     async fn query(&self, query: &Query) -> StoreResult<Page<Item>>;
+
+    /// Adds `delta` to the integer attribute `field` of the item at `key` (created when missing, with the
+    /// TTL attribute `expires_at`, epoch seconds) and answers the sum, in one atomic write: concurrent adds
+    /// never lose one, so a limit checked against the answer holds however many requests race.
+    async fn add_to_count(
+        &self,
+        key: &ItemKey,
+        field: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> StoreResult<i64>;
 
     /// Counts something exactly once under at-least-once delivery: in one transaction, creates the item
     /// `count.marker` and adds each `(field, delta)` of its increments to that integer attribute of the item

@@ -24,6 +24,7 @@ pub struct ApiRequest {
     headers: BTreeMap<String, String>,
     body: Option<String>,
     caller: Option<String>,
+    source_ip: Option<String>,
 }
 
 impl ApiRequest {
@@ -39,6 +40,7 @@ impl ApiRequest {
             headers: BTreeMap::new(),
             body: None,
             caller: None,
+            source_ip: None,
         }
     }
 
@@ -78,6 +80,12 @@ impl ApiRequest {
         self
     }
 
+    /// From the address `ip`, as API Gateway names the request's source.
+    pub fn from_address(mut self, ip: &str) -> Self {
+        self.source_ip = Some(ip.into());
+        self
+    }
+
     /// As API Gateway passes it after the authorizer allowed `username`.
     pub fn as_user(mut self, username: &str) -> Self {
         self.caller = Some(username.into());
@@ -108,6 +116,9 @@ impl ApiRequest {
         context["requestId"] = json!(uuid::Uuid::new_v4().to_string());
         context["http"]["method"] = json!(self.method);
         context["http"]["path"] = json!(self.path);
+        if let Some(ip) = &self.source_ip {
+            context["http"]["sourceIp"] = json!(ip);
+        }
         match &self.caller {
             Some(username) => context["authorizer"] = json!({ "lambda": { "username": username } }),
             None => {

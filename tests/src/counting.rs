@@ -59,6 +59,7 @@ impl Hook for Tally {
                 self.add("PutItem", 1);
             }
             Call::PurgeResidue => {}
+            Call::AddToCount => self.add("UpdateItem", 1),
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ pub enum Call<'a> {
     DeleteItem,
     Query(&'a Query),
     IncrementOnce,
+    AddToCount,
 }
 
 /// What a decorator does around each call: `before` may refuse it (or take its time), `after` sees that
@@ -161,5 +162,16 @@ impl<H: Hook> Records for Intercepted<H> {
     async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool> {
         let work = self.inner.increment_once(count);
         self.around(Call::IncrementOnce, work).await
+    }
+
+    async fn add_to_count(
+        &self,
+        key: &ItemKey,
+        field: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> StoreResult<i64> {
+        let work = self.inner.add_to_count(key, field, delta, expires_at);
+        self.around(Call::AddToCount, work).await
     }
 }

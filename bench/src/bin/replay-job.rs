@@ -79,7 +79,12 @@ async fn main() {
         seeding.elapsed().as_secs_f64()
     );
     let stores = Stores::of(engine);
+    let four_segments = by_segments(&stores, events).await;
+    killed_and_resumed(&stores, &table_name, events, four_segments).await;
+}
 
+/// Runs a dry-run job with 1, 4 and 8 segments; answers how long 4 took.
+async fn by_segments(stores: &Stores, events: u64) -> Duration {
     println!(
         "{:<9} {:>8} {:>11} {:>10} {:>12}",
         "segments", "events", "aggregates", "job ms", "events/s"
@@ -87,8 +92,11 @@ async fn main() {
     let mut rates = Vec::new();
     let mut four_segments = Duration::ZERO;
     for segments in [1, 4, 8] {
-        let (status, took) = job(&stores, segments).await;
-        assert!(status.finished && status.totals.events == events, "{status:?}");
+        let (status, took) = job(stores, segments).await;
+        assert!(
+            status.finished && status.totals.events == events,
+            "{status:?}"
+        );
         let rate = events as f64 / took.as_secs_f64();
         println!(
             "{segments:<9} {events:>8} {:>11} {:>10} {rate:>12.0}",
@@ -112,9 +120,12 @@ async fn main() {
         }
         .print();
     }
+    four_segments
+}
 
-    // Killed halfway, then resumed.
-    let mut child = replay_cli(&table_name, &["--all", "--dry-run", "--segments", "4"])
+/// Starts `replay-cli --all` (a 4-segment dry run), kills it (SIGKILL) after `after`; answers its job's id.
+fn start_and_kill(table_name: &str, after: Duration) -> String {
+    let mut child = replay_cli(table_name, &["--all", "--dry-run", "--segments", "4"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -127,17 +138,27 @@ async fn main() {
         for _ in lines {}
         first
     });
-    std::thread::sleep(four_segments / 2);
+    std::thread::sleep(after);
     child.kill().unwrap();
     child.wait().unwrap();
     let first = first_line.join().unwrap();
-    let job_id = first
+    first
         .split_whitespace()
         .nth(2)
         .unwrap_or_else(|| panic!("replay-cli names its job first: {first}"))
-        .to_owned();
-    let killed = replay_job::status(&stores, &job_id).await.unwrap().unwrap();
-    let before = pages(&stores, &job_id, 4).await;
+        .to_owned()
+}
+
+/// `replay-cli` killed halfway through a 4-segment job, then resumed: finished segments are not redone.
+async fn killed_and_resumed(
+    stores: &Stores,
+    table_name: &str,
+    events: u64,
+    four_segments: Duration,
+) {
+    let job_id = start_and_kill(table_name, four_segments / 2);
+    let killed = replay_job::status(stores, &job_id).await.unwrap().unwrap();
+    let before = pages(stores, &job_id, 4).await;
     eprintln!(
         "killed after {} ms: {}/4 segments done, {} events read, pages per segment {before:?}",
         (four_segments / 2).as_millis(),
@@ -145,18 +166,21 @@ async fn main() {
         killed.totals.events
     );
     let resuming = Instant::now();
-    let resumed = replay_cli(&table_name, &["--resume", &job_id])
+    let resumed = replay_cli(table_name, &["--resume", &job_id])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .unwrap();
     assert!(resumed.success());
     let took = resuming.elapsed();
-    let done = replay_job::status(&stores, &job_id).await.unwrap().unwrap();
-    let after = pages(&stores, &job_id, 4).await;
+    let done = replay_job::status(stores, &job_id).await.unwrap().unwrap();
+    let after = pages(stores, &job_id, 4).await;
     for (segment, (was, now)) in before.iter().zip(&after).enumerate() {
         if was.1 {
-            assert_eq!(was, now, "segment {segment} was done before the kill and was not redone");
+            assert_eq!(
+                was, now,
+                "segment {segment} was done before the kill and was not redone"
+            );
         }
     }
     assert!(done.finished);

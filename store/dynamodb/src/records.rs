@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use store::{CountOnce, Item, ItemKey, Page, Query, Records, StoreError, StoreResult};
 
 use crate::attributes::{key_attributes, to_item};
@@ -34,6 +34,40 @@ impl Records for DynamoStore {
 
     async fn query(&self, query: &Query) -> StoreResult<Page<Item>> {
         self.query_items(query).await
+    }
+
+    async fn add_to_count(
+        &self,
+        key: &ItemKey,
+        field: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> StoreResult<i64> {
+        store::ensure_not_event(key)?;
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression("ADD #f :d SET #t = :t")
+            .expression_attribute_names("#f", field)
+            .expression_attribute_names("#t", store::keys::TTL_ATTRIBUTE)
+            .expression_attribute_values(":d", AttributeValue::N(delta.to_string()))
+            .expression_attribute_values(":t", AttributeValue::N(expires_at.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(service_error)?;
+        updated
+            .attributes()
+            .and_then(|a| a.get(field))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt {
+                pk: key.pk.clone(),
+                sk: key.sk.clone(),
+                reason: format!("{field} is not an integer after an add"),
+            })
     }
 
     async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool> {

@@ -46,6 +46,30 @@ impl Records for SqliteStore {
         query_items(self, query).await
     }
 
+    async fn add_to_count(
+        &self,
+        key: &ItemKey,
+        field: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> StoreResult<i64> {
+        store::ensure_not_event(key)?;
+        let (key, field) = (key.clone(), field.to_owned());
+        // The one writer connection runs the transaction alone: the read and the write are one step.
+        self.with_connection(move |connection| {
+            let tx = connection.transaction().map_err(StoreError::engine)?;
+            let count = add_to_counter(&tx, &key, &field, delta)?;
+            tx.execute_cached(
+                "UPDATE items SET attrs = json_set(attrs, '$.' || ?3, ?4) WHERE pk = ?1 AND sk = ?2",
+                params![key.pk, key.sk, store::keys::TTL_ATTRIBUTE, expires_at],
+            )
+            .map_err(StoreError::engine)?;
+            tx.commit().map_err(StoreError::engine)?;
+            Ok(count)
+        })
+        .await
+    }
+
     async fn increment_once(&self, count: &CountOnce<'_>) -> StoreResult<bool> {
         store::ensure_countable(count)?;
         let (marker, counter) = (count.marker.clone(), count.counter.clone());

@@ -778,6 +778,47 @@ async fn count_once(
     store.increment_once(&count).await
 }
 
+pub async fn concurrent_adds_to_a_count_lose_none(store: Store) {
+    let key = ItemKey::new(format!("LOGIN#user#t{}", &new_id()[..8]), "WINDOW#1");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        tasks.spawn(async move { store.add_to_count(&key, "count", 1, 4_000_000_000).await });
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        answers.push(done.unwrap().unwrap());
+    }
+    answers.sort_unstable();
+    assert_eq!(
+        answers,
+        (1..=20).collect::<Vec<i64>>(),
+        "each add sees its own sum"
+    );
+    assert_eq!(
+        store
+            .add_to_count(&key, "count", -1, 4_000_000_000)
+            .await
+            .unwrap(),
+        19
+    );
+    let item = store
+        .get_item(&key)
+        .await
+        .unwrap()
+        .expect("the count's item");
+    assert_eq!(item.attributes["count"], json!(19));
+    assert_eq!(
+        item.attributes[keys::TTL_ATTRIBUTE],
+        json!(4_000_000_000_i64)
+    );
+    let event = keys::event_key(events::AggregateType::Debt, "d", 1);
+    assert!(
+        store.add_to_count(&event, "count", 1, 0).await.is_err(),
+        "never on an event"
+    );
+}
+
 pub async fn a_marked_increment_counts_once(store: Store) {
     let counter = ItemKey::new(format!("COUNTERS#{}", new_id()), "DAY#2026-11-28");
     let count = |item: Option<Item>, field: &str| {
@@ -939,6 +980,7 @@ pub async fn concurrent_appends_never_pass_a_tally_limit(store: Store) {
 }
 
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
+    concurrent_adds_to_a_count_lose_none,
     a_tally_holds_its_limit_and_refuses_the_whole_append,
     concurrent_appends_never_pass_a_tally_limit,
     appended_events_load_back_in_order,

@@ -315,7 +315,82 @@ async fn racing_registrations_get_one_user_and_no_server_error(store: TestStore)
     assert_eq!(events.len(), 1);
 }
 
+fn login(username: &str, password: &str, from: &str) -> ApiRequest {
+    ApiRequest::new("POST /login", "/login")
+        .from_address(from)
+        .json(json!({"username": username, "password": password}))
+}
+
+const RIGHT: &str = "correct horse battery";
+
+/// OWASP's authentication cheat sheet: failed logins limited per account and per source, so an attack on
+/// one account locks out no other and no one makes the service hash without bound.
+async fn failed_logins_are_limited_per_account_and_per_source(store: TestStore) {
+    use commands::login_limits::{FAILURES_PER_ACCOUNT, FAILURES_PER_SOURCE, WINDOW_SECONDS};
+    let api = Api::new(store);
+    let (alice, bob) = (username(), username());
+    api.register(&alice).await;
+    api.register(&bob).await;
+    // A successful login gives its place back: any number of them is fine.
+    for _ in 0..FAILURES_PER_ACCOUNT + 2 {
+        assert_eq!(
+            api.call(login(&alice, RIGHT, "192.0.2.1")).await.status,
+            200
+        );
+    }
+    for _ in 0..FAILURES_PER_ACCOUNT {
+        let wrong = api.call(login(&alice, "a wrong guess", "192.0.2.1")).await;
+        assert_eq!(wrong.status, 401, "{}", wrong.body);
+    }
+    // The account is closed for the window, even to its password and from another address ...
+    for from in ["192.0.2.1", "198.51.100.7"] {
+        let refused = api.call(login(&alice, RIGHT, from)).await;
+        refused.problem_detail(429, "a locked account");
+        assert_eq!(refused.body["type"], "/problems/too-many-attempts");
+        let wait: i64 = refused.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=WINDOW_SECONDS).contains(&wait), "{wait}");
+    }
+    // ... and no other account is.
+    assert_eq!(api.call(login(&bob, RIGHT, "192.0.2.1")).await.status, 200);
+
+    // One address guessing over many accounts: past its limit, refused whatever it tries.
+    let attacker = "203.0.113.9";
+    let guesses = (0..FAILURES_PER_SOURCE).map(|_| api.call(login(&username(), "guess", attacker)));
+    for guess in futures_util::future::join_all(guesses).await {
+        assert_eq!(guess.status, 401);
+    }
+    assert_eq!(api.call(login(&bob, RIGHT, attacker)).await.status, 429);
+    assert_eq!(
+        api.call(login(&bob, RIGHT, "198.51.100.7")).await.status,
+        200
+    );
+}
+
+/// The limit is the store's: racing attempts cannot get more than the limit hashed.
+async fn racing_failed_logins_cannot_pass_the_limit(store: TestStore) {
+    use commands::login_limits::FAILURES_PER_ACCOUNT;
+    let api = Api::new(store);
+    let alice = username();
+    api.register(&alice).await;
+    let attempts = (0..FAILURES_PER_ACCOUNT * 2)
+        .map(|n| api.call(login(&alice, "a wrong guess", &format!("192.0.2.{n}"))));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    let hashed = statuses.iter().filter(|s| **s == 401).count() as i64;
+    let refused = statuses.iter().filter(|s| **s == 429).count() as i64;
+    assert_eq!(
+        (hashed, refused),
+        (FAILURES_PER_ACCOUNT, FAILURES_PER_ACCOUNT),
+        "{statuses:?}"
+    );
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    failed_logins_are_limited_per_account_and_per_source,
+    racing_failed_logins_cannot_pass_the_limit,
     racing_registrations_get_one_user_and_no_server_error,
     an_expired_registration_key_is_a_new_request,
     registration_conflicts_name_what_is_taken_and_write_nothing,

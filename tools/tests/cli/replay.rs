@@ -63,7 +63,10 @@ async fn replay_reports_then_repairs_then_finds_nothing_to_do() {
         .unwrap_or_else(|| panic!("the job's id first: {err}"));
     let (code, _, status) = replay(&dir, &["--status", job_id]);
     assert_eq!(code, 0, "{status}");
-    assert!(status.contains("4/4 segments done, 3 aggregates"), "{status}");
+    assert!(
+        status.contains("4/4 segments done, 3 aggregates"),
+        "{status}"
+    );
     let (code, _, unknown) = replay(&dir, &["--status", "no-such-job"]);
     assert_eq!((code, unknown.trim()), (2, "replay: no job no-such-job"));
     let (_, out, _) = replay(&dir, &["--user", "ben"]);
