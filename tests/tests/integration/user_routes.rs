@@ -16,6 +16,9 @@ use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store,
 use serde_json::{json, Value};
 use store::keys;
 
+/// A taken username opens the existing user's sealed events: on DynamoDB the suites keep no unwrapped key
+/// between calls, so this is the cold instance's path (`kms:Decrypt` in create-user's footprint), a 409 and
+/// never a 500.
 async fn registration_conflicts_name_what_is_taken_and_write_nothing(store: TestStore) {
     let api = Api::new(store);
     let alice = username();
