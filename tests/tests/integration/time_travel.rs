@@ -318,8 +318,10 @@ async fn check(run: &Run, user: &str, instant: DateTime<Utc>, debts: &BTreeMap<S
 }
 
 async fn every_state_as_of_every_recorded_instant_equals_the_model(store: Store) {
-    // Five days ago at 08:00 UTC; 70 steps of 20 minutes to 3 hours each, so the script spans several days.
-    let start = (Utc::now() - Duration::days(5))
+    // Ten days ago at 08:00 UTC; 70 steps of 20 minutes to 3 hours each, so the script spans several days
+    // and at most 210 hours: it ends in the past whatever the time of day (from five days back, it ran into
+    // the future when run before about 08:00 UTC).
+    let start = (Utc::now() - Duration::days(10))
         .date_naive()
         .and_hms_opt(8, 0, 0)
         .unwrap()
