@@ -1,7 +1,7 @@
 //! Measures replay as a resumable job on DynamoDB Local (`make bench-replay-job` starts it): seeds one table
 //! with N events (debts of ten events each over 100 users), then
 //!
-//! 1. runs a dry-run job over the whole table with 1, 4 and 8 scan segments in turn (each reads every event
+//! 1. runs a dry-run job over the whole table with 4, 8 and 1 scan segments in turn (each reads every event
 //!    and rebuilds every read item, writing nothing, so the three runs do the same work) and reports
 //!    events/s for each, against the 1-segment run;
 //! 2. starts `replay-cli --all --dry-run` (release build, beside this binary) with 4 segments, kills it
@@ -79,19 +79,31 @@ async fn main() {
         seeding.elapsed().as_secs_f64()
     );
     let stores = Stores::of(engine);
-    let four_segments = by_segments(&stores, events).await;
-    killed_and_resumed(&stores, &table_name, events, four_segments).await;
-}
-
-/// Runs a dry-run job with 1, 4 and 8 segments; answers how long 4 took.
-async fn by_segments(stores: &Stores, events: u64) -> Duration {
     println!(
         "{:<9} {:>8} {:>11} {:>10} {:>12}",
         "segments", "events", "aggregates", "job ms", "events/s"
     );
-    let mut rates = Vec::new();
-    let mut four_segments = Duration::ZERO;
-    for segments in [1, 4, 8] {
+    // 4 segments first and the kill after it, the slow single segment last: each row prints as it ends.
+    let four = by_segments(&stores, events, 4).await;
+    killed_and_resumed(&stores, &table_name, events, four.1).await;
+    let eight = by_segments(&stores, events, 8).await;
+    let single = by_segments(&stores, events, 1).await.0;
+    for (segments, (rate, _)) in [(4, four), (8, eight)] {
+        Row {
+            figure: &format!("replay job on DynamoDB Local, {events} events, {segments} segments"),
+            goal: "faster than one segment",
+            value: format!("{rate:.0} events/s"),
+            reference: format!("1 segment: {single:.0} events/s"),
+            ratio: rate / single,
+            met: rate > single,
+        }
+        .print();
+    }
+}
+
+/// Runs a dry-run job with `segments` segments; answers its events/s and how long it took.
+async fn by_segments(stores: &Stores, events: u64, segments: u32) -> (f64, Duration) {
+    {
         let (status, took) = job(stores, segments).await;
         assert!(
             status.finished && status.totals.events == events,
@@ -103,24 +115,8 @@ async fn by_segments(stores: &Stores, events: u64) -> Duration {
             status.totals.checked,
             took.as_millis()
         );
-        if segments == 4 {
-            four_segments = took;
-        }
-        rates.push((segments, rate));
+        (rate, took)
     }
-    let single = rates[0].1;
-    for &(segments, rate) in &rates[1..] {
-        Row {
-            figure: &format!("replay job on DynamoDB Local, {events} events, {segments} segments"),
-            goal: "faster than one segment",
-            value: format!("{rate:.0} events/s"),
-            reference: format!("1 segment: {single:.0} events/s"),
-            ratio: rate / single,
-            met: rate > single,
-        }
-        .print();
-    }
-    four_segments
 }
 
 /// Starts `replay-cli --all` (a 4-segment dry run), kills it (SIGKILL) after `after`; answers its job's id.
