@@ -169,19 +169,21 @@ class DebtsStack:
         resources = {"table": table_arn, "data-keys": self.data_keys.arn,
                      "auth-secret": self.secret.arn, "bus": self.bus.arn}
 
-        def send_to(queue):
-            return {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [queue.arn]}
-
-        # What Lambda does with a function's role on its behalf, not its code: poll the stream for a stream
-        # reader and send what failed to its on-failure destination (with-ddb.html, above); send an
-        # asynchronous invocation that failed to its destination.
+        # What Lambda does with a function's role on its behalf, not its code, follows from how the function
+        # is wired: a stream reader's role polls the stream and sends what failed to its on-failure
+        # destination (with-ddb.html, above); an asynchronously invoked function's role sends a failed
+        # invocation to its destination.
         # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
-        stream_read = {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]}
-        on_behalf = {
-            "projector": [stream_read, send_to(self.failures)],
-            "publish-events": [stream_read, send_to(self.publish_failures)],
-            "analytics": [send_to(self.analytics_dlq)],
-        }
+        self.stream_readers = {"projector": self.failures, "publish-events": self.publish_failures}
+        self.async_destinations = {"analytics": self.analytics_dlq}
+        on_behalf = {}
+        for name, failures in self.stream_readers.items():
+            on_behalf.setdefault(name, []).extend([
+                {"Effect": "Allow", "Action": STREAM_READ, "Resource": [self.table.stream_arn]},
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [failures.arn]}])
+        for name, destination in self.async_destinations.items():
+            on_behalf.setdefault(name, []).append(
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [destination.arn]})
         statements = {name: footprint.statements(FOOTPRINT.get(name, []), resources) + on_behalf.get(name, [])
                       for name in specs}
         api_spec.check_functions(ROUTES, set(specs) - EVENT_FUNCTIONS)
@@ -282,7 +284,7 @@ class DebtsStack:
         # behind with every write above what one invocation projects (issue 18). Order within an aggregate
         # holds, as above, and the projector does not depend on it anyway (it catches up from the table).
         self.stream_mapping = self._stream_reader(
-            "projector-stream", self.functions["projector"].function, self.failures,
+            "projector-stream", self.functions["projector"].function, self.stream_readers["projector"],
             parallelization_factor=PROJECTOR_PARALLELIZATION_FACTOR)
 
     def _event_bus(self):
@@ -290,7 +292,7 @@ class DebtsStack:
         (`detail-type` = the event type, `detail` = the envelope), retrying entries PutEvents refused; and our
         first bus consumer, `analytics`, behind a rule."""
         self.publish_mapping = self._stream_reader(
-            "publish-stream", self.functions["publish-events"].function, self.publish_failures)
+            "publish-stream", self.functions["publish-events"].function, self.stream_readers["publish-events"])
 
         analytics = self.functions["analytics"].function
         self.analytics_rule = aws.cloudwatch.EventRule(
@@ -324,7 +326,7 @@ class DebtsStack:
             maximum_event_age_in_seconds=6 * 3600,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.analytics_dlq.arn)))
+                    destination=self.async_destinations["analytics"].arn)))
         aws.sqs.QueuePolicy(
             "analytics-dead-letters-policy", queue_url=self.analytics_dlq.url,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
