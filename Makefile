@@ -140,8 +140,8 @@ test-auth: ## Smoke-test the auth flow against API_URL (default: the local serve
 	python3 scripts/smoke.py auth $(API_URL)
 
 .PHONY: replay
-replay: ## Rebuild the read items of the local store from its events (ARGS="--dry-run" to only report)
-	cargo run --release -p tools --bin replay-cli -- --all $(ARGS)
+replay: ## Rebuild the read items of the local store from its events, as a resumable job showing its progress (ARGS="--dry-run" to only report, ARGS="--resume JOB" to go on after an interruption)
+	cargo run --release -p tools --bin replay-cli -- $(if $(filter --resume --status,$(ARGS)),,--all) $(ARGS)
 
 .PHONY: export
 export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS="--since 2026-11-01 --type DebtCreated -o f.ndjson")
