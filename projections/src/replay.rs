@@ -301,27 +301,46 @@ async fn rebuild_all(
 ) -> Result<HashSet<ItemKey>, StoreError> {
     let mut expected = HashSet::new();
     let mut last_progress = Instant::now();
+    rebuild_concurrently(
+        stores,
+        aggregates,
+        options.concurrency,
+        options.dry_run,
+        |outcome| {
+            count_outcome(report, &outcome);
+            expected.extend(outcome.items.into_iter().map(|(key, _)| key));
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                last_progress = Instant::now();
+                progress(report);
+            }
+        },
+    )
+    .await?;
+    Ok(expected)
+}
+
+/// Replays `aggregates`, `concurrency` at a time, handing each outcome to `each` as it ends.
+pub(crate) async fn rebuild_concurrently(
+    stores: &Stores,
+    aggregates: Vec<AggregateRef>,
+    concurrency: usize,
+    dry_run: bool,
+    mut each: impl FnMut(Outcome),
+) -> Result<(), StoreError> {
     let mut pending = aggregates.into_iter();
     let mut tasks = JoinSet::new();
     loop {
-        while tasks.len() < options.concurrency.max(1) {
+        while tasks.len() < concurrency.max(1) {
             let Some(aggregate) = pending.next() else {
                 break;
             };
             let stores = stores.clone();
-            let dry_run = options.dry_run;
             tasks.spawn(async move { replay_one(&stores, &aggregate, dry_run).await });
         }
         let Some(done) = tasks.join_next().await else {
-            return Ok(expected);
+            return Ok(());
         };
-        let outcome = done.map_err(StoreError::engine)??;
-        count_outcome(report, &outcome);
-        expected.extend(outcome.items.into_iter().map(|(key, _)| key));
-        if last_progress.elapsed() >= Duration::from_secs(1) {
-            last_progress = Instant::now();
-            progress(report);
-        }
+        each(done.map_err(StoreError::engine)??);
     }
 }
 
@@ -404,7 +423,7 @@ async fn backfill_ledger(
     Ok(written)
 }
 
-pub(crate) async fn replay_one(
+async fn replay_one(
     stores: &Stores,
     aggregate: &AggregateRef,
     dry_run: bool,

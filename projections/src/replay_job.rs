@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::projection;
-use crate::replay::{count_outcome, remove_orphans, replay_one, ReplayReport};
+use crate::replay::{count_outcome, rebuild_concurrently, remove_orphans, ReplayReport};
 
 /// The partition of a job's records.
 fn job_pk(job_id: &str) -> String {
@@ -251,7 +251,15 @@ async fn run_segment(
         let next_cursor = match checkpoint.phase {
             Phase::Aggregates => {
                 let page = stores.events.list_aggregates(scan).await?;
-                rebuild_page(stores, page.items, settings, &mut checkpoint.report).await?;
+                let report = &mut checkpoint.report;
+                rebuild_concurrently(
+                    stores,
+                    page.items,
+                    settings.concurrency,
+                    settings.dry_run,
+                    |done| count_outcome(report, &done),
+                )
+                .await?;
                 page.next_cursor
             }
             Phase::ReadItems => {
@@ -277,30 +285,6 @@ async fn run_segment(
         save(stores, job_id, &checkpoint).await?;
     }
     Ok(())
-}
-
-/// Rebuilds one page's aggregates, `concurrency` at a time.
-async fn rebuild_page(
-    stores: &Stores,
-    aggregates: Vec<store::AggregateRef>,
-    settings: JobSettings,
-    report: &mut ReplayReport,
-) -> Result<(), StoreError> {
-    let mut pending = aggregates.into_iter();
-    let mut tasks = JoinSet::new();
-    loop {
-        while tasks.len() < settings.concurrency.max(1) {
-            let Some(aggregate) = pending.next() else {
-                break;
-            };
-            let stores = stores.clone();
-            tasks.spawn(async move { replay_one(&stores, &aggregate, settings.dry_run).await });
-        }
-        let Some(done) = tasks.join_next().await else {
-            return Ok(());
-        };
-        count_outcome(report, &done.map_err(StoreError::engine)??);
-    }
 }
 
 /// The bus event that continues a job: its `source` and `detail-type` (a rule on the bus delivers it to the
