@@ -236,9 +236,9 @@ bench-replay: tools ## Measure replay throughput for 10,000 and 100,000 events o
 	scripts/with-test-services.sh cargo run --release -p bench --bin replay-throughput
 
 .PHONY: bench-replay-job
-bench-replay-job: tools ## Replay as a resumable job on DynamoDB Local: 1,000,000 events with 1, 4 and 8 segments, then a run killed halfway and resumed (EVENTS=N to change the size)
+bench-replay-job: tools ## Replay as a resumable job on DynamoDB Local: 1,000,000 events with 4, 8 and 1 segments and a run killed halfway and resumed (EVENTS=N to change the size; ARGS="--segments 1,4,8 --no-kill" to choose the runs)
 	cargo build --release -q -p tools -p bench --bins
-	scripts/with-test-services.sh target/release/replay-job --events $(or $(EVENTS),1000000)
+	scripts/with-test-services.sh target/release/replay-job --events $(or $(EVENTS),1000000) $(ARGS)
 
 .PHONY: bench-events
 bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and the analytics consumer's, on SQLite and DynamoDB Local (release build)

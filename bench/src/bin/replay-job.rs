@@ -9,7 +9,10 @@
 //!    `replay-cli --resume JOB`, and shows that the segments finished before the kill kept their page counts
 //!    (nothing redone) and that the job read every event once.
 //!
-//!   replay-job [--events 1000000]
+//!   replay-job [--events 1000000] [--segments 4,8,1] [--no-kill]
+//!
+//! `--segments` chooses the runs and their order (the ratios are against the 1-segment run, which must be
+//! among them); `--no-kill` leaves out step 2.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -25,6 +28,12 @@ struct Args {
     /// Events to seed.
     #[arg(long, default_value_t = 1_000_000)]
     events: u64,
+    /// Segment counts to run, in this order; 1 is the reference and must be among them.
+    #[arg(long, value_delimiter = ',', default_value = "4,8,1")]
+    segments: Vec<u32>,
+    /// Leave out the killed-and-resumed run (it follows the 4-segment run when 4 is among the segments).
+    #[arg(long)]
+    no_kill: bool,
 }
 
 async fn job(stores: &Stores, segments: u32) -> (JobStatus, Duration) {
@@ -68,7 +77,15 @@ fn replay_cli(table: &str, args: &[&str]) -> Command {
 
 #[tokio::main]
 async fn main() {
-    let Args { events } = Args::parse();
+    let Args {
+        events,
+        segments,
+        no_kill,
+    } = Args::parse();
+    assert!(
+        segments.contains(&1),
+        "--segments must include 1, the reference"
+    );
     let table = integration_tests::dynamodb_table().await;
     let table_name = table.table_name().to_owned();
     let engine: Arc<dyn Engine> = Arc::new(table);
@@ -83,14 +100,19 @@ async fn main() {
         "{:<9} {:>8} {:>11} {:>10} {:>12}",
         "segments", "events", "aggregates", "job ms", "events/s"
     );
-    // 4 segments first and the kill after it, the slow single segment last: each row prints as it ends.
-    let four = by_segments(&stores, events, 4).await;
-    killed_and_resumed(&stores, &table_name, events, four.1).await;
-    let eight = by_segments(&stores, events, 8).await;
-    let single = by_segments(&stores, events, 1).await.0;
-    for (segments, (rate, _)) in [(4, four), (8, eight)] {
+    // Each row prints as its run ends; the killed run follows the 4-segment one, whose time it halves.
+    let mut rates = Vec::new();
+    for &count in &segments {
+        let (rate, took) = by_segments(&stores, events, count).await;
+        rates.push((count, rate));
+        if count == 4 && !no_kill {
+            killed_and_resumed(&stores, &table_name, events, took).await;
+        }
+    }
+    let single = rates.iter().find(|(count, _)| *count == 1).unwrap().1;
+    for (count, rate) in rates.into_iter().filter(|(count, _)| *count != 1) {
         Row {
-            figure: &format!("replay job on DynamoDB Local, {events} events, {segments} segments"),
+            figure: &format!("replay job on DynamoDB Local, {events} events, {count} segments"),
             goal: "faster than one segment",
             value: format!("{rate:.0} events/s"),
             reference: format!("1 segment: {single:.0} events/s"),
