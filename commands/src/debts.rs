@@ -18,14 +18,7 @@ use uuid::Uuid;
 
 use crate::envelope::envelopes;
 
-/// The most events one debt takes through updates (docs/openapi.json states it): each change reloads the
-/// whole history, so this bounds that read (about 10,000 small items, a few MB).
-pub const MAX_EVENTS_PER_DEBT: u64 = 10_000;
-
-/// The most live (created and not deleted) debts one user keeps: it bounds `GET /debts`, which reads them all
-/// to sort. Counted in the same transaction as each `DebtCreated` and `DebtDeleted`, so it holds under any
-/// concurrency (store::Tally).
-pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
+pub use domain::limits::{MAX_EVENTS_PER_DEBT, MAX_LIVE_DEBTS_PER_USER};
 
 /// `append` of a debt's creation or deletion, with what goes with it in the same transaction: the move of
 /// `owner`'s count of live debts, and the owner's ledger entry (what `as_of` reads list debts from).

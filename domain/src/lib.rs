@@ -3,6 +3,7 @@
 
 pub mod debt;
 pub mod decider;
+pub mod limits;
 pub mod plan;
 pub mod user;
 pub mod values;

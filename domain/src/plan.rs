@@ -9,7 +9,13 @@
 //!    cent half away from zero; (b) every open debt is paid its monthly minimum, or its balance if less; (c) the
 //!    rest of the budget goes to the open debts in strategy order, each paid the lesser of what is left and its
 //!    balance; (d) a debt at zero is paid off that month.
-//! 3. The plan stops when nothing is owed, or after [`MAX_MONTHS`].
+//! 3. The plan stops when nothing is owed, or after [`MAX_MONTHS`], or in the first month in which a debt's
+//!    interest is at least the most it can be paid in a month (the whole budget; without a budget, its own
+//!    minimum): from then on its balance never falls, so the plan never ends ([`NeverFalls`]).
+//!
+//! The arithmetic is in whole cents (`i128`), every step checked: an amount past what a `Decimal` holds is
+//! [`PlanError::OutOfRange`], never a panic or a wrapped number. Rule 3's early stop is also what keeps the
+//! amounts small: a balance only grows while its interest is below the budget.
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::cmp::Reverse;
@@ -48,7 +54,10 @@ pub fn monthly_rate(interest_rate: Decimal) -> Decimal {
 /// decimal `rate / 1200` first would round 1/1200 to 28 digits and turn 6.00 at 1 %, exactly 0.005, into
 /// 0.0049999…)
 pub fn interest(balance: Decimal, interest_rate: Decimal) -> Decimal {
-    from_cents(interest_cents(to_cents(balance), rate_e4(interest_rate)))
+    let cents = interest_cents(to_cents(balance), rate_e4(interest_rate));
+    cents
+        .and_then(|c| from_cents(c).ok())
+        .expect("a Decimal balance times a rate of at most 4 places over 1200 is a Decimal")
 }
 
 /// An amount in whole cents (rounded to the cent first).
@@ -56,8 +65,13 @@ fn to_cents(amount: Decimal) -> i128 {
     cents(amount).mantissa()
 }
 
-fn from_cents(amount: i128) -> Decimal {
-    Decimal::from_i128_with_scale(amount, 2)
+fn from_cents(amount: i128) -> Result<Decimal, PlanError> {
+    Decimal::try_from_i128_with_scale(amount, 2).map_err(|_| PlanError::OutOfRange)
+}
+
+/// `a + b`, or [`PlanError::OutOfRange`].
+fn add(a: i128, b: i128) -> Result<i128, PlanError> {
+    a.checked_add(b).ok_or(PlanError::OutOfRange)
 }
 
 /// A yearly percentage in ten-thousandths (4.5 % is 45,000): rates have at most 4 decimal places.
@@ -67,16 +81,17 @@ fn rate_e4(interest_rate: Decimal) -> i128 {
     rate.mantissa()
 }
 
-/// `balance_cents x rate_e4 / (1200 x 10,000)`, rounded to the cent half away from zero.
-fn interest_cents(balance_cents: i128, rate_e4: i128) -> i128 {
+/// `balance_cents x rate_e4 / (1200 x 10,000)`, rounded to the cent half away from zero; `None` past `i128`.
+fn interest_cents(balance_cents: i128, rate_e4: i128) -> Option<i128> {
     const PER: i128 = 1_200 * 10_000;
-    let exact = balance_cents * rate_e4;
+    let exact = balance_cents.checked_mul(rate_e4)?;
     let (whole, rest) = (exact / PER, exact % PER);
-    if 2 * rest.abs() >= PER {
+    // |rest| < PER, so doubling it cannot overflow.
+    Some(if 2 * rest.abs() >= PER {
         whole + exact.signum()
     } else {
         whole
-    }
+    })
 }
 
 /// A debt as a plan sees it.
@@ -122,6 +137,10 @@ pub enum PlanError {
         unknown: Vec<String>,
         repeated: Vec<String>,
     },
+    /// An amount of the plan passed what a `Decimal` holds (rule 3's early stop keeps every plan of amounts
+    /// the API accepts below it; this is the checked arithmetic's answer should one not be).
+    #[error("the plan's amounts are too large to compute")]
+    OutOfRange,
 }
 
 /// Positions into `debts`, in the strategy's order (rule 3), fixed at the start.
@@ -150,23 +169,30 @@ pub fn order(debts: &[PlanDebt], strategy: &Strategy) -> Result<Vec<usize>, Plan
 }
 
 fn custom_order(debts: &[PlanDebt], ids: &[String]) -> Result<Vec<usize>, PlanError> {
-    let position = |id: &String| debts.iter().position(|d| &d.debt_id == id);
-    let unknown: Vec<String> = ids
-        .iter()
-        .filter(|id| position(id).is_none())
-        .cloned()
-        .collect();
-    let mut repeated: Vec<String> = ids
+    use std::collections::{HashMap, HashSet};
+    // Hash lookups: the order is as long as the caller makes it (the handler bounds it too).
+    let positions: HashMap<&str, usize> = debts
         .iter()
         .enumerate()
-        .filter(|(i, id)| ids[..*i].contains(id))
-        .map(|(_, id)| id.clone())
+        .map(|(i, d)| (d.debt_id.as_str(), i))
         .collect();
-    repeated.dedup();
+    let (mut seen, mut reported) = (HashSet::new(), HashSet::new());
+    let (mut unknown, mut repeated) = (Vec::new(), Vec::new());
+    let mut placed = Vec::with_capacity(debts.len());
+    for id in ids {
+        match positions.get(id.as_str()) {
+            Some(&i) if seen.insert(i) => placed.push(i),
+            // Each id reported once, however often it is repeated.
+            _ if !reported.insert(id.as_str()) => {}
+            None => unknown.push(id.clone()),
+            Some(_) => repeated.push(id.clone()),
+        }
+    }
     let missing: Vec<String> = debts
         .iter()
-        .filter(|d| !ids.contains(&d.debt_id))
-        .map(|d| d.debt_id.clone())
+        .enumerate()
+        .filter(|(i, _)| !seen.contains(i))
+        .map(|(_, d)| d.debt_id.clone())
         .collect();
     if !(unknown.is_empty() && repeated.is_empty() && missing.is_empty()) {
         return Err(PlanError::OrderMismatch {
@@ -175,7 +201,7 @@ fn custom_order(debts: &[PlanDebt], ids: &[String]) -> Result<Vec<usize>, PlanEr
             repeated,
         });
     }
-    Ok(ids.iter().filter_map(position).collect())
+    Ok(placed)
 }
 
 /// One debt in one month of a plan.
@@ -203,18 +229,47 @@ pub struct DebtOutcome {
     pub total_paid: Decimal,
 }
 
+/// Why a plan never ends: from `month` on, debt `debt_id`'s interest is at least the most it can be paid in a
+/// month, so its balance never falls (rule 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeverFalls {
+    pub debt_id: String,
+    /// 1-based.
+    pub month: u32,
+}
+
+/// Which rows of a plan to keep: whole months from `from_month` (1-based) while they fit in `max_rows` (at
+/// least one month, so a page always moves on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowWindow {
+    pub from_month: u32,
+    pub max_rows: usize,
+}
+
+impl RowWindow {
+    /// Every row (a one-debt schedule: at most [`MAX_MONTHS`] rows).
+    pub const ALL: RowWindow = RowWindow {
+        from_month: 1,
+        max_rows: usize::MAX,
+    };
+}
+
 /// A simulated plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// Months until nothing is owed, or [`MAX_MONTHS`] when the plan gave up.
+    /// Months until nothing is owed, or the month the plan stopped ([`MAX_MONTHS`], or [`NeverFalls::month`]).
     pub months: u32,
     pub debt_free: bool,
+    /// Set when the plan stopped because a debt's balance can never fall.
+    pub never_falls: Option<NeverFalls>,
     pub total_interest: Decimal,
     pub total_paid: Decimal,
     /// In strategy order.
     pub debts: Vec<DebtOutcome>,
-    /// Month by month, each month's debts in strategy order (only when asked for).
+    /// The window's months, each month's debts in strategy order (none without a window).
     pub rows: Vec<Row>,
+    /// The first month after the window's rows, when the plan goes on past them.
+    pub next_month: Option<u32>,
 }
 
 /// The plan with `budget` a month, extra money in `order` (rule 2); `budget: None` pays each debt only its
@@ -223,23 +278,25 @@ pub fn simulate(
     debts: &[PlanDebt],
     order: &[usize],
     budget: Option<Decimal>,
-    keep_rows: bool,
+    rows: Option<RowWindow>,
 ) -> Result<Plan, PlanError> {
-    let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
+    // Whole cents throughout (integers: exact, and fast), decimals with two places again at the end.
+    let minimums = debts
+        .iter()
+        .try_fold(0, |sum, d| add(sum, to_cents(d.monthly_minimum)))?;
+    let budget = budget.map(to_cents);
     if budget.is_some_and(|b| b < minimums) {
         return Err(PlanError::BudgetBelowMinimums {
-            minimums: cents(minimums),
+            minimums: from_cents(minimums)?,
         });
     }
-    // Whole cents throughout (integers: exact, and fast), decimals with two places again at the end.
-    let budget = budget.map(to_cents);
-    let mut run = Run::new(debts, order, keep_rows);
+    let mut run = Run::new(debts, order, rows);
     let mut month = 0;
-    while month < MAX_MONTHS && run.owes() {
+    while month < MAX_MONTHS && run.owes() && run.never_falls.is_none() {
         month += 1;
-        run.month(month, budget);
+        run.month(month, budget)?;
     }
-    Ok(run.into_plan(month))
+    run.into_plan(month)
 }
 
 /// A plan being simulated, in whole cents: balances, and what each debt was charged and paid so far.
@@ -251,11 +308,14 @@ struct Run<'a> {
     balances: Vec<i128>,
     /// In strategy order: (paid off in month, interest, paid).
     outcomes: Vec<(Option<u32>, i128, i128)>,
-    rows: Option<Vec<Row>>,
+    never_falls: Option<NeverFalls>,
+    window: Option<RowWindow>,
+    rows: Vec<Row>,
+    next_month: Option<u32>,
 }
 
 impl<'a> Run<'a> {
-    fn new(debts: &'a [PlanDebt], order: &'a [usize], keep_rows: bool) -> Self {
+    fn new(debts: &'a [PlanDebt], order: &'a [usize], window: Option<RowWindow>) -> Self {
         Run {
             debts,
             order,
@@ -263,7 +323,10 @@ impl<'a> Run<'a> {
             minimums: debts.iter().map(|d| to_cents(d.monthly_minimum)).collect(),
             balances: debts.iter().map(|d| to_cents(d.balance)).collect(),
             outcomes: vec![(None, 0, 0); order.len()],
-            rows: keep_rows.then(Vec::new),
+            never_falls: None,
+            window,
+            rows: Vec::new(),
+            next_month: None,
         }
     }
 
@@ -271,8 +334,9 @@ impl<'a> Run<'a> {
         self.balances.iter().any(|b| *b > 0)
     }
 
-    /// One month: interest, minimums, then the rest of the budget in order (rule 2, a to d).
-    fn month(&mut self, month: u32, budget: Option<i128>) {
+    /// One month: interest, minimums, then the rest of the budget in order (rule 2, a to d); notes a debt
+    /// whose interest the most it can be paid does not cover (rule 3).
+    fn month(&mut self, month: u32, budget: Option<i128>) -> Result<(), PlanError> {
         let count = self.debts.len();
         let (mut paid, mut accrued) = (vec![0i128; count], vec![0i128; count]);
         let open: Vec<(usize, usize)> = self
@@ -283,12 +347,21 @@ impl<'a> Run<'a> {
             .filter(|&(_, i)| self.balances[i] > 0)
             .collect();
         for &(_, i) in &open {
-            accrued[i] = interest_cents(self.balances[i], self.rates[i]);
-            self.balances[i] += accrued[i];
+            accrued[i] =
+                interest_cents(self.balances[i], self.rates[i]).ok_or(PlanError::OutOfRange)?;
+            let most = budget.unwrap_or(self.minimums[i]);
+            if accrued[i] >= most && self.never_falls.is_none() {
+                self.never_falls = Some(NeverFalls {
+                    debt_id: self.debts[i].debt_id.clone(),
+                    month,
+                });
+            }
+            self.balances[i] = add(self.balances[i], accrued[i])?;
             paid[i] = self.minimums[i].min(self.balances[i]);
             self.balances[i] -= paid[i];
         }
         if let Some(budget) = budget {
+            // Minimums are paid only while owed, and together they are at most the budget (checked above).
             let mut left = budget - paid.iter().sum::<i128>();
             for &(_, i) in &open {
                 let extra = left.min(self.balances[i]);
@@ -299,48 +372,75 @@ impl<'a> Run<'a> {
         }
         for &(rank, i) in &open {
             let outcome = &mut self.outcomes[rank];
-            outcome.1 += accrued[i];
-            outcome.2 += paid[i];
+            outcome.1 = add(outcome.1, accrued[i])?;
+            outcome.2 = add(outcome.2, paid[i])?;
             if self.balances[i] == 0 {
                 outcome.0 = Some(month);
             }
-            if let Some(rows) = &mut self.rows {
-                rows.push(Row {
-                    month,
-                    debt_id: self.debts[i].debt_id.clone(),
-                    interest: from_cents(accrued[i]),
-                    payment: from_cents(paid[i]),
-                    balance: from_cents(self.balances[i]),
-                });
-            }
         }
+        self.keep_rows(month, &open, &accrued, &paid)
     }
 
-    fn into_plan(self, months: u32) -> Plan {
-        let debts: Vec<DebtOutcome> = self
-            .order
-            .iter()
-            .zip(&self.outcomes)
-            .zip(1..)
-            .map(
-                |((&i, &(paid_off_month, interest, paid)), rank)| DebtOutcome {
-                    debt_id: self.debts[i].debt_id.clone(),
-                    debt_name: self.debts[i].debt_name.clone(),
-                    order: rank,
-                    paid_off_month,
-                    interest_paid: from_cents(interest),
-                    total_paid: from_cents(paid),
-                },
-            )
-            .collect();
-        Plan {
+    /// The month's rows, when the window takes them: whole months, while they fit.
+    fn keep_rows(
+        &mut self,
+        month: u32,
+        open: &[(usize, usize)],
+        accrued: &[i128],
+        paid: &[i128],
+    ) -> Result<(), PlanError> {
+        let Some(window) = self.window else {
+            return Ok(());
+        };
+        if month < window.from_month || self.next_month.is_some() {
+            return Ok(());
+        }
+        if !self.rows.is_empty() && self.rows.len() + open.len() > window.max_rows {
+            self.next_month = Some(month);
+            return Ok(());
+        }
+        for &(_, i) in open {
+            self.rows.push(Row {
+                month,
+                debt_id: self.debts[i].debt_id.clone(),
+                interest: from_cents(accrued[i])?,
+                payment: from_cents(paid[i])?,
+                balance: from_cents(self.balances[i])?,
+            });
+        }
+        Ok(())
+    }
+
+    fn into_plan(self, months: u32) -> Result<Plan, PlanError> {
+        let mut debts = Vec::with_capacity(self.order.len());
+        for ((&i, &(paid_off_month, interest, paid)), rank) in
+            self.order.iter().zip(&self.outcomes).zip(1..)
+        {
+            debts.push(DebtOutcome {
+                debt_id: self.debts[i].debt_id.clone(),
+                debt_name: self.debts[i].debt_name.clone(),
+                order: rank,
+                paid_off_month,
+                interest_paid: from_cents(interest)?,
+                total_paid: from_cents(paid)?,
+            });
+        }
+        let total = |pick: fn(&(Option<u32>, i128, i128)) -> i128| {
+            self.outcomes
+                .iter()
+                .try_fold(0, |sum, o| add(sum, pick(o)))
+                .and_then(from_cents)
+        };
+        Ok(Plan {
             months,
             debt_free: self.balances.iter().all(|b| *b == 0),
-            total_interest: from_cents(self.outcomes.iter().map(|o| o.1).sum()),
-            total_paid: from_cents(self.outcomes.iter().map(|o| o.2).sum()),
+            total_interest: total(|o| o.1)?,
+            total_paid: total(|o| o.2)?,
+            never_falls: self.never_falls,
             debts,
-            rows: self.rows.unwrap_or_default(),
-        }
+            rows: self.rows,
+            next_month: self.next_month,
+        })
     }
 }
 
@@ -387,7 +487,7 @@ mod tests {
 
     fn plan(debts: &[PlanDebt], strategy: Strategy, budget: &str) -> Plan {
         let order = order(debts, &strategy).unwrap();
-        simulate(debts, &order, Some(dec(budget)), true).unwrap()
+        simulate(debts, &order, Some(dec(budget)), Some(RowWindow::ALL)).unwrap()
     }
 
     #[test]
@@ -467,21 +567,97 @@ mod tests {
     fn the_budget_must_cover_the_minimums() {
         let debts = [debt("a", "100", "5", "30.50"), debt("b", "100", "5", "20")];
         assert_eq!(
-            simulate(&debts, &[0, 1], Some(dec("50.49")), false),
+            simulate(&debts, &[0, 1], Some(dec("50.49")), None),
             Err(PlanError::BudgetBelowMinimums {
                 minimums: dec("50.50")
             })
         );
-        assert!(simulate(&debts, &[0, 1], Some(dec("50.50")), false).is_ok());
+        assert!(simulate(&debts, &[0, 1], Some(dec("50.50")), None).is_ok());
     }
 
     #[test]
-    fn a_minimum_below_the_interest_never_pays_off() {
+    fn a_minimum_that_only_covers_the_interest_never_pays_off() {
+        // 10,000 at 24 % accrues exactly 200.00 a month: a minimum of 200 never moves the balance.
         let debts = [debt("a", "10000", "24", "200")];
-        let plan = simulate(&debts, &[0], None, false).unwrap();
+        let plan = simulate(&debts, &[0], None, None).unwrap();
+        assert!(!plan.debt_free);
+        assert_eq!(plan.months, 1);
+        assert_eq!(plan.never_falls.map(|n| n.debt_id), Some("a".into()));
+        assert_eq!(plan.debts[0].paid_off_month, None);
+    }
+
+    #[test]
+    fn a_balance_that_falls_too_slowly_stops_after_max_months() {
+        let debts = [debt("a", "1000000", "0", "1.00")];
+        let plan = simulate(&debts, &[0], None, None).unwrap();
         assert!(!plan.debt_free);
         assert_eq!(plan.months, MAX_MONTHS);
-        assert_eq!(plan.debts[0].paid_off_month, None);
+        assert_eq!(plan.never_falls, None);
+    }
+
+    #[test]
+    fn a_row_window_keeps_whole_months_and_names_the_next() {
+        let debts = [debt("a", "1000", "0", "100"), debt("b", "1000", "0", "100")];
+        let window = RowWindow {
+            from_month: 3,
+            max_rows: 5,
+        };
+        let plan = simulate(&debts, &[0, 1], None, Some(window)).unwrap();
+        assert_eq!(plan.months, 10);
+        let months: Vec<u32> = plan.rows.iter().map(|r| r.month).collect();
+        assert_eq!(months, [3, 3, 4, 4], "two whole months fit in 5 rows");
+        assert_eq!(plan.next_month, Some(5));
+        let last = RowWindow {
+            from_month: 9,
+            max_rows: 5,
+        };
+        let plan = simulate(&debts, &[0, 1], None, Some(last)).unwrap();
+        assert_eq!(plan.rows.len(), 4);
+        assert_eq!(plan.next_month, None);
+        let wide = RowWindow {
+            from_month: 1,
+            max_rows: 1,
+        };
+        let plan = simulate(&debts, &[0, 1], None, Some(wide)).unwrap();
+        assert_eq!(
+            plan.rows.len(),
+            2,
+            "a month wider than the window is kept whole"
+        );
+        assert_eq!(plan.next_month, Some(2));
+    }
+
+    #[test]
+    fn a_debt_that_grows_faster_than_it_can_be_paid_ends_as_never() {
+        // 2,000 at 100 % accrues 166.67 in the first month: a minimum of 1.00 (or a budget of 100) never
+        // catches up, and 1,200 months of growth would pass every integer type.
+        let debts = [
+            debt("a", "2000", "100", "1.00"),
+            debt("b", "500", "0", "10"),
+        ];
+        for budget in [None, Some(dec("100"))] {
+            let plan = simulate(&debts, &[0, 1], budget, Some(RowWindow::ALL)).unwrap();
+            assert!(!plan.debt_free);
+            assert_eq!(
+                plan.never_falls,
+                Some(NeverFalls {
+                    debt_id: "a".into(),
+                    month: 1
+                }),
+                "{budget:?}"
+            );
+            assert_eq!(plan.months, 1, "nothing after the month it is known");
+            assert_eq!(plan.debts[0].paid_off_month, None);
+        }
+        // The largest inputs the API accepts do not overflow either.
+        let max = debt("m", "999999999999.99", "100", "0.01");
+        let plan = simulate(std::slice::from_ref(&max), &[0], None, None).unwrap();
+        assert!(plan.never_falls.is_some());
+        let plan = simulate(std::slice::from_ref(&max), &[0], Some(dec("1.00")), None).unwrap();
+        assert!(plan.never_falls.is_some());
+        let plan = simulate(&[max], &[0], Some(dec("999999999999.99")), None).unwrap();
+        assert!(plan.debt_free, "a budget above the interest pays it off");
+        assert_eq!(plan.months, 2);
     }
 
     #[test]
@@ -490,7 +666,7 @@ mod tests {
         // The textbook figure: 304.22 a month.
         assert_eq!(a.to_string(), "304.22");
         let one = [debt("a", "10000", "6", &a.to_string())];
-        let plan = simulate(&one, &[0], Some(a), false).unwrap();
+        let plan = simulate(&one, &[0], Some(a), None).unwrap();
         assert_eq!(plan.months, 36);
         assert_eq!(
             level_payment(dec("1000"), dec("0"), 36).to_string(),
@@ -524,7 +700,7 @@ mod tests {
             let budget = minimums + Decimal::new(extra, 2);
             let strategy = if avalanche { Strategy::Avalanche } else { Strategy::Snowball };
             let order = order(&debts, &strategy).unwrap();
-            let plan = simulate(&debts, &order, Some(budget), true).unwrap();
+            let plan = simulate(&debts, &order, Some(budget), Some(RowWindow::ALL)).unwrap();
             let start: Decimal = debts.iter().map(|d| d.balance).sum();
             let owed: Decimal = plan.rows.iter().filter(|r| r.month == plan.months).map(|r| r.balance).sum();
             prop_assert_eq!(plan.total_paid, start + plan.total_interest - owed);
@@ -540,6 +716,33 @@ mod tests {
         }
 
         #[test]
+        fn any_valid_input_gets_a_plan_that_adds_up(
+            debts in proptest::collection::vec((1i64..=99_999_999_999_999, 0i64..=1_000_000, 1i64..=99_999_999_999_999), 1..5),
+            extra in 0i64..=99_999_999_999_999, with_budget in any::<bool>(), avalanche in any::<bool>(),
+        ) {
+            // The whole range the API accepts: balances and minimums from a cent to Money::MAX, rates 0-100 %.
+            let debts: Vec<PlanDebt> = debts.into_iter().enumerate().map(|(i, (balance, rate, minimum))| PlanDebt {
+                debt_id: format!("d{i}"),
+                debt_name: format!("Debt {i}"),
+                balance: Decimal::new(balance, 2),
+                interest_rate: Decimal::new(rate, 4),
+                monthly_minimum: Decimal::new(minimum, 2),
+            }).collect();
+            let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
+            let budget = with_budget.then(|| minimums + Decimal::new(extra, 2));
+            let strategy = if avalanche { Strategy::Avalanche } else { Strategy::Snowball };
+            let order = order(&debts, &strategy).unwrap();
+            let plan = simulate(&debts, &order, budget, Some(RowWindow { from_month: 1, max_rows: 50 })).unwrap();
+            prop_assert!(plan.months <= MAX_MONTHS);
+            prop_assert!(plan.debt_free || plan.months == MAX_MONTHS || plan.never_falls.is_some());
+            if plan.debt_free {
+                let start: Decimal = debts.iter().map(|d| d.balance).sum();
+                prop_assert_eq!(plan.total_paid, start + plan.total_interest);
+            }
+            prop_assert!(plan.rows.len() <= 50.max(debts.len()));
+        }
+
+        #[test]
         fn a_one_debt_plan_takes_the_closed_form_number_of_months(
             balance in 10_000i64..5_000_000, rate in 1i64..300_000, share in 2u32..60,
         ) {
@@ -548,7 +751,7 @@ mod tests {
             let r = Decimal::new(rate, 4);
             let a = cents(b / Decimal::from(share) + interest(b, r));
             let one = [PlanDebt { debt_id: "d".into(), debt_name: "D".into(), balance: b, interest_rate: r, monthly_minimum: a }];
-            let plan = simulate(&one, &[0], Some(a), false).unwrap();
+            let plan = simulate(&one, &[0], Some(a), None).unwrap();
             let (b, r, a) = (b.to_string().parse::<f64>().unwrap(), r.to_string().parse::<f64>().unwrap() / 1200.0, a.to_string().parse::<f64>().unwrap());
             let n = -(1.0 - r * b / a).ln() / (1.0 + r).ln();
             // Interest rounded to the cent each month moves the real count by far less than a month; only a
@@ -564,7 +767,7 @@ mod tests {
             let budget = debts.iter().map(|d| d.monthly_minimum).sum::<Decimal>() + Decimal::new(extra, 2);
             let total = |s: Strategy| {
                 let order = order(&debts, &s).unwrap();
-                simulate(&debts, &order, Some(budget), false).unwrap()
+                simulate(&debts, &order, Some(budget), None).unwrap()
             };
             let (a, s) = (total(Strategy::Avalanche), total(Strategy::Snowball));
             prop_assert_eq!(a.total_paid, s.total_paid);

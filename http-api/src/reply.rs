@@ -24,6 +24,8 @@ pub struct Reply {
     members: Vec<(&'static str, Value)>,
     /// A body that is not JSON, with its media type (a schedule as `text/csv`); replaces `data`.
     text: Option<(&'static str, String)>,
+    /// The next page's path and query, for a `Link: <...>; rel="next"` header (RFC 8288).
+    next_link: Option<String>,
 }
 
 impl Reply {
@@ -35,6 +37,7 @@ impl Reply {
             wrapped: true,
             members: Vec::new(),
             text: None,
+            next_link: None,
         }
     }
 
@@ -58,6 +61,12 @@ impl Reply {
             Some(value) => self.with_member(name, value),
             None => self,
         }
+    }
+
+    /// The same reply with `Link: <target>; rel="next"` (RFC 8288): where the rest of a paged body is.
+    pub fn with_next_link(mut self, target: String) -> Self {
+        self.next_link = Some(target);
+        self
     }
 
     /// 200 with a page of a list: `{"data": [...], "next_cursor": ...}` (`next_cursor` is `null` on the last
@@ -134,6 +143,7 @@ fn json_body(reply: Reply) -> String {
 /// The HTTP response for a handler's outcome. Problems are logged here, once, at a level by status.
 pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<Body> {
     let mut retry_after = None;
+    let next_link = outcome.as_ref().ok().and_then(|r| r.next_link.clone());
     let (status, body, content_type, version) = match outcome {
         Ok(Reply {
             status,
@@ -178,6 +188,11 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
     } else if status == StatusCode::SERVICE_UNAVAILABLE {
         // The store throttled us: a second is enough for DynamoDB's adaptive capacity to catch up.
         headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    if let Some(value) = next_link
+        .and_then(|target| HeaderValue::from_str(&format!("<{target}>; rel=\"next\"")).ok())
+    {
+        headers.insert(http::header::LINK, value);
     }
     if let Ok(value) = HeaderValue::from_str(&meta.correlation()) {
         headers.insert(CORRELATION_HEADER, value);

@@ -22,7 +22,7 @@ use store::{keys, EventLog, ItemKey, ReadModel, Records, Stores};
 
 pub use history::get_debt_history;
 pub use listing::list_debts;
-pub use planning::{get_debt_schedule, get_payoff_plan};
+pub use planning::{get_debt_schedule, get_payoff_plan, SCHEDULE_ROWS_PER_PAGE};
 pub use summary::portfolio_summary;
 
 /// What the query handlers need, built once per container: the read items, the events (a debt's history and

@@ -3,7 +3,7 @@
 //! they write nothing. `Accept: text/csv` answers the month-by-month rows as CSV.
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
-use domain::plan::{self, Plan, PlanDebt, PlanError, Strategy};
+use domain::plan::{self, NeverFalls, Plan, PlanDebt, PlanError, RowWindow, Strategy, MAX_MONTHS};
 use domain::{DebtStatus, DebtView, Money};
 use http_api::body::{decimal, Digits};
 use http_api::context::{caller, debt_id, header, query_param};
@@ -17,6 +17,13 @@ use store::keys;
 
 use crate::listing::debts_at;
 use crate::{live_view, own_username, QueryDeps};
+
+/// The most schedule rows one answer carries (about 130 bytes each in JSON: some 330 KB); whole months, so
+/// a page of a 1,000-debt plan still moves on by at least one month. `from_month` asks for the next page.
+pub const SCHEDULE_ROWS_PER_PAGE: usize = 2_500;
+
+/// The most ids `?order=` may name: as many as a user may have open debts.
+const MAX_ORDER_IDS: usize = domain::limits::MAX_LIVE_DEBTS_PER_USER as usize;
 
 fn invalid(field: &str, message: impl Into<String>) -> Problem {
     Problem::validation(vec![FieldError::new(field, message)])
@@ -90,7 +97,8 @@ fn plan_debts(debts: Vec<DebtView>) -> Result<Vec<PlanDebt>, Problem> {
     let without: Vec<String> = covered
         .iter()
         .filter(|d| d.fields.minimum_payment.is_none())
-        .map(|d| format!("{} ({})", d.debt_id, d.fields.debt_name))
+        // Ids only: a problem's detail is logged, and a debt's name is the user's own text.
+        .map(|d| d.debt_id.clone())
         .collect();
     if !without.is_empty() {
         return Err(invalid(
@@ -118,6 +126,10 @@ fn plan_debts(debts: Vec<DebtView>) -> Result<Vec<PlanDebt>, Problem> {
 
 fn plan_problem(error: PlanError) -> Problem {
     match error {
+        PlanError::OutOfRange => invalid(
+            "monthly_budget",
+            "the plan's amounts pass what can be computed exactly",
+        ),
         PlanError::BudgetBelowMinimums { minimums } => invalid(
             "monthly_budget",
             format!("must be at least the sum of the monthly minimums, {minimums}"),
@@ -158,9 +170,19 @@ fn strategy(request: &Request) -> Result<Strategy, Problem> {
             let order = order
                 .as_deref()
                 .ok_or_else(|| invalid("order", "is required with strategy=custom"))?;
-            return Ok(Strategy::Custom(
-                order.split(',').map(|id| id.trim().to_owned()).collect(),
-            ));
+            // Counted before anything is collected: the check after it is linear, but the list need not be.
+            let ids: Vec<String> = order
+                .split(',')
+                .take(MAX_ORDER_IDS + 1)
+                .map(|id| id.trim().to_owned())
+                .collect();
+            if ids.len() > MAX_ORDER_IDS {
+                return Err(invalid(
+                    "order",
+                    format!("names at most {MAX_ORDER_IDS} debts, as many as you may have"),
+                ));
+            }
+            return Ok(Strategy::Custom(ids));
         }
         Some(_) => return Err(invalid("strategy", "must be avalanche, snowball or custom")),
     };
@@ -186,7 +208,7 @@ fn simulate(
     debts: &[PlanDebt],
     strategy: &Strategy,
     budget: Option<Decimal>,
-    rows: bool,
+    rows: Option<RowWindow>,
 ) -> Result<Plan, Problem> {
     let order = plan::order(debts, strategy).map_err(plan_problem)?;
     plan::simulate(debts, &order, budget, rows).map_err(plan_problem)
@@ -199,9 +221,9 @@ fn comparison(
     chosen: &Plan,
     start: YearMonth,
 ) -> Result<Value, Problem> {
-    let avalanche = simulate(debts, &Strategy::Avalanche, Some(budget), false)?;
-    let snowball = simulate(debts, &Strategy::Snowball, Some(budget), false)?;
-    let minimum_only = simulate(debts, &Strategy::Avalanche, None, false)?;
+    let avalanche = simulate(debts, &Strategy::Avalanche, Some(budget), None)?;
+    let snowball = simulate(debts, &Strategy::Snowball, Some(budget), None)?;
+    let minimum_only = simulate(debts, &Strategy::Avalanche, None, None)?;
     let saved = minimum_only.debt_free && chosen.debt_free;
     Ok(json!({
         "avalanche": headline(&avalanche, start),
@@ -282,10 +304,55 @@ struct PlanAnswer<'a> {
     debt_free_on: Option<String>,
     total_interest: Decimal,
     total_paid: Decimal,
+    never_falls: Option<Value>,
     debts: Vec<Value>,
     compare: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     schedule: Option<Vec<ScheduleRow<'a>>>,
+    /// With the schedule: the `from_month` of its next page, `null` on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule_next_month: Option<Option<u32>>,
+}
+
+/// Why a plan never ends, for its answer: the debt, and the month (and its `YYYY-MM`) from which its
+/// interest outruns what it can be paid.
+fn never_falls(never: Option<&NeverFalls>, start: YearMonth) -> Option<Value> {
+    never.map(|n| json!({"debt_id": n.debt_id, "month": n.month, "on": start.nth(n.month)}))
+}
+
+/// `?from_month=`: the schedule page's first month, 1 to [`MAX_MONTHS`] (default 1).
+fn schedule_window(request: &Request) -> Result<RowWindow, Problem> {
+    let from_month = match query_param(request, "from_month") {
+        None => 1,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|m| (1..=MAX_MONTHS).contains(m) && raw.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                invalid(
+                    "from_month",
+                    format!("must be a month of the plan, 1 to {MAX_MONTHS}"),
+                )
+            })?,
+    };
+    Ok(RowWindow {
+        from_month,
+        max_rows: SCHEDULE_ROWS_PER_PAGE,
+    })
+}
+
+/// The request's own path and query with `from_month` set to `month`: the next page's link.
+fn next_page(request: &Request, month: u32) -> String {
+    let uri = request.uri();
+    let mut query: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("from_month"))
+        .collect();
+    let from = format!("from_month={month}");
+    query.push(&from);
+    format!("{}?{}", uri.path(), query.join("&"))
 }
 
 /// `GET /users/{username}/payoff-plan`: how the caller's open debts are paid off with `monthly_budget` a
@@ -303,12 +370,17 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             Some(_) => return Err(invalid("include", "must be schedule")),
         };
         let csv = wants_csv(&request);
+        let window = (include_schedule || csv).then(|| schedule_window(&request)).transpose()?;
         // `?as_of=T`: the plan the debts as recorded at T would have made (how a payment changed it).
         let as_of = crate::as_of::parse(query_param(&request, "as_of"), Utc::now())?;
         let debts = plan_debts(debts_at(deps, me.as_str(), as_of).await?)?;
-        let plan = simulate(&debts, &strategy, Some(budget), include_schedule || csv)?;
+        let plan = simulate(&debts, &strategy, Some(budget), window)?;
         if csv {
-            return Ok(Reply::text("text/csv", plan_csv(&plan, start)));
+            let reply = Reply::text("text/csv", plan_csv(&plan, start));
+            return Ok(match plan.next_month {
+                Some(month) => reply.with_next_link(next_page(&request, month)),
+                None => reply,
+            });
         }
         let compare = comparison(&debts, budget, &plan, start)?;
         let per_debt: Vec<Value> = plan
@@ -330,9 +402,11 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             debt_free_on: (plan.debt_free && plan.months > 0).then(|| start.nth(plan.months)),
             total_interest: plan.total_interest,
             total_paid: plan.total_paid,
+            never_falls: never_falls(plan.never_falls.as_ref(), start),
             debts: per_debt,
             compare,
             schedule: include_schedule.then(|| schedule_rows(&plan, &labels)),
+            schedule_next_month: include_schedule.then_some(plan.next_month),
         };
         // With `?as_of=`, beside `data` as on every read of the past: the instant whose debts were planned.
         Ok(Reply::ok(&answer).with_optional_member("as_of", as_of.map(crate::as_of::stated)))
@@ -409,7 +483,8 @@ pub async fn get_debt_schedule(
             interest_rate: rate,
             monthly_minimum: payment,
         }];
-        let plan = plan::simulate(&one, &[0], Some(payment), true).map_err(plan_problem)?;
+        // One debt whose payment covers its interest: at most MAX_MONTHS rows, every one in the answer.
+        let plan = plan::simulate(&one, &[0], Some(payment), Some(RowWindow::ALL)).map_err(plan_problem)?;
         if wants_csv(&request) {
             return Ok(Reply::text("text/csv", amortization_csv(&plan, start)));
         }

@@ -79,7 +79,7 @@ fn the_worked_example_is_what_the_planner_computes() {
         .collect();
     let run = |strategy: Strategy, budget: Option<Decimal>, rows: bool| {
         let order = plan::order(&debts, &strategy).unwrap();
-        plan::simulate(&debts, &order, budget, rows).unwrap()
+        plan::simulate(&debts, &order, budget, rows.then_some(plan::RowWindow::ALL)).unwrap()
     };
     let minimums: Value = debts
         .iter()

@@ -381,7 +381,110 @@ async fn strategies_order_and_refusals(store: TestStore) {
     );
 }
 
+/// Every plan answers, and within a bound: a debt that outgrows any payment ends as "never" (it overflowed
+/// and panicked before), a schedule comes in pages of whole months, an order is capped before it is checked.
+async fn plans_stay_bounded_whatever_the_debts(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    // 2,000.00 at 100 % accrues 166.67 in the first month: neither a 1.00 minimum nor a 100 budget keeps up.
+    let growing = create(&api, &alice, "Growing", "2000", "100", Some("1.00")).await;
+    let tame = create(&api, &alice, "Tame", "500", "0", Some("10")).await;
+    project(&api, &alice).await;
+    let query = [("monthly_budget", "100"), ("include", "schedule")];
+    let never = plan(&api, &alice, &alice, &query, None).await;
+    assert_eq!(never.status, 200, "{}", never.body);
+    let data = &never.body["data"];
+    assert_eq!(data["debt_free"], false);
+    assert_eq!(data["never_falls"]["debt_id"], json!(growing));
+    assert_eq!(data["never_falls"]["month"], 1);
+    assert_eq!(data["months"], 1);
+    assert_eq!(data["compare"]["minimum_only"]["months"], "never");
+    assert_eq!(data["schedule_next_month"], Value::Null);
+    let csv = plan(&api, &alice, &alice, &query, Some("text/csv")).await;
+    assert_eq!(csv.status, 200);
+
+    // An order longer than anyone's debts is refused before it is looked at.
+    let long: Vec<String> = (0..1_001).map(|_| tame.clone()).collect();
+    let long = long.join(",");
+    let refused = plan(
+        &api,
+        &alice,
+        &alice,
+        &[
+            ("monthly_budget", "500"),
+            ("strategy", "custom"),
+            ("order", &long),
+        ],
+        None,
+    )
+    .await;
+    assert!(
+        refused.field_error("order").contains("at most 1000"),
+        "{}",
+        refused.body
+    );
+
+    // 30 debts of 1,000.00 at 0 % paid 10.00 each (and 300 in all) take 100 months: 3,000 rows in two pages
+    // of whole months.
+    let bob = username();
+    for n in 0..30 {
+        create(&api, &bob, &format!("Debt {n}"), "1000", "0", Some("10")).await;
+    }
+    project(&api, &bob).await;
+    let page = |from: Option<u32>, accept: Option<&'static str>| {
+        let (api, bob) = (&api, &bob);
+        async move {
+            let mut query = vec![
+                ("monthly_budget", "300".to_owned()),
+                ("include", "schedule".to_owned()),
+            ];
+            if let Some(from) = from {
+                query.push(("from_month", from.to_string()));
+            }
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            plan(api, bob, bob, &query, accept).await
+        }
+    };
+    let first = page(None, None).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let rows = first.body["data"]["schedule"].as_array().unwrap();
+    let per_page = queries::SCHEDULE_ROWS_PER_PAGE;
+    assert_eq!(
+        rows.len(),
+        per_page / 30 * 30,
+        "whole months, as many as fit"
+    );
+    let next = first.body["data"]["schedule_next_month"].as_u64().unwrap();
+    assert_eq!(next, (per_page / 30) as u64 + 1);
+    assert_eq!(rows.last().unwrap()["month"], next - 1);
+    let second = page(Some(next as u32), None).await;
+    let rest = second.body["data"]["schedule"].as_array().unwrap();
+    assert_eq!(rows.len() + rest.len(), 3_000, "every row once");
+    assert_eq!(rest[0]["month"], next);
+    assert_eq!(second.body["data"]["schedule_next_month"], Value::Null);
+    let csv = page(None, Some("text/csv")).await;
+    let link = csv.header("link").expect("a CSV page names the next");
+    assert!(
+        link.ends_with(&format!("from_month={next}>; rel=\"next\""))
+            && link.contains("monthly_budget=300"),
+        "{link}"
+    );
+    let csv_rows = csv.body.as_str().unwrap().lines().count() - 1;
+    assert_eq!(csv_rows, rows.len());
+    for bad in ["0", "1201", "x", "+3"] {
+        let query = [
+            ("monthly_budget", "300"),
+            ("include", "schedule"),
+            ("from_month", bad),
+        ];
+        plan(&api, &bob, &bob, &query, None)
+            .await
+            .field_error("from_month");
+    }
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_plan_follows_the_monthly_rules_to_the_cent,
     strategies_order_and_refusals,
+    plans_stay_bounded_whatever_the_debts,
 );
