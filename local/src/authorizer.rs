@@ -21,44 +21,114 @@ pub type Decision = Option<HashMap<String, Value>>;
 /// `Authorization` header) for the stack's TTL, so a token that stops being valid (expired, its user erased)
 /// can still pass for up to that long, as on AWS. `AUTHORIZER_CACHE_SECS` sets it (default 30, the stack's
 /// `AUTHORIZER_CACHE_SECONDS`; 0 asks the authorizer every time).
+///
+/// Bounded by bytes, since anyone can send an identity: only a well-formed bearer token of at most
+/// [`Self::MAX_IDENTITY_BYTES`] is kept (anything else is asked about every time, and the authorizer refuses it
+/// without I/O), and past [`Self::MAX_BYTES`] the expired decisions go, then the oldest.
 pub struct AuthorizerCache {
     ttl: Duration,
-    decisions: std::sync::Mutex<HashMap<String, (Decision, Instant)>>,
+    decisions: std::sync::Mutex<Kept>,
     /// The clock the ages are read on: the system's, or a test's.
     now: fn() -> Instant,
 }
 
+/// The decisions kept, and what they cost in bytes by [`AuthorizerCache::cost`].
+#[derive(Default)]
+struct Kept {
+    by_identity: HashMap<String, (Decision, Instant)>,
+    bytes: usize,
+}
+
+impl Kept {
+    fn remove(&mut self, identity: &str) {
+        if let Some((identity, (decision, _))) = self.by_identity.remove_entry(identity) {
+            self.bytes -= AuthorizerCache::cost(&identity, &decision);
+        }
+    }
+}
+
 impl AuthorizerCache {
-    /// Decisions past this many are swept of the expired ones before another is kept.
-    const SWEEP_AT: usize = 10_000;
+    /// The longest identity kept: a token the service issues is a few hundred bytes.
+    pub const MAX_IDENTITY_BYTES: usize = 4 * 1024;
+    /// What all kept decisions may take: thousands of live tokens.
+    pub const MAX_BYTES: usize = 4 * 1024 * 1024;
 
     pub fn new(ttl: Duration) -> Self {
         AuthorizerCache {
             ttl,
-            decisions: std::sync::Mutex::new(HashMap::new()),
+            decisions: std::sync::Mutex::new(Kept::default()),
             now: Instant::now,
         }
     }
 
     pub fn get(&self, identity: &str) -> Option<Decision> {
         let decisions = self.lock();
-        let (decision, at) = decisions.get(identity)?;
+        let (decision, at) = decisions.by_identity.get(identity)?;
         ((self.now)() - *at < self.ttl).then(|| decision.clone())
     }
 
     pub fn put(&self, identity: &str, decision: Decision) {
-        if self.ttl.is_zero() {
+        if self.ttl.is_zero() || !Self::keepable(identity) {
             return;
         }
         let now = (self.now)();
-        let mut decisions = self.lock();
-        if decisions.len() >= Self::SWEEP_AT {
-            decisions.retain(|_, (_, at)| now - *at < self.ttl);
+        let cost = Self::cost(identity, &decision);
+        let mut kept = self.lock();
+        kept.remove(identity);
+        if kept.bytes + cost > Self::MAX_BYTES {
+            let ttl = self.ttl;
+            let expired: Vec<String> = kept
+                .by_identity
+                .iter()
+                .filter(|(_, (_, at))| now - *at >= ttl)
+                .map(|(identity, _)| identity.clone())
+                .collect();
+            for identity in expired {
+                kept.remove(&identity);
+            }
         }
-        decisions.insert(identity.to_owned(), (decision, now));
+        if kept.bytes + cost > Self::MAX_BYTES {
+            let mut by_age: Vec<(Instant, String)> = kept
+                .by_identity
+                .iter()
+                .map(|(identity, (_, at))| (*at, identity.clone()))
+                .collect();
+            by_age.sort_unstable();
+            for (_, identity) in by_age {
+                if kept.bytes + cost <= Self::MAX_BYTES {
+                    break;
+                }
+                kept.remove(&identity);
+            }
+        }
+        kept.bytes += cost;
+        kept.by_identity
+            .insert(identity.to_owned(), (decision, now));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Decision, Instant)>> {
+    /// `Bearer ` and a token of base64url characters and dots, short enough to be one the service issued.
+    fn keepable(identity: &str) -> bool {
+        identity.len() <= Self::MAX_IDENTITY_BYTES
+            && identity.strip_prefix("Bearer ").is_some_and(|token| {
+                !token.is_empty()
+                    && token.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'=')
+                    })
+            })
+    }
+
+    /// A decision's bytes: its identity twice (the key and a sweep's copy), its context's text, and a
+    /// map entry's overhead.
+    fn cost(identity: &str, decision: &Decision) -> usize {
+        let context: usize = decision
+            .iter()
+            .flatten()
+            .map(|(name, value)| name.len() + value.to_string().len())
+            .sum();
+        2 * identity.len() + context + 128
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.decisions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -168,5 +238,42 @@ mod authorizer_cache_tests {
         let uncached = AuthorizerCache::new(Duration::ZERO);
         uncached.put("Bearer a", None);
         assert_eq!(uncached.get("Bearer a"), None);
+    }
+
+    #[test]
+    fn only_well_formed_tokens_are_kept_and_within_a_byte_budget() {
+        let cache = AuthorizerCache::new(Duration::from_secs(60));
+        let long = format!("Bearer {}", "a".repeat(AuthorizerCache::MAX_IDENTITY_BYTES));
+        for odd in [
+            long.as_str(),
+            "Basic YWRhOmFkYQ==",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer {x}",
+        ] {
+            cache.put(odd, None);
+            assert_eq!(cache.get(odd), None, "{odd} is asked about every time");
+        }
+        // 3 KiB tokens: far more than the budget holds. The oldest go; the newest stay.
+        let token = |n: usize| format!("Bearer {n:08}{}", "x".repeat(3 * 1024));
+        let many = 4 * AuthorizerCache::MAX_BYTES / (3 * 1024);
+        for n in 0..many {
+            cache.put(&token(n), None);
+        }
+        let kept = cache.lock();
+        assert!(kept.bytes <= AuthorizerCache::MAX_BYTES, "{}", kept.bytes);
+        let counted: usize = kept
+            .by_identity
+            .iter()
+            .map(|(identity, (decision, _))| AuthorizerCache::cost(identity, decision))
+            .sum();
+        assert_eq!(kept.bytes, counted);
+        drop(kept);
+        assert_eq!(
+            cache.get(&token(many - 1)),
+            Some(None),
+            "the newest is kept"
+        );
+        assert_eq!(cache.get(&token(0)), None, "the oldest went");
     }
 }

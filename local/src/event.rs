@@ -108,13 +108,12 @@ fn request_context(
 }
 
 /// The API Gateway HTTP API (payload 2.0) event for a matched request, built as the typed event the Lambda
-/// runtime parses (no JSON round trip); a body that is not UTF-8 travels base64-encoded, as API Gateway sends
-/// it.
+/// runtime parses (no JSON round trip), without its body: the authorizer decides before the body is read
+/// ([`set_body`] adds it).
 pub fn integration_event(
     parts: http::request::Parts,
     route: &Route,
     path_parameters: HashMap<String, String>,
-    bytes: &[u8],
 ) -> ApiGatewayV2httpRequest {
     let http::request::Parts {
         method,
@@ -137,6 +136,11 @@ pub fn integration_event(
     event.route_key = Some(route_key);
     event.cookies = take_cookies(&mut headers);
     event.headers = combined_headers(headers);
+    event
+}
+
+/// The request's body in the event; one that is not UTF-8 travels base64-encoded, as API Gateway sends it.
+pub fn set_body(event: &mut ApiGatewayV2httpRequest, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
         Ok("") => {}
         Ok(text) => event.body = Some(text.to_owned()),
@@ -146,7 +150,6 @@ pub fn integration_event(
             event.is_base64_encoded = true;
         }
     }
-    event
 }
 
 #[cfg(test)]
@@ -158,7 +161,8 @@ mod tests {
     fn event_for(request: http::Request<()>, body: &[u8]) -> Value {
         let (parts, ()) = request.into_parts();
         let found = match_route(&parts.method, parts.uri.path()).expect("a route");
-        let event = integration_event(parts, found.route, found.path_parameters, body);
+        let mut event = integration_event(parts, found.route, found.path_parameters);
+        set_body(&mut event, body);
         serde_json::to_value(event).expect("events serialise")
     }
 

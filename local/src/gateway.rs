@@ -16,7 +16,7 @@ use store::Records;
 use crate::answers::{gateway_answer, into_axum, openapi, problem_response, unrouted};
 use crate::authorizer::AuthorizerCache;
 use crate::cors::Cors;
-use crate::event::integration_event;
+use crate::event::{integration_event, set_body};
 use crate::routes::{match_route, RouteMatch};
 use crate::{lambda_request, logging};
 
@@ -60,8 +60,8 @@ impl Gateway {
         response
     }
 
-    /// Serves what API Gateway answers itself (the route table), reads the body, builds the
-    /// integration event, authorizes a protected route, then hands the event to the route's handler.
+    /// Serves what API Gateway answers itself (the route table), builds the integration event, authorizes a
+    /// protected route, reads the body, then hands the event to the route's handler.
     async fn route(&self, request: axum::extract::Request) -> AxumResponse {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
@@ -75,6 +75,19 @@ impl Gateway {
             Ok(found) => found,
             Err(problem) => return unrouted(&problem, &path),
         };
+        let mut event = integration_event(parts, route, path_parameters);
+        // API Gateway runs the authorizer on the request's identity source before the integration gets the
+        // body: a request without a valid token costs no body read.
+        if route.protected {
+            match self.authorize(route, &event).await {
+                Ok(context) => {
+                    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                    authorizer.fields = context;
+                    event.request_context.authorizer = Some(authorizer);
+                }
+                Err(answer) => return answer,
+            }
+        }
         // A body that trickles in is cut off: the headers have their deadline in the server, the body here.
         let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_GATEWAY_BODY));
         let bytes = match read.await {
@@ -88,17 +101,7 @@ impl Gateway {
                 return problem_response(&Problem::timeout("the body did not arrive in time"))
             }
         };
-        let mut event = integration_event(parts, route, path_parameters, &bytes);
-        if route.protected {
-            match self.authorize(route, &event).await {
-                Ok(context) => {
-                    let mut authorizer = ApiGatewayRequestAuthorizer::default();
-                    authorizer.fields = context;
-                    event.request_context.authorizer = Some(authorizer);
-                }
-                Err(answer) => return answer,
-            }
-        }
+        set_body(&mut event, &bytes);
         // What the Lambda runtime does with the event's JSON once it has parsed it.
         let Ok(lambda_request) = lambda_request::into_request(event) else {
             return gateway_answer(StatusCode::BAD_REQUEST, "Bad Request");

@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 use crate::support::{data_dir, debts_local, free_port};
 
 /// A running gateway; dropping it stops the process.
-struct Server {
-    child: Child,
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
     /// Everything the server printed after its first line. The pipe is drained continuously: a full pipe
     /// would block the server's request log, and with it every request.
     printed: std::sync::Arc<std::sync::Mutex<String>>,
@@ -35,7 +35,7 @@ impl Drop for Server {
 
 /// Which store a server runs on: the embedded one, or a table of its own in DynamoDB Local.
 #[derive(Clone)]
-enum Store {
+pub(crate) enum Store {
     Sqlite,
     DynamoDb { table: String },
 }
@@ -43,7 +43,7 @@ enum Store {
 /// How long a test waits for something that is on its way before it gives up: a guard against hanging, far
 /// beyond what any step takes even on a slow machine (nothing asserts how long a step took; `make bench-lag`
 /// measures that).
-const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
+pub(crate) const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 impl Store {
     fn dynamodb() -> Store {
@@ -57,12 +57,12 @@ impl Store {
     }
 }
 
-fn start(data_dir: &Path, store: &Store) -> Server {
+pub(crate) fn start(data_dir: &Path, store: &Store) -> Server {
     start_with(data_dir, store, &[])
 }
 
 /// [`start`] with these environment variables set too.
-fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
+pub(crate) fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let mut command = debts_local(data_dir, port);
     command.envs(env.iter().copied());
@@ -116,7 +116,7 @@ fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
 impl Server {
     /// Stops the server as Ctrl-C or a service manager would (SIGTERM); returns whether it exited cleanly
     /// and what it printed after start-up.
-    fn stop(mut self) -> (bool, String) {
+    pub(crate) fn stop(mut self) -> (bool, String) {
         let pid = self.child.id().to_string();
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -142,7 +142,7 @@ impl Server {
     }
 
     /// One HTTP/1.1 request; returns status, headers (lower-cased) and the JSON body (or Null).
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -198,7 +198,7 @@ impl Server {
         (status, headers, body)
     }
 
-    fn register(&self, username: &str) {
+    pub(crate) fn register(&self, username: &str) {
         let (status, _, body) = self.call(
             "POST",
             "/users",
@@ -208,7 +208,7 @@ impl Server {
         assert_eq!(status, 201, "{body}");
     }
 
-    fn token(&self, username: &str) -> String {
+    pub(crate) fn token(&self, username: &str) -> String {
         let (status, _, body) = self.call(
             "POST",
             "/login",
@@ -252,21 +252,21 @@ fn conforms(method: &str, template: &str, status: u16, body: &Value) {
     );
 }
 
-fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+pub(crate) fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn car_loan() -> Value {
+pub(crate) fn car_loan() -> Value {
     json!({"debt_name": "Car loan", "principal": 15000, "interest_rate": 4.5, "start_date": "2025-06-01", "payment_frequency": "monthly"})
 }
 
 /// Reads until `check` holds: the projector runs just behind the command. How long that takes is the lag
 /// benchmark's business (`make bench-lag`); here only that it happens.
 #[track_caller]
-fn eventually(mut check: impl FnMut() -> bool) {
+pub(crate) fn eventually(mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + GIVE_UP_AFTER;
     while !check() {
         assert!(Instant::now() < deadline, "the read side never caught up");
@@ -297,7 +297,7 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
     assert_eq!(
         header(&headers, "access-control-expose-headers"),
-        Some("etag, retry-after, x-correlation-id")
+        Some("etag, link, retry-after, x-correlation-id")
     );
     let debt_id = created["data"]["debt_id"].as_str().unwrap().to_owned();
     let path = format!("/debts/{debt_id}");

@@ -6,3 +6,4 @@ mod e2e;
 mod lag;
 mod openapi;
 mod support;
+mod trust;

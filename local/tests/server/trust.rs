@@ -1,0 +1,164 @@
+//! Issue 30's findings as an outsider meets them, against a fresh `debts-local` (as `make run` starts it):
+//! plans that answer within a size bound whatever the debts, an `order=` that answers at once, a gateway
+//! whose authorizer cache bogus tokens cannot fill and which decides before it reads a body, and an answer
+//! for every odd `Host`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::e2e::{eventually, start, Server, Store};
+use crate::support::data_dir;
+
+/// The resident memory of the server's process, from `/proc` (Linux, where CI runs).
+fn resident_bytes(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .expect("read the server's /proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/PID/status");
+    kib * 1024
+}
+
+fn debt(name: &str, principal: &str, rate: &str, minimum: &str) -> Value {
+    json!({"debt_name": name, "principal": principal, "interest_rate": rate, "minimum_payment": minimum,
+           "start_date": "2025-01-01", "payment_frequency": "monthly"})
+}
+
+/// Findings 3-5: every plan request answers, within a size bound, and an overlong `order=` at once.
+#[test]
+fn sqlite_plans_answer_within_bounds_from_outside() {
+    let dir = data_dir("trust-plans");
+    let server = start(&dir, &Store::Sqlite);
+    server.register("plans");
+    let token = server.token("plans");
+    let auth = [("authorization", token.as_str())];
+    // 50 debts of 1,000.00 at 20 % with 10.00 minimums: the budget of their minimums never catches up
+    // with 833.33 of monthly interest, so the plan runs all 1,200 months (60,000 rows before pages).
+    for n in 0..50 {
+        let (status, _, body) = server.call(
+            "POST",
+            "/debts",
+            Some(&debt(&format!("Loan {n}"), "1000", "20", "10")),
+            &auth,
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    eventually(|| {
+        let (_, _, page) = server.call("GET", "/debts?limit=100", None, &auth);
+        page["data"]
+            .as_array()
+            .is_some_and(|debts| debts.len() == 50)
+    });
+    let plan = "/users/plans/payoff-plan?monthly_budget=500&include=schedule";
+    let (status, _, body) = server.call("GET", plan, None, &auth);
+    assert_eq!(status, 200, "{body}");
+    let size = body.to_string().len();
+    assert!(size < 1_000_000, "a page of the plan is {size} bytes");
+    assert!(
+        body["data"]["schedule_next_month"].is_u64(),
+        "the plan goes on past the page"
+    );
+    let (status, headers, csv) = server.call("GET", plan, None, &[auth[0], ("accept", "text/csv")]);
+    assert_eq!(status, 200);
+    assert!(csv.as_str().unwrap().len() < 1_000_000);
+    assert!(crate::e2e::header(&headers, "link").is_some_and(|link| link.contains("rel=\"next\"")));
+
+    // Finding 3: 2,000.00 at 100 % with a 1.00 minimum panicked every plan of its owner. With the budget
+    // all minimums, it grows 8.33 % a month until its interest passes the budget: the plan's `never_falls`.
+    let (status, _, body) = server.call(
+        "POST",
+        "/debts",
+        Some(&debt("Growing", "2000", "100", "1.00")),
+        &auth,
+    );
+    assert_eq!(status, 201, "{body}");
+    let growing = body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let covered = "/users/plans/payoff-plan?monthly_budget=501&include=schedule";
+    eventually(|| {
+        let (status, _, body) = server.call("GET", covered, None, &auth);
+        assert_eq!(status, 200, "{body}");
+        body["data"]["never_falls"]["debt_id"] == json!(growing)
+    });
+
+    // Finding 5: ids in `order=` were checked pairwise (0.6 s at 8,000 in a handler call, four times that per
+    // doubling). Over HTTP the URI's 64 KiB (hyper's limit; API Gateway's is lower) carries about 1,700.
+    let order = vec![growing.as_str(); 1_700].join(",");
+    let started = Instant::now();
+    let (status, _, body) = server.call(
+        "GET",
+        &format!("/users/plans/payoff-plan?monthly_budget=2000&strategy=custom&order={order}"),
+        None,
+        &auth,
+    );
+    let took = started.elapsed();
+    assert_eq!(status, 422, "{body}");
+    // The acceptance's own bound; the answer takes milliseconds.
+    assert!(took < Duration::from_secs(1), "{took:?}");
+}
+
+/// Finding 6: 200 requests with 300 KB bogus tokens leave the server under 30 MB larger, and a protected
+/// route refuses a bad token before it reads the body. Finding 12: every odd `Host` gets an answer.
+#[test]
+fn sqlite_the_gateway_holds_its_bounds_from_outside() {
+    let dir = data_dir("trust-gateway");
+    let server = start(&dir, &Store::Sqlite);
+    let bogus = |n: usize| format!("Bearer {n:06}{}", "x".repeat(300 * 1024));
+    // A few first, so that what start-up and first use allocate is counted before.
+    for n in 0..5 {
+        assert_eq!(
+            server
+                .call("GET", "/debts", None, &[("authorization", &bogus(n))])
+                .0,
+            403
+        );
+    }
+    let before = resident_bytes(&server);
+    for n in 5..205 {
+        assert_eq!(
+            server
+                .call("GET", "/debts", None, &[("authorization", &bogus(n))])
+                .0,
+            403
+        );
+    }
+    let grown = resident_bytes(&server).saturating_sub(before);
+    assert!(
+        grown < 30 * 1024 * 1024,
+        "200 bogus tokens grew the server by {grown} bytes"
+    );
+
+    // A bad token is refused on its headers: the 1 MB body it announces never has to arrive.
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /debts HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer nope\r\n\
+              content-type: application/json\r\ncontent-length: 1000000\r\n\r\n{\"debt_name\":",
+        )
+        .unwrap();
+    let mut answer = [0u8; 12];
+    stream
+        .read_exact(&mut answer)
+        .expect("an answer before the body is sent");
+    assert_eq!(&answer, b"HTTP/1.1 403");
+
+    let long_scheme = "h".repeat(65);
+    let odd: [(&str, &str); 5] = [
+        ("host", "a{b"),
+        ("host", "a}b"),
+        ("host", "a\"b"),
+        ("host", "a`b"),
+        ("x-forwarded-proto", &long_scheme),
+    ];
+    for (name, value) in odd {
+        let (status, _, body) = server.call("GET", "/healthz", None, &[(name, value)]);
+        assert_eq!(status, 400, "{name}: {value} -> {body}");
+    }
+}
