@@ -284,16 +284,16 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
             Utc::now(),
         )
         .await?;
-        let verified = verify(deps, username.as_ref(), password.clone()).await?;
-        let (Verified::Yes { rehash }, Some(username), Some(password)) =
-            (verified, username, password)
+        let (verified, stored_hash) = verify(deps, username.as_ref(), password.clone()).await?;
+        let (Verified::Yes { rehash }, Some(username), Some(password), Some(stored_hash)) =
+            (verified, username, password, stored_hash)
         else {
             tracing::info!("login refused");
             return Err(invalid_credentials());
         };
         login_limits::release(deps.records.as_ref(), attempt).await;
         if rehash {
-            upgrade_hash(deps, &username, password).await;
+            upgrade_hash(deps, &username, password, stored_hash).await;
         }
         let issued = deps
             .tokens
@@ -314,18 +314,20 @@ pub async fn login(request: Request, deps: &LoginDeps) -> Result<Response<Body>,
 }
 
 /// Whether `password` is `username`'s, after exactly one hash whatever the case (an unknown user or an
-/// impossible password costs the same), so a login's time says nothing about an account.
+/// impossible password costs the same), so a login's time says nothing about an account; with the stored
+/// hash it was checked against.
 async fn verify(
     deps: &LoginDeps,
     username: Option<&Username>,
     password: Option<Password>,
-) -> Result<Verified, Problem> {
+) -> Result<(Verified, Option<String>), Problem> {
     let stored_hash = match username {
         Some(username) => stored_password_hash(deps.records.as_ref(), username).await?,
         None => None,
     };
     let hasher = deps.passwords.clone();
-    blocking(move || match (password, stored_hash) {
+    let checked = stored_hash.clone();
+    let verified = blocking(move || match (password, checked) {
         (Some(password), Some(hash)) => hasher.verify(&password, &hash),
         (Some(password), None) => {
             hasher.waste_one_hash(&password);
@@ -338,7 +340,8 @@ async fn verify(
             Verified::No
         }
     })
-    .await
+    .await?;
+    Ok((verified, stored_hash))
 }
 
 /// The password hash in a user's credentials item, when the user exists.
@@ -355,9 +358,11 @@ pub(crate) async fn stored_password_hash(
     }))
 }
 
-/// Re-hashes a password stored with fewer iterations than the current setting. A failure only means the
-/// upgrade waits for the next login, so it is logged, not returned.
-async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password) {
+/// Re-hashes a password stored with fewer iterations than the current setting, replacing `old_hash` only: a
+/// conditional write, so an erasure that removed the credentials meanwhile (or a concurrent upgrade) wins
+/// and nothing is recreated. A failure only means the upgrade waits for the next login, so it is logged,
+/// not returned.
+async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password, old_hash: String) {
     let hasher = deps.passwords.clone();
     let Ok(new_hash) = blocking(move || hasher.hash(&password)).await else {
         return;
@@ -366,11 +371,20 @@ async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password)
         key: keys::credentials_key(username.as_str()),
         attributes: to_attributes(&json!({"password_hash": new_hash, "updated_at": Utc::now()})),
     };
-    match deps.records.put_item(&item).await {
-        Ok(()) => tracing::info!(
+    let expected = serde_json::Value::String(old_hash);
+    match deps
+        .records
+        .replace_item_if(&item, "password_hash", &expected)
+        .await
+    {
+        Ok(true) => tracing::info!(
             username = username.as_str(),
             iterations = deps.passwords.iterations(),
             "password hash upgraded"
+        ),
+        Ok(false) => tracing::info!(
+            username = username.as_str(),
+            "password hash not upgraded: the credentials changed or were erased meanwhile"
         ),
         Err(e) => tracing::warn!(error = %e, "password hash upgrade failed"),
     }

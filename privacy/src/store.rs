@@ -170,6 +170,9 @@ fn seal_event(key: &DataKey, kid: &str, event: &mut EventEnvelope) -> StoreResul
 /// Names the data key item's guard in a refused append.
 const DATA_KEY_GUARD: &str = "data key";
 
+/// Names the requirement that the owner's account (their credentials item) still exists.
+const ACCOUNT: &str = "account";
+
 impl SealingStore {
     /// The key an append's personal fields are sealed under, and whether it is new: then its wrapped form
     /// joins the append as a guard (a registration, or a user registered before sealing existed; a
@@ -267,6 +270,16 @@ impl SealingStore {
     }
 }
 
+/// A missing account is its owner's erasure.
+fn erased(error: StoreError, owner: &str) -> StoreError {
+    match error {
+        StoreError::RequirementMissing { name } if name == ACCOUNT => StoreError::OwnerErased {
+            owner: owner.to_owned(),
+        },
+        other => other,
+    }
+}
+
 fn open(
     key: &DataKey,
     sealed: &Sealed,
@@ -292,9 +305,19 @@ impl EventLog for SealingStore {
         if erasure {
             // The key goes in the erasure's own transaction: no erased user keeps a key, even after a crash.
             request = request.with_removal(keys::data_key_key(&aggregate_id));
+        } else if !registration {
+            // Every other append commits only while its owner's credentials exist, which the erasure removes
+            // in its own transaction: no write of an erased user lands, whatever a key cache or an
+            // authorizer cache still holds, and however the two interleave (a legacy user's first data key
+            // included). A registration writes the credentials itself.
+            request = request.with_requirement(ACCOUNT, keys::credentials_key(&owner));
         }
         if !request.events.iter_mut().any(has_clear_fields) {
-            let appended = self.inner.append(request).await;
+            let appended = self
+                .inner
+                .append(request)
+                .await
+                .map_err(|e| erased(e, &owner));
             if erasure && appended.is_ok() {
                 self.keyring.cache.forget(&aggregate_id);
             }
@@ -310,7 +333,7 @@ impl EventLog for SealingStore {
             Err(StoreError::GuardTaken { name }) if name == DATA_KEY_GUARD && !registration => {
                 return Err(StoreError::Busy)
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(erased(e, &owner)),
         }
         if made {
             self.keyring.cache.put(&owner, key);

@@ -13,7 +13,7 @@ use store::AggregateRef;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use http_api::context::{caller, debt_id, query_param};
+use http_api::context::{debt_id, query_param};
 
 use crate::listing::parse_limit;
 
@@ -99,7 +99,7 @@ fn decode_cursor(raw: &str, debt: &str) -> Result<u64, Problem> {
 
 pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt-history", request, |request, _meta| async move {
-        let me = caller(&request)?;
+        let me = crate::signed_in(deps, &request).await?;
         let aggregate = AggregateRef::debt(debt_id(&request)?);
         let events = deps.events.load_events(&aggregate, 0).await?;
         let not_found = || Problem::not_found("no such debt");

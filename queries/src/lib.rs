@@ -55,10 +55,25 @@ async fn live_view<T: ReadView>(
     }
 }
 
+/// The caller the authorizer named, while their account exists: an erased user's token is refused (401) at
+/// once, not only when API Gateway's authorizer cache lets it go (its TTL). One strongly consistent read of
+/// the credentials item, which the erasure removes in its own transaction.
+async fn signed_in(deps: &QueryDeps, request: &Request) -> Result<Username, Problem> {
+    let me = caller(request)?;
+    match deps
+        .records
+        .get_item(&keys::credentials_key(me.as_str()))
+        .await?
+    {
+        Some(_) => Ok(me),
+        None => Err(Problem::unauthorized("this account was erased")),
+    }
+}
+
 /// The caller, when the path's `{username}` names them; anyone else's reads as not found, so a request
 /// never tells whether another user exists.
-fn own_username(request: &Request) -> Result<Username, Problem> {
-    let me = caller(request)?;
+async fn own_username(deps: &QueryDeps, request: &Request) -> Result<Username, Problem> {
+    let me = signed_in(deps, request).await?;
     let asked = path_param(request, "username").map(|u| u.to_lowercase());
     if asked.as_deref() != Some(me.as_str()) {
         return Err(Problem::not_found("no such user"));
@@ -93,7 +108,7 @@ pub async fn healthz(request: Request, deps: &QueryDeps) -> Result<Response<Body
 /// `GET /users/{username}`: your own profile; anyone else's reads as not found.
 pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-user", request, |request, _meta| async move {
-        let me = own_username(&request)?;
+        let me = own_username(deps, &request).await?;
         let (user, _version) =
             live_view::<UserView>(deps.read_model.as_ref(), &keys::user_info_key(me.as_str()))
                 .await?
@@ -108,7 +123,7 @@ pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Bod
 /// profile.
 pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-summary", request, |request, _meta| async move {
-        let me = own_username(&request)?;
+        let me = own_username(deps, &request).await?;
         let now = Utc::now();
         match as_of::parse(query_param(&request, "as_of"), now)? {
             None => {
@@ -139,7 +154,7 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
 /// With `?as_of=T`, the debt as recorded by T, from its events (no `ETag`: it is not the current state).
 pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt", request, |request, _meta| async move {
-        let me = caller(&request)?;
+        let me = signed_in(deps, &request).await?;
         let debt_id = debt_id(&request)?;
         if let Some(at) = as_of::parse(query_param(&request, "as_of"), Utc::now())? {
             let history = as_of::debt_history(deps.events.as_ref(), me.as_str(), &debt_id, at)

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use domain::{DebtStatus, DebtView};
-use http_api::context::{caller, query_param};
+use http_api::context::query_param;
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use read_model::debt_view;
@@ -121,7 +121,7 @@ pub(crate) async fn debts_at(
 
 pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("list-debts", request, |request, _meta| async move {
-        let me = caller(&request)?;
+        let me = crate::signed_in(deps, &request).await?;
         let limit = parse_limit(query_param(&request, "limit"), 50)?;
         let sort = match query_param(&request, "sort").as_deref() {
             None | Some("newest") => Sort::Newest,

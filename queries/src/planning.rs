@@ -6,7 +6,7 @@ use chrono::{Datelike, Months, NaiveDate, Utc};
 use domain::plan::{self, NeverFalls, Plan, PlanDebt, PlanError, RowWindow, Strategy, MAX_MONTHS};
 use domain::{DebtStatus, DebtView, Money};
 use http_api::body::{decimal, Digits};
-use http_api::context::{caller, debt_id, header, query_param};
+use http_api::context::{debt_id, header, query_param};
 use http_api::problem::FieldError;
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
@@ -359,7 +359,7 @@ fn next_page(request: &Request, month: u32) -> String {
 /// month, in the strategy's order, compared with the other strategies and with paying only the minimums.
 pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-payoff-plan", request, |request, _meta| async move {
-        let me = own_username(&request)?;
+        let me = own_username(deps, &request).await?;
         let budget = amount("monthly_budget", query_param(&request, "monthly_budget"))?
             .ok_or_else(|| invalid("monthly_budget", "is required: what you can pay each month"))?;
         let strategy = strategy(&request)?;
@@ -450,7 +450,7 @@ pub async fn get_debt_schedule(
     deps: &QueryDeps,
 ) -> Result<Response<Body>, Error> {
     serve("get-debt-schedule", request, |request, _meta| async move {
-        let me = caller(&request)?;
+        let me = crate::signed_in(deps, &request).await?;
         let debt_id = debt_id(&request)?;
         let (debt, _version) =
             live_view::<DebtView>(deps.read_model.as_ref(), &keys::debt_read_key(me.as_str(), &debt_id))

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// A tally would pass its limit (see `Tally`); `name` is the tally's name.
     #[error("the limit of {name} is reached")]
     LimitReached { name: String },
+    /// An item an append requires (see `Requirement`) did not exist when it would have committed; `name` is
+    /// the requirement's name. Nothing was written.
+    #[error("{name} does not exist")]
+    RequirementMissing { name: String },
     /// The cursor is not one this store issued for this query.
     #[error("the cursor is not valid for this query")]
     InvalidCursor,

@@ -29,7 +29,17 @@ pub struct Tally {
     pub at_most: i64,
 }
 
-/// Events to append to one aggregate, all or nothing, with any guards, tallies and removals.
+/// An item that must exist when an append commits: a condition in its transaction, not a write (e.g. the
+/// user's credentials, which their erasure removes, so that nothing is appended for an erased user however
+/// the append and the erasure interleave).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requirement {
+    /// Names the requirement in [`StoreError::RequirementMissing`] (`"account"`).
+    pub name: String,
+    pub key: ItemKey,
+}
+
+/// Events to append to one aggregate, all or nothing, with any guards, tallies, removals and requirements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppendRequest {
     /// The version the caller loaded (0 for a new aggregate); the events must be numbered from the next.
@@ -40,6 +50,8 @@ pub struct AppendRequest {
     /// Items (never events) deleted in the same transaction, whether or not they exist: what an event makes
     /// obsolete at the moment it is committed (an erased user's data key and credentials).
     pub removals: Vec<ItemKey>,
+    /// Items that must exist for the append to commit.
+    pub requirements: Vec<Requirement>,
 }
 
 impl AppendRequest {
@@ -53,7 +65,18 @@ impl AppendRequest {
             guards: Vec::new(),
             tallies: Vec::new(),
             removals: Vec::new(),
+            requirements: Vec::new(),
         }
+    }
+
+    /// Commits the append only if the item `key` exists then; otherwise refuses it with
+    /// [`StoreError::RequirementMissing`] naming `name`.
+    pub fn with_requirement(mut self, name: impl Into<String>, key: ItemKey) -> Self {
+        self.requirements.push(Requirement {
+            name: name.into(),
+            key,
+        });
+        self
     }
 
     /// Deletes the item `key` (not an event) with the events.
@@ -97,18 +120,26 @@ impl AppendRequest {
         let Some(first) = self.events.first() else {
             return invalid("an append needs at least one event");
         };
-        let items =
-            self.events.len() + self.guards.len() + self.tallies.len() + self.removals.len();
+        let items = self.events.len()
+            + self.guards.len()
+            + self.tallies.len()
+            + self.removals.len()
+            + self.requirements.len();
         if items > Self::MAX_ITEMS {
             return invalid("an append writes at most 100 items");
         }
-        for key in &self.removals {
+        for key in self
+            .removals
+            .iter()
+            .chain(self.requirements.iter().map(|r| &r.key))
+        {
             ensure_not_event(key)?;
         }
         // DynamoDB refuses a transaction that names an item twice; the rule holds on every engine.
         let mut named: Vec<&ItemKey> = self.guards.iter().map(|g| &g.item.key).collect();
         named.extend(self.tallies.iter().map(|t| &t.key));
         named.extend(&self.removals);
+        named.extend(self.requirements.iter().map(|r| &r.key));
         for (index, key) in named.iter().enumerate() {
             if named[..index].contains(key) {
                 return invalid("an append names each item once");

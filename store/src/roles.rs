@@ -161,8 +161,18 @@ pub trait Records: Send + Sync {
     /// Any item by key, strongly consistent.
     async fn get_item(&self, key: &ItemKey) -> StoreResult<Option<Item>>;
 
-    /// Writes the item, replacing any with its key (a user's credentials when their hash is upgraded).
+    /// Writes the item, replacing any with its key.
     async fn put_item(&self, item: &Item) -> StoreResult<()>;
+
+    /// Replaces the item at its key only if one is stored whose attribute `field` equals `expected`, in one
+    /// conditional write (a user's credentials when their hash is upgraded: never recreated after an
+    /// erasure removed them, never over a newer hash). Answers whether it wrote.
+    async fn replace_item_if(
+        &self,
+        item: &Item,
+        field: &str,
+        expected: &serde_json::Value,
+    ) -> StoreResult<bool>;
 
     /// Removes the item (an expired idempotency record, as DynamoDB's TTL would), whether or not it exists.
     async fn delete_item(&self, key: &ItemKey) -> StoreResult<()>;

@@ -93,6 +93,11 @@ impl ApiRequest {
     }
 
     /// The Lambda event, as JSON.
+    /// The user the authorizer named, if any.
+    pub fn caller(&self) -> Option<&str> {
+        self.caller.as_deref()
+    }
+
     pub fn event(&self) -> Value {
         let template = if self.caller.is_some() {
             WITH_AUTHORIZER

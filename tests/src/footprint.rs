@@ -57,6 +57,15 @@ pub async fn as_function<F: Future>(function: &'static str, work: F) -> F::Outpu
     FUNCTION.scope(function, work).await
 }
 
+/// Runs `work` as no function at all: a test's own setup (a fixture's reads), whose calls no function's
+/// footprint holds.
+pub async fn as_fixture<F: Future>(work: F) -> F::Output {
+    FUNCTION.scope(FIXTURE, work).await
+}
+
+/// The label of a test's own calls, which are not recorded.
+const FIXTURE: &str = "";
+
 fn current_function() -> Option<&'static str> {
     if let Ok(function) = FUNCTION.try_with(|f| *f) {
         return Some(function);
@@ -101,7 +110,7 @@ impl Intercept for Recorder {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(function) = current_function() else {
+        let Some(function) = current_function().filter(|f| *f != FIXTURE) else {
             return Ok(());
         };
         let request = context.request();

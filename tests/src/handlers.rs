@@ -64,13 +64,14 @@ impl Api {
 
     /// Registers `username` (`{username}@example.com`, password "correct horse battery").
     pub async fn register(&self, username: &str) -> ApiResponse {
-        self.call(ApiRequest::new("POST /users", "/users").json(json!({
-            "username": username,
-            "email": format!("{username}@example.com"),
-            "full_name": "Test User",
-            "password": "correct horse battery",
-        })))
-        .await
+        let answer = self.call(registration(username)).await;
+        if answer.status == 201 {
+            registered()
+                .lock()
+                .unwrap()
+                .insert(seen(&self.handlers, username));
+        }
+        answer
     }
 
     /// A token for a registered user.
@@ -175,8 +176,13 @@ pub fn handlers_over(stores: &store::Stores) -> ::api::Handlers {
     )
 }
 
-/// Answers `request` with the handler of its route in the route table.
+/// Answers `request` with the handler of its route in the route table. A caller the authorizer names is a
+/// registered user, as on AWS (the authorizer reads their credentials, and every write of theirs requires
+/// them): one the test has not registered is registered first, as `register` would.
 pub async fn call(handlers: &::api::Handlers, request: ApiRequest) -> ApiResponse {
+    if let Some(caller) = request.caller() {
+        ensure_registered(handlers, caller).await;
+    }
     let event = request.build();
     let key = request.event()["routeKey"].as_str().unwrap().to_owned();
     let route = ::api::route(&key).unwrap_or_else(|| panic!("no route {key}"));
@@ -185,4 +191,62 @@ pub async fn call(handlers: &::api::Handlers, request: ApiRequest) -> ApiRespons
             .await
             .expect("handlers answer every request"),
     )
+}
+
+/// `POST /users` of `username` (`{username}@example.com`, password "correct horse battery").
+fn registration(username: &str) -> ApiRequest {
+    ApiRequest::new("POST /users", "/users").json(json!({
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "full_name": "Test User",
+        "password": "correct horse battery",
+    }))
+}
+
+/// A user of one set of handlers (one store): the handlers' address and the username.
+type Seen = (usize, String);
+
+fn seen(handlers: &::api::Handlers, username: &str) -> Seen {
+    (std::ptr::from_ref(handlers) as usize, username.to_owned())
+}
+
+/// The users known to be registered, per set of handlers.
+fn registered() -> &'static std::sync::Mutex<std::collections::HashSet<Seen>> {
+    static REGISTERED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<Seen>>> =
+        std::sync::OnceLock::new();
+    REGISTERED.get_or_init(Default::default)
+}
+
+/// Registers `username` through `POST /users` unless they have credentials (a test registered them, or
+/// wrote them as a registration before sealing did) or were erased (their username stays taken).
+async fn ensure_registered(handlers: &::api::Handlers, username: &str) {
+    let key = seen(handlers, username);
+    if registered().lock().unwrap().contains(&key) {
+        return;
+    }
+    let records = &handlers.queries.records;
+    let credentials =
+        crate::footprint::as_fixture(records.get_item(&store::keys::credentials_key(username)))
+            .await
+            .expect("read the credentials");
+    if credentials.is_some() {
+        registered().lock().unwrap().insert(key);
+        return;
+    }
+    let route = ::api::route("POST /users").expect("the registration route");
+    let answer = ApiResponse::read(
+        as_function(
+            route.function,
+            handlers.call(route, registration(username).build()),
+        )
+        .await
+        .expect("handlers answer every request"),
+    );
+    // 409: the username is taken by events without credentials (an erased user, or one a test wrote).
+    assert!(
+        matches!(answer.status, 201 | 409),
+        "registering {username}: {}",
+        answer.body
+    );
+    registered().lock().unwrap().insert(key);
 }

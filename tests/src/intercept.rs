@@ -74,7 +74,8 @@ impl<H: Hook> EventLog for Intercepted<H> {
         let items = request.events.len()
             + request.guards.len()
             + request.tallies.len()
-            + request.removals.len();
+            + request.removals.len()
+            + request.requirements.len();
         let work = self.inner.append(request);
         self.around(Call::Append { items }, work).await
     }
@@ -146,6 +147,16 @@ impl<H: Hook> Records for Intercepted<H> {
 
     async fn put_item(&self, item: &Item) -> StoreResult<()> {
         let work = self.inner.put_item(item);
+        self.around(Call::PutItem, work).await
+    }
+
+    async fn replace_item_if(
+        &self,
+        item: &Item,
+        field: &str,
+        expected: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        let work = self.inner.replace_item_if(item, field, expected);
         self.around(Call::PutItem, work).await
     }
 

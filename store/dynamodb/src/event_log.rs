@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, TransactWriteItem, Update};
 use events::{EventEnvelope, RedactedEvent};
 use store::keys::{self, EVENT_SK_PREFIX};
 use store::{codec, AggregateRef, AppendRequest, EventLog, Page, Scan, StoreError, StoreResult};
@@ -69,6 +69,16 @@ impl DynamoStore {
             writes.push(self.tally_update(tally)?);
             names.push(Written::Tally(&tally.name));
         }
+        for requirement in &request.requirements {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_attributes(&requirement.key)))
+                .condition_expression("attribute_exists(PK)")
+                .build()
+                .map_err(StoreError::engine)?;
+            writes.push(TransactWriteItem::builder().condition_check(check).build());
+            names.push(Written::Requirement(&requirement.name));
+        }
         for key in &request.removals {
             let delete = Delete::builder()
                 .table_name(&self.table)
@@ -126,6 +136,11 @@ fn cancelled_by(lost: &Written<'_>, conflict: bool) -> Option<StoreError> {
         Written::Guard(name) => Some(StoreError::GuardTaken {
             name: (*name).to_owned(),
         }),
+        // A concurrent write of the required item (a login's hash upgrade): it still exists; retry.
+        Written::Requirement(_) if conflict => Some(StoreError::Busy),
+        Written::Requirement(name) => Some(StoreError::RequirementMissing {
+            name: (*name).to_owned(),
+        }),
         Written::Event | Written::Removal => None,
     }
 }
@@ -135,6 +150,8 @@ enum Written<'a> {
     Event,
     Guard(&'a str),
     Tally(&'a str),
+    /// A condition that the item exists.
+    Requirement(&'a str),
     /// An unconditional delete: it never loses.
     Removal,
 }
@@ -144,11 +161,12 @@ impl EventLog for DynamoStore {
     async fn append(&self, request: AppendRequest) -> StoreResult<()> {
         let aggregate = request.aggregate()?;
         // The common case (one event, no guard) is a plain conditional put: half the cost of a transaction.
-        if let ([event], [], [], []) = (
+        if let ([event], [], [], [], []) = (
             request.events.as_slice(),
             request.guards.as_slice(),
             request.tallies.as_slice(),
             request.removals.as_slice(),
+            request.requirements.as_slice(),
         ) {
             let result = self
                 .client

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use store::{CountOnce, Item, ItemKey, Page, Query, Records, StoreError, StoreResult};
 
-use crate::attributes::{key_attributes, to_item};
+use crate::attributes::{key_attributes, to_attribute, to_item};
 use crate::{classified, service_error, DynamoStore};
 
 #[async_trait]
@@ -25,6 +25,35 @@ impl Records for DynamoStore {
             .await
             .map_err(service_error)?;
         Ok(())
+    }
+
+    async fn replace_item_if(
+        &self,
+        item: &Item,
+        field: &str,
+        expected: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        store::ensure_not_event(&item.key)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item.key, &item.attributes)))
+            .condition_expression("#field = :expected")
+            .expression_attribute_names("#field", field)
+            .expression_attribute_values(":expected", to_attribute(expected))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(service_error(e)),
+        }
     }
 
     async fn delete_item(&self, key: &ItemKey) -> StoreResult<()> {

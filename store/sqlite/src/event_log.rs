@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use events::{EventEnvelope, RedactedEvent};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use store::keys::{self, EVENT_SK_PREFIX};
 use store::{
     codec, cursor, AggregateRef, AppendRequest, EventLog, Item, ItemKey, Page, Scan, StoreError,
@@ -16,8 +16,24 @@ use crate::{
     to_json, SqliteStore,
 };
 
-/// The guards, removals and tallies of an append, in its transaction.
+/// The requirements, guards, removals and tallies of an append, in its transaction.
 fn write_beside_events(tx: &rusqlite::Transaction<'_>, request: &AppendRequest) -> StoreResult<()> {
+    for requirement in &request.requirements {
+        let key = &requirement.key;
+        let found = tx
+            .query_row_cached(
+                "SELECT 1 FROM items WHERE pk = ?1 AND sk = ?2",
+                params![key.pk, key.sk],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(StoreError::engine)?;
+        if found.is_none() {
+            return Err(StoreError::RequirementMissing {
+                name: requirement.name.clone(),
+            });
+        }
+    }
     for guard in &request.guards {
         let key = &guard.item.key;
         let inserted = tx.execute_cached(

@@ -37,6 +37,34 @@ impl Records for SqliteStore {
         .await
     }
 
+    async fn replace_item_if(
+        &self,
+        item: &Item,
+        field: &str,
+        expected: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        store::ensure_not_event(&item.key)?;
+        let item = item.clone();
+        let (path, expected) = (format!("$.\"{field}\""), expected.to_string());
+        self.with_connection(move |connection| {
+            let changed = connection
+                .execute_cached(
+                    "UPDATE items SET attrs = ?3 WHERE pk = ?1 AND sk = ?2
+                     AND json_extract(attrs, ?4) IS json_extract(?5, '$')",
+                    params![
+                        item.key.pk,
+                        item.key.sk,
+                        to_json(&item.attributes),
+                        path,
+                        expected
+                    ],
+                )
+                .map_err(StoreError::engine)?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
     async fn delete_item(&self, key: &ItemKey) -> StoreResult<()> {
         store::ensure_not_event(key)?;
         delete_row(self, key).await

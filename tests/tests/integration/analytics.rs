@@ -265,12 +265,21 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
 }
 
 /// Commits the script's events, one append per event, as the commands would.
+/// Appends the script's events, and each user's credentials as their registration wrote them (what the
+/// handlers require of a caller).
 async fn commit(store: &Store, script: &Script) {
     for e in &script.events {
         store
             .append(AppendRequest::new(e.version - 1, vec![e.clone()]))
             .await
             .unwrap();
+    }
+    for user in &script.users {
+        let credentials = store::Item {
+            key: store::keys::credentials_key(user),
+            attributes: integration_tests::attrs(json!({"password_hash": "unused"})),
+        };
+        store.put_item(&credentials).await.unwrap();
     }
 }
 

@@ -614,6 +614,88 @@ pub async fn a_plain_item_is_replaced_but_events_are_refused(store: Store) {
     assert_eq!(event_count(&store, &user_ref(&username)).await, 1);
 }
 
+/// An append that requires an item commits only while it exists: a missing one refuses the whole append
+/// (nothing written, the requirement named), whatever else the append carries.
+pub async fn a_required_item_must_exist_when_the_append_commits(store: Store) {
+    let username = register_new_user(&store).await;
+    let credentials = keys::credentials_key(&username);
+    let debt = new_id();
+    let required = AppendRequest::new(0, vec![debt_created(&debt, &username)])
+        .with_requirement("account", credentials.clone());
+    store.append(required).await.unwrap();
+    assert_eq!(event_count(&store, &debt_ref(&debt)).await, 1);
+    // Alone (one event: no plain put) and beside a tally.
+    store.delete_item(&credentials).await.unwrap();
+    let alone = AppendRequest::new(1, vec![debt_updated(&debt, 2, 1)])
+        .with_requirement("account", credentials.clone());
+    let refused = store.append(alone).await;
+    assert!(
+        matches!(&refused, Err(StoreError::RequirementMissing { name }) if name == "account"),
+        "{refused:?}"
+    );
+    let other = new_id();
+    let beside = AppendRequest::new(0, vec![debt_created(&other, &username)])
+        .with_tally("debts", keys::user_info_key(&username), "live", 1, 10)
+        .with_requirement("account", credentials.clone());
+    assert!(matches!(
+        store.append(beside).await,
+        Err(StoreError::RequirementMissing { .. })
+    ));
+    assert_eq!(event_count(&store, &debt_ref(&debt)).await, 1);
+    assert_eq!(event_count(&store, &debt_ref(&other)).await, 0);
+    assert!(store
+        .get_item(&keys::user_info_key(&username))
+        .await
+        .unwrap()
+        .is_none());
+    // An item is named once: not required and removed by the same append.
+    let both = AppendRequest::new(1, vec![debt_updated(&debt, 2, 1)])
+        .with_requirement("account", credentials.clone())
+        .with_removal(credentials);
+    assert!(matches!(
+        store.append(both).await,
+        Err(StoreError::InvalidRequest(_))
+    ));
+}
+
+/// A conditional replacement writes only over the expected value: never a missing item (an erased user's
+/// credentials are not recreated), never a changed one.
+pub async fn a_conditional_replacement_needs_the_expected_value(store: Store) {
+    let username = register_new_user(&store).await;
+    let credentials = keys::credentials_key(&username);
+    let stored = store.get_item(&credentials).await.unwrap().unwrap();
+    let old = stored.attributes["password_hash"].clone();
+    let upgraded = Item {
+        key: credentials.clone(),
+        attributes: attrs(json!({"password_hash": "pbkdf2-sha256$700000$bmV3$bmV3"})),
+    };
+    let stale = json!("pbkdf2-sha256$1$c3RhbGU$c3RhbGU");
+    assert!(!store
+        .replace_item_if(&upgraded, "password_hash", &stale)
+        .await
+        .unwrap());
+    assert_eq!(store.get_item(&credentials).await.unwrap(), Some(stored));
+    assert!(store
+        .replace_item_if(&upgraded, "password_hash", &old)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_item(&credentials).await.unwrap(),
+        Some(upgraded.clone())
+    );
+    store.delete_item(&credentials).await.unwrap();
+    let new_hash = upgraded.attributes["password_hash"].clone();
+    assert!(!store
+        .replace_item_if(&upgraded, "password_hash", &new_hash)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_item(&credentials).await.unwrap(),
+        None,
+        "not recreated"
+    );
+}
+
 pub async fn an_items_json_text_holds_its_attributes(store: Store) {
     let username = register_new_user(&store).await;
     let debt = debt_item(&username, &new_id(), 2, "as text");
@@ -998,6 +1080,8 @@ on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     cursors_page_a_prefix_without_gaps_or_repeats,
     aggregates_are_listed_once_across_scan_segments,
     a_plain_item_is_replaced_but_events_are_refused,
+    a_required_item_must_exist_when_the_append_commits,
+    a_conditional_replacement_needs_the_expected_value,
     an_items_json_text_holds_its_attributes,
     repair_replaces_same_version_but_never_newer,
     read_items_are_listed_once_across_scan_segments,

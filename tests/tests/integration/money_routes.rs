@@ -564,6 +564,14 @@ async fn any_debt_command_makes_a_legacy_users_first_key(store: TestStore) {
                 .await
                 .expect("a legacy event");
         }
+        // Registered then too: credentials, which every write of theirs requires.
+        let credentials = store::Item {
+            key: store::keys::credentials_key(&owner),
+            attributes: integration_tests::attrs(
+                json!({"password_hash": "pbkdf2-sha256$1$b2xk$b2xk"}),
+            ),
+        };
+        api.store.engine.put_item(&credentials).await.unwrap();
         let key = store::keys::data_key_key(&owner);
         assert!(api.store.engine.get_item(&key).await.unwrap().is_none());
         let response = api
