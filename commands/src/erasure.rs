@@ -171,10 +171,7 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         check_password(deps, &me, password, &login_limits::source_of(&request)).await?;
         let debt_ids = debt_ids(deps.records.as_ref(), username).await?;
         let legacy = legacy_events(deps.engine_events.as_ref(), username, &debt_ids).await?;
-        let command = UserCommand::Erase {
-            debt_ids: debt_ids.clone(),
-            legacy,
-        };
+        let command = UserCommand::Erase { legacy };
         let payloads = User::decide(&command, &state)?;
         let now = Utc::now();
         let version = history.last().map_or(0, |e| e.version);

@@ -13,12 +13,9 @@ pub enum UserCommand {
         email: Email,
         full_name: FullName,
     },
-    /// The user's own erasure (the handler checked their password). `debt_ids` are every debt they created;
-    /// `legacy` the events written in clear before sealing whose personal fields the erasure redacts in place.
-    Erase {
-        debt_ids: Vec<String>,
-        legacy: Vec<RedactedEvent>,
-    },
+    /// The user's own erasure (the handler checked their password). `legacy` are the events written in clear
+    /// before sealing whose personal fields the erasure redacts in place.
+    Erase { legacy: Vec<RedactedEvent> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -61,10 +58,8 @@ impl Decider for User {
             (UserCommand::Erase { .. }, UserState::Unregistered | UserState::Erased) => {
                 Err(UserError::NotFound)
             }
-            (UserCommand::Erase { debt_ids, legacy }, UserState::Registered(_)) => {
-                let mut events = vec![EventPayload::UserErased(UserErased {
-                    debt_ids: debt_ids.clone(),
-                })];
+            (UserCommand::Erase { legacy }, UserState::Registered(_)) => {
+                let mut events = vec![EventPayload::UserErased(UserErased::default())];
                 if !legacy.is_empty() {
                     events.push(EventPayload::LegacyEventRedacted(LegacyEventRedacted {
                         events: legacy.clone(),
@@ -138,26 +133,21 @@ mod tests {
             .then_error(UserError::UsernameTaken);
     }
 
-    fn erased(debt_ids: &[&str]) -> EventPayload {
-        EventPayload::UserErased(UserErased {
-            debt_ids: debt_ids.iter().map(|id| (*id).to_owned()).collect(),
-        })
+    fn erased() -> EventPayload {
+        EventPayload::UserErased(UserErased::default())
     }
 
-    fn erase(debt_ids: &[&str], legacy: Vec<RedactedEvent>) -> UserCommand {
-        UserCommand::Erase {
-            debt_ids: debt_ids.iter().map(|id| (*id).to_owned()).collect(),
-            legacy,
-        }
+    fn erase(legacy: Vec<RedactedEvent>) -> UserCommand {
+        UserCommand::Erase { legacy }
     }
 
     #[test]
     fn a_registered_user_is_erased_and_keeps_the_username_taken() {
         let state = given::<User>([created("ada")])
-            .when(erase(&["d1", "d2"], vec![]))
-            .then_expect([erased(&["d1", "d2"])]);
+            .when(erase(vec![]))
+            .then_expect([erased()]);
         assert_eq!(state, UserState::Erased);
-        given::<User>([created("ada"), erased(&[])])
+        given::<User>([created("ada"), erased()])
             .when(register("ada"))
             .then_error(UserError::UsernameTaken);
     }
@@ -172,9 +162,9 @@ mod tests {
             fields: vec!["debt_name".into()],
         };
         given::<User>([created("ada")])
-            .when(erase(&["d1"], vec![legacy.clone()]))
+            .when(erase(vec![legacy.clone()]))
             .then_expect([
-                erased(&["d1"]),
+                erased(),
                 EventPayload::LegacyEventRedacted(LegacyEventRedacted {
                     events: vec![legacy],
                 }),
@@ -184,10 +174,10 @@ mod tests {
     #[test]
     fn an_unknown_or_erased_user_cannot_be_erased() {
         given::<User>([])
-            .when(erase(&[], vec![]))
+            .when(erase(vec![]))
             .then_error(UserError::NotFound);
-        given::<User>([created("ada"), erased(&[])])
-            .when(erase(&[], vec![]))
+        given::<User>([created("ada"), erased()])
+            .when(erase(vec![]))
             .then_error(UserError::NotFound);
     }
 }

@@ -183,8 +183,11 @@ pub struct ChargeAdded {
 /// every personal field sealed under the key reads as `"[erased]"` from now on. It is the user's last event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserErased {
-    /// Every debt the user ever created (deleted ones included), so that a subscriber keeping its own copies
-    /// of their events knows which to drop or redact.
+    /// Listed only by erasures written before issue 30: every debt the user ever created. No longer written
+    /// (absent, or empty), since a user with about 10,000 debts passed DynamoDB's 400 KB item limit and could
+    /// never be erased. A subscriber finds an erased user's debts by their owner, which each `DebtCreated`
+    /// names; the projector reads them from the user's ledger.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub debt_ids: Vec<String>,
 }
 

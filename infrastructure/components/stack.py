@@ -365,6 +365,9 @@ class DebtsStack:
                   queued(self.publish_failures), 0, statistic="Maximum"),
             alarm("analytics-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
                   queued(self.analytics_dlq), 0, statistic="Maximum"),
+            # An erasure whose rewrite of the user's read items failed: personal data stays in clear there
+            # until a retry finishes it (each retry goes on from the erasure's record).
+            alarm("erasure-unfinished", NAMESPACE, "ErasuresUnfinished", {"Function": "projector"}, 0),
         ]
         for name, component in self.functions.items():
             dims = {"FunctionName": component.function.name}

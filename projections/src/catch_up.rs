@@ -4,9 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use events::{AggregateType, EventPayload};
+use serde_json::json;
+use store::ledger::{read_ledger_item, LedgerEntry};
 use store::{
-    keys, read_item, AggregateRef, EventLog, ItemKey, ReadItem, StoreError, Stores, WriteOutcome,
+    keys, read_item, AggregateRef, EventLog, Item, ItemKey, Query, ReadItem, StoreError, Stores,
+    WriteOutcome,
 };
+use tokio::task::JoinSet;
 
 use crate::projection::{following, Projection};
 
@@ -65,20 +69,22 @@ async fn catch_up_one(
     let after = stored.as_ref().map_or(0, |item| item.version);
     let events = stores.events.load_events(aggregate, after).await?;
     let Some(newest) = events.last().map(|event| event.occurred_at) else {
+        if stored.as_ref().is_some_and(is_erased_user) {
+            // An erasure whose rewrite did not finish (a timeout, a crash): this retry goes on with it.
+            finish_erasure_or_say_so(stores, &aggregate.aggregate_id).await?;
+        }
         return Ok(if after == 0 {
             Projected::NoEvents
         } else {
             Projected::UpToDate
         });
     };
-    let erasure = events.iter().find_map(|e| match &e.payload {
-        EventPayload::UserErased(erased) => Some(erased),
-        _ => None,
-    });
-    if let Some(erasure) = erasure {
-        // Before the user's own item: a retry of this record redoes all of it until the tombstone is written.
+    let erasure = events
+        .iter()
+        .any(|e| matches!(&e.payload, EventPayload::UserErased(_)));
+    if erasure {
         // First the events written in clear before sealing (the erasure listed them), so the rebuilt read
-        // items read "[erased]" there too.
+        // items read "[erased]" there too; each redaction is idempotent.
         for event in &events {
             if let EventPayload::LegacyEventRedacted(legacy) = &event.payload {
                 for redaction in &legacy.events {
@@ -86,7 +92,6 @@ async fn catch_up_one(
                 }
             }
         }
-        erase_debt_items(stores, &erasure.debt_ids).await?;
     }
     let item = match &stored {
         Some(stored) => match projection.continued(stored, &events) {
@@ -99,15 +104,130 @@ async fn catch_up_one(
     let Some(item) = item else {
         return Ok(Projected::NoEvents);
     };
+    // An erased user's own item (email, name) goes first: a tombstone, before any of their debts.
     let outcome = stores.read_model.put_read_item(&item).await?;
-    if erasure.is_some() {
-        // The erasure's rewrites are done: nothing of what they replaced stays in the engine's files.
-        stores.events.purge_residue().await?;
+    if erasure {
+        finish_erasure_or_say_so(stores, &aggregate.aggregate_id).await?;
     }
     Ok(match outcome {
         WriteOutcome::Written => Projected::Written { item, newest },
         WriteOutcome::Stale => Projected::Stale,
     })
+}
+
+/// Whether a stored read item is an erased user's tombstone.
+fn is_erased_user(item: &ReadItem) -> bool {
+    item.deleted && item.attributes.get("erased") == Some(&serde_json::Value::Bool(true))
+}
+
+/// [`finish_erasure`], counting an attempt that did not finish (`ErasuresUnfinished`, which the stack alarms
+/// on): the record is retried and goes on where it stopped, but an erasure that keeps failing leaves the
+/// user's debts in clear in the read model until someone looks.
+async fn finish_erasure_or_say_so(stores: &Stores, username: &str) -> Result<(), StoreError> {
+    let finished = finish_erasure(stores, username).await;
+    if let Err(error) = &finished {
+        tracing::error!(%error, "an erasure's rewrite did not finish; the retry goes on from its record");
+        lambda_support::metrics::emit(
+            &[("Function", "projector")],
+            &[(
+                "ErasuresUnfinished",
+                1.0,
+                lambda_support::metrics::Unit::Count,
+            )],
+        );
+    }
+    finished
+}
+
+/// How many of an erased user's debts are rewritten at once.
+const ERASURE_CONCURRENCY: usize = 16;
+
+/// Rewrites the read items of every debt `username` ever created (their ledger's `Created` entries) from
+/// the debts' events, whose personal fields now open as `"[erased]"`: one ledger page at a time, each page's
+/// debts [`ERASURE_CONCURRENCY`] at a time, and after each page the position in the user's erasure record
+/// ([`keys::erasure_progress_key`]), so that a retry goes on from the last finished page instead of starting
+/// over, and a user with thousands of debts is erased over as many invocations as it takes. Then the engine's
+/// files are purged of what the rewrites replaced, and the record says done (a later call does nothing).
+pub async fn finish_erasure(stores: &Stores, username: &str) -> Result<(), StoreError> {
+    let record = keys::erasure_progress_key(username);
+    let progress = stores.records.get_item(&record).await?;
+    let field = |name: &str| {
+        progress
+            .as_ref()
+            .and_then(|p| p.attributes.get(name).cloned())
+    };
+    if field("done") == Some(json!(true)) {
+        return Ok(());
+    }
+    let mut after = field("after").and_then(|a| a.as_str().map(str::to_owned));
+    let ledger = keys::user_info_key(username).pk;
+    loop {
+        let page = stores
+            .records
+            .query(
+                &Query::partition(&ledger, keys::LEDGER_SK_PREFIX)
+                    .limit(100)
+                    .after(after.clone()),
+            )
+            .await?;
+        let debts: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(read_ledger_item)
+            .filter(|(_, entry, _)| *entry == LedgerEntry::Created)
+            .map(|(debt_id, _, _)| debt_id)
+            .collect();
+        erase_debt_items(stores, debts).await?;
+        after = page.next_cursor;
+        let done = after.is_none();
+        if done {
+            // The rewrites are done: nothing of what they replaced stays in the engine's files.
+            stores.events.purge_residue().await?;
+        }
+        let attributes = json!({"after": after, "done": done});
+        let attributes = match attributes {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("a JSON object literal"),
+        };
+        stores
+            .records
+            .put_item(&Item {
+                key: record.clone(),
+                attributes,
+            })
+            .await?;
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// Rewrites the read items of `debt_ids` from their events, [`ERASURE_CONCURRENCY`] at a time: same
+/// version, so only a repair may replace them (deleted debts' tombstones included).
+async fn erase_debt_items(stores: &Stores, debt_ids: Vec<String>) -> Result<(), StoreError> {
+    let mut pending = debt_ids.into_iter();
+    let mut tasks = JoinSet::new();
+    loop {
+        while tasks.len() < ERASURE_CONCURRENCY {
+            let Some(debt_id) = pending.next() else {
+                break;
+            };
+            let stores = stores.clone();
+            tasks.spawn(async move {
+                let debt = AggregateRef::debt(debt_id);
+                for projection in following(AggregateType::Debt) {
+                    if let Some(item) = rebuild(stores.events.as_ref(), projection, &debt).await? {
+                        stores.read_model.repair_read_item(&item).await?;
+                    }
+                }
+                Ok::<(), StoreError>(())
+            });
+        }
+        let Some(done) = tasks.join_next().await else {
+            return Ok(());
+        };
+        done.map_err(StoreError::engine)??;
+    }
 }
 
 /// The read item the aggregate's whole history makes for `projection`, ignoring what is stored (replay's
@@ -119,20 +239,6 @@ pub async fn rebuild(
 ) -> Result<Option<ReadItem>, StoreError> {
     let history = events.load_events(aggregate, 0).await?;
     Ok(projection.item_from_history(&history))
-}
-
-/// Rewrites the read items of an erased user's debts from their events, whose personal fields now open as
-/// `"[erased]"`: same version, so only a repair may replace them (deleted debts' tombstones included).
-async fn erase_debt_items(stores: &Stores, debt_ids: &[String]) -> Result<(), StoreError> {
-    for debt_id in debt_ids {
-        let debt = AggregateRef::debt(debt_id);
-        for projection in following(AggregateType::Debt) {
-            if let Some(item) = rebuild(stores.events.as_ref(), projection, &debt).await? {
-                stores.read_model.repair_read_item(&item).await?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Where the aggregate's read item lives, from its first event (read by key: consistent, one item), or

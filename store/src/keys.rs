@@ -104,6 +104,12 @@ pub fn data_key_key(username: &str) -> ItemKey {
     ItemKey::new(aggregate_pk(AggregateType::User, username), "DATA_KEY")
 }
 
+/// Key of a user's erasure record, which the projector keeps while it rewrites their debts' read items:
+/// `{"after": <ledger cursor or null>, "done": bool}`, so that a retry goes on where the last attempt stopped.
+pub fn erasure_progress_key(username: &str) -> ItemKey {
+    ItemKey::new(aggregate_pk(AggregateType::User, username), "ERASURE")
+}
+
 /// Key of the item that reserves an email address; `normalized_email` is lower-cased.
 pub fn email_guard_key(normalized_email: &str) -> ItemKey {
     ItemKey::new(format!("EMAIL#{normalized_email}"), "EMAIL")

@@ -45,6 +45,18 @@ pub trait Hook: Send + Sync {
     fn after(&self, _call: Call<'_>) {}
 }
 
+/// A shared hook, so the test keeps a handle on what it counts.
+#[async_trait]
+impl<H: Hook + ?Sized> Hook for Arc<H> {
+    async fn before(&self, call: Call<'_>) -> Result<(), StoreError> {
+        (**self).before(call).await
+    }
+
+    fn after(&self, call: Call<'_>) {
+        (**self).after(call);
+    }
+}
+
 /// `inner` with `hook` around every call of every role.
 pub struct Intercepted<H> {
     pub inner: Arc<dyn Engine>,
