@@ -44,8 +44,8 @@ impl Handlers {
             users: UserDeps::new(stores, passwords.clone()),
             login: LoginDeps::new(stores, passwords.clone(), tokens),
             debts: DebtDeps::new(stores),
-            erasure: ErasureDeps::new(stores, engine_events, passwords),
-            queries: QueryDeps::new(stores),
+            erasure: ErasureDeps::new(stores, Arc::clone(&engine_events), passwords),
+            queries: QueryDeps::new(stores, engine_events),
         }
     }
 

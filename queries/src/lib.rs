@@ -29,14 +29,19 @@ pub use summary::portfolio_summary;
 /// reads `as_of` fold them), and the records (the debt ledger, the health probe).
 pub struct QueryDeps {
     pub events: Arc<dyn EventLog>,
+    /// The same log as the engine holds it (sealed fields, nothing opened): where a debt's owner is read
+    /// before anything of it is decrypted, so another user's debt costs no KMS call and no timing tell.
+    pub engine_events: Arc<dyn EventLog>,
     pub read_model: Arc<dyn ReadModel>,
     pub records: Arc<dyn Records>,
 }
 
 impl QueryDeps {
-    pub fn new(stores: &Stores) -> Self {
+    /// Queries over `stores` (its event log opens personal fields) and `engine_events`, the engine's own.
+    pub fn new(stores: &Stores, engine_events: Arc<dyn EventLog>) -> Self {
         QueryDeps {
             events: Arc::clone(&stores.events),
+            engine_events,
             read_model: Arc::clone(&stores.read_model),
             records: Arc::clone(&stores.records),
         }
@@ -68,6 +73,19 @@ async fn signed_in(deps: &QueryDeps, request: &Request) -> Result<Username, Prob
         Some(_) => Ok(me),
         None => Err(Problem::unauthorized("this account was erased")),
     }
+}
+
+/// Whether `debt_id` was created by `owner`, read from its first event as stored (its owner is never sealed):
+/// the check that comes before any of the debt's events is opened.
+async fn owns(deps: &QueryDeps, owner: &str, debt_id: &str) -> Result<bool, Problem> {
+    let first = deps
+        .engine_events
+        .first_event(&store::AggregateRef::debt(debt_id))
+        .await?;
+    Ok(matches!(
+        first.map(|e| e.payload),
+        Some(events::EventPayload::DebtCreated(created)) if created.owner == owner
+    ))
 }
 
 /// The caller, when the path's `{username}` names them; anyone else's reads as not found, so a request
@@ -157,6 +175,9 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
         let me = signed_in(deps, &request).await?;
         let debt_id = debt_id(&request)?;
         if let Some(at) = as_of::parse(query_param(&request, "as_of"), Utc::now())? {
+            if !owns(deps, me.as_str(), &debt_id).await? {
+                return Err(Problem::not_found("no such debt at that time"));
+            }
             let history = as_of::debt_history(deps.events.as_ref(), me.as_str(), &debt_id, at)
                 .await?
                 .ok_or_else(|| Problem::not_found("no such debt at that time"))?;

@@ -273,6 +273,27 @@ impl TestStore {
         }
     }
 
+    /// [`TestStore::sealed_by`], keeping no unwrapped key between calls: every open unwraps, as a cold
+    /// instance's would.
+    pub fn sealed_cold_by(&self, kek: Arc<dyn privacy::KeyEncryptionKey>) -> TestStore {
+        let engine = Stores::of(Arc::clone(&self.engine));
+        TestStore {
+            stores: privacy::seal_keeping_keys(&engine, kek, std::time::Duration::ZERO).stores,
+            ..self.clone()
+        }
+    }
+
+    /// The key-encryption key the store seals under, for a SQLite store (its key file beside the database).
+    pub fn sqlite_kek(&self) -> Option<privacy::LocalKek> {
+        match &self.kind {
+            EngineKind::Sqlite(path) => Some(
+                privacy::LocalKek::open_or_create(&path.with_extension("kek"))
+                    .expect("open the key-encryption key"),
+            ),
+            EngineKind::Dynamodb(_) => None,
+        }
+    }
+
     /// The engine's own roles (sealed fields), as the stream's readers and analytics see the table.
     pub fn engine_stores(&self) -> Stores {
         Stores::of(Arc::clone(&self.engine))

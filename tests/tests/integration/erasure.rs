@@ -762,6 +762,84 @@ async fn an_interrupted_erasure_resumes_where_it_stopped(store: TestStore) {
     assert_eq!(hook.writes.load(Ordering::SeqCst), written_retry);
 }
 
+/// A key-encryption key that counts how many data keys it unwrapped.
+struct CountingKek {
+    inner: privacy::LocalKek,
+    unwrapped: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl privacy::KeyEncryptionKey for CountingKek {
+    async fn new_data_key(
+        &self,
+        owner: &str,
+    ) -> Result<(privacy::DataKey, privacy::WrappedKey), privacy::PrivacyError> {
+        self.inner.new_data_key(owner).await
+    }
+
+    async fn unwrap(
+        &self,
+        owner: &str,
+        wrapped: &privacy::WrappedKey,
+    ) -> Result<privacy::DataKey, privacy::PrivacyError> {
+        self.unwrapped
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.unwrap(owner, wrapped).await
+    }
+}
+
+/// Finding 11: someone else's debt (its history, or itself as of an instant) is 404 before anything of it
+/// is opened: no data key of its owner is unwrapped (on AWS, no KMS `Decrypt` in its owner's audit trail,
+/// and no time to tell it exists). Before, both loaded and decrypted the debt, then checked the owner.
+#[tokio::test]
+async fn sqlite_another_users_debt_is_never_opened() {
+    use std::sync::atomic::Ordering;
+    let plain = sqlite_test_store().await;
+    let kek = Arc::new(CountingKek {
+        inner: plain.sqlite_kek().unwrap(),
+        unwrapped: Default::default(),
+    });
+    // Every open unwraps afresh, as a cold instance's would.
+    let api =
+        Api::new(plain.sealed_cold_by(Arc::clone(&kek) as Arc<dyn privacy::KeyEncryptionKey>));
+    let (alice, mallory) = (username(), username());
+    api.register(&alice).await;
+    api.register(&mallory).await;
+    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = Utc::now().to_rfc3339();
+    kek.unwrapped.store(0, Ordering::SeqCst);
+    let history = api
+        .call(debt_request(
+            "GET /debts/{debt_id}/history",
+            &debt_id,
+            &mallory,
+        ))
+        .await;
+    assert_eq!(history.status, 404, "{}", history.body);
+    let past = api
+        .call(debt_request("GET /debts/{debt_id}", &debt_id, &mallory).query("as_of", now))
+        .await;
+    assert_eq!(past.status, 404, "{}", past.body);
+    assert_eq!(
+        kek.unwrapped.load(Ordering::SeqCst),
+        0,
+        "nothing of alice's was opened"
+    );
+    // Her own read opens it (the counter counts).
+    let own = api
+        .call(debt_request(
+            "GET /debts/{debt_id}/history",
+            &debt_id,
+            &alice,
+        ))
+        .await;
+    assert_eq!(own.status, 200);
+    assert!(kek.unwrapped.load(Ordering::SeqCst) > 0);
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_users_erasure_leaves_no_personal_data_and_replays_the_same,
     a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place,
