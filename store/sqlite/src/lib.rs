@@ -186,7 +186,14 @@ pub(crate) fn add_to_counter(
     delta: i64,
 ) -> StoreResult<i64> {
     let mut attributes = stored_attributes(tx, key)?.unwrap_or_default();
-    let count = attributes.get(field).and_then(Value::as_i64).unwrap_or(0) + delta;
+    let count = attributes
+        .get(field)
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        .checked_add(delta)
+        .ok_or_else(|| {
+            StoreError::InvalidRequest(format!("{field} of {}/{} would overflow", key.pk, key.sk))
+        })?;
     attributes.insert(field.to_owned(), Value::from(count));
     tx.execute_cached(
         "INSERT INTO items (pk, sk, attrs) VALUES (?1, ?2, ?3)
@@ -346,6 +353,41 @@ mod tests {
         assert!(
             after_second < after_first + 300 * PAGE,
             "the second 300 writes reused the WAL ({after_first} then {after_second} bytes)"
+        );
+    }
+
+    /// Finding 16 of issue 30: a counter at the top of `i64` refuses another increment (it panicked in a
+    /// debug build, wrapped in a release one) and keeps its value.
+    #[tokio::test]
+    async fn a_counter_never_overflows() {
+        use store::CountOnce;
+        let file = StoreFile::new("overflow");
+        let counter = ItemKey::new("STATS#DAILY", "2026-12-05");
+        let mut attributes = Attributes::new();
+        attributes.insert("events".into(), Value::from(i64::MAX));
+        let full = Item {
+            key: counter.clone(),
+            attributes,
+        };
+        file.store.put_item(&full).await.unwrap();
+        let marker = ItemKey::new("STATS#EVENT#x", "COUNTED");
+        let count = CountOnce {
+            marker: &marker,
+            counter: &counter,
+            increments: &[("events", 1)],
+        };
+        let refused = file.store.increment_once(&count).await;
+        assert!(
+            matches!(refused, Err(StoreError::InvalidRequest(_))),
+            "{refused:?}"
+        );
+        let added = file.store.add_to_count(&counter, "events", 1, 0).await;
+        assert!(added.is_err(), "{added:?}");
+        assert_eq!(file.store.get_item(&counter).await.unwrap(), Some(full));
+        assert_eq!(
+            file.store.get_item(&marker).await.unwrap(),
+            None,
+            "nothing half done"
         );
     }
 
