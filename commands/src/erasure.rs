@@ -176,13 +176,12 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         let now = Utc::now();
         let version = history.last().map_or(0, |e| e.version);
         let events = envelopes(username, version, payloads, username, &meta, now);
-        let email = Email::parse(&profile.email).map(|e| e.normalized());
+        // Not parsed: an address an earlier, looser parser accepted has its reservation all the same.
+        let email = Email::normalize_stored(&profile.email);
         // The store that seals removes the data key with `UserErased` (`privacy::SealingStore`).
-        let mut append =
-            AppendRequest::new(version, events).with_removal(keys::credentials_key(username));
-        if let Ok(email) = email {
-            append = append.with_removal(keys::email_guard_key(&email));
-        }
+        let append = AppendRequest::new(version, events)
+            .with_removal(keys::credentials_key(username))
+            .with_removal(keys::email_guard_key(&email));
         match deps.events.append(append).await {
             Ok(()) => {}
             Err(StoreError::VersionConflict { .. }) => {

@@ -163,7 +163,13 @@ impl Email {
 
     /// The form emails are compared in: lower-cased, so one address cannot register twice in two spellings.
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        Self::normalize_stored(&self.0)
+    }
+
+    /// [`Email::normalized`] of an address as stored, whether or not today's parser would accept it: an
+    /// address an earlier, looser parser registered still has its reservation under this form.
+    pub fn normalize_stored(raw: &str) -> String {
+        raw.to_lowercase()
     }
 }
 

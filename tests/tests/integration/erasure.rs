@@ -840,9 +840,51 @@ async fn sqlite_another_users_debt_is_never_opened() {
     assert!(kek.unwrapped.load(Ordering::SeqCst) > 0);
 }
 
+/// Finding 10: a user registered with an address today's parser refuses (an earlier parser took it) is
+/// erased with their email reservation, which the erasure used to skip (the address stayed taken forever).
+async fn an_address_an_older_parser_took_is_released_too(store: TestStore) {
+    let api = Api::new(store.clone());
+    let owner = username();
+    let email = format!("{owner}@Intranet");
+    assert!(
+        domain::Email::parse(&email).is_err(),
+        "today's parser refuses it"
+    );
+    let passwords = auth::PasswordHasher::new(auth::passwords::MIN_ITERATIONS).unwrap();
+    let hash = passwords.hash(&auth::Password::parse("correct horse battery").unwrap());
+    let guard = keys::email_guard_key(&email.to_lowercase());
+    let registered = AppendRequest::new(0, vec![integration_tests::user_created(&owner, &email)])
+        .with_guard(
+            "email",
+            store::Item {
+                key: guard.clone(),
+                attributes: integration_tests::attrs(json!({"username": owner})),
+            },
+        )
+        .with_guard(
+            "credentials",
+            store::Item {
+                key: keys::credentials_key(&owner),
+                attributes: integration_tests::attrs(json!({"password_hash": hash})),
+            },
+        );
+    store.stores.events.append(registered).await.unwrap();
+    assert!(store.engine.get_item(&guard).await.unwrap().is_some());
+    let erased = api
+        .call(ApiRequest::erasure(&owner, "correct horse battery"))
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    assert_eq!(
+        store.engine.get_item(&guard).await.unwrap(),
+        None,
+        "the address is free again"
+    );
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_users_erasure_leaves_no_personal_data_and_replays_the_same,
     a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place,
     an_erased_users_token_writes_and_reads_nothing,
     an_interrupted_erasure_resumes_where_it_stopped,
+    an_address_an_older_parser_took_is_released_too,
 );
