@@ -173,6 +173,13 @@ async fn run() -> Result<(), Failure> {
     let passwords = PasswordHasher::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", data_dir.display())))?;
+    // The store, the signing secret and the key-encryption key live here: its owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Failure::Failed(format!("cannot restrict {}: {e}", data_dir.display())))?;
+    }
     let keys: Arc<dyn SigningKeys> = Arc::new(args.signing_keys()?);
     let (sealed, source) = args
         .store

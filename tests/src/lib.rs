@@ -283,6 +283,19 @@ impl TestStore {
         }
     }
 
+    /// The same table through `engine` (the store's own engine wrapped, e.g. by a hook), sealed under `kek`.
+    pub fn through(
+        &self,
+        engine: Arc<dyn Engine>,
+        kek: Arc<dyn privacy::KeyEncryptionKey>,
+    ) -> TestStore {
+        TestStore {
+            stores: privacy::seal(&Stores::of(Arc::clone(&engine)), kek).stores,
+            engine,
+            kind: self.kind.clone(),
+        }
+    }
+
     /// The key-encryption key the store seals under, for a SQLite store (its key file beside the database).
     pub fn sqlite_kek(&self) -> Option<privacy::LocalKek> {
         match &self.kind {

@@ -235,3 +235,25 @@ fn sqlite_an_erased_users_token_changes_nothing_from_outside() {
         assert_eq!(status, 401, "GET {read}: {answer}");
     }
 }
+
+/// Finding 14: the data directory is its owner's only (0700) and so is every file of the store in it
+/// (0600, the `-wal` and `-shm` files included); they were 0755 and 0644.
+#[test]
+fn sqlite_the_data_directory_is_its_owners_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = data_dir("trust-modes");
+    let server = start(&dir, &Store::Sqlite);
+    server.register("modes");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files += 1;
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+    assert!(files >= 3, "the store, its WAL and the keys were looked at");
+}

@@ -67,6 +67,19 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in the file at `path`.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
         let path = path.as_ref();
+        // Readable by its owner only: SQLite gives the `-wal` and `-shm` files the database file's mode, so
+        // creating it first with 0600 covers all three (SQLite would create it with the umask's 0644).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(StoreError::engine)?;
+        }
         let mut store = Self::setup(Connection::open(path).map_err(StoreError::engine)?)?;
         store.readers = Some(Arc::new(Readers {
             path: path.to_owned(),

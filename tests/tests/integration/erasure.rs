@@ -881,6 +881,46 @@ async fn an_address_an_older_parser_took_is_released_too(store: TestStore) {
     );
 }
 
+/// Refuses every purge of the engine's files, as SQLite does while a reader holds the WAL.
+struct BusyPurge;
+
+#[async_trait]
+impl integration_tests::intercept::Hook for BusyPurge {
+    async fn before(
+        &self,
+        call: integration_tests::intercept::Call<'_>,
+    ) -> Result<(), store::StoreError> {
+        match call {
+            integration_tests::intercept::Call::PurgeResidue => Err(store::StoreError::Busy),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Finding 14: an erasure whose purge of the engine's files is refused (a busy WAL checkpoint) still answers
+/// 200: it was committed (a 503 told the user to retry what was done, and the retry found no such user).
+#[tokio::test]
+async fn sqlite_a_busy_purge_does_not_turn_a_committed_erasure_into_a_503() {
+    let plain = sqlite_test_store().await;
+    let busy: Arc<dyn Engine> = Arc::new(integration_tests::intercept::Intercepted::new(
+        Arc::clone(&plain.engine),
+        BusyPurge,
+    ));
+    let store = plain.through(busy, Arc::new(plain.sqlite_kek().unwrap()));
+    let api = Api::new(store);
+    let alice = username();
+    api.register(&alice).await;
+    let erased = api
+        .call(ApiRequest::erasure(&alice, "correct horse battery"))
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let history = plain.history(&integration_tests::user_ref(&alice)).await;
+    assert!(matches!(
+        history.last().map(|e| &e.payload),
+        Some(events::EventPayload::UserErased(_))
+    ));
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_users_erasure_leaves_no_personal_data_and_replays_the_same,
     a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place,
