@@ -96,6 +96,9 @@ struct Args {
     /// The most connections served at once.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
     max_connections: usize,
+    /// The most connections one client address holds at once; more are closed as they come.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 128)]
+    max_connections_per_client: usize,
     /// How long a shutdown waits for requests in flight, in seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -125,6 +128,7 @@ impl Args {
         local::serve::Limits {
             header_timeout: Duration::from_secs(self.header_timeout_secs),
             max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         }
     }

@@ -257,3 +257,34 @@ fn sqlite_the_data_directory_is_its_owners_only() {
     }
     assert!(files >= 3, "the store, its WAL and the keys were looked at");
 }
+
+/// Finding 15: one client address holds at most `MAX_CONNECTIONS_PER_CLIENT` connections; another is closed
+/// as it comes, and a slot is free again once one of them closes (before, one client could take all 512).
+#[test]
+fn sqlite_one_client_holds_at_most_its_share_of_connections() {
+    let dir = data_dir("trust-share");
+    let server =
+        crate::e2e::start_with(&dir, &Store::Sqlite, &[("MAX_CONNECTIONS_PER_CLIENT", "4")]);
+    let open = || TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let held: Vec<TcpStream> = (0..4).map(|_| open()).collect();
+    // The server has taken them all before the next one comes (they sit idle, inside the header deadline).
+    std::thread::sleep(Duration::from_millis(100));
+    let mut refused = open();
+    refused
+        // Well inside the 1 s header deadline, which would close it as well.
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        refused.read(&mut byte).unwrap(),
+        0,
+        "the fifth is closed at once"
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        server.call("GET", "/healthz", None, &[]).0,
+        200,
+        "a slot is free again"
+    );
+}
