@@ -647,8 +647,14 @@ fn found_in_files(dir: &Path, needles: &[&str]) -> Vec<String> {
 #[test]
 fn sqlite_an_erased_users_personal_data_is_in_no_file_of_the_data_directory() {
     let dir = data_dir("e2e");
-    // Without API Gateway's authorizer cache (30 s by default, as the stack's), so the refusal shows at once.
-    let server = start_with(&dir, &Store::Sqlite, &[("AUTHORIZER_CACHE_SECS", "0")]);
+    // Without API Gateway's authorizer cache (30 s by default, as the stack's), so the refusal shows at once;
+    // every log line at INFO, in JSON, as a function's application log level sends them to CloudWatch.
+    let env = [
+        ("AUTHORIZER_CACHE_SECS", "0"),
+        ("RUST_LOG", "info"),
+        ("LOG_FORMAT", "json"),
+    ];
+    let server = start_with(&dir, &Store::Sqlite, &env);
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let user = format!("u{}", &tag[..10]);
     let (email, full_name) = (format!("{tag}@mail.example"), format!("Fullname{tag}"));
@@ -693,6 +699,15 @@ fn sqlite_an_erased_users_personal_data_is_in_no_file_of_the_data_directory() {
             .2["data"]["version"]
             == 3
     });
+    // A plan refused for a debt without a minimum: its 422 was logged with the debt's name (finding 8 of
+    // issue 30); the log lines are checked below.
+    let (status, _, body) = server.call(
+        "GET",
+        &format!("/users/{user}/payoff-plan?monthly_budget=100"),
+        None,
+        &auth,
+    );
+    assert_eq!(status, 422, "{body}");
     // The scan works: what the read model holds in clear is found. Notes are in events only, sealed.
     let in_clear = [
         email.as_str(),
@@ -720,9 +735,20 @@ fn sqlite_an_erased_users_personal_data_is_in_no_file_of_the_data_directory() {
     // The token is refused as API Gateway refuses any token its authorizer denies.
     let (status, _, body) = server.call("GET", &format!("/debts/{debt_id}"), None, &auth);
     assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
-    let (clean, _) = server.stop();
+    let (clean, printed) = server.stop();
     assert!(clean);
     assert_eq!(found_in_files(&dir, &everything), Vec::<String>::new());
+    // No personal field in any log line of the whole run (CloudWatch keeps them past any erasure).
+    let logged: Vec<&str> = everything
+        .iter()
+        .copied()
+        .filter(|personal| printed.contains(personal))
+        .collect();
+    assert!(logged.is_empty(), "logged: {logged:?}");
+    assert!(
+        printed.contains("payoff-plan"),
+        "the run's log lines were read"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
