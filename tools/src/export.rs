@@ -92,9 +92,13 @@ pub enum ExportError {
 }
 
 /// Writes every event `filter` keeps to `out` as NDJSON; `progress` hears about it about once a second and
-/// once at the end, whose figures are also returned.
+/// once at the end, whose figures are also returned. `store` gives the events as exported (personal fields
+/// opened); `stored` is the same log as the engine holds it, where, for one user's export, each debt's owner
+/// is read from its stored creation before anything of it is opened: another user's events are never
+/// decrypted (the owner is never sealed).
 pub async fn export(
     store: &dyn EventLog,
+    stored: &dyn EventLog,
     filter: &ExportFilter,
     out: &mut dyn Write,
     mut progress: impl FnMut(ExportProgress),
@@ -110,6 +114,12 @@ pub async fn export(
         for aggregate in page.items {
             if !filter.may_own(&aggregate) {
                 continue;
+            }
+            if filter.user.is_some() && aggregate.aggregate_type == AggregateType::Debt {
+                let first = stored.first_event(&aggregate).await?;
+                if !first.is_some_and(|first| filter.owns(std::slice::from_ref(&first))) {
+                    continue;
+                }
             }
             let history = store.load_events(&aggregate, 0).await?;
             done.aggregates += 1;

@@ -72,6 +72,7 @@ async fn main() {
             let started = Instant::now();
             let done = export(
                 store.events.as_ref(),
+                store.events.as_ref(),
                 &ExportFilter::default(),
                 &mut ndjson,
                 |_| {},

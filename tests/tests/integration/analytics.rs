@@ -430,9 +430,15 @@ pub async fn the_export_is_the_log_and_backfills_a_consumer(store: Store) {
     let before = figures(&store, &script).await;
 
     let mut out = Vec::new();
-    let done = export(store.as_ref(), &ExportFilter::default(), &mut out, |_| {})
-        .await
-        .unwrap();
+    let done = export(
+        store.as_ref(),
+        store.as_ref(),
+        &ExportFilter::default(),
+        &mut out,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(done.events_written, script.events.len() as u64);
     let exported: Vec<EventEnvelope> = String::from_utf8(out)
         .unwrap()
@@ -450,7 +456,7 @@ pub async fn the_export_is_the_log_and_backfills_a_consumer(store: Store) {
         user: Some(user.clone()),
     };
     let mut out = Vec::new();
-    export(store.as_ref(), &filter, &mut out, |_| {})
+    export(store.as_ref(), store.as_ref(), &filter, &mut out, |_| {})
         .await
         .unwrap();
     let selected: Vec<EventEnvelope> = String::from_utf8(out)

@@ -100,9 +100,15 @@ async fn export_of(store: &TestStore, user: &str) -> Vec<Value> {
         ..Default::default()
     };
     let mut out = Vec::new();
-    tools::export::export(store.stores.events.as_ref(), &filter, &mut out, |_| {})
-        .await
-        .unwrap();
+    tools::export::export(
+        store.stores.events.as_ref(),
+        store.engine.as_ref(),
+        &filter,
+        &mut out,
+        |_| {},
+    )
+    .await
+    .unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()
@@ -766,6 +772,8 @@ async fn an_interrupted_erasure_resumes_where_it_stopped(store: TestStore) {
 struct CountingKek {
     inner: privacy::LocalKek,
     unwrapped: std::sync::atomic::AtomicUsize,
+    /// Whose keys were unwrapped, in order.
+    owners: Mutex<Vec<String>>,
 }
 
 #[async_trait]
@@ -784,6 +792,7 @@ impl privacy::KeyEncryptionKey for CountingKek {
     ) -> Result<privacy::DataKey, privacy::PrivacyError> {
         self.unwrapped
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.owners.lock().unwrap().push(owner.to_owned());
         self.inner.unwrap(owner, wrapped).await
     }
 }
@@ -798,6 +807,7 @@ async fn sqlite_another_users_debt_is_never_opened() {
     let kek = Arc::new(CountingKek {
         inner: plain.sqlite_kek().unwrap(),
         unwrapped: Default::default(),
+        owners: Mutex::default(),
     });
     // Every open unwraps afresh, as a cold instance's would.
     let api =
@@ -879,6 +889,34 @@ async fn an_address_an_older_parser_took_is_released_too(store: TestStore) {
         None,
         "the address is free again"
     );
+}
+
+/// Finding 19: `export-events --user` opens that user's events only: every other user's debt is passed by
+/// its stored owner, never decrypted (before, it decrypted every user's events to export one).
+#[tokio::test]
+async fn sqlite_one_users_export_opens_nobody_elses_events() {
+    let plain = sqlite_test_store().await;
+    let kek = Arc::new(CountingKek {
+        inner: plain.sqlite_kek().unwrap(),
+        unwrapped: Default::default(),
+        owners: Mutex::default(),
+    });
+    let store = plain.sealed_cold_by(Arc::clone(&kek) as Arc<dyn privacy::KeyEncryptionKey>);
+    let api = Api::new(store.clone());
+    let (alice, bob) = (username(), username());
+    for user in [&alice, &bob] {
+        api.register(user).await;
+        api.create_debt(user).await;
+    }
+    kek.owners.lock().unwrap().clear();
+    let exported = export_of(&store, &alice).await;
+    assert_eq!(exported.len(), 2, "her registration and her debt");
+    let owners = kek.owners.lock().unwrap().clone();
+    assert!(
+        owners.iter().all(|owner| owner == &alice),
+        "unwrapped: {owners:?}"
+    );
+    assert!(!owners.is_empty(), "hers were opened");
 }
 
 /// Refuses every purge of the engine's files, as SQLite does while a reader holds the WAL.

@@ -93,9 +93,15 @@ async fn run() -> Result<(), Failure> {
         })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    export(store.stores.events.as_ref(), &filter, &mut out, report)
-        .await
-        .map_err(|e| Failure::Failed(format!("export-events failed: {e}")))?;
+    export(
+        store.stores.events.as_ref(),
+        store.engine_events.as_ref(),
+        &filter,
+        &mut out,
+        report,
+    )
+    .await
+    .map_err(|e| Failure::Failed(format!("export-events failed: {e}")))?;
     if let Some(kib) = peak_rss_kib() {
         eprintln!("export: peak RSS {:.1} MiB", kib as f64 / 1024.0);
     }
