@@ -74,14 +74,18 @@ async fn move_money(
     }
     match change_debt(deps, meta, &change, command, record.as_ref()).await {
         Ok(reply) => Ok(reply.as_created()),
-        // A concurrent retry under the same key may have won the append: then its answer is this one's.
-        Err(conflict) if conflict.status == 409 => match &record {
-            Some(record) => record
-                .earlier_answer(deps, deps.now())
-                .await?
-                .ok_or(conflict),
-            None => Err(conflict),
-        },
+        // A concurrent request under the same key may have been recorded since this one looked: then this
+        // one is its retry and gets its answer, whatever this one decided against the state it loaded (a
+        // lost append's 409, or a 422 against a balance the first one already lowered). Not a refused caller.
+        Err(problem) if problem.status < 500 && !matches!(problem.status, 401 | 403) => {
+            match &record {
+                Some(record) => record
+                    .earlier_answer(deps, deps.now())
+                    .await?
+                    .ok_or(problem),
+                None => Err(problem),
+            }
+        }
         Err(problem) => Err(problem),
     }
 }

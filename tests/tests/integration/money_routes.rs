@@ -9,6 +9,7 @@ use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{car_loan, debt_request, username, Api};
 use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 const PAY: &str = "POST /debts/{debt_id}/payments";
 const CHARGE: &str = "POST /debts/{debt_id}/charges";
@@ -592,6 +593,49 @@ async fn any_debt_command_makes_a_legacy_users_first_key(store: TestStore) {
             "{route} made the first key"
         );
     }
+}
+
+/// Finding 18: two requests with one `Idempotency-Key` at once, the second loading the debt after the first
+/// paid most of it: the second gets the first one's answer. Before, it decided against the lower balance and
+/// got a 422 (more than what is owed), though its key said it was the same payment.
+#[tokio::test]
+async fn sqlite_a_concurrent_retry_gets_the_first_answer_whatever_it_loaded() {
+    let plain = sqlite_test_store().await;
+    let first_api = Api::new(plain.clone());
+    let alice = username();
+    first_api.register(&alice).await;
+    let created = first_api.create_debt(&alice).await;
+    let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let balance: f64 = created.body["data"]["current_balance"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // More than half: once one is recorded, the other is more than what is left.
+    let amount = format!("{:.2}", balance * 0.6);
+    // The retry's function instance reads the debt's events 300 ms late.
+    let slow: Arc<dyn store::Engine> = Arc::new(integration_tests::projection::slow(
+        Arc::clone(&plain.engine),
+        std::time::Duration::from_millis(300),
+    ));
+    let retry_api = Api::new(plain.through(slow, Arc::new(plain.sqlite_kek().unwrap())));
+    let key = uuid::Uuid::new_v4().to_string();
+    let pay = || {
+        debt_request(PAY, &debt_id, &alice)
+            .header("Idempotency-Key", key.clone())
+            .json(json!({"amount": amount, "paid_on": today()}))
+    };
+    let (first, retry) = tokio::join!(
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            first_api.call(pay()).await
+        },
+        retry_api.call(pay())
+    );
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(retry.status, 201, "{}", retry.body);
+    assert_eq!(retry.body, first.body, "the first answer");
+    assert_eq!(first_api.event_count(&debt_id).await, 2, "one payment");
 }
 
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
