@@ -11,8 +11,9 @@ use crate::PrivacyError;
 /// A user's data key: 256 bits, only ever stored wrapped. Its `Debug` shows nothing of it, and its bytes are
 /// overwritten when it is dropped.
 pub struct DataKey {
+    /// The only form kept: ring's expanded key schedule cannot be zeroed, so it is made for each seal or open
+    /// (an AES-256 key expansion, far below a microsecond) and dropped with it.
     bytes: [u8; 32],
-    key: LessSafeKey,
 }
 
 impl Drop for DataKey {
@@ -62,14 +63,18 @@ impl DataKey {
 
     /// The key of these 32 bytes (an unwrapped key).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PrivacyError> {
-        let key = UnboundKey::new(&AES_256_GCM, bytes)
-            .map_err(|_| PrivacyError::Malformed("data key"))?;
         Ok(DataKey {
             bytes: bytes
                 .try_into()
                 .map_err(|_| PrivacyError::Malformed("data key"))?,
-            key: LessSafeKey::new(key),
         })
+    }
+
+    /// The AEAD key for one seal or open.
+    fn aead(&self) -> LessSafeKey {
+        LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &self.bytes).expect("32 bytes are an AES-256 key"),
+        )
     }
 
     /// Seals `plaintext` for `context`, naming this key `kid`. Each seal draws a fresh random 96-bit nonce: a
@@ -82,7 +87,7 @@ impl DataKey {
     ) -> Result<Sealed, PrivacyError> {
         Ok(Sealed {
             enc: URL_SAFE_NO_PAD.encode(seal_bytes(
-                &self.key,
+                &self.aead(),
                 plaintext.as_bytes(),
                 &context.aad(),
             )?),
@@ -95,7 +100,7 @@ impl DataKey {
         let bytes = URL_SAFE_NO_PAD
             .decode(&sealed.enc)
             .map_err(|_| PrivacyError::Malformed("sealed value"))?;
-        let plain = open_bytes(&self.key, bytes, &context.aad())?;
+        let plain = open_bytes(&self.aead(), bytes, &context.aad())?;
         String::from_utf8(plain).map_err(|_| PrivacyError::Malformed("sealed value"))
     }
 

@@ -47,6 +47,7 @@ impl Keyring {
         if let Some(key) = self.cache.get(owner) {
             return Ok(Some(key));
         }
+        let asked = std::time::Instant::now();
         let Some(item) = records.get_item(&keys::data_key_key(owner)).await? else {
             return Ok(None);
         };
@@ -64,7 +65,7 @@ impl Keyring {
                 .await
                 .map_err(personal_data)?,
         );
-        self.cache.put(owner, Arc::clone(&key));
+        self.cache.put(owner, Arc::clone(&key), asked);
         Ok(Some(key))
     }
 }
@@ -323,6 +324,7 @@ impl EventLog for SealingStore {
             }
             return appended;
         }
+        let asked = std::time::Instant::now();
         let (key, made) = self.key_for(&owner, registration, &mut request).await?;
         for event in &mut request.events {
             seal_event(&key, &owner, event)?;
@@ -336,7 +338,7 @@ impl EventLog for SealingStore {
             Err(e) => return Err(erased(e, &owner)),
         }
         if made {
-            self.keyring.cache.put(&owner, key);
+            self.keyring.cache.put(&owner, key, asked);
         }
         Ok(())
     }
