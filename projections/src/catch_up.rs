@@ -184,11 +184,7 @@ pub async fn finish_erasure(stores: &Stores, username: &str) -> Result<(), Store
             // The rewrites are done: nothing of what they replaced stays in the engine's files.
             stores.events.purge_residue().await?;
         }
-        let attributes = json!({"after": after, "done": done});
-        let attributes = match attributes {
-            serde_json::Value::Object(map) => map,
-            _ => unreachable!("a JSON object literal"),
-        };
+        let attributes = store::codec::to_attributes(&json!({"after": after, "done": done}));
         stores
             .records
             .put_item(&Item {

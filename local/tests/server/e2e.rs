@@ -65,6 +65,8 @@ pub(crate) fn start(data_dir: &Path, store: &Store) -> Server {
 pub(crate) fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let mut command = debts_local(data_dir, port);
+    // A short header deadline unless the test says otherwise.
+    command.env("HEADER_TIMEOUT_SECS", "1");
     command.envs(env.iter().copied());
     match store {
         Store::Sqlite => &mut command,
@@ -74,7 +76,6 @@ pub(crate) fn start_with(data_dir: &Path, store: &Store, env: &[(&str, &str)]) -
             .arg("--create-table"),
     };
     let mut child = command
-        .env("HEADER_TIMEOUT_SECS", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

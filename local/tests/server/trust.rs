@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -91,17 +91,21 @@ fn sqlite_plans_answer_within_bounds_from_outside() {
     // Finding 5: ids in `order=` were checked pairwise (0.6 s at 8,000 in a handler call, four times that per
     // doubling). Over HTTP the URI's 64 KiB (hyper's limit; API Gateway's is lower) carries about 1,700.
     let order = vec![growing.as_str(); 1_700].join(",");
-    let started = Instant::now();
     let (status, _, body) = server.call(
         "GET",
         &format!("/users/plans/payoff-plan?monthly_budget=2000&strategy=custom&order={order}"),
         None,
         &auth,
     );
-    let took = started.elapsed();
+    // The cap, not the clock: 1,700 ids are refused by their count before any is looked at.
     assert_eq!(status, 422, "{body}");
-    // The acceptance's own bound; the answer takes milliseconds.
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000"),
+        "{body}"
+    );
 }
 
 /// Finding 6: 200 requests with 300 KB bogus tokens leave the server under 30 MB larger, and a protected
@@ -258,33 +262,65 @@ fn sqlite_the_data_directory_is_its_owners_only() {
     assert!(files >= 3, "the store, its WAL and the keys were looked at");
 }
 
+/// One request on `stream`, keeping the connection open; answers the status line, or `None` when the server
+/// closed the connection instead of answering.
+fn status_on(stream: &mut TcpStream) -> Option<String> {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 0\r\n\r\n")
+        .ok()?;
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => answer.push(byte[0]),
+            _ => return None,
+        }
+    }
+    // The body: `/healthz` sends a small JSON object with its length.
+    let head = String::from_utf8_lossy(&answer).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).ok()?;
+    head.lines().next().map(str::to_owned)
+}
+
 /// Finding 15: one client address holds at most `MAX_CONNECTIONS_PER_CLIENT` connections; another is closed
-/// as it comes, and a slot is free again once one of them closes (before, one client could take all 512).
+/// unanswered, and a slot is free again once one of them closes (before, one client could take all 512).
+/// Each held connection has been answered, so the server has taken it: no timing is assumed.
 #[test]
 fn sqlite_one_client_holds_at_most_its_share_of_connections() {
     let dir = data_dir("trust-share");
-    let server =
-        crate::e2e::start_with(&dir, &Store::Sqlite, &[("MAX_CONNECTIONS_PER_CLIENT", "4")]);
+    let server = crate::e2e::start_with(
+        &dir,
+        &Store::Sqlite,
+        &[
+            ("MAX_CONNECTIONS_PER_CLIENT", "4"),
+            ("HEADER_TIMEOUT_SECS", "60"),
+        ],
+    );
     let open = || TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let held: Vec<TcpStream> = (0..4).map(|_| open()).collect();
-    // The server has taken them all before the next one comes (they sit idle, inside the header deadline).
-    std::thread::sleep(Duration::from_millis(100));
+    let mut held: Vec<TcpStream> = (0..4).map(|_| open()).collect();
+    for stream in &mut held {
+        let status = status_on(stream);
+        assert!(
+            status.as_deref().is_some_and(|s| s.contains(" 200 ")),
+            "{status:?}"
+        );
+    }
     let mut refused = open();
-    refused
-        // Well inside the 1 s header deadline, which would close it as well.
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let mut byte = [0u8; 1];
     assert_eq!(
-        refused.read(&mut byte).unwrap(),
-        0,
-        "the fifth is closed at once"
+        status_on(&mut refused),
+        None,
+        "the fifth is closed unanswered"
     );
     drop(held);
-    std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(
-        server.call("GET", "/healthz", None, &[]).0,
-        200,
-        "a slot is free again"
-    );
+    // The server frees the slots as it sees the connections close.
+    crate::e2e::eventually(|| status_on(&mut open()).is_some());
 }
