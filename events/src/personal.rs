@@ -10,12 +10,37 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const ERASED: &str = "[erased]";
 
 /// A sealed personal field as it is stored and published: `enc` is the AES-256-GCM nonce, ciphertext and tag
-/// (URL-safe base64 without padding), `kid` names the data key it was sealed under (its owner's username).
+/// (URL-safe base64 without padding), `kid` names the data key it was sealed under (its owner's username),
+/// `v` the seal format, which says what the ciphertext is bound to (its associated data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SealedText {
     pub enc: String,
     pub kid: String,
+    /// [`SealedText::BOUND_TO_EVENT`] when absent (fields sealed before the format had a number).
+    #[serde(
+        default = "SealedText::bound_to_event",
+        skip_serializing_if = "SealedText::is_first"
+    )]
+    pub v: u8,
+}
+
+impl SealedText {
+    /// Format 1: bound to the event id and the field's name.
+    pub const BOUND_TO_EVENT: u8 = 1;
+    /// Format 2: bound to the key's owner, the aggregate (type and id), the event id and the field's name,
+    /// so that an event copied into another aggregate does not open there.
+    pub const BOUND_TO_AGGREGATE: u8 = 2;
+
+    fn bound_to_event() -> u8 {
+        Self::BOUND_TO_EVENT
+    }
+
+    // serde's `skip_serializing_if` passes a reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn is_first(v: &u8) -> bool {
+        *v == Self::BOUND_TO_EVENT
+    }
 }
 
 /// One personal field of an event.
@@ -91,7 +116,7 @@ impl JsonSchema for Personal {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Personal data. Since schema version 2 always sealed: {\"enc\", \"kid\"}, AES-256-GCM under the owner's data key with the event id and field name as associated data (see docs/privacy.md). Plain text only in events written at schema version 1, where \"[erased]\" means the owner's erasure redacted it.",
+            "description": "Personal data. Since schema version 2 always sealed: {\"enc\", \"kid\", \"v\"}, AES-256-GCM under the owner's data key with associated data that binds it to its place (see docs/privacy.md). Plain text only in events written at schema version 1, where \"[erased]\" means the owner's erasure redacted it.",
             "oneOf": [
                 {
                     "type": "object",
@@ -104,6 +129,12 @@ impl JsonSchema for Personal {
                         "kid": {
                             "type": "string",
                             "description": "The data key it was sealed under: its owner's username."
+                        },
+                        "v": {
+                            "type": "integer",
+                            "enum": [1, 2],
+                            "default": 1,
+                            "description": "The seal format, what the associated data binds: 1 (absent) the event id and field name; 2 the owner, the aggregate's type and id, the event id and field name."
                         }
                     },
                     "required": ["enc", "kid"],
@@ -127,10 +158,17 @@ mod tests {
         let sealed = Personal::Sealed(SealedText {
             enc: "abc".into(),
             kid: "alice".into(),
+            v: SealedText::BOUND_TO_AGGREGATE,
         });
-        assert_eq!(json!(sealed), json!({"enc": "abc", "kid": "alice"}));
-        let back: Personal = serde_json::from_value(json!({"enc": "abc", "kid": "alice"})).unwrap();
+        assert_eq!(json!(sealed), json!({"enc": "abc", "kid": "alice", "v": 2}));
+        let back: Personal =
+            serde_json::from_value(json!({"enc": "abc", "kid": "alice", "v": 2})).unwrap();
         assert_eq!(back, sealed);
+        // A field sealed before the format had a number reads as format 1, and is written back the same.
+        let first: Personal =
+            serde_json::from_value(json!({"enc": "abc", "kid": "alice"})).unwrap();
+        assert!(matches!(&first, Personal::Sealed(s) if s.v == SealedText::BOUND_TO_EVENT));
+        assert_eq!(json!(first), json!({"enc": "abc", "kid": "alice"}));
         let clear: Personal = serde_json::from_value(json!("Visa")).unwrap();
         assert_eq!(clear, Personal::from("Visa"));
         assert!(serde_json::from_value::<Personal>(json!({"enc": "abc"})).is_err());
@@ -142,6 +180,7 @@ mod tests {
         let sealed = Personal::Sealed(SealedText {
             enc: "abc".into(),
             kid: "alice".into(),
+            v: SealedText::BOUND_TO_AGGREGATE,
         });
         assert_eq!(sealed.shown(), "[sealed]");
         assert_eq!(Personal::Erased.shown(), "[erased]");

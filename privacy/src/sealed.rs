@@ -1,5 +1,7 @@
-//! Sealing one personal field: AES-256-GCM under the owner's data key, with the event id and the field name as
-//! associated data, so that a sealed value copied into another event or field does not open.
+//! Sealing one personal field: AES-256-GCM under the owner's data key, with the key's name (its owner), the
+//! aggregate, the event id and the field name as associated data, so that a sealed value copied into another
+//! aggregate, event or field does not open. Fields sealed in the first format (event id and field only) still
+//! open; every new seal is in the second.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -32,18 +34,37 @@ impl std::fmt::Debug for DataKey {
     }
 }
 
-/// Where a sealed value belongs: the event it is part of and the field's name. Both are bound into the
-/// ciphertext (associated data).
+/// Where a sealed value belongs: the aggregate and event it is part of and the field's name. All are bound
+/// into the ciphertext (associated data), with the name of the key it is sealed under.
 #[derive(Debug, Clone, Copy)]
 pub struct SealContext<'a> {
+    /// The aggregate as `{type}#{id}` (for example `debt#0b9f...`), see [`SealContext::aggregate_of`].
+    pub aggregate: &'a str,
     pub event_id: &'a str,
     pub field: &'a str,
 }
 
+/// A separator that no username, aggregate type, UUID or field name contains.
+const SEPARATOR: char = '\u{1f}';
+
 impl SealContext<'_> {
-    fn aad(&self) -> Vec<u8> {
-        // A separator that neither a UUID nor a field name contains.
-        format!("{}\u{1f}{}", self.event_id, self.field).into_bytes()
+    /// How an aggregate is named in the associated data.
+    pub fn aggregate_of(event: &events::EventEnvelope) -> String {
+        format!("{}#{}", event.aggregate_type.as_str(), event.aggregate_id)
+    }
+
+    /// The associated data of format `v` for a value sealed under the key named `kid`. Format 1 is kept only
+    /// to open what was sealed in it; a format-2 value relabelled as 1 does not open (its associated data
+    /// differs), so nothing can be downgraded.
+    fn aad(&self, v: u8, kid: &str) -> Result<Vec<u8>, PrivacyError> {
+        let text = match v {
+            Sealed::BOUND_TO_EVENT => format!("{}{SEPARATOR}{}", self.event_id, self.field),
+            Sealed::BOUND_TO_AGGREGATE => {
+                ["v2", kid, self.aggregate, self.event_id, self.field].join(&SEPARATOR.to_string())
+            }
+            _ => return Err(PrivacyError::Malformed("seal format")),
+        };
+        Ok(text.into_bytes())
     }
 }
 
@@ -85,13 +106,15 @@ impl DataKey {
         plaintext: &str,
         context: SealContext<'_>,
     ) -> Result<Sealed, PrivacyError> {
+        let v = Sealed::BOUND_TO_AGGREGATE;
         Ok(Sealed {
             enc: URL_SAFE_NO_PAD.encode(seal_bytes(
                 &self.aead(),
                 plaintext.as_bytes(),
-                &context.aad(),
+                &context.aad(v, kid)?,
             )?),
             kid: kid.to_owned(),
+            v,
         })
     }
 
@@ -100,7 +123,7 @@ impl DataKey {
         let bytes = URL_SAFE_NO_PAD
             .decode(&sealed.enc)
             .map_err(|_| PrivacyError::Malformed("sealed value"))?;
-        let plain = open_bytes(&self.aead(), bytes, &context.aad())?;
+        let plain = open_bytes(&self.aead(), bytes, &context.aad(sealed.v, &sealed.kid)?)?;
         String::from_utf8(plain).map_err(|_| PrivacyError::Malformed("sealed value"))
     }
 
@@ -155,6 +178,7 @@ mod tests {
     use super::*;
 
     const HERE: SealContext<'static> = SealContext {
+        aggregate: "debt#6c1e4c1a-2f4e-4d7b-8b1a-3e5f7a9c0d2e",
         event_id: "0b9f3c2e-8d4f-4b6e-9a51-7f0c2d1e4a33",
         field: "debt_name",
     };
@@ -200,6 +224,61 @@ mod tests {
         ));
     }
 
+    /// Finding 17 of the trust review: an event copied into another user's debt opened there (the data key
+    /// is found by `kid`, and nothing bound the aggregate). Now the aggregate and the key's name are bound.
+    #[test]
+    fn a_sealed_field_moved_to_another_aggregate_or_relabelled_does_not_open() {
+        let key = DataKey::generate().unwrap();
+        let sealed = key.seal("alice", "Visa", HERE).unwrap();
+        assert_eq!(sealed.v, Sealed::BOUND_TO_AGGREGATE);
+        let other_debt = SealContext {
+            aggregate: "debt#5f1d2c3b-6a7e-5d8f-9a0b-1c2d3e4f5a6b",
+            ..HERE
+        };
+        assert!(matches!(
+            key.open(&sealed, other_debt),
+            Err(PrivacyError::Unopenable)
+        ));
+        let renamed = Sealed {
+            kid: "mallory".into(),
+            ..sealed.clone()
+        };
+        assert!(matches!(
+            key.open(&renamed, HERE),
+            Err(PrivacyError::Unopenable)
+        ));
+        let downgraded = Sealed {
+            v: Sealed::BOUND_TO_EVENT,
+            ..sealed.clone()
+        };
+        assert!(matches!(
+            key.open(&downgraded, other_debt),
+            Err(PrivacyError::Unopenable)
+        ));
+        let unknown = Sealed { v: 9, ..sealed };
+        assert!(matches!(
+            key.open(&unknown, HERE),
+            Err(PrivacyError::Malformed(_))
+        ));
+    }
+
+    /// What was sealed before the format had a number (event id and field only) opens where it is, and
+    /// nowhere else.
+    #[test]
+    fn a_field_sealed_in_the_first_format_still_opens() {
+        let key = DataKey::generate().unwrap();
+        let aad = format!("{}\u{1f}{}", HERE.event_id, HERE.field);
+        let enc = URL_SAFE_NO_PAD.encode(seal_bytes(&key.aead(), b"Visa", aad.as_bytes()).unwrap());
+        let stored: Sealed =
+            serde_json::from_value(serde_json::json!({"enc": enc, "kid": "alice"})).unwrap();
+        assert_eq!(key.open(&stored, HERE).unwrap(), "Visa");
+        let other_field = SealContext {
+            field: "creditor",
+            ..HERE
+        };
+        assert!(key.open(&stored, other_field).is_err());
+    }
+
     #[test]
     fn another_key_or_an_altered_value_does_not_open() {
         let key = DataKey::generate().unwrap();
@@ -223,6 +302,7 @@ mod tests {
         let short = Sealed {
             enc: "AAAA".into(),
             kid: "k".into(),
+            v: Sealed::BOUND_TO_AGGREGATE,
         };
         assert!(matches!(
             key.open(&short, HERE),

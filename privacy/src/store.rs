@@ -21,7 +21,7 @@ use store::{
     StoreResult, Stores,
 };
 
-use crate::{DataKey, KeyCache, KeyEncryptionKey, PrivacyError, SealContext, Sealed, WrappedKey};
+use crate::{DataKey, KeyCache, KeyEncryptionKey, PrivacyError, SealContext, WrappedKey};
 
 /// Users' data keys: made and unwrapped by the key-encryption key, kept unwrapped for a short while.
 struct Keyring {
@@ -156,9 +156,11 @@ fn has_clear_fields(event: &mut EventEnvelope) -> bool {
 /// Seals every clear personal field of `event` under `key`, named `kid`.
 fn seal_event(key: &DataKey, kid: &str, event: &mut EventEnvelope) -> StoreResult<()> {
     let event_id = event.event_id.to_string();
+    let aggregate = SealContext::aggregate_of(event);
     for (field, value) in event.payload.personal_fields_mut() {
         if let Personal::Clear(text) = value {
             let context = SealContext {
+                aggregate: &aggregate,
                 event_id: &event_id,
                 field,
             };
@@ -232,6 +234,7 @@ impl SealingStore {
         }
         for event in events.iter_mut() {
             let event_id = event.event_id.to_string();
+            let aggregate = SealContext::aggregate_of(event);
             let (aggregate_type, aggregate_id, version) = (
                 event.aggregate_type,
                 event.aggregate_id.clone(),
@@ -255,7 +258,12 @@ impl SealingStore {
                 *value = match key {
                     None => Personal::Erased,
                     Some(key) => {
-                        Personal::Clear(open(&key, sealed, &event_id, field).map_err(|e| {
+                        let context = SealContext {
+                            aggregate: &aggregate,
+                            event_id: &event_id,
+                            field,
+                        };
+                        Personal::Clear(key.open(sealed, context).map_err(|e| {
                             let event_key = keys::event_key(aggregate_type, &aggregate_id, version);
                             StoreError::Corrupt {
                                 pk: event_key.pk,
@@ -279,15 +287,6 @@ fn erased(error: StoreError, owner: &str) -> StoreError {
         },
         other => other,
     }
-}
-
-fn open(
-    key: &DataKey,
-    sealed: &Sealed,
-    event_id: &str,
-    field: &str,
-) -> Result<String, PrivacyError> {
-    key.open(sealed, SealContext { event_id, field })
 }
 
 #[async_trait]

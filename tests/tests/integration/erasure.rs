@@ -966,3 +966,61 @@ on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     an_interrupted_erasure_resumes_where_it_stopped,
     an_address_an_older_parser_took_is_released_too,
 );
+
+/// Finding 17: a sealed event copied into another user's debt (by whoever can write the table) opened
+/// there, because the key is found by the field's `kid` and nothing bound the aggregate. Now the aggregate
+/// is part of the associated data: the copy does not open, and loading that debt says it is corrupt.
+#[tokio::test]
+async fn sqlite_an_event_copied_into_another_users_debt_does_not_open_there() {
+    let store = sqlite_test_store().await;
+    let api = Api::new(store.clone());
+    let (alice, mallory) = (username(), username());
+    api.register(&alice).await;
+    api.register(&mallory).await;
+    let debt_of = |response: integration_tests::api::ApiResponse| {
+        response.body["data"]["debt_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let hers = debt_of(api.create_debt(&alice).await);
+    let his = debt_of(api.create_debt(&mallory).await);
+    let secret = format!("alice's card {}", uuid::Uuid::new_v4());
+    let renamed = api
+        .call(
+            debt_request("PUT /debts/{debt_id}", &hers, &alice).json(json!({"debt_name": secret})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let mut copied = store
+        .sealed_history(&integration_tests::debt_ref(&hers))
+        .await
+        .pop()
+        .unwrap();
+    assert!(matches!(
+        copied.payload,
+        events::EventPayload::DebtUpdated(_)
+    ));
+    copied.aggregate_id.clone_from(&his);
+    copied.version = 2;
+    store
+        .engine
+        .append(AppendRequest::new(1, vec![copied]))
+        .await
+        .unwrap();
+    let loaded = store
+        .stores
+        .events
+        .load_events(&integration_tests::debt_ref(&his), 0)
+        .await;
+    match loaded {
+        Err(store::StoreError::Corrupt { reason, .. }) => {
+            assert!(reason.starts_with("debt_name"), "{reason}");
+        }
+        Err(other) => panic!("{other}"),
+        Ok(events) => panic!(
+            "the copy opened in mallory's debt: {}",
+            serde_json::to_string(&events).unwrap()
+        ),
+    }
+}

@@ -17,6 +17,7 @@ async fn kms_key() -> (aws_sdk_kms::Client, String) {
 }
 
 const HERE: SealContext<'static> = SealContext {
+    aggregate: "user#alice",
     event_id: "0b9f3c2e-8d4f-4b6e-9a51-7f0c2d1e4a33",
     field: "full_name",
 };
