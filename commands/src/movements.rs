@@ -57,16 +57,21 @@ async fn move_money(
     command: DebtCommand,
     parsed_body: Value,
 ) -> Result<Reply, Problem> {
-    let record = idempotency_key(request)?.map(|key| {
-        KeyRecord::new(
-            change.actor.as_str(),
-            &key,
-            change.route,
-            &change.debt_id,
-            &parsed_body,
-            deps.now(),
-        )
-    });
+    let record = match idempotency_key(request)? {
+        Some(key) => Some(
+            KeyRecord::new(
+                deps.records.as_ref(),
+                change.actor.as_str(),
+                &key,
+                change.route,
+                &change.debt_id,
+                &parsed_body,
+                deps.now(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     if let Some(record) = &record {
         if let Some(reply) = record.earlier_answer(deps, deps.now()).await? {
             return Ok(reply);

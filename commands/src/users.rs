@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use auth::{Password, PasswordHasher, Tokens, Verified};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use domain::{Decider, Email, FullName, User, UserCommand, UserView, Username};
 use http_api::body::{json_object, parsed_text, text};
 use http_api::context::idempotency_key;
@@ -14,10 +14,8 @@ use store::codec::to_attributes;
 use store::{keys, AggregateRef, AppendRequest, EventLog, Item, Records, StoreError, Stores};
 
 use crate::envelope::{blocking, envelopes};
+use crate::idempotency::{DigestKey, DIGEST_KEY_FIELD, IDEMPOTENCY_WINDOW};
 use crate::login_limits;
-
-/// How long an `Idempotency-Key` of `POST /users` is remembered (DynamoDB's TTL removes the record).
-const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 
 /// What registration needs, built once per container: the user's events (the email and name sealed), and
 /// the records beside them (credentials, the idempotency record).
@@ -70,17 +68,15 @@ struct Registration {
 }
 
 impl Registration {
-    /// What identifies a registration request apart from its password, to recognise a retry: a digest, so
-    /// the key's record (kept a day, erasure or not) holds no email or name.
-    fn fingerprint(&self) -> String {
-        crate::idempotency::request_digest(
-            &json!({
-                "username": self.username.as_str(),
-                "email": self.email.as_str(),
-                "full_name": self.full_name.as_str(),
-            })
-            .to_string(),
-        )
+    /// What identifies a registration request apart from its password, to recognise a retry; the key's
+    /// record (kept a day, erasure or not) holds only its digest under the new user's digest key.
+    fn canonical(&self) -> String {
+        json!({
+            "username": self.username.as_str(),
+            "email": self.email.as_str(),
+            "full_name": self.full_name.as_str(),
+        })
+        .to_string()
     }
 }
 
@@ -154,14 +150,17 @@ async fn registration_append(
     let password = registration.password.clone();
     let password_hash = blocking(move || hasher.hash(&password)).await?;
     let username = registration.username.as_str();
+    let (digest_key, digest_secret) = DigestKey::generate()?;
     let mut append = AppendRequest::new(0, events.to_vec())
         .with_guard(
             "credentials",
             Item {
                 key: keys::credentials_key(username),
-                attributes: to_attributes(
-                    &json!({"password_hash": password_hash, "updated_at": now}),
-                ),
+                attributes: to_attributes(&json!({
+                    "password_hash": password_hash,
+                    "updated_at": now,
+                    DIGEST_KEY_FIELD: digest_secret,
+                })),
             },
         )
         .with_guard(
@@ -173,7 +172,7 @@ async fn registration_append(
         );
     if let Some(key) = key {
         let record = json!({
-            "request": registration.fingerprint(),
+            "request": digest_key.digest(&registration.canonical()),
             keys::TTL_ATTRIBUTE: (now + IDEMPOTENCY_WINDOW).timestamp(),
         });
         append = append.with_guard(
@@ -233,8 +232,17 @@ async fn replay_registration(
     let mismatch = || {
         Problem::idempotency_mismatch("this Idempotency-Key was used for a different request body")
     };
-    let same_request = record.attributes.get("request").and_then(|r| r.as_str())
-        == Some(registration.fingerprint().as_str());
+    // No credentials: the key's registration was another username's, or its user was erased since.
+    let Some(digest_key) =
+        DigestKey::of(deps.records.as_ref(), registration.username.as_str()).await?
+    else {
+        return Err(mismatch());
+    };
+    let same_request = record
+        .attributes
+        .get("request")
+        .and_then(|r| r.as_str())
+        .is_some_and(|stored| digest_key.matches(stored, &registration.canonical()));
     if !same_request {
         return Err(mismatch());
     }
@@ -359,22 +367,46 @@ pub(crate) async fn stored_password_hash(
 }
 
 /// Re-hashes a password stored with fewer iterations than the current setting, replacing `old_hash` only: a
-/// conditional write, so an erasure that removed the credentials meanwhile (or a concurrent upgrade) wins
-/// and nothing is recreated. A failure only means the upgrade waits for the next login, so it is logged,
-/// not returned.
+/// conditional write on the credentials item as read here (its `updated_at`), so an erasure that removed it
+/// meanwhile, a concurrent upgrade or a digest key added meanwhile wins and nothing is recreated or lost.
+/// The item's other attributes (the digest key) are kept. A failure only means the upgrade waits for the
+/// next login, so it is logged, not returned.
 async fn upgrade_hash(deps: &LoginDeps, username: &Username, password: Password, old_hash: String) {
     let hasher = deps.passwords.clone();
     let Ok(new_hash) = blocking(move || hasher.hash(&password)).await else {
         return;
     };
-    let item = Item {
-        key: keys::credentials_key(username.as_str()),
-        attributes: to_attributes(&json!({"password_hash": new_hash, "updated_at": Utc::now()})),
+    let key = keys::credentials_key(username.as_str());
+    let mut item = match deps.records.get_item(&key).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "password hash upgrade failed");
+            return;
+        }
     };
-    let expected = serde_json::Value::String(old_hash);
+    if item
+        .attributes
+        .get("password_hash")
+        .and_then(|h| h.as_str())
+        != Some(old_hash.as_str())
+    {
+        return;
+    }
+    let expected = item
+        .attributes
+        .get("updated_at")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    item.attributes.insert(
+        "password_hash".to_owned(),
+        serde_json::Value::String(new_hash),
+    );
+    item.attributes
+        .insert("updated_at".to_owned(), json!(Utc::now()));
     match deps
         .records
-        .replace_item_if(&item, "password_hash", &expected)
+        .replace_item_if(&item, "updated_at", &expected)
         .await
     {
         Ok(true) => tracing::info!(

@@ -178,6 +178,7 @@ impl SqliteStore {
             }
         };
         self.checkpoint_if_due();
+        self.sweep_if_due();
         result
     }
 

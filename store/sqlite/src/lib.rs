@@ -33,7 +33,13 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sk_pk_index ON items (sk, pk);
+CREATE INDEX IF NOT EXISTS expiry_index ON items (json_extract(attrs, '$.expires_at'))
+    WHERE version IS NULL;
 ";
+
+/// How often expired items are removed: DynamoDB's TTL removes them in the background too, within days
+/// (every reader of an expiring item enforces its time itself, on both engines).
+const EXPIRY_SWEEP_EVERY_SECS: i64 = 600;
 
 /// A SQLite-backed [`EventStore`]. Cloning shares the connections.
 #[derive(Clone)]
@@ -58,6 +64,11 @@ pub struct SqliteStore {
     checkpoint_due: Option<Arc<AtomicBool>>,
     /// How many of those background checkpoints have started and finished: a test waits for the last.
     checkpoints: Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
+    /// When (Unix seconds) the next write starts a sweep of expired items in the blocking pool: the first
+    /// write after opening, then every [`EXPIRY_SWEEP_EVERY_SECS`].
+    next_expiry_sweep: Arc<std::sync::atomic::AtomicI64>,
+    /// How many of those sweeps have started and finished: a test waits for the last.
+    expiry_sweeps: Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
     /// The change feed: the key of every committed event, in commit order (the local stand-in for
     /// DynamoDB Streams).
     feed: Option<tokio::sync::mpsc::UnboundedSender<ItemKey>>,
@@ -137,9 +148,70 @@ impl SqliteStore {
             readers: None,
             checkpoint_due: None,
             checkpoints: Arc::default(),
+            next_expiry_sweep: Arc::default(),
+            expiry_sweeps: Arc::default(),
             feed: None,
         })
     }
+}
+
+impl SqliteStore {
+    /// Removes every item (never an event or a read item) whose `expires_at` (Unix seconds, the table's TTL
+    /// attribute) is `now` or earlier, as DynamoDB's TTL does: idempotency records, login throttles, daily
+    /// counters. Answers how many went.
+    pub async fn remove_expired(&self, now: i64) -> StoreResult<usize> {
+        self.with_connection(move |connection| remove_expired(connection, now))
+            .await
+    }
+
+    /// Starts a sweep of expired items when one is due.
+    pub(crate) fn sweep_if_due(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+            });
+        let due = self.next_expiry_sweep.load(Ordering::Acquire);
+        if now < due
+            || self
+                .next_expiry_sweep
+                .compare_exchange(
+                    due,
+                    now + EXPIRY_SWEEP_EVERY_SECS,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_err()
+        {
+            return;
+        }
+        let writer = Arc::clone(&self.writer);
+        let sweeps = Arc::clone(&self.expiry_sweeps);
+        sweeps.0.fetch_add(1, Ordering::SeqCst);
+        tokio::task::spawn_blocking(move || {
+            let connection = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match remove_expired(&connection, now) {
+                Ok(0) => {}
+                Ok(removed) => tracing::debug!(removed, "expired items removed"),
+                Err(error) => {
+                    tracing::warn!(%error, "expired items not removed; the next sweep tries again")
+                }
+            }
+            sweeps.1.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+}
+
+fn remove_expired(connection: &Connection, now: i64) -> StoreResult<usize> {
+    // The partial expression index keeps this to the expiring items, whatever the number of events.
+    connection
+        .execute_cached(
+            "DELETE FROM items WHERE version IS NULL AND json_extract(attrs, '$.expires_at') <= ?1",
+            params![now],
+        )
+        .map_err(StoreError::engine)
 }
 
 pub(crate) fn to_json(attributes: &Attributes) -> String {
@@ -367,6 +439,92 @@ mod tests {
             after_second < after_first + 300 * PAGE,
             "the second 300 writes reused the WAL ({after_first} then {after_second} bytes)"
         );
+    }
+
+    fn expiring(pk: &str, expires_at: Option<i64>) -> Item {
+        let mut attributes = Attributes::new();
+        attributes.insert("request".into(), Value::from("digest"));
+        if let Some(at) = expires_at {
+            attributes.insert(store::keys::TTL_ATTRIBUTE.into(), Value::from(at));
+        }
+        Item {
+            key: ItemKey::new(pk, "IDEMPOTENCY"),
+            attributes,
+        }
+    }
+
+    /// Finding 9 of issue 30: expired records stayed on SQLite forever (DynamoDB's TTL removes them). Now
+    /// they are removed, through an index that holds only items without a version, and nothing else goes.
+    #[tokio::test]
+    async fn expired_items_are_removed_and_nothing_else() {
+        let file = StoreFile::new("expiry");
+        let store = &file.store;
+        let (now, hour) = (4_000_000_000, 3600);
+        for item in [
+            expiring("OLD#1", Some(now - hour)),
+            expiring("OLD#2", Some(now)),
+            expiring("NEW", Some(now + hour)),
+            expiring("FOREVER", None),
+        ] {
+            store.put_item(&item).await.unwrap();
+        }
+        assert_eq!(store.remove_expired(now).await.unwrap(), 2);
+        for (pk, kept) in [
+            ("OLD#1", false),
+            ("OLD#2", false),
+            ("NEW", true),
+            ("FOREVER", true),
+        ] {
+            let found = store
+                .get_item(&ItemKey::new(pk, "IDEMPOTENCY"))
+                .await
+                .unwrap();
+            assert_eq!(found.is_some(), kept, "{pk}");
+        }
+        let plan: Vec<String> = {
+            let connection = store.writer();
+            let mut statement = connection
+                .prepare(
+                    "EXPLAIN QUERY PLAN DELETE FROM items WHERE version IS NULL \
+                     AND json_extract(attrs, '$.expires_at') <= 1",
+                )
+                .unwrap();
+            statement
+                .query_map([], |row| row.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert!(
+            plan.iter().any(|step| step.contains("expiry_index")),
+            "{plan:?}"
+        );
+    }
+
+    /// The first write after opening starts a sweep in the background, and the next is not due for ten
+    /// minutes: no write pays for it, and a write does not start one each time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_starts_a_sweep_when_one_is_due() {
+        let file = StoreFile::new("sweep");
+        let store = &file.store;
+        store.put_item(&expiring("GONE", Some(1))).await.unwrap();
+        let (started, done) = &*store.expiry_sweeps;
+        while done.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        assert!(store
+            .get_item(&ItemKey::new("GONE", "IDEMPOTENCY"))
+            .await
+            .unwrap()
+            .is_none());
+        store.put_item(&expiring("LATER", Some(1))).await.unwrap();
+        assert_eq!(started.load(Ordering::SeqCst), 1, "not due again yet");
+        assert!(store
+            .get_item(&ItemKey::new("LATER", "IDEMPOTENCY"))
+            .await
+            .unwrap()
+            .is_some());
     }
 
     /// Finding 16 of issue 30: a counter at the top of `i64` refuses another increment (it panicked in a

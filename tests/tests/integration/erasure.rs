@@ -959,8 +959,100 @@ async fn sqlite_a_busy_purge_does_not_turn_a_committed_erasure_into_a_503() {
     ));
 }
 
+/// Finding 9: an idempotency record outlives its user's erasure by up to a day; it held the plain SHA-256 of
+/// the request, so a small dictionary recovered a payment's note ("rent") and tested a guessed email and
+/// name. Now it holds an HMAC under a secret in the user's credentials, which the erasure deletes: the same
+/// guesses match nothing, though the records are still there.
+async fn no_idempotency_record_confirms_a_guess_after_an_erasure(store: TestStore) {
+    let sha256 = |text: &str| -> String {
+        ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let api = Api::new(store.clone());
+    let alice = username();
+    let (email, full_name) = (format!("{alice}@example.com"), "Alice Example");
+    let (registration_key, payment_key) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let registered = api
+        .call(
+            ApiRequest::new("POST /users", "/users")
+                .header("idempotency-key", registration_key.clone())
+                .json(json!({
+                    "username": alice, "email": email, "full_name": full_name,
+                    "password": "correct horse battery",
+                })),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = api
+        .call(
+            debt_request("POST /debts/{debt_id}/payments", &debt_id, &alice)
+                .header("idempotency-key", payment_key.clone())
+                .json(
+                    json!({"amount": "100.00", "paid_on": Utc::now().date_naive(), "note": "rent"}),
+                ),
+        )
+        .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+    // The payment as its event records it: what the record's digest was taken over, note aside.
+    let recorded = serde_json::to_value(
+        store
+            .history(&integration_tests::debt_ref(&debt_id))
+            .await
+            .pop()
+            .unwrap(),
+    )
+    .unwrap()["data"]
+        .clone();
+    let erased = api
+        .call(ApiRequest::erasure(&alice, "correct horse battery"))
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+
+    let record = |key: store::ItemKey| {
+        let engine = Arc::clone(&store.engine);
+        async move {
+            let item = engine
+                .get_item(&key)
+                .await
+                .unwrap()
+                .expect("kept for its day");
+            item.attributes["request"].as_str().unwrap().to_owned()
+        }
+    };
+    let payment = record(keys::debt_command_idempotency_key(&alice, &payment_key)).await;
+    for guess in ["food", "rent", "car", "loan"] {
+        let mut body = recorded.clone();
+        body["note"] = json!(guess);
+        let canonical =
+            json!({"route": "record-payment", "debt_id": debt_id, "body": body}).to_string();
+        assert_ne!(
+            payment,
+            sha256(&canonical),
+            "the note {guess:?} was confirmed"
+        );
+    }
+    let registration = record(keys::user_idempotency_key(&registration_key)).await;
+    let canonical = json!({"username": alice, "email": email, "full_name": full_name}).to_string();
+    assert_ne!(
+        registration,
+        sha256(&canonical),
+        "the email and name were confirmed"
+    );
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_users_erasure_leaves_no_personal_data_and_replays_the_same,
+    no_idempotency_record_confirms_a_guess_after_an_erasure,
     a_user_registered_before_sealing_is_sealed_from_then_on_and_erased_in_place,
     an_erased_users_token_writes_and_reads_nothing,
     an_interrupted_erasure_resumes_where_it_stopped,

@@ -645,3 +645,75 @@ on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     minimum_payments_are_set_on_create_and_update,
     reads_as_of_an_instant_fold_the_events_recorded_by_then,
 );
+
+/// Finding 9's keyed digests meet what came before them: credentials written before digest keys get one on
+/// first use (the password hash kept), and a record holding the unkeyed digest of its request still answers
+/// its retry until it expires.
+#[tokio::test]
+async fn sqlite_digest_keys_come_to_older_credentials_and_older_records_still_answer() {
+    let plain = sqlite_test_store().await;
+    let api = Api::new(plain.clone());
+    let alice = username();
+    api.register(&alice).await;
+    let credentials_key = store::keys::credentials_key(&alice);
+    let mut credentials = plain
+        .engine
+        .get_item(&credentials_key)
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = credentials.attributes["password_hash"].clone();
+    credentials
+        .attributes
+        .remove("digest_key")
+        .expect("registration made one");
+    plain.engine.put_item(&credentials).await.unwrap();
+    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = uuid::Uuid::new_v4().to_string();
+    let pay = || {
+        debt_request(PAY, &debt_id, &alice)
+            .header("idempotency-key", key.clone())
+            .json(json!({"amount": "10.00", "paid_on": today(), "note": "first"}))
+    };
+    let first = api.call(pay()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let now = plain
+        .engine
+        .get_item(&credentials_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.attributes["password_hash"], hash);
+    assert!(now.attributes["digest_key"]
+        .as_str()
+        .is_some_and(|k| k.len() == 64));
+    assert_eq!(api.call(pay()).await.body, first.body, "a keyed retry");
+
+    // The record as written before digests were keyed: the plain SHA-256 of the same canonical request.
+    let record_key = store::keys::debt_command_idempotency_key(&alice, &key);
+    let mut record = plain.engine.get_item(&record_key).await.unwrap().unwrap();
+    let recorded = serde_json::to_value(
+        plain
+            .history(&integration_tests::debt_ref(&debt_id))
+            .await
+            .pop()
+            .unwrap(),
+    )
+    .unwrap()["data"]
+        .clone();
+    let canonical =
+        json!({"route": "record-payment", "debt_id": debt_id, "body": recorded}).to_string();
+    let unkeyed: String = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    record.attributes.insert("request".into(), json!(unkeyed));
+    plain.engine.put_item(&record).await.unwrap();
+    let again = api.call(pay()).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body, first.body, "an unkeyed record's retry");
+}
