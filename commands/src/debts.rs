@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::envelope::envelopes;
 
-pub use domain::limits::{MAX_EVENTS_PER_DEBT, MAX_LIVE_DEBTS_PER_USER};
+pub use domain::limits::{
+    MAX_DEBTS_CREATED_PER_USER, MAX_EVENTS_PER_DEBT, MAX_LIVE_DEBTS_PER_USER,
+};
 
 /// `append` of a debt's creation or deletion, with what goes with it in the same transaction: the move of
 /// `owner`'s count of live debts, and the owner's ledger entry (what `as_of` reads list debts from).
@@ -29,16 +31,31 @@ fn with_debt_bookkeeping(append: AppendRequest, owner: &str, entry: LedgerEntry)
         LedgerEntry::Created => 1,
         LedgerEntry::Deleted => -1,
     };
-    append
+    let append = append
         .with_tally(
-            "debts",
+            LIVE_DEBTS,
             keys::user_tallies_key(owner),
             keys::LIVE_DEBTS_FIELD,
             delta,
             MAX_LIVE_DEBTS_PER_USER,
         )
-        .with_guard("ledger entry", ledger)
+        .with_guard("ledger entry", ledger);
+    match entry {
+        LedgerEntry::Created => append.with_tally(
+            DEBTS_CREATED,
+            keys::user_ledger_tally_key(owner),
+            keys::DEBTS_CREATED_FIELD,
+            1,
+            MAX_DEBTS_CREATED_PER_USER,
+        ),
+        LedgerEntry::Deleted => append,
+    }
 }
+
+/// Names the tally of a user's live debts in a refused append.
+const LIVE_DEBTS: &str = "debts";
+/// Names the tally of the debts a user ever created.
+const DEBTS_CREATED: &str = "debts created";
 
 /// Namespace of debt ids derived from an owner and an `Idempotency-Key`.
 const IDEMPOTENT_DEBT_IDS: Uuid = Uuid::from_u128(0x6f1c_2a7e_94d3_4b0a_8e55_c1d2_7a9b_3e40);
@@ -163,6 +180,12 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             }
             Err(StoreError::VersionConflict { .. }) if key.is_some() => {
                 replay_creation(deps, &debt_id, &events).await
+            }
+            Err(StoreError::LimitReached { name }) if name == DEBTS_CREATED => {
+                Err(Problem::conflict(format!(
+                    "you have created {MAX_DEBTS_CREATED_PER_USER} debts, the most one account may ever \
+                     create (deleted ones count: their history is kept)"
+                )))
             }
             Err(StoreError::LimitReached { .. }) => Err(Problem::conflict(format!(
                 "you keep {MAX_LIVE_DEBTS_PER_USER} debts, the most one user may; delete one to record another"

@@ -9,3 +9,8 @@ pub const MAX_EVENTS_PER_DEBT: u64 = 10_000;
 /// to sort, and every plan. Counted in the same transaction as each `DebtCreated` and `DebtDeleted`, so it
 /// holds under any concurrency (store::Tally).
 pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
+
+/// The most debts one user ever creates, deleted ones included: it bounds their debt ledger (two entries per
+/// debt), which every read `as_of` an instant and every erasure pages through. Counted in the same
+/// transaction as each `DebtCreated` (store::Tally); a deletion does not give a place back.
+pub const MAX_DEBTS_CREATED_PER_USER: i64 = 10_000;

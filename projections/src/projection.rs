@@ -178,6 +178,7 @@ mod tests {
         for other in [
             keys::credentials_key("ada"),
             keys::user_tallies_key("ada"),
+            keys::user_ledger_tally_key("ada"),
             keys::data_key_key("ada"),
             keys::event_key(AggregateType::User, "ada", 1),
             keys::portfolio_debt_key("ada", "d-1"),

@@ -137,6 +137,18 @@ pub fn user_tallies_key(username: &str) -> ItemKey {
     ItemKey::new(aggregate_pk(AggregateType::User, username), "TALLIES")
 }
 
+/// Key of the tally of the debts a user ever created: the ledger's length, which it bounds. An item of its
+/// own, since one transaction moves it beside [`user_tallies_key`] (DynamoDB allows one operation per item).
+pub fn user_ledger_tally_key(username: &str) -> ItemKey {
+    ItemKey::new(
+        aggregate_pk(AggregateType::User, username),
+        "TALLIES#LEDGER",
+    )
+}
+
+/// The field of [`user_ledger_tally_key`] that counts the debts a user ever created.
+pub const DEBTS_CREATED_FIELD: &str = "debts_created";
+
 /// SK prefix of a user's debt ledger entries (see `store::ledger`).
 pub const LEDGER_SK_PREFIX: &str = "LEDGER#";
 
@@ -225,6 +237,7 @@ mod tests {
             user_idempotency_key("k"),
             debt_command_idempotency_key("alice", "k"),
             user_tallies_key("alice"),
+            user_ledger_tally_key("alice"),
             health_probe_key(),
             user_info_key("alice"),
             debt_read_key("alice", "d-1"),

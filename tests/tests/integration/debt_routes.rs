@@ -467,6 +467,37 @@ async fn a_user_at_the_live_debt_limit_cannot_create_another(store: TestStore) {
     );
 }
 
+/// Finding 2 of issue 30 (bound the ledger): the debts a user ever created are at most 10,000, deleted ones
+/// included, so the ledger that every `as_of` read and the erasure page through has a bound. At the limit a
+/// create is a 409 that writes nothing, and a delete gives no place back. Seeded through the port.
+async fn a_user_who_created_the_most_debts_cannot_create_another(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let limit = commands::debts::MAX_DEBTS_CREATED_PER_USER;
+    let tally = store::Item {
+        key: store::keys::user_ledger_tally_key(&alice),
+        attributes: integration_tests::attrs(
+            json!({ store::keys::DEBTS_CREATED_FIELD: limit - 1 }),
+        ),
+    };
+    api.store.stores.records.put_item(&tally).await.unwrap();
+    let last = api.create_debt(&alice).await;
+    let debt_id = last.body["data"]["debt_id"].as_str().unwrap().to_owned();
+    let deleted = api
+        .call(debt_request("DELETE /debts/{debt_id}", &debt_id, &alice))
+        .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.body);
+
+    let before = api.store.snapshot().await;
+    let refused = api.post_debt(&alice, car_loan()).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    let detail = refused.body["detail"].as_str().unwrap();
+    assert!(detail.contains("10000 debts"), "{detail}");
+    api.store
+        .assert_unchanged(&before, "a refused create writes nothing")
+        .await;
+}
+
 /// A client's own tracing id comes back, and is in the event, whether or not it is a UUID; an invalid one is
 /// replaced by a fresh UUID.
 async fn a_clients_correlation_id_is_kept_when_it_is_visible_ascii(store: TestStore) {
@@ -514,6 +545,7 @@ async fn a_clients_correlation_id_is_kept_when_it_is_visible_ascii(store: TestSt
 
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_user_at_the_live_debt_limit_cannot_create_another,
+    a_user_who_created_the_most_debts_cannot_create_another,
     a_clients_correlation_id_is_kept_when_it_is_visible_ascii,
     a_debt_at_its_event_limit_refuses_updates,
     an_idempotent_retry_after_a_delete_is_a_conflict,
