@@ -80,6 +80,7 @@ problems! {
     too_large => (StatusCode::PAYLOAD_TOO_LARGE, "/problems/payload-too-large", "Payload too large");
     unsupported_media_type => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "/problems/unsupported-media-type", "Unsupported media type");
     idempotency_mismatch => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/idempotency-key-reused", "Idempotency key reused");
+    too_much_history => (StatusCode::UNPROCESSABLE_ENTITY, "/problems/too-much-history", "Too much history");
     too_many_attempts => (StatusCode::TOO_MANY_REQUESTS, "/problems/too-many-attempts", "Too many attempts");
     unavailable => (StatusCode::SERVICE_UNAVAILABLE, "/problems/unavailable", "Service unavailable");
     timeout => (StatusCode::REQUEST_TIMEOUT, "/problems/request-timeout", "Request timeout");

@@ -89,20 +89,39 @@ pub async fn debt_history(
     debt_id: &str,
     as_of: DateTime<Utc>,
 ) -> Result<Option<Vec<EventEnvelope>>, Problem> {
+    Ok(counted_debt_history(events, owner, debt_id, as_of).await?.0)
+}
+
+/// [`debt_history`], with how many events were loaded to answer it (all of the debt's).
+async fn counted_debt_history(
+    events: &dyn EventLog,
+    owner: &str,
+    debt_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<(Option<Vec<EventEnvelope>>, usize), Problem> {
     let history = events.load_events(&AggregateRef::debt(debt_id), 0).await?;
     if owner_of(&history) != Some(owner) {
-        return Ok(None);
+        return Ok((None, history.len()));
     }
     let recorded = recorded_by(&history, as_of);
     let live = !recorded.is_empty()
         && !recorded
             .iter()
             .any(|e| matches!(e.payload, EventPayload::DebtDeleted(_)));
-    Ok(live.then(|| recorded.to_vec()))
+    Ok((live.then(|| recorded.to_vec()), history.len()))
 }
 
+/// The most events one read of all a user's debts as of an instant loads (the list, the summary, the plan):
+/// beyond it the read is refused with a 422 that says to read the debts one at a time. Without it such a
+/// read could load 1,000 debts of 10,001 events each; 100,000 events are about 50 MB and, on DynamoDB, about
+/// 100 pages of queries, within a Lambda's memory and time. A single debt's `as_of` loads at most its own
+/// 10,001.
+pub const AS_OF_EVENTS_PER_REQUEST: usize = 100_000;
+
 /// Every debt `owner` had at `as_of` (created by then, not deleted by then), each as its events up to then.
-/// One query of the ledger, then one of each such debt's events (at most the live-debt limit), 16 at once.
+/// One query of the ledger (at most two entries for each of the 10,000 debts a user may ever create), then
+/// one of each such debt's events (at most the live-debt limit), 16 at once, until `deps.as_of_events` events
+/// are loaded: then the loads under way are dropped and the read is refused.
 pub async fn debt_histories(
     deps: &QueryDeps,
     owner: &str,
@@ -129,12 +148,13 @@ pub async fn debt_histories(
     let mut pending = created.difference(&deleted).cloned();
     let mut loads = JoinSet::new();
     let mut histories = BTreeMap::new();
+    let mut loaded = 0usize;
     loop {
         while loads.len() < CONCURRENT_LOADS {
             let Some(debt_id) = pending.next() else { break };
             let (events, owner) = (Arc::clone(&deps.events), owner.to_owned());
             loads.spawn(async move {
-                let history = debt_history(events.as_ref(), &owner, &debt_id, as_of).await;
+                let history = counted_debt_history(events.as_ref(), &owner, &debt_id, as_of).await;
                 (debt_id, history)
             });
         }
@@ -145,7 +165,17 @@ pub async fn debt_histories(
             tracing::error!(error = %e, "an as_of load failed");
             Problem::internal("the request could not be completed")
         })?;
-        if let Some(history) = history? {
+        let (history, whole) = history?;
+        loaded = loaded.saturating_add(whole);
+        if loaded > deps.as_of_events {
+            // Dropping the set aborts the loads under way.
+            return Err(Problem::too_much_history(format!(
+                "your debts as of that instant take more than {} events to rebuild; read them one at a \
+                 time (GET /debts/{{debt_id}}?as_of=)",
+                deps.as_of_events
+            )));
+        }
+        if let Some(history) = history {
             histories.insert(debt_id, history);
         }
     }

@@ -34,6 +34,9 @@ pub struct QueryDeps {
     pub engine_events: Arc<dyn EventLog>,
     pub read_model: Arc<dyn ReadModel>,
     pub records: Arc<dyn Records>,
+    /// The most events one read of all a user's debts `as_of` an instant may load (see
+    /// [`as_of::AS_OF_EVENTS_PER_REQUEST`]).
+    pub as_of_events: usize,
 }
 
 impl QueryDeps {
@@ -44,7 +47,15 @@ impl QueryDeps {
             engine_events,
             read_model: Arc::clone(&stores.read_model),
             records: Arc::clone(&stores.records),
+            as_of_events: as_of::AS_OF_EVENTS_PER_REQUEST,
         }
+    }
+
+    /// These queries with another bound on the events a read of the past loads (a test's small one).
+    #[must_use]
+    pub fn with_as_of_events(mut self, most: usize) -> Self {
+        self.as_of_events = most;
+        self
     }
 }
 

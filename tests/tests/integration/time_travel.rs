@@ -380,3 +380,68 @@ async fn every_state_as_of_every_recorded_instant_equals_the_model(store: Store)
 on_every_engine!(sqlite: sqlite_store, dynamodb: dynamodb_store;
     every_state_as_of_every_recorded_instant_equals_the_model,
 );
+
+/// Finding 7 of issue 30: a read of all a user's debts as of an instant (the list, the summary, the plan)
+/// loaded every event of every debt, up to 1,000 debts of 10,001 events, with nothing to stop it. Now it
+/// stops at the queries' bound (100,000 events; here set to the 12 the user's three debts hold, then 11):
+/// within it the answer is whole, past it a 422 says to read the debts one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_read_of_the_past_loads_no_more_than_its_bound() {
+    let store = integration_tests::sqlite_test_store().await;
+    let api = integration_tests::handlers::Api::new(store.clone());
+    let alice = username();
+    api.register(&alice).await;
+    let today = Utc::now().date_naive().to_string();
+    for _ in 0..3 {
+        let mut debt = integration_tests::handlers::car_loan();
+        debt["minimum_payment"] = json!("300.00");
+        let created = api.post_debt(&alice, debt).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let debt_id = created.body["data"]["debt_id"].as_str().unwrap().to_owned();
+        for _ in 0..3 {
+            let paid = api
+                .call(
+                    debt_request("POST /debts/{debt_id}/payments", &debt_id, &alice)
+                        .json(json!({"amount": "10.00", "paid_on": today})),
+                )
+                .await;
+            assert_eq!(paid.status, 201, "{}", paid.body);
+        }
+    }
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
+    let read = |which: usize| {
+        let request = match which {
+            0 => ApiRequest::new("GET /debts", "/debts"),
+            1 => ApiRequest::new(
+                "GET /users/{username}/summary",
+                format!("/users/{alice}/summary"),
+            )
+            .path_param("username", alice.clone()),
+            _ => ApiRequest::new(
+                "GET /users/{username}/payoff-plan",
+                format!("/users/{alice}/payoff-plan"),
+            )
+            .path_param("username", alice.clone())
+            .query("monthly_budget", "1000"),
+        };
+        request.as_user(&alice).query("as_of", now.clone()).build()
+    };
+    for bound in [12, 11] {
+        let deps = queries::QueryDeps::new(&store.stores, store.engine_stores().events)
+            .with_as_of_events(bound);
+        for which in 0..3 {
+            let answer = match which {
+                0 => queries::list_debts(read(which), &deps).await,
+                1 => queries::get_summary(read(which), &deps).await,
+                _ => queries::get_payoff_plan(read(which), &deps).await,
+            };
+            let answer = ApiResponse::read(answer.unwrap());
+            if bound == 12 {
+                assert_eq!(answer.status, 200, "read {which}: {}", answer.body);
+            } else {
+                assert_eq!(answer.status, 422, "read {which}: {}", answer.body);
+                assert_eq!(answer.body["type"], "/problems/too-much-history");
+            }
+        }
+    }
+}
