@@ -4,16 +4,19 @@
 //! - Daily counters: each event is counted with [`store::Records::increment_once`], whose marker per event id is
 //!   written in the same transaction as the increment, so a redelivery counts nothing.
 //! - Portfolio contributions: each debt event is first kept as the consumer's own copy (keyed by debt and
-//!   version, so a repeat overwrites itself); the debt's contribution is then recomputed from the copies'
-//!   gap-free prefix and written with the version guard of read items. Late or repeated events converge on
-//!   the same item; an event arriving before its predecessors waits in the copies until they come.
+//!   version, so a repeat overwrites itself); the debt's fold (`read_model::ContributionFold`, stored beside
+//!   the copies) then takes the copies after the version it holds, as long as they follow without a gap, and
+//!   the contribution is written with the version guard of read items. Late or repeated events converge on
+//!   the same item; an event arriving before its predecessors waits in the copies until they come. Each
+//!   delivery reads only the copies not folded yet, so a debt's events cost linear work in all, not
+//!   quadratic (each used to reread every copy).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::NaiveDate;
 use events::{AggregateType, EventEnvelope, EventPayload};
-use read_model::Contribution;
+use read_model::ContributionFold;
 use rust_decimal::Decimal;
-use store::{codec, keys, query_all, CountOnce, Item, Query, Records, StoreError, Stores};
+use store::{codec, keys, CountOnce, Item, Query, Records, StoreError, Stores};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
@@ -102,7 +105,14 @@ pub async fn record_event(stores: &Stores, event: &EventEnvelope) -> Result<(), 
     Ok(())
 }
 
-/// Keeps the consumer's copy of a debt event, then rewrites the debt's contribution from every copy.
+/// Copies read per query while folding: most deliveries fold one.
+const COPIES_PER_PAGE: u32 = 100;
+
+/// Keeps the consumer's copy of a debt event, then folds the copies that follow the debt's fold without a gap
+/// and rewrites its contribution. The contribution is written before the fold, so a crash between the two
+/// only makes the next delivery fold again. Two deliveries folding at once each write a correct fold of the
+/// copies they saw; one may leave an earlier version than the other, which costs the next delivery more
+/// copies to read, never a wrong figure.
 async fn refresh_contribution(
     stores: &Stores,
     event: &EventEnvelope,
@@ -116,25 +126,63 @@ async fn refresh_contribution(
             attributes: codec::encode_event(&copy).attributes,
         })
         .await?;
-    // Read after our own write: whichever delivery writes the last missing copy sees the whole prefix.
-    let pk = keys::analytics_copy_key(&event.aggregate_id, 0).pk;
-    let copies = query_all(
-        records,
-        Query::partition(&pk, keys::ANALYTICS_COPY_SK_PREFIX).limit(1000),
-    )
-    .await?;
-    let mut history = Vec::with_capacity(copies.len());
-    for copy in copies {
-        let event = codec::decode_event(copy)?;
-        // Copies come in version order; stop at the first gap.
-        if event.version != history.len() as u64 + 1 {
-            break;
+    // Read after our own write: whichever delivery writes the last missing copy folds up to it.
+    let fold_key = keys::analytics_fold_key(&event.aggregate_id);
+    let mut fold: Option<ContributionFold> = match records.get_item(&fold_key).await? {
+        Some(item) => Some(
+            serde_json::from_value(serde_json::Value::Object(item.attributes)).map_err(|e| {
+                StoreError::Corrupt {
+                    pk: fold_key.pk.clone(),
+                    sk: fold_key.sk.clone(),
+                    reason: format!("contribution fold: {e}"),
+                }
+            })?,
+        ),
+        None => None,
+    };
+    let folded = fold.as_ref().map_or(0, ContributionFold::version);
+    if folded >= event.version {
+        return Ok(());
+    }
+    let after = keys::analytics_copy_key(&event.aggregate_id, folded);
+    let mut query = Query::partition(&after.pk, keys::ANALYTICS_COPY_SK_PREFIX)
+        .limit(COPIES_PER_PAGE)
+        .after(Some(store::cursor::encode(&after)));
+    let mut advanced = false;
+    // Page by page, up to the first gap: copies past it wait for the delivery that fills it.
+    'pages: loop {
+        let page = records.query(&query).await?;
+        for copy in page.items {
+            let copy = codec::decode_event(copy)?;
+            // Copies come in version order; stop at the first gap.
+            if copy.version != fold.as_ref().map_or(0, ContributionFold::version) + 1 {
+                break 'pages;
+            }
+            fold = match fold {
+                None => ContributionFold::start(&copy),
+                Some(fold) => Some(fold.apply(&copy)),
+            };
+            if fold.is_none() {
+                // A first copy that is no creation: nothing to fold.
+                return Ok(());
+            }
+            advanced = true;
         }
-        history.push(event);
+        match page.next_cursor {
+            Some(next) => query = query.after(Some(next)),
+            None => break,
+        }
     }
-    if let Some(contribution) = Contribution::read_item(&history) {
-        stores.read_model.put_read_item(&contribution).await?;
-    }
+    let Some(fold) = fold.filter(|_| advanced) else {
+        return Ok(());
+    };
+    stores.read_model.put_read_item(&fold.read_item()).await?;
+    records
+        .put_item(&Item {
+            key: fold_key,
+            attributes: codec::to_attributes(&fold.without_personal_fields()),
+        })
+        .await?;
     Ok(())
 }
 

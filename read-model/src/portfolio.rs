@@ -40,20 +40,66 @@ fn window_start(day: NaiveDate) -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
-impl Contribution {
-    /// What a debt with this history (oldest first) contributes, and its view; `None` when the history does
-    /// not start with its creation.
-    pub fn of(history: &[EventEnvelope]) -> Option<(Contribution, DebtView)> {
-        let view = DebtView::from_history(history)?;
-        let since = window_start(history.last()?.occurred_at.date_naive());
-        let mut recent_payments: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
-        for event in history {
-            if let EventPayload::PaymentRecorded(payment) = &event.payload {
-                if payment.paid_on >= since {
-                    *recent_payments.entry(payment.paid_on).or_default() += payment.amount;
-                }
+/// A debt's contribution folded event by event: what the analytics consumer keeps per debt so that each
+/// delivery applies only the events it has not folded yet, instead of rereading the whole debt (that was
+/// quadratic in a debt's events). It holds no personal field: the view's name and creditor are left blank,
+/// as the contribution never shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContributionFold {
+    view: DebtView,
+    /// Payments by `paid_on` day within the 30-day window of the last folded event (older days are dropped
+    /// as the window moves on: the summary's day is never before that event).
+    recent_payments: BTreeMap<NaiveDate, Decimal>,
+}
+
+impl ContributionFold {
+    /// The fold of a debt's first event, when it is its creation.
+    pub fn start(first: &EventEnvelope) -> Option<Self> {
+        let fold = ContributionFold {
+            view: DebtView::from_history(std::slice::from_ref(first))?,
+            recent_payments: BTreeMap::new(),
+        };
+        Some(fold.with_payment_of(first))
+    }
+
+    /// The fold after the debt's next event.
+    #[must_use]
+    pub fn apply(self, event: &EventEnvelope) -> Self {
+        ContributionFold {
+            view: self.view.apply(event),
+            recent_payments: self.recent_payments,
+        }
+        .with_payment_of(event)
+    }
+
+    /// How many of the debt's events are folded.
+    pub fn version(&self) -> u64 {
+        self.view.version
+    }
+
+    /// The fold as stored: without the view's personal fields.
+    #[must_use]
+    pub fn without_personal_fields(mut self) -> Self {
+        self.view.fields.debt_name = String::new();
+        self.view.fields.creditor = None;
+        self
+    }
+
+    /// Moves the payment window to `event`'s day and counts it when it is a payment within it.
+    fn with_payment_of(mut self, event: &EventEnvelope) -> Self {
+        let since = window_start(event.occurred_at.date_naive());
+        self.recent_payments = self.recent_payments.split_off(&since);
+        if let EventPayload::PaymentRecorded(payment) = &event.payload {
+            if payment.paid_on >= since {
+                *self.recent_payments.entry(payment.paid_on).or_default() += payment.amount;
             }
         }
+        self
+    }
+
+    /// The contribution of the folded events, and their view.
+    pub fn contribution(&self) -> (Contribution, &DebtView) {
+        let view = &self.view;
         let contribution = Contribution {
             debt_id: view.debt_id.clone(),
             current_balance: view.fields.current_balance,
@@ -62,20 +108,43 @@ impl Contribution {
             payment_frequency: view.fields.payment_frequency,
             status: view.fields.status,
             total_paid: view.fields.total_paid,
-            recent_payments,
+            recent_payments: self.recent_payments.clone(),
         };
-        Some((contribution, view))
+        (contribution, view)
     }
 
-    /// The read item for a debt's history: a tombstone once it is deleted (it then counts for nothing).
-    pub fn read_item(history: &[EventEnvelope]) -> Option<ReadItem> {
-        let (contribution, view) = Self::of(history)?;
-        Some(ReadItem {
+    /// The contribution's read item, with the debt's version.
+    pub fn read_item(&self) -> ReadItem {
+        let (contribution, view) = self.contribution();
+        ReadItem {
             key: keys::portfolio_debt_key(&view.fields.owner, &view.debt_id),
             version: view.version,
             deleted: view.deleted,
             attributes: codec::to_attributes(&contribution),
-        })
+        }
+    }
+}
+
+impl Contribution {
+    /// What a debt with this history (oldest first) contributes, and its view; `None` when the history does
+    /// not start with its creation.
+    pub fn of(history: &[EventEnvelope]) -> Option<(Contribution, DebtView)> {
+        let (first, rest) = history.split_first()?;
+        let fold = rest
+            .iter()
+            .fold(ContributionFold::start(first)?, ContributionFold::apply);
+        let (contribution, view) = fold.contribution();
+        Some((contribution, view.clone()))
+    }
+
+    /// The contribution's read item of a debt with this history.
+    pub fn read_item(history: &[EventEnvelope]) -> Option<ReadItem> {
+        let (first, rest) = history.split_first()?;
+        Some(
+            rest.iter()
+                .fold(ContributionFold::start(first)?, ContributionFold::apply)
+                .read_item(),
+        )
     }
 
     /// Reads a stored contribution; one that does not read is [`StoreError::Corrupt`].

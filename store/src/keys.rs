@@ -186,6 +186,12 @@ pub fn analytics_copy_key(debt_id: &str, version: u64) -> ItemKey {
         format!("{ANALYTICS_COPY_SK_PREFIX}{version:010}"),
     )
 }
+/// Key of the analytics consumer's fold of a debt's copies (`read_model::ContributionFold`): beside the
+/// copies, outside their SK prefix.
+pub fn analytics_fold_key(debt_id: &str) -> ItemKey {
+    ItemKey::new(format!("{ANALYTICS_COPY_PK_PREFIX}{debt_id}"), "FOLD")
+}
+
 /// Partition prefix and SK prefix of the analytics consumer's event copies.
 pub const ANALYTICS_COPY_PK_PREFIX: &str = "ANALYTICS#DEBT#";
 pub const ANALYTICS_COPY_SK_PREFIX: &str = "SEEN#";
@@ -242,6 +248,7 @@ mod tests {
             user_info_key("alice"),
             debt_read_key("alice", "d-1"),
             analytics_copy_key("d-1", 1),
+            analytics_fold_key("d-1"),
             portfolio_debt_key("alice", "d-1"),
             daily_counter_key(day),
             counted_marker_key("e-1"),

@@ -538,3 +538,102 @@ fn amounts_in_the_script_parse_back() {
     assert_eq!(round(Decimal::from_str("1.005").unwrap(), 2), "1.01");
     assert_eq!(round(Decimal::ZERO, 2), "0.00");
 }
+
+/// The records of a store, counting the items its queries return in the analytics consumer's copies.
+struct CopiesRead {
+    inner: Arc<dyn store::Records>,
+    items: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl store::Records for CopiesRead {
+    async fn get_item(&self, key: &store::ItemKey) -> store::StoreResult<Option<store::Item>> {
+        self.inner.get_item(key).await
+    }
+    async fn put_item(&self, item: &store::Item) -> store::StoreResult<()> {
+        self.inner.put_item(item).await
+    }
+    async fn replace_item_if(
+        &self,
+        item: &store::Item,
+        field: &str,
+        expected: &Value,
+    ) -> store::StoreResult<bool> {
+        self.inner.replace_item_if(item, field, expected).await
+    }
+    async fn delete_item(&self, key: &store::ItemKey) -> store::StoreResult<()> {
+        self.inner.delete_item(key).await
+    }
+    async fn query(&self, query: &store::Query) -> store::StoreResult<store::Page<store::Item>> {
+        let page = self.inner.query(query).await?;
+        if query
+            .target
+            .pk
+            .starts_with(store::keys::ANALYTICS_COPY_PK_PREFIX)
+        {
+            self.items
+                .fetch_add(page.items.len(), std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(page)
+    }
+    async fn add_to_count(
+        &self,
+        key: &store::ItemKey,
+        field: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> store::StoreResult<i64> {
+        self.inner.add_to_count(key, field, delta, expires_at).await
+    }
+    async fn increment_once(&self, count: &store::CountOnce<'_>) -> store::StoreResult<bool> {
+        self.inner.increment_once(count).await
+    }
+}
+
+/// Finding 7 of issue 30: each delivery of a debt event reread every copy of the debt to recompute its
+/// contribution, so a debt's n events cost n(n+1)/2 copy reads (45,150 for 300). The fold reads only what it
+/// has not folded: here at most two per event, and the contribution is the one its whole history gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_debts_events_cost_the_consumer_linear_work() {
+    let store = sqlite_store().await;
+    let counting = Arc::new(CopiesRead {
+        inner: Arc::clone(&store) as Arc<dyn store::Records>,
+        items: Default::default(),
+    });
+    let mut stores = Stores::of(Arc::clone(&store));
+    stores.records = counting.clone();
+    let (debt_id, owner) = (
+        Uuid::new_v4().to_string(),
+        format!("linear_{}", Uuid::new_v4().simple()),
+    );
+    let mut history = vec![integration_tests::debt_created(&debt_id, &owner)];
+    for version in 2..=300 {
+        history.push(integration_tests::envelope(
+            &debt_id,
+            version,
+            EventPayload::PaymentRecorded(events::PaymentRecorded {
+                amount: Decimal::new(1, 2),
+                paid_on: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                note: None,
+            }),
+        ));
+    }
+    for event in &history {
+        integration_tests::lambdas::record_event(&stores, event)
+            .await
+            .unwrap();
+    }
+    let read = counting.items.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        read <= 2 * history.len(),
+        "{read} copies read for {} events",
+        history.len()
+    );
+    let expected = read_model::Contribution::read_item(&history).unwrap();
+    let stored = store::read_item(store.as_ref(), &expected.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 300);
+    assert_eq!(stored.attributes, expected.attributes);
+}
