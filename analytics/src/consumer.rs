@@ -128,23 +128,49 @@ async fn refresh_contribution(
         .await?;
     // Read after our own write: whichever delivery writes the last missing copy folds up to it.
     let fold_key = keys::analytics_fold_key(&event.aggregate_id);
-    let mut fold: Option<ContributionFold> = match records.get_item(&fold_key).await? {
-        Some(item) => Some(
-            serde_json::from_value(serde_json::Value::Object(item.attributes)).map_err(|e| {
-                StoreError::Corrupt {
-                    pk: fold_key.pk.clone(),
-                    sk: fold_key.sk.clone(),
-                    reason: format!("contribution fold: {e}"),
-                }
-            })?,
-        ),
-        None => None,
-    };
-    let folded = fold.as_ref().map_or(0, ContributionFold::version);
-    if folded >= event.version {
+    let fold = stored_fold(records, &fold_key).await?;
+    if fold.as_ref().map_or(0, ContributionFold::version) >= event.version {
         return Ok(());
     }
-    let after = keys::analytics_copy_key(&event.aggregate_id, folded);
+    let Some(fold) = fold_copies(records, &event.aggregate_id, fold).await? else {
+        return Ok(());
+    };
+    stores.read_model.put_read_item(&fold.read_item()).await?;
+    records
+        .put_item(&Item {
+            key: fold_key,
+            attributes: codec::to_attributes(&fold.without_personal_fields()),
+        })
+        .await?;
+    Ok(())
+}
+
+/// The debt's fold as the consumer stored it, if any.
+async fn stored_fold(
+    records: &dyn Records,
+    key: &store::ItemKey,
+) -> Result<Option<ContributionFold>, AnalyticsError> {
+    let Some(item) = records.get_item(key).await? else {
+        return Ok(None);
+    };
+    let fold = serde_json::from_value(serde_json::Value::Object(item.attributes)).map_err(|e| {
+        StoreError::Corrupt {
+            pk: key.pk.clone(),
+            sk: key.sk.clone(),
+            reason: format!("contribution fold: {e}"),
+        }
+    })?;
+    Ok(Some(fold))
+}
+
+/// `fold` after the debt's copies that follow it without a gap, or `None` when none follows it.
+async fn fold_copies(
+    records: &dyn Records,
+    debt_id: &str,
+    mut fold: Option<ContributionFold>,
+) -> Result<Option<ContributionFold>, AnalyticsError> {
+    let folded = fold.as_ref().map_or(0, ContributionFold::version);
+    let after = keys::analytics_copy_key(debt_id, folded);
     let mut query = Query::partition(&after.pk, keys::ANALYTICS_COPY_SK_PREFIX)
         .limit(COPIES_PER_PAGE)
         .after(Some(store::cursor::encode(&after)));
@@ -164,7 +190,7 @@ async fn refresh_contribution(
             };
             if fold.is_none() {
                 // A first copy that is no creation: nothing to fold.
-                return Ok(());
+                return Ok(None);
             }
             advanced = true;
         }
@@ -173,17 +199,7 @@ async fn refresh_contribution(
             None => break,
         }
     }
-    let Some(fold) = fold.filter(|_| advanced) else {
-        return Ok(());
-    };
-    stores.read_model.put_read_item(&fold.read_item()).await?;
-    records
-        .put_item(&Item {
-            key: fold_key,
-            attributes: codec::to_attributes(&fold.without_personal_fields()),
-        })
-        .await?;
-    Ok(())
+    Ok(fold.filter(|_| advanced))
 }
 
 /// `event` as its copy should be stored: an event written in clear before sealing (the only kind with clear
