@@ -342,8 +342,13 @@ impl EventLog for SealingStore {
         Ok(())
     }
 
-    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
-        let mut events = self.inner.load_events(of, after).await?;
+    async fn load_events_through(
+        &self,
+        of: &AggregateRef,
+        after: u64,
+        through: u64,
+    ) -> StoreResult<Vec<EventEnvelope>> {
+        let mut events = self.inner.load_events_through(of, after, through).await?;
         self.open_all(&mut events).await?;
         Ok(events)
     }

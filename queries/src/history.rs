@@ -5,7 +5,9 @@
 //! entries (default 100) follow each other with an opaque `next_cursor` bound to the debt.
 
 use domain::DebtView;
-use events::{EventEnvelope, EventPayload};
+use std::collections::BTreeSet;
+
+use events::{EventEnvelope, EventPayload, Personal};
 use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{json, Map, Value};
@@ -97,6 +99,85 @@ fn decode_cursor(raw: &str, debt: &str) -> Result<u64, Problem> {
     Ok(cursor.after)
 }
 
+/// The debt as its first `after` events left it, for the diffs and balances of the page that follows. Those
+/// events are read as stored and folded without opening anything (a page costs no decryption of the history
+/// before it); then only the events that last set the two personal fields the diffs show (the name and the
+/// creditor) are opened, one read each.
+async fn view_before(
+    deps: &QueryDeps,
+    aggregate: &AggregateRef,
+    after: u64,
+) -> Result<Option<DebtView>, Problem> {
+    if after == 0 {
+        return Ok(None);
+    }
+    let before = deps
+        .engine_events
+        .load_events_through(aggregate, 0, after)
+        .await?;
+    let Some(mut view) = DebtView::from_history(&before) else {
+        return Ok(None);
+    };
+    let (name_set_at, creditor_set_at) = personal_fields_last_set(&before);
+    let setters: BTreeSet<u64> = [name_set_at, creditor_set_at]
+        .into_iter()
+        .flatten()
+        .collect();
+    for version in setters {
+        let opened = deps
+            .events
+            .load_events_through(aggregate, version - 1, version)
+            .await?;
+        let Some(event) = opened.first() else {
+            continue;
+        };
+        let (name, creditor) = match &event.payload {
+            EventPayload::DebtCreated(created) => {
+                (Some(&created.debt_name), Some(created.creditor.as_ref()))
+            }
+            EventPayload::DebtUpdated(updated) => (
+                updated.changes.debt_name.as_ref(),
+                updated.changes.creditor.as_ref().map(Option::as_ref),
+            ),
+            _ => (None, None),
+        };
+        if name_set_at == Some(version) {
+            if let Some(name) = name {
+                view.fields.debt_name = name.to_shown();
+            }
+        }
+        if creditor_set_at == Some(version) {
+            if let Some(creditor) = creditor {
+                view.fields.creditor = creditor.map(Personal::to_shown);
+            }
+        }
+    }
+    Ok(Some(view))
+}
+
+/// The versions of `history` that last set the debt's name and its creditor.
+fn personal_fields_last_set(history: &[EventEnvelope]) -> (Option<u64>, Option<u64>) {
+    let (mut name_set_at, mut creditor_set_at) = (None, None);
+    for event in history {
+        match &event.payload {
+            EventPayload::DebtCreated(_) => {
+                name_set_at = Some(event.version);
+                creditor_set_at = Some(event.version);
+            }
+            EventPayload::DebtUpdated(updated) => {
+                if updated.changes.debt_name.is_some() {
+                    name_set_at = Some(event.version);
+                }
+                if updated.changes.creditor.is_some() {
+                    creditor_set_at = Some(event.version);
+                }
+            }
+            _ => {}
+        }
+    }
+    (name_set_at, creditor_set_at)
+}
+
 pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt-history", request, |request, _meta| async move {
         let me = crate::signed_in(deps, &request).await?;
@@ -105,26 +186,29 @@ pub async fn get_debt_history(request: Request, deps: &QueryDeps) -> Result<Resp
         if !crate::owns(deps, me.as_str(), &aggregate.aggregate_id).await? {
             return Err(Problem::not_found("no such debt"));
         }
-        let events = deps.events.load_events(&aggregate, 0).await?;
         let limit = parse_limit(query_param(&request, "limit"), 100)?;
         let after = match query_param(&request, "cursor") {
             Some(raw) => decode_cursor(&raw, &aggregate.aggregate_id)?,
             None => 0,
         };
-        // Every event is folded (a page's first change needs the state before it); only the page is sent.
-        let mut entries = Vec::with_capacity(limit);
-        let mut view: Option<DebtView> = None;
-        for (index, event) in events.iter().enumerate() {
-            if event.version > after && entries.len() < limit {
-                entries.push(entry(event, view.as_ref()));
-            }
+        let mut view = view_before(deps, &aggregate, after).await?;
+        // The page, and one event past it to tell whether another page follows: only these are opened.
+        let through = after.saturating_add(limit as u64 + 1);
+        let mut page = deps
+            .events
+            .load_events_through(&aggregate, after, through)
+            .await?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let mut entries = Vec::with_capacity(page.len());
+        for event in &page {
+            entries.push(entry(event, view.as_ref()));
             view = match view {
-                None => DebtView::from_history(&events[..=index]),
+                None => DebtView::from_history(std::slice::from_ref(event)),
                 Some(view) => Some(view.apply(event)),
             };
         }
-        let last_sent = after + entries.len() as u64;
-        let more = events.last().is_some_and(|e| e.version > last_sent);
+        let last_sent = after + page.len() as u64;
         let next_cursor = more.then(|| encode_cursor(&aggregate.aggregate_id, last_sent));
         Ok(Reply::page(&entries, next_cursor))
     })

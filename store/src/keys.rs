@@ -83,13 +83,18 @@ pub fn event_key(aggregate_type: AggregateType, aggregate_id: &str, version: u64
     )
 }
 
-/// The partition and the inclusive SK range holding the events of `aggregate` after version `after`.
-pub fn events_after(aggregate: &crate::AggregateRef, after: u64) -> (String, String, String) {
+/// The partition and the inclusive SK range holding the events of `aggregate` after version `after`, up to
+/// version `through` (at most [`MAX_VERSION`]). An empty range (`through <= after`) is one no key falls in.
+pub fn events_between(
+    aggregate: &crate::AggregateRef,
+    after: u64,
+    through: u64,
+) -> (String, String, String) {
     let id = &aggregate.aggregate_id;
     (
         aggregate_pk(aggregate.aggregate_type, id),
         event_sk(id, after.saturating_add(1)),
-        event_sk(id, MAX_VERSION),
+        event_sk(id, through.min(MAX_VERSION)),
     )
 }
 

@@ -65,7 +65,19 @@ pub trait EventLog: Send + Sync {
 
     /// Every event of the aggregate `of` after version `after`, oldest first, however many pages that takes.
     /// Reads are strongly consistent, and old schema versions come back upcast to the current types.
-    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>>;
+    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
+        self.load_events_through(of, after, crate::keys::MAX_VERSION)
+            .await
+    }
+
+    /// The events of `of` after version `after` up to version `through` included, oldest first, as
+    /// [`EventLog::load_events`] reads them: one key range, so a page of a history reads nothing past it.
+    async fn load_events_through(
+        &self,
+        of: &AggregateRef,
+        after: u64,
+        through: u64,
+    ) -> StoreResult<Vec<EventEnvelope>>;
 
     /// The aggregate's first event (one read by key), or `None` when it has no events.
     async fn first_event(&self, of: &AggregateRef) -> StoreResult<Option<EventEnvelope>>;

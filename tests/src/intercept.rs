@@ -92,8 +92,13 @@ impl<H: Hook> EventLog for Intercepted<H> {
         self.around(Call::Append { items }, work).await
     }
 
-    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
-        let work = self.inner.load_events(of, after);
+    async fn load_events_through(
+        &self,
+        of: &AggregateRef,
+        after: u64,
+        through: u64,
+    ) -> StoreResult<Vec<EventEnvelope>> {
+        let work = self.inner.load_events_through(of, after, through);
         self.around(Call::LoadEvents(of), work).await
     }
 

@@ -194,8 +194,16 @@ impl EventLog for DynamoStore {
         self.append_transaction(&request, &aggregate).await
     }
 
-    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
-        let (pk, from, to) = keys::events_after(of, after);
+    async fn load_events_through(
+        &self,
+        of: &AggregateRef,
+        after: u64,
+        through: u64,
+    ) -> StoreResult<Vec<EventEnvelope>> {
+        if through <= after {
+            return Ok(Vec::new());
+        }
+        let (pk, from, to) = keys::events_between(of, after, through);
         let mut events = Vec::new();
         let mut start_key: Option<DynamoItem> = None;
         // Query pages stop at 1 MB: follow LastEvaluatedKey until the history is complete.

@@ -113,8 +113,16 @@ impl EventLog for SqliteStore {
         .await
     }
 
-    async fn load_events(&self, of: &AggregateRef, after: u64) -> StoreResult<Vec<EventEnvelope>> {
-        let (pk, from, to) = keys::events_after(of, after);
+    async fn load_events_through(
+        &self,
+        of: &AggregateRef,
+        after: u64,
+        through: u64,
+    ) -> StoreResult<Vec<EventEnvelope>> {
+        if through <= after {
+            return Ok(Vec::new());
+        }
+        let (pk, from, to) = keys::events_between(of, after, through);
         self.read(move |connection| {
             let mut statement = connection
                 .prepare_cached(

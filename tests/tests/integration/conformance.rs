@@ -222,6 +222,16 @@ pub async fn a_history_longer_than_one_page_loads_complete(store: Store) {
     let tail = store.load_events(&debt_ref(&id), 1234).await.unwrap();
     assert_eq!(tail.first().map(|e| e.version), Some(1235));
     assert_eq!(tail.len(), 266);
+    // A range reads exactly its versions, across a page boundary too; an empty one reads nothing.
+    for (after, through) in [(0, 1), (10, 20), (100, 1400), (1490, 1600), (7, 7), (9, 3)] {
+        let range = store
+            .load_events_through(&debt_ref(&id), after, through)
+            .await
+            .unwrap();
+        let expected: Vec<u64> = (after + 1..=through.min(1500)).collect();
+        let versions: Vec<u64> = range.iter().map(|e| e.version).collect();
+        assert_eq!(versions, expected, "after {after} through {through}");
+    }
 }
 
 pub async fn registration_writes_event_credentials_and_email_guard_together(store: Store) {

@@ -1116,3 +1116,133 @@ async fn sqlite_an_event_copied_into_another_users_debt_does_not_open_there() {
         ),
     }
 }
+
+/// The sealed event log, counting the events it opens.
+struct OpenedEvents {
+    inner: Arc<dyn store::EventLog>,
+    opened: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl store::EventLog for OpenedEvents {
+    async fn append(&self, request: AppendRequest) -> store::StoreResult<()> {
+        self.inner.append(request).await
+    }
+    async fn load_events_through(
+        &self,
+        of: &store::AggregateRef,
+        after: u64,
+        through: u64,
+    ) -> store::StoreResult<Vec<events::EventEnvelope>> {
+        let events = self.inner.load_events_through(of, after, through).await?;
+        self.opened
+            .fetch_add(events.len(), std::sync::atomic::Ordering::SeqCst);
+        Ok(events)
+    }
+    async fn first_event(
+        &self,
+        of: &store::AggregateRef,
+    ) -> store::StoreResult<Option<events::EventEnvelope>> {
+        let event = self.inner.first_event(of).await?;
+        self.opened.fetch_add(
+            usize::from(event.is_some()),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        Ok(event)
+    }
+    async fn list_aggregates(
+        &self,
+        scan: store::Scan<'_>,
+    ) -> store::StoreResult<store::Page<store::AggregateRef>> {
+        self.inner.list_aggregates(scan).await
+    }
+    async fn redact_legacy_event(
+        &self,
+        redaction: &events::RedactedEvent,
+    ) -> store::StoreResult<()> {
+        self.inner.redact_legacy_event(redaction).await
+    }
+}
+
+/// Finding 7 of issue 30: every page of a debt's history loaded and opened (decrypted) the whole debt. Now a
+/// page opens its own events, one past it, and the at most two events that last set the name and the
+/// creditor before it (for the page's diffs); what came earlier is folded as stored. The page is the same
+/// as the one a single listing gives, personal "from" values included.
+#[tokio::test]
+async fn sqlite_a_history_page_opens_its_own_events_only() {
+    let store = sqlite_test_store().await;
+    let api = Api::new(store.clone());
+    let alice = username();
+    api.register(&alice).await;
+    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let today = Utc::now().date_naive().to_string();
+    let update = |body: Value| debt_request("PUT /debts/{debt_id}", &debt_id, &alice).json(body);
+    let pay = || {
+        debt_request("POST /debts/{debt_id}/payments", &debt_id, &alice)
+            .json(json!({"amount": "1.00", "paid_on": today, "note": "monthly"}))
+    };
+    let mut script = vec![
+        update(json!({"debt_name": "Renamed A"})),
+        update(json!({"creditor": "Bank B"})),
+    ];
+    script.extend((0..40).map(|_| pay()));
+    script.push(update(
+        json!({"debt_name": "Renamed C", "creditor": "Bank D"}),
+    ));
+    script.extend((0..16).map(|_| pay()));
+    for request in script {
+        let answer = api.call(request).await;
+        assert!(answer.status < 300, "{}", answer.body);
+    }
+    let counting = Arc::new(OpenedEvents {
+        inner: Arc::clone(&store.stores.events),
+        opened: Default::default(),
+    });
+    let mut stores = store.stores.clone();
+    stores.events = counting.clone();
+    let deps = queries::QueryDeps::new(&stores, store.engine_stores().events);
+    let page = |limit: &str, cursor: Option<String>| {
+        let mut request =
+            debt_request("GET /debts/{debt_id}/history", &debt_id, &alice).query("limit", limit);
+        if let Some(cursor) = cursor {
+            request = request.query("cursor", cursor);
+        }
+        request.build()
+    };
+    let read = |response| integration_tests::api::ApiResponse::read(response);
+    let whole = read(
+        queries::get_debt_history(page("100", None), &deps)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(whole.body["data"].as_array().unwrap().len(), 60);
+    let first = read(
+        queries::get_debt_history(page("43", None), &deps)
+            .await
+            .unwrap(),
+    );
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    counting
+        .opened
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let second = read(
+        queries::get_debt_history(page("10", Some(cursor)), &deps)
+            .await
+            .unwrap(),
+    );
+    let opened = counting.opened.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        opened <= 10 + 1 + 2,
+        "{opened} events opened for a page of 10"
+    );
+    let entries = second.body["data"].as_array().unwrap();
+    assert_eq!(entries[..], whole.body["data"].as_array().unwrap()[43..53]);
+    assert_eq!(
+        entries[0]["changes"],
+        json!({"debt_name": {"from": "Renamed A", "to": "Renamed C"},
+               "creditor": {"from": "Bank B", "to": "Bank D"}})
+    );
+}
