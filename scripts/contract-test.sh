@@ -19,7 +19,7 @@ seconds=$3
 # each with a token. The authorizer's 401/403 are checked by the smoke tests.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export CONTRACT_DATA=$work/data.json CONTRACT_OUTCOMES=$work/outcomes.json
+export CONTRACT_DATA=$work/data.json CONTRACT_OUTCOMES=$work/outcomes.json CONTRACT_ANSWERS=$work/answers.json
 python3 - "$api_url" "$CONTRACT_DATA" <<'PY'
 import datetime, json, sys, urllib.request, uuid
 base, out = sys.argv[1], sys.argv[2]
@@ -87,3 +87,6 @@ for label in sorted(outcomes):
 if never:
     sys.exit(f"contract test: these operations never succeeded: {never}")
 PY
+
+# A client generated from the served document parses every example in it and every answer kept above.
+"$(dirname "$schemathesis")/python" "$here/generated_client.py" "$api_url/openapi.json" "$CONTRACT_ANSWERS"

@@ -12,7 +12,8 @@ written by scripts/contract-test.sh): the contract user and their debts, or a us
 bound (100 % a year, a minimum of 1.00), with that user's token; an erasure gets a user of its own, password
 and token, while they last; one whole login in four is the contract user's. The fourth keeps its generated name, so the 404s stay tested. Every answer's
 status is counted per operation into CONTRACT_OUTCOMES, which contract-test.sh checks: each operation must
-have succeeded at least once.
+have succeeded at least once; and a sample of the JSON answers goes into CONTRACT_ANSWERS, which a client
+generated from the document must parse (scripts/generated_client.py).
 """
 
 import atexit
@@ -114,9 +115,27 @@ def before_call(ctx, case, kwargs):
     _real_data(case)
 
 
+# Up to this many JSON answers per operation and status are kept for the generated client to parse.
+_ANSWERS_KEPT = 20
+_ANSWERS = collections.defaultdict(list)
+
+
 @schemathesis.hook
 def after_call(ctx, case, response):
-    _OUTCOMES[case.operation.label][response.status_code] += 1
+    label = case.operation.label
+    _OUTCOMES[label][response.status_code] += 1
+    # schemathesis gives header values as lists (lowercase names); a plain client as strings.
+    content_type = response.headers.get("content-type", "")
+    if isinstance(content_type, list):
+        content_type = content_type[0] if content_type else ""
+    # The checks also send other methods to an operation's path: their 405s are no answer of this operation.
+    if "json" in content_type and response.status_code != 405:
+        kept = sum(1 for status, _, _ in _ANSWERS[label] if status == response.status_code)
+        if kept < _ANSWERS_KEPT:
+            try:
+                _ANSWERS[label].append([response.status_code, content_type, response.json()])
+            except ValueError:
+                pass
 
 
 @atexit.register
@@ -125,3 +144,7 @@ def _write_outcomes():
     if path:
         with open(path, "w") as out:
             json.dump({label: dict(statuses) for label, statuses in _OUTCOMES.items()}, out, indent=1)
+    path = os.environ.get("CONTRACT_ANSWERS")
+    if path:
+        with open(path, "w") as out:
+            json.dump(_ANSWERS, out)

@@ -192,12 +192,16 @@ fn strategy(request: &Request) -> Result<Strategy, Problem> {
     Ok(strategy)
 }
 
-/// `months`, `debt_free_on` and `total_interest` of a plan; `"never"` for each when it does not end.
+/// Whether a plan ends, and its `months`, `debt_free_on` and `total_interest`: each `null` when it does not
+/// end (one JSON type per field, so a client generated from the document parses every answer).
 fn headline(plan: &Plan, start: YearMonth) -> Value {
     if !plan.debt_free {
-        return json!({"months": "never", "debt_free_on": "never", "total_interest": "never"});
+        return json!({
+            "debt_free": false, "months": null, "debt_free_on": null, "total_interest": null,
+        });
     }
     json!({
+        "debt_free": true,
         "months": plan.months,
         "debt_free_on": (plan.months > 0).then(|| start.nth(plan.months)),
         "total_interest": plan.total_interest,

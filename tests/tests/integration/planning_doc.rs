@@ -34,7 +34,7 @@ fn dec(value: &Value) -> Decimal {
 
 fn outcome(plan: &plan::Plan) -> Value {
     if !plan.debt_free {
-        return json!({"months": "never", "total_interest": "never"});
+        return json!({"debt_free": false, "months": null, "total_interest": null});
     }
     json!({
         "months": plan.months,
