@@ -35,6 +35,7 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::DebtDeleted(_) => "debts_deleted",
         EventPayload::PaymentRecorded(_) => "payments_recorded",
         EventPayload::ChargeAdded(_) => "charges_added",
+        EventPayload::RateChanged(_) => "rates_changed",
         EventPayload::UserErased(_) => "users_erased",
         EventPayload::LegacyEventRedacted(_) => "legacy_redactions",
     }
@@ -279,6 +280,7 @@ pub struct DailyCounts {
     pub debts_deleted: u64,
     pub payments_recorded: u64,
     pub charges_added: u64,
+    pub rates_changed: u64,
     pub users_erased: u64,
     /// The sum of the day's payments, exact (kept as cents).
     pub paid_amount: Decimal,
@@ -309,6 +311,7 @@ pub async fn daily_counts(
         debts_deleted: field("debts_deleted"),
         payments_recorded: field("payments_recorded"),
         charges_added: field("charges_added"),
+        rates_changed: field("rates_changed"),
         users_erased: field("users_erased"),
         paid_amount: amount(PAID_CENTS),
         charged_amount: amount(CHARGED_CENTS),

@@ -1,7 +1,11 @@
 //! `POST /debts/{debt_id}/payments` and `POST /debts/{debt_id}/charges`: money moving on a debt, each an
-//! event of its own (`PaymentRecorded`, `ChargeAdded`), so the log says why a balance changed.
+//! event of its own (`PaymentRecorded`, `ChargeAdded`), so the log says why a balance changed; and
+//! `POST /debts/{debt_id}/rates`, a step of the lender's rate schedule (`RateChanged`), which takes the same
+//! path (`If-Match`, `Idempotency-Key`, 201 with the debt).
 
-use domain::{Charge, ChargeKind, Day, DebtCommand, Money, Note, Payment};
+use domain::{
+    Charge, ChargeKind, Day, DebtCommand, InterestRate, Money, NewRate, Note, Payment, RateKind,
+};
 use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::idempotency_key;
 use http_api::{serve, Problem, Reply, RequestMeta};
@@ -44,6 +48,24 @@ fn parse_charge(mut fields: Fields) -> Result<Charge, Problem> {
         charged_on: charged_on.take(&accepted),
         kind: kind.take(&accepted),
         note,
+    })
+}
+
+/// The body of `POST /debts/{id}/rates`: `rate`, `effective_on`, `kind`, and an optional `ends_on`.
+fn parse_rate(mut fields: Fields) -> Result<NewRate, Problem> {
+    let rate = fields.required(
+        "rate",
+        parsed_decimal(Digits::RATE, |d| InterestRate::parse_field("rate", d)),
+    );
+    let effective_on = fields.required("effective_on", day("effective_on"));
+    let ends_on = fields.optional("ends_on", day("ends_on"));
+    let kind = fields.required("kind", parsed_text(RateKind::parse));
+    let accepted = fields.finish()?;
+    Ok(NewRate {
+        rate: rate.take(&accepted),
+        effective_on: effective_on.take(&accepted),
+        ends_on,
+        kind: kind.take(&accepted),
     })
 }
 
@@ -162,4 +184,21 @@ pub async fn record_payment(request: Request, deps: &DebtDeps) -> Result<Respons
 /// open again.
 pub async fn add_charge(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
     movement("add-charge", request, deps).await
+}
+
+/// `POST /debts/{debt_id}/rates`: adds a step to the debt's rate schedule: `rate` from `effective_on` (today,
+/// past or future), through `ends_on` when given, of `kind` standard, promotional or penalty. 201 with the
+/// debt; `GET /debts/{id}` shows the rate in force today.
+pub async fn change_rate(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("change-rate", request, |request, meta| async move {
+        let change = Change::of("change-rate", &request)?;
+        let step = parse_rate(json_object(&request)?)?;
+        let parsed = json!(step.changed());
+        let command = DebtCommand::ChangeRate {
+            actor: change.actor.clone(),
+            step,
+        };
+        move_money(deps, &request, &meta, change, command, parsed).await
+    })
+    .await
 }

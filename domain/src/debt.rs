@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use events::{
     ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    PaymentFrequency, PaymentRecorded, Personal,
+    PaymentFrequency, PaymentRecorded, Personal, RateChanged, RateKind,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -58,6 +58,64 @@ pub struct Charge {
     pub note: Option<Note>,
 }
 
+/// A step of a debt's rate schedule as the caller gives it: `rate` from `effective_on`, through `ends_on`
+/// when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRate {
+    pub rate: InterestRate,
+    pub effective_on: Day,
+    pub ends_on: Option<Day>,
+    pub kind: RateKind,
+}
+
+impl NewRate {
+    /// The event data this step is recorded as, once the decider accepts it.
+    pub fn changed(&self) -> RateChanged {
+        RateChanged {
+            rate: self.rate.percent(),
+            effective_on: self.effective_on.date(),
+            ends_on: self.ends_on.map(Day::date),
+            kind: self.kind,
+        }
+    }
+}
+
+/// One step of a debt's rate schedule, as its `RateChanged` recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateStep {
+    pub rate: Decimal,
+    #[serde(
+        serialize_with = "crate::wire::write_day",
+        deserialize_with = "crate::wire::read_day"
+    )]
+    pub effective_on: NaiveDate,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::wire::write_optional_day",
+        deserialize_with = "crate::wire::read_optional_day"
+    )]
+    pub ends_on: Option<NaiveDate>,
+    pub kind: RateKind,
+}
+
+impl From<&RateChanged> for RateStep {
+    fn from(changed: &RateChanged) -> Self {
+        RateStep {
+            rate: changed.rate,
+            effective_on: changed.effective_on,
+            ends_on: changed.ends_on,
+            kind: changed.kind,
+        }
+    }
+}
+
+impl RateStep {
+    fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.effective_on <= day && self.ends_on.is_none_or(|end| day <= end)
+    }
+}
+
 impl Payment {
     /// The event data this payment is recorded as, once the decider accepts it.
     pub fn recorded(&self) -> PaymentRecorded {
@@ -106,6 +164,11 @@ pub enum DebtCommand {
         charge: Charge,
         today: NaiveDate,
     },
+    /// A step of the lender's rate schedule; it may lie in the future.
+    ChangeRate {
+        actor: Username,
+        step: NewRate,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -135,6 +198,10 @@ pub enum DebtError {
         field: &'static str,
         start_date: NaiveDate,
     },
+    #[error("a rate step ends ({ends_on}) before it takes effect")]
+    RateEndsBeforeItStarts { ends_on: NaiveDate },
+    #[error("the rate schedule holds {max} steps, the most a debt keeps", max = crate::limits::MAX_RATE_STEPS)]
+    TooManyRateSteps,
 }
 
 /// Whether anything is still owed on a debt.
@@ -217,6 +284,10 @@ pub struct DebtRecord {
         deserialize_with = "crate::wire::read_optional_day"
     )]
     pub paid_off_on: Option<NaiveDate>,
+    /// The lender's rate steps, by `effective_on` (steps of one day in the order recorded); absent when
+    /// there are none, so debts without a schedule read as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_schedule: Vec<RateStep>,
 }
 
 impl DebtRecord {
@@ -236,7 +307,60 @@ impl DebtRecord {
             total_charged: zero_cents(),
             last_payment_on: None,
             paid_off_on: None,
+            rate_schedule: Vec::new(),
         }
+    }
+
+    /// The rate in force on `day`: the step that took effect last (on or before `day`, the later recorded
+    /// of one day) and has not ended by then; with none, the debt's `interest_rate`. So when a promotion
+    /// ends, the rate in force before it applies again.
+    pub fn rate_on(&self, day: NaiveDate) -> Decimal {
+        self.step_on(day)
+            .map_or(self.interest_rate, |step| step.rate)
+    }
+
+    /// The last day of the promotional rate in force on `day`, when one is and it ends.
+    pub fn promo_ends_on(&self, day: NaiveDate) -> Option<NaiveDate> {
+        self.step_on(day)
+            .filter(|step| step.kind == RateKind::Promotional)
+            .and_then(|step| step.ends_on)
+    }
+
+    fn step_on(&self, day: NaiveDate) -> Option<&RateStep> {
+        self.rate_schedule
+            .iter()
+            .rev()
+            .find(|step| step.in_force_on(day))
+    }
+
+    /// This record with one more rate step, in its place by `effective_on`.
+    fn rate_changed(mut self, changed: &RateChanged) -> Self {
+        let at = self
+            .rate_schedule
+            .partition_point(|step| step.effective_on <= changed.effective_on);
+        self.rate_schedule.insert(at, RateStep::from(changed));
+        self
+    }
+
+    /// The event of a new rate step on this debt, or why it is refused.
+    fn rate_step(&self, step: &NewRate) -> Result<EventPayload, DebtError> {
+        if step.effective_on.date() < self.start_date {
+            return Err(DebtError::DayBeforeStart {
+                field: "effective_on",
+                start_date: self.start_date,
+            });
+        }
+        if let Some(ends_on) = step.ends_on {
+            if ends_on.date() < step.effective_on.date() {
+                return Err(DebtError::RateEndsBeforeItStarts {
+                    ends_on: ends_on.date(),
+                });
+            }
+        }
+        if self.rate_schedule.len() >= crate::limits::MAX_RATE_STEPS {
+            return Err(DebtError::TooManyRateSteps);
+        }
+        Ok(EventPayload::RateChanged(step.changed()))
     }
 
     /// This record after a payment: the balance goes down, and at zero the debt is paid off.
@@ -474,6 +598,10 @@ impl Decider for Debt {
                 let debt = Self::owned_by(state, actor)?;
                 Ok(vec![debt.charge(charge, *today)?])
             }
+            DebtCommand::ChangeRate { actor, step } => {
+                let debt = Self::owned_by(state, actor)?;
+                Ok(vec![debt.rate_step(step)?])
+            }
         }
     }
 
@@ -490,6 +618,9 @@ impl Decider for Debt {
             }
             (DebtState::Open(debt), EventPayload::ChargeAdded(charge)) => {
                 DebtState::Open(debt.charged(charge))
+            }
+            (DebtState::Open(debt), EventPayload::RateChanged(changed)) => {
+                DebtState::Open(debt.rate_changed(changed))
             }
             (DebtState::Open(debt), EventPayload::DebtDeleted(_)) => DebtState::Deleted(debt),
             (state, _) => state,

@@ -12,12 +12,12 @@ pub mod wire;
 
 pub use debt::{
     Charge, Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, DebtStatus, NewDebt,
-    Payment,
+    NewRate, Payment, RateStep,
 };
 pub use decider::Decider;
 pub use user::{User, UserCommand, UserError, UserProfile, UserState};
 pub use values::{
     ChargeKind, Creditor, Day, DebtName, Email, FullName, InterestRate, Money, Note,
-    PaymentFrequency, StartDate, Username, ValidationError,
+    PaymentFrequency, RateKind, StartDate, Username, ValidationError,
 };
 pub use view::{DebtView, UserView};

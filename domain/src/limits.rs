@@ -14,3 +14,7 @@ pub const MAX_LIVE_DEBTS_PER_USER: i64 = 1_000;
 /// debt), which every read `as_of` an instant and every erasure pages through. Counted in the same
 /// transaction as each `DebtCreated` (store::Tally); a deletion does not give a place back.
 pub const MAX_DEBTS_CREATED_PER_USER: i64 = 10_000;
+
+/// The most steps one debt's rate schedule holds: it bounds the debt's answers and every plan's walk over
+/// the schedule. A step past it is refused (409).
+pub const MAX_RATE_STEPS: usize = 100;

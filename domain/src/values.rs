@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-pub use events::{ChargeKind, PaymentFrequency};
+pub use events::{ChargeKind, PaymentFrequency, RateKind};
 
 /// Why a field's value was refused; `field` is the request field's name, for per-field error reports.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -236,16 +236,20 @@ pub struct InterestRate(Decimal);
 
 impl InterestRate {
     pub fn parse(rate: Decimal) -> Result<Self, ValidationError> {
-        const FIELD: &str = "interest_rate";
+        Self::parse_field("interest_rate", rate)
+    }
+
+    /// A rate given in the request field `field` (a rate step's `rate`).
+    pub fn parse_field(field: &'static str, rate: Decimal) -> Result<Self, ValidationError> {
         if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
             return Err(ValidationError::new(
-                FIELD,
+                field,
                 "must be a percentage from 0 to 100",
             ));
         }
         if rate.normalize().scale() > 4 {
             return Err(ValidationError::new(
-                FIELD,
+                field,
                 "must have at most 4 decimal places",
             ));
         }

@@ -64,6 +64,8 @@ struct FlatDebtView {
     updated_at: DateTime<Utc>,
     #[serde(default)]
     deleted: bool,
+    #[serde(default)]
+    rate_schedule: Vec<crate::debt::RateStep>,
 }
 
 impl From<FlatDebtView> for DebtView {
@@ -85,6 +87,7 @@ impl From<FlatDebtView> for DebtView {
                 total_charged: flat.total_charged,
                 last_payment_on: flat.last_payment_on,
                 paid_off_on: flat.paid_off_on,
+                rate_schedule: flat.rate_schedule,
             },
             version: flat.version,
             created_at: flat.created_at,

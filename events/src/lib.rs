@@ -13,7 +13,8 @@ pub use envelope::{AggregateType, EventEnvelope};
 pub use names::UnknownName;
 pub use payload::{
     ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    LegacyEventRedacted, PaymentFrequency, PaymentRecorded, RedactedEvent, UserCreated, UserErased,
+    LegacyEventRedacted, PaymentFrequency, PaymentRecorded, RateChanged, RateKind, RedactedEvent,
+    UserCreated, UserErased,
 };
 pub use personal::{Personal, SealedText, ERASED};
 pub use upcast::{DecodeError, Upcaster};

@@ -179,6 +179,28 @@ pub struct ChargeAdded {
     pub note: Option<Personal>,
 }
 
+snake_case_names! {
+    /// What a step of a debt's rate schedule is: the lender's ordinary rate, an offer that ends, or a rate
+    /// raised for a missed payment.
+    pub enum RateKind in "kind" { Standard, Promotional, Penalty }
+}
+
+/// The lender's rate changes: from `effective_on` the debt accrues at `rate` (percent a year), through
+/// `ends_on` when given; the day after it, the rate in force before this step applies again. Steps may lie in
+/// the future (a promotion's announced end, a rate rise). No personal field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RateChanged {
+    /// Percent a year, 0-100, a decimal string with at most 4 places.
+    #[schemars(schema_with = "decimal_string")]
+    pub rate: Decimal,
+    /// The first day at this rate (never before the debt's `start_date`).
+    pub effective_on: NaiveDate,
+    /// The last day at this rate, when it ends (never before `effective_on`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_on: Option<NaiveDate>,
+    pub kind: RateKind,
+}
+
 /// A user was erased at their own request: their data key, credentials and email reservation are gone, so
 /// every personal field sealed under the key reads as `"[erased]"` from now on. It is the user's last event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -222,6 +244,7 @@ pub enum EventPayload {
     DebtDeleted(DebtDeleted),
     PaymentRecorded(PaymentRecorded),
     ChargeAdded(ChargeAdded),
+    RateChanged(RateChanged),
     UserErased(UserErased),
     LegacyEventRedacted(LegacyEventRedacted),
 }
@@ -232,7 +255,8 @@ impl EventPayload {
 
     /// The types without a personal field: the erasure's own records. Every other type's schema version 2
     /// sealed its personal fields.
-    const WITHOUT_PERSONAL_FIELDS: [&'static str; 2] = ["UserErased", "LegacyEventRedacted"];
+    const WITHOUT_PERSONAL_FIELDS: [&'static str; 3] =
+        ["UserErased", "LegacyEventRedacted", "RateChanged"];
 
     /// The types that carry personal fields, whose schema version 2 sealed them.
     pub fn sealing_types() -> impl Iterator<Item = &'static str> {
@@ -301,7 +325,9 @@ impl EventPayload {
             EventPayload::ChargeAdded(charge) => {
                 fields.extend(charge.note.as_mut().map(|n| ("note", n)));
             }
-            EventPayload::UserErased(_) | EventPayload::LegacyEventRedacted(_) => {}
+            EventPayload::UserErased(_)
+            | EventPayload::LegacyEventRedacted(_)
+            | EventPayload::RateChanged(_) => {}
         }
         fields
     }

@@ -6,7 +6,7 @@ use schemars::{schema_for, Schema};
 use crate::envelope::EventEnvelope;
 use crate::payload::{
     ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentRecorded,
-    UserCreated, UserErased,
+    RateChanged, UserCreated, UserErased,
 };
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
@@ -22,6 +22,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             schema_for!(PaymentRecorded),
         ),
         ("ChargeAdded.data.schema.json", schema_for!(ChargeAdded)),
+        ("RateChanged.data.schema.json", schema_for!(RateChanged)),
         ("UserErased.data.schema.json", schema_for!(UserErased)),
         (
             "LegacyEventRedacted.data.schema.json",

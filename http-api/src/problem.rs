@@ -156,6 +156,14 @@ impl From<DebtError> for Problem {
                     format!("must not be before the debt's start_date ({start_date})"),
                 )])
             }
+            DebtError::RateEndsBeforeItStarts { .. } => Problem::validation(vec![FieldError::new(
+                "ends_on",
+                "must not be before effective_on",
+            )]),
+            DebtError::TooManyRateSteps => Problem::conflict(format!(
+                "the debt's rate schedule holds {} steps, the most a debt keeps",
+                domain::limits::MAX_RATE_STEPS
+            )),
         }
     }
 }

@@ -401,7 +401,8 @@ class DebtsStack:
                 widget("Commands accepted and refused",
                        [[NAMESPACE, "Accepted", "Function", n] for n in ROUTE_FUNCTIONS]
                        + [[NAMESPACE, "ConcurrencyConflicts", "Function", n]
-                          for n in ("update-debt", "delete-debt", "record-payment", "add-charge")],
+                          for n in ("update-debt", "delete-debt", "record-payment", "add-charge",
+                                    "change-rate")],
                        0, 12),
                 widget("Stream readers: iterator age (max)",
                        [["AWS/Lambda", "IteratorAge", "FunctionName", functions[n]]

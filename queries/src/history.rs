@@ -53,6 +53,9 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
         (EventPayload::DebtDeleted(deleted), _) => {
             entry["reason"] = json!(deleted.reason);
         }
+        (EventPayload::RateChanged(changed), _) => {
+            entry["data"] = json!(changed);
+        }
         (EventPayload::PaymentRecorded(payment), Some(before)) => {
             money_moved(&mut entry, json!(payment), before, event);
         }

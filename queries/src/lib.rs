@@ -194,7 +194,8 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
                 .ok_or_else(|| Problem::not_found("no such debt at that time"))?;
             let debt = DebtView::from_history(&history)
                 .ok_or_else(|| Problem::internal("a debt history without its creation"))?;
-            return Ok(Reply::ok(debt).with_member("as_of", as_of::stated(at)));
+            return Ok(Reply::ok(with_rate_in_force(&debt, at.date_naive()))
+                .with_member("as_of", as_of::stated(at)));
         }
         let (debt, version) = live_view::<DebtView>(
             deps.read_model.as_ref(),
@@ -208,7 +209,19 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
         if current {
             return Ok(Reply::not_modified(version));
         }
-        Ok(Reply::ok(debt).with_version(version))
+        Ok(Reply::ok(with_rate_in_force(&debt, Utc::now().date_naive())).with_version(version))
     })
     .await
+}
+
+/// A debt as `GET /debts/{id}` answers it: with `current_rate`, the rate in force on `day` (UTC) by its
+/// rate schedule, and `promo_ends_on` while a promotion with an end runs. Computed when read, since
+/// "today" moves while the stored debt does not.
+fn with_rate_in_force(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
+    let mut answer = serde_json::to_value(debt).unwrap_or_default();
+    answer["current_rate"] = json!(debt.fields.rate_on(day).normalize());
+    if let Some(last_day) = debt.fields.promo_ends_on(day) {
+        answer["promo_ends_on"] = json!(last_day);
+    }
+    answer
 }

@@ -80,7 +80,7 @@ pub struct CallCost {
 
 /// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
 /// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
-pub const MEASURED_CALLS: [&str; 18] = [
+pub const MEASURED_CALLS: [&str; 19] = [
     "POST /users",
     "POST /login",
     "POST /debts",
@@ -89,6 +89,7 @@ pub const MEASURED_CALLS: [&str; 18] = [
     "PUT /debts/{debt_id}",
     "POST /debts/{debt_id}/payments",
     "POST /debts/{debt_id}/charges",
+    "POST /debts/{debt_id}/rates",
     "GET /debts/{debt_id}/history",
     "GET /users/{username}",
     "GET /users/{username}/summary",
@@ -179,6 +180,9 @@ async fn call_api(
             .json(json!({"amount": "100.00", "paid_on": chrono::Utc::now().date_naive()})),
         "POST /debts/{debt_id}/charges" => debt_request(route, debt_id, user).json(
             json!({"amount": "12.50", "charged_on": chrono::Utc::now().date_naive(), "kind": "fee"}),
+        ),
+        "POST /debts/{debt_id}/rates" => debt_request(route, debt_id, user).json(
+            json!({"rate": "0", "effective_on": chrono::Utc::now().date_naive(), "kind": "promotional"}),
         ),
         "DELETE /users/{username}" => as_user(format!("/users/{user}"))
             .json(json!({"password": "correct horse battery"})),

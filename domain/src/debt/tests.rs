@@ -470,3 +470,128 @@ fn a_minimum_payment_given_on_create_is_recorded() {
         .then_expect([EventPayload::DebtCreated(expected)]);
     assert_eq!(open(state).minimum_payment.unwrap().to_string(), "250.00");
 }
+
+fn rate_step(rate: &str, effective_on: &str, ends_on: Option<&str>, kind: RateKind) -> DebtCommand {
+    DebtCommand::ChangeRate {
+        actor: alice(),
+        step: NewRate {
+            rate: InterestRate::parse_field("rate", Decimal::from_str(rate).unwrap()).unwrap(),
+            effective_on: Day::parse("effective_on", effective_on).unwrap(),
+            ends_on: ends_on.map(|d| Day::parse("ends_on", d).unwrap()),
+            kind,
+        },
+    }
+}
+
+fn rate_changed(
+    rate: &str,
+    effective_on: &str,
+    ends_on: Option<&str>,
+    kind: RateKind,
+) -> EventPayload {
+    EventPayload::RateChanged(RateChanged {
+        rate: Decimal::from_str(rate).unwrap(),
+        effective_on: day(effective_on),
+        ends_on: ends_on.map(day),
+        kind,
+    })
+}
+
+#[test]
+fn a_promotion_is_in_force_through_its_last_day_then_the_rate_before_it_returns() {
+    let debt = open(
+        given::<Debt>([
+            created(),
+            rate_changed("19.99", "2025-07-01", None, RateKind::Standard),
+        ])
+        .when(rate_step(
+            "0",
+            "2026-01-01",
+            Some("2026-04-30"),
+            RateKind::Promotional,
+        ))
+        .then_expect([rate_changed(
+            "0",
+            "2026-01-01",
+            Some("2026-04-30"),
+            RateKind::Promotional,
+        )]),
+    );
+    let rate = |d: &str| debt.rate_on(day(d)).to_string();
+    assert_eq!(
+        rate("2025-06-15"),
+        "4.5",
+        "before any step: the debt's own rate"
+    );
+    assert_eq!(rate("2025-12-31"), "19.99");
+    assert_eq!(rate("2026-01-01"), "0");
+    assert_eq!(rate("2026-04-30"), "0", "through its last day");
+    assert_eq!(
+        rate("2026-05-01"),
+        "19.99",
+        "then the rate in force before it"
+    );
+    assert_eq!(
+        debt.promo_ends_on(day("2026-02-01")),
+        Some(day("2026-04-30"))
+    );
+    assert_eq!(debt.promo_ends_on(day("2026-05-01")), None);
+    assert_eq!(debt.rate_schedule.len(), 2);
+}
+
+#[test]
+fn steps_are_kept_by_effective_day_and_the_later_recorded_wins_a_day() {
+    let debt = open(
+        given::<Debt>([
+            created(),
+            rate_changed("21", "2026-06-01", None, RateKind::Penalty),
+            rate_changed("18", "2026-01-01", None, RateKind::Standard),
+        ])
+        .when(rate_step("17", "2026-01-01", None, RateKind::Standard))
+        .then_expect([rate_changed("17", "2026-01-01", None, RateKind::Standard)]),
+    );
+    let days: Vec<String> = debt
+        .rate_schedule
+        .iter()
+        .map(|s| format!("{} {}", s.effective_on, s.rate))
+        .collect();
+    assert_eq!(days, ["2026-01-01 18", "2026-01-01 17", "2026-06-01 21"]);
+    assert_eq!(debt.rate_on(day("2026-03-01")).to_string(), "17");
+    assert_eq!(
+        debt.rate_on(day("2026-06-01")).to_string(),
+        "21",
+        "a future step"
+    );
+}
+
+#[test]
+fn a_rate_step_starts_with_the_debt_ends_after_it_starts_and_the_schedule_is_bounded() {
+    given::<Debt>([created()])
+        .when(rate_step("5", "2025-05-31", None, RateKind::Standard))
+        .then_error(DebtError::DayBeforeStart {
+            field: "effective_on",
+            start_date: day("2025-06-01"),
+        });
+    given::<Debt>([created()])
+        .when(rate_step(
+            "0",
+            "2026-02-01",
+            Some("2026-01-31"),
+            RateKind::Promotional,
+        ))
+        .then_error(DebtError::RateEndsBeforeItStarts {
+            ends_on: day("2026-01-31"),
+        });
+    let full: Vec<EventPayload> = std::iter::once(created())
+        .chain(
+            (0..crate::limits::MAX_RATE_STEPS)
+                .map(|_| rate_changed("5", "2026-01-01", None, RateKind::Standard)),
+        )
+        .collect();
+    given::<Debt>(full)
+        .when(rate_step("6", "2026-02-01", None, RateKind::Standard))
+        .then_error(DebtError::TooManyRateSteps);
+    given::<Debt>([created(), deleted()])
+        .when(rate_step("6", "2026-02-01", None, RateKind::Standard))
+        .then_error(DebtError::Deleted);
+}

@@ -255,8 +255,10 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
                 day.charged += charge.amount;
                 5
             }
-            EventPayload::UserErased(_) | EventPayload::LegacyEventRedacted(_) => {
-                unreachable!("the script erases no one")
+            EventPayload::UserErased(_)
+            | EventPayload::LegacyEventRedacted(_)
+            | EventPayload::RateChanged(_) => {
+                unreachable!("the script erases no one and changes no rate")
             }
         };
         day.counts[slot] += 1;
@@ -332,7 +334,8 @@ fn expected_figures(script: &Script) -> Value {
                 day.to_string(),
                 json!({"day": day, "users_created": users, "debts_created": created,
                        "debts_updated": updated, "debts_deleted": deleted,
-                       "payments_recorded": payments, "charges_added": charges, "users_erased": 0,
+                       "payments_recorded": payments, "charges_added": charges,
+                       "rates_changed": 0, "users_erased": 0,
                        "paid_amount": round(figures.paid, 2),
                        "charged_amount": round(figures.charged, 2)}),
             )

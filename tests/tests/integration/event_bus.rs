@@ -201,8 +201,15 @@ async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
                 kind: events::ChargeKind::Interest,
                 note: None,
             });
+            let rate = events::EventPayload::RateChanged(events::RateChanged {
+                rate: rust_decimal::Decimal::new(1999, 2),
+                effective_on: chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
+                ends_on: None,
+                kind: events::RateKind::Standard,
+            });
             history.push(integration_tests::envelope(&debt, 3, paid));
             history.push(integration_tests::envelope(&debt, 4, charged));
+            history.push(integration_tests::envelope(&debt, 5, rate));
         }
         for events in [registered, history] {
             store

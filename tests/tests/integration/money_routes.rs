@@ -11,6 +11,9 @@ use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store,
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+use integration_tests::lambdas::replay;
+use projections::replay::{ReplayOptions, Scope};
+
 const PAY: &str = "POST /debts/{debt_id}/payments";
 const CHARGE: &str = "POST /debts/{debt_id}/charges";
 
@@ -638,8 +641,120 @@ async fn sqlite_a_concurrent_retry_gets_the_first_answer_whatever_it_loaded() {
     assert_eq!(first_api.event_count(&debt_id).await, 2, "one payment");
 }
 
+const RATES: &str = "POST /debts/{debt_id}/rates";
+
+/// Issue 31's rate schedule: a standard step in the past and a promotion running today; the debt shows both in
+/// order, the rate in force today and the promotion's last day. Bad steps are 422 naming the field, a full
+/// schedule is 409, someone else's debt 404, a stale `If-Match` 412, and no refusal writes anything.
+async fn a_debts_rate_schedule_gives_the_rate_in_force_today(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let day = |days: i64| (Utc::now().date_naive() + Duration::days(days)).to_string();
+    let step = |body: Value| debt_request(RATES, &debt_id, &alice).json(body);
+    let standard = api
+        .call(step(
+            json!({"rate": "19.99", "effective_on": "2025-07-01", "kind": "standard"}),
+        ))
+        .await;
+    assert_eq!(standard.status, 201, "{}", standard.body);
+    assert_eq!(standard.header("etag"), Some("\"2\""));
+    let (promo_from, promo_to) = (day(-30), day(60));
+    let promotion = api
+        .call(step(json!({
+            "rate": 0, "effective_on": promo_from, "ends_on": promo_to, "kind": "promotional"
+        })))
+        .await;
+    assert_eq!(promotion.status, 201, "{}", promotion.body);
+    assert_eq!(
+        promotion.body["data"]["rate_schedule"],
+        json!([
+            {"rate": "19.99", "effective_on": "2025-07-01", "kind": "standard"},
+            {"rate": "0", "effective_on": promo_from, "ends_on": promo_to, "kind": "promotional"},
+        ])
+    );
+    replay(
+        &api.store.stores,
+        &ReplayOptions::new(Scope::User(alice.clone())),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let read = get_debt(&api, &alice, &debt_id, None).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["data"]["current_rate"], "0");
+    assert_eq!(read.body["data"]["promo_ends_on"], json!(promo_to));
+    assert_eq!(
+        read.body["data"]["interest_rate"], "4.5",
+        "the debt's own rate stays"
+    );
+    assert_eq!(
+        read.body["data"]["rate_schedule"].as_array().unwrap().len(),
+        2
+    );
+
+    // With an Idempotency-Key, a retry gets the first answer and appends nothing.
+    let key = uuid::Uuid::new_v4().to_string();
+    let penalty = || {
+        step(json!({"rate": "29.99", "effective_on": day(90), "kind": "penalty"}))
+            .header("idempotency-key", key.clone())
+    };
+    let first = api.call(penalty()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = api.call(penalty()).await;
+    assert_eq!((again.status, &again.body), (201, &first.body));
+    assert_eq!(first.body["data"]["version"], 4);
+
+    let mallory = username();
+    api.register(&mallory).await;
+    let before = api.store.snapshot().await;
+    for (body, field) in [
+        (
+            json!({"rate": "101", "effective_on": day(0), "kind": "standard"}),
+            "rate",
+        ),
+        (
+            json!({"rate": "5", "effective_on": "2025-05-31", "kind": "standard"}),
+            "effective_on",
+        ),
+        (
+            json!({"rate": "5", "effective_on": day(0), "ends_on": day(-1), "kind": "promotional"}),
+            "ends_on",
+        ),
+        (
+            json!({"rate": "5", "effective_on": day(0), "kind": "teaser"}),
+            "kind",
+        ),
+    ] {
+        let refused = api.call(step(body)).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.field_error(field).len() > 3, "{}", refused.body);
+    }
+    let theirs = api
+        .call(
+            debt_request(RATES, &debt_id, &mallory)
+                .json(json!({"rate": "5", "effective_on": day(0), "kind": "standard"})),
+        )
+        .await;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    let stale = api
+        .call(
+            step(json!({"rate": "5", "effective_on": day(0), "kind": "standard"}))
+                .header("If-Match", "\"1\""),
+        )
+        .await;
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    api.store
+        .assert_unchanged(&before, "a refused rate step writes nothing")
+        .await;
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     any_debt_command_makes_a_legacy_users_first_key,
+    a_debts_rate_schedule_gives_the_rate_in_force_today,
     payments_lower_the_balance_until_the_debt_is_paid_off,
     payments_and_charges_keep_if_match_and_idempotency_keys,
     minimum_payments_are_set_on_create_and_update,
