@@ -4,7 +4,8 @@
 //!
 //! 1. A debt's monthly minimum is its `minimum_payment` per `payment_frequency` converted to a month (weekly
 //!    x 52 / 12, biweekly x 26 / 12, monthly x 1, quarterly / 3, annually / 12), rounded to the cent half away
-//!    from zero. Its monthly rate is `interest_rate / 100 / 12`.
+//!    from zero. Its monthly rate is the yearly rate in force on the month's last day (its rate schedule,
+//!    else `interest_rate`) / 100 / 12.
 //! 2. Each month, in order: (a) every open debt accrues interest, its balance x its monthly rate rounded to the
 //!    cent half away from zero; (b) every open debt is paid its monthly minimum, or its balance if less; (c) the
 //!    rest of the budget goes to the open debts in strategy order, each paid the lesser of what is left and its
@@ -17,6 +18,7 @@
 //! [`PlanError::OutOfRange`], never a panic or a wrapped number. Rule 3's early stop is also what keeps the
 //! amounts small: a balance only grows while its interest is below the budget.
 
+use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::cmp::Reverse;
 
@@ -100,9 +102,66 @@ pub struct PlanDebt {
     pub debt_id: String,
     pub debt_name: String,
     pub balance: Decimal,
-    /// Yearly, in percent.
+    /// Yearly, in percent: the rate of the plan's first month.
     pub interest_rate: Decimal,
     pub monthly_minimum: Decimal,
+    /// Where the rate changes later in the plan (the debt's rate schedule, by month): empty when it does not.
+    pub rate_steps: Vec<RateFrom>,
+}
+
+/// From the plan's month `from_month` (1-based) on, a debt's yearly rate is `interest_rate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateFrom {
+    pub from_month: u32,
+    pub interest_rate: Decimal,
+}
+
+/// A debt's rates over a plan that starts with the month of `start` (its first day): the first month's,
+/// and where they change later (rule 1: a month's rate is the rate in force on its last day, so a promotion
+/// ending mid-month is over for that month). Only the months holding a step's first day or the day after its
+/// end can change the rate, so this looks at those alone: at most two per step, whatever the plan's length.
+pub fn rates_by_month(record: &crate::DebtRecord, start: NaiveDate) -> (Decimal, Vec<RateFrom>) {
+    let last_day = |month: u32| {
+        start
+            .checked_add_months(Months::new(month))
+            .and_then(|next| next.pred_opt())
+    };
+    let month_of = |day: NaiveDate| -> Option<u32> {
+        let months =
+            (day.year() - start.year()) * 12 + day.month0() as i32 - start.month0() as i32 + 1;
+        u32::try_from(months)
+            .ok()
+            .filter(|m| (2..=MAX_MONTHS).contains(m))
+    };
+    let first = last_day(1).map_or(record.interest_rate, |day| record.rate_on(day));
+    let mut candidates: Vec<u32> = record
+        .rate_schedule
+        .iter()
+        .flat_map(|step| {
+            [
+                Some(step.effective_on),
+                step.ends_on.and_then(|end| end.succ_opt()),
+            ]
+        })
+        .flatten()
+        .filter_map(month_of)
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut steps = Vec::new();
+    let mut current = first;
+    for month in candidates {
+        let Some(day) = last_day(month) else { break };
+        let rate = record.rate_on(day);
+        if rate != current {
+            steps.push(RateFrom {
+                from_month: month,
+                interest_rate: rate,
+            });
+            current = rate;
+        }
+    }
+    (first, steps)
 }
 
 /// In which order extra money goes to the debts.
@@ -280,6 +339,34 @@ pub fn simulate(
     budget: Option<Decimal>,
     rows: Option<RowWindow>,
 ) -> Result<Plan, PlanError> {
+    run_plan(debts, order.to_vec(), false, budget, rows)
+}
+
+/// The plan of `strategy` (its order by rule 4); avalanche sorts again by the rates in force whenever a
+/// debt's rate changes (its rate schedule), snowball and a custom order keep theirs.
+pub fn simulate_strategy(
+    debts: &[PlanDebt],
+    strategy: &Strategy,
+    budget: Option<Decimal>,
+    rows: Option<RowWindow>,
+) -> Result<Plan, PlanError> {
+    let order = order(debts, strategy)?;
+    run_plan(
+        debts,
+        order,
+        matches!(strategy, Strategy::Avalanche),
+        budget,
+        rows,
+    )
+}
+
+fn run_plan(
+    debts: &[PlanDebt],
+    order: Vec<usize>,
+    resort: bool,
+    budget: Option<Decimal>,
+    rows: Option<RowWindow>,
+) -> Result<Plan, PlanError> {
     // Whole cents throughout (integers: exact, and fast), decimals with two places again at the end.
     let minimums = debts
         .iter()
@@ -290,7 +377,7 @@ pub fn simulate(
             minimums: from_cents(minimums)?,
         });
     }
-    let mut run = Run::new(debts, order, rows);
+    let mut run = Run::new(debts, order, resort, rows);
     let mut month = 0;
     while month < MAX_MONTHS && run.owes() && run.never_falls.is_none() {
         month += 1;
@@ -302,11 +389,17 @@ pub fn simulate(
 /// A plan being simulated, in whole cents: balances, and what each debt was charged and paid so far.
 struct Run<'a> {
     debts: &'a [PlanDebt],
-    order: &'a [usize],
+    /// The strategy's order at the start (what the answer reports) and now (avalanche may sort again).
+    first_order: Vec<usize>,
+    order: Vec<usize>,
+    /// Whether to sort by rate again when a rate changes (avalanche).
+    resort: bool,
     rates: Vec<i128>,
+    /// Per debt, how many of its `rate_steps` have taken effect.
+    steps_taken: Vec<usize>,
     minimums: Vec<i128>,
     balances: Vec<i128>,
-    /// In strategy order: (paid off in month, interest, paid).
+    /// Per debt: (paid off in month, interest, paid).
     outcomes: Vec<(Option<u32>, i128, i128)>,
     never_falls: Option<NeverFalls>,
     window: Option<RowWindow>,
@@ -315,14 +408,22 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(debts: &'a [PlanDebt], order: &'a [usize], window: Option<RowWindow>) -> Self {
+    fn new(
+        debts: &'a [PlanDebt],
+        order: Vec<usize>,
+        resort: bool,
+        window: Option<RowWindow>,
+    ) -> Self {
         Run {
             debts,
+            first_order: order.clone(),
             order,
+            resort,
             rates: debts.iter().map(|d| rate_e4(d.interest_rate)).collect(),
+            steps_taken: vec![0; debts.len()],
             minimums: debts.iter().map(|d| to_cents(d.monthly_minimum)).collect(),
             balances: debts.iter().map(|d| to_cents(d.balance)).collect(),
-            outcomes: vec![(None, 0, 0); order.len()],
+            outcomes: vec![(None, 0, 0); debts.len()],
             never_falls: None,
             window,
             rows: Vec::new(),
@@ -337,6 +438,7 @@ impl<'a> Run<'a> {
     /// One month: interest, minimums, then the rest of the budget in order (rule 2, a to d); notes a debt
     /// whose interest the most it can be paid does not cover (rule 3).
     fn month(&mut self, month: u32, budget: Option<i128>) -> Result<(), PlanError> {
+        self.rates_of(month);
         let count = self.debts.len();
         let (mut paid, mut accrued) = (vec![0i128; count], vec![0i128; count]);
         let open: Vec<(usize, usize)> = self
@@ -370,8 +472,8 @@ impl<'a> Run<'a> {
                 left -= extra;
             }
         }
-        for &(rank, i) in &open {
-            let outcome = &mut self.outcomes[rank];
+        for &(_, i) in &open {
+            let outcome = &mut self.outcomes[i];
             outcome.1 = add(outcome.1, accrued[i])?;
             outcome.2 = add(outcome.2, paid[i])?;
             if self.balances[i] == 0 {
@@ -379,6 +481,27 @@ impl<'a> Run<'a> {
             }
         }
         self.keep_rows(month, &open, &accrued, &paid)
+    }
+
+    /// Takes the rate steps that start with `month`; avalanche then sorts by the rates in force (ties by
+    /// the smaller balance now, then by debt id, as at the start).
+    fn rates_of(&mut self, month: u32) {
+        let mut changed = false;
+        for (i, debt) in self.debts.iter().enumerate() {
+            while let Some(step) = debt.rate_steps.get(self.steps_taken[i]) {
+                if step.from_month > month {
+                    break;
+                }
+                self.rates[i] = rate_e4(step.interest_rate);
+                self.steps_taken[i] += 1;
+                changed = true;
+            }
+        }
+        if changed && self.resort {
+            let (rates, balances, debts) = (&self.rates, &self.balances, self.debts);
+            self.order
+                .sort_by_key(|&i| (Reverse(rates[i]), balances[i], &debts[i].debt_id));
+        }
     }
 
     /// The month's rows, when the window takes them: whole months, while they fit.
@@ -412,10 +535,9 @@ impl<'a> Run<'a> {
     }
 
     fn into_plan(self, months: u32) -> Result<Plan, PlanError> {
-        let mut debts = Vec::with_capacity(self.order.len());
-        for ((&i, &(paid_off_month, interest, paid)), rank) in
-            self.order.iter().zip(&self.outcomes).zip(1..)
-        {
+        let mut debts = Vec::with_capacity(self.first_order.len());
+        for (&i, rank) in self.first_order.iter().zip(1..) {
+            let (paid_off_month, interest, paid) = self.outcomes[i];
             debts.push(DebtOutcome {
                 debt_id: self.debts[i].debt_id.clone(),
                 debt_name: self.debts[i].debt_name.clone(),
@@ -482,12 +604,115 @@ mod tests {
             balance: dec(balance),
             interest_rate: dec(rate),
             monthly_minimum: dec(minimum),
+            rate_steps: Vec::new(),
         }
     }
 
     fn plan(debts: &[PlanDebt], strategy: Strategy, budget: &str) -> Plan {
         let order = order(debts, &strategy).unwrap();
         simulate(debts, &order, Some(dec(budget)), Some(RowWindow::ALL)).unwrap()
+    }
+
+    /// A record at 4.5 % with `steps` (rate, first day, last day, kind) of its rate schedule.
+    fn scheduled(steps: &[(&str, &str, Option<&str>, events::RateKind)]) -> crate::DebtRecord {
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        let mut record = crate::DebtView::from_history(&[events::EventEnvelope::new(
+            "d",
+            1,
+            events::EventPayload::DebtCreated(events::DebtCreated {
+                owner: "alice".into(),
+                debt_name: "Card".into(),
+                principal: dec("1000"),
+                interest_rate: dec("4.5"),
+                start_date: day("2025-01-01"),
+                payment_frequency: PaymentFrequency::Monthly,
+                current_balance: dec("1000"),
+                creditor: None,
+                minimum_payment: None,
+            }),
+            chrono::Utc::now(),
+            "alice",
+            uuid::Uuid::nil(),
+        )])
+        .unwrap()
+        .fields;
+        record.rate_schedule = steps
+            .iter()
+            .map(|&(rate, from, to, kind)| crate::RateStep {
+                rate: dec(rate),
+                effective_on: day(from),
+                ends_on: to.map(day),
+                kind,
+            })
+            .collect();
+        record
+    }
+
+    /// Issue 31: a month's rate is the rate in force on its last day, so a promotion through the end of
+    /// March is March's rate, one that ends on the 15th is not; the rate before the promotion comes back.
+    #[test]
+    fn a_plan_takes_each_months_rate_from_the_schedule() {
+        use events::RateKind::{Promotional, Standard};
+        let start = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let through_march = scheduled(&[
+            ("19.99", "2025-02-01", None, Standard),
+            ("0", "2026-11-20", Some("2027-03-31"), Promotional),
+        ]);
+        let (first, steps) = rates_by_month(&through_march, start);
+        assert_eq!(first, dec("0"));
+        assert_eq!(
+            steps,
+            [RateFrom {
+                from_month: 5,
+                interest_rate: dec("19.99")
+            }]
+        );
+        let mid_march = scheduled(&[("0", "2026-12-01", Some("2027-03-15"), Promotional)]);
+        let (first, steps) = rates_by_month(&mid_march, start);
+        assert_eq!(first, dec("0"));
+        assert_eq!(steps[0].from_month, 4, "March is at 4.5 again");
+        assert_eq!(steps[0].interest_rate, dec("4.5"));
+        let (first, steps) = rates_by_month(&scheduled(&[]), start);
+        assert_eq!((first, steps.len()), (dec("4.5"), 0));
+    }
+
+    /// Avalanche sorts again when a rate changes: the 0 % card waits behind the 10 % loan until its promotion
+    /// ends at 25 %, then takes the extra money; snowball keeps its order.
+    #[test]
+    fn avalanche_follows_the_rates_in_force_and_snowball_keeps_its_order() {
+        let mut card = debt("card", "3000", "0", "30");
+        card.rate_steps = vec![RateFrom {
+            from_month: 3,
+            interest_rate: dec("25"),
+        }];
+        let loan = debt("loan", "3000", "10", "30");
+        let debts = [card, loan];
+        let extra_to = |plan: &Plan, month: u32| -> Vec<String> {
+            plan.rows
+                .iter()
+                .filter(|r| r.month == month && r.payment > dec("30"))
+                .map(|r| r.debt_id.clone())
+                .collect()
+        };
+        let budget = Some(dec("560"));
+        let avalanche =
+            simulate_strategy(&debts, &Strategy::Avalanche, budget, Some(RowWindow::ALL)).unwrap();
+        assert_eq!(extra_to(&avalanche, 1), ["loan"]);
+        assert_eq!(extra_to(&avalanche, 2), ["loan"]);
+        assert_eq!(extra_to(&avalanche, 3), ["card"], "25 % from month 3");
+        let card_month_3 = avalanche
+            .rows
+            .iter()
+            .find(|r| r.month == 3 && r.debt_id == "card");
+        // Two months of 30.00 minimums on 3,000 at 0 %, then 2,940 x 25 / 1200.
+        assert_eq!(card_month_3.unwrap().interest, dec("61.25"));
+        let snowball =
+            simulate_strategy(&debts, &Strategy::Snowball, budget, Some(RowWindow::ALL)).unwrap();
+        assert_eq!(extra_to(&snowball, 3), extra_to(&snowball, 1));
+        assert_eq!(
+            avalanche.debts[0].debt_id, "loan",
+            "the order reported is the first month's"
+        );
     }
 
     #[test]
@@ -683,6 +908,7 @@ mod tests {
                 balance: Decimal::new(balance, 2),
                 interest_rate: Decimal::new(rate, 4),
                 monthly_minimum: Decimal::new(minimum, 2),
+                rate_steps: Vec::new(),
             },
         )
     }
@@ -727,6 +953,7 @@ mod tests {
                 balance: Decimal::new(balance, 2),
                 interest_rate: Decimal::new(rate, 4),
                 monthly_minimum: Decimal::new(minimum, 2),
+                rate_steps: Vec::new(),
             }).collect();
             let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
             let budget = with_budget.then(|| minimums + Decimal::new(extra, 2));
@@ -750,7 +977,7 @@ mod tests {
             let b = Decimal::new(balance, 2);
             let r = Decimal::new(rate, 4);
             let a = cents(b / Decimal::from(share) + interest(b, r));
-            let one = [PlanDebt { debt_id: "d".into(), debt_name: "D".into(), balance: b, interest_rate: r, monthly_minimum: a }];
+            let one = [PlanDebt { debt_id: "d".into(), debt_name: "D".into(), balance: b, interest_rate: r, monthly_minimum: a, rate_steps: Vec::new() }];
             let plan = simulate(&one, &[0], Some(a), None).unwrap();
             let (b, r, a) = (b.to_string().parse::<f64>().unwrap(), r.to_string().parse::<f64>().unwrap() / 1200.0, a.to_string().parse::<f64>().unwrap());
             let n = -(1.0 - r * b / a).ln() / (1.0 + r).ln();

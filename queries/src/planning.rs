@@ -89,7 +89,7 @@ fn wants_csv(request: &Request) -> bool {
 
 /// The debts a plan covers: open, with a balance above zero, each with its monthly minimum; a 422 names the
 /// ones without a `minimum_payment`.
-fn plan_debts(debts: Vec<DebtView>) -> Result<Vec<PlanDebt>, Problem> {
+fn plan_debts(debts: Vec<DebtView>, start: YearMonth) -> Result<Vec<PlanDebt>, Problem> {
     let covered: Vec<DebtView> = debts
         .into_iter()
         .filter(|d| d.fields.status == DebtStatus::Open && d.fields.current_balance > Decimal::ZERO)
@@ -111,15 +111,19 @@ fn plan_debts(debts: Vec<DebtView>) -> Result<Vec<PlanDebt>, Problem> {
     }
     Ok(covered
         .into_iter()
-        .map(|d| PlanDebt {
-            monthly_minimum: plan::monthly_minimum(
-                d.fields.minimum_payment.expect("checked above"),
-                d.fields.payment_frequency,
-            ),
-            debt_id: d.debt_id,
-            debt_name: d.fields.debt_name,
-            balance: d.fields.current_balance,
-            interest_rate: d.fields.interest_rate,
+        .map(|d| {
+            let (interest_rate, rate_steps) = plan::rates_by_month(&d.fields, start.0);
+            PlanDebt {
+                monthly_minimum: plan::monthly_minimum(
+                    d.fields.minimum_payment.expect("checked above"),
+                    d.fields.payment_frequency,
+                ),
+                debt_id: d.debt_id,
+                debt_name: d.fields.debt_name,
+                balance: d.fields.current_balance,
+                interest_rate,
+                rate_steps,
+            }
         })
         .collect())
 }
@@ -214,8 +218,7 @@ fn simulate(
     budget: Option<Decimal>,
     rows: Option<RowWindow>,
 ) -> Result<Plan, Problem> {
-    let order = plan::order(debts, strategy).map_err(plan_problem)?;
-    plan::simulate(debts, &order, budget, rows).map_err(plan_problem)
+    plan::simulate_strategy(debts, strategy, budget, rows).map_err(plan_problem)
 }
 
 /// The plan's figures against avalanche, snowball and paying only the minimums.
@@ -377,7 +380,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
         let window = (include_schedule || csv).then(|| schedule_window(&request)).transpose()?;
         // `?as_of=T`: the plan the debts as recorded at T would have made (how a payment changed it).
         let as_of = crate::as_of::parse(query_param(&request, "as_of"), Utc::now())?;
-        let debts = plan_debts(debts_at(deps, me.as_str(), as_of).await?)?;
+        let debts = plan_debts(debts_at(deps, me.as_str(), as_of).await?, start)?;
         let plan = simulate(&debts, &strategy, Some(budget), window)?;
         if csv {
             let reply = Reply::text("text/csv", plan_csv(&plan, start));
@@ -486,6 +489,8 @@ pub async fn get_debt_schedule(
             balance,
             interest_rate: rate,
             monthly_minimum: payment,
+            // One debt's level-payment schedule is at its own interest_rate (docs/planning.md).
+            rate_steps: Vec::new(),
         }];
         // One debt whose payment covers its interest: at most MAX_MONTHS rows, every one in the answer.
         let plan = plan::simulate(&one, &[0], Some(payment), Some(RowWindow::ALL)).map_err(plan_problem)?;

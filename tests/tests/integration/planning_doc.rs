@@ -62,6 +62,7 @@ fn example_debts(input: &Value) -> Vec<PlanDebt> {
                 dec(&d["minimum_payment"]),
                 PaymentFrequency::parse(d["payment_frequency"].as_str().unwrap()).unwrap(),
             ),
+            rate_steps: Vec::new(),
         })
         .collect()
 }

@@ -488,8 +488,39 @@ async fn plans_stay_bounded_whatever_the_debts(store: TestStore) {
     }
 }
 
+/// Issue 31: a plan follows the debt's rate schedule: a 0 % promotion through March 2027 charges no interest
+/// in January to March, and April accrues at the card's own 24 % again (900.00 x 24 / 1200 = 18.00).
+async fn a_plan_follows_the_rate_schedule(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let card = create(&api, &alice, "Card", "1200", "24", Some("100")).await;
+    let promotion = api
+        .call(debt_request("POST /debts/{debt_id}/rates", &card, &alice).json(json!({
+            "rate": "0", "effective_on": "2026-12-01", "ends_on": "2027-03-31", "kind": "promotional"
+        })))
+        .await;
+    assert_eq!(promotion.status, 201, "{}", promotion.body);
+    project(&api, &alice).await;
+    let query = [
+        ("monthly_budget", "100"),
+        ("start", "2027-01"),
+        ("include", "schedule"),
+    ];
+    let answer = plan(&api, &alice, &alice, &query, None).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let interest: Vec<&str> = answer.body["data"]["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(5)
+        .map(|row| row["interest"].as_str().unwrap())
+        .collect();
+    assert_eq!(interest, ["0.00", "0.00", "0.00", "18.00", "16.36"]);
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_plan_follows_the_monthly_rules_to_the_cent,
+    a_plan_follows_the_rate_schedule,
     strategies_order_and_refusals,
     plans_stay_bounded_whatever_the_debts,
 );
