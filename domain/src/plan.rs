@@ -339,25 +339,37 @@ pub fn simulate(
     budget: Option<Decimal>,
     rows: Option<RowWindow>,
 ) -> Result<Plan, PlanError> {
-    run_plan(debts, order.to_vec(), false, budget, rows)
+    run_plan(
+        debts,
+        order.to_vec(),
+        false,
+        budget,
+        &BudgetChanges::default(),
+        rows,
+    )
+}
+
+/// How a plan's monthly budget moves (rule 7): from a month on (`changes`), and once in a month (`extras`,
+/// negative to pay less that month, never below the minimums). Months are the plan's, 1-based.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BudgetChanges {
+    pub changes: Vec<(u32, Decimal)>,
+    pub extras: Vec<(u32, Decimal)>,
 }
 
 /// The plan of `strategy` (its order by rule 4); avalanche sorts again by the rates in force whenever a
-/// debt's rate changes (its rate schedule), snowball and a custom order keep theirs.
+/// debt's rate changes (its rate schedule), snowball and a custom order keep theirs. The budget moves as
+/// `changes` say.
 pub fn simulate_strategy(
     debts: &[PlanDebt],
     strategy: &Strategy,
     budget: Option<Decimal>,
+    changes: &BudgetChanges,
     rows: Option<RowWindow>,
 ) -> Result<Plan, PlanError> {
     let order = order(debts, strategy)?;
-    run_plan(
-        debts,
-        order,
-        matches!(strategy, Strategy::Avalanche),
-        budget,
-        rows,
-    )
+    let resort = matches!(strategy, Strategy::Avalanche);
+    run_plan(debts, order, resort, budget, changes, rows)
 }
 
 fn run_plan(
@@ -365,6 +377,7 @@ fn run_plan(
     order: Vec<usize>,
     resort: bool,
     budget: Option<Decimal>,
+    changes: &BudgetChanges,
     rows: Option<RowWindow>,
 ) -> Result<Plan, PlanError> {
     // Whole cents throughout (integers: exact, and fast), decimals with two places again at the end.
@@ -372,16 +385,45 @@ fn run_plan(
         .iter()
         .try_fold(0, |sum, d| add(sum, to_cents(d.monthly_minimum)))?;
     let budget = budget.map(to_cents);
-    if budget.is_some_and(|b| b < minimums) {
-        return Err(PlanError::BudgetBelowMinimums {
+    let below = || -> Result<PlanError, PlanError> {
+        Ok(PlanError::BudgetBelowMinimums {
             minimums: from_cents(minimums)?,
-        });
+        })
+    };
+    if budget.is_some_and(|b| b < minimums) {
+        return Err(below()?);
     }
+    let mut steps: Vec<(u32, i128)> = changes
+        .changes
+        .iter()
+        .map(|&(month, amount)| (month, to_cents(amount)))
+        .collect();
+    if budget.is_some() && steps.iter().any(|&(_, b)| b < minimums) {
+        return Err(below()?);
+    }
+    steps.sort_by_key(|&(month, _)| month);
     let mut run = Run::new(debts, order, resort, rows);
     let mut month = 0;
+    let mut monthly = budget;
     while month < MAX_MONTHS && run.owes() && run.never_falls.is_none() {
         month += 1;
-        run.month(month, budget)?;
+        if let Some(base) = monthly.as_mut() {
+            if let Some(&(_, changed)) = steps.iter().rev().find(|&&(from, _)| from == month) {
+                *base = changed;
+            }
+        }
+        let this_month = match monthly {
+            Some(base) => {
+                let extra = changes
+                    .extras
+                    .iter()
+                    .filter(|&&(m, _)| m == month)
+                    .try_fold(0, |sum, &(_, amount)| add(sum, to_cents(amount)))?;
+                Some(add(base, extra)?.max(minimums))
+            }
+            None => None,
+        };
+        run.month(month, this_month)?;
     }
     run.into_plan(month)
 }
@@ -695,8 +737,14 @@ mod tests {
                 .collect()
         };
         let budget = Some(dec("560"));
-        let avalanche =
-            simulate_strategy(&debts, &Strategy::Avalanche, budget, Some(RowWindow::ALL)).unwrap();
+        let avalanche = simulate_strategy(
+            &debts,
+            &Strategy::Avalanche,
+            budget,
+            &BudgetChanges::default(),
+            Some(RowWindow::ALL),
+        )
+        .unwrap();
         assert_eq!(extra_to(&avalanche, 1), ["loan"]);
         assert_eq!(extra_to(&avalanche, 2), ["loan"]);
         assert_eq!(extra_to(&avalanche, 3), ["card"], "25 % from month 3");
@@ -706,13 +754,58 @@ mod tests {
             .find(|r| r.month == 3 && r.debt_id == "card");
         // Two months of 30.00 minimums on 3,000 at 0 %, then 2,940 x 25 / 1200.
         assert_eq!(card_month_3.unwrap().interest, dec("61.25"));
-        let snowball =
-            simulate_strategy(&debts, &Strategy::Snowball, budget, Some(RowWindow::ALL)).unwrap();
+        let snowball = simulate_strategy(
+            &debts,
+            &Strategy::Snowball,
+            budget,
+            &BudgetChanges::default(),
+            Some(RowWindow::ALL),
+        )
+        .unwrap();
         assert_eq!(extra_to(&snowball, 3), extra_to(&snowball, 1));
         assert_eq!(
             avalanche.debts[0].debt_id, "loan",
             "the order reported is the first month's"
         );
+    }
+
+    /// Rule 8: a budget change holds from its month on, an extra adds to its month only, a negative extra
+    /// never takes a month below the minimums, and a change below them is refused.
+    #[test]
+    fn the_budget_moves_from_a_month_on_and_once_in_a_month() {
+        let debts = [debt("a", "1000", "0", "50")];
+        let run = |changes: Vec<(u32, &str)>, extras: Vec<(u32, &str)>| {
+            let changes = BudgetChanges {
+                changes: changes.into_iter().map(|(m, a)| (m, dec(a))).collect(),
+                extras: extras.into_iter().map(|(m, a)| (m, dec(a))).collect(),
+            };
+            simulate_strategy(
+                &debts,
+                &Strategy::Avalanche,
+                Some(dec("100")),
+                &changes,
+                Some(RowWindow::ALL),
+            )
+        };
+        let paid = |plan: &Plan| -> Vec<String> {
+            plan.rows.iter().map(|r| r.payment.to_string()).collect()
+        };
+        let moved = run(vec![(3, "200")], vec![(2, "150"), (4, "-120")]).unwrap();
+        assert_eq!(
+            paid(&moved)[..5],
+            ["100.00", "250.00", "200.00", "80.00", "200.00"]
+        );
+        assert_eq!(
+            paid(&moved)[3],
+            "80.00",
+            "200 - 120, above the 50.00 minimum"
+        );
+        let floor = run(vec![], vec![(1, "-90")]).unwrap();
+        assert_eq!(paid(&floor)[0], "50.00", "never below the minimums");
+        assert!(matches!(
+            run(vec![(2, "40")], vec![]),
+            Err(PlanError::BudgetBelowMinimums { .. })
+        ));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! they write nothing. `Accept: text/csv` answers the month-by-month rows as CSV.
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
-use domain::plan::{self, NeverFalls, Plan, PlanDebt, PlanError, RowWindow, Strategy, MAX_MONTHS};
+use domain::plan::{
+    self, BudgetChanges, NeverFalls, Plan, PlanDebt, PlanError, RowWindow, Strategy, MAX_MONTHS,
+};
 use domain::{DebtStatus, DebtView, Money};
 use http_api::body::{decimal, Digits};
 use http_api::context::{debt_id, header, query_param};
@@ -58,6 +60,16 @@ impl YearMonth {
             return Err(refused());
         }
         Ok(YearMonth(first))
+    }
+
+    /// Which month of a plan starting with this one `other` is (1-based), when it is one of its months.
+    fn months_until(self, other: YearMonth) -> Option<u32> {
+        let months = (other.0.year() - self.0.year()) * 12 + other.0.month0() as i32
+            - self.0.month0() as i32
+            + 1;
+        u32::try_from(months)
+            .ok()
+            .filter(|m| (1..=MAX_MONTHS).contains(m))
     }
 
     /// The plan's `month` (1-based) as `YYYY-MM`.
@@ -216,21 +228,106 @@ fn simulate(
     debts: &[PlanDebt],
     strategy: &Strategy,
     budget: Option<Decimal>,
+    changes: &BudgetChanges,
     rows: Option<RowWindow>,
 ) -> Result<Plan, Problem> {
-    plan::simulate_strategy(debts, strategy, budget, rows).map_err(plan_problem)
+    plan::simulate_strategy(debts, strategy, budget, changes, rows).map_err(plan_problem)
+}
+
+/// The most entries `?budget_changes=` or `?extra=` may hold: ten years of months.
+const MAX_BUDGET_ENTRIES: usize = 120;
+
+/// `?budget_changes=` or `?extra=`: `YYYY-MM:AMOUNT[,...]`, each month within the plan (from `start`, at most
+/// its 1,200 months), as the plan's 1-based month; `signed` lets an amount be negative (`-50.00`).
+fn month_amounts(
+    field: &str,
+    raw: Option<String>,
+    start: YearMonth,
+    signed: bool,
+) -> Result<Vec<(u32, Decimal)>, Problem> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<&str> = raw.split(',').collect();
+    if entries.len() > MAX_BUDGET_ENTRIES {
+        return Err(invalid(
+            field,
+            format!("names at most {MAX_BUDGET_ENTRIES} months"),
+        ));
+    }
+    let mut amounts = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let malformed = || invalid(field, "must be YYYY-MM:AMOUNT, comma-separated");
+        let (month, amount) = entry.split_once(':').ok_or_else(malformed)?;
+        let month = YearMonth::parse(Some(month.to_owned())).map_err(|_| malformed())?;
+        let index = start.months_until(month).ok_or_else(|| {
+            invalid(
+                field,
+                format!("names a month outside the plan ({} on)", start.nth(1)),
+            )
+        })?;
+        let (negative, digits) = match amount.strip_prefix('-') {
+            Some(rest) if signed => (true, rest),
+            _ => (false, amount),
+        };
+        let positive = self::amount(field, Some(digits.to_owned()))?.ok_or_else(malformed)?;
+        amounts.push((index, if negative { -positive } else { positive }));
+    }
+    Ok(amounts)
+}
+
+/// `?budget_frequency=`: how often the budget (and each budget change) is paid, as a month: weekly x 52 / 12,
+/// biweekly x 26 / 12, semimonthly x 2, monthly x 1, rounded to the cent half away from zero, as minimums are.
+fn monthly_budget(amount: Decimal, frequency: Option<&str>) -> Result<Decimal, Problem> {
+    Ok(match frequency {
+        None | Some("monthly") => amount,
+        Some("weekly") => plan::monthly_minimum(amount, events::PaymentFrequency::Weekly),
+        Some("biweekly") => plan::monthly_minimum(amount, events::PaymentFrequency::Biweekly),
+        Some("semimonthly") => plan::cents(amount * Decimal::TWO),
+        Some(_) => {
+            return Err(invalid(
+                "budget_frequency",
+                "must be weekly, biweekly, semimonthly or monthly",
+            ))
+        }
+    })
+}
+
+/// The month's budget and how it moves, from `monthly_budget` (given), `budget_frequency`, `budget_changes`
+/// and `extra` (rule 8 of docs/planning.md).
+fn budget_of(
+    request: &Request,
+    given: Decimal,
+    start: YearMonth,
+) -> Result<(Decimal, BudgetChanges), Problem> {
+    let frequency = query_param(request, "budget_frequency");
+    let budget = monthly_budget(given, frequency.as_deref())?;
+    let mut changes = BudgetChanges {
+        changes: month_amounts(
+            "budget_changes",
+            query_param(request, "budget_changes"),
+            start,
+            false,
+        )?,
+        extras: month_amounts("extra", query_param(request, "extra"), start, true)?,
+    };
+    for change in &mut changes.changes {
+        change.1 = monthly_budget(change.1, frequency.as_deref())?;
+    }
+    Ok((budget, changes))
 }
 
 /// The plan's figures against avalanche, snowball and paying only the minimums.
 fn comparison(
     debts: &[PlanDebt],
     budget: Decimal,
+    changes: &BudgetChanges,
     chosen: &Plan,
     start: YearMonth,
 ) -> Result<Value, Problem> {
-    let avalanche = simulate(debts, &Strategy::Avalanche, Some(budget), None)?;
-    let snowball = simulate(debts, &Strategy::Snowball, Some(budget), None)?;
-    let minimum_only = simulate(debts, &Strategy::Avalanche, None, None)?;
+    let avalanche = simulate(debts, &Strategy::Avalanche, Some(budget), changes, None)?;
+    let snowball = simulate(debts, &Strategy::Snowball, Some(budget), changes, None)?;
+    let minimum_only = simulate(debts, &Strategy::Avalanche, None, changes, None)?;
     let saved = minimum_only.debt_free && chosen.debt_free;
     Ok(json!({
         "avalanche": headline(&avalanche, start),
@@ -380,8 +477,9 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
         let window = (include_schedule || csv).then(|| schedule_window(&request)).transpose()?;
         // `?as_of=T`: the plan the debts as recorded at T would have made (how a payment changed it).
         let as_of = crate::as_of::parse(query_param(&request, "as_of"), Utc::now())?;
+        let (budget, changes) = budget_of(&request, budget, start)?;
         let debts = plan_debts(debts_at(deps, me.as_str(), as_of).await?, start)?;
-        let plan = simulate(&debts, &strategy, Some(budget), window)?;
+        let plan = simulate(&debts, &strategy, Some(budget), &changes, window)?;
         if csv {
             let reply = Reply::text("text/csv", plan_csv(&plan, start));
             return Ok(match plan.next_month {
@@ -389,7 +487,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
                 None => reply,
             });
         }
-        let compare = comparison(&debts, budget, &plan, start)?;
+        let compare = comparison(&debts, budget, &changes, &plan, start)?;
         let per_debt: Vec<Value> = plan
             .debts
             .iter()

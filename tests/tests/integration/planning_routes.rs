@@ -518,8 +518,58 @@ async fn a_plan_follows_the_rate_schedule(store: TestStore) {
     assert_eq!(interest, ["0.00", "0.00", "0.00", "18.00", "16.36"]);
 }
 
+/// Issue 31: a weekly budget is a month's 52 / 12 of it; a budget change holds from its month, an extra adds
+/// to one month; months outside the plan, a change below the minimums and an unknown frequency are 422.
+async fn a_plans_budget_moves_as_asked(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    create(&api, &alice, "Loan", "5000", "0", Some("100")).await;
+    project(&api, &alice).await;
+    let ask = |extra_query: Vec<(&'static str, &'static str)>| {
+        let mut query = vec![
+            ("monthly_budget", "100"),
+            ("start", "2027-01"),
+            ("include", "schedule"),
+        ];
+        query.extend(extra_query);
+        let (api, alice) = (&api, alice.clone());
+        async move { plan(api, &alice, &alice, &query, None).await }
+    };
+    let weekly = ask(vec![
+        ("budget_frequency", "weekly"),
+        ("budget_changes", "2027-03:50"),
+        ("extra", "2027-02:100.50"),
+    ])
+    .await;
+    assert_eq!(weekly.status, 200, "{}", weekly.body);
+    assert_eq!(
+        weekly.body["data"]["monthly_budget"], "433.33",
+        "100 x 52 / 12"
+    );
+    let payments: Vec<&str> = weekly.body["data"]["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|row| row["payment"].as_str().unwrap())
+        .collect();
+    // March's change is weekly too: 50 x 52 / 12 = 216.67.
+    assert_eq!(payments, ["433.33", "533.83", "216.67"]);
+    for (query, field) in [
+        (vec![("extra", "2026-12:10")], "extra"),
+        (vec![("budget_changes", "2027-02:99.99")], "monthly_budget"),
+        (vec![("budget_frequency", "daily")], "budget_frequency"),
+        (vec![("budget_changes", "2027-02")], "budget_changes"),
+    ] {
+        let refused = ask(query).await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(refused.body.to_string().contains(field), "{}", refused.body);
+    }
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
     a_plan_follows_the_monthly_rules_to_the_cent,
+    a_plans_budget_moves_as_asked,
     a_plan_follows_the_rate_schedule,
     strategies_order_and_refusals,
     plans_stay_bounded_whatever_the_debts,
