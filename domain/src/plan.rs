@@ -357,6 +357,67 @@ pub struct BudgetChanges {
     pub extras: Vec<(u32, Decimal)>,
 }
 
+/// Whether a constant `budget` under `strategy` leaves nothing owed by the end of the plan's month `months`.
+pub fn debt_free_by(
+    debts: &[PlanDebt],
+    strategy: &Strategy,
+    budget: Decimal,
+    months: u32,
+) -> Result<bool, PlanError> {
+    let order = order(debts, strategy)?;
+    let resort = matches!(strategy, Strategy::Avalanche);
+    let plan = run_plan_for(
+        debts,
+        order,
+        resort,
+        Some(budget),
+        &BudgetChanges::default(),
+        None,
+        months,
+    )?;
+    Ok(plan.debt_free)
+}
+
+/// The least constant monthly budget, in cents, that leaves nothing owed by the end of the plan's month
+/// `months` under `strategy` (rule 10): a search over whole cents between the sum of the minimums and what
+/// pays every debt off in the first month, each step one simulation of at most `months` months. A larger
+/// budget never leaves more owed, so the answer pays off in time and one cent less does not (or it is the
+/// minimums themselves).
+pub fn required_budget(
+    debts: &[PlanDebt],
+    strategy: &Strategy,
+    months: u32,
+) -> Result<Decimal, PlanError> {
+    let minimums = debts
+        .iter()
+        .try_fold(0, |sum, d| add(sum, to_cents(d.monthly_minimum)))?;
+    // Everything owed after the first month's interest: that budget clears every debt in month 1.
+    let mut high = debts.iter().try_fold(0, |sum, d| {
+        let balance = to_cents(d.balance);
+        let interest =
+            interest_cents(balance, rate_e4(d.interest_rate)).ok_or(PlanError::OutOfRange)?;
+        add(sum, add(balance, interest)?)
+    })?;
+    high = high.max(minimums);
+    let mut low = minimums;
+    let ok = |cents: i128| -> Result<bool, PlanError> {
+        debt_free_by(debts, strategy, from_cents(cents)?, months)
+    };
+    if ok(low)? {
+        return from_cents(low);
+    }
+    // Invariant: `low` does not pay off in time, `high` does.
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if ok(middle)? {
+            high = middle;
+        } else {
+            low = middle;
+        }
+    }
+    from_cents(high)
+}
+
 /// The plan of `strategy` (its order by rule 4); avalanche sorts again by the rates in force whenever a
 /// debt's rate changes (its rate schedule), snowball and a custom order keep theirs. The budget moves as
 /// `changes` say.
@@ -379,6 +440,19 @@ fn run_plan(
     budget: Option<Decimal>,
     changes: &BudgetChanges,
     rows: Option<RowWindow>,
+) -> Result<Plan, PlanError> {
+    run_plan_for(debts, order, resort, budget, changes, rows, MAX_MONTHS)
+}
+
+/// [`run_plan`] for at most `months` months.
+fn run_plan_for(
+    debts: &[PlanDebt],
+    order: Vec<usize>,
+    resort: bool,
+    budget: Option<Decimal>,
+    changes: &BudgetChanges,
+    rows: Option<RowWindow>,
+    months: u32,
 ) -> Result<Plan, PlanError> {
     // Whole cents throughout (integers: exact, and fast), decimals with two places again at the end.
     let minimums = debts
@@ -405,7 +479,7 @@ fn run_plan(
     let mut run = Run::new(debts, order, resort, rows);
     let mut month = 0;
     let mut monthly = budget;
-    while month < MAX_MONTHS && run.owes() && run.never_falls.is_none() {
+    while month < months.min(MAX_MONTHS) && run.owes() && run.never_falls.is_none() {
         month += 1;
         if let Some(base) = monthly.as_mut() {
             if let Some(&(_, changed)) = steps.iter().rev().find(|&&(from, _)| from == month) {
@@ -1093,6 +1167,22 @@ mod tests {
             prop_assert_eq!(a.total_paid, s.total_paid);
             prop_assert_eq!(a.total_interest, Decimal::ZERO);
             prop_assert_eq!(a.months, s.months);
+        }
+
+        /// Issue 31's `target=`: the required budget pays off by the target month, and one cent less does not
+        /// (unless it is the minimums, which no budget may go below).
+        #[test]
+        fn the_required_budget_pays_off_in_time_and_a_cent_less_does_not(
+            debts in arb_debts(), months in 1u32..48, avalanche in any::<bool>(),
+        ) {
+            let strategy = if avalanche { Strategy::Avalanche } else { Strategy::Snowball };
+            let required = required_budget(&debts, &strategy, months).unwrap();
+            prop_assert!(debt_free_by(&debts, &strategy, required, months).unwrap());
+            let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
+            if required > minimums {
+                let less = required - Decimal::new(1, 2);
+                prop_assert!(!debt_free_by(&debts, &strategy, less, months).unwrap(), "{} also pays off", less);
+            }
         }
     }
 }

@@ -317,6 +317,33 @@ fn budget_of(
     Ok((budget, changes))
 }
 
+/// `?target=YYYY-MM`: the least constant monthly budget (no changes, no extras) that leaves nothing owed by
+/// the end of that month under `strategy` (rule 10 of docs/planning.md); the month must be one of the plan's.
+fn required_for_target(
+    request: &Request,
+    debts: &[PlanDebt],
+    strategy: &Strategy,
+    start: YearMonth,
+) -> Result<Option<Decimal>, Problem> {
+    let Some(raw) = query_param(request, "target") else {
+        return Ok(None);
+    };
+    let refused = || {
+        invalid(
+            "target",
+            format!(
+                "must be a month of the plan, YYYY-MM, from {} on",
+                start.nth(1)
+            ),
+        )
+    };
+    let month = YearMonth::parse(Some(raw)).map_err(|_| refused())?;
+    let months = start.months_until(month).ok_or_else(refused)?;
+    plan::required_budget(debts, strategy, months)
+        .map(Some)
+        .map_err(plan_problem)
+}
+
 /// The plan's figures against avalanche, snowball and paying only the minimums.
 fn comparison(
     debts: &[PlanDebt],
@@ -416,6 +443,9 @@ struct PlanAnswer<'a> {
     /// With the schedule: the `from_month` of its next page, `null` on the last.
     #[serde(skip_serializing_if = "Option::is_none")]
     schedule_next_month: Option<Option<u32>>,
+    /// With `?target=`: the least constant monthly budget that is debt-free by the end of that month.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required_monthly_budget: Option<Decimal>,
 }
 
 /// Why a plan never ends, for its answer: the debt, and the month (and its `YYYY-MM`) from which its
@@ -488,6 +518,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             });
         }
         let compare = comparison(&debts, budget, &changes, &plan, start)?;
+        let required_monthly_budget = required_for_target(&request, &debts, &strategy, start)?;
         let per_debt: Vec<Value> = plan
             .debts
             .iter()
@@ -512,6 +543,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             compare,
             schedule: include_schedule.then(|| schedule_rows(&plan, &labels)),
             schedule_next_month: include_schedule.then_some(plan.next_month),
+            required_monthly_budget,
         };
         // With `?as_of=`, beside `data` as on every read of the past: the instant whose debts were planned.
         Ok(Reply::ok(&answer).with_optional_member("as_of", as_of.map(crate::as_of::stated)))

@@ -519,7 +519,8 @@ async fn a_plan_follows_the_rate_schedule(store: TestStore) {
 }
 
 /// Issue 31: a weekly budget is a month's 52 / 12 of it; a budget change holds from its month, an extra adds
-/// to one month; months outside the plan, a change below the minimums and an unknown frequency are 422.
+/// to one month; a target month gives the least budget that pays off by then; months outside the plan, a
+/// change below the minimums and an unknown frequency are 422.
 async fn a_plans_budget_moves_as_asked(store: TestStore) {
     let api = Api::new(store);
     let alice = username();
@@ -555,7 +556,12 @@ async fn a_plans_budget_moves_as_asked(store: TestStore) {
         .collect();
     // March's change is weekly too: 50 x 52 / 12 = 216.67.
     assert_eq!(payments, ["433.33", "533.83", "216.67"]);
+    // Rule 10: 5,000 at 0 % paid off by the end of June 2027 (six months) takes 833.34 a month.
+    let target = ask(vec![("target", "2027-06")]).await;
+    assert_eq!(target.status, 200, "{}", target.body);
+    assert_eq!(target.body["data"]["required_monthly_budget"], "833.34");
     for (query, field) in [
+        (vec![("target", "2026-12")], "target"),
         (vec![("extra", "2026-12:10")], "extra"),
         (vec![("budget_changes", "2027-02:99.99")], "monthly_budget"),
         (vec![("budget_frequency", "daily")], "budget_frequency"),
