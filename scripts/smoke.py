@@ -167,6 +167,7 @@ def api_flow(client):
                    until=lambda body: body["data"]["version"] == 2)
         plan_flow(client, username, token, path)
         money_flow(client, username, token, path)
+        created.append(rate_flow(client, username, token))
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
@@ -229,6 +230,35 @@ def money_flow(client, username, token, path):
                until=lambda body: [d["debt_id"] for d in body["data"]] == [path.rsplit("/", 1)[1]])
     eventually(client, "the summary counts what was paid", f"/users/{username}/summary", token, 200,
                until=lambda body: body["data"]["total_paid"] == "925.50" and body["data"]["open_debts"] == 0)
+
+
+def rate_flow(client, username, token):
+    """A card at 20 % with a 0 % promotion running today: the debt shows the rate in force and the
+    promotion's end, and a plan (the card is the user's only open debt now) charges no interest in its
+    first month. Answers the card's id, for the clean-up."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    card, _ = client.expect("record a card", 201, "POST", "/debts", token=token, body={
+        "debt_name": "Smoke card", "principal": 1000, "interest_rate": 20, "start_date": "2025-01-01",
+        "payment_frequency": "monthly", "minimum_payment": "100"})
+    path = f"/debts/{card['data']['debt_id']}"
+    # Through 70 days from today: past the last day of next month, a plan's first month.
+    ends_on = (today + datetime.timedelta(days=70)).isoformat()
+    client.expect("a promotional rate", 201, "POST", f"{path}/rates", token=token, body={
+        "rate": "0", "effective_on": (today - datetime.timedelta(days=30)).isoformat(), "ends_on": ends_on,
+        "kind": "promotional"})
+    client.expect("a rate step ending before it starts is refused", 422, "POST", f"{path}/rates", token=token,
+                  body={"rate": "5", "effective_on": today.isoformat(), "ends_on": "2025-01-01",
+                        "kind": "standard"})
+    debt = eventually(client, "the card reads its rate schedule", path, token, 200,
+                      until=lambda body: body["data"]["version"] == 2)
+    if debt["data"]["current_rate"] != "0" or debt["data"].get("promo_ends_on") != ends_on:
+        raise SmokeFailure(f"the card should be at 0 % until {ends_on}: {debt}")
+    plan, _ = client.expect("a plan with the promotion", 200, "GET",
+                            f"/users/{username}/payoff-plan?monthly_budget=100&include=schedule", token=token)
+    interest = [row["interest"] for row in plan["data"]["schedule"]]
+    if interest[0] != "0.00" or interest[-1] == "0.00":
+        raise SmokeFailure(f"no interest while the promotion runs, 20 % after it: {interest}")
+    return card["data"]["debt_id"]
 
 
 def eventually(client, what, path, token, expected, attempts=1200, until=lambda body: True):
