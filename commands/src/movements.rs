@@ -69,9 +69,10 @@ fn parse_rate(mut fields: Fields) -> Result<NewRate, Problem> {
     })
 }
 
-/// Appends a money movement, answering 201 with the debt's new state. With an `Idempotency-Key`, a retry
-/// of the same request gets the first answer and appends nothing; another request under the key is a 422.
-async fn move_money(
+/// Appends a money movement or a rate step, answering 201 with the debt's new state. With an
+/// `Idempotency-Key`, a retry of the same request gets the first answer and appends nothing; another
+/// request under the key is a 422.
+async fn append_keyed(
     deps: &DebtDeps,
     request: &Request,
     meta: &RequestMeta,
@@ -169,7 +170,7 @@ async fn movement(
         let movement = Movement::parse(route, &request)?;
         let parsed = movement.recorded();
         let command = movement.command(change.actor.clone(), deps.now().date_naive());
-        move_money(deps, &request, &meta, change, command, parsed).await
+        append_keyed(deps, &request, &meta, change, command, parsed).await
     })
     .await
 }
@@ -198,7 +199,7 @@ pub async fn change_rate(request: Request, deps: &DebtDeps) -> Result<Response<B
             actor: change.actor.clone(),
             step,
         };
-        move_money(deps, &request, &meta, change, command, parsed).await
+        append_keyed(deps, &request, &meta, change, command, parsed).await
     })
     .await
 }

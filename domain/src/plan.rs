@@ -116,6 +116,15 @@ pub struct RateFrom {
     pub interest_rate: Decimal,
 }
 
+/// Which month of a plan that starts with the month of `start` holds `day` (1-based), when one of its
+/// [`MAX_MONTHS`] does.
+pub fn plan_month(start: NaiveDate, day: NaiveDate) -> Option<u32> {
+    let months = (day.year() - start.year()) * 12 + day.month0() as i32 - start.month0() as i32 + 1;
+    u32::try_from(months)
+        .ok()
+        .filter(|m| (1..=MAX_MONTHS).contains(m))
+}
+
 /// A debt's rates over a plan that starts with the month of `start` (its first day): the first month's,
 /// and where they change later (rule 1: a month's rate is the rate in force on its last day, so a promotion
 /// ending mid-month is over for that month). Only the months holding a step's first day or the day after its
@@ -126,13 +135,8 @@ pub fn rates_by_month(record: &crate::DebtRecord, start: NaiveDate) -> (Decimal,
             .checked_add_months(Months::new(month))
             .and_then(|next| next.pred_opt())
     };
-    let month_of = |day: NaiveDate| -> Option<u32> {
-        let months =
-            (day.year() - start.year()) * 12 + day.month0() as i32 - start.month0() as i32 + 1;
-        u32::try_from(months)
-            .ok()
-            .filter(|m| (2..=MAX_MONTHS).contains(m))
-    };
+    // The first month's rate is taken above; only later months can change it.
+    let month_of = |day: NaiveDate| plan_month(start, day).filter(|&m| m >= 2);
     let first = last_day(1).map_or(record.interest_rate, |day| record.rate_on(day));
     let mut candidates: Vec<u32> = record
         .rate_schedule
@@ -346,6 +350,7 @@ pub fn simulate(
         budget,
         &BudgetChanges::default(),
         rows,
+        MAX_MONTHS,
     )
 }
 
@@ -366,7 +371,7 @@ pub fn debt_free_by(
 ) -> Result<bool, PlanError> {
     let order = order(debts, strategy)?;
     let resort = matches!(strategy, Strategy::Avalanche);
-    let plan = run_plan_for(
+    let plan = run_plan(
         debts,
         order,
         resort,
@@ -430,22 +435,11 @@ pub fn simulate_strategy(
 ) -> Result<Plan, PlanError> {
     let order = order(debts, strategy)?;
     let resort = matches!(strategy, Strategy::Avalanche);
-    run_plan(debts, order, resort, budget, changes, rows)
+    run_plan(debts, order, resort, budget, changes, rows, MAX_MONTHS)
 }
 
+/// The plan in `order` (sorted again by rate when `resort` and a rate changes), for at most `months` months.
 fn run_plan(
-    debts: &[PlanDebt],
-    order: Vec<usize>,
-    resort: bool,
-    budget: Option<Decimal>,
-    changes: &BudgetChanges,
-    rows: Option<RowWindow>,
-) -> Result<Plan, PlanError> {
-    run_plan_for(debts, order, resort, budget, changes, rows, MAX_MONTHS)
-}
-
-/// [`run_plan`] for at most `months` months.
-fn run_plan_for(
     debts: &[PlanDebt],
     order: Vec<usize>,
     resort: bool,
@@ -810,15 +804,18 @@ mod tests {
                 .map(|r| r.debt_id.clone())
                 .collect()
         };
-        let budget = Some(dec("560"));
-        let avalanche = simulate_strategy(
-            &debts,
-            &Strategy::Avalanche,
-            budget,
-            &BudgetChanges::default(),
-            Some(RowWindow::ALL),
-        )
-        .unwrap();
+        let plan_of = |strategy: Strategy| {
+            let changes = BudgetChanges::default();
+            simulate_strategy(
+                &debts,
+                &strategy,
+                Some(dec("560")),
+                &changes,
+                Some(RowWindow::ALL),
+            )
+            .unwrap()
+        };
+        let avalanche = plan_of(Strategy::Avalanche);
         assert_eq!(extra_to(&avalanche, 1), ["loan"]);
         assert_eq!(extra_to(&avalanche, 2), ["loan"]);
         assert_eq!(extra_to(&avalanche, 3), ["card"], "25 % from month 3");
@@ -828,14 +825,7 @@ mod tests {
             .find(|r| r.month == 3 && r.debt_id == "card");
         // Two months of 30.00 minimums on 3,000 at 0 %, then 2,940 x 25 / 1200.
         assert_eq!(card_month_3.unwrap().interest, dec("61.25"));
-        let snowball = simulate_strategy(
-            &debts,
-            &Strategy::Snowball,
-            budget,
-            &BudgetChanges::default(),
-            Some(RowWindow::ALL),
-        )
-        .unwrap();
+        let snowball = plan_of(Strategy::Snowball);
         assert_eq!(extra_to(&snowball, 3), extra_to(&snowball, 1));
         assert_eq!(
             avalanche.debts[0].debt_id, "loan",

@@ -64,12 +64,7 @@ impl YearMonth {
 
     /// Which month of a plan starting with this one `other` is (1-based), when it is one of its months.
     fn months_until(self, other: YearMonth) -> Option<u32> {
-        let months = (other.0.year() - self.0.year()) * 12 + other.0.month0() as i32
-            - self.0.month0() as i32
-            + 1;
-        u32::try_from(months)
-            .ok()
-            .filter(|m| (1..=MAX_MONTHS).contains(m))
+        plan::plan_month(self.0, other.0)
     }
 
     /// The plan's `month` (1-based) as `YYYY-MM`.

@@ -116,6 +116,14 @@ impl Api {
         response
     }
 
+    /// Creates [`car_loan`] for `owner` and answers its id.
+    pub async fn new_debt_id(&self, owner: &str) -> String {
+        self.create_debt(owner).await.body["data"]["debt_id"]
+            .as_str()
+            .expect("a created debt has an id")
+            .to_owned()
+    }
+
     /// How many events the debt has.
     pub async fn event_count(&self, debt_id: &str) -> usize {
         self.store.history(&debt_ref(debt_id)).await.len()

@@ -329,6 +329,21 @@ impl TestStore {
             .expect("the history loads")
     }
 
+    /// The canonical request a payment's `Idempotency-Key` record is taken over (`commands::idempotency`):
+    /// the debt's last event's data, with `note` in place of its note when given.
+    pub async fn last_payment_request(&self, debt_id: &str, note: Option<&str>) -> String {
+        let last = self
+            .history(&debt_ref(debt_id))
+            .await
+            .pop()
+            .expect("a debt");
+        let mut body = serde_json::to_value(last).unwrap()["data"].clone();
+        if let Some(note) = note {
+            body["note"] = serde_json::json!(note);
+        }
+        serde_json::json!({"route": "record-payment", "debt_id": debt_id, "body": body}).to_string()
+    }
+
     /// Fails, saying `why`, unless the store holds exactly what `before` (a [`TestStore::snapshot`]) held.
     pub async fn assert_unchanged(&self, before: &[String], why: &str) {
         assert_eq!(self.snapshot().await, before, "{why}");
@@ -561,4 +576,14 @@ pub fn capture_logs() -> LogCapture {
     let captured = Captured::default();
     THREAD_CAPTURE.with(|capture| *capture.borrow_mut() = Some(captured.clone()));
     LogCapture(captured)
+}
+
+/// The SHA-256 of `text`, hex: what an idempotency record held of its request before digests were keyed
+/// (issue 30, finding 9).
+pub fn unkeyed_digest(text: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -67,10 +67,7 @@ async fn every_function_reports_its_outcomes_as_embedded_metrics() {
     let api = Api::new(store.clone());
     let alice = username();
     api.register(&alice).await;
-    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let debt_id = api.new_debt_id(&alice).await;
     let mut bad = car_loan();
     bad["principal"] = json!(-1);
     let refused = api.post_debt(&alice, bad).await;

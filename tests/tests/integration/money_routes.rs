@@ -649,10 +649,7 @@ const RATES: &str = "POST /debts/{debt_id}/rates";
 async fn a_debts_rate_schedule_gives_the_rate_in_force_today(store: TestStore) {
     let api = Api::new(store);
     let alice = username();
-    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let debt_id = api.new_debt_id(&alice).await;
     let day = |days: i64| (Utc::now().date_naive() + Duration::days(days)).to_string();
     let step = |body: Value| debt_request(RATES, &debt_id, &alice).json(body);
     let standard = api
@@ -783,10 +780,7 @@ async fn sqlite_digest_keys_come_to_older_credentials_and_older_records_still_an
         .remove("digest_key")
         .expect("registration made one");
     plain.engine.put_item(&credentials).await.unwrap();
-    let debt_id = api.create_debt(&alice).await.body["data"]["debt_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let debt_id = api.new_debt_id(&alice).await;
     let key = uuid::Uuid::new_v4().to_string();
     let pay = || {
         debt_request(PAY, &debt_id, &alice)
@@ -810,22 +804,8 @@ async fn sqlite_digest_keys_come_to_older_credentials_and_older_records_still_an
     // The record as written before digests were keyed: the plain SHA-256 of the same canonical request.
     let record_key = store::keys::debt_command_idempotency_key(&alice, &key);
     let mut record = plain.engine.get_item(&record_key).await.unwrap().unwrap();
-    let recorded = serde_json::to_value(
-        plain
-            .history(&integration_tests::debt_ref(&debt_id))
-            .await
-            .pop()
-            .unwrap(),
-    )
-    .unwrap()["data"]
-        .clone();
-    let canonical =
-        json!({"route": "record-payment", "debt_id": debt_id, "body": recorded}).to_string();
-    let unkeyed: String = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let unkeyed =
+        integration_tests::unkeyed_digest(&plain.last_payment_request(&debt_id, None).await);
     record.attributes.insert("request".into(), json!(unkeyed));
     plain.engine.put_item(&record).await.unwrap();
     let again = api.call(pay()).await;
