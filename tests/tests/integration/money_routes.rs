@@ -4,7 +4,7 @@
 // A scenario reads top to bottom as one story, so test functions may run past the 60-line limit.
 #![allow(clippy::too_many_lines)]
 
-use chrono::{Duration, SecondsFormat, Utc};
+use chrono::{Duration, Utc};
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{car_loan, debt_request, username, Api};
 use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
@@ -59,8 +59,14 @@ async fn summary(api: &Api, owner: &str, as_of: Option<&str>) -> ApiResponse {
     api.call(request).await
 }
 
+/// `at` to the microsecond, written as answers state an instant (`queries::as_of::stated`: a whole
+/// millisecond has three digits), so that an echoed `as_of` compares equal whatever its digits.
 fn instant(at: chrono::DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+    use chrono::SubsecRound;
+    queries::as_of::stated(at.trunc_subsecs(6))
+        .as_str()
+        .expect("an instant is a string")
+        .to_owned()
 }
 
 async fn payments_lower_the_balance_until_the_debt_is_paid_off(store: TestStore) {
