@@ -9,7 +9,8 @@ Generated usernames and debt ids name nobody: every operation under `/users/{use
 payoff plan, the summary and the erasure were never run on data (schemathesis warned "Missing test data").
 So three cases in four that carry a well-formed name get real ones from the run's fixture (CONTRACT_DATA,
 written by scripts/contract-test.sh): the contract user and their debts, or a user whose debt grows without
-bound (100 % a year, a minimum of 1.00), with that user's token; an erasure gets a user of its own, password
+bound (100 % a year, a minimum of 1.00), with that user's token; a statement goes to a debt of its own, and
+every other one closes today (a generated day almost never falls within the debt's life); an erasure gets a user of its own, password
 and token, while they last; one whole login in four is the contract user's. The fourth keeps its generated name, so the 404s stay tested. Every answer's
 status is counted per operation into CONTRACT_OUTCOMES, which contract-test.sh checks: each operation must
 have succeeded at least once; and a sample of the JSON answers goes into CONTRACT_ANSWERS, which a client
@@ -18,6 +19,7 @@ generated from the document must parse (scripts/generated_client.py).
 
 import atexit
 import collections
+import datetime
 import itertools
 import json
 import os
@@ -97,6 +99,14 @@ def _real_data(case):
         user = _DATA["growing"] if next(_TURNS) % 3 == 0 else _DATA["main"]
         params["username"] = user["username"]
         _as(case, user)
+    if label == "POST /debts/{debt_id}/statements" and _is_uuid(params.get("debt_id")):
+        # A statement closes its cycle to payments and charges: the run's go to a debt of their own. A
+        # generated closing date is almost never within the debt's life; every other one is today.
+        params["debt_id"] = _DATA["main"]["statement_debt"]
+        body = case.body
+        if isinstance(body, dict) and isinstance(body.get("closing_date"), str) and next(_TURNS) % 2 == 0:
+            body["closing_date"] = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        return
     # A deleted debt would be gone for the rest of the run: the stateful phase deletes the debts it creates.
     if "debt_id" in params and _is_uuid(params["debt_id"]) and label != "DELETE /debts/{debt_id}":
         debts = _DATA["main"]["debts"]

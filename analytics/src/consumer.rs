@@ -36,6 +36,7 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::PaymentRecorded(_) => "payments_recorded",
         EventPayload::ChargeAdded(_) => "charges_added",
         EventPayload::RateChanged(_) => "rates_changed",
+        EventPayload::StatementRecorded(_) => "statements_recorded",
         EventPayload::UserErased(_) => "users_erased",
         EventPayload::LegacyEventRedacted(_) => "legacy_redactions",
     }
@@ -44,6 +45,9 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
 /// Fields of the day's amounts: whole cents, so the store adds integers and the sums stay exact.
 const PAID_CENTS: &str = "paid_cents";
 const CHARGED_CENTS: &str = "charged_cents";
+/// The part of `charged_cents` that is interest: charges of kind `interest` and a statement's booked
+/// interest.
+const INTEREST_CENTS: &str = "interest_cents";
 
 /// An event amount (two places, as every amount in an event) in whole cents.
 fn cents(amount: Decimal) -> i64 {
@@ -52,14 +56,32 @@ fn cents(amount: Decimal) -> i64 {
     i64::try_from(amount.mantissa()).expect("amounts are below 10^12, far within i64 cents")
 }
 
-/// What one event adds to its day's counters: 1 to its type's count, and a payment's or charge's cents.
+/// What one event adds to its day's counters: 1 to its type's count, and a payment's or charge's cents (a
+/// statement's booked charges are charges: their sum, the difference, which a credit makes negative).
 pub fn increments(payload: &EventPayload) -> Vec<(&'static str, i64)> {
     let mut increments = vec![(counter_field(payload), 1)];
     match payload {
         EventPayload::PaymentRecorded(payment) => {
             increments.push((PAID_CENTS, cents(payment.amount)))
         }
-        EventPayload::ChargeAdded(charge) => increments.push((CHARGED_CENTS, cents(charge.amount))),
+        EventPayload::ChargeAdded(charge) => {
+            increments.push((CHARGED_CENTS, cents(charge.amount)));
+            if charge.kind == events::ChargeKind::Interest {
+                increments.push((INTEREST_CENTS, cents(charge.amount)));
+            }
+        }
+        EventPayload::StatementRecorded(statement) => {
+            increments.push((CHARGED_CENTS, cents(statement.difference)));
+            let interest = statement
+                .booked
+                .iter()
+                .filter(|b| b.kind == events::BookedKind::Interest)
+                .map(|b| cents(b.amount))
+                .sum::<i64>();
+            if interest != 0 {
+                increments.push((INTEREST_CENTS, interest));
+            }
+        }
         _ => {}
     }
     increments

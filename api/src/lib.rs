@@ -94,7 +94,7 @@ macro_rules! route {
 
 /// The HTTP API, route by route.
 #[rustfmt::skip]
-pub const ROUTES: [Route; 17] = [
+pub const ROUTES: [Route; 18] = [
     route!("GET" "/healthz" => "healthz", public, queries::healthz, queries),
     route!("POST" "/users" => "create-user", public, commands::create_user, users),
     route!("POST" "/login" => "login", public, commands::login, login),
@@ -112,6 +112,7 @@ pub const ROUTES: [Route; 17] = [
     route!("POST" "/debts/{debt_id}/payments" => "record-payment", protected, commands::record_payment, debts),
     route!("POST" "/debts/{debt_id}/charges" => "add-charge", protected, commands::add_charge, debts),
     route!("POST" "/debts/{debt_id}/rates" => "change-rate", protected, commands::change_rate, debts),
+    route!("POST" "/debts/{debt_id}/statements" => "record-statement", protected, commands::record_statement, debts),
 ];
 
 /// The route whose key is `key` (`"POST /debts"`).

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::{
-    Creditor, Debt, DebtCommand, DebtName, DebtPatch, DebtState, DebtView, Decider, InterestRate,
-    Money, NewDebt, PaymentFrequency, StartDate, Username,
+    Creditor, Debt, DebtAggregate, DebtCommand, DebtName, DebtPatch, DebtView, Decider, DueDays,
+    InterestMethod, InterestRate, Money, NewDebt, NewTerms, PaymentFrequency, StartDate,
+    StatementDay, Username,
 };
 use events::EventEnvelope;
-use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
+use http_api::body::{json_object, parsed_decimal, parsed_integer, parsed_text, Digits, Fields};
 use http_api::context::{caller, debt_id, idempotency_key, if_match, Precondition};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
@@ -99,6 +100,15 @@ pub(crate) fn money(
     parsed_decimal(Digits::MONEY, move |d| Money::parse(field, d))
 }
 
+/// The terms among a debt's fields (`statement_day`, `due_days`, `interest_method`), each optional.
+fn parse_terms(fields: &mut Fields) -> NewTerms {
+    NewTerms {
+        statement_day: fields.optional("statement_day", parsed_integer(StatementDay::parse)),
+        due_days: fields.optional("due_days", parsed_integer(DueDays::parse)),
+        interest_method: fields.optional("interest_method", parsed_text(InterestMethod::parse)),
+    }
+}
+
 /// The body of `POST /debts`. `current_balance` defaults to the principal.
 fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
     let debt_name = fields.required("debt_name", parsed_text(DebtName::parse));
@@ -113,6 +123,7 @@ fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
     let current_balance = fields.optional("current_balance", money("current_balance"));
     let creditor = fields.optional("creditor", parsed_text(Creditor::parse));
     let minimum_payment = fields.optional("minimum_payment", money("minimum_payment"));
+    let terms = parse_terms(&mut fields);
     let accepted = fields.finish()?;
     let principal = principal.take(&accepted);
     Ok(NewDebt {
@@ -124,6 +135,7 @@ fn parse_new_debt(mut fields: Fields) -> Result<NewDebt, Problem> {
         current_balance: current_balance.unwrap_or(principal),
         creditor,
         minimum_payment,
+        terms,
     })
 }
 
@@ -145,6 +157,7 @@ fn parse_patch(mut fields: Fields) -> Result<DebtPatch, Problem> {
         current_balance: fields.optional("current_balance", money("current_balance")),
         creditor: fields.nullable("creditor", parsed_text(Creditor::parse)),
         minimum_payment: fields.nullable("minimum_payment", money("minimum_payment")),
+        terms: parse_terms(&mut fields),
     };
     fields.finish()?;
     Ok(patch)
@@ -166,7 +179,7 @@ pub async fn create_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
             owner: owner.clone(),
             debt,
         };
-        let payloads = Debt::decide(&command, &DebtState::NotCreated)?;
+        let payloads = Debt::decide(&command, &DebtAggregate::default())?;
         let events = envelopes(&debt_id, 0, payloads, owner.as_str(), &meta, deps.now());
         let append = with_debt_bookkeeping(
             AppendRequest::new(0, events.clone()),
@@ -265,15 +278,15 @@ pub(crate) async fn change_debt(
     for attempt in 1..=2 {
         let mut history = deps.events.load_events(&aggregate, 0).await?;
         let version = history.last().map_or(0, |e| e.version);
-        let state = Debt::fold(history.iter().map(|e| &e.payload));
+        let aggregate = Debt::fold(history.iter().map(|e| &e.payload));
         // Not found (or not yours) is answered before the precondition, so 412 never reveals a debt.
-        Debt::owned_by(&state, actor)?;
+        Debt::owned_by(&aggregate.state, actor)?;
         if precondition.as_ref().is_some_and(|p| !p.holds_for(version)) {
             return Err(Problem::precondition_failed(format!(
                 "the debt is at version {version}; reload it and retry"
             )));
         }
-        let payloads = Debt::decide(&command, &state)?;
+        let payloads = Debt::decide(&command, &aggregate)?;
         if payloads.is_empty() {
             return view(&history);
         }
@@ -315,7 +328,12 @@ pub async fn update_debt(request: Request, deps: &DebtDeps) -> Result<Response<B
         let change = Change::of("update-debt", &request)?;
         let patch = parse_patch(json_object(&request)?)?;
         let actor = change.actor.clone();
-        let command = DebtCommand::Update { actor, patch };
+        let today = deps.now().date_naive();
+        let command = DebtCommand::Update {
+            actor,
+            patch,
+            today,
+        };
         change_debt(deps, &meta, &change, command, None).await
     })
     .await

@@ -1,10 +1,12 @@
 //! `POST /debts/{debt_id}/payments` and `POST /debts/{debt_id}/charges`: money moving on a debt, each an
 //! event of its own (`PaymentRecorded`, `ChargeAdded`), so the log says why a balance changed; and
 //! `POST /debts/{debt_id}/rates`, a step of the lender's rate schedule (`RateChanged`), which takes the same
-//! path (`If-Match`, `Idempotency-Key`, 201 with the debt).
+//! path (`If-Match`, `Idempotency-Key`, 201 with the debt); and `POST /debts/{debt_id}/statements`, the
+//! lender's statement reconciled against the balance by effective date (`StatementRecorded`).
 
 use domain::{
-    Charge, ChargeKind, Day, DebtCommand, InterestRate, Money, NewRate, Note, Payment, RateKind,
+    Charge, ChargeKind, Day, DebtCommand, InterestRate, Money, NewRate, NewStatement, Note,
+    Payment, RateKind,
 };
 use http_api::body::{json_object, parsed_decimal, parsed_text, Digits, Fields};
 use http_api::context::idempotency_key;
@@ -12,7 +14,7 @@ use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::{json, Value};
 
-use crate::debts::{change_debt, Change, DebtDeps};
+use crate::debts::{change_debt, money, Change, DebtDeps};
 use crate::idempotency::KeyRecord;
 
 fn positive_money(field: &'static str) -> impl FnOnce(&Value) -> Result<Money, String> {
@@ -66,6 +68,26 @@ fn parse_rate(mut fields: Fields) -> Result<NewRate, Problem> {
         effective_on: effective_on.take(&accepted),
         ends_on,
         kind: kind.take(&accepted),
+    })
+}
+
+/// The body of `POST /debts/{id}/statements`: `closing_date`, `statement_balance`, `minimum_due`, and
+/// optionally `due_date`, `interest_charged` and `fees_charged`.
+fn parse_statement(mut fields: Fields) -> Result<NewStatement, Problem> {
+    let closing_date = fields.required("closing_date", day("closing_date"));
+    let statement_balance = fields.required("statement_balance", money("statement_balance"));
+    let minimum_due = fields.required("minimum_due", money("minimum_due"));
+    let due_date = fields.optional("due_date", day("due_date"));
+    let interest_charged = fields.optional("interest_charged", money("interest_charged"));
+    let fees_charged = fields.optional("fees_charged", money("fees_charged"));
+    let accepted = fields.finish()?;
+    Ok(NewStatement {
+        closing_date: closing_date.take(&accepted),
+        statement_balance: statement_balance.take(&accepted),
+        minimum_due: minimum_due.take(&accepted),
+        due_date,
+        interest_charged,
+        fees_charged,
     })
 }
 
@@ -198,6 +220,32 @@ pub async fn change_rate(request: Request, deps: &DebtDeps) -> Result<Response<B
         let command = DebtCommand::ChangeRate {
             actor: change.actor.clone(),
             step,
+        };
+        append_keyed(deps, &request, &meta, change, command, parsed).await
+    })
+    .await
+}
+
+/// `POST /debts/{debt_id}/statements`: records the lender's statement closing on `closing_date`. When the
+/// statement's balance differs from the debt's balance by effective date on that day, the same append books
+/// the difference (the statement's interest, its fees, the rest as an adjustment), so the balance on the
+/// closing date is the statement's. 201 with the debt; the same statement again appends nothing.
+pub async fn record_statement(request: Request, deps: &DebtDeps) -> Result<Response<Body>, Error> {
+    serve("record-statement", request, |request, meta| async move {
+        let change = Change::of("record-statement", &request)?;
+        let statement = parse_statement(json_object(&request)?)?;
+        let parsed = json!({
+            "closing_date": statement.closing_date.date(),
+            "statement_balance": statement.statement_balance.amount(),
+            "minimum_due": statement.minimum_due.amount(),
+            "due_date": statement.due_date.map(Day::date),
+            "interest_charged": statement.interest_charged.map(Money::amount),
+            "fees_charged": statement.fees_charged.map(Money::amount),
+        });
+        let command = DebtCommand::RecordStatement {
+            actor: change.actor.clone(),
+            statement,
+            today: deps.now().date_naive(),
         };
         append_keyed(deps, &request, &meta, change, command, parsed).await
     })

@@ -3,8 +3,9 @@
 
 use chrono::NaiveDate;
 use events::{
-    ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    PaymentFrequency, PaymentRecorded, Personal, RateChanged, RateKind,
+    BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted,
+    DebtTerms, DebtUpdated, EventPayload, InterestMethod, PaymentFrequency, PaymentRecorded,
+    Personal, RateChanged, RateKind, StatementRecorded,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,30 @@ use strum::{EnumString, IntoStaticStr};
 use thiserror::Error;
 
 use crate::decider::Decider;
-use crate::values::{Creditor, Day, DebtName, InterestRate, Money, Note, StartDate, Username};
+use crate::values::{
+    Creditor, Day, DebtName, DueDays, InterestRate, Money, Note, StartDate, StatementDay, Username,
+};
+
+mod dated;
+pub use dated::{cycle_start, DatedBalance};
+
+/// A debt's terms as a request states them, parsed; `None` keeps the default (in a patch, the value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NewTerms {
+    pub statement_day: Option<StatementDay>,
+    pub due_days: Option<DueDays>,
+    pub interest_method: Option<InterestMethod>,
+}
+
+impl NewTerms {
+    fn stated(self) -> DebtTerms {
+        DebtTerms {
+            statement_day: self.statement_day.map(StatementDay::day),
+            due_days: self.due_days.map(DueDays::days),
+            interest_method: self.interest_method,
+        }
+    }
+}
 
 /// Every field of a new debt, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +49,7 @@ pub struct NewDebt {
     pub current_balance: Money,
     pub creditor: Option<Creditor>,
     pub minimum_payment: Option<Money>,
+    pub terms: NewTerms,
 }
 
 /// The fields a caller wants to set; `None` leaves a field alone, `creditor: Some(None)` clears it.
@@ -39,6 +64,58 @@ pub struct DebtPatch {
     pub current_balance: Option<Money>,
     pub creditor: Option<Option<Creditor>>,
     pub minimum_payment: Option<Option<Money>>,
+    pub terms: NewTerms,
+}
+
+/// A lender's statement as the caller copies it: the closing balance, the minimum due, and what the
+/// statement says it charged, when it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStatement {
+    pub closing_date: Day,
+    pub statement_balance: Money,
+    pub minimum_due: Money,
+    pub due_date: Option<Day>,
+    pub interest_charged: Option<Money>,
+    pub fees_charged: Option<Money>,
+}
+
+impl NewStatement {
+    /// Whether `recorded` is this statement (the same closing, figures and due date `due_date`): its retry.
+    fn is_recorded_as(&self, recorded: &StatementRecorded, due_date: NaiveDate) -> bool {
+        recorded.closing_date == self.closing_date.date()
+            && recorded.statement_balance == self.statement_balance.amount()
+            && recorded.minimum_due == self.minimum_due.amount()
+            && recorded.due_date == due_date
+            && recorded.interest_charged == self.interest_charged.map(Money::amount)
+            && recorded.fees_charged == self.fees_charged.map(Money::amount)
+    }
+
+    /// What books `difference` (not zero) on the closing date: the statement's interest, then its fees,
+    /// then whatever remains as an adjustment (a credit when below zero), so the amounts sum to it.
+    fn booking(&self, difference: Decimal) -> Vec<BookedCharge> {
+        if difference.is_zero() {
+            return Vec::new();
+        }
+        let stated = [
+            (BookedKind::Interest, self.interest_charged),
+            (BookedKind::Fee, self.fees_charged),
+        ];
+        let mut booked: Vec<BookedCharge> = stated
+            .into_iter()
+            .filter_map(|(kind, amount)| {
+                let amount = amount.filter(|a| !a.is_zero())?.amount();
+                Some(BookedCharge { kind, amount })
+            })
+            .collect();
+        let rest = booked.iter().fold(difference, |rest, b| rest - b.amount);
+        if !rest.is_zero() {
+            booked.push(BookedCharge {
+                kind: BookedKind::Adjustment,
+                amount: rest,
+            });
+        }
+        booked
+    }
 }
 
 /// A payment as the caller reports it; `amount` is more than zero.
@@ -145,9 +222,11 @@ pub enum DebtCommand {
         owner: Username,
         debt: NewDebt,
     },
+    /// `today` is the UTC date the command is decided on: a corrected balance holds from it.
     Update {
         actor: Username,
         patch: DebtPatch,
+        today: NaiveDate,
     },
     Delete {
         actor: Username,
@@ -168,6 +247,12 @@ pub enum DebtCommand {
     ChangeRate {
         actor: Username,
         step: NewRate,
+    },
+    /// The lender's statement, reconciled against the debt's balance by effective date.
+    RecordStatement {
+        actor: Username,
+        statement: NewStatement,
+        today: NaiveDate,
     },
 }
 
@@ -202,6 +287,22 @@ pub enum DebtError {
     RateEndsBeforeItStarts { ends_on: NaiveDate },
     #[error("the rate schedule holds {max} steps, the most a debt keeps", max = crate::limits::MAX_RATE_STEPS)]
     TooManyRateSteps,
+    /// The day falls in a cycle a statement closed: the statement already holds whatever moved then.
+    #[error("{field} is on or before the last statement's closing date ({closing_date}), which it holds")]
+    InClosedCycle {
+        field: &'static str,
+        closing_date: NaiveDate,
+    },
+    #[error("start_date is after the last statement's closing date ({closing_date})")]
+    StartAfterStatement { closing_date: NaiveDate },
+    #[error("a statement closing on {last} is recorded; a statement must close after it")]
+    StatementNotAfterLast { last: NaiveDate },
+    #[error("due_date is before closing_date")]
+    DueBeforeClosing,
+    #[error("minimum_due is more than statement_balance")]
+    MinimumAboveBalance,
+    #[error("the statement would leave a balance of {balance} after the payments dated since its closing")]
+    StatementBelowLaterMoves { balance: Decimal },
 }
 
 /// Whether anything is still owed on a debt.
@@ -245,7 +346,7 @@ pub(crate) fn zero_cents() -> Decimal {
 }
 
 /// A debt's fields as its events describe them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DebtRecord {
     pub owner: String,
     pub debt_name: String,
@@ -288,6 +389,14 @@ pub struct DebtRecord {
     /// there are none, so debts without a schedule read as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rate_schedule: Vec<RateStep>,
+    /// The day of the month a statement closes (1-28).
+    pub statement_day: u8,
+    /// Days from a statement's closing to its due date.
+    pub due_days: u16,
+    pub interest_method: InterestMethod,
+    /// The latest statement recorded, as its event holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_statement: Option<StatementRecorded>,
 }
 
 impl DebtRecord {
@@ -308,7 +417,137 @@ impl DebtRecord {
             last_payment_on: None,
             paid_off_on: None,
             rate_schedule: Vec::new(),
+            statement_day: created
+                .terms
+                .statement_day
+                .unwrap_or_else(|| StatementDay::of_start(created.start_date).day()),
+            due_days: created.terms.due_days.unwrap_or(DueDays::DEFAULT.days()),
+            interest_method: created
+                .terms
+                .interest_method
+                .unwrap_or(InterestMethod::Monthly),
+            last_statement: None,
         }
+    }
+
+    /// The closing date of the latest statement, when there is one.
+    pub fn last_closing(&self) -> Option<NaiveDate> {
+        self.last_statement.as_ref().map(|s| s.closing_date)
+    }
+
+    /// Refuses a movement dated in a cycle a statement closed.
+    fn check_open_cycle(&self, field: &'static str, day: NaiveDate) -> Result<(), DebtError> {
+        match self.last_closing() {
+            Some(closing_date) if day <= closing_date => Err(DebtError::InClosedCycle {
+                field,
+                closing_date,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The event of `statement` on this debt, whose balance by effective date is `dated`, or why it is
+    /// refused; no event for a retry of the latest statement.
+    fn statement(
+        &self,
+        dated: &DatedBalance,
+        statement: &NewStatement,
+        today: NaiveDate,
+    ) -> Result<Vec<EventPayload>, DebtError> {
+        let closing_date = statement.closing_date.date();
+        self.check_day("closing_date", statement.closing_date, today)?;
+        let due_date = statement.due_date.map_or_else(
+            || closing_date + chrono::Days::new(u64::from(self.due_days)),
+            Day::date,
+        );
+        if due_date < closing_date {
+            return Err(DebtError::DueBeforeClosing);
+        }
+        if statement.minimum_due > statement.statement_balance {
+            return Err(DebtError::MinimumAboveBalance);
+        }
+        if let Some(last) = &self.last_statement {
+            if statement.is_recorded_as(last, due_date) {
+                return Ok(Vec::new());
+            }
+            if closing_date <= last.closing_date {
+                return Err(DebtError::StatementNotAfterLast {
+                    last: last.closing_date,
+                });
+            }
+        }
+        let expected_balance = dated.on(self.start_date, closing_date);
+        let difference = statement.statement_balance.amount() - expected_balance;
+        let balance = self.current_balance + difference;
+        if balance < Decimal::ZERO {
+            return Err(DebtError::StatementBelowLaterMoves { balance });
+        }
+        if balance > Money::MAX {
+            return Err(DebtError::BalanceTooLarge);
+        }
+        let model_interest = self
+            .model_interest(dated, closing_date, expected_balance)
+            .ok_or(DebtError::BalanceTooLarge)?;
+        Ok(vec![EventPayload::StatementRecorded(StatementRecorded {
+            closing_date,
+            statement_balance: statement.statement_balance.amount(),
+            minimum_due: statement.minimum_due.amount(),
+            due_date,
+            interest_charged: statement.interest_charged.map(Money::amount),
+            fees_charged: statement.fees_charged.map(Money::amount),
+            expected_balance,
+            difference,
+            model_interest,
+            booked: statement.booking(difference),
+        })])
+    }
+
+    /// The interest the debt's own method works out for the cycle closing on `closing_date`, whose balance
+    /// on that day is `closing_balance` (`docs/planning.md`, "Interest methods").
+    pub fn model_interest(
+        &self,
+        dated: &DatedBalance,
+        closing_date: NaiveDate,
+        closing_balance: Decimal,
+    ) -> Option<Decimal> {
+        match self.interest_method {
+            InterestMethod::Monthly => Some(crate::plan::interest(
+                closing_balance,
+                self.rate_on(closing_date),
+            )),
+            InterestMethod::Daily => {
+                let first = cycle_start(closing_date, self.start_date, self.last_closing());
+                crate::plan::daily_interest(
+                    dated
+                        .each_day(self.start_date, first, closing_date)
+                        .map(|(day, balance)| (balance, self.rate_on(day))),
+                )
+            }
+        }
+    }
+
+    /// The interest the model accrues from the day after the last statement's closing through `today`, shown
+    /// and never booked: an estimate, today's balance as if it had stood since the closing, at each day's
+    /// rate / 36500 (the daily rule, whatever the debt's method: a monthly lender charges at the next
+    /// closing, about this much). `None` without a statement.
+    pub fn estimated_interest_since_statement(&self, today: NaiveDate) -> Option<Decimal> {
+        let closing = self.last_closing()?;
+        let days = closing
+            .iter_days()
+            .skip(1)
+            .take_while(|day| *day <= today)
+            .map(|day| (self.current_balance, self.rate_on(day)));
+        crate::plan::daily_interest(days)
+    }
+
+    /// This record after a statement: the booked charges move the balance by the difference (a credit
+    /// lowers `total_charged`), and the statement is the latest.
+    fn stated(mut self, statement: &StatementRecorded) -> Self {
+        self.current_balance += statement.difference;
+        self.total_charged += statement.difference;
+        self.reopen_if_owed();
+        self.last_statement = Some(statement.clone());
+        self
     }
 
     /// The rate in force on `day`: the step that took effect last (on or before `day`, the later recorded
@@ -398,7 +637,7 @@ impl DebtRecord {
         if self.status == DebtStatus::PaidOff {
             return Err(DebtError::PaidOff);
         }
-        self.check_day("paid_on", payment.paid_on, today)?;
+        self.check_movement_day("paid_on", payment.paid_on, today)?;
         if payment.amount.amount() > self.current_balance {
             return Err(DebtError::PaymentExceedsBalance {
                 balance: self.current_balance,
@@ -409,14 +648,14 @@ impl DebtRecord {
 
     /// The event of `charge` on this debt on `today`, or why it is refused.
     fn charge(&self, charge: &Charge, today: NaiveDate) -> Result<EventPayload, DebtError> {
-        self.check_day("charged_on", charge.charged_on, today)?;
+        self.check_movement_day("charged_on", charge.charged_on, today)?;
         if self.current_balance + charge.amount.amount() > Money::MAX {
             return Err(DebtError::BalanceTooLarge);
         }
         Ok(EventPayload::ChargeAdded(charge.added()))
     }
 
-    /// Refuses a payment or charge day after `today` or before the debt started.
+    /// Refuses a day after `today` or before the debt started.
     fn check_day(&self, field: &'static str, day: Day, today: NaiveDate) -> Result<(), DebtError> {
         if day.date() > today {
             return Err(DebtError::DayInFuture { field, today });
@@ -430,6 +669,17 @@ impl DebtRecord {
         Ok(())
     }
 
+    /// Refuses a movement's day after `today`, before the debt started, or in a cycle a statement closed.
+    fn check_movement_day(
+        &self,
+        field: &'static str,
+        day: Day,
+        today: NaiveDate,
+    ) -> Result<(), DebtError> {
+        self.check_day(field, day, today)?;
+        self.check_open_cycle(field, day.date())
+    }
+
     /// This record with `changes` applied.
     pub fn apply(mut self, changes: &DebtChanges) -> Self {
         let DebtChanges {
@@ -441,6 +691,8 @@ impl DebtRecord {
             current_balance,
             creditor,
             minimum_payment,
+            terms,
+            balance_on: _,
         } = changes;
         if let Some(v) = debt_name {
             self.debt_name = v.to_shown();
@@ -466,6 +718,15 @@ impl DebtRecord {
         if let Some(v) = minimum_payment {
             self.minimum_payment = *v;
         }
+        if let Some(v) = terms.statement_day {
+            self.statement_day = v;
+        }
+        if let Some(v) = terms.due_days {
+            self.due_days = v;
+        }
+        if let Some(v) = terms.interest_method {
+            self.interest_method = v;
+        }
         // A corrected balance above zero means something is owed again.
         if current_balance.is_some() {
             self.reopen_if_owed();
@@ -473,12 +734,13 @@ impl DebtRecord {
         self
     }
 
-    /// The part of `patch` that differs from this record, as event data.
-    fn changes_from(&self, patch: &DebtPatch) -> DebtChanges {
+    /// The part of `patch` that differs from this record, as event data; a corrected balance holds from
+    /// `today`.
+    fn changes_from(&self, patch: &DebtPatch, today: NaiveDate) -> DebtChanges {
         fn differing<T: PartialEq>(new: Option<T>, current: &T) -> Option<T> {
             new.filter(|value| value != current)
         }
-        DebtChanges {
+        let mut changes = DebtChanges {
             debt_name: differing(
                 patch.debt_name.as_ref().map(|n| n.as_str().to_owned()),
                 &self.debt_name,
@@ -507,7 +769,41 @@ impl DebtRecord {
                 patch.minimum_payment.map(|m| m.map(Money::amount)),
                 &self.minimum_payment,
             ),
+            terms: DebtTerms {
+                statement_day: differing(
+                    patch.terms.statement_day.map(StatementDay::day),
+                    &self.statement_day,
+                ),
+                due_days: differing(patch.terms.due_days.map(DueDays::days), &self.due_days),
+                interest_method: differing(patch.terms.interest_method, &self.interest_method),
+            },
+            balance_on: None,
+        };
+        if changes.current_balance.is_some() {
+            changes.balance_on = Some(today);
         }
+        changes
+    }
+
+    /// The update `patch` makes on `today`, or why it is refused: a corrected balance or a start moved into
+    /// a cycle a statement closed would change what that statement reconciled.
+    fn update(&self, patch: &DebtPatch, today: NaiveDate) -> Result<Vec<EventPayload>, DebtError> {
+        if patch.principal.is_some_and(Money::is_zero) {
+            return Err(DebtError::PrincipalNotPositive);
+        }
+        let changes = self.changes_from(patch, today);
+        if changes.is_empty() {
+            return Ok(vec![]);
+        }
+        if changes.current_balance.is_some() {
+            self.check_open_cycle("current_balance", today)?;
+        }
+        if let (Some(start_date), Some(closing_date)) = (changes.start_date, self.last_closing()) {
+            if start_date > closing_date {
+                return Err(DebtError::StartAfterStatement { closing_date });
+            }
+        }
+        Ok(vec![EventPayload::DebtUpdated(DebtUpdated { changes })])
     }
 }
 
@@ -518,6 +814,42 @@ pub enum DebtState {
     Open(DebtRecord),
     /// Deleted debts keep their last fields: history and audits still read them.
     Deleted(DebtRecord),
+}
+
+/// What the Debt decider decides on: the debt's record, and its balance by effective date (which a
+/// statement reconciles against), both folded from its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DebtAggregate {
+    pub state: DebtState,
+    pub dated: DatedBalance,
+}
+
+impl DebtState {
+    /// The record after one more event (the read side's fold: it needs no dated balance).
+    pub fn evolve(self, event: &EventPayload) -> DebtState {
+        match (self, event) {
+            (DebtState::NotCreated, EventPayload::DebtCreated(created)) => {
+                DebtState::Open(DebtRecord::from_created(created))
+            }
+            (DebtState::Open(debt), EventPayload::DebtUpdated(updated)) => {
+                DebtState::Open(debt.apply(&updated.changes))
+            }
+            (DebtState::Open(debt), EventPayload::PaymentRecorded(payment)) => {
+                DebtState::Open(debt.paid(payment))
+            }
+            (DebtState::Open(debt), EventPayload::ChargeAdded(charge)) => {
+                DebtState::Open(debt.charged(charge))
+            }
+            (DebtState::Open(debt), EventPayload::RateChanged(changed)) => {
+                DebtState::Open(debt.rate_changed(changed))
+            }
+            (DebtState::Open(debt), EventPayload::StatementRecorded(statement)) => {
+                DebtState::Open(debt.stated(statement))
+            }
+            (DebtState::Open(debt), EventPayload::DebtDeleted(_)) => DebtState::Deleted(debt),
+            (state, _) => state,
+        }
+    }
 }
 
 pub struct Debt;
@@ -541,10 +873,14 @@ impl Debt {
 
 impl Decider for Debt {
     type Command = DebtCommand;
-    type State = DebtState;
+    type State = DebtAggregate;
     type Error = DebtError;
 
-    fn decide(command: &DebtCommand, state: &DebtState) -> Result<Vec<EventPayload>, DebtError> {
+    fn decide(
+        command: &DebtCommand,
+        aggregate: &DebtAggregate,
+    ) -> Result<Vec<EventPayload>, DebtError> {
+        let state = &aggregate.state;
         match command {
             DebtCommand::Create { owner, debt } => {
                 if *state != DebtState::NotCreated {
@@ -563,19 +899,14 @@ impl Decider for Debt {
                     current_balance: debt.current_balance.amount(),
                     creditor: debt.creditor.as_ref().map(|c| c.as_str().into()),
                     minimum_payment: debt.minimum_payment.map(Money::amount),
+                    terms: debt.terms.stated(),
                 })])
             }
-            DebtCommand::Update { actor, patch } => {
-                let current = Self::owned_by(state, actor)?;
-                if patch.principal.is_some_and(Money::is_zero) {
-                    return Err(DebtError::PrincipalNotPositive);
-                }
-                let changes = current.changes_from(patch);
-                if changes.is_empty() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![EventPayload::DebtUpdated(DebtUpdated { changes })])
-            }
+            DebtCommand::Update {
+                actor,
+                patch,
+                today,
+            } => Self::owned_by(state, actor)?.update(patch, *today),
             DebtCommand::Delete { actor, reason } => {
                 Self::owned_by(state, actor)?;
                 Ok(vec![EventPayload::DebtDeleted(DebtDeleted {
@@ -602,28 +933,24 @@ impl Decider for Debt {
                 let debt = Self::owned_by(state, actor)?;
                 Ok(vec![debt.rate_step(step)?])
             }
+            DebtCommand::RecordStatement {
+                actor,
+                statement,
+                today,
+            } => Self::owned_by(state, actor)?.statement(&aggregate.dated, statement, *today),
         }
     }
 
-    fn evolve(state: DebtState, event: &EventPayload) -> DebtState {
-        match (state, event) {
-            (DebtState::NotCreated, EventPayload::DebtCreated(created)) => {
-                DebtState::Open(DebtRecord::from_created(created))
-            }
-            (DebtState::Open(debt), EventPayload::DebtUpdated(updated)) => {
-                DebtState::Open(debt.apply(&updated.changes))
-            }
-            (DebtState::Open(debt), EventPayload::PaymentRecorded(payment)) => {
-                DebtState::Open(debt.paid(payment))
-            }
-            (DebtState::Open(debt), EventPayload::ChargeAdded(charge)) => {
-                DebtState::Open(debt.charged(charge))
-            }
-            (DebtState::Open(debt), EventPayload::RateChanged(changed)) => {
-                DebtState::Open(debt.rate_changed(changed))
-            }
-            (DebtState::Open(debt), EventPayload::DebtDeleted(_)) => DebtState::Deleted(debt),
-            (state, _) => state,
+    fn evolve(aggregate: DebtAggregate, event: &EventPayload) -> DebtAggregate {
+        let DebtAggregate { state, dated } = aggregate;
+        let dated = match &state {
+            DebtState::NotCreated => dated.after(None, event),
+            DebtState::Open(debt) => dated.after(Some(debt), event),
+            DebtState::Deleted(_) => dated,
+        };
+        DebtAggregate {
+            state: state.evolve(event),
+            dated,
         }
     }
 }

@@ -11,13 +11,13 @@ pub mod view;
 pub mod wire;
 
 pub use debt::{
-    Charge, Debt, DebtCommand, DebtError, DebtPatch, DebtRecord, DebtState, DebtStatus, NewDebt,
-    NewRate, Payment, RateStep,
+    Charge, DatedBalance, Debt, DebtAggregate, DebtCommand, DebtError, DebtPatch, DebtRecord,
+    DebtState, DebtStatus, NewDebt, NewRate, NewStatement, NewTerms, Payment, RateStep,
 };
 pub use decider::Decider;
 pub use user::{User, UserCommand, UserError, UserProfile, UserState};
 pub use values::{
-    ChargeKind, Creditor, Day, DebtName, Email, FullName, InterestRate, Money, Note,
-    PaymentFrequency, RateKind, StartDate, Username, ValidationError,
+    ChargeKind, Creditor, Day, DebtName, DueDays, Email, FullName, InterestMethod, InterestRate,
+    Money, Note, PaymentFrequency, RateKind, StartDate, StatementDay, Username, ValidationError,
 };
 pub use view::{DebtView, UserView};

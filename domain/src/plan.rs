@@ -62,6 +62,30 @@ pub fn interest(balance: Decimal, interest_rate: Decimal) -> Decimal {
         .expect("a Decimal balance times a rate of at most 4 places over 1200 is a Decimal")
 }
 
+/// A cycle's interest by the average daily balance (`interest_method: daily`): the sum over its days of each
+/// day's closing balance x that day's yearly rate / 36500, rounded once, to the cent half away from zero.
+/// Exact like [`interest`]: the sum is kept as whole cents x ten-thousandths of a percent, divided once.
+/// `None` past `i128` (not reached: a balance below a trillion over 100,000 days at 100 % is far inside).
+pub fn daily_interest(days: impl IntoIterator<Item = (Decimal, Decimal)>) -> Option<Decimal> {
+    const PER: i128 = 36_500 * 10_000;
+    let mut exact: i128 = 0;
+    for (balance, rate) in days {
+        exact = exact.checked_add(to_cents(balance).checked_mul(rate_e4(rate))?)?;
+    }
+    from_cents(round_half_away(exact, PER)).ok()
+}
+
+/// `exact / per` to the nearest whole number, a half away from zero.
+fn round_half_away(exact: i128, per: i128) -> i128 {
+    let (whole, rest) = (exact / per, exact % per);
+    // |rest| < per, so doubling it cannot overflow.
+    if 2 * rest.abs() >= per {
+        whole + exact.signum()
+    } else {
+        whole
+    }
+}
+
 /// An amount in whole cents (rounded to the cent first).
 fn to_cents(amount: Decimal) -> i128 {
     cents(amount).mantissa()
@@ -86,14 +110,7 @@ fn rate_e4(interest_rate: Decimal) -> i128 {
 /// `balance_cents x rate_e4 / (1200 x 10,000)`, rounded to the cent half away from zero; `None` past `i128`.
 fn interest_cents(balance_cents: i128, rate_e4: i128) -> Option<i128> {
     const PER: i128 = 1_200 * 10_000;
-    let exact = balance_cents.checked_mul(rate_e4)?;
-    let (whole, rest) = (exact / PER, exact % PER);
-    // |rest| < PER, so doubling it cannot overflow.
-    Some(if 2 * rest.abs() >= PER {
-        whole + exact.signum()
-    } else {
-        whole
-    })
+    Some(round_half_away(balance_cents.checked_mul(rate_e4)?, PER))
 }
 
 /// A debt as a plan sees it.
@@ -739,6 +756,7 @@ mod tests {
                 current_balance: dec("1000"),
                 creditor: None,
                 minimum_payment: None,
+                terms: Default::default(),
             }),
             chrono::Utc::now(),
             "alice",

@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use thiserror::Error;
 
-pub use events::{ChargeKind, PaymentFrequency, RateKind};
+pub use events::{ChargeKind, InterestMethod, PaymentFrequency, RateKind};
 
 /// Why a field's value was refused; `field` is the request field's name, for per-field error reports.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -331,6 +331,52 @@ impl Day {
     }
 
     pub fn date(self) -> NaiveDate {
+        self.0
+    }
+}
+
+/// The day of the month a debt's statement closes: 1-28, so that every month has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatementDay(u8);
+
+impl StatementDay {
+    pub fn parse(raw: u64) -> Result<Self, ValidationError> {
+        u8::try_from(raw)
+            .ok()
+            .filter(|day| (1..=28).contains(day))
+            .map(StatementDay)
+            .ok_or_else(|| ValidationError::new("statement_day", "must be a day from 1 to 28"))
+    }
+
+    /// The default: the start date's day of the month, 28 at most.
+    pub fn of_start(start_date: NaiveDate) -> Self {
+        StatementDay(u8::try_from(start_date.day().min(28)).unwrap_or(28))
+    }
+
+    pub fn day(self) -> u8 {
+        self.0
+    }
+}
+
+/// Days from a statement's closing to its due date: 1-90.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DueDays(u16);
+
+impl DueDays {
+    /// 21 days, the least the US CARD Act allows between a card statement and its due date.
+    pub const DEFAULT: DueDays = DueDays(21);
+
+    pub fn parse(raw: u64) -> Result<Self, ValidationError> {
+        u16::try_from(raw)
+            .ok()
+            .filter(|days| (1..=90).contains(days))
+            .map(DueDays)
+            .ok_or_else(|| {
+                ValidationError::new("due_days", "must be a number of days from 1 to 90")
+            })
+    }
+
+    pub fn days(self) -> u16 {
         self.0
     }
 }

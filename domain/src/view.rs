@@ -6,10 +6,12 @@ use events::{EventEnvelope, PaymentFrequency};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::debt::{zero_cents, Debt, DebtRecord, DebtState, DebtStatus};
+use crate::debt::{zero_cents, DebtRecord, DebtState, DebtStatus};
 use crate::decider::Decider;
 use crate::user::{User, UserState};
+use crate::values::{DueDays, StatementDay};
 use crate::wire;
+use events::{InterestMethod, StatementRecorded};
 
 /// A debt as clients see it: its id, its fields (flattened), and its history's bounds. Amounts are decimal
 /// strings.
@@ -66,6 +68,16 @@ struct FlatDebtView {
     deleted: bool,
     #[serde(default)]
     rate_schedule: Vec<crate::debt::RateStep>,
+    // Terms and statements came later: items stored before them read with the defaults a debt without
+    // stated terms has.
+    #[serde(default)]
+    statement_day: Option<u8>,
+    #[serde(default)]
+    due_days: Option<u16>,
+    #[serde(default)]
+    interest_method: Option<InterestMethod>,
+    #[serde(default)]
+    last_statement: Option<StatementRecorded>,
 }
 
 impl From<FlatDebtView> for DebtView {
@@ -88,6 +100,12 @@ impl From<FlatDebtView> for DebtView {
                 last_payment_on: flat.last_payment_on,
                 paid_off_on: flat.paid_off_on,
                 rate_schedule: flat.rate_schedule,
+                statement_day: flat
+                    .statement_day
+                    .unwrap_or_else(|| StatementDay::of_start(flat.start_date).day()),
+                due_days: flat.due_days.unwrap_or(DueDays::DEFAULT.days()),
+                interest_method: flat.interest_method.unwrap_or(InterestMethod::Monthly),
+                last_statement: flat.last_statement,
             },
             version: flat.version,
             created_at: flat.created_at,
@@ -101,7 +119,7 @@ impl DebtView {
     /// The debt after `history` (oldest first), or `None` when the history does not start with its creation.
     pub fn from_history(history: &[EventEnvelope]) -> Option<DebtView> {
         let (first, rest) = history.split_first()?;
-        let DebtState::Open(fields) = Debt::evolve(DebtState::NotCreated, &first.payload) else {
+        let DebtState::Open(fields) = DebtState::NotCreated.evolve(&first.payload) else {
             return None;
         };
         let created = DebtView {
@@ -122,7 +140,7 @@ impl DebtView {
         } else {
             DebtState::Open(self.fields)
         };
-        let (fields, deleted) = match Debt::evolve(state, &event.payload) {
+        let (fields, deleted) = match state.evolve(&event.payload) {
             DebtState::Open(fields) => (fields, false),
             DebtState::Deleted(fields) => (fields, true),
             DebtState::NotCreated => unreachable!("evolve never un-creates a debt"),

@@ -12,9 +12,10 @@ mod upcast;
 pub use envelope::{AggregateType, EventEnvelope};
 pub use names::UnknownName;
 pub use payload::{
-    ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated, EventPayload,
-    LegacyEventRedacted, PaymentFrequency, PaymentRecorded, RateChanged, RateKind, RedactedEvent,
-    UserCreated, UserErased,
+    BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted,
+    DebtTerms, DebtUpdated, EventPayload, InterestMethod, LegacyEventRedacted, PaymentFrequency,
+    PaymentRecorded, RateChanged, RateKind, RedactedEvent, StatementRecorded, UserCreated,
+    UserErased,
 };
 pub use personal::{Personal, SealedText, ERASED};
 pub use upcast::{DecodeError, Upcaster};

@@ -38,6 +38,38 @@ snake_case_names! {
     pub enum PaymentFrequency in "payment_frequency" { Weekly, Biweekly, Monthly, Quarterly, Annually }
 }
 
+snake_case_names! {
+    /// How the lender works out a cycle's interest (`docs/planning.md` has both rules with worked examples):
+    /// `monthly`, the balance at the statement's closing times APR / 1200; `daily`, the average daily
+    /// balance: each day's closing balance times that day's APR / 36500, summed over the cycle.
+    pub enum InterestMethod in "interest_method" { Monthly, Daily }
+}
+
+/// A debt's terms with its lender, as a creation or an update states them; each absent field keeps its
+/// default (or, in an update, its value). Added after the first release without a schema version change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DebtTerms {
+    /// The day of the month a statement closes, 1-28; by default the start date's day (28 at most).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u8", range(min = 1, max = 28))]
+    pub statement_day: Option<u8>,
+    /// Days from a statement's closing to its due date, 1-90; by default 21, the least the US CARD Act
+    /// allows for cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u16", range(min = 1, max = 90))]
+    pub due_days: Option<u16>,
+    /// By default `monthly`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "InterestMethod")]
+    pub interest_method: Option<InterestMethod>,
+}
+
+impl DebtTerms {
+    pub fn is_empty(&self) -> bool {
+        *self == DebtTerms::default()
+    }
+}
+
 /// A user registered. The password never appears here: its hash lives only in the `CREDENTIALS` item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserCreated {
@@ -75,6 +107,9 @@ pub struct DebtCreated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "decimal_string")]
     pub minimum_payment: Option<Decimal>,
+    /// Statement day, due days and interest method, when the user said (flat in `data`).
+    #[serde(flatten)]
+    pub terms: DebtTerms,
 }
 
 /// The mutable fields of a debt that an update changed, each with its new value; absent means unchanged.
@@ -112,6 +147,15 @@ pub struct DebtChanges {
     )]
     #[schemars(schema_with = "nullable_decimal_string")]
     pub minimum_payment: Option<Option<Decimal>>,
+    /// The terms that changed (flat in `data`).
+    #[serde(flatten)]
+    pub terms: DebtTerms,
+    /// With `current_balance`: the day the corrected balance holds from (the day it was recorded), so
+    /// balances by effective date place it. Absent from corrections written before it existed, which count
+    /// from the debt's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NaiveDate")]
+    pub balance_on: Option<NaiveDate>,
 }
 
 impl DebtChanges {
@@ -201,6 +245,57 @@ pub struct RateChanged {
     pub kind: RateKind,
 }
 
+snake_case_names! {
+    /// What a statement booked: the lender's interest, its fees, or the rest of the difference.
+    pub enum BookedKind in "kind" { Interest, Fee, Adjustment }
+}
+
+/// One amount a statement booked to make the balance on its closing date equal the lender's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BookedCharge {
+    pub kind: BookedKind,
+    /// A decimal string with 2 places: above zero for interest and fees; an adjustment below zero is a
+    /// credit.
+    #[schemars(schema_with = "decimal_string")]
+    pub amount: Decimal,
+}
+
+/// The lender's statement for the cycle closing on `closing_date`, reconciled: `expected_balance` is the
+/// debt's balance by effective date on that day before it, and the charges in `booked` (dated
+/// `closing_date`, summing to `difference`) make that balance `statement_balance`. Movements dated after
+/// the closing stay on top. No personal field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StatementRecorded {
+    /// The cycle's last day (never after the day it was recorded, never before an earlier statement's).
+    pub closing_date: NaiveDate,
+    /// What the lender says is owed at the closing.
+    #[schemars(schema_with = "decimal_string")]
+    pub statement_balance: Decimal,
+    #[schemars(schema_with = "decimal_string")]
+    pub minimum_due: Decimal,
+    /// As the statement says, or the closing date plus the debt's `due_days`.
+    pub due_date: NaiveDate,
+    /// The interest the lender charged in the cycle, when the statement says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub interest_charged: Option<Decimal>,
+    /// The fees the lender charged in the cycle, when the statement says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub fees_charged: Option<Decimal>,
+    #[schemars(schema_with = "decimal_string")]
+    pub expected_balance: Decimal,
+    /// `statement_balance - expected_balance`.
+    #[schemars(schema_with = "decimal_string")]
+    pub difference: Decimal,
+    /// The interest the debt's own method works out for the cycle, beside the lender's (never booked).
+    #[schemars(schema_with = "decimal_string")]
+    pub model_interest: Decimal,
+    /// Empty when the difference is zero.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub booked: Vec<BookedCharge>,
+}
+
 /// A user was erased at their own request: their data key, credentials and email reservation are gone, so
 /// every personal field sealed under the key reads as `"[erased]"` from now on. It is the user's last event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -245,6 +340,7 @@ pub enum EventPayload {
     PaymentRecorded(PaymentRecorded),
     ChargeAdded(ChargeAdded),
     RateChanged(RateChanged),
+    StatementRecorded(StatementRecorded),
     UserErased(UserErased),
     LegacyEventRedacted(LegacyEventRedacted),
 }
@@ -255,8 +351,12 @@ impl EventPayload {
 
     /// The types without a personal field: the erasure's own records. Every other type's schema version 2
     /// sealed its personal fields.
-    const WITHOUT_PERSONAL_FIELDS: [&'static str; 3] =
-        ["UserErased", "LegacyEventRedacted", "RateChanged"];
+    const WITHOUT_PERSONAL_FIELDS: [&'static str; 4] = [
+        "UserErased",
+        "LegacyEventRedacted",
+        "RateChanged",
+        "StatementRecorded",
+    ];
 
     /// The types that carry personal fields, whose schema version 2 sealed them.
     pub fn sealing_types() -> impl Iterator<Item = &'static str> {
@@ -327,7 +427,8 @@ impl EventPayload {
             }
             EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_)
-            | EventPayload::RateChanged(_) => {}
+            | EventPayload::RateChanged(_)
+            | EventPayload::StatementRecorded(_) => {}
         }
         fields
     }

@@ -6,7 +6,7 @@ use schemars::{schema_for, Schema};
 use crate::envelope::EventEnvelope;
 use crate::payload::{
     ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentRecorded,
-    RateChanged, UserCreated, UserErased,
+    RateChanged, StatementRecorded, UserCreated, UserErased,
 };
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
@@ -23,6 +23,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ),
         ("ChargeAdded.data.schema.json", schema_for!(ChargeAdded)),
         ("RateChanged.data.schema.json", schema_for!(RateChanged)),
+        (
+            "StatementRecorded.data.schema.json",
+            schema_for!(StatementRecorded),
+        ),
         ("UserErased.data.schema.json", schema_for!(UserErased)),
         (
             "LegacyEventRedacted.data.schema.json",

@@ -238,6 +238,20 @@ pub fn parsed_decimal<T, E: std::fmt::Display>(
     move |value| parse(decimal(value, digits)?).map_err(|e| message_of(&e))
 }
 
+/// Adapts a domain parser over whole numbers (`StatementDay::parse`, ...) to a JSON value parser: the value
+/// must be a JSON integer (`15`, not `"15"` or `15.0`).
+pub fn parsed_integer<T, E: std::fmt::Display>(
+    parse: impl FnOnce(u64) -> Result<T, E>,
+) -> impl FnOnce(&Value) -> Result<T, String> {
+    move |value| {
+        let whole = value
+            .as_u64()
+            .filter(|_| !value.to_string().contains(['.', 'e', 'E']))
+            .ok_or_else(|| "must be a whole number such as 15".to_owned())?;
+        parse(whole).map_err(|e| message_of(&e))
+    }
+}
+
 /// A domain error's message without its `field: ` prefix (the field is reported beside it).
 fn message_of(error: &impl std::fmt::Display) -> String {
     let text = error.to_string();

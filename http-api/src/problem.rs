@@ -129,42 +129,77 @@ impl From<DebtError> for Problem {
             // A deleted debt, someone else's, and a missing one all read as "not found".
             DebtError::NotFound | DebtError::Deleted => Problem::not_found("no such debt"),
             DebtError::AlreadyExists => Problem::conflict("a debt with this id already exists"),
-            DebtError::PrincipalNotPositive => Problem::validation(vec![FieldError::new(
-                "principal",
-                "must be greater than zero",
-            )]),
             DebtError::PaidOff => Problem::conflict(
                 "the debt is paid off; it takes no payment until a charge reopens it",
             ),
-            DebtError::PaymentExceedsBalance { balance } => {
-                Problem::validation(vec![FieldError::new(
-                    "amount",
-                    format!("must be at most the balance, {balance}"),
-                )])
-            }
-            DebtError::BalanceTooLarge => Problem::validation(vec![FieldError::new(
-                "amount",
-                format!("would take the balance past {}", domain::Money::MAX),
-            )]),
-            DebtError::DayInFuture { field, today } => Problem::validation(vec![FieldError::new(
-                field,
-                format!("must not be after today ({today}, UTC)"),
-            )]),
-            DebtError::DayBeforeStart { field, start_date } => {
-                Problem::validation(vec![FieldError::new(
-                    field,
-                    format!("must not be before the debt's start_date ({start_date})"),
-                )])
-            }
-            DebtError::RateEndsBeforeItStarts { .. } => Problem::validation(vec![FieldError::new(
-                "ends_on",
-                "must not be before effective_on",
-            )]),
             DebtError::TooManyRateSteps => Problem::conflict(format!(
                 "the debt's rate schedule holds {} steps, the most a debt keeps",
                 domain::limits::MAX_RATE_STEPS
             )),
+            invalid => {
+                let (field, message) = invalid_field(&invalid);
+                Problem::validation(vec![FieldError::new(field, message)])
+            }
         }
+    }
+}
+
+/// The field a refused value stood in, and what is wrong with it (a 422's `errors` entry).
+fn invalid_field(error: &DebtError) -> (&'static str, String) {
+    match *error {
+        DebtError::PrincipalNotPositive => ("principal", "must be greater than zero".into()),
+        DebtError::PaymentExceedsBalance { balance } => {
+            ("amount", format!("must be at most the balance, {balance}"))
+        }
+        DebtError::BalanceTooLarge => (
+            "amount",
+            format!("would take the balance past {}", domain::Money::MAX),
+        ),
+        DebtError::DayInFuture { field, today } => {
+            (field, format!("must not be after today ({today}, UTC)"))
+        }
+        DebtError::DayBeforeStart { field, start_date } => (
+            field,
+            format!("must not be before the debt's start_date ({start_date})"),
+        ),
+        DebtError::RateEndsBeforeItStarts { .. } => {
+            ("ends_on", "must not be before effective_on".into())
+        }
+        DebtError::InClosedCycle {
+            field,
+            closing_date,
+        } => (
+            field,
+            format!(
+                "must be after the last statement's closing date ({closing_date}): the statement \
+                 already holds that cycle's movements"
+            ),
+        ),
+        DebtError::StartAfterStatement { closing_date } => (
+            "start_date",
+            format!("must not be after the last statement's closing date ({closing_date})"),
+        ),
+        DebtError::StatementNotAfterLast { last } => (
+            "closing_date",
+            format!("must be after the last statement's closing date ({last})"),
+        ),
+        DebtError::DueBeforeClosing => ("due_date", "must not be before closing_date".into()),
+        DebtError::MinimumAboveBalance => (
+            "minimum_due",
+            "must not be more than statement_balance".into(),
+        ),
+        DebtError::StatementBelowLaterMoves { balance } => (
+            "statement_balance",
+            format!(
+                "would leave a balance of {balance} after the payments dated since the closing; \
+                 check the closing date"
+            ),
+        ),
+        DebtError::NotFound
+        | DebtError::Deleted
+        | DebtError::AlreadyExists
+        | DebtError::PaidOff
+        | DebtError::TooManyRateSteps => ("body", error.to_string()),
     }
 }
 

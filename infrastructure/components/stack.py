@@ -402,7 +402,7 @@ class DebtsStack:
                        [[NAMESPACE, "Accepted", "Function", n] for n in ROUTE_FUNCTIONS]
                        + [[NAMESPACE, "ConcurrencyConflicts", "Function", n]
                           for n in ("update-debt", "delete-debt", "record-payment", "add-charge",
-                                    "change-rate")],
+                                    "change-rate", "record-statement")],
                        0, 12),
                 widget("Stream readers: iterator age (max)",
                        [["AWS/Lambda", "IteratorAge", "FunctionName", functions[n]]

@@ -1,6 +1,9 @@
 //! `GET /debts/{debt_id}/history`: every event of one of your debts, oldest first, with who, when, the
-//! correlation id, for updates each changed field as `{from, to}`, and for payments and charges their data
-//! and the balance `{before, after}`. It reads the debt's events (the event
+//! correlation id, for updates each changed field as `{from, to}`, and for payments, charges and statements
+//! their data and the balance `{before, after}`. Every entry that moves the balance names both of its days:
+//! `occurred_at` (when it was recorded) and `effective_on` (when it happened: a payment's `paid_on`, a
+//! charge's `charged_on`, a statement's `closing_date`, a correction's `balance_on`, a creation's
+//! `start_date`). It reads the debt's events (the event
 //! log is this view's projection), so it still answers after the debt is deleted. Pages of `?limit=` 1-100
 //! entries (default 100) follow each other with an opaque `next_cursor` bound to the debt.
 
@@ -35,6 +38,7 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
     match (&event.payload, before) {
         (EventPayload::DebtCreated(created), _) => {
             entry["data"] = serde_json::to_value(created).expect("events serialise");
+            entry["effective_on"] = json!(created.start_date);
         }
         (EventPayload::DebtUpdated(updated), Some(before)) => {
             let previous = serde_json::to_value(&before.fields).expect("views serialise");
@@ -43,12 +47,17 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
                 .as_object()
                 .into_iter()
                 .flatten()
+                // A correction's day is the entry's `effective_on`, not a field of the debt.
+                .filter(|(field, _)| field.as_str() != "balance_on")
                 .map(|(field, to)| {
                     let from = previous.get(field).cloned().unwrap_or(Value::Null);
                     (field.clone(), json!({ "from": from, "to": to }))
                 })
                 .collect();
             entry["changes"] = Value::Object(diff);
+            if let Some(day) = updated.changes.balance_on {
+                entry["effective_on"] = json!(day);
+            }
         }
         (EventPayload::DebtDeleted(deleted), _) => {
             entry["reason"] = json!(deleted.reason);
@@ -58,16 +67,22 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
         }
         (EventPayload::PaymentRecorded(payment), Some(before)) => {
             money_moved(&mut entry, json!(payment), before, event);
+            entry["effective_on"] = json!(payment.paid_on);
         }
         (EventPayload::ChargeAdded(charge), Some(before)) => {
             money_moved(&mut entry, json!(charge), before, event);
+            entry["effective_on"] = json!(charge.charged_on);
+        }
+        (EventPayload::StatementRecorded(statement), Some(before)) => {
+            money_moved(&mut entry, json!(statement), before, event);
+            entry["effective_on"] = json!(statement.closing_date);
         }
         _ => {}
     }
     entry
 }
 
-/// A payment's or charge's entry: its data, and the balance before and after it.
+/// A payment's, charge's or statement's entry: its data, and the balance before and after it.
 fn money_moved(entry: &mut Value, data: Value, before: &DebtView, event: &EventEnvelope) {
     entry["data"] = data;
     let after = before.clone().apply(event);

@@ -215,13 +215,17 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
 }
 
 /// A debt as `GET /debts/{id}` answers it: with `current_rate`, the rate in force on `day` (UTC) by its
-/// rate schedule, and `promo_ends_on` while a promotion with an end runs. Computed when read, since
-/// "today" moves while the stored debt does not.
+/// rate schedule, `promo_ends_on` while a promotion with an end runs, and after a statement the model's
+/// `estimated_interest_since_statement`. Computed when read, since "today" moves while the stored debt
+/// does not.
 fn with_rate_in_force(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
     let mut answer = serde_json::to_value(debt).unwrap_or_default();
     answer["current_rate"] = json!(debt.fields.rate_on(day).normalize());
     if let Some(last_day) = debt.fields.promo_ends_on(day) {
         answer["promo_ends_on"] = json!(last_day);
+    }
+    if let Some(estimate) = debt.fields.estimated_interest_since_statement(day) {
+        answer["estimated_interest_since_statement"] = json!(estimate);
     }
     answer
 }

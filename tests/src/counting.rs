@@ -80,7 +80,7 @@ pub struct CallCost {
 
 /// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
 /// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
-pub const MEASURED_CALLS: [&str; 19] = [
+pub const MEASURED_CALLS: [&str; 20] = [
     "POST /users",
     "POST /login",
     "POST /debts",
@@ -90,6 +90,7 @@ pub const MEASURED_CALLS: [&str; 19] = [
     "POST /debts/{debt_id}/payments",
     "POST /debts/{debt_id}/charges",
     "POST /debts/{debt_id}/rates",
+    "POST /debts/{debt_id}/statements",
     "GET /debts/{debt_id}/history",
     "GET /users/{username}",
     "GET /users/{username}/summary",
@@ -184,6 +185,11 @@ async fn call_api(
         "POST /debts/{debt_id}/rates" => debt_request(route, debt_id, user).json(
             json!({"rate": "0", "effective_on": chrono::Utc::now().date_naive(), "kind": "promotional"}),
         ),
+        "POST /debts/{debt_id}/statements" => debt_request(route, debt_id, user).json(json!({
+            "closing_date": chrono::Utc::now().date_naive(),
+            "statement_balance": "20.00",
+            "minimum_due": "5.00",
+        })),
         "DELETE /users/{username}" => as_user(format!("/users/{user}"))
             .json(json!({"password": "correct horse battery"})),
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),

@@ -427,6 +427,7 @@ pub fn debt_created(debt_id: &str, owner: &str) -> EventEnvelope {
             current_balance: Decimal::new(1_200_050, 2),
             creditor: Some("First Bank".into()),
             minimum_payment: Some(Decimal::new(25_000, 2)),
+            terms: Default::default(),
         }),
     )
 }

@@ -22,6 +22,7 @@ fn new_debt(principal: &str) -> NewDebt {
         current_balance: money("12000.50"),
         creditor: Some(Creditor::parse("First Bank").unwrap()),
         minimum_payment: None,
+        terms: Default::default(),
     }
 }
 
@@ -36,6 +37,7 @@ fn created() -> EventPayload {
         current_balance: Decimal::from_str("12000.50").unwrap(),
         creditor: Some("First Bank".into()),
         minimum_payment: None,
+        terms: Default::default(),
     })
 }
 
@@ -48,7 +50,11 @@ fn deleted() -> EventPayload {
 }
 
 fn update(actor: Username, patch: DebtPatch) -> DebtCommand {
-    DebtCommand::Update { actor, patch }
+    DebtCommand::Update {
+        actor,
+        patch,
+        today: NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+    }
 }
 
 fn delete(actor: Username) -> DebtCommand {
@@ -66,7 +72,7 @@ fn creating_a_debt_records_every_field() {
             debt: new_debt("15000"),
         })
         .then_expect([created()]);
-    assert!(matches!(state, DebtState::Open(d) if d.owner == "alice"));
+    assert!(matches!(state.state, DebtState::Open(d) if d.owner == "alice"));
 }
 
 #[test]
@@ -117,9 +123,10 @@ fn an_update_records_only_what_changed() {
         .then_expect([updated(DebtChanges {
             current_balance: Some(Decimal::from_str("11000.00").unwrap()),
             creditor: Some(None),
+            balance_on: NaiveDate::from_ymd_opt(2026, 3, 15),
             ..DebtChanges::default()
         })]);
-    let DebtState::Open(debt) = state else {
+    let DebtState::Open(debt) = state.state else {
         panic!("still open")
     };
     assert_eq!(debt.current_balance.to_string(), "11000.00");
@@ -197,9 +204,12 @@ fn the_owner_never_changes_through_updates() {
     ))
     .then_expect([updated(DebtChanges {
         current_balance: Some(Decimal::from_str("5.00").unwrap()),
+        balance_on: NaiveDate::from_ymd_opt(2026, 3, 15),
         ..DebtChanges::default()
     })]);
-    assert!(matches!(state, DebtState::Open(d) if d.owner == "alice" && d.debt_name == "Renamed"));
+    assert!(
+        matches!(state.state, DebtState::Open(d) if d.owner == "alice" && d.debt_name == "Renamed")
+    );
 }
 
 #[test]
@@ -222,7 +232,7 @@ fn deleting_an_open_debt_closes_it_and_keeps_its_fields() {
         .then_expect([EventPayload::DebtDeleted(DebtDeleted {
             reason: Some("paid off".into()),
         })]);
-    assert!(matches!(state, DebtState::Deleted(d) if d.debt_name == "Car loan"));
+    assert!(matches!(state.state, DebtState::Deleted(d) if d.debt_name == "Car loan"));
 }
 
 #[test]
@@ -235,7 +245,7 @@ fn events_after_deletion_do_not_revive_the_debt() {
             ..DebtChanges::default()
         }),
     ]);
-    assert!(matches!(state, DebtState::Deleted(d) if d.debt_name == "Car loan"));
+    assert!(matches!(state.state, DebtState::Deleted(d) if d.debt_name == "Car loan"));
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -286,8 +296,8 @@ fn charged(amount: &str, charged_on: &str) -> EventPayload {
     })
 }
 
-fn open(state: DebtState) -> DebtRecord {
-    match state {
+fn open(aggregate: DebtAggregate) -> DebtRecord {
+    match aggregate.state {
         DebtState::Open(debt) => debt,
         other => panic!("expected an open debt, got {other:?}"),
     }
@@ -432,6 +442,7 @@ fn a_corrected_balance_above_zero_reopens_a_paid_off_debt_and_the_minimum_is_set
             .then_expect([updated(DebtChanges {
                 current_balance: Some(Decimal::from_str("10.00").unwrap()),
                 minimum_payment: Some(Some(Decimal::from_str("25.00").unwrap())),
+                balance_on: NaiveDate::from_ymd_opt(2026, 3, 15),
                 ..DebtChanges::default()
             })]),
     );
@@ -594,4 +605,391 @@ fn a_rate_step_starts_with_the_debt_ends_after_it_starts_and_the_schedule_is_bou
     given::<Debt>([created(), deleted()])
         .when(rate_step("6", "2026-02-01", None, RateKind::Standard))
         .then_error(DebtError::Deleted);
+}
+
+fn statement(closing: &str, balance: &str, minimum: &str) -> NewStatement {
+    NewStatement {
+        closing_date: Day::parse("closing_date", closing).unwrap(),
+        statement_balance: money(balance),
+        minimum_due: money(minimum),
+        due_date: None,
+        interest_charged: None,
+        fees_charged: None,
+    }
+}
+
+fn record(statement: NewStatement) -> DebtCommand {
+    DebtCommand::RecordStatement {
+        actor: alice(),
+        statement,
+        today: day(TODAY),
+    }
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+/// The `StatementRecorded` of the card below: its figures, with `booked` to fill in.
+fn recorded(
+    closing: &str,
+    balance: &str,
+    expected: &str,
+    model_interest: &str,
+) -> StatementRecorded {
+    StatementRecorded {
+        closing_date: day(closing),
+        statement_balance: dec(balance),
+        minimum_due: dec("100.00"),
+        due_date: day(closing) + chrono::Days::new(21),
+        interest_charged: None,
+        fees_charged: None,
+        expected_balance: dec(expected),
+        difference: dec(balance) - dec(expected),
+        model_interest: dec(model_interest),
+        booked: Vec::new(),
+    }
+}
+
+fn booked(kind: BookedKind, amount: &str) -> BookedCharge {
+    BookedCharge {
+        kind,
+        amount: dec(amount),
+    }
+}
+
+#[test]
+fn a_statement_that_agrees_books_nothing_and_states_the_model_interest() {
+    // 11,500.00 at 4.5 % by the monthly rule: 11500 x 4.5 / 1200 = 43.125, half away: 43.13.
+    let state = given::<Debt>([created(), paid("500.50", "2026-02-20")])
+        .when(record(statement("2026-03-01", "11500", "100")))
+        .then_expect([EventPayload::StatementRecorded(recorded(
+            "2026-03-01",
+            "11500.00",
+            "11500.00",
+            "43.13",
+        ))]);
+    let debt = open(state);
+    assert_eq!(debt.current_balance, dec("11500.00"));
+    assert_eq!(debt.last_closing(), Some(day("2026-03-01")));
+}
+
+#[test]
+fn a_statement_books_its_interest_its_fees_and_the_rest_as_an_adjustment() {
+    let mut stated = statement("2026-03-01", "11600", "100");
+    stated.interest_charged = Some(money("43.13"));
+    stated.fees_charged = Some(money("35"));
+    let mut expected = recorded("2026-03-01", "11600.00", "11500.00", "43.13");
+    expected.interest_charged = Some(dec("43.13"));
+    expected.fees_charged = Some(dec("35.00"));
+    expected.booked = vec![
+        booked(BookedKind::Interest, "43.13"),
+        booked(BookedKind::Fee, "35.00"),
+        booked(BookedKind::Adjustment, "21.87"),
+    ];
+    let state = given::<Debt>([created(), paid("500.50", "2026-02-20")])
+        .when(record(stated))
+        .then_expect([EventPayload::StatementRecorded(expected)]);
+    assert_eq!(open(state.clone()).current_balance, dec("11600.00"));
+    assert_eq!(
+        state.dated.on(day("2025-06-01"), day("2026-03-01")),
+        dec("11600.00")
+    );
+}
+
+#[test]
+fn a_statement_below_the_records_books_a_credit() {
+    let mut expected = recorded("2026-03-01", "11400.00", "11500.00", "43.13");
+    expected.booked = vec![booked(BookedKind::Adjustment, "-100.00")];
+    given::<Debt>([created(), paid("500.50", "2026-02-20")])
+        .when(record(statement("2026-03-01", "11400", "100")))
+        .then_expect([EventPayload::StatementRecorded(expected)]);
+}
+
+#[test]
+fn movements_dated_after_the_closing_stay_on_top() {
+    // The payment of 03-05 is after the closing: the statement does not hold it, and it still counts.
+    let mut expected = recorded("2026-03-01", "11550.00", "11500.00", "43.13");
+    expected.booked = vec![booked(BookedKind::Adjustment, "50.00")];
+    let state = given::<Debt>([
+        created(),
+        paid("500.50", "2026-02-20"),
+        paid("100", "2026-03-05"),
+    ])
+    .when(record(statement("2026-03-01", "11550", "100")))
+    .then_expect([EventPayload::StatementRecorded(expected)]);
+    assert_eq!(open(state).current_balance, dec("11450.00"));
+}
+
+#[test]
+fn the_same_statement_twice_appends_nothing() {
+    let first =
+        EventPayload::StatementRecorded(recorded("2026-03-01", "12000.50", "12000.50", "45.00"));
+    given::<Debt>([created(), first])
+        .when(record(statement("2026-03-01", "12000.50", "100")))
+        .then_expect([]);
+}
+
+#[test]
+fn statements_out_of_order_or_in_the_future_are_refused() {
+    let first =
+        || EventPayload::StatementRecorded(recorded("2026-03-01", "12000.50", "12000.50", "45.00"));
+    given::<Debt>([created(), first()])
+        .when(record(statement("2026-03-01", "12100", "100")))
+        .then_error(DebtError::StatementNotAfterLast {
+            last: day("2026-03-01"),
+        });
+    given::<Debt>([created(), first()])
+        .when(record(statement("2026-02-01", "12000.50", "100")))
+        .then_error(DebtError::StatementNotAfterLast {
+            last: day("2026-03-01"),
+        });
+    given::<Debt>([created()])
+        .when(record(statement("2026-03-11", "12000.50", "100")))
+        .then_error(DebtError::DayInFuture {
+            field: "closing_date",
+            today: day(TODAY),
+        });
+    given::<Debt>([created()])
+        .when(record(statement("2025-05-31", "12000.50", "100")))
+        .then_error(DebtError::DayBeforeStart {
+            field: "closing_date",
+            start_date: day("2025-06-01"),
+        });
+    let mut early_due = statement("2026-03-01", "12000.50", "100");
+    early_due.due_date = Some(Day::parse("due_date", "2026-02-28").unwrap());
+    given::<Debt>([created()])
+        .when(record(early_due))
+        .then_error(DebtError::DueBeforeClosing);
+    given::<Debt>([created()])
+        .when(record(statement("2026-03-01", "50", "60")))
+        .then_error(DebtError::MinimumAboveBalance);
+}
+
+#[test]
+fn a_statement_may_not_leave_less_than_nothing_after_later_payments() {
+    given::<Debt>([created(), paid("12000.50", "2026-03-05")])
+        .when(record(statement("2026-03-01", "11000", "100")))
+        .then_error(DebtError::StatementBelowLaterMoves {
+            balance: dec("-1000.50"),
+        });
+}
+
+#[test]
+fn a_closed_cycle_takes_no_movement_correction_or_later_start() {
+    let stated =
+        || EventPayload::StatementRecorded(recorded("2026-03-01", "12000.50", "12000.50", "45.00"));
+    let closed = |field| DebtError::InClosedCycle {
+        field,
+        closing_date: day("2026-03-01"),
+    };
+    given::<Debt>([created(), stated()])
+        .when(pay("10", "2026-03-01"))
+        .then_error(closed("paid_on"));
+    given::<Debt>([created(), stated()])
+        .when(charge("10", "2026-02-01"))
+        .then_error(closed("charged_on"));
+    given::<Debt>([created(), stated()])
+        .when(pay("10", "2026-03-02"))
+        .then_expect([paid("10", "2026-03-02")]);
+    given::<Debt>([created(), stated()])
+        .when(DebtCommand::Update {
+            actor: alice(),
+            patch: DebtPatch {
+                current_balance: Some(money("5")),
+                ..DebtPatch::default()
+            },
+            today: day("2026-03-01"),
+        })
+        .then_error(closed("current_balance"));
+    given::<Debt>([created(), stated()])
+        .when(update(
+            alice(),
+            DebtPatch {
+                start_date: Some(StartDate::parse("2026-03-02").unwrap()),
+                ..DebtPatch::default()
+            },
+        ))
+        .then_error(DebtError::StartAfterStatement {
+            closing_date: day("2026-03-01"),
+        });
+}
+
+#[test]
+fn the_daily_method_sums_each_days_balance_at_its_rate() {
+    // 1,000.00 from 01-01, 500.00 paid on 01-16, at 18.25 %: 15 days x 1000 + 16 days x 500 = 23,000
+    // balance-days; x 18.25 / 36500 = 11.50. The monthly rule would say 500 x 18.25 / 1200 = 7.60.
+    let card = EventPayload::DebtCreated(DebtCreated {
+        owner: "alice".into(),
+        debt_name: "Card".into(),
+        principal: dec("1000.00"),
+        interest_rate: dec("18.25"),
+        start_date: day("2026-01-01"),
+        payment_frequency: PaymentFrequency::Monthly,
+        current_balance: dec("1000.00"),
+        creditor: None,
+        minimum_payment: None,
+        terms: DebtTerms {
+            interest_method: Some(InterestMethod::Daily),
+            ..DebtTerms::default()
+        },
+    });
+    given::<Debt>([card, paid("500", "2026-01-16")])
+        .when(DebtCommand::RecordStatement {
+            actor: alice(),
+            statement: statement("2026-01-31", "511.50", "25"),
+            today: day("2026-02-01"),
+        })
+        .then_expect([EventPayload::StatementRecorded(StatementRecorded {
+            closing_date: day("2026-01-31"),
+            statement_balance: dec("511.50"),
+            minimum_due: dec("25.00"),
+            due_date: day("2026-02-21"),
+            interest_charged: None,
+            fees_charged: None,
+            expected_balance: dec("500.00"),
+            difference: dec("11.50"),
+            model_interest: dec("11.50"),
+            booked: vec![booked(BookedKind::Adjustment, "11.50")],
+        })]);
+}
+
+mod properties {
+    use super::*;
+    use crate::decider::Decider;
+    use proptest::prelude::{prop_assert_eq, proptest, ProptestConfig};
+    use proptest::strategy::Strategy;
+
+    /// A step of a random history: a payment, a charge or a corrected balance, in cents, some days after
+    /// the debt's start.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Pay(i64, u64),
+        Charge(i64, u64),
+        Correct(i64),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (0..3u8, 1..200_000i64, 0..283u64).prop_map(|(kind, cents, days)| match kind {
+            0 => Step::Pay(cents, days),
+            1 => Step::Charge(cents, days),
+            _ => Step::Correct(cents),
+        })
+    }
+
+    fn cents(amount: i64) -> Money {
+        Money::parse("amount", Decimal::new(amount, 2)).unwrap()
+    }
+
+    fn command(step: &Step) -> DebtCommand {
+        let on = |days: u64| {
+            let date = day("2025-06-01") + chrono::Days::new(days);
+            Day::parse("day", &date.to_string()).unwrap()
+        };
+        match step {
+            Step::Pay(amount, days) => DebtCommand::RecordPayment {
+                actor: alice(),
+                payment: Payment {
+                    amount: cents(*amount),
+                    paid_on: on(*days),
+                    note: None,
+                },
+                today: day(TODAY),
+            },
+            Step::Charge(amount, days) => DebtCommand::AddCharge {
+                actor: alice(),
+                charge: Charge {
+                    amount: cents(*amount),
+                    charged_on: on(*days),
+                    kind: ChargeKind::Interest,
+                    note: None,
+                },
+                today: day(TODAY),
+            },
+            Step::Correct(amount) => DebtCommand::Update {
+                actor: alice(),
+                patch: DebtPatch {
+                    current_balance: Some(cents(*amount)),
+                    ..DebtPatch::default()
+                },
+                today: day(TODAY),
+            },
+        }
+    }
+
+    /// The debt after every step of `steps` it accepts (a refused step changes nothing).
+    fn run(steps: &[Step]) -> DebtAggregate {
+        steps.iter().fold(Debt::fold([&created()]), |state, step| {
+            match Debt::decide(&command(step), &state) {
+                Ok(events) => events.iter().fold(state, Debt::evolve),
+                Err(_) => state,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// A statement leaves the balance on its closing date at the statement's balance, its booked
+        /// charges sum to the difference, and every later movement stays on top.
+        #[test]
+        fn a_statement_reconciles_the_balance_on_its_closing_date(
+            before in proptest::collection::vec(step(), 0..12),
+            after in proptest::collection::vec(step(), 0..6),
+            closing_days in 0..283u64,
+            statement_cents in 0..2_000_000i64,
+        ) {
+            let state = run(&before);
+            let closing = day("2025-06-01") + chrono::Days::new(closing_days);
+            let command = record(NewStatement {
+                closing_date: Day::parse("closing_date", &closing.to_string()).unwrap(),
+                statement_balance: cents(statement_cents),
+                minimum_due: cents(0),
+                due_date: None,
+                interest_charged: Some(cents(statement_cents / 100)),
+                fees_charged: None,
+            });
+            let Ok(events) = Debt::decide(&command, &state) else {
+                return Ok(());
+            };
+            let EventPayload::StatementRecorded(recorded) = &events[0] else {
+                panic!("a statement records a statement");
+            };
+            let booked: Decimal = recorded.booked.iter().map(|b| b.amount).sum();
+            prop_assert_eq!(booked, recorded.difference);
+            let stated = events.iter().fold(state, Debt::evolve);
+            let start = day("2025-06-01");
+            prop_assert_eq!(stated.dated.on(start, closing), cents(statement_cents).amount());
+            let later = after.iter().fold(stated, |state, step| {
+                match Debt::decide(&command_after(step, closing), &state) {
+                    Ok(events) => events.iter().fold(state, Debt::evolve),
+                    Err(_) => state,
+                }
+            });
+            prop_assert_eq!(later.dated.on(start, closing), cents(statement_cents).amount());
+            prop_assert_eq!(later.dated.on(start, day(TODAY)), open(later).current_balance);
+        }
+
+        /// The balance by effective date on a day after every movement is today's balance.
+        #[test]
+        fn the_balance_on_a_day_after_everything_is_todays(
+            steps in proptest::collection::vec(step(), 0..20),
+        ) {
+            let state = run(&steps);
+            let balance = state.dated.on(day("2025-06-01"), day(TODAY));
+            prop_assert_eq!(balance, open(state).current_balance);
+        }
+    }
+
+    /// `step` as a movement of the cycle after `closing` (a correction stays as it is: it is dated today).
+    fn command_after(step: &Step, closing: NaiveDate) -> DebtCommand {
+        let days_since_start = (closing - day("2025-06-01")).num_days().unsigned_abs();
+        let left = (day(TODAY) - closing).num_days().unsigned_abs();
+        let shifted = |days: u64| days_since_start + 1 + days % left.max(1);
+        match step {
+            Step::Pay(amount, days) => command(&Step::Pay(*amount, shifted(*days))),
+            Step::Charge(amount, days) => command(&Step::Charge(*amount, shifted(*days))),
+            Step::Correct(_) => command(step),
+        }
+    }
 }

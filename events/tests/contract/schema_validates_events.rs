@@ -3,8 +3,9 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use events::{
-    AggregateType, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted, DebtUpdated,
-    EventEnvelope, EventPayload, PaymentFrequency, PaymentRecorded, UserCreated,
+    AggregateType, BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated,
+    DebtDeleted, DebtTerms, DebtUpdated, EventEnvelope, EventPayload, InterestMethod,
+    PaymentFrequency, PaymentRecorded, StatementRecorded, UserCreated,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -53,6 +54,7 @@ fn every_kind_of_event() -> Vec<Value> {
         current_balance: Decimal::new(1_200_050, 2),
         creditor: Some("First Bank".into()),
         minimum_payment: Some(Decimal::new(25_000, 2)),
+        terms: Default::default(),
     };
     vec![
         envelope(
@@ -83,6 +85,8 @@ fn every_kind_of_event() -> Vec<Value> {
                     current_balance: Some(Decimal::ZERO),
                     creditor: Some(None),
                     minimum_payment: Some(None),
+                    balance_on: NaiveDate::from_ymd_opt(2026, 3, 2),
+                    ..DebtChanges::default()
                 },
             }),
             false,
@@ -97,7 +101,72 @@ fn every_kind_of_event() -> Vec<Value> {
     ]
     .into_iter()
     .chain(money_events())
+    .chain(statement_events())
     .collect()
+}
+
+fn booked(kind: BookedKind, amount: Decimal) -> BookedCharge {
+    BookedCharge { kind, amount }
+}
+
+/// A debt created with its terms, its terms changed, and a statement that booked its interest and an adjustment.
+fn statement_events() -> Vec<Value> {
+    let created = DebtCreated {
+        owner: "alice".into(),
+        debt_name: "Card".into(),
+        principal: Decimal::new(100_000, 2),
+        interest_rate: Decimal::new(1_999, 2),
+        start_date: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+        payment_frequency: PaymentFrequency::Monthly,
+        current_balance: Decimal::new(100_000, 2),
+        creditor: None,
+        minimum_payment: None,
+        terms: DebtTerms::default(),
+    };
+    vec![
+        envelope(
+            EventPayload::DebtCreated(DebtCreated {
+                terms: DebtTerms {
+                    statement_day: Some(1),
+                    due_days: Some(21),
+                    interest_method: Some(InterestMethod::Monthly),
+                },
+                ..created
+            }),
+            true,
+        ),
+        envelope(
+            EventPayload::DebtUpdated(DebtUpdated {
+                changes: DebtChanges {
+                    terms: DebtTerms {
+                        statement_day: Some(28),
+                        due_days: Some(25),
+                        interest_method: Some(InterestMethod::Daily),
+                    },
+                    ..DebtChanges::default()
+                },
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::StatementRecorded(StatementRecorded {
+                closing_date: NaiveDate::from_ymd_opt(2026, 3, 15).unwrap(),
+                statement_balance: Decimal::new(102_500, 2),
+                minimum_due: Decimal::new(3_500, 2),
+                due_date: NaiveDate::from_ymd_opt(2026, 4, 5).unwrap(),
+                interest_charged: Some(Decimal::new(1_850, 2)),
+                fees_charged: None,
+                expected_balance: Decimal::new(100_000, 2),
+                difference: Decimal::new(2_500, 2),
+                model_interest: Decimal::new(1_667, 2),
+                booked: vec![
+                    booked(BookedKind::Interest, Decimal::new(1_850, 2)),
+                    booked(BookedKind::Adjustment, Decimal::new(650, 2)),
+                ],
+            }),
+            false,
+        ),
+    ]
 }
 
 /// What came with payments: a minimum payment set, payments and charges with and without their note.

@@ -101,6 +101,7 @@ fn script(seed: u64) -> Script {
                 current_balance: model.balance,
                 creditor: None,
                 minimum_payment: None,
+                terms: Default::default(),
             });
             events.push(event(&id, 1, tick(&mut rng), user, payload));
             versions.insert(id.clone(), 1);
@@ -257,8 +258,9 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
             }
             EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_)
-            | EventPayload::RateChanged(_) => {
-                unreachable!("the script erases no one and changes no rate")
+            | EventPayload::RateChanged(_)
+            | EventPayload::StatementRecorded(_) => {
+                unreachable!("the script erases no one, changes no rate and records no statement")
             }
         };
         day.counts[slot] += 1;

@@ -162,6 +162,46 @@ impl Moto {
 /// Three users, a debt each, an update of each debt, a payment and a charge on one, a deletion of another, and
 /// the third user's erasure (with the redaction record of an event written in clear): 14 events, committed
 /// (all on one UTC day, as the builders date them).
+/// A payment, a charge, a rate step and a statement, for one debt.
+fn money_events() -> Vec<events::EventPayload> {
+    let day = |m, d| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let cents = |c| rust_decimal::Decimal::new(c, 2);
+    vec![
+        events::EventPayload::PaymentRecorded(events::PaymentRecorded {
+            amount: cents(5_000),
+            paid_on: day(1, 2),
+            note: None,
+        }),
+        events::EventPayload::ChargeAdded(events::ChargeAdded {
+            amount: cents(1_250),
+            charged_on: day(1, 2),
+            kind: events::ChargeKind::Interest,
+            note: None,
+        }),
+        events::EventPayload::RateChanged(events::RateChanged {
+            rate: cents(1_999),
+            effective_on: day(2, 1),
+            ends_on: None,
+            kind: events::RateKind::Standard,
+        }),
+        events::EventPayload::StatementRecorded(events::StatementRecorded {
+            closing_date: day(2, 1),
+            statement_balance: cents(1_160_300),
+            minimum_due: cents(3_500),
+            due_date: day(2, 22),
+            interest_charged: None,
+            fees_charged: None,
+            expected_balance: cents(1_196_300),
+            difference: cents(-36_000),
+            model_interest: cents(4_486),
+            booked: vec![events::BookedCharge {
+                kind: events::BookedKind::Adjustment,
+                amount: cents(-36_000),
+            }],
+        }),
+    ]
+}
+
 async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
     let mut committed = Vec::new();
     for n in 0..3 {
@@ -190,26 +230,9 @@ async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
             history.push(integration_tests::envelope(&debt, 3, deleted));
         }
         if n == 1 {
-            let paid = events::EventPayload::PaymentRecorded(events::PaymentRecorded {
-                amount: rust_decimal::Decimal::new(5_000, 2),
-                paid_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-                note: None,
-            });
-            let charged = events::EventPayload::ChargeAdded(events::ChargeAdded {
-                amount: rust_decimal::Decimal::new(1_250, 2),
-                charged_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
-                kind: events::ChargeKind::Interest,
-                note: None,
-            });
-            let rate = events::EventPayload::RateChanged(events::RateChanged {
-                rate: rust_decimal::Decimal::new(1999, 2),
-                effective_on: chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(),
-                ends_on: None,
-                kind: events::RateKind::Standard,
-            });
-            history.push(integration_tests::envelope(&debt, 3, paid));
-            history.push(integration_tests::envelope(&debt, 4, charged));
-            history.push(integration_tests::envelope(&debt, 5, rate));
+            for (version, payload) in (3..).zip(money_events()) {
+                history.push(integration_tests::envelope(&debt, version, payload));
+            }
         }
         for events in [registered, history] {
             store

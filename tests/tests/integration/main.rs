@@ -19,5 +19,6 @@ mod projection_lag;
 mod read_side;
 mod secret_rotation;
 mod sqlite_feed;
+mod statement_routes;
 mod time_travel;
 mod user_routes;

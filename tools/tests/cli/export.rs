@@ -77,6 +77,7 @@ async fn data_dir(users: usize, debts: usize) -> (PathBuf, Vec<EventEnvelope>) {
                 current_balance: Decimal::new(900_000, 2),
                 creditor: Some("Bank".into()),
                 minimum_payment: None,
+                terms: Default::default(),
             }),
         )];
         for v in 2..10 {
