@@ -191,6 +191,12 @@ impl RateStep {
     fn in_force_on(&self, day: NaiveDate) -> bool {
         self.effective_on <= day && self.ends_on.is_none_or(|end| day <= end)
     }
+
+    /// The step of `schedule` (by `effective_on`, as a record keeps it) in force on `day`: the one that took
+    /// effect last and has not ended by then.
+    pub fn in_force(schedule: &[RateStep], day: NaiveDate) -> Option<&RateStep> {
+        schedule.iter().rev().find(|step| step.in_force_on(day))
+    }
 }
 
 impl Payment {
@@ -566,10 +572,7 @@ impl DebtRecord {
     }
 
     fn step_on(&self, day: NaiveDate) -> Option<&RateStep> {
-        self.rate_schedule
-            .iter()
-            .rev()
-            .find(|step| step.in_force_on(day))
+        RateStep::in_force(&self.rate_schedule, day)
     }
 
     /// This record with one more rate step, in its place by `effective_on`.

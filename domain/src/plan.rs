@@ -22,7 +22,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::cmp::Reverse;
 
-use events::PaymentFrequency;
+use events::{InterestMethod, PaymentFrequency};
 
 /// The longest plan: 100 years.
 pub const MAX_MONTHS: u32 = 1_200;
@@ -113,6 +113,38 @@ fn interest_cents(balance_cents: i128, rate_e4: i128) -> Option<i128> {
     Some(round_half_away(balance_cents.checked_mul(rate_e4)?, PER))
 }
 
+/// The days of a plan's month for a debt whose lender uses the average daily balance: 365 / 12 to four
+/// places. No real cycle has it (they have 28-31 days), and a plan does not know when within a month money
+/// moves, so a `daily` debt's month in a plan is an approximation; a `monthly` one is exact to the cent.
+pub const DAYS_PER_PLAN_MONTH: Decimal = Decimal::from_parts(304_167, 0, 0, false, 4);
+
+/// One month's interest in cents under `method` (rule 2a): `monthly`, balance x rate / 1200; `daily`,
+/// balance x rate / 36500 x [`DAYS_PER_PLAN_MONTH`]; each exact, rounded once to the cent half away from
+/// zero. `None` past `i128`.
+fn month_interest_cents(
+    balance_cents: i128,
+    rate_e4: i128,
+    method: InterestMethod,
+) -> Option<i128> {
+    match method {
+        InterestMethod::Monthly => interest_cents(balance_cents, rate_e4),
+        InterestMethod::Daily => {
+            const PER: i128 = 36_500 * 10_000 * 10_000;
+            let exact = balance_cents
+                .checked_mul(rate_e4)?
+                .checked_mul(DAYS_PER_PLAN_MONTH.mantissa())?;
+            Some(round_half_away(exact, PER))
+        }
+    }
+}
+
+/// One month's interest on `balance` at `interest_rate` under `method`, as a plan accrues it.
+pub fn month_interest(balance: Decimal, interest_rate: Decimal, method: InterestMethod) -> Decimal {
+    month_interest_cents(to_cents(balance), rate_e4(interest_rate), method)
+        .and_then(|c| from_cents(c).ok())
+        .expect("a Decimal balance times a rate of at most 4 places over 1200 is a Decimal")
+}
+
 /// A debt as a plan sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanDebt {
@@ -124,6 +156,8 @@ pub struct PlanDebt {
     pub monthly_minimum: Decimal,
     /// Where the rate changes later in the plan (the debt's rate schedule, by month): empty when it does not.
     pub rate_steps: Vec<RateFrom>,
+    /// How its lender works out interest: `daily` is approximated (see [`DAYS_PER_PLAN_MONTH`]).
+    pub interest_method: InterestMethod,
 }
 
 /// From the plan's month `from_month` (1-based) on, a debt's yearly rate is `interest_rate`.
@@ -416,8 +450,8 @@ pub fn required_budget(
     // Everything owed after the first month's interest: that budget clears every debt in month 1.
     let mut high = debts.iter().try_fold(0, |sum, d| {
         let balance = to_cents(d.balance);
-        let interest =
-            interest_cents(balance, rate_e4(d.interest_rate)).ok_or(PlanError::OutOfRange)?;
+        let interest = month_interest_cents(balance, rate_e4(d.interest_rate), d.interest_method)
+            .ok_or(PlanError::OutOfRange)?;
         add(sum, add(balance, interest)?)
     })?;
     high = high.max(minimums);
@@ -576,8 +610,12 @@ impl<'a> Run<'a> {
             .filter(|&(_, i)| self.balances[i] > 0)
             .collect();
         for &(_, i) in &open {
-            accrued[i] =
-                interest_cents(self.balances[i], self.rates[i]).ok_or(PlanError::OutOfRange)?;
+            accrued[i] = month_interest_cents(
+                self.balances[i],
+                self.rates[i],
+                self.debts[i].interest_method,
+            )
+            .ok_or(PlanError::OutOfRange)?;
             let most = budget.unwrap_or(self.minimums[i]);
             if accrued[i] >= most && self.never_falls.is_none() {
                 self.never_falls = Some(NeverFalls {
@@ -732,6 +770,7 @@ mod tests {
             interest_rate: dec(rate),
             monthly_minimum: dec(minimum),
             rate_steps: Vec::new(),
+            interest_method: InterestMethod::Monthly,
         }
     }
 
@@ -904,6 +943,16 @@ mod tests {
             "0.11"
         );
         assert_eq!(interest(dec("1000"), dec("18")).to_string(), "15.00");
+        // The daily rule over a plan's 30.4167-day month: 1,000,000 x 20 / 36500 x 30.4167 = 16,666.6849…
+        // against the monthly rule's 16,666.6666…
+        let daily = month_interest(dec("1000000"), dec("20"), InterestMethod::Daily);
+        assert_eq!(daily.to_string(), "16666.68");
+        let monthly = month_interest(dec("1000000"), dec("20"), InterestMethod::Monthly);
+        assert_eq!(monthly.to_string(), "16666.67");
+        assert_eq!(
+            month_interest(dec("1234.56"), dec("19.99"), InterestMethod::Daily).to_string(),
+            "20.57"
+        );
         assert_eq!(interest(dec("0.30"), dec("10")).to_string(), "0.00");
         assert_eq!(
             interest(dec("0.60"), dec("10")).to_string(),
@@ -1084,6 +1133,7 @@ mod tests {
                 interest_rate: Decimal::new(rate, 4),
                 monthly_minimum: Decimal::new(minimum, 2),
                 rate_steps: Vec::new(),
+                interest_method: InterestMethod::Monthly,
             },
         )
     }
@@ -1129,6 +1179,7 @@ mod tests {
                 interest_rate: Decimal::new(rate, 4),
                 monthly_minimum: Decimal::new(minimum, 2),
                 rate_steps: Vec::new(),
+                interest_method: InterestMethod::Monthly,
             }).collect();
             let minimums: Decimal = debts.iter().map(|d| d.monthly_minimum).sum();
             let budget = with_budget.then(|| minimums + Decimal::new(extra, 2));
@@ -1152,7 +1203,7 @@ mod tests {
             let b = Decimal::new(balance, 2);
             let r = Decimal::new(rate, 4);
             let a = cents(b / Decimal::from(share) + interest(b, r));
-            let one = [PlanDebt { debt_id: "d".into(), debt_name: "D".into(), balance: b, interest_rate: r, monthly_minimum: a, rate_steps: Vec::new() }];
+            let one = [PlanDebt { debt_id: "d".into(), debt_name: "D".into(), balance: b, interest_rate: r, monthly_minimum: a, rate_steps: Vec::new(), interest_method: InterestMethod::Monthly }];
             let plan = simulate(&one, &[0], Some(a), None).unwrap();
             let (b, r, a) = (b.to_string().parse::<f64>().unwrap(), r.to_string().parse::<f64>().unwrap() / 1200.0, a.to_string().parse::<f64>().unwrap());
             let n = -(1.0 - r * b / a).ln() / (1.0 + r).ln();

@@ -2,11 +2,11 @@
 //! and queries all use these shapes, so a debt reads the same everywhere.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use events::{EventEnvelope, PaymentFrequency};
+use events::{EventEnvelope, EventPayload, PaymentFrequency};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::debt::{zero_cents, DebtRecord, DebtState, DebtStatus};
+use crate::debt::{zero_cents, Debt, DebtRecord, DebtState, DebtStatus};
 use crate::decider::Decider;
 use crate::user::{User, UserState};
 use crate::values::{DueDays, StatementDay};
@@ -131,6 +131,43 @@ impl DebtView {
             deleted: false,
         };
         Some(rest.iter().fold(created, DebtView::apply))
+    }
+
+    /// The debt after `history`, by effective date `day`: its balance is every movement dated on or before
+    /// `day` (as `history` records them), and so are what was paid and charged, the last payment's day and
+    /// whether it was paid off by then. `None` when the history does not start with its creation or the debt
+    /// had not started by `day`.
+    pub fn on_day(history: &[EventEnvelope], day: NaiveDate) -> Option<DebtView> {
+        let mut view = DebtView::from_history(history)?;
+        let fields = &mut view.fields;
+        if day < fields.start_date {
+            return None;
+        }
+        let dated = Debt::fold(history.iter().map(|e| &e.payload)).dated;
+        fields.current_balance = dated.on(fields.start_date, day);
+        let (mut paid, mut charged) = (zero_cents(), zero_cents());
+        let mut last_payment_on = None;
+        for event in history {
+            match &event.payload {
+                EventPayload::PaymentRecorded(p) if p.paid_on <= day => {
+                    paid += p.amount;
+                    last_payment_on = last_payment_on.max(Some(p.paid_on));
+                }
+                EventPayload::ChargeAdded(c) if c.charged_on <= day => charged += c.amount,
+                EventPayload::StatementRecorded(s) if s.closing_date <= day => {
+                    charged += s.difference;
+                }
+                _ => {}
+            }
+        }
+        fields.total_paid = paid;
+        fields.total_charged = charged;
+        fields.last_payment_on = last_payment_on;
+        if fields.paid_off_on.is_none_or(|paid_off| paid_off > day) {
+            fields.status = DebtStatus::Open;
+            fields.paid_off_on = None;
+        }
+        Some(view)
     }
 
     /// This view after one more event of the same debt: how a projection catches up from what it stored.

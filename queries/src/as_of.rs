@@ -4,7 +4,9 @@
 //! immutable entry per creation and per deletion, written in that event's transaction).
 //!
 //! `as_of` is recorded time, not the time a user says money moved: a payment recorded on 3 January with
-//! `paid_on` 30 December shows from 3 January on.
+//! `paid_on` 30 December shows from 3 January on. `?on=DATE` is the other axis, effective time: the balance
+//! of every movement dated on or before DATE. Together they are bitemporal: by effective date D, as
+//! recorded at T.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -56,6 +58,17 @@ pub fn parse(raw: Option<String>, now: DateTime<Utc>) -> Result<Option<DateTime<
         )));
     }
     Ok(Some(instant))
+}
+
+/// `?on=`: a day (`YYYY-MM-DD`, years 1900-2200) by whose end the balances are taken by effective date:
+/// every movement dated on or before it, as recorded so far (or by `as_of`). `None` when absent.
+pub fn parse_on(raw: Option<String>) -> Result<Option<chrono::NaiveDate>, Problem> {
+    raw.map(|raw| {
+        domain::Day::parse("on", &raw)
+            .map(domain::Day::date)
+            .map_err(|e| Problem::validation(vec![FieldError::new("on", e.message)]))
+    })
+    .transpose()
 }
 
 /// The instant as answers state it.

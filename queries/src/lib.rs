@@ -148,54 +148,50 @@ pub async fn get_user(request: Request, deps: &QueryDeps) -> Result<Response<Bod
 }
 
 /// `GET /users/{username}/summary`: your portfolio figures (analytics' per-debt contributions, summed), or
-/// with `?as_of=T` the same figures folded from the events recorded by T; anyone else's is 404, like their
+/// with `?as_of=T` the same figures folded from the events recorded by T, and with `?on=DATE` by effective
+/// date (the debts started by DATE, their movements dated on or before it); anyone else's is 404, like their
 /// profile.
 pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-summary", request, |request, _meta| async move {
         let me = own_username(deps, &request).await?;
         let now = Utc::now();
-        match as_of::parse(query_param(&request, "as_of"), now)? {
-            None => {
-                let summary =
-                    portfolio_summary(deps.read_model.as_ref(), me.as_str(), now.date_naive())
-                        .await?;
-                Ok(Reply::ok(summary))
-            }
-            Some(at) => {
-                let histories = as_of::debt_histories(deps, me.as_str(), at).await?;
-                let contributions: Vec<Contribution> = histories
-                    .iter()
-                    .filter_map(|history| Contribution::of(history).map(|(c, _)| c))
-                    .collect();
-                let summary = PortfolioSummary::from_contributions(
-                    me.as_str(),
-                    &contributions,
-                    at.date_naive(),
-                );
-                Ok(Reply::ok(summary).with_member("as_of", as_of::stated(at)))
-            }
+        let as_of = as_of::parse(query_param(&request, "as_of"), now)?;
+        let on = as_of::parse_on(query_param(&request, "on"))?;
+        if as_of.is_none() && on.is_none() {
+            let summary =
+                portfolio_summary(deps.read_model.as_ref(), me.as_str(), now.date_naive()).await?;
+            return Ok(Reply::ok(summary));
         }
+        let at = as_of.unwrap_or(now);
+        let histories = as_of::debt_histories(deps, me.as_str(), at).await?;
+        let contributions: Vec<Contribution> = histories
+            .iter()
+            .filter_map(|history| match on {
+                Some(day) => Contribution::on_day(history, day),
+                None => Contribution::of(history).map(|(c, _)| c),
+            })
+            .collect();
+        let day = on.unwrap_or(at.date_naive());
+        let summary = PortfolioSummary::from_contributions(me.as_str(), &contributions, day);
+        Ok(Reply::ok(summary)
+            .with_optional_member("as_of", as_of.map(as_of::stated))
+            .with_optional_member("on", on.map(|day| json!(day))))
     })
     .await
 }
 
 /// `GET /debts/{debt_id}`: one of your debts, with its `ETag`; `If-None-Match` with the current tag is 304.
-/// With `?as_of=T`, the debt as recorded by T, from its events (no `ETag`: it is not the current state).
+/// With `?as_of=T`, the debt as recorded by T, and with `?on=DATE` its balance by effective date, from its
+/// events (no `ETag`: it is not the current state).
 pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-debt", request, |request, _meta| async move {
         let me = signed_in(deps, &request).await?;
         let debt_id = debt_id(&request)?;
-        if let Some(at) = as_of::parse(query_param(&request, "as_of"), Utc::now())? {
-            if !owns(deps, me.as_str(), &debt_id).await? {
-                return Err(Problem::not_found("no such debt at that time"));
-            }
-            let history = as_of::debt_history(deps.events.as_ref(), me.as_str(), &debt_id, at)
-                .await?
-                .ok_or_else(|| Problem::not_found("no such debt at that time"))?;
-            let debt = DebtView::from_history(&history)
-                .ok_or_else(|| Problem::internal("a debt history without its creation"))?;
-            return Ok(Reply::ok(with_rate_in_force(&debt, at.date_naive()))
-                .with_member("as_of", as_of::stated(at)));
+        let now = Utc::now();
+        let as_of = as_of::parse(query_param(&request, "as_of"), now)?;
+        let on = as_of::parse_on(query_param(&request, "on"))?;
+        if as_of.is_some() || on.is_some() {
+            return past_debt(deps, &me, &debt_id, as_of, on, now).await;
         }
         let (debt, version) = live_view::<DebtView>(
             deps.read_model.as_ref(),
@@ -212,6 +208,35 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
         Ok(Reply::ok(with_rate_in_force(&debt, Utc::now().date_naive())).with_version(version))
     })
     .await
+}
+
+/// `GET /debts/{debt_id}?as_of=T&on=DATE` (either or both): the debt as recorded by T (or now), by effective
+/// date DATE (or as recorded), from its events; its rate in force on DATE, else on T's day.
+async fn past_debt(
+    deps: &QueryDeps,
+    me: &Username,
+    debt_id: &str,
+    as_of: Option<chrono::DateTime<Utc>>,
+    on: Option<chrono::NaiveDate>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Reply, Problem> {
+    let missing = || Problem::not_found("no such debt at that time");
+    if !owns(deps, me.as_str(), debt_id).await? {
+        return Err(missing());
+    }
+    let at = as_of.unwrap_or(now);
+    let history = as_of::debt_history(deps.events.as_ref(), me.as_str(), debt_id, at)
+        .await?
+        .ok_or_else(missing)?;
+    let debt = match on {
+        Some(day) => DebtView::on_day(&history, day).ok_or_else(missing)?,
+        None => DebtView::from_history(&history)
+            .ok_or_else(|| Problem::internal("a debt history without its creation"))?,
+    };
+    let day = on.unwrap_or(at.date_naive());
+    Ok(Reply::ok(with_rate_in_force(&debt, day))
+        .with_optional_member("as_of", as_of.map(as_of::stated))
+        .with_optional_member("on", on.map(|day| json!(day))))
 }
 
 /// A debt as `GET /debts/{id}` answers it: with `current_rate`, the rate in force on `day` (UTC) by its

@@ -1,6 +1,6 @@
 //! `GET /debts`: the caller's debts, newest first (`?sort=newest`, the default) or by name (`?sort=name`),
-//! `?status=open|paid_off` to keep one kind, `?as_of=T` for the debts as recorded by T (folded from the
-//! events, see `as_of`), `?limit=` 1-100 (default 50), and an opaque `next_cursor` bound to the caller and
+//! `?status=open|paid_off` to keep one kind, `?as_of=T` for the debts as recorded by T and `?on=DATE` for
+//! their balances by effective date (both folded from the events, see `as_of`), `?limit=` 1-100 (default 50), and an opaque `next_cursor` bound to the caller and
 //! the sort order.
 //!
 //! A person's debts are few (hundreds at most), so the handler reads the caller's whole partition (strongly
@@ -109,13 +109,30 @@ pub(crate) async fn debts_at(
     username: &str,
     as_of: Option<DateTime<Utc>>,
 ) -> Result<Vec<DebtView>, Problem> {
-    match as_of {
-        None => all_debts(deps.read_model.as_ref(), username).await,
-        Some(at) => Ok(as_of::debt_histories(deps, username, at)
-            .await?
-            .iter()
-            .filter_map(|history| DebtView::from_history(history))
-            .collect()),
+    debts_on(deps, username, as_of, None).await
+}
+
+/// [`debts_at`], with balances by effective date `on` when given (folded from the events, as recorded by
+/// `as_of` or now): a debt that had not started by then is left out.
+pub(crate) async fn debts_on(
+    deps: &QueryDeps,
+    username: &str,
+    as_of: Option<DateTime<Utc>>,
+    on: Option<chrono::NaiveDate>,
+) -> Result<Vec<DebtView>, Problem> {
+    match (as_of, on) {
+        (None, None) => all_debts(deps.read_model.as_ref(), username).await,
+        (as_of, on) => {
+            let at = as_of.unwrap_or_else(Utc::now);
+            Ok(as_of::debt_histories(deps, username, at)
+                .await?
+                .iter()
+                .filter_map(|history| match on {
+                    Some(day) => DebtView::on_day(history, day),
+                    None => DebtView::from_history(history),
+                })
+                .collect())
+        }
     }
 }
 
@@ -137,8 +154,9 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             .map(|raw| decode_cursor(&raw, me.as_str(), sort))
             .transpose()?;
         let as_of = as_of::parse(query_param(&request, "as_of"), Utc::now())?;
+        let on = as_of::parse_on(query_param(&request, "on"))?;
 
-        let mut debts: Vec<(String, DebtView)> = debts_at(deps, me.as_str(), as_of)
+        let mut debts: Vec<(String, DebtView)> = debts_on(deps, me.as_str(), as_of, on)
             .await?
             .into_iter()
             .filter(|debt| status.is_none_or(|s| debt.fields.status == s))
@@ -168,10 +186,9 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             _ => None,
         };
         let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
-        Ok(
-            Reply::page(&items, next_cursor)
-                .with_optional_member("as_of", as_of.map(as_of::stated)),
-        )
+        Ok(Reply::page(&items, next_cursor)
+            .with_optional_member("as_of", as_of.map(as_of::stated))
+            .with_optional_member("on", on.map(|day| serde_json::json!(day))))
     })
     .await
 }

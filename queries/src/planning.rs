@@ -130,6 +130,7 @@ fn plan_debts(debts: Vec<DebtView>, start: YearMonth) -> Result<Vec<PlanDebt>, P
                 balance: d.fields.current_balance,
                 interest_rate,
                 rate_steps,
+                interest_method: d.fields.interest_method,
             }
         })
         .collect())
@@ -441,6 +442,45 @@ struct PlanAnswer<'a> {
     /// With `?target=`: the least constant monthly budget that is debt-free by the end of that month.
     #[serde(skip_serializing_if = "Option::is_none")]
     required_monthly_budget: Option<Decimal>,
+    assumptions: Value,
+}
+
+/// What a level-payment schedule assumed, stated in its answer.
+fn schedule_assumptions(rate: Decimal) -> Value {
+    json!({
+        "interest_method": "monthly",
+        "rate": rate.normalize(),
+        "notes": [
+            "A level-payment schedule: the debt's interest_rate by the monthly rule (balance x rate / 1200 a month, exact to the cent), the same payment every month.",
+            "The debt's rate schedule and interest_method are followed by payoff plans, not here.",
+        ],
+    })
+}
+
+/// What a plan assumed, stated in its answer: each debt's interest method and the yearly rates it used by
+/// month (the rate in force on each month's last day), the days of a month for the daily rule, and what a
+/// plan cannot know.
+fn assumptions(debts: &[PlanDebt], start: YearMonth) -> Value {
+    let per_debt: Vec<Value> = debts
+        .iter()
+        .map(|d| {
+            let rates = std::iter::once((1, d.interest_rate))
+                .chain(d.rate_steps.iter().map(|s| (s.from_month, s.interest_rate)))
+                .map(|(month, rate)| json!({"from": start.nth(month), "rate": rate.normalize()}))
+                .collect::<Vec<_>>();
+            json!({"debt_id": d.debt_id, "interest_method": d.interest_method, "rates": rates})
+        })
+        .collect();
+    json!({
+        "debts": per_debt,
+        "days_per_month_for_daily": plan::DAYS_PER_PLAN_MONTH,
+        "notes": [
+            "Balances are today's records; no new charges or fees are assumed.",
+            "Each month: interest, then every minimum, then the rest of the budget in strategy order.",
+            "A month's rate is the rate in force on its last day (the debt's rate schedule, else its interest_rate).",
+            "Monthly-rule interest is exact to the cent; daily-rule interest is approximated as balance x rate / 36500 x 30.4167 days, since a plan knows neither the days of a lender's cycle nor when money moves within it.",
+        ],
+    })
 }
 
 /// Why a plan never ends, for its answer: the debt, and the month (and its `YYYY-MM`) from which its
@@ -539,6 +579,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             schedule: include_schedule.then(|| schedule_rows(&plan, &labels)),
             schedule_next_month: include_schedule.then_some(plan.next_month),
             required_monthly_budget,
+            assumptions: assumptions(&debts, start),
         };
         // With `?as_of=`, beside `data` as on every read of the past: the instant whose debts were planned.
         Ok(Reply::ok(&answer).with_optional_member("as_of", as_of.map(crate::as_of::stated)))
@@ -616,6 +657,7 @@ pub async fn get_debt_schedule(
             monthly_minimum: payment,
             // One debt's level-payment schedule is at its own interest_rate (docs/planning.md).
             rate_steps: Vec::new(),
+            interest_method: events::InterestMethod::Monthly,
         }];
         // One debt whose payment covers its interest: at most MAX_MONTHS rows, every one in the answer.
         let plan = plan::simulate(&one, &[0], Some(payment), Some(RowWindow::ALL)).map_err(plan_problem)?;
@@ -632,6 +674,7 @@ pub async fn get_debt_schedule(
             "total_interest": plan.total_interest,
             "payment_for_36_months": (balance > Decimal::ZERO).then(|| plan::level_payment(balance, rate, 36)),
             "rows": rows,
+            "assumptions": schedule_assumptions(rate),
         })))
     })
     .await

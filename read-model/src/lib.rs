@@ -7,4 +7,7 @@ pub mod items;
 pub mod portfolio;
 
 pub use items::{debt_item, debt_view, erased_user_item, live_view, user_item, ReadView};
-pub use portfolio::{Contribution, ContributionFold, FrequencyTotals, PortfolioSummary};
+pub use portfolio::{
+    Contribution, ContributionFold, FrequencyTotals, MonthlyInterest, PortfolioSummary,
+    INTEREST_MONTHS,
+};

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, NaiveDate};
-use domain::{DebtStatus, DebtView};
-use events::{EventEnvelope, EventPayload, PaymentFrequency};
+use chrono::{Datelike, Days, Months, NaiveDate};
+use domain::{DebtStatus, DebtView, RateStep};
+use events::{BookedKind, ChargeKind, EventEnvelope, EventPayload, PaymentFrequency};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use store::{codec, keys, ReadItem, StoreError};
@@ -29,6 +29,49 @@ pub struct Contribution {
     /// more than 29 days before the debt's last event (the summary's day is never before that event).
     #[serde(default)]
     pub recent_payments: BTreeMap<NaiveDate, Decimal>,
+    /// Interest charged by month (`YYYY-MM`) of its day (a charge of kind `interest` by `charged_on`, a
+    /// statement's booked interest by `closing_date`), for the months that can still be among the summary's
+    /// [`INTEREST_MONTHS`]: those no more than 11 months before the month of the debt's last event.
+    #[serde(default)]
+    pub interest_by_month: BTreeMap<String, Decimal>,
+    /// The debt's rate steps: the summary weighs each balance by the rate in force on its day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_schedule: Vec<RateStep>,
+}
+
+/// The summary's interest per month covers the 12 months ending with the month of its day.
+pub const INTEREST_MONTHS: u32 = 12;
+
+/// A month's key, `YYYY-MM`.
+fn month_of(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+/// The first month of the [`INTEREST_MONTHS`] that end with `day`'s.
+fn first_interest_month(day: NaiveDate) -> String {
+    month_of(
+        day.checked_sub_months(Months::new(INTEREST_MONTHS - 1))
+            .unwrap_or(NaiveDate::MIN),
+    )
+}
+
+/// The interest `event` charged, with the day it is dated.
+fn interest_of(event: &EventEnvelope) -> Option<(NaiveDate, Decimal)> {
+    match &event.payload {
+        EventPayload::ChargeAdded(charge) if charge.kind == ChargeKind::Interest => {
+            Some((charge.charged_on, charge.amount))
+        }
+        EventPayload::StatementRecorded(statement) => {
+            let booked = statement
+                .booked
+                .iter()
+                .filter(|b| b.kind == BookedKind::Interest)
+                .map(|b| b.amount)
+                .sum::<Decimal>();
+            (!booked.is_zero()).then_some((statement.closing_date, booked))
+        }
+        _ => None,
+    }
 }
 
 /// `paid_last_30_days` sums the payments whose `paid_on` is one of the 30 days ending with the summary's day.
@@ -50,6 +93,9 @@ pub struct ContributionFold {
     /// Payments by `paid_on` day within the 30-day window of the last folded event (older days are dropped
     /// as the window moves on: the summary's day is never before that event).
     recent_payments: BTreeMap<NaiveDate, Decimal>,
+    /// Interest by month within the 12 months of the last folded event, likewise.
+    #[serde(default)]
+    interest_by_month: BTreeMap<String, Decimal>,
 }
 
 impl ContributionFold {
@@ -58,6 +104,7 @@ impl ContributionFold {
         let fold = ContributionFold {
             view: DebtView::from_history(std::slice::from_ref(first))?,
             recent_payments: BTreeMap::new(),
+            interest_by_month: BTreeMap::new(),
         };
         Some(fold.with_payment_of(first))
     }
@@ -68,6 +115,7 @@ impl ContributionFold {
         ContributionFold {
             view: self.view.apply(event),
             recent_payments: self.recent_payments,
+            interest_by_month: self.interest_by_month,
         }
         .with_payment_of(event)
     }
@@ -85,13 +133,23 @@ impl ContributionFold {
         self
     }
 
-    /// Moves the payment window to `event`'s day and counts it when it is a payment within it.
+    /// Moves the payment window and the interest months to `event`'s day, and counts it when it is a
+    /// payment or interest within them.
     fn with_payment_of(mut self, event: &EventEnvelope) -> Self {
-        let since = window_start(event.occurred_at.date_naive());
+        let recorded_on = event.occurred_at.date_naive();
+        let since = window_start(recorded_on);
         self.recent_payments = self.recent_payments.split_off(&since);
         if let EventPayload::PaymentRecorded(payment) = &event.payload {
             if payment.paid_on >= since {
                 *self.recent_payments.entry(payment.paid_on).or_default() += payment.amount;
+            }
+        }
+        let first_month = first_interest_month(recorded_on);
+        self.interest_by_month = self.interest_by_month.split_off(&first_month);
+        if let Some((day, interest)) = interest_of(event) {
+            let month = month_of(day);
+            if month >= first_month {
+                *self.interest_by_month.entry(month).or_default() += interest;
             }
         }
         self
@@ -109,6 +167,8 @@ impl ContributionFold {
             status: view.fields.status,
             total_paid: view.fields.total_paid,
             recent_payments: self.recent_payments.clone(),
+            interest_by_month: self.interest_by_month.clone(),
+            rate_schedule: view.fields.rate_schedule.clone(),
         };
         (contribution, view)
     }
@@ -135,6 +195,47 @@ impl Contribution {
             .fold(ContributionFold::start(first)?, ContributionFold::apply);
         let (contribution, view) = fold.contribution();
         Some((contribution, view.clone()))
+    }
+
+    /// What a debt with this history contributes by effective date `day` (see [`DebtView::on_day`]): its
+    /// balance, payments and interest dated on or before `day`, the payment window and interest months
+    /// ending on it. `None` when the debt had not started by `day`.
+    pub fn on_day(history: &[EventEnvelope], day: NaiveDate) -> Option<Contribution> {
+        let view = DebtView::on_day(history, day)?;
+        let since = window_start(day);
+        let first_month = first_interest_month(day);
+        let mut recent_payments = BTreeMap::new();
+        let mut interest_by_month = BTreeMap::new();
+        for event in history {
+            if let EventPayload::PaymentRecorded(payment) = &event.payload {
+                if (since..=day).contains(&payment.paid_on) {
+                    *recent_payments.entry(payment.paid_on).or_default() += payment.amount;
+                }
+            }
+            if let Some((dated, interest)) = interest_of(event).filter(|(d, _)| *d <= day) {
+                let month = month_of(dated);
+                if month >= first_month {
+                    *interest_by_month.entry(month).or_default() += interest;
+                }
+            }
+        }
+        Some(Contribution {
+            debt_id: view.debt_id,
+            current_balance: view.fields.current_balance,
+            principal: view.fields.principal,
+            interest_rate: view.fields.interest_rate,
+            payment_frequency: view.fields.payment_frequency,
+            status: view.fields.status,
+            total_paid: view.fields.total_paid,
+            recent_payments,
+            interest_by_month,
+            rate_schedule: view.fields.rate_schedule,
+        })
+    }
+
+    /// The yearly rate in force on `day`: the rate schedule's step then, else `interest_rate`.
+    pub fn rate_on(&self, day: NaiveDate) -> Decimal {
+        RateStep::in_force(&self.rate_schedule, day).map_or(self.interest_rate, |step| step.rate)
     }
 
     /// The contribution's read item of a debt with this history.
@@ -189,6 +290,18 @@ pub struct PortfolioSummary {
     pub total_paid: Decimal,
     /// Payments whose `paid_on` is one of the 30 days ending with the summary's day (UTC).
     pub paid_last_30_days: Decimal,
+    /// Interest charged on the debts counted here in each of the 12 months ending with the summary's (oldest
+    /// first, months without interest at 0.00): charges of kind `interest` by `charged_on`, and the interest
+    /// statements booked, by `closing_date`.
+    pub interest_by_month: Vec<MonthlyInterest>,
+}
+
+/// One month's interest in a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthlyInterest {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub interest: Decimal,
 }
 
 impl PortfolioSummary {
@@ -206,7 +319,17 @@ impl PortfolioSummary {
         let mut principal = Decimal::ZERO;
         let mut balance_times_rate = Decimal::ZERO;
         let mut by_frequency: BTreeMap<String, FrequencyTotals> = BTreeMap::new();
+        let mut interest: BTreeMap<String, Decimal> = (0..INTEREST_MONTHS)
+            .rev()
+            .filter_map(|back| day.checked_sub_months(Months::new(back)))
+            .map(|month| (month_of(month), Decimal::ZERO))
+            .collect();
         for c in contributions {
+            for (month, amount) in &c.interest_by_month {
+                if let Some(sum) = interest.get_mut(month) {
+                    *sum += amount;
+                }
+            }
             total_paid += c.total_paid;
             paid_recently += c
                 .recent_payments
@@ -219,7 +342,7 @@ impl PortfolioSummary {
             }
             open_debts += 1;
             balance += c.current_balance;
-            balance_times_rate += c.current_balance * c.interest_rate;
+            balance_times_rate += c.current_balance * c.rate_on(day);
             let totals = by_frequency
                 .entry(c.payment_frequency.as_str().to_owned())
                 .or_default();
@@ -240,6 +363,13 @@ impl PortfolioSummary {
             by_payment_frequency: by_frequency,
             total_paid: money(total_paid),
             paid_last_30_days: money(paid_recently),
+            interest_by_month: interest
+                .into_iter()
+                .map(|(month, interest)| MonthlyInterest {
+                    month,
+                    interest: money(interest),
+                })
+                .collect(),
         }
     }
 }
@@ -275,6 +405,8 @@ mod tests {
             status: DebtStatus::Open,
             total_paid: Decimal::ZERO,
             recent_payments: BTreeMap::new(),
+            interest_by_month: BTreeMap::new(),
+            rate_schedule: Vec::new(),
         }
     }
 

@@ -38,6 +38,8 @@ struct ModelDebt {
     paid_off: bool,
     /// Every payment as (paid_on, amount).
     payments: Vec<(NaiveDate, Decimal)>,
+    /// Every charge of interest as (charged_on, amount).
+    interest: Vec<(NaiveDate, Decimal)>,
 }
 
 struct Script {
@@ -90,6 +92,7 @@ fn script(seed: u64) -> Script {
                 deleted: false,
                 paid_off: false,
                 payments: Vec::new(),
+                interest: Vec::new(),
             };
             let payload = EventPayload::DebtCreated(DebtCreated {
                 owner: user.clone(),
@@ -143,10 +146,14 @@ fn script(seed: u64) -> Script {
             let amount = rng.cents(1, 50_000);
             debt.balance += amount;
             debt.paid_off = false;
+            let kind = ChargeKind::ALL[rng.below(3) as usize];
+            if kind == ChargeKind::Interest {
+                debt.interest.push((at.date_naive(), amount));
+            }
             EventPayload::ChargeAdded(ChargeAdded {
                 amount,
                 charged_on: at.date_naive(),
-                kind: ChargeKind::ALL[rng.below(3) as usize],
+                kind,
                 note: Some("scripted".into()),
             })
         } else {
@@ -228,7 +235,30 @@ fn expected_summary(script: &Script, user: &str) -> Value {
         "by_payment_frequency": by_frequency,
         "total_paid": round(total_paid, 2),
         "paid_last_30_days": round(paid_recently, 2),
+        "interest_by_month": interest_by_month(&kept, today),
     })
+}
+
+/// The interest charged on `debts` in each of the 12 months ending with `today`'s, oldest first.
+fn interest_by_month(debts: &[&ModelDebt], today: NaiveDate) -> Value {
+    let months: Vec<Value> = (0..12)
+        .rev()
+        .map(|back| {
+            let month = today
+                .checked_sub_months(chrono::Months::new(back))
+                .unwrap()
+                .format("%Y-%m")
+                .to_string();
+            let interest: Decimal = debts
+                .iter()
+                .flat_map(|d| d.interest.iter())
+                .filter(|(day, _)| day.format("%Y-%m").to_string() == month)
+                .map(|(_, amount)| *amount)
+                .sum();
+            json!({"month": month, "interest": round(interest, 2)})
+        })
+        .collect();
+    Value::Array(months)
 }
 
 /// Per UTC day: how many events of each kind the script holds, and the amounts paid and charged.

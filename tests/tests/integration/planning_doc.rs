@@ -63,6 +63,7 @@ fn example_debts(input: &Value) -> Vec<PlanDebt> {
                 PaymentFrequency::parse(d["payment_frequency"].as_str().unwrap()).unwrap(),
             ),
             rate_steps: Vec::new(),
+            interest_method: events::InterestMethod::Monthly,
         })
         .collect()
 }
