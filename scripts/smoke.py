@@ -167,7 +167,9 @@ def api_flow(client):
                    until=lambda body: body["data"]["version"] == 2)
         plan_flow(client, username, token, path)
         money_flow(client, username, token, path)
-        created.append(rate_flow(client, username, token))
+        card_id = rate_flow(client, username, token)
+        created.append(card_id)
+        statement_flow(client, token, card_id)
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
@@ -259,6 +261,32 @@ def rate_flow(client, username, token):
     if interest[0] != "0.00" or interest[-1] == "0.00":
         raise SmokeFailure(f"no interest while the promotion runs, 20 % after it: {interest}")
     return card["data"]["debt_id"]
+
+
+def statement_flow(client, token, card_id):
+    """The card's statement closing yesterday says 1,012.50 with a 12.50 fee, where the records say 1,000.00:
+    the fee is booked on the closing date, the debt shows the statement, a payment dated in the closed cycle
+    is refused, and by effective date the day before the closing still reads 1,000.00."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    closing = (today - datetime.timedelta(days=1)).isoformat()
+    path = f"/debts/{card_id}"
+    stated, _ = client.expect("record the lender's statement", 201, "POST", f"{path}/statements", token=token,
+                              body={"closing_date": closing, "statement_balance": "1012.50",
+                                    "minimum_due": "25", "fees_charged": "12.50"})
+    last = stated["data"]["last_statement"]
+    if (last["expected_balance"], last["difference"], last["booked"]) != (
+            "1000.00", "12.50", [{"kind": "fee", "amount": "12.50"}]):
+        raise SmokeFailure(f"the statement should book the 12.50 fee: {last}")
+    client.expect("a payment dated in the closed cycle is refused", 422, "POST", f"{path}/payments",
+                  token=token, body={"amount": "10", "paid_on": closing})
+    debt = eventually(client, "the card reads its statement", path, token, 200,
+                      until=lambda body: body["data"]["version"] == 3)
+    if debt["data"]["current_balance"] != "1012.50" or "estimated_interest_since_statement" not in debt["data"]:
+        raise SmokeFailure(f"the card should owe the statement's 1,012.50: {debt}")
+    before = (today - datetime.timedelta(days=2)).isoformat()
+    then, _ = client.expect("the balance by effective date", 200, "GET", f"{path}?on={before}", token=token)
+    if then["data"]["current_balance"] != "1000.00":
+        raise SmokeFailure(f"before the closing the card owed 1,000.00: {then}")
 
 
 def eventually(client, what, path, token, expected, attempts=1200, until=lambda body: True):
