@@ -239,15 +239,23 @@ pub fn parsed_decimal<T, E: std::fmt::Display>(
 }
 
 /// Adapts a domain parser over whole numbers (`StatementDay::parse`, ...) to a JSON value parser: the value
-/// must be a JSON integer (`15`, not `"15"` or `15.0`).
+/// must be a JSON number whose value is whole, as JSON Schema's `integer` says (`15`, `15.0` and `1.5e1` all
+/// are; `"15"` and `15.5` are not).
 pub fn parsed_integer<T, E: std::fmt::Display>(
     parse: impl FnOnce(u64) -> Result<T, E>,
 ) -> impl FnOnce(&Value) -> Result<T, String> {
     move |value| {
-        let whole = value
-            .as_u64()
-            .filter(|_| !value.to_string().contains(['.', 'e', 'E']))
-            .ok_or_else(|| "must be a whole number such as 15".to_owned())?;
+        let refused = || "must be a whole number such as 15".to_owned();
+        let Value::Number(number) = value else {
+            return Err(refused());
+        };
+        let text = number.to_string();
+        let exact = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text));
+        let whole = exact
+            .ok()
+            .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
+            .and_then(|d| u64::try_from(d).ok())
+            .ok_or_else(refused)?;
         parse(whole).map_err(|e| message_of(&e))
     }
 }

@@ -444,7 +444,8 @@ async fn terms_are_stated_changed_and_checked(store: TestStore) {
         (json!({"statement_day": 29}), "statement_day"),
         (json!({"statement_day": 0}), "statement_day"),
         (json!({"statement_day": "5"}), "statement_day"),
-        (json!({"statement_day": 5.0}), "statement_day"),
+        (json!({"statement_day": 5.5}), "statement_day"),
+        (json!({"statement_day": -5}), "statement_day"),
         (json!({"due_days": 91}), "due_days"),
         (json!({"interest_method": "weekly"}), "interest_method"),
     ] {
