@@ -303,11 +303,16 @@ pub struct DailyCounts {
     pub payments_recorded: u64,
     pub charges_added: u64,
     pub rates_changed: u64,
+    pub statements_recorded: u64,
     pub users_erased: u64,
     /// The sum of the day's payments, exact (kept as cents).
     pub paid_amount: Decimal,
-    /// The sum of the day's charges, exact (kept as cents).
+    /// The sum of the day's charges, exact (kept as cents): a statement adds its difference, which a credit
+    /// makes negative.
     pub charged_amount: Decimal,
+    /// The part of `charged_amount` that is interest (charges of kind `interest`, statements' booked
+    /// interest).
+    pub interest_amount: Decimal,
 }
 
 /// Reads the counters of `day`.
@@ -334,8 +339,10 @@ pub async fn daily_counts(
         payments_recorded: field("payments_recorded"),
         charges_added: field("charges_added"),
         rates_changed: field("rates_changed"),
+        statements_recorded: field("statements_recorded"),
         users_erased: field("users_erased"),
         paid_amount: amount(PAID_CENTS),
         charged_amount: amount(CHARGED_CENTS),
+        interest_amount: amount(INTEREST_CENTS),
     })
 }

@@ -142,6 +142,8 @@ fn script(seed: u64) -> Script {
                 paid_on,
                 note: None,
             })
+        } else if kind == 4 && step % 5 == 0 {
+            statement(debt, at.date_naive(), &mut rng)
         } else if kind >= 3 {
             let amount = rng.cents(1, 50_000);
             debt.balance += amount;
@@ -194,6 +196,47 @@ fn round(value: Decimal, places: u32) -> String {
     let mut value = value.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
     value.rescale(places);
     value.to_string()
+}
+
+/// A statement closing on `day` that books some interest and an adjustment (a credit half the time, when
+/// the balance allows it): what the decider would append, in the model's terms.
+fn statement(
+    debt: &mut ModelDebt,
+    day: NaiveDate,
+    rng: &mut integration_tests::Lcg,
+) -> EventPayload {
+    let interest = rng.cents(1, 5_000);
+    let mut adjustment = rng.cents(0, 3_000);
+    if rng.below(2) == 0 && debt.balance + interest >= adjustment {
+        adjustment = -adjustment;
+    }
+    let expected = debt.balance;
+    let difference = interest + adjustment;
+    debt.balance += difference;
+    debt.paid_off &= debt.balance.is_zero();
+    debt.interest.push((day, interest));
+    let mut booked = vec![events::BookedCharge {
+        kind: events::BookedKind::Interest,
+        amount: interest,
+    }];
+    if !adjustment.is_zero() {
+        booked.push(events::BookedCharge {
+            kind: events::BookedKind::Adjustment,
+            amount: adjustment,
+        });
+    }
+    EventPayload::StatementRecorded(events::StatementRecorded {
+        closing_date: day,
+        statement_balance: debt.balance,
+        minimum_due: Decimal::ZERO,
+        due_date: day + Duration::days(21),
+        interest_charged: Some(interest),
+        fees_charged: None,
+        expected_balance: expected,
+        difference,
+        model_interest: Decimal::ZERO,
+        booked,
+    })
 }
 
 /// The summary the script's model says `user` should see today, as JSON.
@@ -264,9 +307,10 @@ fn interest_by_month(debts: &[&ModelDebt], today: NaiveDate) -> Value {
 /// Per UTC day: how many events of each kind the script holds, and the amounts paid and charged.
 #[derive(Default)]
 struct DayFigures {
-    counts: [u64; 6],
+    counts: [u64; 7],
     paid: Decimal,
     charged: Decimal,
+    interest: Decimal,
 }
 
 fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
@@ -284,13 +328,20 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
             }
             EventPayload::ChargeAdded(charge) => {
                 day.charged += charge.amount;
+                if charge.kind == ChargeKind::Interest {
+                    day.interest += charge.amount;
+                }
                 5
+            }
+            EventPayload::StatementRecorded(statement) => {
+                day.charged += statement.difference;
+                day.interest += statement.interest_charged.unwrap_or_default();
+                6
             }
             EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_)
-            | EventPayload::RateChanged(_)
-            | EventPayload::StatementRecorded(_) => {
-                unreachable!("the script erases no one, changes no rate and records no statement")
+            | EventPayload::RateChanged(_) => {
+                unreachable!("the script erases no one and changes no rate")
             }
         };
         day.counts[slot] += 1;
@@ -361,15 +412,16 @@ fn expected_figures(script: &Script) -> Value {
     let days: serde_json::Map<String, Value> = expected_counts(script)
         .into_iter()
         .map(|(day, figures)| {
-            let [users, created, updated, deleted, payments, charges] = figures.counts;
+            let [users, created, updated, deleted, payments, charges, statements] = figures.counts;
             (
                 day.to_string(),
                 json!({"day": day, "users_created": users, "debts_created": created,
                        "debts_updated": updated, "debts_deleted": deleted,
                        "payments_recorded": payments, "charges_added": charges,
-                       "rates_changed": 0, "users_erased": 0,
+                       "rates_changed": 0, "statements_recorded": statements, "users_erased": 0,
                        "paid_amount": round(figures.paid, 2),
-                       "charged_amount": round(figures.charged, 2)}),
+                       "charged_amount": round(figures.charged, 2),
+                       "interest_amount": round(figures.interest, 2)}),
             )
         })
         .collect();
@@ -407,6 +459,10 @@ pub async fn figures_equal_the_scripts_own_arithmetic(store: Store) {
         .events
         .iter()
         .any(|e| matches!(e.payload, EventPayload::ChargeAdded(_))));
+    assert!(script
+        .events
+        .iter()
+        .any(|e| matches!(e.payload, EventPayload::StatementRecorded(_))));
     commit(&store, &script).await;
 
     deliver(&store, &script.events).await;
