@@ -498,4 +498,53 @@ mod tests {
             serde_json::Value::Null
         );
     }
+
+    #[test]
+    fn the_summary_shows_twelve_months_of_interest_and_weighs_by_the_rate_in_force() {
+        let mut card = contribution("1000.00", "1000.00", "24", PaymentFrequency::Monthly);
+        card.interest_by_month = BTreeMap::from([
+            ("2025-03".to_owned(), Decimal::from_str("9.00").unwrap()),
+            ("2025-04".to_owned(), Decimal::from_str("10.00").unwrap()),
+            ("2026-03".to_owned(), Decimal::from_str("20.50").unwrap()),
+        ]);
+        // A promotion at 0 % through 2026-03-31: the rate in force on the summary's day.
+        card.rate_schedule = vec![RateStep {
+            rate: Decimal::ZERO,
+            effective_on: day("2026-01-01"),
+            ends_on: Some(day("2026-03-31")),
+            kind: events::RateKind::Promotional,
+        }];
+        let mut loan = contribution("1000.00", "1000.00", "6", PaymentFrequency::Monthly);
+        loan.interest_by_month =
+            BTreeMap::from([("2026-03".to_owned(), Decimal::from_str("5.00").unwrap())]);
+        let summary = PortfolioSummary::from_contributions(
+            "alice",
+            &[card.clone(), loan.clone()],
+            day("2026-03-10"),
+        );
+        let months: Vec<(&str, String)> = summary
+            .interest_by_month
+            .iter()
+            .map(|m| (m.month.as_str(), m.interest.to_string()))
+            .collect();
+        assert_eq!(months.len(), 12);
+        assert_eq!(
+            months[0],
+            ("2025-04", "10.00".to_owned()),
+            "twelve months ending with March 2026"
+        );
+        assert_eq!(months[11], ("2026-03", "25.50".to_owned()));
+        assert!(months[1..11].iter().all(|(_, interest)| interest == "0.00"));
+        assert_eq!(
+            summary.weighted_average_interest_rate.unwrap().to_string(),
+            "3.0000",
+            "(0 + 6) / 2"
+        );
+        let after = PortfolioSummary::from_contributions("alice", &[card, loan], day("2026-04-01"));
+        assert_eq!(
+            after.weighted_average_interest_rate.unwrap().to_string(),
+            "15.0000",
+            "(24 + 6) / 2"
+        );
+    }
 }

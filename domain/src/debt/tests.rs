@@ -993,3 +993,51 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn terms_default_from_the_start_date_and_change_by_update() {
+    let debt = open(Debt::fold([&created()]));
+    assert_eq!(
+        (debt.statement_day, debt.due_days),
+        (1, 21),
+        "the start's day, 21 days"
+    );
+    assert_eq!(debt.interest_method, InterestMethod::Monthly);
+    let mut late = new_debt("100");
+    late.start_date = StartDate::parse("2025-01-31").unwrap();
+    let create = DebtCommand::Create {
+        owner: alice(),
+        debt: late,
+    };
+    let events = Debt::decide(&create, &DebtAggregate::default()).unwrap();
+    assert_eq!(
+        open(Debt::fold(&events)).statement_day,
+        28,
+        "at most 28, so every month has it"
+    );
+    let changes = DebtChanges {
+        terms: DebtTerms {
+            statement_day: Some(15),
+            interest_method: Some(InterestMethod::Daily),
+            due_days: None,
+        },
+        ..DebtChanges::default()
+    };
+    let updated_debt = open(
+        given::<Debt>([created()])
+            .when(update(
+                alice(),
+                DebtPatch {
+                    terms: NewTerms {
+                        statement_day: Some(StatementDay::parse(15).unwrap()),
+                        due_days: Some(DueDays::parse(21).unwrap()),
+                        interest_method: Some(InterestMethod::Daily),
+                    },
+                    ..DebtPatch::default()
+                },
+            ))
+            .then_expect([updated(changes)]),
+    );
+    assert_eq!(updated_debt.statement_day, 15);
+    assert_eq!(updated_debt.interest_method, InterestMethod::Daily);
+}
