@@ -121,111 +121,115 @@ fn the_worked_example_is_what_the_planner_computes() {
     assert_eq!(computed, block("worked-example-plans"), "the plans");
 }
 
-/// The second worked example's debt, built the way the API builds it: its creation, rate steps, payments
-/// and statement go through the Debt decider (dated, on the example's `today`), so the statement's figures
-/// are the decider's.
-fn terms_example_debt(
-    input: &Value,
-    today: chrono::NaiveDate,
-) -> (domain::DebtRecord, Option<Value>) {
-    use domain::{Debt, DebtCommand, Decider};
-    let day = |v: &Value| domain::Day::parse("day", v.as_str().unwrap()).unwrap();
-    let money = |v: &Value| domain::Money::parse("amount", dec(v)).unwrap();
-    let alice = domain::Username::parse("alice").unwrap();
-    let mut state = Debt::fold([]);
-    let mut run = |command: DebtCommand, state: &mut domain::DebtAggregate| {
-        let events = Debt::decide(&command, state).unwrap();
-        *state = events.iter().fold(state.clone(), Debt::evolve);
-        events
-    };
-    let method = events::InterestMethod::parse(input["interest_method"].as_str().unwrap()).unwrap();
-    let create = DebtCommand::Create {
-        owner: alice.clone(),
+fn example_day(v: &Value) -> domain::Day {
+    domain::Day::parse("day", v.as_str().unwrap()).unwrap()
+}
+
+fn example_money(v: &Value) -> domain::Money {
+    domain::Money::parse("amount", dec(v)).unwrap()
+}
+
+fn example_owner() -> domain::Username {
+    domain::Username::parse("alice").unwrap()
+}
+
+/// The example debt's creation, as `POST /debts` would parse it.
+fn example_creation(input: &Value) -> domain::DebtCommand {
+    let text = |field: &str| input[field].as_str().unwrap();
+    domain::DebtCommand::Create {
+        owner: example_owner(),
         debt: domain::NewDebt {
-            debt_name: domain::DebtName::parse(input["debt_id"].as_str().unwrap()).unwrap(),
-            principal: money(&input["balance"]),
+            debt_name: domain::DebtName::parse(text("debt_id")).unwrap(),
+            principal: example_money(&input["balance"]),
             interest_rate: domain::InterestRate::parse(dec(&input["interest_rate"])).unwrap(),
-            start_date: domain::StartDate::parse(input["start_date"].as_str().unwrap()).unwrap(),
-            payment_frequency: PaymentFrequency::parse(
-                input["payment_frequency"].as_str().unwrap(),
-            )
-            .unwrap(),
-            current_balance: money(&input["balance"]),
+            start_date: domain::StartDate::parse(text("start_date")).unwrap(),
+            payment_frequency: PaymentFrequency::parse(text("payment_frequency")).unwrap(),
+            current_balance: example_money(&input["balance"]),
             creditor: None,
-            minimum_payment: Some(money(&input["minimum_payment"])),
+            minimum_payment: Some(example_money(&input["minimum_payment"])),
             terms: domain::NewTerms {
-                interest_method: Some(method),
+                interest_method: Some(
+                    events::InterestMethod::parse(text("interest_method")).unwrap(),
+                ),
                 ..domain::NewTerms::default()
             },
         },
-    };
-    run(create, &mut state);
+    }
+}
+
+/// The example debt's commands in the order they are recorded: its creation, its rate steps, the payments
+/// dated up to its statement's closing, the statement, then the later payments.
+fn example_commands(input: &Value, today: chrono::NaiveDate) -> Vec<domain::DebtCommand> {
+    use domain::DebtCommand;
+    let mut commands = vec![example_creation(input)];
     for step in input["rates"].as_array().into_iter().flatten() {
         let step = domain::NewRate {
             rate: domain::InterestRate::parse(dec(&step["rate"])).unwrap(),
-            effective_on: day(&step["effective_on"]),
-            ends_on: step.get("ends_on").map(day),
+            effective_on: example_day(&step["effective_on"]),
+            ends_on: step.get("ends_on").map(example_day),
             kind: events::RateKind::parse(step["kind"].as_str().unwrap()).unwrap(),
         };
-        run(
-            DebtCommand::ChangeRate {
-                actor: alice.clone(),
-                step,
-            },
-            &mut state,
-        );
+        commands.push(DebtCommand::ChangeRate {
+            actor: example_owner(),
+            step,
+        });
     }
-    let pay = |entry: &Value| DebtCommand::RecordPayment {
-        actor: alice.clone(),
+    let closing = input
+        .get("statement")
+        .map(|s| s["closing_date"].as_str().unwrap());
+    let payments: Vec<&Value> = input["payments"].as_array().into_iter().flatten().collect();
+    let pay = |entry: &&Value| DebtCommand::RecordPayment {
+        actor: example_owner(),
         payment: domain::Payment {
-            amount: money(&entry[1]),
-            paid_on: day(&entry[0]),
+            amount: example_money(&entry[1]),
+            paid_on: example_day(&entry[0]),
             note: None,
         },
         today,
     };
-    let payments: Vec<&Value> = input["payments"].as_array().into_iter().flatten().collect();
-    let mut stated = None;
+    let (before, after): (Vec<&Value>, Vec<&Value>) = payments
+        .into_iter()
+        .partition(|p| closing.is_none_or(|c| p[0].as_str().unwrap() <= c));
+    commands.extend(before.iter().map(pay));
     if let Some(statement) = input.get("statement") {
-        let closing = statement["closing_date"].as_str().unwrap();
-        for entry in payments
-            .iter()
-            .filter(|p| p[0].as_str().unwrap() <= closing)
-        {
-            run(pay(entry), &mut state);
-        }
-        let events = run(
-            DebtCommand::RecordStatement {
-                actor: alice.clone(),
-                statement: domain::NewStatement {
-                    closing_date: day(&statement["closing_date"]),
-                    statement_balance: money(&statement["statement_balance"]),
-                    minimum_due: money(&statement["minimum_due"]),
-                    due_date: None,
-                    interest_charged: statement.get("interest_charged").map(money),
-                    fees_charged: statement.get("fees_charged").map(money),
-                },
-                today,
+        commands.push(DebtCommand::RecordStatement {
+            actor: example_owner(),
+            statement: domain::NewStatement {
+                closing_date: example_day(&statement["closing_date"]),
+                statement_balance: example_money(&statement["statement_balance"]),
+                minimum_due: example_money(&statement["minimum_due"]),
+                due_date: None,
+                interest_charged: statement.get("interest_charged").map(example_money),
+                fees_charged: statement.get("fees_charged").map(example_money),
             },
-            &mut state,
-        );
-        let events::EventPayload::StatementRecorded(recorded) = &events[0] else {
-            panic!("a statement");
-        };
-        stated = Some(json!({
-            "expected_balance": recorded.expected_balance.to_string(),
-            "difference": recorded.difference.to_string(),
-            "model_interest": recorded.model_interest.to_string(),
-            "due_date": recorded.due_date,
-            "booked": recorded.booked,
-        }));
-        for entry in payments.iter().filter(|p| p[0].as_str().unwrap() > closing) {
-            run(pay(entry), &mut state);
+            today,
+        });
+    }
+    commands.extend(after.iter().map(pay));
+    commands
+}
+
+/// The second worked example's debt, built the way the API builds it: every command goes through the Debt
+/// decider (on the example's `today`), so the statement's figures are the decider's.
+fn terms_example_debt(
+    input: &Value,
+    today: chrono::NaiveDate,
+) -> (domain::DebtRecord, Option<Value>) {
+    use domain::{Debt, Decider};
+    let mut state = Debt::fold([]);
+    let mut stated = None;
+    for command in example_commands(input, today) {
+        let events = Debt::decide(&command, &state).unwrap();
+        if let Some(events::EventPayload::StatementRecorded(recorded)) = events.first() {
+            stated = Some(json!({
+                "expected_balance": recorded.expected_balance.to_string(),
+                "difference": recorded.difference.to_string(),
+                "model_interest": recorded.model_interest.to_string(),
+                "due_date": recorded.due_date,
+                "booked": recorded.booked,
+            }));
         }
-    } else {
-        for entry in payments {
-            run(pay(entry), &mut state);
-        }
+        state = events.iter().fold(state, Debt::evolve);
     }
     let domain::DebtState::Open(record) = state.state else {
         panic!("open");
@@ -233,52 +237,58 @@ fn terms_example_debt(
     (record, stated)
 }
 
+/// A debt of the example as a plan from `start` sees it, with its rates by month as `[[month, rate]]`.
+fn example_plan_debt(
+    id: String,
+    record: &domain::DebtRecord,
+    start: chrono::NaiveDate,
+) -> (PlanDebt, Value) {
+    let (interest_rate, rate_steps) = plan::rates_by_month(record, start);
+    let by_month: Vec<Value> = std::iter::once((1, interest_rate))
+        .chain(rate_steps.iter().map(|s| (s.from_month, s.interest_rate)))
+        .map(|(month, rate)| json!([month, rate.normalize().to_string()]))
+        .collect();
+    let debt = PlanDebt {
+        debt_id: id,
+        debt_name: record.debt_name.clone(),
+        balance: record.current_balance,
+        interest_rate,
+        monthly_minimum: plan::monthly_minimum(
+            record.minimum_payment.unwrap(),
+            record.payment_frequency,
+        ),
+        rate_steps,
+        interest_method: record.interest_method,
+    };
+    (debt, Value::Array(by_month))
+}
+
+fn date(raw: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").unwrap()
+}
+
 /// `docs/planning.md`'s second worked example: a card on a 0 % promotion that ends in the plan's fourth month
 /// and whose statement differs from the records, a car loan and a student loan (daily rule).
 #[test]
 fn the_terms_example_is_what_the_decider_and_the_planner_compute() {
     let input = block("terms-example-input");
-    let today =
-        chrono::NaiveDate::parse_from_str(input["today"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-    let start = chrono::NaiveDate::parse_from_str(
-        &format!("{}-01", input["start"].as_str().unwrap()),
-        "%Y-%m-%d",
-    )
-    .unwrap();
+    let today = date(input["today"].as_str().unwrap());
+    let start = date(&format!("{}-01", input["start"].as_str().unwrap()));
     let mut statements = serde_json::Map::new();
     let mut balances = serde_json::Map::new();
     let mut rates = serde_json::Map::new();
-    let debts: Vec<PlanDebt> = input["debts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            let (record, stated) = terms_example_debt(d, today);
-            let id = d["debt_id"].as_str().unwrap().to_owned();
-            if let Some(stated) = stated {
-                statements.insert(id.clone(), stated);
-            }
-            balances.insert(id.clone(), json!(record.current_balance.to_string()));
-            let (interest_rate, rate_steps) = plan::rates_by_month(&record, start);
-            let by_month: Vec<Value> = std::iter::once((1, interest_rate))
-                .chain(rate_steps.iter().map(|s| (s.from_month, s.interest_rate)))
-                .map(|(month, rate)| json!([month, rate.normalize().to_string()]))
-                .collect();
-            rates.insert(id.clone(), Value::Array(by_month));
-            PlanDebt {
-                debt_id: id,
-                debt_name: record.debt_name.clone(),
-                balance: record.current_balance,
-                interest_rate,
-                monthly_minimum: plan::monthly_minimum(
-                    record.minimum_payment.unwrap(),
-                    record.payment_frequency,
-                ),
-                rate_steps,
-                interest_method: record.interest_method,
-            }
-        })
-        .collect();
+    let mut debts = Vec::new();
+    for d in input["debts"].as_array().unwrap() {
+        let (record, stated) = terms_example_debt(d, today);
+        let id = d["debt_id"].as_str().unwrap().to_owned();
+        if let Some(stated) = stated {
+            statements.insert(id.clone(), stated);
+        }
+        balances.insert(id.clone(), json!(record.current_balance.to_string()));
+        let (debt, by_month) = example_plan_debt(id.clone(), &record, start);
+        rates.insert(id, by_month);
+        debts.push(debt);
+    }
     assert_eq!(
         Value::Object(statements),
         block("terms-example-statement"),
@@ -294,18 +304,15 @@ fn the_terms_example_is_what_the_decider_and_the_planner_compute() {
         block("terms-example-rates"),
         "the rates by month"
     );
-    let budget = dec(&input["monthly_budget"]);
     let avalanche = plan::simulate_strategy(
         &debts,
         &Strategy::Avalanche,
-        Some(budget),
+        Some(dec(&input["monthly_budget"])),
         &plan::BudgetChanges::default(),
         Some(plan::RowWindow::ALL),
     )
     .unwrap();
-    let months: Vec<Value> = avalanche
-        .rows
-        .iter()
+    let months: Vec<Value> = (avalanche.rows.iter())
         .filter(|r| (3..=5).contains(&r.month))
         .map(|r| {
             json!([
