@@ -30,6 +30,7 @@ pub enum AnalyticsError {
 pub fn counter_field(payload: &EventPayload) -> &'static str {
     match payload {
         EventPayload::UserCreated(_) => "users_created",
+        EventPayload::UserUpdated(_) => "users_updated",
         EventPayload::DebtCreated(_) => "debts_created",
         EventPayload::DebtUpdated(_) => "debts_updated",
         EventPayload::DebtDeleted(_) => "debts_deleted",

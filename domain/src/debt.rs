@@ -18,7 +18,9 @@ use crate::values::{
 };
 
 mod dated;
+mod due;
 pub use dated::{cycle_start, DatedBalance};
+pub use due::{Cycle, DueState, PAYMENT_DAYS_KEPT};
 
 /// A debt's terms as a request states them, parsed; `None` keeps the default (in a patch, the value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -333,6 +335,9 @@ pub enum DebtStatus {
     Open,
     /// A payment took the balance to zero, and no charge or update has raised it since.
     PaidOff,
+    /// Never stored: what a read shows for an open debt whose last due date passed with less than its
+    /// minimum paid in its cycle.
+    Overdue,
 }
 
 impl DebtStatus {
@@ -403,6 +408,10 @@ pub struct DebtRecord {
     /// The latest statement recorded, as its event holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_statement: Option<StatementRecorded>,
+    /// Payments by `paid_on`, for the [`PAYMENT_DAYS_KEPT`] days up to the latest: what a due-date check
+    /// needs.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub payments_by_day: std::collections::BTreeMap<NaiveDate, Decimal>,
 }
 
 impl DebtRecord {
@@ -433,6 +442,7 @@ impl DebtRecord {
                 .interest_method
                 .unwrap_or(InterestMethod::Monthly),
             last_statement: None,
+            payments_by_day: std::collections::BTreeMap::new(),
         }
     }
 
@@ -607,6 +617,11 @@ impl DebtRecord {
 
     /// This record after a payment: the balance goes down, and at zero the debt is paid off.
     fn paid(mut self, payment: &PaymentRecorded) -> Self {
+        self.payments_by_day = due::with_payment(
+            std::mem::take(&mut self.payments_by_day),
+            payment.paid_on,
+            payment.amount,
+        );
         self.current_balance -= payment.amount;
         self.total_paid += payment.amount;
         let last = self

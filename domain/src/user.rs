@@ -1,10 +1,13 @@
-//! The User aggregate: registration and erasure. Credentials are not part of it; they never enter an event.
+//! The User aggregate: registration, settings (a time zone) and erasure. Credentials are not part of it; they never enter an event.
 
-use events::{EventPayload, LegacyEventRedacted, RedactedEvent, UserCreated, UserErased};
+use events::{
+    EventPayload, LegacyEventRedacted, RedactedEvent, UserChanges, UserCreated, UserErased,
+    UserUpdated,
+};
 use thiserror::Error;
 
 use crate::decider::Decider;
-use crate::values::{Email, FullName, Username};
+use crate::values::{Email, FullName, TimeZoneName, Username};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserCommand {
@@ -16,6 +19,8 @@ pub enum UserCommand {
     /// The user's own erasure (the handler checked their password). `legacy` are the events written in clear
     /// before sealing whose personal fields the erasure redacts in place.
     Erase { legacy: Vec<RedactedEvent> },
+    /// The user's own settings; a setting equal to what it is changes nothing.
+    Update { time_zone: Option<TimeZoneName> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -32,6 +37,8 @@ pub struct UserProfile {
     pub username: String,
     pub email: String,
     pub full_name: String,
+    /// An IANA name; `UTC` until the user sets one.
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,8 +62,22 @@ impl Decider for User {
             (UserCommand::Register { .. }, UserState::Registered(_) | UserState::Erased) => {
                 Err(UserError::UsernameTaken)
             }
-            (UserCommand::Erase { .. }, UserState::Unregistered | UserState::Erased) => {
-                Err(UserError::NotFound)
+            (
+                UserCommand::Erase { .. } | UserCommand::Update { .. },
+                UserState::Unregistered | UserState::Erased,
+            ) => Err(UserError::NotFound),
+            (UserCommand::Update { time_zone }, UserState::Registered(profile)) => {
+                let changes = UserChanges {
+                    time_zone: time_zone
+                        .as_ref()
+                        .map(|zone| zone.as_str().to_owned())
+                        .filter(|zone| *zone != profile.time_zone),
+                };
+                Ok(if changes == UserChanges::default() {
+                    Vec::new()
+                } else {
+                    vec![EventPayload::UserUpdated(UserUpdated { changes })]
+                })
             }
             (UserCommand::Erase { legacy }, UserState::Registered(_)) => {
                 let mut events = vec![EventPayload::UserErased(UserErased::default())];
@@ -89,7 +110,14 @@ impl Decider for User {
                     username: created.username.clone(),
                     email: created.email.to_shown(),
                     full_name: created.full_name.to_shown(),
+                    time_zone: TimeZoneName::utc().as_str().to_owned(),
                 })
+            }
+            (UserState::Registered(mut profile), EventPayload::UserUpdated(updated)) => {
+                if let Some(zone) = &updated.changes.time_zone {
+                    profile.time_zone.clone_from(zone);
+                }
+                UserState::Registered(profile)
             }
             (UserState::Registered(_), EventPayload::UserErased(_)) => UserState::Erased,
             (state, _) => state,

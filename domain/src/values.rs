@@ -381,10 +381,99 @@ impl DueDays {
     }
 }
 
+/// A user's time zone: an IANA name (`Europe/Paris`, `America/New_York`, `UTC`) the built-in tz database
+/// knows. A due date ends at midnight there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZoneName(String, jiff::tz::TimeZone);
+
+impl TimeZoneName {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let unknown = || {
+            ValidationError::new(
+                "time_zone",
+                "must be an IANA time zone name such as Europe/Paris or UTC",
+            )
+        };
+        // An IANA name is short ASCII; anything else is refused before the database is searched.
+        if raw.is_empty() || raw.len() > 64 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(unknown());
+        }
+        let zone = jiff::tz::TimeZone::get(raw).map_err(|_| unknown())?;
+        let name = zone.iana_name().unwrap_or(raw).to_owned();
+        Ok(TimeZoneName(name, zone))
+    }
+
+    /// UTC, every user's zone until they say another.
+    pub fn utc() -> Self {
+        TimeZoneName("UTC".to_owned(), jiff::tz::TimeZone::UTC)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The date it is in this zone at `instant`.
+    pub fn date_at(&self, instant: DateTime<chrono::Utc>) -> NaiveDate {
+        let local = jiff::Timestamp::from_second(instant.timestamp())
+            .map(|t| t.to_zoned(self.1.clone()).date())
+            .ok();
+        local
+            .and_then(|d| {
+                NaiveDate::from_ymd_opt(
+                    i32::from(d.year()),
+                    u32::from(d.month().unsigned_abs()),
+                    u32::from(d.day().unsigned_abs()),
+                )
+            })
+            .unwrap_or_else(|| instant.date_naive())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn time_zones_are_iana_names_and_give_the_local_date() {
+        let paris = TimeZoneName::parse("Europe/Paris").unwrap();
+        assert_eq!(paris.as_str(), "Europe/Paris");
+        let instant = DateTime::parse_from_rfc3339("2026-03-10T23:30:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            paris.date_at(instant).to_string(),
+            "2026-03-11",
+            "after midnight in Paris"
+        );
+        let new_york = TimeZoneName::parse("America/New_York").unwrap();
+        assert_eq!(new_york.date_at(instant).to_string(), "2026-03-10");
+        let early = DateTime::parse_from_rfc3339("2026-03-11T03:59:59Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            new_york.date_at(early).to_string(),
+            "2026-03-10",
+            "23:59:59 EDT"
+        );
+        assert_eq!(
+            TimeZoneName::utc().date_at(instant).to_string(),
+            "2026-03-10"
+        );
+        for bad in [
+            "Mars/Olympus_Mons",
+            "",
+            "Europe/Paris ",
+            "+01:00",
+            &"A".repeat(65),
+        ] {
+            assert_eq!(
+                TimeZoneName::parse(bad).unwrap_err().field,
+                "time_zone",
+                "{bad:?}"
+            );
+        }
+    }
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

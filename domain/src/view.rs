@@ -78,6 +78,8 @@ struct FlatDebtView {
     interest_method: Option<InterestMethod>,
     #[serde(default)]
     last_statement: Option<StatementRecorded>,
+    #[serde(default)]
+    payments_by_day: std::collections::BTreeMap<NaiveDate, Decimal>,
 }
 
 impl From<FlatDebtView> for DebtView {
@@ -106,6 +108,7 @@ impl From<FlatDebtView> for DebtView {
                 due_days: flat.due_days.unwrap_or(DueDays::DEFAULT.days()),
                 interest_method: flat.interest_method.unwrap_or(InterestMethod::Monthly),
                 last_statement: flat.last_statement,
+                payments_by_day: flat.payments_by_day,
             },
             version: flat.version,
             created_at: flat.created_at,
@@ -199,6 +202,13 @@ pub struct UserView {
     pub email: String,
     pub full_name: String,
     pub created_at: DateTime<Utc>,
+    /// An IANA name: the user's due dates end at midnight there. Items stored before it read as `UTC`.
+    #[serde(default = "utc_name")]
+    pub time_zone: String,
+}
+
+fn utc_name() -> String {
+    crate::values::TimeZoneName::utc().as_str().to_owned()
 }
 
 impl UserView {
@@ -211,6 +221,7 @@ impl UserView {
                 email: profile.email,
                 full_name: profile.full_name,
                 created_at: first.occurred_at,
+                time_zone: profile.time_zone,
             }),
         }
     }

@@ -14,8 +14,8 @@ pub use names::UnknownName;
 pub use payload::{
     BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted,
     DebtTerms, DebtUpdated, EventPayload, InterestMethod, LegacyEventRedacted, PaymentFrequency,
-    PaymentRecorded, RateChanged, RateKind, RedactedEvent, StatementRecorded, UserCreated,
-    UserErased,
+    PaymentRecorded, RateChanged, RateKind, RedactedEvent, StatementRecorded, UserChanges,
+    UserCreated, UserErased, UserUpdated,
 };
 pub use personal::{Personal, SealedText, ERASED};
 pub use upcast::{DecodeError, Upcaster};

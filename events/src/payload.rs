@@ -81,6 +81,23 @@ pub struct UserCreated {
     pub full_name: Personal,
 }
 
+/// A user's settings that an update changed, each with its new value; absent means unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserChanges {
+    /// An IANA time zone name (`Europe/Paris`): the user's due dates end at midnight there. Every user's is
+    /// `UTC` until they set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub time_zone: Option<String>,
+}
+
+/// Some of a user's settings changed. No personal field: a time zone is a setting, as coarse as a region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserUpdated {
+    /// Only the settings that changed, with their new values.
+    pub changes: UserChanges,
+}
+
 /// A debt was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DebtCreated {
@@ -334,6 +351,7 @@ pub struct LegacyEventRedacted {
 #[serde(tag = "event_type", content = "data")]
 pub enum EventPayload {
     UserCreated(UserCreated),
+    UserUpdated(UserUpdated),
     DebtCreated(DebtCreated),
     DebtUpdated(DebtUpdated),
     DebtDeleted(DebtDeleted),
@@ -351,7 +369,8 @@ impl EventPayload {
 
     /// The types without a personal field: the erasure's own records. Every other type's schema version 2
     /// sealed its personal fields.
-    const WITHOUT_PERSONAL_FIELDS: [&'static str; 4] = [
+    const WITHOUT_PERSONAL_FIELDS: [&'static str; 5] = [
+        "UserUpdated",
         "UserErased",
         "LegacyEventRedacted",
         "RateChanged",
@@ -373,6 +392,7 @@ impl EventPayload {
     pub fn aggregate_type(&self) -> AggregateType {
         match self {
             EventPayload::UserCreated(_)
+            | EventPayload::UserUpdated(_)
             | EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_) => AggregateType::User,
             _ => AggregateType::Debt,
@@ -426,6 +446,7 @@ impl EventPayload {
                 fields.extend(charge.note.as_mut().map(|n| ("note", n)));
             }
             EventPayload::UserErased(_)
+            | EventPayload::UserUpdated(_)
             | EventPayload::LegacyEventRedacted(_)
             | EventPayload::RateChanged(_)
             | EventPayload::StatementRecorded(_) => {}

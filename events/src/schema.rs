@@ -6,7 +6,7 @@ use schemars::{schema_for, Schema};
 use crate::envelope::EventEnvelope;
 use crate::payload::{
     ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentRecorded,
-    RateChanged, StatementRecorded, UserCreated, UserErased,
+    RateChanged, StatementRecorded, UserCreated, UserErased, UserUpdated,
 };
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
@@ -14,6 +14,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
         ("envelope.schema.json", schema_for!(EventEnvelope)),
         ("UserCreated.data.schema.json", schema_for!(UserCreated)),
+        ("UserUpdated.data.schema.json", schema_for!(UserUpdated)),
         ("DebtCreated.data.schema.json", schema_for!(DebtCreated)),
         ("DebtUpdated.data.schema.json", schema_for!(DebtUpdated)),
         ("DebtDeleted.data.schema.json", schema_for!(DebtDeleted)),

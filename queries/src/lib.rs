@@ -11,7 +11,7 @@ mod summary;
 use std::sync::Arc;
 
 use chrono::Utc;
-use domain::{DebtView, UserView, Username};
+use domain::{DebtView, TimeZoneName, UserView, Username};
 use http::StatusCode;
 use http_api::context::{caller, debt_id, header, path_param, query_param};
 use http_api::{serve, Problem, Reply};
@@ -99,6 +99,15 @@ async fn owns(deps: &QueryDeps, owner: &str, debt_id: &str) -> Result<bool, Prob
     ))
 }
 
+/// `username`'s time zone (`UTC` until they set one, or when their profile is not projected yet).
+pub(crate) async fn owners_zone(deps: &QueryDeps, username: &str) -> Result<TimeZoneName, Problem> {
+    let profile =
+        live_view::<UserView>(deps.read_model.as_ref(), &keys::user_info_key(username)).await?;
+    Ok(profile
+        .and_then(|(user, _)| TimeZoneName::parse(&user.time_zone).ok())
+        .unwrap_or_else(TimeZoneName::utc))
+}
+
 /// The caller, when the path's `{username}` names them; anyone else's reads as not found, so a request
 /// never tells whether another user exists.
 async fn own_username(deps: &QueryDeps, request: &Request) -> Result<Username, Problem> {
@@ -157,9 +166,12 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
         let now = Utc::now();
         let as_of = as_of::parse(query_param(&request, "as_of"), now)?;
         let on = as_of::parse_on(query_param(&request, "on"))?;
+        let zone = owners_zone(deps, me.as_str()).await?;
         if as_of.is_none() && on.is_none() {
-            let summary =
-                portfolio_summary(deps.read_model.as_ref(), me.as_str(), now.date_naive()).await?;
+            let day = zone.date_at(now);
+            let mut summary = portfolio_summary(deps.read_model.as_ref(), me.as_str(), day).await?;
+            let debts = listing::all_debts(deps.read_model.as_ref(), me.as_str()).await?;
+            summary.overdue_debts = overdue(&debts, day);
             return Ok(Reply::ok(summary));
         }
         let at = as_of.unwrap_or(now);
@@ -171,13 +183,30 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
                 None => Contribution::of(history).map(|(c, _)| c),
             })
             .collect();
-        let day = on.unwrap_or(at.date_naive());
-        let summary = PortfolioSummary::from_contributions(me.as_str(), &contributions, day);
+        let day = on.unwrap_or_else(|| zone.date_at(at));
+        let mut summary = PortfolioSummary::from_contributions(me.as_str(), &contributions, day);
+        let debts: Vec<DebtView> = histories
+            .iter()
+            .filter_map(|history| match on {
+                Some(day) => DebtView::on_day(history, day),
+                None => DebtView::from_history(history),
+            })
+            .collect();
+        summary.overdue_debts = overdue(&debts, day);
         Ok(Reply::ok(summary)
             .with_optional_member("as_of", as_of.map(as_of::stated))
             .with_optional_member("on", on.map(|day| json!(day))))
     })
     .await
+}
+
+/// How many of `debts` are overdue on `day`.
+fn overdue(debts: &[DebtView], day: chrono::NaiveDate) -> u64 {
+    debts
+        .iter()
+        .filter(|d| d.fields.status == domain::DebtStatus::Open)
+        .filter(|d| d.fields.due_state(day).missed.is_some())
+        .count() as u64
 }
 
 /// `GET /debts/{debt_id}`: one of your debts, with its `ETag`; `If-None-Match` with the current tag is 304.
@@ -205,7 +234,8 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
         if current {
             return Ok(Reply::not_modified(version));
         }
-        Ok(Reply::ok(with_rate_in_force(&debt, Utc::now().date_naive())).with_version(version))
+        let today = owners_zone(deps, me.as_str()).await?.date_at(now);
+        Ok(Reply::ok(with_rate_in_force(&debt, today)).with_version(version))
     })
     .await
 }
@@ -233,18 +263,31 @@ async fn past_debt(
         None => DebtView::from_history(&history)
             .ok_or_else(|| Problem::internal("a debt history without its creation"))?,
     };
-    let day = on.unwrap_or(at.date_naive());
+    let day = match on {
+        Some(day) => day,
+        None => owners_zone(deps, me.as_str()).await?.date_at(at),
+    };
     Ok(Reply::ok(with_rate_in_force(&debt, day))
         .with_optional_member("as_of", as_of.map(as_of::stated))
         .with_optional_member("on", on.map(|day| json!(day))))
 }
 
-/// A debt as `GET /debts/{id}` answers it: with `current_rate`, the rate in force on `day` (UTC) by its
-/// rate schedule, `promo_ends_on` while a promotion with an end runs, and after a statement the model's
-/// `estimated_interest_since_statement`. Computed when read, since "today" moves while the stored debt
-/// does not.
-fn with_rate_in_force(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
+/// A debt as `GET /debts/{id}` and the list answer it: with `current_rate`, the rate in force on `day` (the
+/// owner's date) by its rate schedule, `promo_ends_on` while a promotion with an end runs, after a statement
+/// the model's `estimated_interest_since_statement`, and its due dates: `next_due_on` and `minimum_due`, and
+/// the status `overdue` when its last due date passed with less than its minimum paid in the cycle. Computed
+/// when read, since "today" moves while the stored debt does not.
+pub(crate) fn with_rate_in_force(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
     let mut answer = serde_json::to_value(debt).unwrap_or_default();
+    let due = debt.fields.due_state(day);
+    if let Some(next) = &due.next {
+        answer["next_due_on"] = json!(next.due_on);
+        answer["minimum_due"] = json!(next.minimum_due);
+    }
+    if let Some(missed) = &due.missed {
+        answer["status"] = json!(domain::DebtStatus::Overdue);
+        answer["missed_due_on"] = json!(missed.due_on);
+    }
     answer["current_rate"] = json!(debt.fields.rate_on(day).normalize());
     if let Some(last_day) = debt.fields.promo_ends_on(day) {
         answer["promo_ends_on"] = json!(last_day);

@@ -136,6 +136,15 @@ pub(crate) async fn debts_on(
     }
 }
 
+/// The status a read shows on `day`: `overdue` for an open debt whose last due date passed unmet.
+fn shown_status(debt: &DebtView, day: chrono::NaiveDate) -> DebtStatus {
+    if debt.fields.status == DebtStatus::Open && debt.fields.due_state(day).missed.is_some() {
+        DebtStatus::Overdue
+    } else {
+        debt.fields.status
+    }
+}
+
 pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("list-debts", request, |request, _meta| async move {
         let me = crate::signed_in(deps, &request).await?;
@@ -147,7 +156,8 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
         };
         let status = query_param(&request, "status")
             .map(|raw| {
-                DebtStatus::parse(&raw).ok_or_else(|| bad("status must be open or paid_off"))
+                DebtStatus::parse(&raw)
+                    .ok_or_else(|| bad("status must be open, overdue or paid_off"))
             })
             .transpose()?;
         let after = query_param(&request, "cursor")
@@ -156,10 +166,16 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
         let as_of = as_of::parse(query_param(&request, "as_of"), Utc::now())?;
         let on = as_of::parse_on(query_param(&request, "on"))?;
 
+        let day = match on {
+            Some(day) => day,
+            None => crate::owners_zone(deps, me.as_str())
+                .await?
+                .date_at(as_of.unwrap_or_else(Utc::now)),
+        };
         let mut debts: Vec<(String, DebtView)> = debts_on(deps, me.as_str(), as_of, on)
             .await?
             .into_iter()
-            .filter(|debt| status.is_none_or(|s| debt.fields.status == s))
+            .filter(|debt| status.is_none_or(|s| shown_status(debt, day) == s))
             .map(|debt| (sort_value(&debt, sort), debt))
             .collect();
         debts.sort_by(|(a, da), (b, db)| compare(sort, (a, &da.debt_id), (b, &db.debt_id)));
@@ -185,7 +201,10 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
             }
             _ => None,
         };
-        let items: Vec<&DebtView> = page.iter().map(|(_, debt)| debt).collect();
+        let items: Vec<serde_json::Value> = page
+            .iter()
+            .map(|(_, debt)| crate::with_rate_in_force(debt, day))
+            .collect();
         Ok(Reply::page(&items, next_cursor)
             .with_optional_member("as_of", as_of.map(as_of::stated))
             .with_optional_member("on", on.map(|day| serde_json::json!(day))))

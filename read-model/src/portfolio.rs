@@ -278,6 +278,9 @@ pub struct FrequencyTotals {
 pub struct PortfolioSummary {
     pub username: String,
     pub open_debts: u64,
+    /// Of the open debts, those whose last due date passed with less than its minimum paid in its cycle
+    /// (counted from the debts' read items by the summary's reader, on its day).
+    pub overdue_debts: u64,
     pub total_current_balance: Decimal,
     pub total_principal: Decimal,
     /// Σ(balance × rate) / Σ balance; `null` when nothing is owed.
@@ -355,6 +358,7 @@ impl PortfolioSummary {
         PortfolioSummary {
             username: username.to_owned(),
             open_debts,
+            overdue_debts: 0,
             total_current_balance: money(balance),
             total_principal: money(principal),
             weighted_average_interest_rate: (!balance.is_zero())

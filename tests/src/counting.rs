@@ -80,7 +80,7 @@ pub struct CallCost {
 
 /// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
 /// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
-pub const MEASURED_CALLS: [&str; 20] = [
+pub const MEASURED_CALLS: [&str; 21] = [
     "POST /users",
     "POST /login",
     "POST /debts",
@@ -93,6 +93,7 @@ pub const MEASURED_CALLS: [&str; 20] = [
     "POST /debts/{debt_id}/statements",
     "GET /debts/{debt_id}/history",
     "GET /users/{username}",
+    "PATCH /users/{username}",
     "GET /users/{username}/summary",
     "GET /debts/{debt_id}?as_of=T",
     "GET /debts?as_of=T",
@@ -190,6 +191,9 @@ async fn call_api(
             "statement_balance": "20.00",
             "minimum_due": "5.00",
         })),
+        "PATCH /users/{username}" => {
+            as_user(format!("/users/{user}")).json(json!({"time_zone": "Europe/Paris"}))
+        }
         "DELETE /users/{username}" => as_user(format!("/users/{user}"))
             .json(json!({"password": "correct horse battery"})),
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),

@@ -1041,3 +1041,129 @@ fn terms_default_from_the_start_date_and_change_by_update() {
     assert_eq!(updated_debt.statement_day, 15);
     assert_eq!(updated_debt.interest_method, InterestMethod::Daily);
 }
+
+mod due_dates {
+    use super::*;
+
+    /// The car loan with a minimum of 100.00 a month; statements close on the 1st, due 21 days later.
+    fn with_minimum() -> EventPayload {
+        let EventPayload::DebtCreated(mut created) = created() else {
+            unreachable!()
+        };
+        created.minimum_payment = Some(dec("100"));
+        EventPayload::DebtCreated(created)
+    }
+
+    fn due_on(history: Vec<EventPayload>, today: &str) -> DueState {
+        open(Debt::fold(&history)).due_state(day(today))
+    }
+
+    #[test]
+    fn the_next_due_date_follows_the_statement_day_and_due_days() {
+        let due = due_on(
+            vec![with_minimum(), paid("100", "2026-02-15")],
+            "2026-03-10",
+        );
+        let next = due.next.unwrap();
+        assert_eq!(
+            (next.closing_date, next.due_on),
+            (day("2026-03-01"), day("2026-03-22"))
+        );
+        assert_eq!(next.minimum_due, Some(dec("100.00")));
+        assert_eq!(
+            due.missed, None,
+            "100.00 was paid in the cycle due 2026-02-22"
+        );
+        let on_the_day = due_on(
+            vec![with_minimum(), paid("100", "2026-02-15")],
+            "2026-03-22",
+        );
+        assert_eq!(
+            on_the_day.next.unwrap().due_on,
+            day("2026-03-22"),
+            "due through its day"
+        );
+    }
+
+    #[test]
+    fn a_due_date_passed_with_less_than_the_minimum_is_missed() {
+        for (history, missed) in [
+            (vec![with_minimum()], true),
+            (vec![with_minimum(), paid("50", "2026-02-15")], true),
+            // The closing day is the cycle before's: it does not count for this one.
+            (vec![with_minimum(), paid("100", "2026-02-01")], true),
+            (
+                vec![
+                    with_minimum(),
+                    paid("60", "2026-02-02"),
+                    paid("40", "2026-02-22"),
+                ],
+                false,
+            ),
+        ] {
+            let due = due_on(history.clone(), "2026-03-10");
+            assert_eq!(due.missed.is_some(), missed, "{history:?}");
+            if let Some(cycle) = due.missed {
+                assert_eq!(cycle.due_on, day("2026-02-22"));
+            }
+        }
+        assert_eq!(
+            due_on(vec![created()], "2026-03-10").missed,
+            None,
+            "without a minimum nothing is missed"
+        );
+        let paid_off = due_on(
+            vec![with_minimum(), paid("12000.50", "2026-02-01")],
+            "2026-03-10",
+        );
+        assert_eq!((paid_off.next, paid_off.missed), (None, None));
+    }
+
+    #[test]
+    fn the_last_statement_sets_its_own_due_date_and_minimum() {
+        let mut stated = recorded("2026-02-20", "12000.50", "12000.50", "45.00");
+        stated.due_date = day("2026-03-13");
+        stated.minimum_due = dec("35.00");
+        let history = vec![with_minimum(), EventPayload::StatementRecorded(stated)];
+        let due = due_on(history.clone(), "2026-03-10");
+        let next = due.next.unwrap();
+        assert_eq!(
+            (next.due_on, next.minimum_due),
+            (day("2026-03-13"), Some(dec("35.00")))
+        );
+        // Cycles before the statement are its; the one before it (due 2026-02-22) is not checked again.
+        assert_eq!(due.missed, None);
+        let after = due_on(history.clone(), "2026-03-14");
+        assert_eq!(after.missed.unwrap().due_on, day("2026-03-13"));
+        assert_eq!(
+            after.next.unwrap().due_on,
+            day("2026-03-22"),
+            "then the terms again"
+        );
+        let paid_in_time = [history, vec![paid("35", "2026-03-13")]].concat();
+        assert_eq!(due_on(paid_in_time, "2026-03-14").missed, None);
+    }
+
+    #[test]
+    fn payments_are_kept_by_day_for_the_last_160_days() {
+        let debt = open(Debt::fold(&[
+            with_minimum(),
+            paid("10", "2025-06-02"),
+            paid("10", "2025-11-01"),
+            paid("5", "2025-11-01"),
+            paid("10", "2026-03-01"),
+        ]));
+        let kept: Vec<(String, String)> = debt
+            .payments_by_day
+            .iter()
+            .map(|(d, a)| (d.to_string(), a.to_string()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("2025-11-01".into(), "15.00".into()),
+                ("2026-03-01".into(), "10.00".into())
+            ]
+        );
+    }
+}

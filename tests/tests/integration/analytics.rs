@@ -340,8 +340,9 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
             }
             EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_)
-            | EventPayload::RateChanged(_) => {
-                unreachable!("the script erases no one and changes no rate")
+            | EventPayload::RateChanged(_)
+            | EventPayload::UserUpdated(_) => {
+                unreachable!("the script erases no one, changes no rate and no user's settings")
             }
         };
         day.counts[slot] += 1;

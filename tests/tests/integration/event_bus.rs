@@ -208,6 +208,14 @@ async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
         let user = format!("bus_{n}_{}", &Uuid::new_v4().simple().to_string()[..6]);
         let debt = Uuid::new_v4().to_string();
         let mut registered = vec![user_created(&user, &format!("{user}@example.com"))];
+        if n == 1 {
+            let updated = events::EventPayload::UserUpdated(events::UserUpdated {
+                changes: events::UserChanges {
+                    time_zone: Some("Europe/Paris".into()),
+                },
+            });
+            registered.push(integration_tests::envelope(&user, 2, updated));
+        }
         if n == 2 {
             let erased = events::EventPayload::UserErased(events::UserErased {
                 debt_ids: vec![debt.clone()],

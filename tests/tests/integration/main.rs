@@ -6,6 +6,7 @@ mod analytics;
 mod conformance;
 mod crate_graph;
 mod debt_routes;
+mod due_routes;
 mod erasure;
 mod event_bus;
 mod kms_keys;
