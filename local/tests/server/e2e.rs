@@ -337,7 +337,7 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     // Analytics hears the same events through the local bus: 14,000.00 at 4.5 % is 52.50 a month.
     let summary_path = "/users/alice/summary";
     let expected = json!({
-        "username": "alice", "open_debts": 1, "total_current_balance": "14000.00",
+        "username": "alice", "open_debts": 1, "overdue_debts": 0, "total_current_balance": "14000.00",
         "total_principal": "15000.00", "weighted_average_interest_rate": "4.5000",
         "estimated_monthly_interest": "52.50",
         "by_payment_frequency": {"monthly": {"open_debts": 1, "total_current_balance": "14000.00"}},
