@@ -173,6 +173,12 @@ impl DebtView {
         Some(view)
     }
 
+    /// Its due dates on `day` (the owner's date), checking only the cycles since it was recorded (see
+    /// [`DebtRecord::due_state`]).
+    pub fn due_state(&self, day: NaiveDate) -> crate::debt::DueState {
+        self.fields.due_state(day, self.created_at.date_naive())
+    }
+
     /// This view after one more event of the same debt: how a projection catches up from what it stored.
     pub fn apply(self, event: &EventEnvelope) -> DebtView {
         let state = if self.deleted {

@@ -205,7 +205,7 @@ fn overdue(debts: &[DebtView], day: chrono::NaiveDate) -> u64 {
     debts
         .iter()
         .filter(|d| d.fields.status == domain::DebtStatus::Open)
-        .filter(|d| d.fields.due_state(day).missed.is_some())
+        .filter(|d| d.due_state(day).missed.is_some())
         .count() as u64
 }
 
@@ -279,7 +279,7 @@ async fn past_debt(
 /// when read, since "today" moves while the stored debt does not.
 pub(crate) fn with_rate_in_force(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
     let mut answer = serde_json::to_value(debt).unwrap_or_default();
-    let due = debt.fields.due_state(day);
+    let due = debt.due_state(day);
     if let Some(next) = &due.next {
         answer["next_due_on"] = json!(next.due_on);
         answer["minimum_due"] = json!(next.minimum_due);

@@ -138,7 +138,7 @@ pub(crate) async fn debts_on(
 
 /// The status a read shows on `day`: `overdue` for an open debt whose last due date passed unmet.
 fn shown_status(debt: &DebtView, day: chrono::NaiveDate) -> DebtStatus {
-    if debt.fields.status == DebtStatus::Open && debt.fields.due_state(day).missed.is_some() {
+    if debt.fields.status == DebtStatus::Open && debt.due_state(day).missed.is_some() {
         DebtStatus::Overdue
     } else {
         debt.fields.status

@@ -75,8 +75,10 @@ impl DebtRecord {
 
     /// The debt's due dates on `day` (its owner's local date): the earliest due on or after it, and the latest
     /// due before it when less than its minimum was paid in its cycle (after the closing, through the due
-    /// date). A paid-off debt, or one that owes nothing, has neither.
-    pub fn due_state(&self, day: NaiveDate) -> DueState {
+    /// date). Only a cycle closing on or after `tracked_from` (the day the debt was recorded) or a statement's
+    /// can be missed: payments before the debt was recorded are not in its events, so an older cycle says
+    /// nothing. A paid-off debt, or one that owes nothing, has neither.
+    pub fn due_state(&self, day: NaiveDate, tracked_from: NaiveDate) -> DueState {
         if self.status == DebtStatus::PaidOff || self.current_balance <= Decimal::ZERO {
             return DueState {
                 next: None,
@@ -89,10 +91,12 @@ impl DebtRecord {
             .filter(|c| c.due_on >= day)
             .min_by_key(|c| c.due_on)
             .cloned();
+        let stated = self.last_closing();
         let missed = cycles
             .iter()
             .filter(|c| c.due_on < day)
             .max_by_key(|c| c.due_on)
+            .filter(|c| c.closing_date >= tracked_from || Some(c.closing_date) == stated)
             .filter(|c| {
                 c.minimum_due
                     .is_some_and(|minimum| self.paid_between(c.closing_date, c.due_on) < minimum)

@@ -1054,8 +1054,9 @@ mod due_dates {
         EventPayload::DebtCreated(created)
     }
 
+    /// Tracked from before every cycle of these tests.
     fn due_on(history: Vec<EventPayload>, today: &str) -> DueState {
-        open(Debt::fold(&history)).due_state(day(today))
+        open(Debt::fold(&history)).due_state(day(today), day("2025-06-01"))
     }
 
     #[test]
@@ -1142,6 +1143,36 @@ mod due_dates {
         );
         let paid_in_time = [history, vec![paid("35", "2026-03-13")]].concat();
         assert_eq!(due_on(paid_in_time, "2026-03-14").missed, None);
+    }
+
+    #[test]
+    fn a_cycle_that_closed_before_the_debt_was_recorded_is_never_missed() {
+        let debt = open(Debt::fold(&[with_minimum()]));
+        assert!(
+            debt.due_state(day("2026-03-10"), day("2026-02-01"))
+                .missed
+                .is_some(),
+            "closed that day"
+        );
+        assert_eq!(
+            debt.due_state(day("2026-03-10"), day("2026-02-02")).missed,
+            None,
+            "recorded after"
+        );
+        let mut stated = recorded("2026-01-20", "12000.50", "12000.50", "45.00");
+        stated.due_date = day("2026-02-28");
+        let with_statement = open(Debt::fold(&[
+            with_minimum(),
+            EventPayload::StatementRecorded(stated),
+        ]));
+        let missed = with_statement
+            .due_state(day("2026-03-01"), day("2026-02-25"))
+            .missed;
+        assert_eq!(
+            missed.unwrap().due_on,
+            day("2026-02-28"),
+            "a recorded statement's cycle is tracked"
+        );
     }
 
     #[test]
