@@ -169,7 +169,7 @@ def api_flow(client):
         money_flow(client, username, token, path)
         card_id = rate_flow(client, username, token)
         created.append(card_id)
-        statement_flow(client, token, card_id)
+        statement_flow(client, username, token, card_id)
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
@@ -263,10 +263,11 @@ def rate_flow(client, username, token):
     return card["data"]["debt_id"]
 
 
-def statement_flow(client, token, card_id):
+def statement_flow(client, username, token, card_id):
     """The card's statement closing yesterday says 1,012.50 with a 12.50 fee, where the records say 1,000.00:
-    the fee is booked on the closing date, the debt shows the statement, a payment dated in the closed cycle
-    is refused, and by effective date the day before the closing still reads 1,000.00."""
+    the fee is booked on the closing date, the debt shows the statement and its due date (the closing plus
+    21 days, in the user's time zone, which they set), a payment dated in the closed cycle is refused, and by
+    effective date the day before the closing still reads 1,000.00."""
     today = datetime.datetime.now(datetime.timezone.utc).date()
     closing = (today - datetime.timedelta(days=1)).isoformat()
     path = f"/debts/{card_id}"
@@ -283,6 +284,16 @@ def statement_flow(client, token, card_id):
                       until=lambda body: body["data"]["version"] == 3)
     if debt["data"]["current_balance"] != "1012.50" or "estimated_interest_since_statement" not in debt["data"]:
         raise SmokeFailure(f"the card should owe the statement's 1,012.50: {debt}")
+    due = (today + datetime.timedelta(days=20)).isoformat()
+    if (debt["data"].get("next_due_on"), debt["data"].get("minimum_due"), debt["data"]["status"]) != (
+            due, "25.00", "open"):
+        raise SmokeFailure(f"the statement's minimum of 25.00 is due on {due}: {debt}")
+    settings, _ = client.expect("set a time zone", 200, "PATCH", f"/users/{username}", token=token,
+                                body={"time_zone": "Europe/Paris"})
+    if settings["data"]["time_zone"] != "Europe/Paris":
+        raise SmokeFailure(f"the profile should hold the time zone: {settings}")
+    client.expect("a time zone the database does not know is refused", 422, "PATCH", f"/users/{username}",
+                  token=token, body={"time_zone": "Mars/Olympus_Mons"})
     before = (today - datetime.timedelta(days=2)).isoformat()
     then, _ = client.expect("the balance by effective date", 200, "GET", f"{path}?on={before}", token=token)
     if then["data"]["current_balance"] != "1000.00":
