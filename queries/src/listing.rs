@@ -145,21 +145,29 @@ fn shown_status(debt: &DebtView, day: chrono::NaiveDate) -> DebtStatus {
     }
 }
 
+/// `?sort=`: `newest` (the default) or `name`.
+fn parse_sort(raw: Option<String>) -> Result<Sort, Problem> {
+    match raw.as_deref() {
+        None | Some("newest") => Ok(Sort::Newest),
+        Some("name") => Ok(Sort::Name),
+        Some(_) => Err(bad("sort must be newest or name")),
+    }
+}
+
+/// `?status=`: the status a listed debt shows, when given.
+fn parse_status(raw: Option<String>) -> Result<Option<DebtStatus>, Problem> {
+    raw.map(|raw| {
+        DebtStatus::parse(&raw).ok_or_else(|| bad("status must be open, overdue or paid_off"))
+    })
+    .transpose()
+}
+
 pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("list-debts", request, |request, _meta| async move {
         let me = crate::signed_in(deps, &request).await?;
         let limit = parse_limit(query_param(&request, "limit"), 50)?;
-        let sort = match query_param(&request, "sort").as_deref() {
-            None | Some("newest") => Sort::Newest,
-            Some("name") => Sort::Name,
-            Some(_) => return Err(bad("sort must be newest or name")),
-        };
-        let status = query_param(&request, "status")
-            .map(|raw| {
-                DebtStatus::parse(&raw)
-                    .ok_or_else(|| bad("status must be open, overdue or paid_off"))
-            })
-            .transpose()?;
+        let sort = parse_sort(query_param(&request, "sort"))?;
+        let status = parse_status(query_param(&request, "status"))?;
         let after = query_param(&request, "cursor")
             .map(|raw| decode_cursor(&raw, me.as_str(), sort))
             .transpose()?;

@@ -55,6 +55,15 @@ fn first_interest_month(day: NaiveDate) -> String {
     )
 }
 
+/// The [`INTEREST_MONTHS`] ending with `day`'s, each at zero, oldest first.
+fn interest_months(day: NaiveDate) -> BTreeMap<String, Decimal> {
+    (0..INTEREST_MONTHS)
+        .rev()
+        .filter_map(|back| day.checked_sub_months(Months::new(back)))
+        .map(|month| (month_of(month), Decimal::ZERO))
+        .collect()
+}
+
 /// The interest `event` charged, with the day it is dated.
 fn interest_of(event: &EventEnvelope) -> Option<(NaiveDate, Decimal)> {
     match &event.payload {
@@ -157,20 +166,12 @@ impl ContributionFold {
 
     /// The contribution of the folded events, and their view.
     pub fn contribution(&self) -> (Contribution, &DebtView) {
-        let view = &self.view;
-        let contribution = Contribution {
-            debt_id: view.debt_id.clone(),
-            current_balance: view.fields.current_balance,
-            principal: view.fields.principal,
-            interest_rate: view.fields.interest_rate,
-            payment_frequency: view.fields.payment_frequency,
-            status: view.fields.status,
-            total_paid: view.fields.total_paid,
-            recent_payments: self.recent_payments.clone(),
-            interest_by_month: self.interest_by_month.clone(),
-            rate_schedule: view.fields.rate_schedule.clone(),
-        };
-        (contribution, view)
+        let contribution = Contribution::from_view(
+            &self.view,
+            self.recent_payments.clone(),
+            self.interest_by_month.clone(),
+        );
+        (contribution, &self.view)
     }
 
     /// The contribution's read item, with the debt's version.
@@ -219,8 +220,21 @@ impl Contribution {
                 }
             }
         }
-        Some(Contribution {
-            debt_id: view.debt_id,
+        Some(Contribution::from_view(
+            &view,
+            recent_payments,
+            interest_by_month,
+        ))
+    }
+
+    /// What a debt in the state `view` contributes, with its payments and interest in the windows.
+    fn from_view(
+        view: &DebtView,
+        recent_payments: BTreeMap<NaiveDate, Decimal>,
+        interest_by_month: BTreeMap<String, Decimal>,
+    ) -> Contribution {
+        Contribution {
+            debt_id: view.debt_id.clone(),
             current_balance: view.fields.current_balance,
             principal: view.fields.principal,
             interest_rate: view.fields.interest_rate,
@@ -229,8 +243,8 @@ impl Contribution {
             total_paid: view.fields.total_paid,
             recent_payments,
             interest_by_month,
-            rate_schedule: view.fields.rate_schedule,
-        })
+            rate_schedule: view.fields.rate_schedule.clone(),
+        }
     }
 
     /// The yearly rate in force on `day`: the rate schedule's step then, else `interest_rate`.
@@ -322,11 +336,7 @@ impl PortfolioSummary {
         let mut principal = Decimal::ZERO;
         let mut balance_times_rate = Decimal::ZERO;
         let mut by_frequency: BTreeMap<String, FrequencyTotals> = BTreeMap::new();
-        let mut interest: BTreeMap<String, Decimal> = (0..INTEREST_MONTHS)
-            .rev()
-            .filter_map(|back| day.checked_sub_months(Months::new(back)))
-            .map(|month| (month_of(month), Decimal::ZERO))
-            .collect();
+        let mut interest = interest_months(day);
         for c in contributions {
             for (month, amount) in &c.interest_by_month {
                 if let Some(sum) = interest.get_mut(month) {

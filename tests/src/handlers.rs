@@ -124,6 +124,28 @@ impl Api {
             .to_owned()
     }
 
+    /// `route` (`"POST /debts/{debt_id}/payments"`, ...) on `debt_id` by `owner`, with the JSON `body`.
+    pub async fn on_debt(
+        &self,
+        route: &'static str,
+        debt_id: &str,
+        owner: &str,
+        body: Value,
+    ) -> ApiResponse {
+        self.call(debt_request(route, debt_id, owner).json(body))
+            .await
+    }
+
+    /// Rebuilds `owner`'s read items from their events (a replay of the user), as the projector would have:
+    /// what a test does before it reads a projection.
+    pub async fn project_user(&self, owner: &str) {
+        let options =
+            projections::replay::ReplayOptions::new(projections::replay::Scope::User(owner.into()));
+        crate::lambdas::replay(&self.store.stores, &options, |_| {})
+            .await
+            .expect("the replay of one user");
+    }
+
     /// How many events the debt has.
     pub async fn event_count(&self, debt_id: &str) -> usize {
         self.store.history(&debt_ref(debt_id)).await.len()

@@ -11,9 +11,6 @@ use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store,
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-use integration_tests::lambdas::replay;
-use projections::replay::{ReplayOptions, Scope};
-
 const PAY: &str = "POST /debts/{debt_id}/payments";
 const CHARGE: &str = "POST /debts/{debt_id}/charges";
 
@@ -679,13 +676,7 @@ async fn a_debts_rate_schedule_gives_the_rate_in_force_today(store: TestStore) {
             {"rate": "0", "effective_on": promo_from, "ends_on": promo_to, "kind": "promotional"},
         ])
     );
-    replay(
-        &api.store.stores,
-        &ReplayOptions::new(Scope::User(alice.clone())),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    api.project_user(&alice).await;
     let read = get_debt(&api, &alice, &debt_id, None).await;
     assert_eq!(read.status, 200, "{}", read.body);
     assert_eq!(read.body["data"]["current_rate"], "0");

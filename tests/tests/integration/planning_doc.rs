@@ -32,6 +32,23 @@ fn dec(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap()).unwrap()
 }
 
+/// The plan's rows of `months`, each `[month, debt, interest, payment, balance after]` as the page writes them.
+fn months(plan: &plan::Plan, months: std::ops::RangeInclusive<u32>) -> Value {
+    plan.rows
+        .iter()
+        .filter(|r| months.contains(&r.month))
+        .map(|r| {
+            json!([
+                r.month,
+                r.debt_id,
+                r.interest.to_string(),
+                r.payment.to_string(),
+                r.balance.to_string()
+            ])
+        })
+        .collect()
+}
+
 fn outcome(plan: &plan::Plan) -> Value {
     if !plan.debt_free {
         return json!({"debt_free": false, "months": null, "total_interest": null});
@@ -94,22 +111,8 @@ fn the_worked_example_is_what_the_planner_computes() {
         "monthly minimums"
     );
     let avalanche = run(Strategy::Avalanche, Some(budget), true);
-    let first_months: Vec<Value> = avalanche
-        .rows
-        .iter()
-        .filter(|r| r.month <= 2)
-        .map(|r| {
-            json!([
-                r.month,
-                r.debt_id,
-                r.interest.to_string(),
-                r.payment.to_string(),
-                r.balance.to_string()
-            ])
-        })
-        .collect();
     assert_eq!(
-        Value::Array(first_months),
+        months(&avalanche, 1..=2),
         block("worked-example-first-months")
     );
     let computed = json!({
@@ -312,20 +315,8 @@ fn the_terms_example_is_what_the_decider_and_the_planner_compute() {
         Some(plan::RowWindow::ALL),
     )
     .unwrap();
-    let months: Vec<Value> = (avalanche.rows.iter())
-        .filter(|r| (3..=5).contains(&r.month))
-        .map(|r| {
-            json!([
-                r.month,
-                r.debt_id,
-                r.interest.to_string(),
-                r.payment.to_string(),
-                r.balance.to_string()
-            ])
-        })
-        .collect();
     assert_eq!(
-        Value::Array(months),
+        months(&avalanche, 3..=5),
         block("terms-example-months"),
         "months 3 to 5"
     );

@@ -7,9 +7,7 @@
 
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{debt_request, username, Api};
-use integration_tests::lambdas::replay;
 use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
-use projections::replay::{ReplayOptions, Scope};
 use serde_json::{json, Value};
 
 async fn create(
@@ -28,17 +26,6 @@ async fn create(
     let created = api.post_debt(owner, body).await;
     assert_eq!(created.status, 201, "{}", created.body);
     created.body["data"]["debt_id"].as_str().unwrap().to_owned()
-}
-
-/// Builds the owner's read items from the events, as the projector would have by now.
-async fn project(api: &Api, owner: &str) {
-    replay(
-        &api.store.stores,
-        &ReplayOptions::new(Scope::User(owner.into())),
-        |_| {},
-    )
-    .await
-    .unwrap();
 }
 
 async fn plan(
@@ -84,7 +71,7 @@ async fn a_plan_follows_the_monthly_rules_to_the_cent(store: TestStore) {
     let alice = username();
     // 1,000.00 at 12 % a year (1 % a month), a minimum of 400 a month, a budget of 500.
     let card = create(&api, &alice, "Card", "1000", "12", Some("400")).await;
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let query = [
         ("monthly_budget", "500"),
         ("start", "2026-12"),
@@ -217,7 +204,7 @@ async fn a_plan_follows_the_monthly_rules_to_the_cent(store: TestStore) {
         )
         .await;
     assert_eq!(paid.status, 201, "{}", paid.body);
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let now = plan(
         &api,
         &alice,
@@ -256,7 +243,7 @@ async fn strategies_order_and_refusals(store: TestStore) {
     let alice = username();
     let high = create(&api, &alice, "High rate", "3000", "24", Some("100")).await;
     let small = create(&api, &alice, "Small", "500", "5", Some("50")).await;
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let order = |answer: &ApiResponse| -> Vec<String> {
         let ids = answer.strings("/data/debts", "debt_id");
         ids.into_iter().map(str::to_owned).collect()
@@ -359,7 +346,7 @@ async fn strategies_order_and_refusals(store: TestStore) {
 
     // A debt without a minimum is named; a schedule needs a payment then, and one that covers the interest.
     let loose = create(&api, &alice, "No minimum", "800", "10", None).await;
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let refused = plan(&api, &alice, &alice, &[("monthly_budget", "400")], None).await;
     assert!(
         refused.field_error("minimum_payment").contains(&loose),
@@ -394,7 +381,7 @@ async fn plans_stay_bounded_whatever_the_debts(store: TestStore) {
     // 2,000.00 at 100 % accrues 166.67 in the first month: neither a 1.00 minimum nor a 100 budget keeps up.
     let growing = create(&api, &alice, "Growing", "2000", "100", Some("1.00")).await;
     let tame = create(&api, &alice, "Tame", "500", "0", Some("10")).await;
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let query = [("monthly_budget", "100"), ("include", "schedule")];
     let never = plan(&api, &alice, &alice, &query, None).await;
     assert_eq!(never.status, 200, "{}", never.body);
@@ -440,7 +427,7 @@ async fn plans_stay_bounded_whatever_the_debts(store: TestStore) {
     for n in 0..30 {
         create(&api, &bob, &format!("Debt {n}"), "1000", "0", Some("10")).await;
     }
-    project(&api, &bob).await;
+    api.project_user(&bob).await;
     let page = |from: Option<u32>, accept: Option<&'static str>| {
         let (api, bob) = (&api, &bob);
         async move {
@@ -505,7 +492,7 @@ async fn a_plan_follows_the_rate_schedule(store: TestStore) {
         })))
         .await;
     assert_eq!(promotion.status, 201, "{}", promotion.body);
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let query = [
         ("monthly_budget", "100"),
         ("start", "2027-01"),
@@ -530,7 +517,7 @@ async fn a_plans_budget_moves_as_asked(store: TestStore) {
     let api = Api::new(store);
     let alice = username();
     create(&api, &alice, "Loan", "5000", "0", Some("100")).await;
-    project(&api, &alice).await;
+    api.project_user(&alice).await;
     let ask = |extra_query: Vec<(&'static str, &'static str)>| {
         let mut query = vec![
             ("monthly_budget", "100"),

@@ -7,9 +7,7 @@
 use chrono::{Duration, Utc};
 use integration_tests::api::{ApiRequest, ApiResponse};
 use integration_tests::handlers::{debt_request, username, Api};
-use integration_tests::lambdas::replay;
 use integration_tests::{dynamodb_test_store, on_every_engine, sqlite_test_store, TestStore};
-use projections::replay::{ReplayOptions, Scope};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::str::FromStr;
@@ -26,17 +24,6 @@ fn dec(raw: &Value) -> Decimal {
     Decimal::from_str(raw.as_str().expect("a decimal string")).unwrap()
 }
 
-async fn post(
-    api: &Api,
-    route: &'static str,
-    debt_id: &str,
-    owner: &str,
-    body: Value,
-) -> ApiResponse {
-    api.call(debt_request(route, debt_id, owner).json(body))
-        .await
-}
-
 /// A card of 12,000.50 at 4.5 % (monthly rule) from 2025-06-01: 500.50 paid ten days ago and 100.00 today.
 /// The lender's statement closing five days ago says 11,543.13 with 43.13 of interest: the records said
 /// 11,500.00 on that day, so the statement books 43.13 of interest, the model's own interest for the cycle is
@@ -46,21 +33,23 @@ async fn a_statement_books_the_difference_on_its_closing_date(store: TestStore) 
     let alice = username();
     let debt_id = api.new_debt_id(&alice).await;
     for (amount, paid_on) in [("500.50", day(-10)), ("100.00", day(0))] {
-        let paid = post(
-            &api,
-            PAY,
-            &debt_id,
-            &alice,
-            json!({"amount": amount, "paid_on": paid_on}),
-        )
-        .await;
+        let paid = api
+            .on_debt(
+                PAY,
+                &debt_id,
+                &alice,
+                json!({"amount": amount, "paid_on": paid_on}),
+            )
+            .await;
         assert_eq!(paid.status, 201, "{}", paid.body);
     }
     let body = json!({
         "closing_date": day(-5), "statement_balance": "11543.13", "minimum_due": "120",
         "interest_charged": "43.13",
     });
-    let stated = post(&api, STATEMENTS, &debt_id, &alice, body.clone()).await;
+    let stated = api
+        .on_debt(STATEMENTS, &debt_id, &alice, body.clone())
+        .await;
     assert_eq!(stated.status, 201, "{}", stated.body);
     let data = &stated.body["data"];
     assert_eq!(data["current_balance"], "11443.13");
@@ -76,20 +65,14 @@ async fn a_statement_books_the_difference_on_its_closing_date(store: TestStore) 
             "booked": [{"kind": "interest", "amount": "43.13"}],
         })
     );
-    let again = post(&api, STATEMENTS, &debt_id, &alice, body).await;
+    let again = api.on_debt(STATEMENTS, &debt_id, &alice, body).await;
     assert_eq!(again.status, 201, "{}", again.body);
     assert_eq!(
         again.body["data"]["version"], 4,
         "the same statement appends nothing"
     );
 
-    replay(
-        &api.store.stores,
-        &ReplayOptions::new(Scope::User(alice.clone())),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    api.project_user(&alice).await;
     let read = api
         .call(debt_request("GET /debts/{debt_id}", &debt_id, &alice))
         .await;
@@ -143,14 +126,14 @@ async fn statements_refuse_what_does_not_reconcile(store: TestStore) {
     let api = Api::new(store);
     let alice = username();
     let debt_id = api.new_debt_id(&alice).await;
-    let stated = post(
-        &api,
-        STATEMENTS,
-        &debt_id,
-        &alice,
-        json!({"closing_date": day(-3), "statement_balance": "12000.50", "minimum_due": "50"}),
-    )
-    .await;
+    let stated = api
+        .on_debt(
+            STATEMENTS,
+            &debt_id,
+            &alice,
+            json!({"closing_date": day(-3), "statement_balance": "12000.50", "minimum_due": "50"}),
+        )
+        .await;
     assert_eq!(stated.status, 201, "{}", stated.body);
     assert!(
         stated.body["data"]["last_statement"]
@@ -201,7 +184,7 @@ async fn statements_refuse_what_does_not_reconcile(store: TestStore) {
         (PAY, json!({"amount": "10", "paid_on": day(-3)}), "paid_on"),
         (PAY, json!({"amount": "10", "paid_on": day(-30)}), "paid_on"),
     ] {
-        let refused = post(&api, route, &debt_id, &alice, body.clone()).await;
+        let refused = api.on_debt(route, &debt_id, &alice, body.clone()).await;
         assert_eq!(refused.status, 422, "{body}: {}", refused.body);
         assert!(
             refused.field_error(field).len() > 3,
@@ -209,26 +192,26 @@ async fn statements_refuse_what_does_not_reconcile(store: TestStore) {
             refused.body
         );
     }
-    let theirs = post(
-        &api,
-        STATEMENTS,
-        &debt_id,
-        &mallory,
-        json!({"closing_date": day(0), "statement_balance": "1", "minimum_due": "0"}),
-    )
-    .await;
+    let theirs = api
+        .on_debt(
+            STATEMENTS,
+            &debt_id,
+            &mallory,
+            json!({"closing_date": day(0), "statement_balance": "1", "minimum_due": "0"}),
+        )
+        .await;
     assert_eq!(theirs.status, 404, "{}", theirs.body);
     api.store
         .assert_unchanged(&before, "a refused statement writes nothing")
         .await;
-    let after_closing = post(
-        &api,
-        PAY,
-        &debt_id,
-        &alice,
-        json!({"amount": "10", "paid_on": day(-2)}),
-    )
-    .await;
+    let after_closing = api
+        .on_debt(
+            PAY,
+            &debt_id,
+            &alice,
+            json!({"amount": "10", "paid_on": day(-2)}),
+        )
+        .await;
     assert_eq!(
         after_closing.status, 201,
         "the next cycle is open: {}",
@@ -264,25 +247,25 @@ async fn balances_by_effective_date_and_recorded_time(store: TestStore) {
     let alice = username();
     let debt_id = api.new_debt_id(&alice).await;
     let path = format!("/debts/{debt_id}");
-    let charged = post(
-        &api,
-        CHARGE,
-        &debt_id,
-        &alice,
-        json!({"amount": "20", "charged_on": day(-40), "kind": "interest"}),
-    )
-    .await;
+    let charged = api
+        .on_debt(
+            CHARGE,
+            &debt_id,
+            &alice,
+            json!({"amount": "20", "charged_on": day(-40), "kind": "interest"}),
+        )
+        .await;
     assert_eq!(charged.status, 201, "{}", charged.body);
     let before_payment = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let paid = post(
-        &api,
-        PAY,
-        &debt_id,
-        &alice,
-        json!({"amount": "500.50", "paid_on": day(-10)}),
-    )
-    .await;
+    let paid = api
+        .on_debt(
+            PAY,
+            &debt_id,
+            &alice,
+            json!({"amount": "500.50", "paid_on": day(-10)}),
+        )
+        .await;
     assert_eq!(paid.status, 201, "{}", paid.body);
     let later_debt = api
         .call(
@@ -317,13 +300,7 @@ async fn balances_by_effective_date_and_recorded_time(store: TestStore) {
     assert_eq!(on_5.body["data"]["current_balance"], "11520.00");
     assert_eq!(on_5.body["data"]["last_payment_on"], json!(day(-10)));
     let on_today = debt(vec![("on", day(0))]).await;
-    replay(
-        &api.store.stores,
-        &ReplayOptions::new(Scope::User(alice.clone())),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    api.project_user(&alice).await;
     let recorded = api
         .call(debt_request("GET /debts/{debt_id}", &debt_id, &alice))
         .await;
