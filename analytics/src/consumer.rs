@@ -38,6 +38,9 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::ChargeAdded(_) => "charges_added",
         EventPayload::RateChanged(_) => "rates_changed",
         EventPayload::StatementRecorded(_) => "statements_recorded",
+        EventPayload::PaymentDueSoon(_) => "payments_due_soon",
+        EventPayload::PaymentMissed(_) => "payments_missed",
+        EventPayload::PromoEndingSoon(_) => "promos_ending_soon",
         EventPayload::UserErased(_) => "users_erased",
         EventPayload::LegacyEventRedacted(_) => "legacy_redactions",
     }

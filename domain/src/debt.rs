@@ -19,8 +19,10 @@ use crate::values::{
 
 mod dated;
 mod due;
+mod notices;
 pub use dated::{cycle_start, DatedBalance};
 pub use due::{Cycle, DueState, PAYMENT_DAYS_KEPT};
+pub use notices::{NoticesSent, DEFAULT_DUE_OFFSETS_DAYS, PROMO_OFFSETS_DAYS};
 
 /// A debt's terms as a request states them, parsed; `None` keeps the default (in a patch, the value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +54,27 @@ pub struct NewDebt {
     pub creditor: Option<Creditor>,
     pub minimum_payment: Option<Money>,
     pub terms: NewTerms,
+}
+
+impl NewDebt {
+    /// The event of this debt recorded by `owner`, or why it is refused.
+    fn created_by(&self, owner: &Username) -> Result<EventPayload, DebtError> {
+        if self.principal.is_zero() {
+            return Err(DebtError::PrincipalNotPositive);
+        }
+        Ok(EventPayload::DebtCreated(DebtCreated {
+            owner: owner.as_str().to_owned(),
+            debt_name: self.debt_name.as_str().into(),
+            principal: self.principal.amount(),
+            interest_rate: self.interest_rate.percent(),
+            start_date: self.start_date.date(),
+            payment_frequency: self.payment_frequency,
+            current_balance: self.current_balance.amount(),
+            creditor: self.creditor.as_ref().map(|c| c.as_str().into()),
+            minimum_payment: self.minimum_payment.map(Money::amount),
+            terms: self.terms.stated(),
+        }))
+    }
 }
 
 /// The fields a caller wants to set; `None` leaves a field alone, `creditor: Some(None)` clears it.
@@ -255,6 +278,13 @@ pub enum DebtCommand {
     ChangeRate {
         actor: Username,
         step: NewRate,
+    },
+    /// The notices due on `today` (the owner's date) for a debt recorded on `tracked_from`, with the
+    /// owner's reminder offsets: what the notice sweep asks. Nothing for a debt that is gone.
+    Notify {
+        today: NaiveDate,
+        tracked_from: NaiveDate,
+        offsets: Vec<u16>,
     },
     /// The lender's statement, reconciled against the debt's balance by effective date.
     RecordStatement {
@@ -840,6 +870,8 @@ pub enum DebtState {
 pub struct DebtAggregate {
     pub state: DebtState,
     pub dated: DatedBalance,
+    /// The notices its log holds, so none goes out twice.
+    pub notices: NoticesSent,
 }
 
 impl DebtState {
@@ -904,21 +936,7 @@ impl Decider for Debt {
                 if *state != DebtState::NotCreated {
                     return Err(DebtError::AlreadyExists);
                 }
-                if debt.principal.is_zero() {
-                    return Err(DebtError::PrincipalNotPositive);
-                }
-                Ok(vec![EventPayload::DebtCreated(DebtCreated {
-                    owner: owner.as_str().to_owned(),
-                    debt_name: debt.debt_name.as_str().into(),
-                    principal: debt.principal.amount(),
-                    interest_rate: debt.interest_rate.percent(),
-                    start_date: debt.start_date.date(),
-                    payment_frequency: debt.payment_frequency,
-                    current_balance: debt.current_balance.amount(),
-                    creditor: debt.creditor.as_ref().map(|c| c.as_str().into()),
-                    minimum_payment: debt.minimum_payment.map(Money::amount),
-                    terms: debt.terms.stated(),
-                })])
+                debt.created_by(owner).map(|created| vec![created])
             }
             DebtCommand::Update {
                 actor,
@@ -956,11 +974,25 @@ impl Decider for Debt {
                 statement,
                 today,
             } => Self::owned_by(state, actor)?.statement(&aggregate.dated, statement, *today),
+            DebtCommand::Notify {
+                today,
+                tracked_from,
+                offsets,
+            } => Ok(match state {
+                DebtState::Open(debt) => {
+                    debt.notices(&aggregate.notices, *today, *tracked_from, offsets)
+                }
+                DebtState::NotCreated | DebtState::Deleted(_) => Vec::new(),
+            }),
         }
     }
 
     fn evolve(aggregate: DebtAggregate, event: &EventPayload) -> DebtAggregate {
-        let DebtAggregate { state, dated } = aggregate;
+        let DebtAggregate {
+            state,
+            dated,
+            notices,
+        } = aggregate;
         let dated = match &state {
             DebtState::NotCreated => dated.after(None, event),
             DebtState::Open(debt) => dated.after(Some(debt), event),
@@ -969,6 +1001,7 @@ impl Decider for Debt {
         DebtAggregate {
             state: state.evolve(event),
             dated,
+            notices: notices.after(event),
         }
     }
 }

@@ -313,6 +313,46 @@ pub struct StatementRecorded {
     pub booked: Vec<BookedCharge>,
 }
 
+/// A reminder that a payment falls due: `days_before` its due date (one of the owner's reminder offsets), when
+/// less than the minimum has been paid in the cycle. At most one per debt, due date and offset. No personal
+/// field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentDueSoon {
+    pub due_on: NaiveDate,
+    /// The least due by then; absent when the debt has no minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "decimal_string")]
+    pub minimum_due: Option<Decimal>,
+    /// What was paid in the cycle so far (after its closing).
+    #[schemars(schema_with = "decimal_string")]
+    pub paid: Decimal,
+    pub days_before: u16,
+}
+
+/// A due date passed with less than its minimum paid in its cycle: the day after it, once per debt and due
+/// date. No personal field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentMissed {
+    pub due_on: NaiveDate,
+    #[schemars(schema_with = "decimal_string")]
+    pub minimum_due: Decimal,
+    /// What was paid in the cycle (after its closing, through the due date).
+    #[schemars(schema_with = "decimal_string")]
+    pub paid: Decimal,
+}
+
+/// A promotional rate ends soon: `days_before` its last day (60, 30 or 7), once per debt, end and offset. No
+/// personal field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PromoEndingSoon {
+    /// The promotion's last day.
+    pub ends_on: NaiveDate,
+    pub days_before: u16,
+    /// Percent a year from the day after `ends_on`, as the schedule stands.
+    #[schemars(schema_with = "decimal_string")]
+    pub rate_after: Decimal,
+}
+
 /// A user was erased at their own request: their data key, credentials and email reservation are gone, so
 /// every personal field sealed under the key reads as `"[erased]"` from now on. It is the user's last event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -359,6 +399,9 @@ pub enum EventPayload {
     ChargeAdded(ChargeAdded),
     RateChanged(RateChanged),
     StatementRecorded(StatementRecorded),
+    PaymentDueSoon(PaymentDueSoon),
+    PaymentMissed(PaymentMissed),
+    PromoEndingSoon(PromoEndingSoon),
     UserErased(UserErased),
     LegacyEventRedacted(LegacyEventRedacted),
 }
@@ -369,8 +412,11 @@ impl EventPayload {
 
     /// The types without a personal field: the erasure's own records. Every other type's schema version 2
     /// sealed its personal fields.
-    const WITHOUT_PERSONAL_FIELDS: [&'static str; 5] = [
+    const WITHOUT_PERSONAL_FIELDS: [&'static str; 8] = [
         "UserUpdated",
+        "PaymentDueSoon",
+        "PaymentMissed",
+        "PromoEndingSoon",
         "UserErased",
         "LegacyEventRedacted",
         "RateChanged",
@@ -449,7 +495,10 @@ impl EventPayload {
             | EventPayload::UserUpdated(_)
             | EventPayload::LegacyEventRedacted(_)
             | EventPayload::RateChanged(_)
-            | EventPayload::StatementRecorded(_) => {}
+            | EventPayload::StatementRecorded(_)
+            | EventPayload::PaymentDueSoon(_)
+            | EventPayload::PaymentMissed(_)
+            | EventPayload::PromoEndingSoon(_) => {}
         }
         fields
     }

@@ -5,8 +5,9 @@ use schemars::{schema_for, Schema};
 
 use crate::envelope::EventEnvelope;
 use crate::payload::{
-    ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentRecorded,
-    RateChanged, StatementRecorded, UserCreated, UserErased, UserUpdated,
+    ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentDueSoon,
+    PaymentMissed, PaymentRecorded, PromoEndingSoon, RateChanged, StatementRecorded, UserCreated,
+    UserErased, UserUpdated,
 };
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
@@ -27,6 +28,15 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         (
             "StatementRecorded.data.schema.json",
             schema_for!(StatementRecorded),
+        ),
+        (
+            "PaymentDueSoon.data.schema.json",
+            schema_for!(PaymentDueSoon),
+        ),
+        ("PaymentMissed.data.schema.json", schema_for!(PaymentMissed)),
+        (
+            "PromoEndingSoon.data.schema.json",
+            schema_for!(PromoEndingSoon),
         ),
         ("UserErased.data.schema.json", schema_for!(UserErased)),
         (

@@ -65,6 +65,9 @@ fn entry(event: &EventEnvelope, before: Option<&DebtView>) -> Value {
         (EventPayload::RateChanged(changed), _) => {
             entry["data"] = json!(changed);
         }
+        (EventPayload::PaymentDueSoon(notice), _) => entry["data"] = json!(notice),
+        (EventPayload::PaymentMissed(notice), _) => entry["data"] = json!(notice),
+        (EventPayload::PromoEndingSoon(notice), _) => entry["data"] = json!(notice),
         (EventPayload::PaymentRecorded(payment), Some(before)) => {
             money_moved(&mut entry, json!(payment), before, event);
             entry["effective_on"] = json!(payment.paid_on);

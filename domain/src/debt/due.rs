@@ -106,11 +106,14 @@ impl DebtRecord {
     }
 
     /// What was paid with `paid_on` after `after` and through `through`.
-    fn paid_between(&self, after: NaiveDate, through: NaiveDate) -> Decimal {
+    pub(crate) fn paid_between(&self, after: NaiveDate, through: NaiveDate) -> Decimal {
+        // An empty span (a cycle that has not closed yet) paid nothing; `range` would panic on it.
+        let Some(first) = after.succ_opt().filter(|first| *first <= through) else {
+            return super::zero_cents();
+        };
         self.payments_by_day
-            .range(after.succ_opt().unwrap_or(after)..=through)
-            .map(|(_, amount)| *amount)
-            .sum()
+            .range(first..=through)
+            .fold(super::zero_cents(), |sum, (_, amount)| sum + amount)
     }
 }
 

@@ -857,7 +857,7 @@ fn the_daily_method_sums_each_days_balance_at_its_rate() {
 mod properties {
     use super::*;
     use crate::decider::Decider;
-    use proptest::prelude::{prop_assert_eq, proptest, ProptestConfig};
+    use proptest::prelude::{prop_assert, prop_assert_eq, proptest, ProptestConfig};
     use proptest::strategy::Strategy;
 
     /// A step of a random history: a payment, a charge or a corrected balance, in cents, some days after
@@ -968,6 +968,41 @@ mod properties {
             });
             prop_assert_eq!(later.dated.on(start, closing), cents(statement_cents).amount());
             prop_assert_eq!(later.dated.on(start, day(TODAY)), open(later).current_balance);
+        }
+
+        /// Due dates and notices answer for any history and any day, never a panic (a reversed payment window
+        /// once was one).
+        #[test]
+        fn due_dates_and_notices_answer_on_any_day(
+            steps in proptest::collection::vec(step(), 0..12),
+            closing_days in 0..283u64,
+            due_after in 0..91u64,
+            read_days in 0..400u64,
+            tracked_days in 0..283u64,
+        ) {
+            let state = run(&steps);
+            let start = day("2025-06-01");
+            let closing = start + chrono::Days::new(closing_days);
+            let due = closing + chrono::Days::new(due_after);
+            let statement = record(NewStatement {
+                closing_date: Day::parse("closing_date", &closing.to_string()).unwrap(),
+                statement_balance: cents(100_000),
+                minimum_due: cents(2_500),
+                due_date: Some(Day::parse("due_date", &due.to_string()).unwrap()),
+                interest_charged: None,
+                fees_charged: None,
+            });
+            let state = match Debt::decide(&statement, &state) {
+                Ok(events) => events.iter().fold(state, Debt::evolve),
+                Err(_) => state,
+            };
+            let today = start + chrono::Days::new(read_days);
+            let tracked = start + chrono::Days::new(tracked_days);
+            if let Some(next) = open(state.clone()).due_state(today, tracked).next {
+                prop_assert!(next.due_on >= today);
+            }
+            let notify = DebtCommand::Notify { today, tracked_from: tracked, offsets: vec![7, 3, 1] };
+            prop_assert!(Debt::decide(&notify, &state).is_ok());
         }
 
         /// The balance by effective date on a day after every movement is today's balance.
@@ -1197,4 +1232,144 @@ mod due_dates {
             ]
         );
     }
+}
+
+mod notices {
+    use super::*;
+
+    fn with_minimum() -> EventPayload {
+        let EventPayload::DebtCreated(mut created) = created() else {
+            unreachable!()
+        };
+        created.minimum_payment = Some(dec("100"));
+        EventPayload::DebtCreated(created)
+    }
+
+    /// Recorded on 2026-03-01: the cycles before it are not checked.
+    fn notify(today: &str, offsets: &[u16]) -> DebtCommand {
+        DebtCommand::Notify {
+            today: day(today),
+            tracked_from: day("2026-03-01"),
+            offsets: offsets.to_vec(),
+        }
+    }
+
+    /// The reminder of the cycle closing 2026-03-01, due 2026-03-22 (statement day 1, 21 days).
+    fn due_soon(days_before: u16, paid: &str) -> EventPayload {
+        EventPayload::PaymentDueSoon(events::PaymentDueSoon {
+            due_on: day("2026-03-22"),
+            minimum_due: Some(dec("100.00")),
+            paid: dec(paid),
+            days_before,
+        })
+    }
+
+    #[test]
+    fn a_payment_due_soon_is_announced_once_at_each_offset() {
+        given::<Debt>([with_minimum()])
+            .when(notify("2026-03-19", &[3]))
+            .then_expect([due_soon(3, "0.00")]);
+        // Run again, or the next day: it went out.
+        given::<Debt>([with_minimum(), due_soon(3, "0.00")])
+            .when(notify("2026-03-19", &[3]))
+            .then_expect([]);
+        given::<Debt>([with_minimum(), due_soon(3, "0.00")])
+            .when(notify("2026-03-20", &[3]))
+            .then_expect([]);
+        given::<Debt>([with_minimum()])
+            .when(notify("2026-03-18", &[3]))
+            .then_expect([]);
+        given::<Debt>([with_minimum(), due_soon(7, "0.00")])
+            .when(notify("2026-03-19", &[7, 3, 1]))
+            .then_expect([due_soon(3, "0.00")]);
+        given::<Debt>([with_minimum(), due_soon(7, "0.00"), due_soon(3, "0.00")])
+            .when(notify("2026-03-21", &[7, 3, 1]))
+            .then_expect([due_soon(1, "0.00")]);
+    }
+
+    #[test]
+    fn after_an_outage_only_the_nearest_offset_goes_out() {
+        // Nothing ran from the 15th to the 20th: on the 21st the 7- and 3-day reminders are past.
+        let state = given::<Debt>([with_minimum()])
+            .when(notify("2026-03-21", &[7, 3, 1]))
+            .then_expect([due_soon(1, "0.00")]);
+        let again = Debt::decide(&notify("2026-03-21", &[7, 3, 1]), &state).unwrap();
+        assert_eq!(again, vec![], "and only once");
+    }
+
+    #[test]
+    fn a_payment_that_meets_the_minimum_cancels_the_reminder() {
+        given::<Debt>([with_minimum(), paid("100", "2026-03-10")])
+            .when(notify("2026-03-19", &[3]))
+            .then_expect([]);
+        given::<Debt>([with_minimum(), paid("40", "2026-03-10")])
+            .when(notify("2026-03-19", &[3]))
+            .then_expect([due_soon(3, "40.00")]);
+        given::<Debt>([created()])
+            .when(notify("2026-03-19", &[3]))
+            .then_expect([]);
+    }
+
+    #[test]
+    fn a_missed_due_date_is_announced_the_day_after_once() {
+        let missed = EventPayload::PaymentMissed(events::PaymentMissed {
+            due_on: day("2026-03-22"),
+            minimum_due: dec("100.00"),
+            paid: dec("20.00"),
+        });
+        given::<Debt>([with_minimum(), paid("20", "2026-03-05")])
+            .when(notify("2026-03-23", &[]))
+            .then_expect([missed.clone()]);
+        given::<Debt>([with_minimum(), paid("20", "2026-03-05"), missed])
+            .when(notify("2026-03-25", &[]))
+            .then_expect([]);
+        given::<Debt>([with_minimum(), paid("100", "2026-03-22")])
+            .when(notify("2026-03-23", &[]))
+            .then_expect([]);
+        given::<Debt>([with_minimum(), deleted()])
+            .when(notify("2026-03-23", &[3]))
+            .then_expect([]);
+    }
+
+    #[test]
+    fn a_promotions_end_is_announced_at_60_30_and_7_days() {
+        let promo = rate_changed("0", "2026-01-01", Some("2026-05-31"), RateKind::Promotional);
+        let ending = |days_before| {
+            EventPayload::PromoEndingSoon(events::PromoEndingSoon {
+                ends_on: day("2026-05-31"),
+                days_before,
+                rate_after: dec("4.5"),
+            })
+        };
+        given::<Debt>([created(), promo.clone()])
+            .when(notify("2026-04-01", &[]))
+            .then_expect([ending(60)]);
+        given::<Debt>([created(), promo.clone(), ending(60)])
+            .when(notify("2026-04-15", &[]))
+            .then_expect([]);
+        given::<Debt>([created(), promo.clone(), ending(60)])
+            .when(notify("2026-05-01", &[]))
+            .then_expect([ending(30)]);
+        given::<Debt>([created(), promo.clone()])
+            .when(notify("2026-03-31", &[]))
+            .then_expect([]);
+        given::<Debt>([created(), promo, paid("12000.50", "2026-03-01")])
+            .when(notify("2026-05-24", &[]))
+            .then_expect([]);
+    }
+}
+
+#[test]
+fn a_statement_due_on_its_closing_day_is_checked_without_a_panic() {
+    // A due date may be the closing date itself: its cycle's payment window is empty, never a reversed range.
+    let mut stated = recorded("2026-02-20", "12000.50", "12000.50", "45.00");
+    stated.due_date = day("2026-02-20");
+    stated.minimum_due = dec("35.00");
+    let debt = open(Debt::fold(&[
+        created(),
+        paid("10", "2026-02-10"),
+        EventPayload::StatementRecorded(stated),
+    ]));
+    let due = debt.due_state(day("2026-02-21"), day("2026-02-01"));
+    assert_eq!(due.missed.unwrap().due_on, day("2026-02-20"));
 }

@@ -5,7 +5,8 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use events::{
     AggregateType, BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated,
     DebtDeleted, DebtTerms, DebtUpdated, EventEnvelope, EventPayload, InterestMethod,
-    PaymentFrequency, PaymentRecorded, StatementRecorded, UserCreated,
+    PaymentDueSoon, PaymentFrequency, PaymentMissed, PaymentRecorded, PromoEndingSoon,
+    StatementRecorded, UserCreated,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -102,11 +103,44 @@ fn every_kind_of_event() -> Vec<Value> {
     .into_iter()
     .chain(money_events())
     .chain(statement_events())
+    .chain(notice_events())
     .collect()
 }
 
 fn booked(kind: BookedKind, amount: Decimal) -> BookedCharge {
     BookedCharge { kind, amount }
+}
+
+/// Each notice the sweep appends.
+fn notice_events() -> Vec<Value> {
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    vec![
+        envelope(
+            EventPayload::PaymentDueSoon(PaymentDueSoon {
+                due_on: day(3, 22),
+                minimum_due: Some(Decimal::new(3_500, 2)),
+                paid: Decimal::new(1_000, 2),
+                days_before: 3,
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::PaymentMissed(PaymentMissed {
+                due_on: day(3, 22),
+                minimum_due: Decimal::new(3_500, 2),
+                paid: Decimal::new(0, 2),
+            }),
+            false,
+        ),
+        envelope(
+            EventPayload::PromoEndingSoon(PromoEndingSoon {
+                ends_on: day(6, 30),
+                days_before: 30,
+                rate_after: Decimal::new(2_499, 2),
+            }),
+            false,
+        ),
+    ]
 }
 
 /// A debt created with its terms, its terms changed, and a statement that booked its interest and an adjustment.

@@ -343,8 +343,13 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
             EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_)
             | EventPayload::RateChanged(_)
+            | EventPayload::PaymentDueSoon(_)
+            | EventPayload::PaymentMissed(_)
+            | EventPayload::PromoEndingSoon(_)
             | EventPayload::UserUpdated(_) => {
-                unreachable!("the script erases no one, changes no rate and no user's settings")
+                unreachable!(
+                    "the script erases no one, changes no rate or setting, sends no notice"
+                )
             }
         };
         day.counts[slot] += 1;

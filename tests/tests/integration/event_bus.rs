@@ -162,7 +162,7 @@ impl Moto {
 /// Three users, a debt each, an update of each debt, a payment and a charge on one, a deletion of another, and
 /// the third user's erasure (with the redaction record of an event written in clear): 14 events, committed
 /// (all on one UTC day, as the builders date them).
-/// A payment, a charge, a rate step and a statement, for one debt.
+/// A payment, a charge, a rate step, a statement and each notice, for one debt.
 fn money_events() -> Vec<events::EventPayload> {
     let day = |m, d| chrono::NaiveDate::from_ymd_opt(2026, m, d).unwrap();
     let cents = |c| rust_decimal::Decimal::new(c, 2);
@@ -198,6 +198,22 @@ fn money_events() -> Vec<events::EventPayload> {
                 kind: events::BookedKind::Adjustment,
                 amount: cents(-36_000),
             }],
+        }),
+        events::EventPayload::PaymentDueSoon(events::PaymentDueSoon {
+            due_on: day(2, 22),
+            minimum_due: Some(cents(3_500)),
+            paid: cents(0),
+            days_before: 3,
+        }),
+        events::EventPayload::PaymentMissed(events::PaymentMissed {
+            due_on: day(2, 22),
+            minimum_due: cents(3_500),
+            paid: cents(0),
+        }),
+        events::EventPayload::PromoEndingSoon(events::PromoEndingSoon {
+            ends_on: day(6, 30),
+            days_before: 60,
+            rate_after: cents(1_999),
         }),
     ]
 }
