@@ -1,5 +1,5 @@
 //! Write side: the command Lambda handlers (`create-user`, `login`, `create-debt`, `update-debt`,
-//! `delete-debt`, `record-payment`, `add-charge`, `change-rate`, `record-statement`, `update-user`, `erase-user`). Each parses its request into domain types, loads the aggregate from its events, asks the
+//! `delete-debt`, `record-payment`, `add-charge`, `change-rate`, `record-statement`, `update-user`, `set-notifications`, `erase-user`). Each parses its request into domain types, loads the aggregate from its events, asks the
 //! decider, and appends the result with a conditional write; nothing else is written except what must be
 //! written atomically with the event (credentials, the email guard, an idempotency record).
 
@@ -15,5 +15,5 @@ pub mod users;
 pub use debts::{create_debt, delete_debt, update_debt, DebtDeps};
 pub use erasure::{erase_user, ErasureDeps};
 pub use movements::{add_charge, change_rate, record_payment, record_statement};
-pub use settings::update_user;
+pub use settings::{set_notifications, update_user};
 pub use users::{create_user, login, LoginDeps, UserDeps};

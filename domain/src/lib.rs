@@ -18,7 +18,7 @@ pub use decider::Decider;
 pub use user::{User, UserCommand, UserError, UserProfile, UserState};
 pub use values::{
     ChargeKind, Creditor, Day, DebtName, DueDays, Email, FullName, InterestMethod, InterestRate,
-    Money, Note, PaymentFrequency, RateKind, StartDate, StatementDay, TimeZoneName, Username,
-    ValidationError,
+    Money, Note, PaymentFrequency, RateKind, ReminderOffsets, StartDate, StatementDay,
+    TimeZoneName, Username, ValidationError,
 };
 pub use view::{DebtView, UserView};

@@ -1,8 +1,8 @@
 //! The User aggregate: registration, settings (a time zone) and erasure. Credentials are not part of it; they never enter an event.
 
 use events::{
-    EventPayload, LegacyEventRedacted, RedactedEvent, UserChanges, UserCreated, UserErased,
-    UserUpdated,
+    EventPayload, LegacyEventRedacted, NotificationSettings, RedactedEvent, UserChanges,
+    UserCreated, UserErased, UserUpdated,
 };
 use thiserror::Error;
 
@@ -19,8 +19,12 @@ pub enum UserCommand {
     /// The user's own erasure (the handler checked their password). `legacy` are the events written in clear
     /// before sealing whose personal fields the erasure redacts in place.
     Erase { legacy: Vec<RedactedEvent> },
-    /// The user's own settings; a setting equal to what it is changes nothing.
-    Update { time_zone: Option<TimeZoneName> },
+    /// The user's own settings; a setting equal to what it is changes nothing. `notifications` are
+    /// replaced whole.
+    Update {
+        time_zone: Option<TimeZoneName>,
+        notifications: Option<NotificationSettings>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -39,6 +43,7 @@ pub struct UserProfile {
     pub full_name: String,
     /// An IANA name; `UTC` until the user sets one.
     pub time_zone: String,
+    pub notifications: NotificationSettings,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,12 +71,21 @@ impl Decider for User {
                 UserCommand::Erase { .. } | UserCommand::Update { .. },
                 UserState::Unregistered | UserState::Erased,
             ) => Err(UserError::NotFound),
-            (UserCommand::Update { time_zone }, UserState::Registered(profile)) => {
+            (
+                UserCommand::Update {
+                    time_zone,
+                    notifications,
+                },
+                UserState::Registered(profile),
+            ) => {
                 let changes = UserChanges {
                     time_zone: time_zone
                         .as_ref()
                         .map(|zone| zone.as_str().to_owned())
                         .filter(|zone| *zone != profile.time_zone),
+                    notifications: notifications
+                        .clone()
+                        .filter(|settings| *settings != profile.notifications),
                 };
                 Ok(if changes == UserChanges::default() {
                     Vec::new()
@@ -111,11 +125,15 @@ impl Decider for User {
                     email: created.email.to_shown(),
                     full_name: created.full_name.to_shown(),
                     time_zone: TimeZoneName::utc().as_str().to_owned(),
+                    notifications: NotificationSettings::default(),
                 })
             }
             (UserState::Registered(mut profile), EventPayload::UserUpdated(updated)) => {
                 if let Some(zone) = &updated.changes.time_zone {
                     profile.time_zone.clone_from(zone);
+                }
+                if let Some(settings) = &updated.changes.notifications {
+                    profile.notifications.clone_from(settings);
                 }
                 UserState::Registered(profile)
             }

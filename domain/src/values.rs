@@ -429,6 +429,40 @@ impl TimeZoneName {
     }
 }
 
+/// A user's reminder offsets before a due date: 1 to 5 distinct numbers of days, 0 to 60, kept largest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderOffsets(Vec<u16>);
+
+impl ReminderOffsets {
+    pub fn parse(days: &[u64]) -> Result<Self, ValidationError> {
+        let invalid = || {
+            ValidationError::new(
+                "offsets_days",
+                "must list 1 to 5 different numbers of days, each from 0 to 60",
+            )
+        };
+        let mut offsets: Vec<u16> = days
+            .iter()
+            .map(|d| {
+                u16::try_from(*d)
+                    .ok()
+                    .filter(|d| *d <= 60)
+                    .ok_or_else(invalid)
+            })
+            .collect::<Result<_, _>>()?;
+        offsets.sort_unstable_by(|a, b| b.cmp(a));
+        offsets.dedup();
+        if offsets.is_empty() || offsets.len() > 5 || offsets.len() != days.len() {
+            return Err(invalid());
+        }
+        Ok(ReminderOffsets(offsets))
+    }
+
+    pub fn days(&self) -> &[u16] {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

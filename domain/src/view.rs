@@ -211,6 +211,9 @@ pub struct UserView {
     /// An IANA name: the user's due dates end at midnight there. Items stored before it read as `UTC`.
     #[serde(default = "utc_name")]
     pub time_zone: String,
+    /// How the user hears of notices; items stored before them read as the defaults.
+    #[serde(default)]
+    pub notifications: events::NotificationSettings,
 }
 
 fn utc_name() -> String {
@@ -228,6 +231,7 @@ impl UserView {
                 full_name: profile.full_name,
                 created_at: first.occurred_at,
                 time_zone: profile.time_zone,
+                notifications: profile.notifications,
             }),
         }
     }

@@ -81,6 +81,33 @@ pub struct UserCreated {
     pub full_name: Personal,
 }
 
+snake_case_names! {
+    /// The notices a user may hear of (`PUT /users/{u}/notifications`).
+    pub enum NoticeKind in "kinds" { PaymentDueSoon, PaymentMissed, PromoEndingSoon }
+}
+
+/// How a user hears of their notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NotificationSettings {
+    /// Days before a due date a reminder goes out: 1 to 5 distinct offsets of 0-60, largest first.
+    pub offsets_days: Vec<u16>,
+    /// Whether notices are also emailed.
+    pub email: bool,
+    /// The kinds the user hears of, in declaration order.
+    pub kinds: Vec<NoticeKind>,
+}
+
+impl Default for NotificationSettings {
+    /// A reminder 3 days before each due date, every kind, no email.
+    fn default() -> Self {
+        NotificationSettings {
+            offsets_days: vec![3],
+            email: false,
+            kinds: NoticeKind::ALL.to_vec(),
+        }
+    }
+}
+
 /// A user's settings that an update changed, each with its new value; absent means unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UserChanges {
@@ -89,6 +116,10 @@ pub struct UserChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String")]
     pub time_zone: Option<String>,
+    /// The whole notification settings, when they changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NotificationSettings")]
+    pub notifications: Option<NotificationSettings>,
 }
 
 /// Some of a user's settings changed. No personal field: a time zone is a setting, as coarse as a region.

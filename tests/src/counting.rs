@@ -80,7 +80,7 @@ pub struct CallCost {
 
 /// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
 /// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
-pub const MEASURED_CALLS: [&str; 21] = [
+pub const MEASURED_CALLS: [&str; 22] = [
     "POST /users",
     "POST /login",
     "POST /debts",
@@ -94,6 +94,7 @@ pub const MEASURED_CALLS: [&str; 21] = [
     "GET /debts/{debt_id}/history",
     "GET /users/{username}",
     "PATCH /users/{username}",
+    "PUT /users/{username}/notifications",
     "GET /users/{username}/summary",
     "GET /debts/{debt_id}?as_of=T",
     "GET /debts?as_of=T",
@@ -194,6 +195,8 @@ async fn call_api(
         "PATCH /users/{username}" => {
             as_user(format!("/users/{user}")).json(json!({"time_zone": "Europe/Paris"}))
         }
+        "PUT /users/{username}/notifications" => as_user(format!("/users/{user}/notifications"))
+            .json(json!({"offsets_days": [7, 3], "email": false, "kinds": ["payment_due_soon"]})),
         "DELETE /users/{username}" => as_user(format!("/users/{user}"))
             .json(json!({"password": "correct horse battery"})),
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),

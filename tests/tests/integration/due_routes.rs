@@ -207,7 +207,102 @@ async fn a_due_date_ends_at_midnight_in_the_owners_time_zone(store: TestStore) {
     );
 }
 
+async fn set_notifications(api: &Api, caller: &str, owner: &str, body: Value) -> ApiResponse {
+    api.call(
+        ApiRequest::new(
+            "PUT /users/{username}/notifications",
+            format!("/users/{owner}/notifications"),
+        )
+        .path_param("username", owner)
+        .as_user(caller)
+        .json(body),
+    )
+    .await
+}
+
+/// `PUT /users/{username}/notifications`: the defaults until set (a reminder 3 days before, every kind, no
+/// email), replaced whole, the same settings again appending nothing, and every malformed body a 422 that
+/// writes nothing; anyone else's is 404.
+async fn notification_settings_are_replaced_whole(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    api.register(&alice).await;
+    api.project_user(&alice).await;
+    let profile = api
+        .call(
+            ApiRequest::new("GET /users/{username}", format!("/users/{alice}"))
+                .path_param("username", &alice)
+                .as_user(&alice),
+        )
+        .await;
+    assert_eq!(
+        profile.body["data"]["notifications"],
+        json!({"offsets_days": [3], "email": false,
+               "kinds": ["payment_due_soon", "payment_missed", "promo_ending_soon"]})
+    );
+    let chosen = json!({"offsets_days": [1, 7, 3], "email": true, "kinds": ["promo_ending_soon", "payment_missed"]});
+    let set = set_notifications(&api, &alice, &alice, chosen.clone()).await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    assert_eq!(
+        set.body["data"]["notifications"],
+        json!({"offsets_days": [7, 3, 1], "email": true, "kinds": ["payment_missed", "promo_ending_soon"]}),
+        "offsets largest first, kinds in their order"
+    );
+    assert_eq!(
+        set_notifications(&api, &alice, &alice, chosen).await.status,
+        200
+    );
+    let user_events = api
+        .store
+        .history(&integration_tests::user_ref(&alice))
+        .await;
+    assert_eq!(
+        user_events.len(),
+        2,
+        "the same settings again append nothing"
+    );
+
+    let mallory = username();
+    api.register(&mallory).await;
+    let before = api.store.snapshot().await;
+    let valid = json!({"offsets_days": [3], "email": false, "kinds": []});
+    for (change, field) in [
+        (json!({"offsets_days": []}), "offsets_days"),
+        (json!({"offsets_days": [61]}), "offsets_days"),
+        (json!({"offsets_days": [3, 3]}), "offsets_days"),
+        (json!({"offsets_days": [1, 2, 3, 4, 5, 6]}), "offsets_days"),
+        (json!({"offsets_days": ["3"]}), "offsets_days"),
+        (json!({"kinds": ["payment_due"]}), "kinds"),
+        (
+            json!({"kinds": ["payment_missed", "payment_missed"]}),
+            "kinds",
+        ),
+        (json!({"email": "yes"}), "email"),
+        (json!({"theme": "dark"}), "theme"),
+    ] {
+        let mut body = valid.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        let refused = set_notifications(&api, &alice, &alice, body.clone()).await;
+        assert_eq!(refused.status, 422, "{body}: {}", refused.body);
+        assert!(
+            refused.field_error(field).len() > 3,
+            "{body}: {}",
+            refused.body
+        );
+    }
+    let missing = set_notifications(&api, &alice, &alice, json!({"email": true})).await;
+    assert_eq!(missing.status, 422, "{}", missing.body);
+    let theirs = set_notifications(&api, &mallory, &alice, valid).await;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    api.store
+        .assert_unchanged(&before, "refused settings write nothing")
+        .await;
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    notification_settings_are_replaced_whole,
     a_missed_minimum_makes_a_debt_overdue_until_it_is_paid,
     a_due_date_ends_at_midnight_in_the_owners_time_zone,
 );

@@ -228,6 +228,7 @@ async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
             let updated = events::EventPayload::UserUpdated(events::UserUpdated {
                 changes: events::UserChanges {
                     time_zone: Some("Europe/Paris".into()),
+                    notifications: Some(events::NotificationSettings::default()),
                 },
             });
             registered.push(integration_tests::envelope(&user, 2, updated));
