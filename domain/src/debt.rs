@@ -22,7 +22,7 @@ mod due;
 mod notices;
 pub use dated::{cycle_start, DatedBalance};
 pub use due::{Cycle, DueState, PAYMENT_DAYS_KEPT};
-pub use notices::{NoticesSent, DEFAULT_DUE_OFFSETS_DAYS, PROMO_OFFSETS_DAYS};
+pub use notices::{NoticesSent, DEFAULT_DUE_OFFSETS_DAYS, NOTICE_HORIZON_DAYS, PROMO_OFFSETS_DAYS};
 
 /// A debt's terms as a request states them, parsed; `None` keeps the default (in a patch, the value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

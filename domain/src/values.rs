@@ -412,6 +412,20 @@ impl TimeZoneName {
         &self.0
     }
 
+    /// The instant `day` begins in this zone (its first moment: midnight, or later on a day a transition
+    /// skips it).
+    pub fn start_of(&self, day: NaiveDate) -> Option<DateTime<chrono::Utc>> {
+        let month = i8::try_from(day.month()).ok()?;
+        let date = jiff::civil::Date::new(
+            i16::try_from(day.year()).ok()?,
+            month,
+            i8::try_from(day.day()).ok()?,
+        )
+        .ok()?;
+        let start = date.to_zoned(self.1.clone()).ok()?.start_of_day().ok()?;
+        DateTime::from_timestamp(start.timestamp().as_second(), 0)
+    }
+
     /// The date it is in this zone at `instant`.
     pub fn date_at(&self, instant: DateTime<chrono::Utc>) -> NaiveDate {
         let local = jiff::Timestamp::from_second(instant.timestamp())
@@ -493,6 +507,16 @@ mod tests {
         assert_eq!(
             TimeZoneName::utc().date_at(instant).to_string(),
             "2026-03-10"
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        assert_eq!(
+            paris.start_of(day).unwrap().to_rfc3339(),
+            "2026-03-28T23:00:00+00:00",
+            "the day summer time starts"
+        );
+        assert_eq!(
+            new_york.start_of(day).unwrap().to_rfc3339(),
+            "2026-03-29T04:00:00+00:00"
         );
         for bad in [
             "Mars/Olympus_Mons",

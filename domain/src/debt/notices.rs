@@ -118,3 +118,30 @@ impl DebtRecord {
         notices
     }
 }
+
+/// How far ahead [`DebtRecord::next_notice_day`] looks: past the farthest notice (a promotion's end 60 days
+/// ahead) and a cycle's due date (at most 90 days after a closing a month away) is a re-check, not a notice.
+pub const NOTICE_HORIZON_DAYS: u64 = 62;
+
+impl DebtRecord {
+    /// The first day from `today` (the owner's date) on which a notice falls due if nothing else is recorded
+    /// meanwhile, or the day [`NOTICE_HORIZON_DAYS`] ahead to look again; `None` when the debt owes nothing.
+    /// What the notice sweep's time index keys the debt by: any later event recomputes it.
+    pub fn next_notice_day(
+        &self,
+        sent: &NoticesSent,
+        today: NaiveDate,
+        tracked_from: NaiveDate,
+        offsets: &[u16],
+    ) -> Option<NaiveDate> {
+        if self.current_balance <= Decimal::ZERO {
+            return None;
+        }
+        let horizon = today.checked_add_days(chrono::Days::new(NOTICE_HORIZON_DAYS))?;
+        let first = today
+            .iter_days()
+            .take_while(|day| *day < horizon)
+            .find(|day| !self.notices(sent, *day, tracked_from, offsets).is_empty());
+        Some(first.unwrap_or(horizon))
+    }
+}

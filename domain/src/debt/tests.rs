@@ -1332,6 +1332,44 @@ mod notices {
     }
 
     #[test]
+    fn the_next_notice_day_is_what_the_time_index_keys_a_debt_by() {
+        let next = |history: Vec<EventPayload>, today: &str| {
+            let state = Debt::fold(&history);
+            let sent = state.notices.clone();
+            open(state).next_notice_day(&sent, day(today), day("2026-03-01"), &[3])
+        };
+        assert_eq!(
+            next(vec![with_minimum()], "2026-03-10"),
+            Some(day("2026-03-19"))
+        );
+        assert_eq!(
+            next(vec![with_minimum(), due_soon(3, "0.00")], "2026-03-19"),
+            Some(day("2026-03-23")),
+            "reminded: next, the miss the day after the due date"
+        );
+        assert_eq!(
+            next(
+                vec![with_minimum(), paid("100", "2026-03-10")],
+                "2026-03-10"
+            ),
+            Some(day("2026-04-19")),
+            "paid: next, April's reminder"
+        );
+        assert_eq!(
+            next(vec![created()], "2026-03-10"),
+            Some(day("2026-05-11")),
+            "nothing within 62 days: look again then"
+        );
+        assert_eq!(
+            next(
+                vec![with_minimum(), paid("12000.50", "2026-03-02")],
+                "2026-03-10"
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn a_promotions_end_is_announced_at_60_30_and_7_days() {
         let promo = rate_changed("0", "2026-01-01", Some("2026-05-31"), RateKind::Promotional);
         let ending = |days_before| {
