@@ -294,6 +294,11 @@ def statement_flow(client, username, token, card_id):
         raise SmokeFailure(f"the profile should hold the time zone: {settings}")
     client.expect("a time zone the database does not know is refused", 422, "PATCH", f"/users/{username}",
                   token=token, body={"time_zone": "Mars/Olympus_Mons"})
+    chosen, _ = client.expect("choose how notices come", 200, "PUT", f"/users/{username}/notifications",
+                              token=token, body={"offsets_days": [1, 7], "email": False,
+                                                 "kinds": ["payment_due_soon"]})
+    if chosen["data"]["notifications"]["offsets_days"] != [7, 1]:
+        raise SmokeFailure(f"offsets are kept largest first: {chosen}")
     before = (today - datetime.timedelta(days=2)).isoformat()
     then, _ = client.expect("the balance by effective date", 200, "GET", f"{path}?on={before}", token=token)
     if then["data"]["current_balance"] != "1000.00":
