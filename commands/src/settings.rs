@@ -4,7 +4,7 @@
 use chrono::Utc;
 use domain::{Decider, ReminderOffsets, TimeZoneName, User, UserCommand, UserView, Username};
 use events::{NoticeKind, NotificationSettings};
-use http_api::body::{json_object, parsed_text, Fields};
+use http_api::body::{json_object, parsed_text, whole_number, Fields};
 use http_api::context::{caller, path_param};
 use http_api::{serve, Problem, Reply, RequestMeta};
 use lambda_http::{Body, Error, Request, Response};
@@ -82,14 +82,14 @@ pub async fn update_user(request: Request, deps: &UserDeps) -> Result<Response<B
     .await
 }
 
-/// `offsets_days`: a JSON array of whole numbers of days.
+/// `offsets_days`: a JSON array of whole numbers of days (JSON Schema's integers: `3.0` is 3).
 fn offsets(value: &Value) -> Result<ReminderOffsets, String> {
     let refused = || "must list 1 to 5 different numbers of days, each from 0 to 60".to_owned();
     let days: Vec<u64> = value
         .as_array()
         .ok_or_else(refused)?
         .iter()
-        .map(|d| d.as_u64().ok_or_else(refused))
+        .map(|d| whole_number(d).ok_or_else(refused))
         .collect::<Result<_, _>>()?;
     ReminderOffsets::parse(&days).map_err(|_| refused())
 }

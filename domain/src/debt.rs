@@ -566,7 +566,7 @@ impl DebtRecord {
                 crate::plan::daily_interest(
                     dated
                         .each_day(self.start_date, first, closing_date)
-                        .map(|(day, balance)| (balance, self.rate_on(day))),
+                        .map(|(day, balance)| (balance, self.rate_on(day), 1)),
                 )
             }
         }
@@ -576,14 +576,36 @@ impl DebtRecord {
     /// and never booked: an estimate, today's balance as if it had stood since the closing, at each day's
     /// rate / 36500 (the daily rule, whatever the debt's method: a monthly lender charges at the next
     /// closing, about this much). `None` without a statement.
+    ///
+    /// The days are taken in runs between the days the rate schedule can change on (each step's first day
+    /// and the day after its last), so the work is bounded by the schedule's 100 steps, not by how long ago
+    /// the statement closed.
     pub fn estimated_interest_since_statement(&self, today: NaiveDate) -> Option<Decimal> {
-        let closing = self.last_closing()?;
-        let days = closing
-            .iter_days()
-            .skip(1)
-            .take_while(|day| *day <= today)
-            .map(|day| (self.current_balance, self.rate_on(day)));
-        crate::plan::daily_interest(days)
+        let first = self.last_closing()?.succ_opt()?;
+        // Read on or before the closing (`?on=` an earlier day): no day has passed since.
+        let end = today.succ_opt()?.max(first);
+        let changes = self
+            .rate_schedule
+            .iter()
+            .flat_map(|step| {
+                [
+                    Some(step.effective_on),
+                    step.ends_on.and_then(|d| d.succ_opt()),
+                ]
+            })
+            .flatten()
+            .filter(|day| first < *day && *day < end);
+        let mut bounds: Vec<NaiveDate> = std::iter::once(first).chain(changes).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let runs = bounds
+            .iter()
+            .zip(bounds.iter().skip(1).chain([&end]))
+            .map(|(from, to)| {
+                let days = u32::try_from((*to - *from).num_days()).unwrap_or(0);
+                (self.current_balance, self.rate_on(*from), days)
+            });
+        crate::plan::daily_interest(runs)
     }
 
     /// This record after a statement: the booked charges move the balance by the difference (a credit

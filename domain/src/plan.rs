@@ -62,15 +62,20 @@ pub fn interest(balance: Decimal, interest_rate: Decimal) -> Decimal {
         .expect("a Decimal balance times a rate of at most 4 places over 1200 is a Decimal")
 }
 
-/// A cycle's interest by the average daily balance (`interest_method: daily`): the sum over its days of each
-/// day's closing balance x that day's yearly rate / 36500, rounded once, to the cent half away from zero.
-/// Exact like [`interest`]: the sum is kept as whole cents x ten-thousandths of a percent, divided once.
-/// `None` past `i128` (not reached: a balance below a trillion over 100,000 days at 100 % is far inside).
-pub fn daily_interest(days: impl IntoIterator<Item = (Decimal, Decimal)>) -> Option<Decimal> {
+/// Interest by the average daily balance (`interest_method: daily`): the sum over the days of each day's
+/// closing balance x that day's yearly rate / 36500, rounded once, to the cent half away from zero. The days
+/// come as runs `(balance, rate, days)` of days alike, so a long stretch at one balance and rate is one
+/// product. Exact like [`interest`]: the sum is kept as whole cents x ten-thousandths of a percent, divided
+/// once. `None` past `i128` (not reached: a balance below a trillion over 110,000 days at 100 % is far
+/// inside).
+pub fn daily_interest(runs: impl IntoIterator<Item = (Decimal, Decimal, u32)>) -> Option<Decimal> {
     const PER: i128 = 36_500 * 10_000;
     let mut exact: i128 = 0;
-    for (balance, rate) in days {
-        exact = exact.checked_add(to_cents(balance).checked_mul(rate_e4(rate))?)?;
+    for (balance, rate, days) in runs {
+        let run = to_cents(balance)
+            .checked_mul(rate_e4(rate))?
+            .checked_mul(i128::from(days))?;
+        exact = exact.checked_add(run)?;
     }
     from_cents(round_half_away(exact, PER)).ok()
 }

@@ -179,6 +179,21 @@ impl DebtView {
         self.fields.due_state(day, self.created_at.date_naive())
     }
 
+    /// The status a read shows on `day`: `overdue` for an open debt whose last due date passed unmet, else
+    /// the stored one.
+    pub fn status_on(&self, day: NaiveDate) -> DebtStatus {
+        self.status_with(&self.due_state(day))
+    }
+
+    /// [`Self::status_on`] from the due dates already worked out for that day.
+    pub fn status_with(&self, due: &crate::debt::DueState) -> DebtStatus {
+        if self.fields.status == DebtStatus::Open && due.missed.is_some() {
+            DebtStatus::Overdue
+        } else {
+            self.fields.status
+        }
+    }
+
     /// This view after one more event of the same debt: how a projection catches up from what it stored.
     pub fn apply(self, event: &EventEnvelope) -> DebtView {
         let state = if self.deleted {

@@ -245,19 +245,24 @@ pub fn parsed_integer<T, E: std::fmt::Display>(
     parse: impl FnOnce(u64) -> Result<T, E>,
 ) -> impl FnOnce(&Value) -> Result<T, String> {
     move |value| {
-        let refused = || "must be a whole number such as 15".to_owned();
-        let Value::Number(number) = value else {
-            return Err(refused());
-        };
-        let text = number.to_string();
-        let exact = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text));
-        let whole = exact
-            .ok()
-            .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
-            .and_then(|d| u64::try_from(d).ok())
-            .ok_or_else(refused)?;
+        let whole =
+            whole_number(value).ok_or_else(|| "must be a whole number such as 15".to_owned())?;
         parse(whole).map_err(|e| message_of(&e))
     }
+}
+
+/// A JSON number whose value is a whole number of at most `u64`, however it is spelled (`15`, `15.0`,
+/// `1.5e1`), as JSON Schema's `integer` counts it; `None` for anything else.
+pub fn whole_number(value: &Value) -> Option<u64> {
+    let Value::Number(number) = value else {
+        return None;
+    };
+    let text = number.to_string();
+    let exact = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text));
+    exact
+        .ok()
+        .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
+        .and_then(|d| u64::try_from(d).ok())
 }
 
 /// A domain error's message without its `field: ` prefix (the field is reported beside it).

@@ -176,22 +176,15 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
         }
         let at = as_of.unwrap_or(now);
         let histories = as_of::debt_histories(deps, me.as_str(), at).await?;
-        let contributions: Vec<Contribution> = histories
+        let (contributions, debts): (Vec<Contribution>, Vec<DebtView>) = histories
             .iter()
             .filter_map(|history| match on {
                 Some(day) => Contribution::on_day(history, day),
-                None => Contribution::of(history).map(|(c, _)| c),
+                None => Contribution::of(history),
             })
-            .collect();
+            .unzip();
         let day = on.unwrap_or_else(|| zone.date_at(at));
         let mut summary = PortfolioSummary::from_contributions(me.as_str(), &contributions, day);
-        let debts: Vec<DebtView> = histories
-            .iter()
-            .filter_map(|history| match on {
-                Some(day) => DebtView::on_day(history, day),
-                None => DebtView::from_history(history),
-            })
-            .collect();
         summary.overdue_debts = overdue(&debts, day);
         Ok(Reply::ok(summary)
             .with_optional_member("as_of", as_of.map(as_of::stated))
@@ -204,8 +197,7 @@ pub async fn get_summary(request: Request, deps: &QueryDeps) -> Result<Response<
 fn overdue(debts: &[DebtView], day: chrono::NaiveDate) -> u64 {
     debts
         .iter()
-        .filter(|d| d.fields.status == domain::DebtStatus::Open)
-        .filter(|d| d.due_state(day).missed.is_some())
+        .filter(|d| d.status_on(day) == domain::DebtStatus::Overdue)
         .count() as u64
 }
 
@@ -235,7 +227,7 @@ pub async fn get_debt(request: Request, deps: &QueryDeps) -> Result<Response<Bod
             return Ok(Reply::not_modified(version));
         }
         let today = owners_zone(deps, me.as_str()).await?.date_at(now);
-        Ok(Reply::ok(with_rate_in_force(&debt, today)).with_version(version))
+        Ok(Reply::ok(as_read_on(&debt, today)).with_version(version))
     })
     .await
 }
@@ -267,7 +259,7 @@ async fn past_debt(
         Some(day) => day,
         None => owners_zone(deps, me.as_str()).await?.date_at(at),
     };
-    Ok(Reply::ok(with_rate_in_force(&debt, day))
+    Ok(Reply::ok(as_read_on(&debt, day))
         .with_optional_member("as_of", as_of.map(as_of::stated))
         .with_optional_member("on", on.map(|day| json!(day))))
 }
@@ -277,15 +269,15 @@ async fn past_debt(
 /// the model's `estimated_interest_since_statement`, and its due dates: `next_due_on` and `minimum_due`, and
 /// the status `overdue` when its last due date passed with less than its minimum paid in the cycle. Computed
 /// when read, since "today" moves while the stored debt does not.
-pub(crate) fn with_rate_in_force(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
+pub(crate) fn as_read_on(debt: &DebtView, day: chrono::NaiveDate) -> serde_json::Value {
     let mut answer = serde_json::to_value(debt).unwrap_or_default();
     let due = debt.due_state(day);
     if let Some(next) = &due.next {
         answer["next_due_on"] = json!(next.due_on);
         answer["minimum_due"] = json!(next.minimum_due);
     }
+    answer["status"] = json!(debt.status_with(&due));
     if let Some(missed) = &due.missed {
-        answer["status"] = json!(domain::DebtStatus::Overdue);
         answer["missed_due_on"] = json!(missed.due_on);
     }
     answer["current_rate"] = json!(debt.fields.rate_on(day).normalize());

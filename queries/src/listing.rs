@@ -136,15 +136,6 @@ pub(crate) async fn debts_on(
     }
 }
 
-/// The status a read shows on `day`: `overdue` for an open debt whose last due date passed unmet.
-fn shown_status(debt: &DebtView, day: chrono::NaiveDate) -> DebtStatus {
-    if debt.fields.status == DebtStatus::Open && debt.due_state(day).missed.is_some() {
-        DebtStatus::Overdue
-    } else {
-        debt.fields.status
-    }
-}
-
 /// `?sort=`: `newest` (the default) or `name`.
 fn parse_sort(raw: Option<String>) -> Result<Sort, Problem> {
     match raw.as_deref() {
@@ -183,7 +174,7 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
         let mut debts: Vec<(String, DebtView)> = debts_on(deps, me.as_str(), as_of, on)
             .await?
             .into_iter()
-            .filter(|debt| status.is_none_or(|s| shown_status(debt, day) == s))
+            .filter(|debt| status.is_none_or(|s| debt.status_on(day) == s))
             .map(|debt| (sort_value(&debt, sort), debt))
             .collect();
         debts.sort_by(|(a, da), (b, db)| compare(sort, (a, &da.debt_id), (b, &db.debt_id)));
@@ -211,7 +202,7 @@ pub async fn list_debts(request: Request, deps: &QueryDeps) -> Result<Response<B
         };
         let items: Vec<serde_json::Value> = page
             .iter()
-            .map(|(_, debt)| crate::with_rate_in_force(debt, day))
+            .map(|(_, debt)| crate::as_read_on(debt, day))
             .collect();
         Ok(Reply::page(&items, next_cursor)
             .with_optional_member("as_of", as_of.map(as_of::stated))

@@ -198,10 +198,11 @@ impl Contribution {
         Some((contribution, view.clone()))
     }
 
-    /// What a debt with this history contributes by effective date `day` (see [`DebtView::on_day`]): its
+    /// What a debt with this history contributes by effective date `day`, and its view then (see
+    /// [`DebtView::on_day`]): its
     /// balance, payments and interest dated on or before `day`, the payment window and interest months
     /// ending on it. `None` when the debt had not started by `day`.
-    pub fn on_day(history: &[EventEnvelope], day: NaiveDate) -> Option<Contribution> {
+    pub fn on_day(history: &[EventEnvelope], day: NaiveDate) -> Option<(Contribution, DebtView)> {
         let view = DebtView::on_day(history, day)?;
         let since = window_start(day);
         let first_month = first_interest_month(day);
@@ -220,11 +221,8 @@ impl Contribution {
                 }
             }
         }
-        Some(Contribution::from_view(
-            &view,
-            recent_payments,
-            interest_by_month,
-        ))
+        let contribution = Contribution::from_view(&view, recent_payments, interest_by_month);
+        Some((contribution, view))
     }
 
     /// What a debt in the state `view` contributes, with its payments and interest in the windows.

@@ -1005,6 +1005,32 @@ mod properties {
             prop_assert!(Debt::decide(&notify, &state).is_ok());
         }
 
+        /// The estimate since the last statement, taken in runs between rate changes, is the sum day by day.
+        #[test]
+        fn the_estimate_since_a_statement_is_the_sum_of_its_days(
+            steps in proptest::collection::vec((0..2_000u64, 0..400u64, 0..200_000i64, 0..3u8), 0..6),
+            closing_days in 0..283u64,
+            read_days in 0..700u64,
+        ) {
+            let start = day("2025-06-01");
+            let closing = start + chrono::Days::new(closing_days);
+            let mut history = vec![created()];
+            for (from, length, rate, kind) in steps {
+                let from = start + chrono::Days::new(from);
+                let ends = (kind > 0).then(|| (from + chrono::Days::new(length)).to_string());
+                let kind = [RateKind::Standard, RateKind::Promotional, RateKind::Penalty][usize::from(kind)];
+                history.push(rate_changed(&Decimal::new(rate, 4).to_string(), &from.to_string(), ends.as_deref(), kind));
+            }
+            history.push(EventPayload::StatementRecorded(recorded(&closing.to_string(), "12000.50", "12000.50", "45.00")));
+            let debt = open(Debt::fold(&history));
+            let today = start + chrono::Days::new(read_days);
+            let by_day = crate::plan::daily_interest(
+                closing.iter_days().skip(1).take_while(|d| *d <= today)
+                    .map(|d| (debt.current_balance, debt.rate_on(d), 1)),
+            );
+            prop_assert_eq!(debt.estimated_interest_since_statement(today), by_day);
+        }
+
         /// The balance by effective date on a day after every movement is today's balance.
         #[test]
         fn the_balance_on_a_day_after_everything_is_todays(

@@ -240,7 +240,7 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
         json!({"offsets_days": [3], "email": false,
                "kinds": ["payment_due_soon", "payment_missed", "promo_ending_soon"]})
     );
-    let chosen = json!({"offsets_days": [1, 7, 3], "email": true, "kinds": ["promo_ending_soon", "payment_missed"]});
+    let chosen = json!({"offsets_days": [1, 7.0, 3], "email": true, "kinds": ["promo_ending_soon", "payment_missed"]});
     let set = set_notifications(&api, &alice, &alice, chosen.clone()).await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(
