@@ -22,7 +22,10 @@ mod due;
 mod notices;
 pub use dated::{cycle_start, DatedBalance};
 pub use due::{Cycle, DueState, PAYMENT_DAYS_KEPT};
-pub use notices::{NoticesSent, DEFAULT_DUE_OFFSETS_DAYS, NOTICE_HORIZON_DAYS, PROMO_OFFSETS_DAYS};
+pub use notices::{
+    notice_kind, NoticesSent, DEFAULT_DUE_OFFSETS_DAYS, NOTICE_HORIZON_DAYS, NOTICE_LOCAL_HOUR,
+    PROMO_OFFSETS_DAYS,
+};
 
 /// A debt's terms as a request states them, parsed; `None` keeps the default (in a patch, the value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -279,12 +282,13 @@ pub enum DebtCommand {
         actor: Username,
         step: NewRate,
     },
-    /// The notices due on `today` (the owner's date) for a debt recorded on `tracked_from`, with the
-    /// owner's reminder offsets: what the notice sweep asks. Nothing for a debt that is gone.
+    /// The notices due on `today` (the owner's date) for a debt recorded on `tracked_from`, as the owner's
+    /// notification settings say (kinds, reminder offsets): what the notice sweep asks. Nothing for a debt
+    /// that is gone.
     Notify {
         today: NaiveDate,
         tracked_from: NaiveDate,
-        offsets: Vec<u16>,
+        settings: events::NotificationSettings,
     },
     /// The lender's statement, reconciled against the debt's balance by effective date.
     RecordStatement {
@@ -999,10 +1003,10 @@ impl Decider for Debt {
             DebtCommand::Notify {
                 today,
                 tracked_from,
-                offsets,
+                settings,
             } => Ok(match state {
                 DebtState::Open(debt) => {
-                    debt.notices(&aggregate.notices, *today, *tracked_from, offsets)
+                    debt.notices(&aggregate.notices, *today, *tracked_from, settings)
                 }
                 DebtState::NotCreated | DebtState::Deleted(_) => Vec::new(),
             }),

@@ -12,7 +12,8 @@ pub mod wire;
 
 pub use debt::{
     Charge, DatedBalance, Debt, DebtAggregate, DebtCommand, DebtError, DebtPatch, DebtRecord,
-    DebtState, DebtStatus, NewDebt, NewRate, NewStatement, NewTerms, Payment, RateStep,
+    DebtState, DebtStatus, NewDebt, NewRate, NewStatement, NewTerms, NoticesSent, Payment,
+    RateStep,
 };
 pub use decider::Decider;
 pub use user::{User, UserCommand, UserError, UserProfile, UserState};

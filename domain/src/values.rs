@@ -426,6 +426,20 @@ impl TimeZoneName {
         DateTime::from_timestamp(start.timestamp().as_second(), 0)
     }
 
+    /// The instant `day` reaches `hour` o'clock in this zone (on a day a transition skips that hour, the
+    /// first moment after the gap).
+    pub fn at_hour(&self, day: NaiveDate, hour: u8) -> Option<DateTime<chrono::Utc>> {
+        let date = jiff::civil::Date::new(
+            i16::try_from(day.year()).ok()?,
+            i8::try_from(day.month()).ok()?,
+            i8::try_from(day.day()).ok()?,
+        )
+        .ok()?;
+        let time = jiff::civil::Time::new(i8::try_from(hour).ok()?, 0, 0, 0).ok()?;
+        let zoned = date.to_datetime(time).to_zoned(self.1.clone()).ok()?;
+        DateTime::from_timestamp(zoned.timestamp().as_second(), 0)
+    }
+
     /// The date it is in this zone at `instant`.
     pub fn date_at(&self, instant: DateTime<chrono::Utc>) -> NaiveDate {
         let local = jiff::Timestamp::from_second(instant.timestamp())

@@ -4,6 +4,7 @@
 //! a stream outside Lambda, the command-line tools and the export live in `tools`.
 
 pub mod catch_up;
+pub mod notice_index;
 pub mod projection;
 pub mod projector;
 pub mod replay;

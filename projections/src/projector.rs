@@ -15,6 +15,7 @@ use serde_json::Value;
 use store::{keys, AggregateRef, ItemKey, Stores};
 
 use crate::catch_up::{catch_up, Projected};
+use crate::notice_index;
 
 /// The key of the event item a stream record is about, or `None` for any other item.
 pub fn event_key_of(record: &EventRecord) -> Option<ItemKey> {
@@ -80,12 +81,82 @@ impl LagWatch {
     }
 }
 
-/// Who the record's event says caused it (`actor` in its new image), when the record carries an image.
-fn actor_of(record: &EventRecord) -> Option<String> {
-    match record.change.new_image.get("actor")? {
-        AttributeValue::S(actor) => Some(actor.clone()),
+/// A text attribute of the record's new image (`actor`, `event_type`), when the record carries an image.
+fn image_text(record: &EventRecord, name: &str) -> Option<String> {
+    match record.change.new_image.get(name)? {
+        AttributeValue::S(text) => Some(text.clone()),
         _ => None,
     }
+}
+
+/// What the projector keeps of one stream record: its sequence number (to report it), who caused its event
+/// and the event's type.
+struct Seen {
+    sequence: String,
+    actor: Option<String>,
+    event_type: Option<String>,
+}
+
+/// Whether the notice sweep's time index needs the aggregate's entries written again after these records:
+/// a debt changed by anything but a notice (the sweep that appends a notice writes the next entry itself),
+/// or a user whose settings changed. A record without an image says nothing of its type: written again.
+fn moves_notices(aggregate: &AggregateRef, records: &[Seen]) -> bool {
+    let types = || records.iter().map(|seen| seen.event_type.as_deref());
+    match aggregate.aggregate_type {
+        events::AggregateType::Debt => types().any(|t| {
+            !matches!(
+                t,
+                Some("PaymentDueSoon" | "PaymentMissed" | "PromoEndingSoon")
+            )
+        }),
+        events::AggregateType::User => types().any(|t| matches!(t, None | Some("UserUpdated"))),
+    }
+}
+
+/// Writes the time-index entries the aggregate's new state calls for (see [`moves_notices`]).
+async fn index_notices(
+    stores: &Stores,
+    aggregate: &AggregateRef,
+    owner_hint: Option<&str>,
+    written: Option<&store::ReadItem>,
+    now: DateTime<Utc>,
+) -> Result<(), store::StoreError> {
+    match (aggregate.aggregate_type, written) {
+        (events::AggregateType::Debt, Some(item)) => {
+            notice_index::index_debt_item(stores, item, now).await
+        }
+        (events::AggregateType::Debt, None) => match owner_hint {
+            Some(owner) => {
+                let key = keys::debt_read_key(owner, &aggregate.aggregate_id);
+                notice_index::index_debt_at(stores, &key, now).await
+            }
+            None => Ok(()),
+        },
+        (events::AggregateType::User, _) => {
+            notice_index::index_owners_debts(stores, &aggregate.aggregate_id, now)
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+/// Catches the aggregate up, then writes the time-index entries its records call for.
+async fn project_aggregate(
+    stores: &Stores,
+    aggregate: &AggregateRef,
+    records: &[Seen],
+    watch: &LagWatch,
+) -> Result<Projected, store::StoreError> {
+    let hint = records.iter().rev().find_map(|seen| seen.actor.clone());
+    let projected = catch_up(stores, aggregate, hint.as_deref()).await?;
+    if moves_notices(aggregate, records) {
+        let written = match &projected {
+            Projected::Written { item, .. } => Some(item),
+            _ => None,
+        };
+        index_notices(stores, aggregate, hint.as_deref(), written, (watch.clock)()).await?;
+    }
+    Ok(projected)
 }
 
 /// Projects a batch of stream records; the response lists the records to retry. Distinct aggregates are
@@ -102,13 +173,16 @@ pub async fn project_batch_watched(
     watch: &LagWatch,
 ) -> DynamoDbEventResponse {
     let order = group_by_aggregate(event.records.iter().filter_map(|record| {
-        let sequence = record.change.sequence_number.clone().unwrap_or_default();
-        Some((aggregate_of(record)?, (sequence, actor_of(record))))
+        let seen = Seen {
+            sequence: record.change.sequence_number.clone().unwrap_or_default(),
+            actor: image_text(record, "actor"),
+            event_type: image_text(record, "event_type"),
+        };
+        Some((aggregate_of(record)?, seen))
     }));
     let outcomes: Vec<_> = stream::iter(order)
         .map(|(aggregate, records)| async move {
-            let hint = records.iter().rev().find_map(|(_, actor)| actor.clone());
-            let outcome = catch_up(stores, &aggregate, hint.as_deref()).await;
+            let outcome = project_aggregate(stores, &aggregate, &records, watch).await;
             (aggregate, records, outcome, (watch.clock)())
         })
         .buffer_unordered(CONCURRENT_CATCH_UPS)
@@ -134,9 +208,9 @@ pub async fn project_batch_watched(
             }
             Err(error) => {
                 tracing::error!(aggregate = %aggregate.aggregate_id, %error, "projection failed; records reported for retry");
-                for (sequence, _) in records {
+                for seen in records {
                     let mut failure = DynamoDbBatchItemFailure::default();
-                    failure.item_identifier = Some(sequence);
+                    failure.item_identifier = Some(seen.sequence);
                     response.batch_item_failures.push(failure);
                 }
             }

@@ -440,6 +440,10 @@ async fn replay_one(
         let action = repair(stores, &rebuilt, dry_run).await?;
         if aggregate.aggregate_type == AggregateType::Debt {
             outcome.ledger_entries_written += backfill_ledger(stores, &rebuilt, dry_run).await?;
+            if !dry_run {
+                // The time index is derived too: a rebuilt debt gets its entry (an extra one is harmless).
+                crate::notice_index::index_debt_item(stores, &rebuilt, chrono::Utc::now()).await?;
+            }
         }
         outcome.events = outcome.events.max(rebuilt.version);
         outcome.items.push((rebuilt.key, action));

@@ -4,6 +4,7 @@
 //! ([`portfolio`]).
 
 pub mod items;
+pub mod notices;
 pub mod portfolio;
 
 pub use items::{debt_item, debt_view, erased_user_item, live_view, user_item, ReadView};

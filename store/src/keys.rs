@@ -39,6 +39,7 @@ pub const PARTITION_FAMILIES: &[&str] = &[
     REPLAY_PK_PREFIX,
     LOGIN_ACCOUNT_PREFIX,
     LOGIN_SOURCE_PREFIX,
+    crate::notice_index::NOTICE_PK_PREFIX,
 ];
 
 /// Partition prefixes of the failed-login counts: per account (the username tried) and per source address.

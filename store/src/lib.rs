@@ -8,6 +8,7 @@ mod error;
 mod item;
 pub mod keys;
 pub mod ledger;
+pub mod notice_index;
 mod port;
 mod roles;
 

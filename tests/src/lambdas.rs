@@ -84,3 +84,16 @@ pub async fn replay_request(
     )
     .await
 }
+
+/// The `notice-sweep` function's run at `now`.
+pub async fn sweep_notices(
+    stores: &Stores,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<notices::SweepReport, StoreError> {
+    let deps = notices::SweepDeps::new(stores);
+    as_function(
+        "notice-sweep",
+        notices::sweep(&deps, now, uuid::Uuid::new_v4()),
+    )
+    .await
+}

@@ -5,11 +5,15 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
-use events::{EventPayload, PaymentDueSoon, PaymentMissed, PromoEndingSoon, RateKind};
+use chrono::{DateTime, NaiveDate, Utc};
+use events::{
+    EventPayload, NoticeKind, NotificationSettings, PaymentDueSoon, PaymentMissed, PromoEndingSoon,
+    RateKind,
+};
 use rust_decimal::Decimal;
 
 use super::{DebtRecord, RateStep};
+use crate::values::TimeZoneName;
 
 /// Days before a promotion's last day at which its end is announced.
 pub const PROMO_OFFSETS_DAYS: [u16; 3] = [60, 30, 7];
@@ -67,11 +71,25 @@ fn offset_due(
 }
 
 impl DebtRecord {
-    /// The notices due on `today` (the owner's date) for a debt recorded on `tracked_from`, with the owner's
-    /// reminder `offsets` (days before a due date): a payment due soon while less than its minimum is paid
-    /// in the cycle (a debt without a minimum gets none), a missed due date the day after it, a promotion's
-    /// end at 60, 30 and 7 days. None for a debt that owes nothing.
+    /// The notices due on `today` (the owner's date) for a debt recorded on `tracked_from`, of the kinds
+    /// the owner's `settings` name, reminders at their offsets (days before a due date): a payment due soon
+    /// while less than its minimum is paid in the cycle (a debt without a minimum gets none), a missed due
+    /// date the day after it, a promotion's end at 60, 30 and 7 days. None for a debt that owes nothing.
     pub fn notices(
+        &self,
+        sent: &NoticesSent,
+        today: NaiveDate,
+        tracked_from: NaiveDate,
+        settings: &NotificationSettings,
+    ) -> Vec<EventPayload> {
+        let mut notices = self.all_notices(sent, today, tracked_from, &settings.offsets_days);
+        notices.retain(|notice| {
+            notice_kind(notice).is_some_and(|kind| settings.kinds.contains(&kind))
+        });
+        notices
+    }
+
+    fn all_notices(
         &self,
         sent: &NoticesSent,
         today: NaiveDate,
@@ -119,6 +137,37 @@ impl DebtRecord {
     }
 }
 
+/// The owner's local hour at which a day's notices fall due: in the morning, not at midnight.
+pub const NOTICE_LOCAL_HOUR: u8 = 9;
+
+impl DebtRecord {
+    /// The instant the debt's next notice falls due ([`Self::next_notice_day`] at [`NOTICE_LOCAL_HOUR`] in
+    /// the owner's `zone`), never before `now`: a notice day whose hour has passed is due at once. `None`
+    /// when the debt owes nothing.
+    pub fn next_notice_at(
+        &self,
+        sent: &NoticesSent,
+        now: DateTime<Utc>,
+        zone: &TimeZoneName,
+        tracked_from: NaiveDate,
+        settings: &NotificationSettings,
+    ) -> Option<DateTime<Utc>> {
+        let day = self.next_notice_day(sent, zone.date_at(now), tracked_from, settings)?;
+        let at = zone.at_hour(day, NOTICE_LOCAL_HOUR).unwrap_or(now);
+        Some(at.max(now))
+    }
+}
+
+/// Which kind of notice `payload` is, if it is one.
+pub fn notice_kind(payload: &EventPayload) -> Option<NoticeKind> {
+    match payload {
+        EventPayload::PaymentDueSoon(_) => Some(NoticeKind::PaymentDueSoon),
+        EventPayload::PaymentMissed(_) => Some(NoticeKind::PaymentMissed),
+        EventPayload::PromoEndingSoon(_) => Some(NoticeKind::PromoEndingSoon),
+        _ => None,
+    }
+}
+
 /// How far ahead [`DebtRecord::next_notice_day`] looks: past the farthest notice (a promotion's end 60 days
 /// ahead) and a cycle's due date (at most 90 days after a closing a month away) is a re-check, not a notice.
 pub const NOTICE_HORIZON_DAYS: u64 = 62;
@@ -132,7 +181,7 @@ impl DebtRecord {
         sent: &NoticesSent,
         today: NaiveDate,
         tracked_from: NaiveDate,
-        offsets: &[u16],
+        settings: &NotificationSettings,
     ) -> Option<NaiveDate> {
         if self.current_balance <= Decimal::ZERO {
             return None;
@@ -141,7 +190,7 @@ impl DebtRecord {
         let first = today
             .iter_days()
             .take_while(|day| *day < horizon)
-            .find(|day| !self.notices(sent, *day, tracked_from, offsets).is_empty());
+            .find(|day| !self.notices(sent, *day, tracked_from, settings).is_empty());
         Some(first.unwrap_or(horizon))
     }
 }

@@ -248,6 +248,14 @@ fn events_after_deletion_do_not_revive_the_debt() {
     assert!(matches!(state.state, DebtState::Deleted(d) if d.debt_name == "Car loan"));
 }
 
+/// Reminders at `offsets` days before a due date, of every kind.
+fn reminders(offsets: &[u16]) -> events::NotificationSettings {
+    events::NotificationSettings {
+        offsets_days: offsets.to_vec(),
+        ..Default::default()
+    }
+}
+
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
@@ -1001,7 +1009,7 @@ mod properties {
             if let Some(next) = open(state.clone()).due_state(today, tracked).next {
                 prop_assert!(next.due_on >= today);
             }
-            let notify = DebtCommand::Notify { today, tracked_from: tracked, offsets: vec![7, 3, 1] };
+            let notify = DebtCommand::Notify { today, tracked_from: tracked, settings: reminders(&[7, 3, 1]) };
             prop_assert!(Debt::decide(&notify, &state).is_ok());
         }
 
@@ -1276,7 +1284,7 @@ mod notices {
         DebtCommand::Notify {
             today: day(today),
             tracked_from: day("2026-03-01"),
-            offsets: offsets.to_vec(),
+            settings: reminders(offsets),
         }
     }
 
@@ -1311,6 +1319,36 @@ mod notices {
         given::<Debt>([with_minimum(), due_soon(7, "0.00"), due_soon(3, "0.00")])
             .when(notify("2026-03-21", &[7, 3, 1]))
             .then_expect([due_soon(1, "0.00")]);
+    }
+
+    #[test]
+    fn only_the_kinds_the_owner_chose_go_out() {
+        let missed_only = DebtCommand::Notify {
+            today: day("2026-03-19"),
+            tracked_from: day("2026-03-01"),
+            settings: events::NotificationSettings {
+                kinds: vec![events::NoticeKind::PaymentMissed],
+                ..reminders(&[3])
+            },
+        };
+        given::<Debt>([with_minimum()])
+            .when(missed_only)
+            .then_expect([]);
+        let state = Debt::fold(&[with_minimum()]);
+        let settings = events::NotificationSettings {
+            kinds: vec![events::NoticeKind::PaymentMissed],
+            ..reminders(&[3])
+        };
+        assert_eq!(
+            open(state.clone()).next_notice_day(
+                &state.notices,
+                day("2026-03-10"),
+                day("2026-03-01"),
+                &settings
+            ),
+            Some(day("2026-03-23")),
+            "the time index skips the reminder nobody asked for"
+        );
     }
 
     #[test]
@@ -1362,7 +1400,7 @@ mod notices {
         let next = |history: Vec<EventPayload>, today: &str| {
             let state = Debt::fold(&history);
             let sent = state.notices.clone();
-            open(state).next_notice_day(&sent, day(today), day("2026-03-01"), &[3])
+            open(state).next_notice_day(&sent, day(today), day("2026-03-01"), &reminders(&[3]))
         };
         assert_eq!(
             next(vec![with_minimum()], "2026-03-10"),
@@ -1392,6 +1430,44 @@ mod notices {
                 "2026-03-10"
             ),
             None
+        );
+    }
+
+    #[test]
+    fn the_next_notice_falls_due_at_nine_in_the_owners_morning_never_in_the_past() {
+        let state = Debt::fold(&[with_minimum()]);
+        let at = |zone: &str, now: &str| {
+            let zone = crate::values::TimeZoneName::parse(zone).unwrap();
+            let now = chrono::DateTime::parse_from_rfc3339(now).unwrap().to_utc();
+            open(state.clone())
+                .next_notice_at(
+                    &state.notices,
+                    now,
+                    &zone,
+                    day("2026-03-01"),
+                    &reminders(&[3]),
+                )
+                .map(|t| t.to_rfc3339())
+        };
+        // The reminder is due on 2026-03-19 (3 days before the 22nd).
+        assert_eq!(
+            at("UTC", "2026-03-10T12:00:00Z").as_deref(),
+            Some("2026-03-19T09:00:00+00:00")
+        );
+        assert_eq!(
+            at("Pacific/Kiritimati", "2026-03-10T12:00:00Z").as_deref(),
+            Some("2026-03-18T19:00:00+00:00"),
+            "UTC+14: nine in the morning of the 19th is the evening before in UTC"
+        );
+        assert_eq!(
+            at("America/New_York", "2026-03-10T12:00:00Z").as_deref(),
+            Some("2026-03-19T13:00:00+00:00"),
+            "after the change to summer time (8 March 2026): UTC-4"
+        );
+        assert_eq!(
+            at("UTC", "2026-03-19T15:30:00Z").as_deref(),
+            Some("2026-03-19T15:30:00+00:00"),
+            "the reminder's hour has passed and it has not gone out: at once"
         );
     }
 
