@@ -66,7 +66,11 @@ ROUTES = api_spec.routes()
 UNRESERVED_CONCURRENCY_KEPT = 100
 
 # The functions that serve no route; every other function of the stack is an HTTP function.
-EVENT_FUNCTIONS = {"authorizer", "projector", "replay", "publish-events", "analytics"}
+EVENT_FUNCTIONS = {"authorizer", "projector", "replay", "publish-events", "analytics", "notice-sweep"}
+
+# How often the notice sweep runs (`notices::sweep`): a notice falls due on the hour in its owner's zone and
+# goes out within this long of it.
+NOTICE_SWEEP_SCHEDULE = "rate(15 minutes)"
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ class DebtsStack:
             "analytics": (256, 30, base_environment, "Bus consumer: portfolio contributions and daily counters"),
             "authorizer": (256, 5, signing, "HTTP API Lambda authorizer"),
             "projector": (512, 60, environment, "DynamoDB Streams projector"),
+            "notice-sweep": (512, 300, base_environment,
+                             "Every 15 minutes: appends the notices whose time has come (the notice time index)"),
             "replay": (1024, 900, {**environment, "EVENT_BUS_NAME": self.bus.name},
                        "Rebuilds read items from the event log, as a job that continues itself through the bus"),
         }
@@ -205,6 +211,7 @@ class DebtsStack:
         self._http_api()
         self._stream_mapping()
         self._event_bus()
+        self._notice_schedule()
         self._alarms()
         self._dashboard()
 
@@ -333,6 +340,35 @@ class DebtsStack:
                 "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
                 "Resource": self.analytics_dlq.arn,
                 "Condition": {"ArnEquals": {"aws:SourceArn": self.analytics_rule.arn}}}]}))
+
+    def _notice_schedule(self):
+        """EventBridge Scheduler runs `notice-sweep` every 15 minutes: one schedule, whatever the number of
+        debts (a schedule per debt would meet Scheduler's quota of schedules per account), through a role
+        Scheduler assumes that may invoke that one function and nothing else. Scheduler invokes a Lambda
+        target asynchronously and retries as its retry policy says; a run that overlaps another is harmless
+        (the sweep is idempotent).
+        https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role
+        https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html"""
+        sweep = self.functions["notice-sweep"].function
+        self.scheduler_role = aws.iam.Role(
+            "notice-sweep-scheduler", name=f"{self.settings.prefix}-notice-sweep-scheduler",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}))
+        aws.iam.RolePolicy(
+            "notice-sweep-scheduler-invoke", role=self.scheduler_role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [sweep.arn]}]}))
+        self.notice_schedule = aws.scheduler.Schedule(
+            "notice-sweep-schedule", name=f"{self.settings.prefix}-notice-sweep",
+            description="The notice sweep: notices whose time has come, appended to their debts",
+            schedule_expression=NOTICE_SWEEP_SCHEDULE,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=sweep.arn, role_arn=self.scheduler_role.arn, input="{}",
+                # A run older than the next one's start is not worth retrying: the next reads the same hours.
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=2, maximum_event_age_in_seconds=900)))
 
     def _alarms(self):
         """Every alarm notifies one SNS topic (and, when `alarmEmail` is set, that address). One minute out of

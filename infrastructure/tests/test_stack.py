@@ -46,6 +46,7 @@ def after_deployment(check):
     urns += [c.policy.urn for c in STACK.functions.values()]
     urns += [STACK.publish_mapping.urn, STACK.analytics_rule.urn, STACK.analytics_target.urn]
     urns += [STACK.alarm_topic.urn, STACK.access_logs.urn, STACK.secret.urn, STACK.bus.urn, STACK.dashboard.urn]
+    urns += [STACK.notice_schedule.urn, STACK.scheduler_role.urn]
     return pulumi.Output.all(*urns).apply(lambda _: check())
 
 
@@ -343,6 +344,28 @@ def test_a_replay_jobs_continuation_reaches_the_replay_function():
         assert permissions["replay-invoke"]["principal"] == "events.amazonaws.com"
         functions = dict(declared("aws:lambda/function:Function"))
         assert variable(functions["replay"], "EVENT_BUS_NAME") == f"{PREFIX}-events"
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_notice_sweep_runs_every_15_minutes_through_a_role_that_may_invoke_it_only():
+    def check():
+        [(_, schedule)] = declared("aws:scheduler/schedule:Schedule")
+        assert schedule["schedule_expression"] == "rate(15 minutes)"
+        assert schedule["flexible_time_window"] == {"mode": "OFF"}
+        assert schedule["target"]["arn"].endswith(f":Function/{PREFIX}-notice-sweep")
+        assert schedule["target"]["retry_policy"]["maximum_event_age_in_seconds"] <= 900
+        roles = dict(declared("aws:iam/role:Role"))
+        role = roles["notice-sweep-scheduler"]
+        assert schedule["target"]["role_arn"].endswith(f":Role/{PREFIX}-notice-sweep-scheduler")
+        [trust] = json.loads(role["assume_role_policy"])["Statement"]
+        assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        policies = dict(declared("aws:iam/rolePolicy:RolePolicy"))
+        [grant] = json.loads(policies["notice-sweep-scheduler-invoke"]["policy"])["Statement"]
+        assert grant["Action"] == ["lambda:InvokeFunction"]
+        assert [r.split(":")[-1] for r in grant["Resource"]] == [f"Function/{PREFIX}-notice-sweep"]
+        functions = dict(declared("aws:lambda/function:Function"))
+        assert "KMS_KEY_ID" not in functions["notice-sweep"]["environment"]["variables"], "it opens nothing sealed"
     return after_deployment(check)
 
 

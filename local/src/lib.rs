@@ -12,6 +12,7 @@ mod gateway;
 pub mod lambda_request;
 pub mod log_writer;
 pub mod logging;
+pub mod notice_timer;
 pub mod projector;
 pub mod routes;
 pub mod serve;

@@ -106,6 +106,9 @@ struct Args {
     /// every time).
     #[arg(long, env = "AUTHORIZER_CACHE_SECS", default_value_t = 30)]
     authorizer_cache_secs: u64,
+    /// How often the notice sweep runs, in seconds (every 15 minutes on AWS); 0 never runs it.
+    #[arg(long, env = "NOTICE_SWEEP_SECS", default_value_t = 60)]
+    notice_sweep_secs: u64,
 }
 
 fn long_secret(secret: &str) -> Result<String, String> {
@@ -201,6 +204,16 @@ async fn run() -> Result<(), Failure> {
             local::projector::spawn_stream(sealed.clone(), poller, stopped)
         }
     };
+    let sweeper = (args.notice_sweep_secs > 0).then(|| {
+        let engine = sealed
+            .stores
+            .clone()
+            .with_events(Arc::clone(&sealed.engine_events));
+        local::notice_timer::NoticeTimer::new(&engine, Arc::new(chrono::Utc::now)).spawn(
+            Duration::from_secs(args.notice_sweep_secs),
+            stop_projector.subscribe(),
+        )
+    });
     let authorizer_cache = Duration::from_secs(args.authorizer_cache_secs);
     let gateway = Arc::new(gateway(&sealed, passwords, tokens, authorizer_cache));
     let listener = tokio::net::TcpListener::bind(address)
@@ -212,6 +225,9 @@ async fn run() -> Result<(), Failure> {
     local::serve::serve(listener, gateway, args.limits(), shutdown_signal()).await;
     let _ = stop_projector.send(true);
     let _ = projector.await;
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
+    }
     println!("stopped; every committed event is projected");
     Ok(())
 }

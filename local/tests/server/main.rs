@@ -4,6 +4,7 @@
 mod crash;
 mod e2e;
 mod lag;
+mod notice_timer;
 mod openapi;
 mod support;
 mod trust;

@@ -178,6 +178,7 @@ fn functions_that_serve_no_http_route_do_not_link_the_http_plumbing() {
         "replay",
         "publish-events",
         "analytics",
+        "notice-sweep",
     ] {
         assert!(bins.iter().any(|b| b == function), "{function} in {bins:?}");
     }

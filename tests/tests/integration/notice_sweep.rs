@@ -127,21 +127,17 @@ async fn each_notice_goes_out_once_however_the_sweep_runs(store: TestStore) {
         "only the unpaid debt has a notice at 09:00 UTC three days before its due date"
     );
 
-    let early = sweep_notices(&api.store.stores, at(7, "08:50"))
-        .await
-        .unwrap();
+    let early = sweep_notices(&api.store, at(7, "08:50")).await.unwrap();
     assert_eq!(early.notices, 0, "{early:?}");
     assert!(notices(&api, &unpaid).await.is_empty(), "not before nine");
 
     let (first, second) = tokio::join!(
-        sweep_notices(&api.store.stores, at(7, "09:10")),
-        sweep_notices(&api.store.stores, at(7, "09:10")),
+        sweep_notices(&api.store, at(7, "09:10")),
+        sweep_notices(&api.store, at(7, "09:10")),
     );
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!(first.notices + second.notices, 1, "{first:?} {second:?}");
-    let again = sweep_notices(&api.store.stores, at(7, "09:25"))
-        .await
-        .unwrap();
+    let again = sweep_notices(&api.store, at(7, "09:25")).await.unwrap();
     assert_eq!(again.notices, 0, "{again:?}");
     let sent = notices(&api, &unpaid).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -162,7 +158,7 @@ async fn each_notice_goes_out_once_however_the_sweep_runs(store: TestStore) {
     assert_eq!(next.len(), 1, "next: the morning after the due date");
 
     for run in ["09:05", "09:05", "23:00"] {
-        sweep_notices(&api.store.stores, at(11, run)).await.unwrap();
+        sweep_notices(&api.store, at(11, run)).await.unwrap();
     }
     let sent = notices(&api, &unpaid).await;
     assert_eq!(
@@ -188,15 +184,11 @@ async fn a_sweep_after_an_outage_catches_up_with_the_nearest_reminder_once(store
     let debt_id = debt_due_in_ten_days(&api, &alice).await;
     api.project_user(&alice).await;
 
-    let before = sweep_notices(&api.store.stores, at(2, "09:30"))
-        .await
-        .unwrap();
+    let before = sweep_notices(&api.store, at(2, "09:30")).await.unwrap();
     assert_eq!(before.notices, 0);
     assert!(before.swept_through.is_some(), "{before:?}");
     // Down from day 2 to day 5 (three days): the 7-day reminder (day 3) was not sent.
-    let after = sweep_notices(&api.store.stores, at(5, "10:00"))
-        .await
-        .unwrap();
+    let after = sweep_notices(&api.store, at(5, "10:00")).await.unwrap();
     assert_eq!(
         after.hours,
         3 * 24 + 3,
@@ -210,17 +202,11 @@ async fn a_sweep_after_an_outage_catches_up_with_the_nearest_reminder_once(store
     let sent = notices(&api, &debt_id).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].1["days_before"], 7, "late, and once: {sent:?}");
-    let again = sweep_notices(&api.store.stores, at(5, "10:15"))
-        .await
-        .unwrap();
+    let again = sweep_notices(&api.store, at(5, "10:15")).await.unwrap();
     assert_eq!((again.notices, again.hours), (0, 2), "{again:?}");
     // Then on time: 3 days and 1 day before.
-    sweep_notices(&api.store.stores, at(7, "09:05"))
-        .await
-        .unwrap();
-    sweep_notices(&api.store.stores, at(9, "09:05"))
-        .await
-        .unwrap();
+    sweep_notices(&api.store, at(7, "09:05")).await.unwrap();
+    sweep_notices(&api.store, at(9, "09:05")).await.unwrap();
     let offsets: Vec<Value> = notices(&api, &debt_id)
         .await
         .into_iter()
@@ -253,22 +239,14 @@ async fn a_notice_falls_due_in_the_owners_own_morning(store: TestStore) {
     }
     let [east, west] = [&owners[0], &owners[1]];
     // Day 7 at 09:00 in UTC+14 is day 6 at 19:00 UTC; in UTC-12 it is day 7 at 21:00 UTC.
-    sweep_notices(&api.store.stores, at(6, "18:30"))
-        .await
-        .unwrap();
+    sweep_notices(&api.store, at(6, "18:30")).await.unwrap();
     assert!(notices(&api, east).await.is_empty(), "08:30 at UTC+14");
-    sweep_notices(&api.store.stores, at(6, "19:05"))
-        .await
-        .unwrap();
+    sweep_notices(&api.store, at(6, "19:05")).await.unwrap();
     assert_eq!(notices(&api, east).await.len(), 1, "09:05 at UTC+14");
     assert!(notices(&api, west).await.is_empty());
-    sweep_notices(&api.store.stores, at(7, "20:45"))
-        .await
-        .unwrap();
+    sweep_notices(&api.store, at(7, "20:45")).await.unwrap();
     assert!(notices(&api, west).await.is_empty(), "08:45 at UTC-12");
-    sweep_notices(&api.store.stores, at(7, "21:10"))
-        .await
-        .unwrap();
+    sweep_notices(&api.store, at(7, "21:10")).await.unwrap();
     let sent = notices(&api, west).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0].1["days_before"], 3);
@@ -327,9 +305,7 @@ async fn the_projector_writes_the_entries_the_sweep_reads(store: TestStore) {
         "nine in the morning at UTC+14"
     );
 
-    let swept = sweep_notices(&api.store.stores, at(6, "19:30"))
-        .await
-        .unwrap();
+    let swept = sweep_notices(&api.store, at(6, "19:30")).await.unwrap();
     assert_eq!(swept.notices, 1, "{swept:?}");
     assert!(entries_in_hour(&api, at(6, "19:00")).await.is_empty());
     project_new_events(&api, &followed, &mut seen).await;
