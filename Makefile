@@ -243,6 +243,10 @@ bench-replay-job: tools ## Replay as a resumable job on DynamoDB Local: 1,000,00
 	cargo build --release -q -p tools -p bench --bins
 	scripts/with-test-services.sh target/release/replay-job --events $(or $(EVENTS),1000000) $(ARGS)
 
+.PHONY: bench-notices
+bench-notices: tools ## The notice sweep over 100,000 open debts with 10,000 due in one hour, notices/s on SQLite and DynamoDB Local next to appending them directly (release build; DEBTS=N DUE=M to change the sizes)
+	scripts/with-test-services.sh cargo run --release -p bench --bin notice-sweep -- --debts $(or $(DEBTS),100000) --due $(or $(DUE),10000)
+
 .PHONY: bench-events
 bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and the analytics consumer's, on SQLite and DynamoDB Local (release build)
 	scripts/with-test-services.sh cargo run --release -p bench --bin event-throughput
