@@ -94,13 +94,16 @@ macro_rules! route {
 
 /// The HTTP API, route by route.
 #[rustfmt::skip]
-pub const ROUTES: [Route; 20] = [
+pub const ROUTES: [Route; 23] = [
     route!("GET" "/healthz" => "healthz", public, queries::healthz, queries),
     route!("POST" "/users" => "create-user", public, commands::create_user, users),
     route!("POST" "/login" => "login", public, commands::login, login),
     route!("GET" "/users/{username}" => "get-user", protected, queries::get_user, queries),
     route!("PATCH" "/users/{username}" => "update-user", protected, commands::update_user, users),
     route!("PUT" "/users/{username}/notifications" => "set-notifications", protected, commands::set_notifications, users),
+    route!("POST" "/users/{username}/calendar" => "issue-calendar-feed", protected, commands::issue_calendar_feed, users),
+    route!("DELETE" "/users/{username}/calendar" => "revoke-calendar-feed", protected, commands::revoke_calendar_feed, users),
+    route!("GET" "/calendar/{feed}" => "get-calendar-feed", public, queries::calendar_feed, queries),
     route!("DELETE" "/users/{username}" => "erase-user", protected, commands::erase_user, erasure),
     route!("GET" "/users/{username}/summary" => "get-summary", protected, queries::get_summary, queries),
     route!("GET" "/users/{username}/payoff-plan" => "get-payoff-plan", protected, queries::get_payoff_plan, queries),
@@ -179,7 +182,12 @@ mod tests {
             .collect();
         assert_eq!(
             json!(public),
-            json!(["GET /healthz", "POST /users", "POST /login"])
+            json!([
+                "GET /healthz",
+                "POST /users",
+                "POST /login",
+                "GET /calendar/{feed}"
+            ])
         );
     }
 }

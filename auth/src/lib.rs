@@ -2,6 +2,7 @@
 //! secret), and the API Gateway Lambda authorizer that checks them.
 
 pub mod authorizer;
+pub mod feed_tokens;
 pub mod jwt;
 pub mod keys;
 pub mod passwords;

@@ -179,9 +179,13 @@ pub async fn erase_user(request: Request, deps: &ErasureDeps) -> Result<Response
         // Not parsed: an address an earlier, looser parser accepted has its reservation all the same.
         let email = Email::normalize_stored(&profile.email);
         // The store that seals removes the data key with `UserErased` (`privacy::SealingStore`).
-        let append = AppendRequest::new(version, events)
+        let mut append = AppendRequest::new(version, events)
             .with_removal(keys::credentials_key(username))
             .with_removal(keys::email_guard_key(&email));
+        if let Some(feed) = profile.calendar_feed {
+            // The calendar feed stops answering in the same transaction.
+            append = append.with_removal(keys::calendar_feed_key(&feed.to_string()));
+        }
         match deps.events.append(append).await {
             Ok(()) => {}
             Err(StoreError::VersionConflict { .. }) => {

@@ -1,8 +1,9 @@
 //! Write side: the command Lambda handlers (`create-user`, `login`, `create-debt`, `update-debt`,
-//! `delete-debt`, `record-payment`, `add-charge`, `change-rate`, `record-statement`, `update-user`, `set-notifications`, `erase-user`). Each parses its request into domain types, loads the aggregate from its events, asks the
+//! `delete-debt`, `record-payment`, `add-charge`, `change-rate`, `record-statement`, `update-user`, `set-notifications`, `issue-calendar-feed`, `revoke-calendar-feed`, `erase-user`). Each parses its request into domain types, loads the aggregate from its events, asks the
 //! decider, and appends the result with a conditional write; nothing else is written except what must be
 //! written atomically with the event (credentials, the email guard, an idempotency record).
 
+pub mod calendar;
 pub mod debts;
 mod envelope;
 pub mod erasure;
@@ -12,6 +13,7 @@ pub mod movements;
 pub mod settings;
 pub mod users;
 
+pub use calendar::{issue_calendar_feed, revoke_calendar_feed};
 pub use debts::{create_debt, delete_debt, update_debt, DebtDeps};
 pub use erasure::{erase_user, ErasureDeps};
 pub use movements::{add_charge, change_rate, record_payment, record_statement};

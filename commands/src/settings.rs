@@ -2,7 +2,9 @@
 //! their due dates end in, how they hear of notices), as a `UserUpdated` event on the user's log.
 
 use chrono::Utc;
-use domain::{Decider, ReminderOffsets, TimeZoneName, User, UserCommand, UserView, Username};
+use domain::{
+    Decider, ReminderOffsets, TimeZoneName, User, UserCommand, UserState, UserView, Username,
+};
 use events::{NoticeKind, NotificationSettings};
 use http_api::body::{json_object, parsed_text, whole_number, Fields};
 use http_api::context::{caller, path_param};
@@ -15,7 +17,7 @@ use crate::envelope::envelopes;
 use crate::users::UserDeps;
 
 /// The caller, when the path's `{username}` names them; anyone else's settings read as not found.
-fn own_user(request: &Request) -> Result<Username, Problem> {
+pub(crate) fn own_user(request: &Request) -> Result<Username, Problem> {
     let me = caller(request)?;
     let asked = path_param(request, "username").map(|u| u.to_lowercase());
     if asked.as_deref() != Some(me.as_str()) {
@@ -24,13 +26,18 @@ fn own_user(request: &Request) -> Result<Username, Problem> {
     Ok(me)
 }
 
-/// Decides `command` on `me`'s log and appends what it yields, answering the profile after it. A concurrent
-/// change is retried once, then reported as a conflict.
-async fn change_settings(
+/// What an append of a user's settings carries besides the events, from the state they were decided on.
+pub(crate) type Bookkeeping<'a> = &'a (dyn Fn(&UserState, AppendRequest) -> AppendRequest + Sync);
+
+/// Decides `command` on `me`'s log and appends what it yields, with `bookkeeping`'s items in the same
+/// transaction, answering the profile after it. A concurrent change is retried once, then reported as a
+/// conflict.
+pub(crate) async fn change_settings(
     deps: &UserDeps,
     meta: &RequestMeta,
     me: &Username,
     command: UserCommand,
+    bookkeeping: Bookkeeping<'_>,
 ) -> Result<Reply, Problem> {
     let aggregate = AggregateRef::user(me.as_str());
     for _attempt in 1..=2 {
@@ -47,7 +54,7 @@ async fn change_settings(
                 meta,
                 Utc::now(),
             );
-            let append = AppendRequest::new(version, events.clone());
+            let append = bookkeeping(&state, AppendRequest::new(version, events.clone()));
             match deps.events.append(append).await {
                 Ok(()) => history.extend(events),
                 Err(StoreError::VersionConflict { .. }) => continue,
@@ -77,7 +84,7 @@ pub async fn update_user(request: Request, deps: &UserDeps) -> Result<Response<B
             time_zone,
             notifications: None,
         };
-        change_settings(deps, &meta, &me, command).await
+        change_settings(deps, &meta, &me, command, &|_, append| append).await
     })
     .await
 }
@@ -152,7 +159,7 @@ pub async fn set_notifications(request: Request, deps: &UserDeps) -> Result<Resp
             time_zone: None,
             notifications: Some(settings),
         };
-        change_settings(deps, &meta, &me, command).await
+        change_settings(deps, &meta, &me, command, &|_, append| append).await
     })
     .await
 }

@@ -25,6 +25,10 @@ pub enum UserCommand {
         time_zone: Option<TimeZoneName>,
         notifications: Option<NotificationSettings>,
     },
+    /// A new private calendar feed under `feed_id`, replacing any the user had.
+    IssueCalendarFeed { feed_id: uuid::Uuid },
+    /// The user's calendar feed stops working; nothing when they have none.
+    RevokeCalendarFeed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -44,6 +48,8 @@ pub struct UserProfile {
     /// An IANA name; `UTC` until the user sets one.
     pub time_zone: String,
     pub notifications: NotificationSettings,
+    /// The id of the user's calendar feed, while they have one.
+    pub calendar_feed: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +63,38 @@ pub enum UserState {
 
 pub struct User;
 
+/// The event of the settings that differ from the profile's, if any does.
+fn settings_changed(
+    profile: &UserProfile,
+    time_zone: Option<&TimeZoneName>,
+    notifications: Option<&NotificationSettings>,
+) -> Vec<EventPayload> {
+    let changes = UserChanges {
+        time_zone: time_zone
+            .map(|zone| zone.as_str().to_owned())
+            .filter(|zone| *zone != profile.time_zone),
+        notifications: notifications
+            .filter(|settings| **settings != profile.notifications)
+            .cloned(),
+        calendar_feed: None,
+    };
+    if changes == UserChanges::default() {
+        Vec::new()
+    } else {
+        vec![EventPayload::UserUpdated(UserUpdated { changes })]
+    }
+}
+
+/// The event of a calendar feed issued (`Some`) or revoked.
+fn calendar_feed(feed: Option<uuid::Uuid>) -> EventPayload {
+    EventPayload::UserUpdated(UserUpdated {
+        changes: UserChanges {
+            calendar_feed: Some(feed),
+            ..UserChanges::default()
+        },
+    })
+}
+
 impl Decider for User {
     type Command = UserCommand;
     type State = UserState;
@@ -68,31 +106,32 @@ impl Decider for User {
                 Err(UserError::UsernameTaken)
             }
             (
-                UserCommand::Erase { .. } | UserCommand::Update { .. },
+                UserCommand::Erase { .. }
+                | UserCommand::Update { .. }
+                | UserCommand::IssueCalendarFeed { .. }
+                | UserCommand::RevokeCalendarFeed,
                 UserState::Unregistered | UserState::Erased,
             ) => Err(UserError::NotFound),
+            (UserCommand::IssueCalendarFeed { feed_id }, UserState::Registered(_)) => {
+                Ok(vec![calendar_feed(Some(*feed_id))])
+            }
+            (UserCommand::RevokeCalendarFeed, UserState::Registered(profile)) => {
+                Ok(match profile.calendar_feed {
+                    Some(_) => vec![calendar_feed(None)],
+                    None => Vec::new(),
+                })
+            }
             (
                 UserCommand::Update {
                     time_zone,
                     notifications,
                 },
                 UserState::Registered(profile),
-            ) => {
-                let changes = UserChanges {
-                    time_zone: time_zone
-                        .as_ref()
-                        .map(|zone| zone.as_str().to_owned())
-                        .filter(|zone| *zone != profile.time_zone),
-                    notifications: notifications
-                        .clone()
-                        .filter(|settings| *settings != profile.notifications),
-                };
-                Ok(if changes == UserChanges::default() {
-                    Vec::new()
-                } else {
-                    vec![EventPayload::UserUpdated(UserUpdated { changes })]
-                })
-            }
+            ) => Ok(settings_changed(
+                profile,
+                time_zone.as_ref(),
+                notifications.as_ref(),
+            )),
             (UserCommand::Erase { legacy }, UserState::Registered(_)) => {
                 let mut events = vec![EventPayload::UserErased(UserErased::default())];
                 if !legacy.is_empty() {
@@ -126,6 +165,7 @@ impl Decider for User {
                     full_name: created.full_name.to_shown(),
                     time_zone: TimeZoneName::utc().as_str().to_owned(),
                     notifications: NotificationSettings::default(),
+                    calendar_feed: None,
                 })
             }
             (UserState::Registered(mut profile), EventPayload::UserUpdated(updated)) => {
@@ -134,6 +174,9 @@ impl Decider for User {
                 }
                 if let Some(settings) = &updated.changes.notifications {
                     profile.notifications.clone_from(settings);
+                }
+                if let Some(feed) = updated.changes.calendar_feed {
+                    profile.calendar_feed = feed;
                 }
                 UserState::Registered(profile)
             }
@@ -185,6 +228,31 @@ mod tests {
 
     fn erase(legacy: Vec<RedactedEvent>) -> UserCommand {
         UserCommand::Erase { legacy }
+    }
+
+    #[test]
+    fn a_calendar_feed_is_issued_replaced_and_revoked() {
+        let first = uuid::Uuid::from_u128(1);
+        let second = uuid::Uuid::from_u128(2);
+        let issued = |feed| calendar_feed(Some(feed));
+        let state = given::<User>([created("ada")])
+            .when(UserCommand::IssueCalendarFeed { feed_id: first })
+            .then_expect([issued(first)]);
+        assert!(matches!(state, UserState::Registered(p) if p.calendar_feed == Some(first)));
+        let state = given::<User>([created("ada"), issued(first)])
+            .when(UserCommand::IssueCalendarFeed { feed_id: second })
+            .then_expect([issued(second)]);
+        assert!(matches!(state, UserState::Registered(p) if p.calendar_feed == Some(second)));
+        let state = given::<User>([created("ada"), issued(first)])
+            .when(UserCommand::RevokeCalendarFeed)
+            .then_expect([calendar_feed(None)]);
+        assert!(matches!(state, UserState::Registered(p) if p.calendar_feed.is_none()));
+        given::<User>([created("ada"), issued(first), calendar_feed(None)])
+            .when(UserCommand::RevokeCalendarFeed)
+            .then_expect([]);
+        given::<User>([created("ada"), erased()])
+            .when(UserCommand::IssueCalendarFeed { feed_id: first })
+            .then_error(UserError::NotFound);
     }
 
     #[test]

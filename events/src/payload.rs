@@ -120,6 +120,16 @@ pub struct UserChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "NotificationSettings")]
     pub notifications: Option<NotificationSettings>,
+    /// The user's private calendar feed: the id of the one just issued (any earlier one stops working), or
+    /// `null` when it was revoked. Only an id: the feed's token is never in an event (its hash is kept beside
+    /// the events, removed with the feed).
+    #[serde(
+        default,
+        deserialize_with = "present_value",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<uuid::Uuid>")]
+    pub calendar_feed: Option<Option<uuid::Uuid>>,
 }
 
 /// Some of a user's settings changed. No personal field: a time zone is a setting, as coarse as a region.

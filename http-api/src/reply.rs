@@ -26,6 +26,8 @@ pub struct Reply {
     text: Option<(&'static str, String)>,
     /// The next page's path and query, for a `Link: <...>; rel="next"` header (RFC 8288).
     next_link: Option<String>,
+    /// Headers of this reply's own (`ETag` of a body that has no version, `Cache-Control`).
+    headers: Vec<(http::header::HeaderName, String)>,
 }
 
 impl Reply {
@@ -38,6 +40,7 @@ impl Reply {
             members: Vec::new(),
             text: None,
             next_link: None,
+            headers: Vec::new(),
         }
     }
 
@@ -111,6 +114,21 @@ impl Reply {
         self
     }
 
+    /// The same reply with the header `name: value`.
+    pub fn with_header(mut self, name: http::header::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// 304 for a body whose entity tag is `tag`: the client's copy is current.
+    pub fn not_modified_tag(tag: String) -> Self {
+        Reply {
+            status: StatusCode::NOT_MODIFIED,
+            ..Reply::ok(Value::Null)
+        }
+        .with_header(ETAG, tag)
+    }
+
     pub fn with_version(mut self, version: u64) -> Self {
         self.version = Some(version);
         self
@@ -140,10 +158,19 @@ fn json_body(reply: Reply) -> String {
     body
 }
 
+/// The headers a reply asks for besides the usual ones: its own, and `Link` to its next page.
+fn reply_headers(reply: &Reply) -> Vec<(http::header::HeaderName, String)> {
+    let mut headers = reply.headers.clone();
+    if let Some(target) = &reply.next_link {
+        headers.push((http::header::LINK, format!("<{target}>; rel=\"next\"")));
+    }
+    headers
+}
+
 /// The HTTP response for a handler's outcome. Problems are logged here, once, at a level by status.
 pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<Body> {
     let mut retry_after = None;
-    let next_link = outcome.as_ref().ok().and_then(|r| r.next_link.clone());
+    let own_headers = outcome.as_ref().map(reply_headers).unwrap_or_default();
     let (status, body, content_type, version) = match outcome {
         Ok(Reply {
             status,
@@ -189,17 +216,17 @@ pub fn respond(meta: &RequestMeta, outcome: Result<Reply, Problem>) -> Response<
         // The store throttled us: a second is enough for DynamoDB's adaptive capacity to catch up.
         headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
-    if let Some(value) = next_link
-        .and_then(|target| HeaderValue::from_str(&format!("<{target}>; rel=\"next\"")).ok())
-    {
-        headers.insert(http::header::LINK, value);
-    }
     if let Ok(value) = HeaderValue::from_str(&meta.correlation()) {
         headers.insert(CORRELATION_HEADER, value);
     }
     if let Some(version) = version {
         if let Ok(value) = HeaderValue::from_str(&etag(version)) {
             headers.insert(ETAG, value);
+        }
+    }
+    for (name, value) in own_headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
         }
     }
     response

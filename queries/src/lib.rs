@@ -3,7 +3,9 @@
 //! projection is the event log itself, and reads `as_of` a past instant, which fold the events.
 
 pub mod as_of;
+pub mod calendar;
 mod history;
+mod ics;
 mod listing;
 mod planning;
 mod summary;
@@ -20,6 +22,7 @@ use read_model::{Contribution, PortfolioSummary, ReadView};
 use serde_json::json;
 use store::{keys, EventLog, ItemKey, ReadModel, Records, Stores};
 
+pub use calendar::calendar_feed;
 pub use history::get_debt_history;
 pub use listing::list_debts;
 pub use planning::{get_debt_schedule, get_payoff_plan, SCHEDULE_ROWS_PER_PAGE};

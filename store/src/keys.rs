@@ -40,7 +40,18 @@ pub const PARTITION_FAMILIES: &[&str] = &[
     LOGIN_ACCOUNT_PREFIX,
     LOGIN_SOURCE_PREFIX,
     crate::notice_index::NOTICE_PK_PREFIX,
+    CALENDAR_PK_PREFIX,
 ];
+
+/// Partition prefix of the calendar feeds.
+pub const CALENDAR_PK_PREFIX: &str = "CALENDAR#";
+
+/// Key of a private calendar feed, `{"owner", "secret_sha256"}`: written with the `UserUpdated` that issues
+/// it, removed with the one that replaces or revokes it and with the owner's erasure. Keyed by the feed's id
+/// (the first part of its token), so removing it needs no read; the secret itself is never stored.
+pub fn calendar_feed_key(feed_id: &str) -> ItemKey {
+    ItemKey::new([CALENDAR_PK_PREFIX, feed_id].concat(), "FEED")
+}
 
 /// Partition prefixes of the failed-login counts: per account (the username tried) and per source address.
 pub const LOGIN_ACCOUNT_PREFIX: &str = "LOGIN#user#";

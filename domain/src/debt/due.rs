@@ -105,6 +105,52 @@ impl DebtRecord {
         DueState { next, missed }
     }
 
+    /// The cycles due from `from` through `until`, by due date: the last statement's, then one a month on
+    /// `statement_day` after it, as [`Self::cycles_around`] counts them. None for a debt that owes nothing.
+    /// At most one a month: a calendar's year of them is bounded.
+    pub fn due_dates(&self, from: NaiveDate, until: NaiveDate) -> Vec<Cycle> {
+        if self.status == DebtStatus::PaidOff || self.current_balance <= Decimal::ZERO {
+            return Vec::new();
+        }
+        let after = self
+            .last_closing()
+            .map_or(self.start_date, |closing| closing.max(self.start_date));
+        let minimum = self
+            .minimum_payment
+            .map(|m| crate::plan::monthly_minimum(m, self.payment_frequency));
+        let first_month = from
+            .checked_sub_days(Days::new(u64::from(self.due_days)))
+            .unwrap_or(from);
+        let stated = self.last_statement.iter().map(|s| Cycle {
+            closing_date: s.closing_date,
+            due_on: s.due_date,
+            minimum_due: Some(s.minimum_due),
+        });
+        let monthly = (0..)
+            .map_while(|n| first_month.checked_add_months(Months::new(n)))
+            .take_while(|month| month.with_day(1).is_some_and(|first| first <= until))
+            .filter_map(|month| {
+                let closing_date = NaiveDate::from_ymd_opt(
+                    month.year(),
+                    month.month(),
+                    u32::from(self.statement_day),
+                )?;
+                let due_on = closing_date.checked_add_days(Days::new(u64::from(self.due_days)))?;
+                Some(Cycle {
+                    closing_date,
+                    due_on,
+                    minimum_due: minimum,
+                })
+            })
+            .filter(|cycle| cycle.closing_date > after);
+        let mut cycles: Vec<Cycle> = stated
+            .chain(monthly)
+            .filter(|cycle| (from..=until).contains(&cycle.due_on))
+            .collect();
+        cycles.sort_by_key(|cycle| cycle.due_on);
+        cycles
+    }
+
     /// What was paid with `paid_on` after `after` and through `through`.
     pub(crate) fn paid_between(&self, after: NaiveDate, through: NaiveDate) -> Decimal {
         // An empty span (a cycle that has not closed yet) paid nothing; `range` would panic on it.

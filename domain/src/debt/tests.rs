@@ -1129,6 +1129,22 @@ mod due_dates {
     }
 
     #[test]
+    fn a_year_of_due_dates_is_one_a_month_from_the_terms() {
+        let debt = open(Debt::fold(&[with_minimum()]));
+        let year = debt.due_dates(day("2026-03-10"), day("2027-03-10"));
+        let dates: Vec<String> = year.iter().map(|c| c.due_on.to_string()).collect();
+        assert_eq!(dates.len(), 12, "{dates:?}");
+        assert_eq!(dates.first().map(String::as_str), Some("2026-03-22"));
+        assert_eq!(dates.last().map(String::as_str), Some("2027-02-22"));
+        assert!(year.iter().all(|c| c.minimum_due == Some(dec("100.00"))));
+        assert_eq!(
+            debt.due_dates(day("2026-03-23"), day("2026-04-22")).len(),
+            1,
+            "the bounds are inclusive: 22 April only"
+        );
+    }
+
+    #[test]
     fn the_next_due_date_follows_the_statement_day_and_due_days() {
         let due = due_on(
             vec![with_minimum(), paid("100", "2026-02-15")],

@@ -229,6 +229,7 @@ async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
                 changes: events::UserChanges {
                     time_zone: Some("Europe/Paris".into()),
                     notifications: Some(events::NotificationSettings::default()),
+                    calendar_feed: Some(Some(Uuid::from_u128(7))),
                 },
             });
             registered.push(integration_tests::envelope(&user, 2, updated));

@@ -3,6 +3,7 @@
 //! and those that need moto are named `moto_…`. `make test-fast` skips both kinds of service.
 
 mod analytics;
+mod calendar_routes;
 mod conformance;
 mod crate_graph;
 mod debt_routes;
