@@ -15,6 +15,8 @@ DYNAMODB_LOCAL_NPM_VERSION := 11.1.0
 MOTO_VERSION := 5.2.5
 PYTEST_VERSION := 9.2.0
 SCHEMATHESIS_VERSION := 4.32.5
+# The independent iCalendar parser the smoke test reads the calendar feed with.
+ICALENDAR_VERSION := 7.3.2
 OPENAPI_CLIENT_VERSION := 0.29.1
 CARGO_LAMBDA_VERSION := 1.9.2
 
@@ -32,7 +34,7 @@ CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 # `virtualenv` points at too) and, for the tests only, moto, pytest, schemathesis and openapi-python-client
 # (the contract test parses every documented and live answer with a client generated from the document).
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise. Libraries' unit tests
 # and the integration test binaries only: no binary has unit tests, so none is linked a second time as one.
@@ -73,7 +75,7 @@ $(PULUMI_STAMP): $(VENV)/bin/python infrastructure/requirements.txt
 $(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)" \
-		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)"
+		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)" "icalendar==$(ICALENDAR_VERSION)"
 	touch $@
 
 .PHONY: run
@@ -135,8 +137,8 @@ logs: ## Follow one function's logs: make logs FUNCTION=create-debt (needs the A
 	aws logs tail /aws/lambda/debts-$(STACK)-$(FUNCTION) --follow
 
 .PHONY: test-api
-test-api: ## Smoke-test the debt flow against API_URL (default: the local server)
-	python3 scripts/smoke.py api $(API_URL)
+test-api: $(VENV_STAMP) ## Smoke-test the debt flow against API_URL (default: the local server)
+	$(VENV)/bin/python scripts/smoke.py api $(API_URL)
 
 .PHONY: test-auth
 test-auth: ## Smoke-test the auth flow against API_URL (default: the local server)

@@ -16,7 +16,7 @@ seconds=$3
 
 # The run's fixture (scripts/schemathesis_hooks.py puts it in generated requests): a user of its own with
 # three debts a plan can pay off (and a fourth that takes the run's statements, which close cycles to
-# payments), a user whose one debt grows without bound, and users the erasure may take; each with a token. The authorizer's 401/403 are checked by the smoke tests.
+# payments) and a calendar feed, a user whose one debt grows without bound, and users the erasure may take; each with a token. The authorizer's 401/403 are checked by the smoke tests.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CONTRACT_DATA=$work/data.json CONTRACT_OUTCOMES=$work/outcomes.json CONTRACT_ANSWERS=$work/answers.json
@@ -45,6 +45,9 @@ def debt(name, balance, rate, minimum):
 main = user("contract", [debt("Card", "2400.00", "19.99", "60.00"), debt("Car", "9000.00", "6.5", "250.00"),
                          debt("Loan", "500.00", "0", "25.00"), debt("Store card", "800.00", "24.9", "25.00")])
 main["statement_debt"] = main["debts"].pop()
+# The contract user's calendar feed, for GET /calendar/{feed}: the run's POST and DELETE of feeds go to the
+# growing user, so this one keeps working.
+main["calendar_feed"] = call("POST", f"/users/{main['username']}/calendar", {}, main["token"])["data"]["path"].removeprefix("/calendar/")
 json.dump({
     "main": main,
     # Finding 3 of issue 30: 2,000 at 100 % with a minimum of 1.00 overflowed every plan of its owner.

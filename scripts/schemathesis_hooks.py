@@ -11,7 +11,8 @@ So three cases in four that carry a well-formed name get real ones from the run'
 written by scripts/contract-test.sh): the contract user and their debts, or a user whose debt grows without
 bound (100 % a year, a minimum of 1.00), with that user's token; a statement goes to a debt of its own, and
 every other one closes today (a generated day almost never falls within the debt's life); an erasure gets a user of its own, password
-and token, while they last; one whole login in four is the contract user's. The fourth keeps its generated name, so the 404s stay tested. Every answer's
+and token, while they last; a calendar feed's read gets the contract user's feed, and issuing or revoking
+one is the growing user's; one whole login in four is the contract user's. The fourth keeps its generated name, so the 404s stay tested. Every answer's
 status is counted per operation into CONTRACT_OUTCOMES, which contract-test.sh checks: each operation must
 have succeeded at least once; and a sample of the JSON answers goes into CONTRACT_ANSWERS, which a client
 generated from the document must parse (scripts/generated_client.py).
@@ -76,6 +77,10 @@ def _real_data(case):
             body["password"] = _DATA["main"]["password"]
         return
     params = case.path_parameters
+    if case.operation.label == "GET /calendar/{feed}" and params and _DATA and next(_TURNS) % 4 != 0:
+        # A generated token names no feed: three reads in four ask for the contract user's.
+        params["feed"] = _DATA["main"]["calendar_feed"]
+        return
     if not params or not _DATA or not _signed_in_as_contract_user(case):
         return
     if next(_TURNS) % 4 == 0:
@@ -97,6 +102,9 @@ def _real_data(case):
     if "username" in params and _USERNAME.fullmatch(str(params["username"])):
         # One in three of these reads the user whose debt never falls.
         user = _DATA["growing"] if next(_TURNS) % 3 == 0 else _DATA["main"]
+        if "/calendar" in label:
+            # Issuing or revoking a feed ends the one before: the contract user's feed must keep working.
+            user = _DATA["growing"]
         params["username"] = user["username"]
         _as(case, user)
     if label == "POST /debts/{debt_id}/statements" and _is_uuid(params.get("debt_id")):

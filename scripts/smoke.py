@@ -170,6 +170,7 @@ def api_flow(client):
         card_id = rate_flow(client, username, token)
         created.append(card_id)
         statement_flow(client, username, token, card_id)
+        calendar_flow(client, username, token, card_id)
     finally:
         for debt_id in created:
             client.expect("clean up: delete the debt", 200, "DELETE", f"/debts/{debt_id}", token=token)
@@ -303,6 +304,63 @@ def statement_flow(client, username, token, card_id):
     then, _ = client.expect("the balance by effective date", 200, "GET", f"{path}?on={before}", token=token)
     if then["data"]["current_balance"] != "1000.00":
         raise SmokeFailure(f"before the closing the card owed 1,000.00: {then}")
+
+
+def calendar_flow(client, username, token, card_id):
+    """The user's private calendar feed, read as a calendar app reads it (no Authorization) and parsed by an
+    independent parser (the `icalendar` package): the card's due dates for a year with alarms at 09:00 on the
+    7- and 1-day reminder days, its promotion's end without alarms (the user hears of due dates only), lines
+    folded at 75 octets (the card's long, accented name needs it), an ETag that answers 304, and a revoked
+    feed that answers 404."""
+    try:
+        import icalendar
+    except ImportError as error:
+        raise SmokeFailure("the calendar step parses the feed with the icalendar package: run it with the "
+                           "tools venv's python (make test-api does)") from error
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    name = "Carte de crédit — Banque Populaire du Sud-Ouest, n°2; compte joint"
+    client.expect("rename the card", 200, "PUT", f"/debts/{card_id}", token=token, body={"debt_name": name})
+    issued, headers = client.expect("get a private calendar feed", 201, "POST", f"/users/{username}/calendar",
+                                    token=token)
+    if headers.get("cache-control") != "no-store" or not issued["data"]["url"].endswith(".ics"):
+        raise SmokeFailure(f"a feed's URL is answered once, not to be stored: {issued} {headers}")
+    feed_path = issued["data"]["path"]
+    body = None
+    for _ in range(1200):
+        status, body, feed_headers = client.call("GET", feed_path)
+        if status == 200 and isinstance(body, str) and "Banque" in body.replace("\r\n ", ""):
+            break
+        time.sleep(0.1)
+    else:
+        raise SmokeFailure(f"the feed never showed the renamed card: {status} {body}")
+    client.steps += 1
+    print(f"  ok  read the feed without a token header (GET {feed_path[:22]}... -> 200)")
+    if feed_headers.get("content-type") != "text/calendar; charset=utf-8":
+        raise SmokeFailure(f"a feed is text/calendar: {feed_headers}")
+    raw = body.encode()
+    if any(len(line) > 75 for line in raw.split(b"\r\n")):
+        raise SmokeFailure("every line of the feed is at most 75 octets")
+    calendar = icalendar.Calendar.from_ical(raw)
+    events = [c for c in calendar.walk("VEVENT")]
+    uids = [str(e["UID"]) for e in events]
+    if len(uids) != len(set(uids)):
+        raise SmokeFailure(f"UIDs are unique: {uids}")
+    due_on = today + datetime.timedelta(days=20)
+    dues = [e for e in events if str(e["SUMMARY"]).startswith(name) and "due" in str(e["SUMMARY"])]
+    first = next((e for e in dues if e.decoded("DTSTART") == due_on), None)
+    if first is None or str(first["SUMMARY"]) != f"{name}: 25.00 due" or not 12 <= len(dues) <= 13:
+        raise SmokeFailure(f"a year of the card's due dates, the first the statement's: {[str(e['SUMMARY']) for e in events]}")
+    triggers = sorted(alarm.decoded("TRIGGER") for alarm in first.walk("VALARM"))
+    if triggers != [-datetime.timedelta(hours=159), -datetime.timedelta(hours=15)]:
+        raise SmokeFailure(f"alarms at 09:00, 7 days and 1 day before: {triggers}")
+    ends = [e for e in events if "promotional" in str(e["SUMMARY"])]
+    if [e.decoded("DTSTART") for e in ends] != [today + datetime.timedelta(days=70)] or ends[0].walk("VALARM"):
+        raise SmokeFailure(f"the promotion's end, without alarms (not among the user's kinds): {ends}")
+    client.steps += 1
+    print(f"  ok  the feed parses as iCalendar: {len(events)} events, alarms at the reminder days")
+    client.expect("an unchanged feed is 304", 304, "GET", feed_path, headers={"If-None-Match": feed_headers["etag"]})
+    client.expect("revoke the feed", 200, "DELETE", f"/users/{username}/calendar", token=token)
+    client.expect("a revoked feed is not found", 404, "GET", feed_path)
 
 
 def eventually(client, what, path, token, expected, attempts=1200, until=lambda body: True):

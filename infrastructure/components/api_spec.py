@@ -12,11 +12,19 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """A route's own throttle (`x-throttle`): requests a second, and the burst, for all callers together."""
+    rate: float
+    burst: int
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str
     function: str
     protected: bool
+    throttle: Throttle | None = None
 
     @property
     def key(self):
@@ -43,7 +51,9 @@ def routes(spec=None):
                 unnamed.append(f"{method.upper()} {path}")
                 continue
             security = operation.get("security", spec.get("security", []))
-            found.append(Route(method.upper(), path, function, protected=bool(security)))
+            limit = operation.get("x-throttle")
+            throttle = Throttle(float(limit["rate"]), int(limit["burst"])) if limit else None
+            found.append(Route(method.upper(), path, function, protected=bool(security), throttle=throttle))
     if unnamed:
         raise ValueError(f"operations without a function (x-function): {', '.join(unnamed)}")
     return found

@@ -263,10 +263,16 @@ class DebtsStack:
                 aws.apigatewayv2.StageRouteSettingArgs(
                     route_key=key, throttling_rate_limit=settings.hashing_rate_limit,
                     throttling_burst_limit=settings.hashing_burst_limit)
-                for key in self.hashing_routes],
+                for key in self.hashing_routes] + [
+                # A route's own throttle from docs/openapi.json (`x-throttle`): the public calendar feed.
+                aws.apigatewayv2.StageRouteSettingArgs(
+                    route_key=route.key, throttling_rate_limit=route.throttle.rate,
+                    throttling_burst_limit=route.throttle.burst)
+                for route in ROUTES if route.throttle],
             access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
                 destination_arn=self.access_logs.arn, format=json.dumps(ACCESS_LOG_FORMAT)),
-            opts=pulumi.ResourceOptions(depends_on=[self.routes[key] for key in self.hashing_routes]))
+            opts=pulumi.ResourceOptions(depends_on=[self.routes[key] for key in self.hashing_routes] +
+                                        [self.routes[route.key] for route in ROUTES if route.throttle]))
 
     def _stream_reader(self, name, function, failures, parallelization_factor=1):
         """A reader of the table's stream that sees event items only (never read items, guards or

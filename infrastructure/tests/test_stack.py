@@ -68,7 +68,7 @@ def test_every_route_reaches_its_function_and_protected_ones_pass_the_authorizer
                 assert declared_route["authorization_type"] == "NONE", route
                 assert not declared_route.get("authorizer_id"), route
         public = {f"{r.method} {r.path}" for r in ROUTES if not r.protected}
-        assert public == {"GET /healthz", "POST /login", "POST /users"}
+        assert public == {"GET /healthz", "POST /login", "POST /users", "GET /calendar/{feed}"}
     return after_deployment(check)
 
 
@@ -483,7 +483,8 @@ def test_the_password_hashing_routes_are_throttled_and_have_reserved_concurrency
         default = stage["default_route_settings"]
         assert default["throttling_rate_limit"] > 0 and default["throttling_burst_limit"] > 0
         tight = {r["route_key"]: r for r in stage["route_settings"]}
-        assert set(tight) == {"POST /login", "POST /users", "DELETE /users/{username}"}
+        # The hashing routes, and the public calendar feed with its own (test below).
+        assert set(tight) == {"POST /login", "POST /users", "DELETE /users/{username}", "GET /calendar/{feed}"}
         for route in tight.values():
             assert route["throttling_rate_limit"] < default["throttling_rate_limit"]
             assert route["throttling_burst_limit"] < default["throttling_burst_limit"]
@@ -513,6 +514,19 @@ def test_every_alarm_notifies_the_topic_and_a_burst_is_enough():
         api_5xx = dict(alarms)["api-5xx"]
         assert (api_5xx["namespace"], api_5xx["metric_name"]) == ("AWS/ApiGateway", "5xx")
         assert not declared("aws:sns/topicSubscription:TopicSubscription"), "email only when alarmEmail is set"
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_the_public_calendar_feed_has_no_authorizer_and_its_own_throttle():
+    def check():
+        [(_, stage)] = declared("aws:apigatewayv2/stage:Stage")
+        settings = {s["route_key"]: s for s in stage["route_settings"]}
+        calendar = settings["GET /calendar/{feed}"]
+        assert (calendar["throttling_rate_limit"], calendar["throttling_burst_limit"]) == (20, 40)
+        assert calendar["throttling_rate_limit"] < stage["default_route_settings"]["throttling_rate_limit"]
+        routes = {inputs["route_key"]: inputs for _, inputs in declared("aws:apigatewayv2/route:Route")}
+        assert routes["GET /calendar/{feed}"]["authorization_type"] == "NONE"
     return after_deployment(check)
 
 

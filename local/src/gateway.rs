@@ -34,6 +34,8 @@ pub struct Gateway {
     pub accounts: Arc<dyn Records>,
     /// API Gateway's cache of the authorizer's decisions.
     pub authorizer_cache: AuthorizerCache,
+    /// API Gateway's per-route throttles (`x-throttle`).
+    pub throttles: crate::throttle::Throttles,
 }
 
 impl Gateway {
@@ -53,7 +55,7 @@ impl Gateway {
             target: "access",
             "{} {} -> {} in {:.1} ms",
             method,
-            logging::log_safe(&path),
+            logging::access_path(&path),
             response.status().as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
         );
@@ -75,6 +77,9 @@ impl Gateway {
             Ok(found) => found,
             Err(problem) => return unrouted(&problem, &path),
         };
+        if !self.throttles.admit(route.key, Instant::now()) {
+            return gateway_answer(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        }
         let mut event = integration_event(parts, route, path_parameters);
         // API Gateway runs the authorizer on the request's identity source before the integration gets the
         // body: a request without a valid token costs no body read.

@@ -16,6 +16,7 @@ pub mod notice_timer;
 pub mod projector;
 pub mod routes;
 pub mod serve;
+pub mod throttle;
 
 pub use authorizer::AuthorizerCache;
 pub use gateway::Gateway;

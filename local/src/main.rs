@@ -156,6 +156,10 @@ fn gateway(
         tokens,
         accounts: Arc::clone(&sealed.stores.records),
         authorizer_cache: local::AuthorizerCache::new(authorizer_cache),
+        throttles: local::throttle::Throttles::from_openapi(
+            local::OPENAPI,
+            std::time::Instant::now(),
+        ),
     }
 }
 
