@@ -7,7 +7,8 @@
 # SERVER_PROFILE=release runs the release build (the benchmarks), SERVER_PROFILE=profiling the release build
 # with symbols (scripts/profile-gateway.sh); the default is the debug build. STORE=dynamodb runs it on a new
 # table of its own in DynamoDB Local (start the services first: scripts/with-test-services.sh); the default is
-# SQLite. The command also gets SERVER_PID, the server's process id.
+# SQLite. The command also gets SERVER_PID, the server's process id, and SERVER_DATA_DIR, its data directory
+# (where notice emails land, in outbox/). The notice sweep runs every second (NOTICE_SWEEP_SECS).
 set -euo pipefail
 
 profile=${SERVER_PROFILE:-debug}
@@ -19,6 +20,7 @@ if [ "${STORE:-sqlite}" = dynamodb ]; then
   store_args=(--store dynamodb --table "local-$(basename "$data_dir" | tr -dc 'a-zA-Z0-9')" --create-table)
 fi
 PORT=$port DATA_DIR=$data_dir PASSWORD_HASH_ITERATIONS=${PASSWORD_HASH_ITERATIONS:-100000} \
+  NOTICE_SWEEP_SECS=${NOTICE_SWEEP_SECS:-1} \
   "target/$profile/debts-local" "${store_args[@]}" > "$data_dir/server.log" 2>&1 &
 server=$!
 cleanup() {
@@ -32,4 +34,4 @@ for _ in $(seq 1 1200); do
   kill -0 "$server" 2>/dev/null || { cat "$data_dir/server.log" >&2; exit 1; }
   sleep 0.1
 done
-API_URL="http://127.0.0.1:$port" SERVER_PID=$server "$@"
+API_URL="http://127.0.0.1:$port" SERVER_PID=$server SERVER_DATA_DIR=$data_dir "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a command with the test services up on free 127.0.0.1 ports: DynamoDB Local (Amazon's emulator, for
-# DynamoDB and DynamoDB Streams) and moto (Secrets Manager, EventBridge, SQS, KMS). Exports the SDK's endpoint variables and
+# DynamoDB and DynamoDB Streams) and moto (Secrets Manager, EventBridge, SQS, KMS, SES). Exports the SDK's endpoint variables and
 # dummy credentials, and stops both services by PID however the command ends.
 #
 #   scripts/with-test-services.sh cargo nextest run --workspace
@@ -70,6 +70,7 @@ export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT"
 export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$MOTO_PORT"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
 export AWS_ENDPOINT_URL_KMS="http://127.0.0.1:$MOTO_PORT"
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$MOTO_PORT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true

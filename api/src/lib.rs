@@ -94,7 +94,7 @@ macro_rules! route {
 
 /// The HTTP API, route by route.
 #[rustfmt::skip]
-pub const ROUTES: [Route; 23] = [
+pub const ROUTES: [Route; 25] = [
     route!("GET" "/healthz" => "healthz", public, queries::healthz, queries),
     route!("POST" "/users" => "create-user", public, commands::create_user, users),
     route!("POST" "/login" => "login", public, commands::login, login),
@@ -104,6 +104,8 @@ pub const ROUTES: [Route; 23] = [
     route!("POST" "/users/{username}/calendar" => "issue-calendar-feed", protected, commands::issue_calendar_feed, users),
     route!("DELETE" "/users/{username}/calendar" => "revoke-calendar-feed", protected, commands::revoke_calendar_feed, users),
     route!("GET" "/calendar/{feed}" => "get-calendar-feed", public, queries::calendar_feed, queries),
+    route!("GET" "/unsubscribe/{token}" => "unsubscribe", public, commands::unsubscribe, users),
+    route!("POST" "/unsubscribe/{token}" => "unsubscribe", public, commands::unsubscribe, users),
     route!("DELETE" "/users/{username}" => "erase-user", protected, commands::erase_user, erasure),
     route!("GET" "/users/{username}/summary" => "get-summary", protected, queries::get_summary, queries),
     route!("GET" "/users/{username}/payoff-plan" => "get-payoff-plan", protected, queries::get_payoff_plan, queries),
@@ -186,7 +188,9 @@ mod tests {
                 "GET /healthz",
                 "POST /users",
                 "POST /login",
-                "GET /calendar/{feed}"
+                "GET /calendar/{feed}",
+                "GET /unsubscribe/{token}",
+                "POST /unsubscribe/{token}"
             ])
         );
     }

@@ -106,6 +106,9 @@ struct Args {
     /// every time).
     #[arg(long, env = "AUTHORIZER_CACHE_SECS", default_value_t = 30)]
     authorizer_cache_secs: u64,
+    /// The sender of notice emails, which are written to DATA_DIR/outbox/ as .eml files (SES sends them on AWS).
+    #[arg(long, env = "MAIL_FROM", default_value = "notices@localhost")]
+    mail_from: String,
     /// How often the notice sweep runs, in seconds (every 15 minutes on AWS); 0 never runs it.
     #[arg(long, env = "NOTICE_SWEEP_SECS", default_value_t = 60)]
     notice_sweep_secs: u64,
@@ -163,6 +166,29 @@ fn gateway(
     }
 }
 
+/// The notice emailer as the bus's second consumer here: messages go to `DATA_DIR/outbox/` as `.eml` files,
+/// from `from`, with unsubscribe links under the server's own URL.
+fn notice_email(
+    stores: &Stores,
+    data_dir: &std::path::Path,
+    from: &str,
+    url: &str,
+) -> Arc<notices::email::EmailDeps> {
+    Arc::new(notices::email::EmailDeps {
+        user_events: Arc::clone(&stores.events),
+        read_model: Arc::clone(&stores.read_model),
+        records: Arc::clone(&stores.records),
+        mailer: Arc::new(notices::email::OutboxMailer {
+            dir: data_dir.join("outbox"),
+        }),
+        from: from.to_owned(),
+        links: Arc::new(notices::email::UnsubscribeLinks {
+            records: Arc::clone(&stores.records),
+            base_url: Some(url.to_owned()),
+        }),
+    })
+}
+
 /// Events committed before a crash may not be projected yet: catches every aggregate up.
 async fn catch_up(stores: &Stores) -> Result<(), Failure> {
     let report = replay(stores, &ReplayOptions::new(Scope::All), |_| {})
@@ -201,11 +227,18 @@ async fn run() -> Result<(), Failure> {
     let tokens = Tokens::new(keys, auth::tokens::issuer_from_env());
     catch_up(&sealed.stores).await?;
 
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| Failure::Failed(format!("cannot listen on {address}: {e}")))?;
+    let url = format!("http://{}", listener.local_addr().unwrap_or(address));
+    let email = notice_email(&sealed.stores, &data_dir, &args.mail_from, &url);
     let (stop_projector, stopped) = watch::channel(false);
     let projector = match source {
-        ChangeSource::Feed(feed) => local::projector::spawn(sealed.clone(), feed, stopped),
+        ChangeSource::Feed(feed) => {
+            local::projector::spawn(sealed.clone(), Some(email), feed, stopped)
+        }
         ChangeSource::Stream(poller) => {
-            local::projector::spawn_stream(sealed.clone(), poller, stopped)
+            local::projector::spawn_stream(sealed.clone(), Some(email), poller, stopped)
         }
     };
     let sweeper = (args.notice_sweep_secs > 0).then(|| {
@@ -220,10 +253,6 @@ async fn run() -> Result<(), Failure> {
     });
     let authorizer_cache = Duration::from_secs(args.authorizer_cache_secs);
     let gateway = Arc::new(gateway(&sealed, passwords, tokens, authorizer_cache));
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| Failure::Failed(format!("cannot listen on {address}: {e}")))?;
-    let url = format!("http://{}", listener.local_addr().unwrap_or(address));
     println!("debts API on {url} (data in {})", data_dir.display());
     println!("try: curl -s {url}/healthz");
     local::serve::serve(listener, gateway, args.limits(), shutdown_signal()).await;

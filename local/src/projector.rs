@@ -1,8 +1,8 @@
 //! The in-process stream readers: committed events reach the Streams projector as the records DynamoDB
 //! Streams would deliver, either from the SQLite change feed or from a polled DynamoDB stream; records of
 //! aggregates that fail are delivered again, as Lambda retries a failed batch. The same events reach the
-//! analytics consumer as envelopes, as the publisher and the bus deliver them; failed deliveries are retried
-//! too. The two are separate loops, as they are separate readers on AWS, so analytics never holds up the
+//! analytics consumer as envelopes, as the publisher and the bus deliver them, and to the notice emailer
+//! (its outbox); failed deliveries are retried too. The two are separate loops, as they are separate readers on AWS, so analytics never holds up the
 //! read items. On shutdown the source is drained first and both loops finish what they were given, so no
 //! committed event is left unprojected; what a crash leaves behind, the start-up catch-up (a replay) picks up.
 
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
+use notices::email::EmailDeps;
 use privacy::SealedStores;
 use projections::project_batch;
 use projections::projector::{event_key_of, group_by_aggregate};
@@ -46,7 +47,7 @@ async fn project(stores: &Stores, records: Vec<EventRecord>) -> Vec<EventRecord>
 /// The local Pipe and bus: hands each event's envelope to the analytics consumer; returns the keys of the
 /// events whose delivery failed, to deliver again. Each aggregate's events are loaded (and upcast) by the
 /// store once per round, from the oldest one to deliver.
-async fn publish(engine: &Stores, keys: Vec<ItemKey>) -> Vec<ItemKey> {
+async fn publish(engine: &Stores, email: Option<&EmailDeps>, keys: Vec<ItemKey>) -> Vec<ItemKey> {
     let by_aggregate = group_by_aggregate(keys.into_iter().filter_map(|key| {
         let (aggregate_type, aggregate_id, version) = store::keys::parse_event_key(&key)?;
         let aggregate = AggregateRef {
@@ -58,7 +59,7 @@ async fn publish(engine: &Stores, keys: Vec<ItemKey>) -> Vec<ItemKey> {
     let mut failed = Vec::new();
     for (aggregate, mut wanted) in by_aggregate {
         wanted.sort_by_key(|(version, _)| *version);
-        if let Err(error) = deliver(engine, &aggregate, &wanted).await {
+        if let Err(error) = deliver(engine, email, &aggregate, &wanted).await {
             tracing::warn!(%error, aggregate = %aggregate.aggregate_id, "analytics delivery failed; retrying");
             // Redelivering the ones that did arrive is harmless: the consumer is idempotent.
             failed.extend(wanted.into_iter().map(|(_, key)| key));
@@ -69,6 +70,7 @@ async fn publish(engine: &Stores, keys: Vec<ItemKey>) -> Vec<ItemKey> {
 
 async fn deliver(
     engine: &Stores,
+    email: Option<&EmailDeps>,
     aggregate: &AggregateRef,
     wanted: &[(u64, ItemKey)],
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -80,6 +82,10 @@ async fn deliver(
             .find(|e| e.version == *version)
             .ok_or("a committed event is missing")?;
         analytics::record_event(engine, event).await?;
+        // The bus's second rule: notices, to the users who want them by email (the outbox here).
+        if let Some(email) = email {
+            notices::email::deliver(email, event).await?;
+        }
     }
     Ok(())
 }
@@ -139,7 +145,7 @@ struct Readers {
 impl Readers {
     /// The projector reads events opened, as on AWS through its sealing store; the publisher reads them as
     /// the table's stream carries them, sealed, so the bus and analytics get what they get on AWS.
-    fn start(store: &SealedStores) -> Self {
+    fn start(store: &SealedStores, email: Option<Arc<EmailDeps>>) -> Self {
         let opened = Arc::new(store.stores.clone());
         let sealed = Arc::new(
             store
@@ -164,7 +170,8 @@ impl Readers {
                     let store = sealed;
                     move |keys| {
                         let store = Arc::clone(&store);
-                        async move { publish(&store, keys).await }
+                        let email = email.clone();
+                        async move { publish(&store, email.as_deref(), keys).await }
                     }
                 })),
             ],
@@ -195,11 +202,12 @@ impl Readers {
 /// Starts projecting from the SQLite change feed; ends, after draining it, when `shutdown` turns true.
 pub fn spawn(
     store: SealedStores,
+    email: Option<Arc<EmailDeps>>,
     mut feed: mpsc::UnboundedReceiver<ItemKey>,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let readers = Readers::start(&store);
+        let readers = Readers::start(&store, email);
         let mut sequence = 0u64;
         loop {
             tokio::select! {
@@ -227,11 +235,12 @@ pub fn spawn(
 /// last poll, when `shutdown` turns true.
 pub fn spawn_stream(
     store: SealedStores,
+    email: Option<Arc<EmailDeps>>,
     mut poller: StreamPoller,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let readers = Readers::start(&store);
+        let readers = Readers::start(&store, email);
         loop {
             let stopping = *shutdown.borrow();
             match poller.poll().await {

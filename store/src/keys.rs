@@ -41,6 +41,7 @@ pub const PARTITION_FAMILIES: &[&str] = &[
     LOGIN_SOURCE_PREFIX,
     crate::notice_index::NOTICE_PK_PREFIX,
     CALENDAR_PK_PREFIX,
+    UNSUBSCRIBE_PK_PREFIX,
 ];
 
 /// Partition prefix of the calendar feeds.
@@ -51,6 +52,15 @@ pub const CALENDAR_PK_PREFIX: &str = "CALENDAR#";
 /// (the first part of its token), so removing it needs no read; the secret itself is never stored.
 pub fn calendar_feed_key(feed_id: &str) -> ItemKey {
     ItemKey::new([CALENDAR_PK_PREFIX, feed_id].concat(), "FEED")
+}
+
+/// Partition prefix of the unsubscribe links of notice emails.
+pub const UNSUBSCRIBE_PK_PREFIX: &str = "UNSUBSCRIBE#";
+
+/// Key of one unsubscribe link, `{"owner", "kind", "secret_sha256", "expires_at"}`: written when an email is
+/// composed, removed by TTL.
+pub fn unsubscribe_key(link_id: &str) -> ItemKey {
+    ItemKey::new([UNSUBSCRIBE_PK_PREFIX, link_id].concat(), "LINK")
 }
 
 /// Partition prefixes of the failed-login counts: per account (the username tried) and per source address.

@@ -115,7 +115,10 @@ impl Intercept for Recorder {
         };
         let request = context.request();
         let Some(target) = request.headers().get("x-amz-target") else {
-            return Err("a request without X-Amz-Target: not a JSON protocol call".into());
+            // The REST-JSON services, by method and path.
+            let uses = rest_uses(request.method(), request.uri())?;
+            write(function, uses);
+            return Ok(());
         };
         let body: Value = match request.body().bytes() {
             Some(bytes) if !bytes.is_empty() => serde_json::from_slice(bytes)?,
@@ -155,6 +158,21 @@ fn uses_of(target: &str, body: &Value) -> Result<Vec<Touch>, BoxError> {
         "AWSEvents" => vec![(action("events", operation), "bus", None, vec![])],
         other => return Err(format!("no footprint rule for the service of {other}").into()),
     })
+}
+
+/// What a REST-JSON request asks of IAM: SES API v2's `SendEmail` (`POST /v2/email/outbound-emails`) is
+/// `ses:SendEmail` on the sending identity, whatever its content (simple or raw).
+fn rest_uses(method: &str, uri: &str) -> Result<Vec<Touch>, BoxError> {
+    let path = uri.split('?').next().unwrap_or(uri);
+    match (method, path.ends_with("/v2/email/outbound-emails")) {
+        ("POST", true) => Ok(vec![(
+            "ses:SendEmail".to_owned(),
+            "mail-identity",
+            None,
+            vec![],
+        )]),
+        _ => Err(format!("no footprint rule for {method} {uri}").into()),
+    }
 }
 
 /// The partition-key family of `pk`: the longest of `store::keys::PARTITION_FAMILIES` it starts with.

@@ -98,3 +98,11 @@ pub async fn sweep_notices(
     )
     .await
 }
+
+/// The `notice-email` function on one delivered event.
+pub async fn email_notice(
+    deps: &notices::email::EmailDeps,
+    event: &EventEnvelope,
+) -> Result<notices::email::Delivery, notices::email::EmailError> {
+    as_function("notice-email", notices::email::deliver(deps, event)).await
+}

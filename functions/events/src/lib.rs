@@ -1,5 +1,6 @@
 //! What the event functions' mains share beyond `aws-clients`: the replay job's continuation, an event on
-//! the bus that a rule delivers to the `replay` function as a new, asynchronous invocation.
+//! the bus that a rule delivers to the `replay` function as a new, asynchronous invocation; and the notice
+//! emailer's mail service, Amazon SES.
 
 use async_trait::async_trait;
 use projections::replay_job::{
@@ -48,5 +49,43 @@ impl Continuation for BusContinuation {
                 output.entries().first().and_then(|e| e.error_code())
             )),
         }
+    }
+}
+
+/// Sends notice emails through Amazon SES (API v2 `SendEmail` with the raw message, so the same MIME text is
+/// sent as the local outbox writes). The sender must be a verified identity (the stack's `mailFrom`).
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+}
+
+impl SesMailer {
+    pub fn new(client: aws_sdk_sesv2::Client) -> Self {
+        SesMailer { client }
+    }
+}
+
+#[async_trait]
+impl notices::email::Mailer for SesMailer {
+    async fn send(
+        &self,
+        from: &str,
+        to: &str,
+        message: &notices::email::OutgoingEmail,
+    ) -> Result<(), String> {
+        use aws_sdk_sesv2::primitives::Blob;
+        use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+        let raw = RawMessage::builder()
+            .data(Blob::new(message.raw.as_bytes()))
+            .build()
+            .map_err(|e| e.to_string())?;
+        self.client
+            .send_email()
+            .from_email_address(from)
+            .destination(Destination::builder().to_addresses(to).build())
+            .content(EmailContent::builder().raw(raw).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())
     }
 }

@@ -14,6 +14,7 @@ mod kms_keys;
 mod logs;
 mod metrics;
 mod money_routes;
+mod notice_email;
 mod notice_sweep;
 mod operations_doc;
 mod planning_doc;
