@@ -4,7 +4,7 @@
 once on destroy), `apiRateLimit`/`apiBurstLimit` (every route), `hashingRateLimit`/`hashingBurstLimit` (POST
 /login and POST /users), `hashingConcurrency` (reserved for login and create-user each; unset or `none` leaves
 them unreserved; N needs an account concurrency quota of 100 + 2N), `alarmEmail` (subscribed to the alarm
-topic)."""
+topic), `mailFrom` (the sender of notice emails, an address or domain SES verifies; unset, no email is sent)."""
 
 import pulumi
 
@@ -35,6 +35,7 @@ stack = DebtsStack(Settings(
     hashing_burst_limit=config.get_int("hashingBurstLimit") or defaults.hashing_burst_limit,
     hashing_concurrency=hashing_concurrency(),
     alarm_email=config.get("alarmEmail"),
+    mail_from=config.get("mailFrom"),
 ))
 
 if stack.settings.reserved_concurrency:

@@ -16,7 +16,8 @@ seconds=$3
 
 # The run's fixture (scripts/schemathesis_hooks.py puts it in generated requests): a user of its own with
 # three debts a plan can pay off (and a fourth that takes the run's statements, which close cycles to
-# payments) and a calendar feed, a user whose one debt grows without bound, and users the erasure may take; each with a token. The authorizer's 401/403 are checked by the smoke tests.
+# payments) and a calendar feed, a user whose one debt grows without bound, an unsubscribe link from a notice
+# email the local server wrote to its outbox, and users the erasure may take; each with a token. The authorizer's 401/403 are checked by the smoke tests.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CONTRACT_DATA=$work/data.json CONTRACT_OUTCOMES=$work/outcomes.json CONTRACT_ANSWERS=$work/answers.json
@@ -48,7 +49,36 @@ main["statement_debt"] = main["debts"].pop()
 # The contract user's calendar feed, for GET /calendar/{feed}: the run's POST and DELETE of feeds go to the
 # growing user, so this one keeps working.
 main["calendar_feed"] = call("POST", f"/users/{main['username']}/calendar", {}, main["token"])["data"]["path"].removeprefix("/calendar/")
+def unsubscribe_token():
+    """A notice email's unsubscribe token, for /unsubscribe/{token}: a user of its own asks for emails in a
+    zone where it is afternoon, with a statement due tomorrow there; the local server's sweep (every second)
+    appends the reminder and its emailer writes it to the outbox, whose link this reads."""
+    import os, time, datetime as dt
+    data_dir = os.environ.get("SERVER_DATA_DIR")
+    if not data_dir:
+        return None
+    mailed = user("mailed", [])
+    now = dt.datetime.now(dt.timezone.utc)
+    offset = max(-12, min(14, 15 - now.hour))
+    zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    today = (now + dt.timedelta(hours=offset)).date()
+    name = mailed["username"]
+    call("PATCH", f"/users/{name}", {"time_zone": zone}, mailed["token"])
+    call("PUT", f"/users/{name}/notifications", {"offsets_days": [3], "email": True, "kinds": ["payment_due_soon"]}, mailed["token"])
+    card = call("POST", "/debts", debt("Mailed card", "500.00", "18", "25.00"), mailed["token"])["data"]["debt_id"]
+    call("POST", f"/debts/{card}/statements", {"closing_date": str(today - dt.timedelta(days=2)), "statement_balance": "500",
+         "minimum_due": "25", "due_date": str(today + dt.timedelta(days=1))}, mailed["token"])
+    outbox = os.path.join(data_dir, "outbox")
+    for _ in range(600):
+        for file in (os.listdir(outbox) if os.path.isdir(outbox) else []):
+            text = open(os.path.join(outbox, file)).read()
+            if f"To: {name}@example.com" in text:
+                link = text.split("List-Unsubscribe: <", 1)[1].split(">", 1)[0]
+                return link.rsplit("/", 1)[1]
+        time.sleep(0.1)
+    sys.exit("contract test: the fixture's reminder email never reached the outbox")
 json.dump({
+    "unsubscribe_token": unsubscribe_token(),
     "main": main,
     # Finding 3 of issue 30: 2,000 at 100 % with a minimum of 1.00 overflowed every plan of its owner.
     "growing": user("growing", [debt("Growing", "2000.00", "100", "1.00")]),

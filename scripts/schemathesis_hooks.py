@@ -12,7 +12,7 @@ written by scripts/contract-test.sh): the contract user and their debts, or a us
 bound (100 % a year, a minimum of 1.00), with that user's token; a statement goes to a debt of its own, and
 every other one closes today (a generated day almost never falls within the debt's life); an erasure gets a user of its own, password
 and token, while they last; a calendar feed's read gets the contract user's feed, and issuing or revoking
-one is the growing user's; one whole login in four is the contract user's. The fourth keeps its generated name, so the 404s stay tested. Every answer's
+one is the growing user's; an unsubscribe link is the one a notice email of the run carried; one whole login in four is the contract user's. The fourth keeps its generated name, so the 404s stay tested. Every answer's
 status is counted per operation into CONTRACT_OUTCOMES, which contract-test.sh checks: each operation must
 have succeeded at least once; and a sample of the JSON answers goes into CONTRACT_ANSWERS, which a client
 generated from the document must parse (scripts/generated_client.py).
@@ -80,6 +80,11 @@ def _real_data(case):
     if case.operation.label == "GET /calendar/{feed}" and params and _DATA and next(_TURNS) % 4 != 0:
         # A generated token names no feed: three reads in four ask for the contract user's.
         params["feed"] = _DATA["main"]["calendar_feed"]
+        return
+    if "/unsubscribe/" in case.operation.label and params and _DATA and _DATA.get("unsubscribe_token"):
+        # Likewise a generated link: three in four use the one a notice email of the run carried.
+        if next(_TURNS) % 4 != 0:
+            params["token"] = _DATA["unsubscribe_token"]
         return
     if not params or not _DATA or not _signed_in_as_contract_user(case):
         return

@@ -66,7 +66,13 @@ ROUTES = api_spec.routes()
 UNRESERVED_CONCURRENCY_KEPT = 100
 
 # The functions that serve no route; every other function of the stack is an HTTP function.
-EVENT_FUNCTIONS = {"authorizer", "projector", "replay", "publish-events", "analytics", "notice-sweep"}
+EVENT_FUNCTIONS = {"authorizer", "projector", "replay", "publish-events", "analytics", "notice-sweep",
+                   "notice-email"}
+
+# The notice events the emailer takes from the bus (their `detail-type`s).
+NOTICE_TYPES = ["PaymentDueSoon", "PaymentMissed", "PromoEndingSoon"]
+# Functions deployed only when the stack's settings ask for them: footprint.json may name them regardless.
+OPTIONAL_FUNCTIONS = {"notice-email"}
 
 # How often the notice sweep runs (`notices::sweep`): a notice falls due on the hour in its owner's zone and
 # goes out within this long of it.
@@ -94,6 +100,9 @@ class Settings:
     # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
     hashing_concurrency: int | None = None
     alarm_email: str | None = None
+    # The sender of notice emails (an address or a domain SES verifies); unset, no email is sent and the
+    # notice-email function, its rule and the SES identity are not created.
+    mail_from: str | None = None
 
     @property
     def secret(self) -> str:
@@ -144,6 +153,19 @@ class DebtsStack:
         self.analytics_dlq = aws.sqs.Queue("analytics-dead-letters", message_retention_seconds=14 * 24 * 3600)
         self.publish_failures = aws.sqs.Queue("publish-failures", message_retention_seconds=14 * 24 * 3600)
         self.bus = aws.cloudwatch.EventBus("debts-events", name=f"{prefix}-events")
+        # Before the functions: the notice emailer's unsubscribe links name the API's URL.
+        self.api = aws.apigatewayv2.Api(
+            "debts-api", protocol_type="HTTP",
+            cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
+                allow_origins=CORS.allow_origins, allow_methods=CORS.allow_methods,
+                allow_headers=CORS.allow_headers, expose_headers=CORS.expose_headers, max_age=CORS.max_age))
+        self.mail_identity = None
+        if settings.mail_from:
+            # SES sends only from a verified identity: an address (SES mails it a link to confirm) or a
+            # domain (its DKIM records go into DNS). https://docs.aws.amazon.com/ses/latest/dg/creating-identities.html
+            self.mail_identity = aws.sesv2.EmailIdentity("mail-from", email_identity=settings.mail_from)
+            self.notice_email_dlq = aws.sqs.Queue("notice-email-dead-letters",
+                                                  message_retention_seconds=14 * 24 * 3600)
 
         base_environment = {"TABLE_NAME": self.table.name, "RUST_LOG": "info"}
         # Every function that builds the sealing store names the key; its footprint says whether it may use it.
@@ -166,14 +188,20 @@ class DebtsStack:
             "projector": (512, 60, environment, "DynamoDB Streams projector"),
             "notice-sweep": (512, 300, base_environment,
                              "Every 15 minutes: appends the notices whose time has come (the notice time index)"),
+            **({"notice-email": (256, 30, {**environment, "MAIL_FROM": settings.mail_from,
+                                           "API_URL": self.api.api_endpoint},
+                                 "Bus consumer: emails notices to the users who asked (Amazon SES)")}
+               if settings.mail_from else {}),
             "replay": (1024, 900, {**environment, "EVENT_BUS_NAME": self.bus.name},
                        "Rebuilds read items from the event log, as a job that continues itself through the bus"),
         }
-        unknown = set(FOOTPRINT) - set(specs)
+        unknown = set(FOOTPRINT) - set(specs) - OPTIONAL_FUNCTIONS
         if unknown:
             raise ValueError(f"footprint.json names functions the stack does not have: {sorted(unknown)}")
         resources = {"table": table_arn, "data-keys": self.data_keys.arn,
                      "auth-secret": self.secret.arn, "bus": self.bus.arn}
+        if self.mail_identity is not None:
+            resources["mail-identity"] = self.mail_identity.arn
 
         # What Lambda does with a function's role on its behalf, not its code, follows from how the function
         # is wired: a stream reader's role polls the stream and sends what failed to its on-failure
@@ -182,6 +210,8 @@ class DebtsStack:
         # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
         self.stream_readers = {"projector": self.failures, "publish-events": self.publish_failures}
         self.async_destinations = {"analytics": self.analytics_dlq}
+        if settings.mail_from:
+            self.async_destinations["notice-email"] = self.notice_email_dlq
         on_behalf = {}
         for name, failures in self.stream_readers.items():
             on_behalf.setdefault(name, []).extend([
@@ -212,15 +242,12 @@ class DebtsStack:
         self._stream_mapping()
         self._event_bus()
         self._notice_schedule()
+        if settings.mail_from:
+            self._notice_email()
         self._alarms()
         self._dashboard()
 
     def _http_api(self):
-        self.api = aws.apigatewayv2.Api(
-            "debts-api", protocol_type="HTTP",
-            cors_configuration=aws.apigatewayv2.ApiCorsConfigurationArgs(
-                allow_origins=CORS.allow_origins, allow_methods=CORS.allow_methods,
-                allow_headers=CORS.allow_headers, expose_headers=CORS.expose_headers, max_age=CORS.max_age))
         authorizer_fn = self.functions["authorizer"].function
         self.authorizer = aws.apigatewayv2.Authorizer(
             "bearer", api_id=self.api.id, authorizer_type="REQUEST", authorizer_uri=authorizer_fn.invoke_arn,
@@ -347,6 +374,34 @@ class DebtsStack:
                 "Resource": self.analytics_dlq.arn,
                 "Condition": {"ArnEquals": {"aws:SourceArn": self.analytics_rule.arn}}}]}))
 
+    def _notice_email(self):
+        """The notice emailer behind a rule of its own: the three notice types, each event to `notice-email`,
+        retried by EventBridge and then by Lambda (asynchronous invocation), what still fails kept in a queue.
+        Its role may send from the stack's SES identity only (its footprint: `ses:SendEmail`)."""
+        emailer = self.functions["notice-email"].function
+        self.notice_rule = aws.cloudwatch.EventRule(
+            "notice-email-rule", event_bus_name=self.bus.name, description="Notices, to the emailer",
+            event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": NOTICE_TYPES}))
+        self.notice_target = aws.cloudwatch.EventTarget(
+            "notice-email-target", rule=self.notice_rule.name, event_bus_name=self.bus.name, arn=emailer.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=6 * 3600, maximum_retry_attempts=20),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.notice_email_dlq.arn))
+        aws.lambda_.Permission("notice-email-invoke", action="lambda:InvokeFunction", function=emailer.name,
+                               principal="events.amazonaws.com", source_arn=self.notice_rule.arn)
+        aws.lambda_.FunctionEventInvokeConfig(
+            "notice-email-async", function_name=emailer.name, maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=6 * 3600,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.notice_email_dlq.arn)))
+        aws.sqs.QueuePolicy(
+            "notice-email-dead-letters-policy", queue_url=self.notice_email_dlq.url,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": self.notice_email_dlq.arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": self.notice_rule.arn}}}]}))
+
     def _notice_schedule(self):
         """EventBridge Scheduler runs `notice-sweep` every 15 minutes: one schedule, whatever the number of
         debts (a schedule per debt would meet Scheduler's quota of schedules per account), through a role
@@ -407,6 +462,8 @@ class DebtsStack:
                   queued(self.publish_failures), 0, statistic="Maximum"),
             alarm("analytics-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
                   queued(self.analytics_dlq), 0, statistic="Maximum"),
+            *([alarm("notice-email-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                     queued(self.notice_email_dlq), 0, statistic="Maximum")] if self.settings.mail_from else []),
             # An erasure whose rewrite of the user's read items failed: personal data stays in clear there
             # until a retry finishes it (each retry goes on from the erasure's record).
             alarm("erasure-unfinished", NAMESPACE, "ErasuresUnfinished", {"Function": "projector"}, 0),

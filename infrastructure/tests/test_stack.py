@@ -24,7 +24,7 @@ CONTRACT_EVENT_TYPES = [
     branch["properties"]["event_type"]["const"]
     for branch in json.loads((Path(__file__).parents[2] / "docs/schemas/envelope.schema.json").read_text())["oneOf"]
 ]
-SETTINGS = Settings(prefix="debts-test")
+SETTINGS = Settings(prefix="debts-test", mail_from="notices@example.com")
 STACK = DebtsStack(SETTINGS)
 PREFIX = SETTINGS.prefix
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -46,7 +46,8 @@ def after_deployment(check):
     urns += [c.policy.urn for c in STACK.functions.values()]
     urns += [STACK.publish_mapping.urn, STACK.analytics_rule.urn, STACK.analytics_target.urn]
     urns += [STACK.alarm_topic.urn, STACK.access_logs.urn, STACK.secret.urn, STACK.bus.urn, STACK.dashboard.urn]
-    urns += [STACK.notice_schedule.urn, STACK.scheduler_role.urn]
+    urns += [STACK.notice_schedule.urn, STACK.scheduler_role.urn, STACK.notice_rule.urn, STACK.notice_target.urn,
+             STACK.mail_identity.urn]
     return pulumi.Output.all(*urns).apply(lambda _: check())
 
 
@@ -68,7 +69,8 @@ def test_every_route_reaches_its_function_and_protected_ones_pass_the_authorizer
                 assert declared_route["authorization_type"] == "NONE", route
                 assert not declared_route.get("authorizer_id"), route
         public = {f"{r.method} {r.path}" for r in ROUTES if not r.protected}
-        assert public == {"GET /healthz", "POST /login", "POST /users", "GET /calendar/{feed}"}
+        assert public == {"GET /healthz", "POST /login", "POST /users", "GET /calendar/{feed}",
+                          "GET /unsubscribe/{token}", "POST /unsubscribe/{token}"}
     return after_deployment(check)
 
 
@@ -318,9 +320,10 @@ def test_analytics_subscribes_to_the_bus_with_retries_and_a_dead_letter_queue():
         permissions = [i for _, i in declared("aws:lambda/permission:Permission")
                        if i["function"] == f"{PREFIX}-analytics"]
         assert [p["principal"] for p in permissions] == ["events.amazonaws.com"]
-        [(_, invoke_config)] = declared("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
-        assert invoke_config["destination_config"]["on_failure"]["destination"].endswith("/analytics-dead-letters")
-        [(_, queue_policy)] = declared("aws:sqs/queuePolicy:QueuePolicy")
+        invoke_config = dict(declared("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"))
+        assert invoke_config["analytics-async"]["destination_config"]["on_failure"]["destination"].endswith(
+            "/analytics-dead-letters")
+        queue_policy = dict(declared("aws:sqs/queuePolicy:QueuePolicy"))["analytics-dead-letters-policy"]
         statement = json.loads(queue_policy["policy"])["Statement"][0]
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     return after_deployment(check)
@@ -366,6 +369,30 @@ def test_the_notice_sweep_runs_every_15_minutes_through_a_role_that_may_invoke_i
         assert [r.split(":")[-1] for r in grant["Resource"]] == [f"Function/{PREFIX}-notice-sweep"]
         functions = dict(declared("aws:lambda/function:Function"))
         assert "KMS_KEY_ID" not in functions["notice-sweep"]["environment"]["variables"], "it opens nothing sealed"
+    return after_deployment(check)
+
+
+@pulumi.runtime.test
+def test_notices_are_emailed_through_ses_from_the_configured_sender_only():
+    assert Settings().mail_from is None, "no email unless a stack says who sends it"
+
+    def check():
+        [(_, identity)] = declared("aws:sesv2/emailIdentity:EmailIdentity")
+        assert identity["email_identity"] == "notices@example.com"
+        rules = dict(declared("aws:cloudwatch/eventRule:EventRule"))
+        assert json.loads(rules["notice-email-rule"]["event_pattern"]) == {
+            "source": [EVENT_SOURCE], "detail-type": ["PaymentDueSoon", "PaymentMissed", "PromoEndingSoon"]}
+        targets = dict(declared("aws:cloudwatch/eventTarget:EventTarget"))
+        assert targets["notice-email-target"]["arn"].endswith(f"{PREFIX}-notice-email")
+        assert targets["notice-email-target"]["dead_letter_config"]["arn"].endswith("notice-email-dead-letters")
+        functions = dict(declared("aws:lambda/function:Function"))
+        assert variable(functions["notice-email"], "MAIL_FROM") == "notices@example.com"
+        assert variable(functions["notice-email"], "API_URL").startswith("https://")
+        policies = {name: json.loads(inputs["policy"]) for name, inputs in declared("aws:iam/rolePolicy:RolePolicy")
+                    if name.startswith("notice-email")}
+        grants = [st for doc in policies.values() for st in doc["Statement"] if "ses:SendEmail" in st["Action"]]
+        assert grants and all(st["Resource"] == [grants[0]["Resource"][0]] for st in grants)
+        assert grants[0]["Resource"][0].endswith("EmailIdentity/notices@example.com")
     return after_deployment(check)
 
 
@@ -484,7 +511,8 @@ def test_the_password_hashing_routes_are_throttled_and_have_reserved_concurrency
         assert default["throttling_rate_limit"] > 0 and default["throttling_burst_limit"] > 0
         tight = {r["route_key"]: r for r in stage["route_settings"]}
         # The hashing routes, and the public calendar feed with its own (test below).
-        assert set(tight) == {"POST /login", "POST /users", "DELETE /users/{username}", "GET /calendar/{feed}"}
+        assert set(tight) == {"POST /login", "POST /users", "DELETE /users/{username}", "GET /calendar/{feed}",
+                              "GET /unsubscribe/{token}", "POST /unsubscribe/{token}"}
         for route in tight.values():
             assert route["throttling_rate_limit"] < default["throttling_rate_limit"]
             assert route["throttling_burst_limit"] < default["throttling_burst_limit"]
