@@ -133,8 +133,10 @@ def test_least_privilege():
                 assert not actions & WRITE_ACTIONS, (function, actions)
             if function != "replay":
                 assert "dynamodb:Scan" not in actions, function
-            # Removals: replay's orphans, an erasure's keys, expired Idempotency-Key records.
-            if function not in {"replay", "record-payment", "add-charge", "erase-user", "create-user"}:
+            # Removals: replay's orphans, an erasure's keys, expired Idempotency-Key records, a replaced or
+            # revoked calendar feed, a swept notice time-index entry.
+            if function not in {"replay", "record-payment", "add-charge", "erase-user", "create-user",
+                                "issue-calendar-feed", "revoke-calendar-feed", "notice-sweep"}:
                 assert "dynamodb:DeleteItem" not in actions, function
             if function in {"authorizer"}:
                 # One read: the token's user still has credentials (an erased user has none).
@@ -147,6 +149,12 @@ def test_least_privilege():
         # Analytics only touches its own partitions.
         for leading in leading_keys(all_policies["analytics"]):
             assert not any(p.startswith(("USER#", "DEBT#", "EMAIL#")) for p in leading), leading
+        # A calendar feed's functions remove feeds only; the sweep removes time-index entries only.
+        for function, family in (("issue-calendar-feed", "CALENDAR#*"), ("revoke-calendar-feed", "CALENDAR#*"),
+                                 ("notice-sweep", "NOTICE#*")):
+            for statement in all_policies[function]:
+                if "dynamodb:DeleteItem" in statement["Action"]:
+                    assert leading_keys([statement]) == [[family]], function
         # A payment, a charge or a registration removes nothing but an expired Idempotency-Key record.
         for function in ("record-payment", "add-charge", "create-user"):
             for statement in all_policies[function]:
@@ -170,8 +178,9 @@ def resource_arns():
     [(_, key)] = declared("aws:kms/key:Key")
     [(_, secret)] = declared("aws:secretsmanager/secret:Secret")
     [(_, bus)] = declared("aws:cloudwatch/eventBus:EventBus")
+    [(_, identity)] = declared("aws:sesv2/emailIdentity:EmailIdentity")
     return {"table": table["arn"], "data-keys": key["arn"],
-            "auth-secret": secret["arn"], "bus": bus["arn"]}
+            "auth-secret": secret["arn"], "bus": bus["arn"], "mail-identity": identity["arn"]}
 
 
 def requests_for(grant, arns, partition=None):
@@ -392,7 +401,8 @@ def test_notices_are_emailed_through_ses_from_the_configured_sender_only():
                     if name.startswith("notice-email")}
         grants = [st for doc in policies.values() for st in doc["Statement"] if "ses:SendEmail" in st["Action"]]
         assert grants and all(st["Resource"] == [grants[0]["Resource"][0]] for st in grants)
-        assert grants[0]["Resource"][0].endswith("EmailIdentity/notices@example.com")
+        # The mocks name an ARN after the resource (`mail-from`), not after the address.
+        assert grants[0]["Resource"][0] == resource_arns()["mail-identity"]
     return after_deployment(check)
 
 

@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(cross_origin[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(
             cross_origin[ACCESS_CONTROL_EXPOSE_HEADERS],
-            "etag, link, retry-after, x-correlation-id"
+            "cache-control, etag, link, retry-after, x-correlation-id"
         );
         let mut preflight = HeaderMap::new();
         Cors::Preflight.add_headers(&mut preflight);

@@ -80,7 +80,7 @@ pub struct CallCost {
 
 /// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
 /// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
-pub const MEASURED_CALLS: [&str; 22] = [
+pub const MEASURED_CALLS: [&str; 27] = [
     "POST /users",
     "POST /login",
     "POST /debts",
@@ -95,6 +95,11 @@ pub const MEASURED_CALLS: [&str; 22] = [
     "GET /users/{username}",
     "PATCH /users/{username}",
     "PUT /users/{username}/notifications",
+    "POST /users/{username}/calendar",
+    "GET /calendar/{feed}",
+    "DELETE /users/{username}/calendar",
+    "GET /unsubscribe/{token}",
+    "POST /unsubscribe/{token}",
     "GET /users/{username}/summary",
     "GET /debts/{debt_id}?as_of=T",
     "GET /debts?as_of=T",
@@ -127,15 +132,33 @@ pub async fn measure() -> Vec<CallCost> {
     let mut costs = Vec::new();
     let user = "costs_user";
     let mut debt_id = String::new();
+    // What a call names besides the debt: the calendar feed's path, an unsubscribe link's token.
+    let mut named = String::new();
     for call in MEASURED_CALLS {
+        if call == "GET /unsubscribe/{token}" {
+            // A notice email's link, written around the counter as the emailer would have written it.
+            let links = notices::email::UnsubscribeLinks {
+                records: Arc::clone(&raw.records),
+                base_url: Some("http://local".to_owned()),
+            };
+            let link = links
+                .link(user, events::NoticeKind::PaymentDueSoon, chrono::Utc::now())
+                .await
+                .unwrap()
+                .unwrap();
+            named = link.rsplit('/').next().unwrap().to_owned();
+        }
         let before = committed(&raw).await;
-        let response = call_api(&api, call, user, &debt_id).await;
+        let response = call_api(&api, call, user, &debt_id, &named).await;
         assert!(response.status < 300, "{call}: {:?}", response.body);
         if call == "POST /debts" {
             debt_id = response.body["data"]["debt_id"]
                 .as_str()
                 .unwrap()
                 .to_owned();
+        }
+        if call == "POST /users/{username}/calendar" {
+            named = response.body["data"]["path"].as_str().unwrap().to_owned();
         }
         let handler = counting.hook.take();
         let new_events = new_events(&raw, before).await;
@@ -156,6 +179,7 @@ async fn call_api(
     call: &'static str,
     user: &str,
     debt_id: &str,
+    named: &str,
 ) -> crate::api::ApiResponse {
     // A read of the past is the same route with `?as_of=`.
     let (route, as_of) = match call.split_once("?as_of=") {
@@ -199,6 +223,14 @@ async fn call_api(
             .json(json!({"offsets_days": [7, 3], "email": false, "kinds": ["payment_due_soon"]})),
         "DELETE /users/{username}" => as_user(format!("/users/{user}"))
             .json(json!({"password": "correct horse battery"})),
+        "POST /users/{username}/calendar" | "DELETE /users/{username}/calendar" => {
+            as_user(format!("/users/{user}/calendar"))
+        }
+        "GET /calendar/{feed}" => ApiRequest::new(route, named.to_owned())
+            .path_param("feed", named.trim_start_matches("/calendar/")),
+        "GET /unsubscribe/{token}" | "POST /unsubscribe/{token}" => {
+            ApiRequest::new(route, format!("/unsubscribe/{named}")).path_param("token", named)
+        }
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),
         "GET /users/{username}/payoff-plan" => {
             as_user(format!("/users/{user}/payoff-plan")).query("monthly_budget", "100")

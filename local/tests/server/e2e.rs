@@ -298,7 +298,7 @@ fn the_readme_flow_survives_a_restart(store: Store) {
     assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
     assert_eq!(
         header(&headers, "access-control-expose-headers"),
-        Some("etag, link, retry-after, x-correlation-id")
+        Some("cache-control, etag, link, retry-after, x-correlation-id")
     );
     let debt_id = created["data"]["debt_id"].as_str().unwrap().to_owned();
     let path = format!("/debts/{debt_id}");
