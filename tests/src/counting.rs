@@ -194,6 +194,9 @@ async fn call_api(
             .path_param("username", user)
             .as_user(user)
     };
+    if let Some(request) = settings_call(route, user, named) {
+        return api.call(request).await;
+    }
     let request = match route {
         "POST /users" => return api.register(user).await,
         "POST /login" => ApiRequest::new(route, "/login")
@@ -216,21 +219,6 @@ async fn call_api(
             "statement_balance": "20.00",
             "minimum_due": "5.00",
         })),
-        "PATCH /users/{username}" => {
-            as_user(format!("/users/{user}")).json(json!({"time_zone": "Europe/Paris"}))
-        }
-        "PUT /users/{username}/notifications" => as_user(format!("/users/{user}/notifications"))
-            .json(json!({"offsets_days": [7, 3], "email": false, "kinds": ["payment_due_soon"]})),
-        "DELETE /users/{username}" => as_user(format!("/users/{user}"))
-            .json(json!({"password": "correct horse battery"})),
-        "POST /users/{username}/calendar" | "DELETE /users/{username}/calendar" => {
-            as_user(format!("/users/{user}/calendar"))
-        }
-        "GET /calendar/{feed}" => ApiRequest::new(route, named.to_owned())
-            .path_param("feed", named.trim_start_matches("/calendar/")),
-        "GET /unsubscribe/{token}" | "POST /unsubscribe/{token}" => {
-            ApiRequest::new(route, format!("/unsubscribe/{named}")).path_param("token", named)
-        }
         "GET /debts" => ApiRequest::new(route, "/debts").as_user(user),
         "GET /users/{username}/payoff-plan" => {
             as_user(format!("/users/{user}/payoff-plan")).query("monthly_budget", "100")
@@ -245,6 +233,35 @@ async fn call_api(
         None => request,
     };
     api.call(request).await
+}
+
+/// A call on the user's own settings, their calendar feed or an unsubscribe link (`named`: the feed's path
+/// or the link's token), or `None` for any other route.
+fn settings_call(route: &'static str, user: &str, named: &str) -> Option<ApiRequest> {
+    let as_user = |path: String| {
+        ApiRequest::new(route, path)
+            .path_param("username", user)
+            .as_user(user)
+    };
+    Some(match route {
+        "PATCH /users/{username}" => {
+            as_user(format!("/users/{user}")).json(json!({"time_zone": "Europe/Paris"}))
+        }
+        "PUT /users/{username}/notifications" => as_user(format!("/users/{user}/notifications"))
+            .json(json!({"offsets_days": [7, 3], "email": false, "kinds": ["payment_due_soon"]})),
+        "DELETE /users/{username}" => {
+            as_user(format!("/users/{user}")).json(json!({"password": "correct horse battery"}))
+        }
+        "POST /users/{username}/calendar" | "DELETE /users/{username}/calendar" => {
+            as_user(format!("/users/{user}/calendar"))
+        }
+        "GET /calendar/{feed}" => ApiRequest::new(route, named.to_owned())
+            .path_param("feed", named.trim_start_matches("/calendar/")),
+        "GET /unsubscribe/{token}" | "POST /unsubscribe/{token}" => {
+            ApiRequest::new(route, format!("/unsubscribe/{named}")).path_param("token", named)
+        }
+        _ => return None,
+    })
 }
 
 /// What the committed events set off on AWS: the projector's catch-up and analytics' delivery of each.
