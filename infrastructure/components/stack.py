@@ -334,18 +334,10 @@ class DebtsStack:
         self.publish_mapping = self._stream_reader(
             "publish-stream", self.functions["publish-events"].function, self.stream_readers["publish-events"])
 
-        analytics = self.functions["analytics"].function
-        self.analytics_rule = aws.cloudwatch.EventRule(
-            "analytics-rule", event_bus_name=self.bus.name, description="Every debts event, to analytics",
-            # Every type, so a new event type reaches analytics without a change here.
-            event_pattern=json.dumps({"source": [EVENT_SOURCE]}))
-        self.analytics_target = aws.cloudwatch.EventTarget(
-            "analytics-target", rule=self.analytics_rule.name, event_bus_name=self.bus.name, arn=analytics.arn,
-            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
-                maximum_event_age_in_seconds=86400, maximum_retry_attempts=185),
-            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.analytics_dlq.arn))
-        aws.lambda_.Permission("analytics-invoke", action="lambda:InvokeFunction", function=analytics.name,
-                               principal="events.amazonaws.com", source_arn=self.analytics_rule.arn)
+        # Every type, so a new event type reaches analytics without a change here.
+        self.analytics_rule, self.analytics_target = self._bus_consumer(
+            "analytics", "Every debts event, to analytics", {"source": [EVENT_SOURCE]}, max_age=86400,
+            max_retries=185)
 
         # A replay job that reaches its invocation's deadline puts a continuation on the bus; this rule
         # invokes `replay` with it, asynchronously, so the job goes on in a fresh 15 minutes. Lambda retries
@@ -360,47 +352,43 @@ class DebtsStack:
             arn=replay.arn)
         aws.lambda_.Permission("replay-invoke", action="lambda:InvokeFunction", function=replay.name,
                                principal="events.amazonaws.com", source_arn=self.replay_rule.arn)
-        # Delivery failures (EventBridge) and handler failures after Lambda's own retries both end in one queue.
+
+    def _bus_consumer(self, name, description, pattern, max_age, max_retries):
+        """A consumer of the bus: a rule with `pattern` invoking the function `name`, retried by EventBridge
+        (`max_age` seconds, `max_retries` times), then by Lambda (asynchronous invocation: twice); delivery
+        failures and handler failures after those retries both end in the function's dead-letter queue
+        (`async_destinations`), which only this rule may send to. Answers the rule and its target."""
+        function = self.functions[name].function
+        dead_letters = self.async_destinations[name]
+        rule = aws.cloudwatch.EventRule(f"{name}-rule", event_bus_name=self.bus.name, description=description,
+                                        event_pattern=json.dumps(pattern))
+        target = aws.cloudwatch.EventTarget(
+            f"{name}-target", rule=rule.name, event_bus_name=self.bus.name, arn=function.arn,
+            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=max_age, maximum_retry_attempts=max_retries),
+            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dead_letters.arn))
+        aws.lambda_.Permission(f"{name}-invoke", action="lambda:InvokeFunction", function=function.name,
+                               principal="events.amazonaws.com", source_arn=rule.arn)
         aws.lambda_.FunctionEventInvokeConfig(
-            "analytics-async", function_name=analytics.name, maximum_retry_attempts=2,
+            f"{name}-async", function_name=function.name, maximum_retry_attempts=2,
             maximum_event_age_in_seconds=6 * 3600,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.async_destinations["analytics"].arn)))
+                    destination=dead_letters.arn)))
         aws.sqs.QueuePolicy(
-            "analytics-dead-letters-policy", queue_url=self.analytics_dlq.url,
+            f"{name}-dead-letters-policy", queue_url=dead_letters.url,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-                "Resource": self.analytics_dlq.arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": self.analytics_rule.arn}}}]}))
+                "Resource": dead_letters.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}}}]}))
+        return rule, target
 
     def _notice_email(self):
         """The notice emailer behind a rule of its own: the three notice types, each event to `notice-email`,
         retried by EventBridge and then by Lambda (asynchronous invocation), what still fails kept in a queue.
         Its role may send from the stack's SES identity only (its footprint: `ses:SendEmail`)."""
-        emailer = self.functions["notice-email"].function
-        self.notice_rule = aws.cloudwatch.EventRule(
-            "notice-email-rule", event_bus_name=self.bus.name, description="Notices, to the emailer",
-            event_pattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": NOTICE_TYPES}))
-        self.notice_target = aws.cloudwatch.EventTarget(
-            "notice-email-target", rule=self.notice_rule.name, event_bus_name=self.bus.name, arn=emailer.arn,
-            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
-                maximum_event_age_in_seconds=6 * 3600, maximum_retry_attempts=20),
-            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=self.notice_email_dlq.arn))
-        aws.lambda_.Permission("notice-email-invoke", action="lambda:InvokeFunction", function=emailer.name,
-                               principal="events.amazonaws.com", source_arn=self.notice_rule.arn)
-        aws.lambda_.FunctionEventInvokeConfig(
-            "notice-email-async", function_name=emailer.name, maximum_retry_attempts=2,
-            maximum_event_age_in_seconds=6 * 3600,
-            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
-                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
-                    destination=self.notice_email_dlq.arn)))
-        aws.sqs.QueuePolicy(
-            "notice-email-dead-letters-policy", queue_url=self.notice_email_dlq.url,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
-                "Resource": self.notice_email_dlq.arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": self.notice_rule.arn}}}]}))
+        self.notice_rule, self.notice_target = self._bus_consumer(
+            "notice-email", "Notices, to the emailer", {"source": [EVENT_SOURCE], "detail-type": NOTICE_TYPES},
+            max_age=6 * 3600, max_retries=20)
 
     def _notice_schedule(self):
         """EventBridge Scheduler runs `notice-sweep` every 15 minutes: one schedule, whatever the number of

@@ -95,11 +95,29 @@ struct Seen {
     sequence: String,
     actor: Option<String>,
     event_type: Option<String>,
+    /// For a `UserUpdated`: whether it changed what notices follow (the time zone or the notification
+    /// settings), rather than only the calendar feed.
+    settings_changed: bool,
+}
+
+/// Whether the record's image is a `UserUpdated` whose `data.changes` holds `time_zone` or
+/// `notifications`.
+fn changes_notice_settings(record: &EventRecord) -> bool {
+    let Some(AttributeValue::M(data)) = record.change.new_image.get("data") else {
+        return false;
+    };
+    match data.get("changes") {
+        Some(AttributeValue::M(changes)) => {
+            changes.contains_key("time_zone") || changes.contains_key("notifications")
+        }
+        _ => false,
+    }
 }
 
 /// Whether the notice sweep's time index needs the aggregate's entries written again after these records:
 /// a debt changed by anything but a notice (the sweep that appends a notice writes the next entry itself),
-/// or a user whose settings changed. A record without an image says nothing of its type: written again.
+/// or a user whose time zone or notification settings changed (not a calendar feed alone). A record without
+/// an image says nothing of its type: written again.
 fn moves_notices(aggregate: &AggregateRef, records: &[Seen]) -> bool {
     let types = || records.iter().map(|seen| seen.event_type.as_deref());
     match aggregate.aggregate_type {
@@ -109,7 +127,13 @@ fn moves_notices(aggregate: &AggregateRef, records: &[Seen]) -> bool {
                 Some("PaymentDueSoon" | "PaymentMissed" | "PromoEndingSoon")
             )
         }),
-        events::AggregateType::User => types().any(|t| matches!(t, None | Some("UserUpdated"))),
+        events::AggregateType::User => {
+            records.iter().any(|seen| match seen.event_type.as_deref() {
+                None => true,
+                Some("UserUpdated") => seen.settings_changed,
+                Some(_) => false,
+            })
+        }
     }
 }
 
@@ -177,6 +201,7 @@ pub async fn project_batch_watched(
             sequence: record.change.sequence_number.clone().unwrap_or_default(),
             actor: image_text(record, "actor"),
             event_type: image_text(record, "event_type"),
+            settings_changed: changes_notice_settings(record),
         };
         Some((aggregate_of(record)?, seen))
     }));

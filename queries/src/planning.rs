@@ -539,7 +539,9 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
             Some(_) => return Err(invalid("include", "must be schedule")),
         };
         let csv = wants_csv(&request);
-        let window = (include_schedule || csv).then(|| schedule_window(&request)).transpose()?;
+        // Checked whether or not a schedule is asked for: a malformed parameter is refused, not ignored.
+        let window = schedule_window(&request)?;
+        let window = (include_schedule || csv).then_some(window);
         // `?as_of=T`: the plan the debts as recorded at T would have made (how a payment changed it).
         let as_of = crate::as_of::parse(query_param(&request, "as_of"), Utc::now())?;
         let (budget, changes) = budget_of(&request, budget, start)?;

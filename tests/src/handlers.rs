@@ -146,6 +146,27 @@ impl Api {
             .expect("the replay of one user");
     }
 
+    /// `GET /users/{username}` by that user: their profile.
+    pub async fn profile(&self, username: &str) -> ApiResponse {
+        self.call(
+            ApiRequest::new("GET /users/{username}", format!("/users/{username}"))
+                .path_param("username", username)
+                .as_user(username),
+        )
+        .await
+    }
+
+    /// `DELETE /users/{username}` by that user, with the password [`Api::register`] gave them.
+    pub async fn erase(&self, username: &str) -> ApiResponse {
+        self.call(
+            ApiRequest::new("DELETE /users/{username}", format!("/users/{username}"))
+                .path_param("username", username)
+                .as_user(username)
+                .json(json!({"password": "correct horse battery"})),
+        )
+        .await
+    }
+
     /// How many events the debt has.
     pub async fn event_count(&self, debt_id: &str) -> usize {
         self.store.history(&debt_ref(debt_id)).await.len()

@@ -220,14 +220,7 @@ async fn a_calendar_feed_lists_due_dates_and_promotion_ends_for_its_token_only(s
     // Erased: the feed goes with the account, in the erasure's own transaction.
     let third = issue(&api, &alice, &alice).await;
     let third_path = third.body["data"]["path"].as_str().unwrap().to_owned();
-    let erased = api
-        .call(
-            ApiRequest::new("DELETE /users/{username}", format!("/users/{alice}"))
-                .path_param("username", &alice)
-                .as_user(&alice)
-                .json(json!({"password": "correct horse battery"})),
-        )
-        .await;
+    let erased = api.erase(&alice).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     assert_eq!(fetch(&api, &third_path, None).await.status, 404);
     let feeds: Vec<Value> = api

@@ -228,13 +228,7 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
     let alice = username();
     api.register(&alice).await;
     api.project_user(&alice).await;
-    let profile = api
-        .call(
-            ApiRequest::new("GET /users/{username}", format!("/users/{alice}"))
-                .path_param("username", &alice)
-                .as_user(&alice),
-        )
-        .await;
+    let profile = api.profile(&alice).await;
     assert_eq!(
         profile.body["data"]["notifications"],
         json!({"offsets_days": [3], "email": false,

@@ -192,13 +192,7 @@ async fn a_notice_is_emailed_once_to_who_asked_and_its_link_unsubscribes(store: 
     let done = unsubscribe(&api, "POST", &link).await;
     assert_eq!(done.status, 200, "{}", done.body);
     api.project_user(&alice).await;
-    let profile = api
-        .call(
-            ApiRequest::new("GET /users/{username}", format!("/users/{alice}"))
-                .path_param("username", &alice)
-                .as_user(&alice),
-        )
-        .await;
+    let profile = api.profile(&alice).await;
     assert_eq!(
         profile.body["data"]["notifications"]["kinds"],
         json!(["payment_missed", "promo_ending_soon"]),
@@ -226,14 +220,7 @@ async fn a_notice_is_emailed_once_to_who_asked_and_its_link_unsubscribes(store: 
     );
 
     // Erased: the address cannot be opened any more, so nothing is sent, projected or not.
-    let erased = api
-        .call(
-            ApiRequest::new("DELETE /users/{username}", format!("/users/{alice}"))
-                .path_param("username", &alice)
-                .as_user(&alice)
-                .json(json!({"password": "correct horse battery"})),
-        )
-        .await;
+    let erased = api.erase(&alice).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     let mut missed = notice.clone();
     missed.event_id = uuid::Uuid::new_v4();

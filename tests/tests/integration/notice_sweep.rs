@@ -317,6 +317,23 @@ async fn the_projector_writes_the_entries_the_sweep_reads(store: TestStore) {
         entries_in_hour(&api, Utc::now()).await.is_empty(),
         "nor one due now"
     );
+    // A calendar feed is no setting notices follow: its UserUpdated writes no entry either.
+    let feed = api
+        .call(
+            ApiRequest::new(
+                "POST /users/{username}/calendar",
+                format!("/users/{alice}/calendar"),
+            )
+            .path_param("username", &alice)
+            .as_user(&alice),
+        )
+        .await;
+    assert_eq!(feed.status, 201, "{}", feed.body);
+    project_new_events(&api, &followed, &mut seen).await;
+    assert!(
+        entries_in_hour(&api, at(6, "19:00")).await.is_empty(),
+        "the feed's event wrote the debt's entry again"
+    );
 }
 
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;

@@ -477,6 +477,17 @@ async fn plans_stay_bounded_whatever_the_debts(store: TestStore) {
         plan(&api, &bob, &bob, &query, None)
             .await
             .field_error("from_month");
+        // Without the schedule it is still a parameter of the request, and still refused (schemathesis
+        // found a malformed one answered 200).
+        plan(
+            &api,
+            &bob,
+            &bob,
+            &[("monthly_budget", "300"), ("from_month", bad)],
+            None,
+        )
+        .await
+        .field_error("from_month");
     }
 }
 
