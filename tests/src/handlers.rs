@@ -156,6 +156,20 @@ impl Api {
         .await
     }
 
+    /// `PUT /users/{username}/notifications` of `owner` by `caller` (anyone else's is 404), with `body`.
+    pub async fn set_notifications(&self, caller: &str, owner: &str, body: Value) -> ApiResponse {
+        self.call(
+            ApiRequest::new(
+                "PUT /users/{username}/notifications",
+                format!("/users/{owner}/notifications"),
+            )
+            .path_param("username", owner)
+            .as_user(caller)
+            .json(body),
+        )
+        .await
+    }
+
     /// `DELETE /users/{username}` by that user, with the password [`Api::register`] gave them.
     pub async fn erase(&self, username: &str) -> ApiResponse {
         self.call(

@@ -74,18 +74,9 @@ async fn a_calendar_feed_lists_due_dates_and_promotion_ends_for_its_token_only(s
     let alice = username();
     let mallory = username();
     api.register(&alice).await;
-    let settings = api
-        .call(
-            ApiRequest::new(
-                "PUT /users/{username}/notifications",
-                format!("/users/{alice}/notifications"),
-            )
-            .path_param("username", &alice)
-            .as_user(&alice)
-            .json(json!({"offsets_days": [7, 1], "email": false,
-                         "kinds": ["payment_due_soon", "promo_ending_soon"]})),
-        )
-        .await;
+    let chosen = json!({"offsets_days": [7, 1], "email": false,
+                        "kinds": ["payment_due_soon", "promo_ending_soon"]});
+    let settings = api.set_notifications(&alice, &alice, chosen).await;
     assert_eq!(settings.status, 200, "{}", settings.body);
     let debt_id = api.new_debt_id(&alice).await;
     for (route, body) in [

@@ -207,19 +207,6 @@ async fn a_due_date_ends_at_midnight_in_the_owners_time_zone(store: TestStore) {
     );
 }
 
-async fn set_notifications(api: &Api, caller: &str, owner: &str, body: Value) -> ApiResponse {
-    api.call(
-        ApiRequest::new(
-            "PUT /users/{username}/notifications",
-            format!("/users/{owner}/notifications"),
-        )
-        .path_param("username", owner)
-        .as_user(caller)
-        .json(body),
-    )
-    .await
-}
-
 /// `PUT /users/{username}/notifications`: the defaults until set (a reminder 3 days before, every kind, no
 /// email), replaced whole, the same settings again appending nothing, and every malformed body a 422 that
 /// writes nothing; anyone else's is 404.
@@ -235,7 +222,7 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
                "kinds": ["payment_due_soon", "payment_missed", "promo_ending_soon"]})
     );
     let chosen = json!({"offsets_days": [1, 7.0, 3], "email": true, "kinds": ["promo_ending_soon", "payment_missed"]});
-    let set = set_notifications(&api, &alice, &alice, chosen.clone()).await;
+    let set = api.set_notifications(&alice, &alice, chosen.clone()).await;
     assert_eq!(set.status, 200, "{}", set.body);
     assert_eq!(
         set.body["data"]["notifications"],
@@ -243,7 +230,7 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
         "offsets largest first, kinds in their order"
     );
     assert_eq!(
-        set_notifications(&api, &alice, &alice, chosen).await.status,
+        api.set_notifications(&alice, &alice, chosen).await.status,
         200
     );
     let user_events = api
@@ -278,7 +265,7 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
         body.as_object_mut()
             .unwrap()
             .extend(change.as_object().unwrap().clone());
-        let refused = set_notifications(&api, &alice, &alice, body.clone()).await;
+        let refused = api.set_notifications(&alice, &alice, body.clone()).await;
         assert_eq!(refused.status, 422, "{body}: {}", refused.body);
         assert!(
             refused.field_error(field).len() > 3,
@@ -286,9 +273,11 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
             refused.body
         );
     }
-    let missing = set_notifications(&api, &alice, &alice, json!({"email": true})).await;
+    let missing = api
+        .set_notifications(&alice, &alice, json!({"email": true}))
+        .await;
     assert_eq!(missing.status, 422, "{}", missing.body);
-    let theirs = set_notifications(&api, &mallory, &alice, valid).await;
+    let theirs = api.set_notifications(&mallory, &alice, valid).await;
     assert_eq!(theirs.status, 404, "{}", theirs.body);
     api.store
         .assert_unchanged(&before, "refused settings write nothing")

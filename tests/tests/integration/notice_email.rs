@@ -32,15 +32,9 @@ fn day(days: i64) -> String {
 async fn reminded(api: &Api) -> (String, EventEnvelope) {
     let alice = username();
     api.register(&alice).await;
-    let settings = api
-        .call(
-            ApiRequest::new("PUT /users/{username}/notifications", format!("/users/{alice}/notifications"))
-                .path_param("username", &alice)
-                .as_user(&alice)
-                .json(json!({"offsets_days": [3], "email": true,
-                             "kinds": ["payment_due_soon", "payment_missed", "promo_ending_soon"]})),
-        )
-        .await;
+    let every_kind = json!({"offsets_days": [3], "email": true,
+                            "kinds": ["payment_due_soon", "payment_missed", "promo_ending_soon"]});
+    let settings = api.set_notifications(&alice, &alice, every_kind).await;
     assert_eq!(settings.status, 200, "{}", settings.body);
     let mut card = integration_tests::handlers::car_loan();
     card["debt_name"] = json!(DEBT_NAME);
@@ -250,14 +244,10 @@ async fn a_user_who_did_not_ask_gets_no_email(store: TestStore) {
     let api = Api::new(store);
     let (alice, notice) = reminded(&api).await;
     let off = api
-        .call(
-            ApiRequest::new(
-                "PUT /users/{username}/notifications",
-                format!("/users/{alice}/notifications"),
-            )
-            .path_param("username", &alice)
-            .as_user(&alice)
-            .json(json!({"offsets_days": [3], "email": false, "kinds": ["payment_due_soon"]})),
+        .set_notifications(
+            &alice,
+            &alice,
+            json!({"offsets_days": [3], "email": false, "kinds": ["payment_due_soon"]}),
         )
         .await;
     assert_eq!(off.status, 200);

@@ -86,17 +86,10 @@ async fn settings(api: &Api, owner: &str, route: &'static str, path: String, bod
 }
 
 async fn reminders(api: &Api, owner: &str, offsets: &[u16]) {
-    let path = format!("/users/{owner}/notifications");
     let body = json!({"offsets_days": offsets, "email": false,
                       "kinds": ["payment_due_soon", "payment_missed", "promo_ending_soon"]});
-    settings(
-        api,
-        owner,
-        "PUT /users/{username}/notifications",
-        path,
-        body,
-    )
-    .await;
+    let answer = api.set_notifications(owner, owner, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
 }
 
 /// Due in ten days, reminded three days before: the sweep of that morning appends one `PaymentDueSoon`,
