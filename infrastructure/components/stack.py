@@ -455,6 +455,8 @@ class DebtsStack:
             # An erasure whose rewrite of the user's read items failed: personal data stays in clear there
             # until a retry finishes it (each retry goes on from the erasure's record).
             alarm("erasure-unfinished", NAMESPACE, "ErasuresUnfinished", {"Function": "projector"}, 0),
+            # A debt the notice sweep could not ask (moved to the next hour each run until it can).
+            alarm("notice-sweep-failures", NAMESPACE, "NoticeSweepFailures", {"Function": "notice-sweep"}, 0),
         ]
         for name, component in self.functions.items():
             dims = {"FunctionName": component.function.name}

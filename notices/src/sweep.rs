@@ -5,7 +5,9 @@
 //! write as any command, writes the debt's next entry and removes the one it swept. Running twice, twice at
 //! once or after an outage appends each notice once: the decider knows the notices already in the log, and
 //! the append is conditional on the version it decided on. An hour is marked finished once it ended more
-//! than [`GRACE_HOURS`] ago, so an entry the projector writes into the current hour is still found.
+//! than [`GRACE_HOURS`] ago, so an entry the projector writes into the current hour is still found. A debt
+//! that cannot be swept (its events unreadable, a write refused) is moved to the next hour and counted, so it
+//! holds up nothing else.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -70,6 +72,8 @@ pub struct SweepReport {
     pub debts_notified: u64,
     /// Entries left for the next run: their debt changed twice while it was being asked.
     pub conflicts: u64,
+    /// Entries whose debt could not be swept (an error reading or writing it): moved to the next hour.
+    pub failed: u64,
     /// The last hour now marked finished (`2026-12-05T14`).
     pub swept_through: Option<String>,
 }
@@ -79,6 +83,7 @@ enum Swept {
     Notified(u64),
     Nothing,
     Conflict,
+    Failed,
 }
 
 /// One run of the sweep at `now`: every unfinished hour up to the current one (at most
@@ -153,6 +158,7 @@ async fn sweep_hour(
             }
             Swept::Nothing => {}
             Swept::Conflict => report.conflicts += 1,
+            Swept::Failed => report.failed += 1,
         }
     }
     Ok(())
@@ -179,7 +185,15 @@ async fn sweep_shard(
             .filter_map(NoticeEntry::from_item)
             .collect();
         let swept: Vec<Swept> = stream::iter(entries)
-            .map(|entry| async move { sweep_entry(deps, &entry, now, run, owners).await })
+            .map(|entry| async move {
+                match sweep_entry(deps, &entry, now, run, owners).await {
+                    Ok(swept) => Ok(swept),
+                    Err(error) => {
+                        tracing::error!(debt_id = %entry.debt_id, %error, "the debt could not be swept; retried in an hour");
+                        retry_later(deps, &entry, now).await.map(|()| Swept::Failed)
+                    }
+                }
+            })
             .buffer_unordered(CONCURRENT_DEBTS)
             .try_collect()
             .await?;
@@ -189,6 +203,24 @@ async fn sweep_shard(
             None => return Ok(outcomes),
         }
     }
+}
+
+/// Moves a debt that could not be swept to the next hour, so it holds up neither the other debts nor the
+/// hour's progress; a store that cannot take even that fails the run.
+async fn retry_later(
+    deps: &SweepDeps,
+    entry: &NoticeEntry,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let later = NoticeEntry {
+        at: NoticeHour::containing(now).next().start(),
+        ..entry.clone()
+    };
+    deps.records.put_item(&later.to_item()).await?;
+    if later.key() != entry.key() {
+        deps.records.delete_item(&entry.key()).await?;
+    }
+    Ok(())
 }
 
 /// Asks one debt for its notices, appends them, writes its next entry and removes `entry`.

@@ -329,7 +329,47 @@ async fn the_projector_writes_the_entries_the_sweep_reads(store: TestStore) {
     );
 }
 
+/// A debt whose events cannot be read (here: its next load fails) holds up no other debt and no hour:
+/// the run sweeps the rest, marks the hours finished, and moves the failing debt's entry to the next hour,
+/// where the next run, the fault gone, sends its reminder once.
+async fn a_debt_that_fails_is_retried_an_hour_later_and_holds_up_nothing(store: TestStore) {
+    let api = Api::new(store);
+    let alice = username();
+    let failing_debt = debt_due_in_ten_days(&api, &alice).await;
+    let healthy_debt = debt_due_in_ten_days(&api, &alice).await;
+    api.project_user(&alice).await;
+    let failing = std::sync::Arc::new(integration_tests::projection::failing(
+        std::sync::Arc::clone(&api.store.engine),
+        &failing_debt,
+        1,
+    ));
+    let stores = store::Stores::of(failing);
+    let deps = notices::SweepDeps::new(&stores);
+    let run = notices::sweep(&deps, at(7, "09:10"), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    assert_eq!((run.notices, run.failed), (1, 1), "{run:?}");
+    assert!(
+        run.swept_through.is_some(),
+        "the hours are finished: {run:?}"
+    );
+    assert_eq!(notices(&api, &healthy_debt).await.len(), 1);
+    assert!(notices(&api, &failing_debt).await.is_empty());
+    let moved = entries_in_hour(&api, at(7, "10:00")).await;
+    assert_eq!(
+        moved.iter().map(|e| e.debt_id.as_str()).collect::<Vec<_>>(),
+        [failing_debt.as_str()],
+        "the failing debt's entry waits an hour"
+    );
+    let later = notices::sweep(&deps, at(7, "10:05"), uuid::Uuid::new_v4())
+        .await
+        .unwrap();
+    assert_eq!((later.notices, later.failed), (1, 0), "{later:?}");
+    assert_eq!(notices(&api, &failing_debt).await.len(), 1);
+}
+
 on_every_engine!(sqlite: sqlite_test_store, dynamodb: dynamodb_test_store;
+    a_debt_that_fails_is_retried_an_hour_later_and_holds_up_nothing,
     the_projector_writes_the_entries_the_sweep_reads,
     each_notice_goes_out_once_however_the_sweep_runs,
     a_sweep_after_an_outage_catches_up_with_the_nearest_reminder_once,
