@@ -412,20 +412,6 @@ impl TimeZoneName {
         &self.0
     }
 
-    /// The instant `day` begins in this zone (its first moment: midnight, or later on a day a transition
-    /// skips it).
-    pub fn start_of(&self, day: NaiveDate) -> Option<DateTime<chrono::Utc>> {
-        let month = i8::try_from(day.month()).ok()?;
-        let date = jiff::civil::Date::new(
-            i16::try_from(day.year()).ok()?,
-            month,
-            i8::try_from(day.day()).ok()?,
-        )
-        .ok()?;
-        let start = date.to_zoned(self.1.clone()).ok()?.start_of_day().ok()?;
-        DateTime::from_timestamp(start.timestamp().as_second(), 0)
-    }
-
     /// The instant `day` reaches `hour` o'clock in this zone (on a day a transition skips that hour, the
     /// first moment after the gap).
     pub fn at_hour(&self, day: NaiveDate, hour: u8) -> Option<DateTime<chrono::Utc>> {
@@ -524,13 +510,18 @@ mod tests {
         );
         let day = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
         assert_eq!(
-            paris.start_of(day).unwrap().to_rfc3339(),
+            paris.at_hour(day, 0).unwrap().to_rfc3339(),
             "2026-03-28T23:00:00+00:00",
             "the day summer time starts"
         );
         assert_eq!(
-            new_york.start_of(day).unwrap().to_rfc3339(),
-            "2026-03-29T04:00:00+00:00"
+            paris.at_hour(day, 2).unwrap().to_rfc3339(),
+            "2026-03-29T01:00:00+00:00",
+            "02:00 does not exist that day in Paris: the first moment after the gap, 03:00 CEST"
+        );
+        assert_eq!(
+            new_york.at_hour(day, 9).unwrap().to_rfc3339(),
+            "2026-03-29T13:00:00+00:00"
         );
         for bad in [
             "Mars/Olympus_Mons",

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use domain::{Debt, DebtCommand, DebtState, Decider};
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{Debt, DebtAggregate, DebtCommand, DebtState, Decider};
 use events::{EventEnvelope, EventPayload};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use read_model::notices::{notice_entry, notice_settings, NoticeSettings};
@@ -241,14 +241,14 @@ async fn sweep_entry(
     };
     let aggregate = AggregateRef::debt(&entry.debt_id);
     for _attempt in 1..=2 {
-        let mut history = deps.events.load_events(&aggregate, 0).await?;
+        let history = deps.events.load_events(&aggregate, 0).await?;
         let (Some(first), Some(version)) = (history.first(), history.last().map(|e| e.version))
         else {
             deps.records.delete_item(&entry.key()).await?;
             return Ok(Swept::Nothing);
         };
         let tracked_from = first.occurred_at.date_naive();
-        let state = Debt::fold(history.iter().map(|e| &e.payload));
+        let mut state = Debt::fold(history.iter().map(|e| &e.payload));
         let command = DebtCommand::Notify {
             today: settings.zone.date_at(now),
             tracked_from,
@@ -264,12 +264,17 @@ async fn sweep_entry(
                 .append(AppendRequest::new(version, events.clone()))
                 .await
             {
-                Ok(()) => history.extend(events),
+                // The state the notices leave, for the next entry: evolved, not folded again.
+                Ok(()) => {
+                    state = events
+                        .iter()
+                        .fold(state, |s, e| Debt::evolve(s, &e.payload))
+                }
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(error) => return Err(error),
             }
         }
-        reindex(deps, entry, &history, &settings, now).await?;
+        reindex(deps, entry, &state, tracked_from, &settings, now).await?;
         return Ok(if appended > 0 {
             Swept::Notified(appended)
         } else {
@@ -280,22 +285,22 @@ async fn sweep_entry(
     Ok(Swept::Conflict)
 }
 
-/// Writes the debt's next entry (from its whole history, with the notices just appended), then removes
-/// the swept one: in that order, so a crash between the two leaves an entry too many, never none.
+/// Writes the debt's next entry (from its state with the notices just appended), then removes the swept
+/// one: in that order, so a crash between the two leaves an entry too many, never none.
 async fn reindex(
     deps: &SweepDeps,
     swept: &NoticeEntry,
-    history: &[EventEnvelope],
+    state: &DebtAggregate,
+    tracked_from: NaiveDate,
     settings: &NoticeSettings,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let state = Debt::fold(history.iter().map(|e| &e.payload));
-    let next = match (&state.state, history.first()) {
-        (DebtState::Open(debt), Some(first)) => notice_entry(
+    let next = match &state.state {
+        DebtState::Open(debt) => notice_entry(
             &swept.debt_id,
             debt,
             &state.notices,
-            first.occurred_at.date_naive(),
+            tracked_from,
             settings,
             now,
         ),

@@ -102,13 +102,11 @@ async fn owns(deps: &QueryDeps, owner: &str, debt_id: &str) -> Result<bool, Prob
     ))
 }
 
-/// `username`'s time zone (`UTC` until they set one, or when their profile is not projected yet).
+/// `username`'s time zone (`UTC` until they set one, or when their profile is not projected yet), as the
+/// notice sweep reads it (`read_model::notices::notice_settings`).
 pub(crate) async fn owners_zone(deps: &QueryDeps, username: &str) -> Result<TimeZoneName, Problem> {
-    let profile =
-        live_view::<UserView>(deps.read_model.as_ref(), &keys::user_info_key(username)).await?;
-    Ok(profile
-        .and_then(|(user, _)| TimeZoneName::parse(&user.time_zone).ok())
-        .unwrap_or_else(TimeZoneName::utc))
+    let settings = read_model::notices::notice_settings(deps.read_model.as_ref(), username).await?;
+    Ok(settings.map_or_else(TimeZoneName::utc, |settings| settings.zone))
 }
 
 /// The caller, when the path's `{username}` names them; anyone else's reads as not found, so a request

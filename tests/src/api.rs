@@ -219,6 +219,13 @@ impl ApiResponse {
 
     /// The message a 422 gives for `field`; panics, showing the body, when it is another answer or names
     /// no such field.
+    /// Asserts a 422 whose errors name `field` with a message of its own; `case` (the request) is said on
+    /// failure.
+    pub fn assert_refused(&self, field: &str, case: &dyn std::fmt::Display) {
+        assert_eq!(self.status, 422, "{case}: {}", self.body);
+        assert!(self.field_error(field).len() > 3, "{case}: {}", self.body);
+    }
+
     pub fn field_error(&self, field: &str) -> &str {
         assert_eq!(self.status, 422, "{}", self.body);
         let errors = self.body["errors"]

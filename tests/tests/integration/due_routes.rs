@@ -163,12 +163,7 @@ async fn a_due_date_ends_at_midnight_in_the_owners_time_zone(store: TestStore) {
         (json!({"time_zone": "UTC", "theme": "dark"}), "theme"),
     ] {
         let refused = set_zone(&api, &alice, body.clone()).await;
-        assert_eq!(refused.status, 422, "{body}: {}", refused.body);
-        assert!(
-            refused.field_error(field).len() > 3,
-            "{body}: {}",
-            refused.body
-        );
+        refused.assert_refused(field, &body);
     }
     let theirs = api
         .call(
@@ -266,12 +261,7 @@ async fn notification_settings_are_replaced_whole(store: TestStore) {
             .unwrap()
             .extend(change.as_object().unwrap().clone());
         let refused = api.set_notifications(&alice, &alice, body.clone()).await;
-        assert_eq!(refused.status, 422, "{body}: {}", refused.body);
-        assert!(
-            refused.field_error(field).len() > 3,
-            "{body}: {}",
-            refused.body
-        );
+        refused.assert_refused(field, &body);
     }
     let missing = api
         .set_notifications(&alice, &alice, json!({"email": true}))

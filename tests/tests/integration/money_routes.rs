@@ -724,8 +724,7 @@ async fn a_debts_rate_schedule_gives_the_rate_in_force_today(store: TestStore) {
         ),
     ] {
         let refused = api.call(step(body)).await;
-        assert_eq!(refused.status, 422, "{}", refused.body);
-        assert!(refused.field_error(field).len() > 3, "{}", refused.body);
+        refused.assert_refused(field, &field);
     }
     let theirs = api
         .call(
