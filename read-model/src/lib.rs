@@ -6,6 +6,7 @@
 pub mod items;
 pub mod notices;
 pub mod portfolio;
+pub mod progress;
 
 pub use items::{debt_item, debt_view, erased_user_item, live_view, user_item, ReadView};
 pub use portfolio::{
