@@ -116,6 +116,58 @@ pub fn debt_progress(
     rows
 }
 
+/// The months of a user's debts together: each month with every debt's row and their totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortfolioMonth {
+    pub month: NaiveDate,
+    pub total_balance: Decimal,
+    pub paid: Decimal,
+    pub interest: Decimal,
+    pub fees: Decimal,
+    /// `(debt_id, its month)`, for the debts that existed in the month (a balance or a movement).
+    pub debts: Vec<(String, MonthProgress)>,
+}
+
+/// The portfolio's `months` months from the month of `from`, from each debt's history (`(id, history)`).
+pub fn portfolio_progress(
+    histories: &[(String, Vec<EventEnvelope>)],
+    from: NaiveDate,
+    months: u32,
+) -> Vec<PortfolioMonth> {
+    let per_debt: Vec<(&String, Vec<MonthProgress>)> = histories
+        .iter()
+        .map(|(id, history)| (id, debt_progress(history, from, months)))
+        .collect();
+    let first = month_of(from);
+    (0..months)
+        .filter_map(|n| first.checked_add_months(Months::new(n)))
+        .enumerate()
+        .map(|(index, month)| {
+            let debts: Vec<(String, MonthProgress)> = per_debt
+                .iter()
+                .filter_map(|(id, rows)| rows.get(index).map(|row| ((*id).clone(), row.clone())))
+                .filter(|(_, row)| {
+                    !(row.balance.is_zero()
+                        && row.paid.is_zero()
+                        && row.interest.is_zero()
+                        && row.fees.is_zero())
+                })
+                .collect();
+            let sum = |field: fn(&MonthProgress) -> Decimal| -> Decimal {
+                debts.iter().map(|(_, row)| field(row)).sum()
+            };
+            PortfolioMonth {
+                month,
+                total_balance: sum(|r| r.balance),
+                paid: sum(|r| r.paid),
+                interest: sum(|r| r.interest),
+                fees: sum(|r| r.fees),
+                debts,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +300,23 @@ mod tests {
             "its movements still count in their month"
         );
         assert!(debt_progress(&[], day("2026-02-01"), 3).is_empty());
+    }
+
+    #[test]
+    fn the_portfolio_month_is_the_sum_of_its_debts() {
+        let mut other = history();
+        for event in &mut other {
+            event.aggregate_id = "d-2".into();
+        }
+        let both = [("d-1".to_owned(), history()), ("d-2".to_owned(), other)];
+        let months = portfolio_progress(&both, day("2025-12-01"), 4);
+        assert_eq!(months.len(), 4);
+        assert!(months[0].debts.is_empty(), "before either started");
+        assert_eq!(months[3].total_balance, dec("1883.00"));
+        assert_eq!(
+            (months[2].paid, months[3].interest, months[3].fees),
+            (dec("200.00"), dec("33.00"), dec("50.00"))
+        );
+        assert_eq!(months[3].debts.len(), 2);
     }
 }
