@@ -43,6 +43,7 @@ pub fn counter_field(payload: &EventPayload) -> &'static str {
         EventPayload::PromoEndingSoon(_) => "promos_ending_soon",
         EventPayload::UserErased(_) => "users_erased",
         EventPayload::LegacyEventRedacted(_) => "legacy_redactions",
+        EventPayload::PlanAdopted(_) => "plans_adopted",
     }
 }
 

@@ -94,7 +94,7 @@ macro_rules! route {
 
 /// The HTTP API, route by route.
 #[rustfmt::skip]
-pub const ROUTES: [Route; 25] = [
+pub const ROUTES: [Route; 28] = [
     route!("GET" "/healthz" => "healthz", public, queries::healthz, queries),
     route!("POST" "/users" => "create-user", public, commands::create_user, users),
     route!("POST" "/login" => "login", public, commands::login, login),
@@ -109,6 +109,9 @@ pub const ROUTES: [Route; 25] = [
     route!("DELETE" "/users/{username}" => "erase-user", protected, commands::erase_user, erasure),
     route!("GET" "/users/{username}/summary" => "get-summary", protected, queries::get_summary, queries),
     route!("GET" "/users/{username}/payoff-plan" => "get-payoff-plan", protected, queries::get_payoff_plan, queries),
+    route!("PUT" "/users/{username}/plan" => "adopt-plan", protected, commands::adopt_plan, users),
+    route!("GET" "/users/{username}/plan" => "get-plan", protected, queries::get_plan, queries),
+    route!("GET" "/users/{username}/progress" => "get-progress", protected, queries::get_progress, queries),
     route!("GET" "/debts" => "list-debts", protected, queries::list_debts, queries),
     route!("POST" "/debts" => "create-debt", protected, commands::create_debt, debts),
     route!("GET" "/debts/{debt_id}" => "get-debt", protected, queries::get_debt, queries),

@@ -39,6 +39,21 @@ pub(crate) async fn change_settings(
     command: UserCommand,
     bookkeeping: Bookkeeping<'_>,
 ) -> Result<Reply, Problem> {
+    let history = decide_on_user(deps, meta, me, command, bookkeeping).await?;
+    let profile =
+        UserView::from_history(&history).ok_or_else(|| Problem::not_found("no such user"))?;
+    Ok(Reply::ok(profile))
+}
+
+/// Decides `command` on `me`'s log and appends what it yields, with `bookkeeping`'s items in the same
+/// transaction; the log after it. A concurrent change is retried once, then reported as a conflict.
+pub(crate) async fn decide_on_user(
+    deps: &UserDeps,
+    meta: &RequestMeta,
+    me: &Username,
+    command: UserCommand,
+    bookkeeping: Bookkeeping<'_>,
+) -> Result<Vec<events::EventEnvelope>, Problem> {
     let aggregate = AggregateRef::user(me.as_str());
     for _attempt in 1..=2 {
         let mut history = deps.events.load_events(&aggregate, 0).await?;
@@ -60,11 +75,9 @@ pub(crate) async fn change_settings(
                 Err(StoreError::VersionConflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
-            tracing::info!(username = me.as_str(), "settings changed");
+            tracing::info!(username = me.as_str(), "user's log appended");
         }
-        let profile =
-            UserView::from_history(&history).ok_or_else(|| Problem::not_found("no such user"))?;
-        return Ok(Reply::ok(profile));
+        return Ok(history);
     }
     Err(Problem::conflict("the account keeps changing; retry"))
 }

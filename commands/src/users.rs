@@ -11,7 +11,9 @@ use http_api::{serve, Problem, Reply};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::json;
 use store::codec::to_attributes;
-use store::{keys, AggregateRef, AppendRequest, EventLog, Item, Records, StoreError, Stores};
+use store::{
+    keys, AggregateRef, AppendRequest, EventLog, Item, ReadModel, Records, StoreError, Stores,
+};
 
 use crate::envelope::{blocking, envelopes};
 use crate::idempotency::{DigestKey, DIGEST_KEY_FIELD, IDEMPOTENCY_WINDOW};
@@ -22,6 +24,8 @@ use crate::login_limits;
 pub struct UserDeps {
     pub events: Arc<dyn EventLog>,
     pub records: Arc<dyn Records>,
+    /// The read side, for the commands that decide on what the user sees: a plan's debts, their time zone.
+    pub read_model: Arc<dyn ReadModel>,
     pub passwords: PasswordHasher,
 }
 
@@ -37,6 +41,7 @@ impl UserDeps {
         UserDeps {
             events: Arc::clone(&stores.events),
             records: Arc::clone(&stores.records),
+            read_model: Arc::clone(&stores.read_model),
             passwords,
         }
     }

@@ -1,6 +1,7 @@
 //! The pure domain model: value types that turn request data into valid values, and the User and Debt
 //! aggregates as deciders. No I/O lives here; handlers load events, call `decide`, and append the result.
 
+pub mod adopted_plan;
 pub mod debt;
 pub mod decider;
 pub mod limits;

@@ -389,6 +389,8 @@ pub struct Plan {
     pub rows: Vec<Row>,
     /// The first month after the window's rows, when the plan goes on past them.
     pub next_month: Option<u32>,
+    /// The total balance at the end of each month, month 1 first (what an adopted plan promises).
+    pub month_totals: Vec<Decimal>,
 }
 
 /// The plan with `budget` a month, extra money in `order` (rule 2); `budget: None` pays each debt only its
@@ -571,6 +573,7 @@ struct Run<'a> {
     window: Option<RowWindow>,
     rows: Vec<Row>,
     next_month: Option<u32>,
+    month_totals: Vec<Decimal>,
 }
 
 impl<'a> Run<'a> {
@@ -594,6 +597,7 @@ impl<'a> Run<'a> {
             window,
             rows: Vec::new(),
             next_month: None,
+            month_totals: Vec::new(),
         }
     }
 
@@ -650,6 +654,8 @@ impl<'a> Run<'a> {
                 outcome.0 = Some(month);
             }
         }
+        let total = self.balances.iter().try_fold(0, |sum, b| add(sum, *b))?;
+        self.month_totals.push(from_cents(total)?);
         self.keep_rows(month, &open, &accrued, &paid)
     }
 
@@ -732,6 +738,7 @@ impl<'a> Run<'a> {
             debts,
             rows: self.rows,
             next_month: self.next_month,
+            month_totals: self.month_totals,
         })
     }
 }

@@ -29,6 +29,9 @@ pub enum UserCommand {
     IssueCalendarFeed { feed_id: uuid::Uuid },
     /// The user's calendar feed stops working; nothing when they have none.
     RevokeCalendarFeed,
+    /// A payoff plan and the promise it made, computed by the handler from the user's debts when adopted;
+    /// it supersedes any earlier one.
+    AdoptPlan(events::PlanAdopted),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -109,9 +112,13 @@ impl Decider for User {
                 UserCommand::Erase { .. }
                 | UserCommand::Update { .. }
                 | UserCommand::IssueCalendarFeed { .. }
-                | UserCommand::RevokeCalendarFeed,
+                | UserCommand::RevokeCalendarFeed
+                | UserCommand::AdoptPlan(_),
                 UserState::Unregistered | UserState::Erased,
             ) => Err(UserError::NotFound),
+            (UserCommand::AdoptPlan(plan), UserState::Registered(_)) => {
+                Ok(vec![EventPayload::PlanAdopted(plan.clone())])
+            }
             (UserCommand::IssueCalendarFeed { feed_id }, UserState::Registered(_)) => {
                 Ok(vec![calendar_feed(Some(*feed_id))])
             }
@@ -224,6 +231,40 @@ mod tests {
 
     fn erased() -> EventPayload {
         EventPayload::UserErased(UserErased::default())
+    }
+
+    fn a_plan() -> events::PlanAdopted {
+        events::PlanAdopted {
+            strategy: events::PlanStrategy::Snowball,
+            monthly_budget: rust_decimal::Decimal::new(30_000, 2),
+            order: vec!["d-1".into()],
+            budget_changes: Vec::new(),
+            extra: Vec::new(),
+            start: "2026-07".into(),
+            starting_total: rust_decimal::Decimal::new(50_000, 2),
+            planned_totals: vec![
+                rust_decimal::Decimal::new(20_000, 2),
+                rust_decimal::Decimal::ZERO,
+            ],
+            total_interest: rust_decimal::Decimal::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_registered_user_adopts_a_plan_and_an_erased_one_cannot() {
+        let state = given::<User>([created("ada")])
+            .when(UserCommand::AdoptPlan(a_plan()))
+            .then_expect([EventPayload::PlanAdopted(a_plan())]);
+        assert!(
+            matches!(state, UserState::Registered(_)),
+            "a plan changes no setting"
+        );
+        given::<User>([created("ada"), erased()])
+            .when(UserCommand::AdoptPlan(a_plan()))
+            .then_error(UserError::NotFound);
+        given::<User>([])
+            .when(UserCommand::AdoptPlan(a_plan()))
+            .then_error(UserError::NotFound);
     }
 
     fn erase(legacy: Vec<RedactedEvent>) -> UserCommand {

@@ -13,10 +13,10 @@ pub use envelope::{AggregateType, EventEnvelope};
 pub use names::UnknownName;
 pub use payload::{
     BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated, DebtDeleted,
-    DebtTerms, DebtUpdated, EventPayload, InterestMethod, LegacyEventRedacted, NoticeKind,
-    NotificationSettings, PaymentDueSoon, PaymentFrequency, PaymentMissed, PaymentRecorded,
-    PromoEndingSoon, RateChanged, RateKind, RedactedEvent, StatementRecorded, UserChanges,
-    UserCreated, UserErased, UserUpdated,
+    DebtTerms, DebtUpdated, EventPayload, InterestMethod, LegacyEventRedacted, MonthAmount,
+    NoticeKind, NotificationSettings, PaymentDueSoon, PaymentFrequency, PaymentMissed,
+    PaymentRecorded, PlanAdopted, PlanStrategy, PromoEndingSoon, RateChanged, RateKind,
+    RedactedEvent, StatementRecorded, UserChanges, UserCreated, UserErased, UserUpdated,
 };
 pub use personal::{Personal, SealedText, ERASED};
 pub use upcast::{DecodeError, Upcaster};

@@ -139,6 +139,55 @@ pub struct UserUpdated {
     pub changes: UserChanges,
 }
 
+snake_case_names! {
+    /// The order a payoff plan pays extra money in: highest rate first, smallest balance first, or the
+    /// user's own.
+    pub enum PlanStrategy in "strategy" { Avalanche, Snowball, Custom }
+}
+
+/// An amount in one month of a plan (`YYYY-MM`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MonthAmount {
+    /// `YYYY-MM`.
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}$"))]
+    pub month: String,
+    /// A decimal string with at most 2 places; an extra may be negative (less paid that month).
+    #[schemars(schema_with = "decimal_string")]
+    pub amount: Decimal,
+}
+
+/// A user adopted a payoff plan (`PUT /users/{u}/plan`): its parameters, and the promise it made when
+/// adopted, the projected total balance at each month's end until debt-free, so that later changes to the
+/// debts never rewrite it. A later adoption supersedes it. No personal field: debts are named by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanAdopted {
+    pub strategy: PlanStrategy,
+    /// What is paid each month, a decimal string with 2 places.
+    #[schemars(schema_with = "decimal_string")]
+    pub monthly_budget: Decimal,
+    /// The open debts' ids in the order the plan paid extra money to them when adopted.
+    pub order: Vec<String>,
+    /// The budget from a month on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budget_changes: Vec<MonthAmount>,
+    /// One-off amounts added to (or, negative, taken from) a month's budget.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<MonthAmount>,
+    /// The plan's first month, `YYYY-MM`: the month after the one it was adopted in.
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}$"))]
+    pub start: String,
+    /// The open debts' total balance when the plan was adopted.
+    #[schemars(schema_with = "decimal_string")]
+    pub starting_total: Decimal,
+    /// The projected total balance at the end of each of the plan's months, `start` first; the last is
+    /// zero, in the month the plan promised to be debt-free.
+    #[schemars(with = "Vec<String>")]
+    pub planned_totals: Vec<Decimal>,
+    /// The interest the plan projected, a decimal string with 2 places.
+    #[schemars(schema_with = "decimal_string")]
+    pub total_interest: Decimal,
+}
+
 /// A debt was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DebtCreated {
@@ -445,6 +494,7 @@ pub enum EventPayload {
     PromoEndingSoon(PromoEndingSoon),
     UserErased(UserErased),
     LegacyEventRedacted(LegacyEventRedacted),
+    PlanAdopted(PlanAdopted),
 }
 
 impl EventPayload {
@@ -453,8 +503,9 @@ impl EventPayload {
 
     /// The types without a personal field: the erasure's own records. Every other type's schema version 2
     /// sealed its personal fields.
-    const WITHOUT_PERSONAL_FIELDS: [&'static str; 8] = [
+    const WITHOUT_PERSONAL_FIELDS: [&'static str; 9] = [
         "UserUpdated",
+        "PlanAdopted",
         "PaymentDueSoon",
         "PaymentMissed",
         "PromoEndingSoon",
@@ -480,6 +531,7 @@ impl EventPayload {
         match self {
             EventPayload::UserCreated(_)
             | EventPayload::UserUpdated(_)
+            | EventPayload::PlanAdopted(_)
             | EventPayload::UserErased(_)
             | EventPayload::LegacyEventRedacted(_) => AggregateType::User,
             _ => AggregateType::Debt,
@@ -534,6 +586,7 @@ impl EventPayload {
             }
             EventPayload::UserErased(_)
             | EventPayload::UserUpdated(_)
+            | EventPayload::PlanAdopted(_)
             | EventPayload::LegacyEventRedacted(_)
             | EventPayload::RateChanged(_)
             | EventPayload::StatementRecorded(_)

@@ -6,8 +6,8 @@ use schemars::{schema_for, Schema};
 use crate::envelope::EventEnvelope;
 use crate::payload::{
     ChargeAdded, DebtCreated, DebtDeleted, DebtUpdated, LegacyEventRedacted, PaymentDueSoon,
-    PaymentMissed, PaymentRecorded, PromoEndingSoon, RateChanged, StatementRecorded, UserCreated,
-    UserErased, UserUpdated,
+    PaymentMissed, PaymentRecorded, PlanAdopted, PromoEndingSoon, RateChanged, StatementRecorded,
+    UserCreated, UserErased, UserUpdated,
 };
 
 /// Every published schema as `(file name, schema)`: the envelope, then each event type's `data`.
@@ -38,6 +38,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
             "PromoEndingSoon.data.schema.json",
             schema_for!(PromoEndingSoon),
         ),
+        ("PlanAdopted.data.schema.json", schema_for!(PlanAdopted)),
         ("UserErased.data.schema.json", schema_for!(UserErased)),
         (
             "LegacyEventRedacted.data.schema.json",

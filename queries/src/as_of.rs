@@ -112,16 +112,41 @@ async fn counted_debt_history(
     debt_id: &str,
     as_of: DateTime<Utc>,
 ) -> Result<(Option<Vec<EventEnvelope>>, usize), Problem> {
+    let (recorded, loaded) = recorded_history(events, owner, debt_id, as_of).await?;
+    let live = recorded.filter(|recorded| {
+        !recorded
+            .iter()
+            .any(|e| matches!(e.payload, EventPayload::DebtDeleted(_)))
+    });
+    Ok((live, loaded))
+}
+
+/// `owner`'s debt `debt_id` as recorded by `as_of`, deleted or not, with how many events were loaded.
+async fn recorded_history(
+    events: &dyn EventLog,
+    owner: &str,
+    debt_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<(Option<Vec<EventEnvelope>>, usize), Problem> {
     let history = events.load_events(&AggregateRef::debt(debt_id), 0).await?;
     if owner_of(&history) != Some(owner) {
         return Ok((None, history.len()));
     }
     let recorded = recorded_by(&history, as_of);
-    let live = !recorded.is_empty()
-        && !recorded
-            .iter()
-            .any(|e| matches!(e.payload, EventPayload::DebtDeleted(_)));
-    Ok((live.then(|| recorded.to_vec()), history.len()))
+    Ok((
+        (!recorded.is_empty()).then(|| recorded.to_vec()),
+        history.len(),
+    ))
+}
+
+/// Which of a user's debts a ledger read loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// The debts live at the instant: created by then and not deleted by then.
+    Live,
+    /// Every debt created by the instant, the deleted ones with their deletion (progress counts a deleted
+    /// debt in the months before it went).
+    Ever,
 }
 
 /// The most events one read of all a user's debts as of an instant loads (the list, the summary, the plan):
@@ -140,6 +165,16 @@ pub async fn debt_histories(
     owner: &str,
     as_of: DateTime<Utc>,
 ) -> Result<Vec<Vec<EventEnvelope>>, Problem> {
+    ledger_histories(deps, &deps.events, owner, as_of, Which::Live).await
+}
+
+/// The ids of `owner`'s debts that `which` names at `as_of`, from one query of their ledger.
+async fn ledger_ids(
+    deps: &QueryDeps,
+    owner: &str,
+    as_of: DateTime<Utc>,
+    which: Which,
+) -> Result<BTreeSet<String>, Problem> {
     let pk = keys::user_info_key(owner).pk;
     let ledger = query_all(
         deps.records.as_ref(),
@@ -158,16 +193,37 @@ pub async fn debt_histories(
             };
         }
     }
-    let mut pending = created.difference(&deleted).cloned();
+    if which == Which::Live {
+        created.retain(|id| !deleted.contains(id));
+    }
+    Ok(created)
+}
+
+/// [`debt_histories`], of the debts `which` names, read from `log` (the opening log, or the engine's own
+/// when no personal field is wanted): with [`Which::Ever`], the deleted ones too, each as its whole history
+/// recorded by `as_of`. Bounded the same way.
+pub async fn ledger_histories(
+    deps: &QueryDeps,
+    log: &Arc<dyn EventLog>,
+    owner: &str,
+    as_of: DateTime<Utc>,
+    which: Which,
+) -> Result<Vec<Vec<EventEnvelope>>, Problem> {
+    let mut pending = ledger_ids(deps, owner, as_of, which).await?.into_iter();
     let mut loads = JoinSet::new();
     let mut histories = BTreeMap::new();
     let mut loaded = 0usize;
     loop {
         while loads.len() < CONCURRENT_LOADS {
             let Some(debt_id) = pending.next() else { break };
-            let (events, owner) = (Arc::clone(&deps.events), owner.to_owned());
+            let (events, owner) = (Arc::clone(log), owner.to_owned());
             loads.spawn(async move {
-                let history = counted_debt_history(events.as_ref(), &owner, &debt_id, as_of).await;
+                let history = match which {
+                    Which::Live => {
+                        counted_debt_history(events.as_ref(), &owner, &debt_id, as_of).await
+                    }
+                    Which::Ever => recorded_history(events.as_ref(), &owner, &debt_id, as_of).await,
+                };
                 (debt_id, history)
             });
         }

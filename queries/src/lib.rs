@@ -6,8 +6,10 @@ pub mod as_of;
 pub mod calendar;
 mod history;
 mod ics;
-mod listing;
-mod planning;
+pub mod listing;
+pub mod planning;
+pub mod plans;
+pub mod progress;
 mod summary;
 
 use std::sync::Arc;
@@ -26,6 +28,8 @@ pub use calendar::calendar_feed;
 pub use history::get_debt_history;
 pub use listing::list_debts;
 pub use planning::{get_debt_schedule, get_payoff_plan, SCHEDULE_ROWS_PER_PAGE};
+pub use plans::get_plan;
+pub use progress::get_progress;
 pub use summary::portfolio_summary;
 
 /// What the query handlers need, built once per container: the read items, the events (a debt's history and

@@ -87,7 +87,7 @@ fn encode_cursor(cursor: &Cursor) -> String {
 }
 
 /// Every live debt read item in the user's partition.
-pub(crate) async fn all_debts(
+pub async fn all_debts(
     read_model: &dyn ReadModel,
     username: &str,
 ) -> Result<Vec<DebtView>, Problem> {

@@ -32,18 +32,51 @@ fn invalid(field: &str, message: impl Into<String>) -> Problem {
 }
 
 /// A month, as plans name them: `YYYY-MM`.
-#[derive(Debug, Clone, Copy)]
-struct YearMonth(NaiveDate);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct YearMonth(NaiveDate);
 
 impl YearMonth {
     /// `?start=YYYY-MM` (years 1900-2200), or the month after today's (UTC).
-    fn parse(raw: Option<String>) -> Result<Self, Problem> {
-        let Some(raw) = raw else {
-            let today = Utc::now().date_naive();
-            let first = today.with_day0(0).expect("a month has a first day");
-            return Ok(YearMonth(first + Months::new(1)));
-        };
-        let refused = || invalid("start", "must be a month, YYYY-MM, from 1900-01 to 2200-12");
+    pub fn parse(raw: Option<String>) -> Result<Self, Problem> {
+        match raw {
+            Some(raw) => Self::parse_field("start", &raw),
+            None => Ok(Self::after(Utc::now().date_naive())),
+        }
+    }
+
+    /// The month after `day`'s.
+    pub fn after(day: NaiveDate) -> Self {
+        YearMonth(Self::of(day).0 + Months::new(1))
+    }
+
+    /// `day`'s month.
+    pub fn of(day: NaiveDate) -> Self {
+        YearMonth(day.with_day0(0).expect("a month has a first day"))
+    }
+
+    /// The month's first day.
+    pub fn first_day(self) -> NaiveDate {
+        self.0
+    }
+
+    /// The month `months` later.
+    pub fn plus(self, months: u32) -> Self {
+        YearMonth(self.0 + Months::new(months))
+    }
+
+    /// The month `months` earlier.
+    pub fn minus(self, months: u32) -> Self {
+        YearMonth(self.0 - Months::new(months))
+    }
+
+    /// `YYYY-MM`.
+    pub fn label(self) -> String {
+        self.0.format("%Y-%m").to_string()
+    }
+
+    /// `raw` as the month `field` names, `YYYY-MM` with a year of 1900-2200.
+    pub fn parse_field(field: &str, raw: &str) -> Result<Self, Problem> {
+        let refused = || invalid(field, "must be a month, YYYY-MM, from 1900-01 to 2200-12");
         let b = raw.as_bytes();
         if b.len() != 7
             || b[4] != b'-'
@@ -63,19 +96,19 @@ impl YearMonth {
     }
 
     /// Which month of a plan starting with this one `other` is (1-based), when it is one of its months.
-    fn months_until(self, other: YearMonth) -> Option<u32> {
+    pub fn months_until(self, other: YearMonth) -> Option<u32> {
         plan::plan_month(self.0, other.0)
     }
 
     /// The plan's `month` (1-based) as `YYYY-MM`.
-    fn nth(self, month: u32) -> String {
+    pub fn nth(self, month: u32) -> String {
         (self.0 + Months::new(month.saturating_sub(1)))
             .format("%Y-%m")
             .to_string()
     }
 
     /// Every month of a plan's rows as `YYYY-MM`, indexed by the 1-based month (formatted once each).
-    fn labels(self, plan: &Plan) -> Vec<String> {
+    pub fn labels(self, plan: &Plan) -> Vec<String> {
         (0..=plan.months).map(|m| self.nth(m.max(1))).collect()
     }
 }
@@ -96,7 +129,7 @@ fn wants_csv(request: &Request) -> bool {
 
 /// The debts a plan covers: open, with a balance above zero, each with its monthly minimum; a 422 names the
 /// ones without a `minimum_payment`.
-fn plan_debts(debts: Vec<DebtView>, start: YearMonth) -> Result<Vec<PlanDebt>, Problem> {
+pub fn plan_debts(debts: Vec<DebtView>, start: YearMonth) -> Result<Vec<PlanDebt>, Problem> {
     let covered: Vec<DebtView> = debts
         .into_iter()
         .filter(|d| d.fields.status == DebtStatus::Open && d.fields.current_balance > Decimal::ZERO)
@@ -172,10 +205,10 @@ fn plan_problem(error: PlanError) -> Problem {
     }
 }
 
-/// The strategy asked for: `?strategy=` (default avalanche) and, for custom, `?order=`.
-fn strategy(request: &Request) -> Result<Strategy, Problem> {
-    let order = query_param(request, "order");
-    let strategy = match query_param(request, "strategy").as_deref() {
+/// The strategy asked for: `strategy` (default avalanche) and, for custom, `order`.
+fn strategy(param: &impl Fn(&str) -> Option<String>) -> Result<Strategy, Problem> {
+    let order = param("order");
+    let strategy = match param("strategy").as_deref() {
         None | Some("avalanche") => Strategy::Avalanche,
         Some("snowball") => Strategy::Snowball,
         Some("custom") => {
@@ -292,20 +325,15 @@ fn monthly_budget(amount: Decimal, frequency: Option<&str>) -> Result<Decimal, P
 /// The month's budget and how it moves, from `monthly_budget` (given), `budget_frequency`, `budget_changes`
 /// and `extra` (rule 8 of docs/planning.md).
 fn budget_of(
-    request: &Request,
+    param: &impl Fn(&str) -> Option<String>,
     given: Decimal,
     start: YearMonth,
 ) -> Result<(Decimal, BudgetChanges), Problem> {
-    let frequency = query_param(request, "budget_frequency");
+    let frequency = param("budget_frequency");
     let budget = monthly_budget(given, frequency.as_deref())?;
     let mut changes = BudgetChanges {
-        changes: month_amounts(
-            "budget_changes",
-            query_param(request, "budget_changes"),
-            start,
-            false,
-        )?,
-        extras: month_amounts("extra", query_param(request, "extra"), start, true)?,
+        changes: month_amounts("budget_changes", param("budget_changes"), start, false)?,
+        extras: month_amounts("extra", param("extra"), start, true)?,
     };
     for change in &mut changes.changes {
         change.1 = monthly_budget(change.1, frequency.as_deref())?;
@@ -524,15 +552,62 @@ fn next_page(request: &Request, month: u32) -> String {
     format!("{}?{}", uri.path(), query.join("&"))
 }
 
+/// What a plan is asked to do, by a payoff plan's query or an adoption's body (the same names and forms):
+/// `strategy` and `order`, `monthly_budget` (required) with `budget_frequency`, `budget_changes`, `extra`.
+pub struct PlanRequest {
+    pub strategy: Strategy,
+    /// A month's budget, by `budget_frequency`.
+    pub budget: Decimal,
+    pub changes: BudgetChanges,
+    pub start: YearMonth,
+}
+
+impl PlanRequest {
+    /// The request for a plan starting with `start`, each parameter read by `param` as its text.
+    pub fn parse(
+        param: &impl Fn(&str) -> Option<String>,
+        start: YearMonth,
+    ) -> Result<Self, Problem> {
+        let given = amount("monthly_budget", param("monthly_budget"))?
+            .ok_or_else(|| invalid("monthly_budget", "is required: what you can pay each month"))?;
+        let strategy = strategy(param)?;
+        let (budget, changes) = budget_of(param, given, start)?;
+        Ok(PlanRequest {
+            strategy,
+            budget,
+            changes,
+            start,
+        })
+    }
+
+    /// The plan over `debts` (each `plan_debts` made), without a schedule.
+    pub fn simulate(&self, debts: &[PlanDebt]) -> Result<Plan, Problem> {
+        simulate(
+            debts,
+            &self.strategy,
+            Some(self.budget),
+            &self.changes,
+            None,
+        )
+    }
+}
+
+/// The debts a plan starting with `start` covers: `owner`'s open debts as the read model holds them.
+pub async fn open_plan_debts(
+    read_model: &dyn store::ReadModel,
+    owner: &str,
+    start: YearMonth,
+) -> Result<Vec<PlanDebt>, Problem> {
+    plan_debts(crate::listing::all_debts(read_model, owner).await?, start)
+}
+
 /// `GET /users/{username}/payoff-plan`: how the caller's open debts are paid off with `monthly_budget` a
 /// month, in the strategy's order, compared with the other strategies and with paying only the minimums.
 pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Response<Body>, Error> {
     serve("get-payoff-plan", request, |request, _meta| async move {
         let me = own_username(deps, &request).await?;
-        let budget = amount("monthly_budget", query_param(&request, "monthly_budget"))?
-            .ok_or_else(|| invalid("monthly_budget", "is required: what you can pay each month"))?;
-        let strategy = strategy(&request)?;
         let start = YearMonth::parse(query_param(&request, "start"))?;
+        let asked = PlanRequest::parse(&|name| query_param(&request, name), start)?;
         let include_schedule = match query_param(&request, "include").as_deref() {
             None => false,
             Some("schedule") => true,
@@ -544,7 +619,7 @@ pub async fn get_payoff_plan(request: Request, deps: &QueryDeps) -> Result<Respo
         let window = (include_schedule || csv).then_some(window);
         // `?as_of=T`: the plan the debts as recorded at T would have made (how a payment changed it).
         let as_of = crate::as_of::parse(query_param(&request, "as_of"), Utc::now())?;
-        let (budget, changes) = budget_of(&request, budget, start)?;
+        let PlanRequest { strategy, budget, changes, .. } = asked;
         let debts = plan_debts(debts_at(deps, me.as_str(), as_of).await?, start)?;
         let plan = simulate(&debts, &strategy, Some(budget), &changes, window)?;
         if csv {

@@ -66,6 +66,14 @@ fn moved(event: &EventEnvelope) -> Option<(NaiveDate, Decimal, Decimal, Decimal)
     }
 }
 
+/// The day the debt started (its `start_date` as last recorded); `None` for a history that makes no debt.
+pub fn started_on(history: &[EventEnvelope]) -> Option<NaiveDate> {
+    match Debt::fold(history.iter().map(|e| &e.payload)).state {
+        DebtState::Open(record) | DebtState::Deleted(record) => Some(record.start_date),
+        DebtState::NotCreated => None,
+    }
+}
+
 /// The debt's `months` months from the month of `from`, oldest first; empty for a history that makes no
 /// debt. Bounded by the months asked for and the events: one fold, then one pass over the movements.
 pub fn debt_progress(

@@ -4,9 +4,9 @@
 use chrono::{NaiveDate, TimeZone, Utc};
 use events::{
     AggregateType, BookedCharge, BookedKind, ChargeAdded, ChargeKind, DebtChanges, DebtCreated,
-    DebtDeleted, DebtTerms, DebtUpdated, EventEnvelope, EventPayload, InterestMethod,
-    PaymentDueSoon, PaymentFrequency, PaymentMissed, PaymentRecorded, PromoEndingSoon,
-    StatementRecorded, UserCreated,
+    DebtDeleted, DebtTerms, DebtUpdated, EventEnvelope, EventPayload, InterestMethod, MonthAmount,
+    PaymentDueSoon, PaymentFrequency, PaymentMissed, PaymentRecorded, PlanAdopted, PlanStrategy,
+    PromoEndingSoon, StatementRecorded, UserCreated,
 };
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -107,11 +107,37 @@ fn every_kind_of_event() -> Vec<Value> {
     .collect()
 }
 
+/// A plan adopted with a budget change and a negative extra.
+fn plan_event() -> Value {
+    let month = |month: &str, cents| MonthAmount {
+        month: month.into(),
+        amount: Decimal::new(cents, 2),
+    };
+    envelope(
+        EventPayload::PlanAdopted(PlanAdopted {
+            strategy: PlanStrategy::Custom,
+            monthly_budget: Decimal::new(60_000, 2),
+            order: vec![Uuid::new_v4().to_string(), Uuid::new_v4().to_string()],
+            budget_changes: vec![month("2026-09", 70_000)],
+            extra: vec![month("2026-07", -5_000)],
+            start: "2026-06".into(),
+            starting_total: Decimal::new(150_000, 2),
+            planned_totals: vec![
+                Decimal::new(91_000, 2),
+                Decimal::new(31_500, 2),
+                Decimal::ZERO,
+            ],
+            total_interest: Decimal::new(2_150, 2),
+        }),
+        false,
+    )
+}
+
 fn booked(kind: BookedKind, amount: Decimal) -> BookedCharge {
     BookedCharge { kind, amount }
 }
 
-/// Each notice the sweep appends.
+/// Each notice the sweep appends, and a plan adopted.
 fn notice_events() -> Vec<Value> {
     let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
     vec![
@@ -140,6 +166,7 @@ fn notice_events() -> Vec<Value> {
             }),
             false,
         ),
+        plan_event(),
     ]
 }
 

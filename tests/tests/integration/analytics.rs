@@ -346,9 +346,10 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
             | EventPayload::PaymentDueSoon(_)
             | EventPayload::PaymentMissed(_)
             | EventPayload::PromoEndingSoon(_)
-            | EventPayload::UserUpdated(_) => {
+            | EventPayload::UserUpdated(_)
+            | EventPayload::PlanAdopted(_) => {
                 unreachable!(
-                    "the script erases no one, changes no rate or setting, sends no notice"
+                    "the script erases no one, changes no rate or setting, sends no notice, adopts no plan"
                 )
             }
         };

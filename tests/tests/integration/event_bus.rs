@@ -218,6 +218,25 @@ fn money_events() -> Vec<events::EventPayload> {
     ]
 }
 
+/// A plan adopted over the one debt `debt_id`: paid off in three months.
+fn plan_adopted(debt_id: &str) -> events::EventPayload {
+    let cents = |c| rust_decimal::Decimal::new(c, 2);
+    events::EventPayload::PlanAdopted(events::PlanAdopted {
+        strategy: events::PlanStrategy::Avalanche,
+        monthly_budget: cents(50_000),
+        order: vec![debt_id.to_owned()],
+        budget_changes: Vec::new(),
+        extra: vec![events::MonthAmount {
+            month: "2026-02".into(),
+            amount: cents(10_000),
+        }],
+        start: "2026-02".into(),
+        starting_total: cents(120_000),
+        planned_totals: vec![cents(72_000), cents(23_100), cents(0)],
+        total_interest: cents(3_100),
+    })
+}
+
 async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
     let mut committed = Vec::new();
     for n in 0..3 {
@@ -233,6 +252,7 @@ async fn commit_script(store: &dyn EventLog) -> Vec<EventEnvelope> {
                 },
             });
             registered.push(integration_tests::envelope(&user, 2, updated));
+            registered.push(integration_tests::envelope(&user, 3, plan_adopted(&debt)));
         }
         if n == 2 {
             let erased = events::EventPayload::UserErased(events::UserErased {

@@ -19,6 +19,7 @@ mod notice_sweep;
 mod operations_doc;
 mod planning_doc;
 mod planning_routes;
+mod progress_routes;
 mod projection_lag;
 mod read_side;
 mod secret_rotation;
