@@ -179,7 +179,8 @@ def api_flow(client):
 
 
 def plan_flow(client, username, token, path):
-    """A payoff plan and a schedule of the one debt: 900.50 at 5.5 %, 100 a month minimum."""
+    """A payoff plan and a schedule of the one debt: 900.50 at 5.5 %, 100 a month minimum; the plan adopted,
+    and the month's progress measured against it."""
     plan, _ = client.expect("a payoff plan", 200, "GET",
                             f"/users/{username}/payoff-plan?monthly_budget=300&start=2027-01&include=schedule",
                             token=token)
@@ -194,6 +195,20 @@ def plan_flow(client, username, token, path):
     schedule, _ = client.expect("the debt's schedule", 200, "GET", f"{path}/schedule?payment=150", token=token)
     if schedule["data"]["months"] != 7 or schedule["data"]["payment"] != "150.00":
         raise SmokeFailure(f"150 a month clears 900.50 at 5.5 % in 7 months: {schedule}")
+    adopted, _ = client.expect("adopt the plan", 200, "PUT", f"/users/{username}/plan", token=token,
+                               body={"strategy": "avalanche", "monthly_budget": "300"})
+    plan = adopted["data"]
+    if plan["starting_total"] != "900.50" or plan["planned"][-1]["total"] != "0.00" or len(plan["planned"]) != 4:
+        raise SmokeFailure(f"the adopted plan promises 900.50 to nothing in 4 months: {plan}")
+    if plan["today"]["ahead_by"] != {"amount": "0.00", "months": 0}:
+        raise SmokeFailure(f"a plan adopted now is neither ahead nor behind: {plan['today']}")
+    client.expect("read the adopted plan", 200, "GET", f"/users/{username}/plan", token=token)
+    progress, _ = client.expect("see your progress", 200, "GET", f"/users/{username}/progress", token=token)
+    last = progress["data"]["months"][-1]
+    if last["total_balance"] != "900.50" or last["planned_total"] != "900.50" or not progress["data"]["plan_adopted"]:
+        raise SmokeFailure(f"this month ends at 900.50, as the plan adopted in it starts: {last}")
+    client.expect("a budget below the minimums is not adopted", 422, "PUT", f"/users/{username}/plan",
+                  token=token, body={"monthly_budget": "99.99"})
 
 
 def money_flow(client, username, token, path):

@@ -80,7 +80,7 @@ pub struct CallCost {
 
 /// The API calls [`measure`] makes, in order, one user's story: every route of `api::ROUTES` but the health
 /// check (it touches no store), and the reads of the past as the same routes with `?as_of=`.
-pub const MEASURED_CALLS: [&str; 27] = [
+pub const MEASURED_CALLS: [&str; 30] = [
     "POST /users",
     "POST /login",
     "POST /debts",
@@ -105,6 +105,9 @@ pub const MEASURED_CALLS: [&str; 27] = [
     "GET /debts?as_of=T",
     "GET /users/{username}/summary?as_of=T",
     "GET /users/{username}/payoff-plan",
+    "PUT /users/{username}/plan",
+    "GET /users/{username}/plan",
+    "GET /users/{username}/progress",
     "GET /debts/{debt_id}/schedule",
     "DELETE /debts/{debt_id}",
     "DELETE /users/{username}",
@@ -223,6 +226,11 @@ async fn call_api(
         "GET /users/{username}/payoff-plan" => {
             as_user(format!("/users/{user}/payoff-plan")).query("monthly_budget", "100")
         }
+        "PUT /users/{username}/plan" => {
+            as_user(format!("/users/{user}/plan")).json(json!({"monthly_budget": "100"}))
+        }
+        "GET /users/{username}/plan" => as_user(format!("/users/{user}/plan")),
+        "GET /users/{username}/progress" => as_user(format!("/users/{user}/progress")),
         "GET /users/{username}" | "GET /users/{username}/summary" => {
             as_user(format!("/users/{user}"))
         }
