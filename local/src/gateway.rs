@@ -36,6 +36,8 @@ pub struct Gateway {
     pub authorizer_cache: AuthorizerCache,
     /// API Gateway's per-route throttles (`x-throttle`).
     pub throttles: crate::throttle::Throttles,
+    /// The web client's files, served at `/` beside the API (CloudFront's part on AWS).
+    pub web: crate::web::WebClient,
 }
 
 impl Gateway {
@@ -69,6 +71,9 @@ impl Gateway {
         let path = parts.uri.path().to_owned();
         if parts.method == Method::GET && path == "/openapi.json" {
             return openapi();
+        }
+        if parts.method == Method::GET && crate::web::WebClient::serves(&path) {
+            return self.web.answer(&path).await;
         }
         let RouteMatch {
             route,

@@ -17,6 +17,7 @@ pub mod projector;
 pub mod routes;
 pub mod serve;
 pub mod throttle;
+pub mod web;
 
 pub use authorizer::AuthorizerCache;
 pub use gateway::Gateway;

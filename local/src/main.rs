@@ -163,6 +163,7 @@ fn gateway(
             local::OPENAPI,
             std::time::Instant::now(),
         ),
+        web: local::web::WebClient::from_env(),
     }
 }
 
