@@ -100,9 +100,9 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		as_root=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		export DEBIAN_FRONTEND=noninteractive; \
-		$$as_root apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null || \
+		$$as_root apt-get install -y -q chromium chromium-driver >/dev/null || \
 		{ $$as_root apt-get update -q >/dev/null && \
-		  $$as_root apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; \
+		  $$as_root apt-get install -y -q chromium chromium-driver >/dev/null; }; \
 	fi
 
 .PHONY: run
