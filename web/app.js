@@ -229,26 +229,29 @@ async function planPage() {
   page("Plan your payoff", planner, h("div", { id: "plans" }));
 }
 
-async function plan(values, strategy, extra = "") {
+async function plan(values, strategy) {
   const query = new URLSearchParams({ monthly_budget: values.monthly_budget, strategy, include: "schedule" });
-  return call("GET", `/users/${session.username}/payoff-plan?${query}${extra}`);
+  return call("GET", `/users/${session.username}/payoff-plan?${query}`);
 }
 
-/** The total balance at each month's end of a plan's schedule (one page: up to 2,500 rows). */
-function totals(schedule) {
-  const byMonth = new Map();
-  for (const row of schedule) byMonth.set(row.on, (byMonth.get(row.on) || 0) + Number(row.balance));
-  return byMonth;
+/** The `count` months from `start` (`YYYY-MM`), as `YYYY-MM`. */
+function monthsFrom(start, count) {
+  const [year, month] = start.split("-").map(Number);
+  return Array.from({ length: count }, (_, i) => {
+    const date = new Date(Date.UTC(year, month - 1 + i, 1));
+    return date.toISOString().slice(0, 7);
+  });
 }
 
 async function showPlans(values) {
   const target = document.getElementById("plans");
-  const [avalanche, snowball] = await Promise.all([plan(values, "avalanche"), plan(values, "snowball")]);
-  const chosen = values.strategy === "snowball" ? snowball.body.data : avalanche.body.data;
+  const chosen = (await plan(values, values.strategy || "avalanche")).body.data;
   const compare = chosen.compare;
   const row = (name, p) => [name, p.debt_free ? String(p.months) : "never", money(p.total_interest), p.debt_free_on ?? "—"];
-  const curves = [["Avalanche", totals(avalanche.body.data.schedule)], ["Snowball", totals(snowball.body.data.schedule)]];
-  const months = [...new Set(curves.flatMap(([, m]) => [...m.keys()]))].sort();
+  const curves = [["Avalanche", compare.avalanche], ["Snowball", compare.snowball], ["Minimums only", compare.minimum_only]];
+  // Each curve is the total at each month's end from the plan's first month; a shorter one stays at zero.
+  const length = Math.max(...curves.map(([, p]) => p.balances.length));
+  const months = monthsFrom(chosen.start, length);
   const chart = h("div", { class: "chart", id: "plan-chart", role: "img",
     "aria-label": `Total balance by month: avalanche is debt-free in ${compare.avalanche.debt_free_on ?? "never"}, snowball in ${compare.snowball.debt_free_on ?? "never"}` });
   const adopt = h("button", { type: "button", onclick: async () => {
@@ -276,8 +279,8 @@ async function showPlans(values) {
     h("p", { id: "adopt-status", role: "status" }),
     table("Schedule", ["Month", "Debt", "Interest", "Payment", "Balance"],
       chosen.schedule.slice(0, 240).map((r) => [r.on, r.debt_id.slice(0, 8), money(r.interest), money(r.payment), money(r.balance)])));
-  lineChart(chart, "Total balance", months, curves.map(([label, byMonth]) => ({
-    label, values: months.map((m) => (byMonth.has(m) ? byMonth.get(m) : 0)) })));
+  lineChart(chart, "Total balance", months, curves.map(([label, p]) => ({
+    label, values: p.balances.map(Number).concat(Array(length).fill(0)).slice(0, length) })));
 }
 
 // Progress against the adopted plan.

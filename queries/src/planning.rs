@@ -238,11 +238,14 @@ fn strategy(param: &impl Fn(&str) -> Option<String>) -> Result<Strategy, Problem
 }
 
 /// Whether a plan ends, and its `months`, `debt_free_on` and `total_interest`: each `null` when it does not
-/// end (one JSON type per field, so a client generated from the document parses every answer).
+/// end (one JSON type per field, so a client generated from the document parses every answer);
+/// `balances` is the total at each month's end, the plan's first month first, for charting it (as far as
+/// it went when it does not end).
 fn headline(plan: &Plan, start: YearMonth) -> Value {
     if !plan.debt_free {
         return json!({
             "debt_free": false, "months": null, "debt_free_on": null, "total_interest": null,
+            "balances": plan.month_totals,
         });
     }
     json!({
@@ -250,6 +253,7 @@ fn headline(plan: &Plan, start: YearMonth) -> Value {
         "months": plan.months,
         "debt_free_on": (plan.months > 0).then(|| start.nth(plan.months)),
         "total_interest": plan.total_interest,
+        "balances": plan.month_totals,
     })
 }
 
