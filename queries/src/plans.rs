@@ -43,13 +43,20 @@ fn carried_forward(adopted: &AdoptedPlan, start: YearMonth, debts: &[PlanDebt]) 
     let month_of = |entry: &MonthAmount| first_of_month(&entry.month).map(YearMonth::of);
     let mut budget = plan.monthly_budget;
     let mut changes = BudgetChanges::default();
-    for entry in &plan.budget_changes {
-        match month_of(entry) {
-            Some(month) if month < start => budget = entry.amount,
-            Some(month) => changes
+    // By month, whatever order they were given in: the last change before `start` is the budget in force.
+    let mut dated: Vec<(YearMonth, Decimal)> = plan
+        .budget_changes
+        .iter()
+        .filter_map(|entry| Some((month_of(entry)?, entry.amount)))
+        .collect();
+    dated.sort_by_key(|&(month, _)| month);
+    for (month, amount) in dated {
+        if month < start {
+            budget = amount;
+        } else {
+            changes
                 .changes
-                .extend(start.months_until(month).map(|index| (index, entry.amount))),
-            None => {}
+                .extend(start.months_until(month).map(|index| (index, amount)));
         }
     }
     for entry in &plan.extra {
@@ -107,8 +114,18 @@ pub async fn plan_view(
     adopted: &AdoptedPlan,
     today: NaiveDate,
 ) -> Result<Value, Problem> {
+    let debts = open_plan_debts(read_model, owner, YearMonth::after(today)).await;
+    Ok(plan_view_over(adopted, today, &debts))
+}
+
+/// [`plan_view`] over the owner's open debts as a plan starting next month covers them (or why they
+/// cannot be planned), already read.
+pub fn plan_view_over(
+    adopted: &AdoptedPlan,
+    today: NaiveDate,
+    debts: &Result<Vec<PlanDebt>, Problem>,
+) -> Value {
     let start = YearMonth::after(today);
-    let debts = open_plan_debts(read_model, owner, start).await;
     let total: Decimal = debts
         .as_ref()
         .map(|debts| debts.iter().map(|d| d.balance).sum())
@@ -145,7 +162,7 @@ pub async fn plan_view(
     if let (Some(target), Some(from)) = (today_view.as_object_mut(), now.as_object()) {
         target.extend(from.clone());
     }
-    Ok(json!({
+    json!({
         "adopted_at": adopted.adopted_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         "strategy": plan.strategy,
         "monthly_budget": plan.monthly_budget,
@@ -158,7 +175,7 @@ pub async fn plan_view(
         "debt_free_on": YearMonth::of(adopted.debt_free_on()).label(),
         "planned": planned,
         "today": today_view,
-    }))
+    })
 }
 
 /// `GET /users/{username}/plan`: the plan you adopted last and where you stand against it; 404 when you
@@ -177,4 +194,51 @@ pub async fn get_plan(request: Request, deps: &QueryDeps) -> Result<Response<Bod
         ))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use events::{EventEnvelope, EventPayload, PlanAdopted};
+
+    fn amount(month: &str, cents: i64) -> MonthAmount {
+        MonthAmount {
+            month: month.into(),
+            amount: Decimal::new(cents, 2),
+        }
+    }
+
+    #[test]
+    fn a_plan_carried_forward_keeps_the_latest_budget_change_by_month() {
+        let envelope = EventEnvelope::new(
+            "ada",
+            2,
+            EventPayload::PlanAdopted(PlanAdopted {
+                strategy: PlanStrategy::Avalanche,
+                monthly_budget: Decimal::new(50_000, 2),
+                order: Vec::new(),
+                // Given out of order: March's change is the later one.
+                budget_changes: vec![
+                    amount("2026-03", 70_000),
+                    amount("2026-02", 60_000),
+                    amount("2026-07", 90_000),
+                ],
+                extra: vec![amount("2026-02", 10_000), amount("2026-06", -5_000)],
+                start: "2026-01".into(),
+                starting_total: Decimal::new(100_000, 2),
+                planned_totals: vec![Decimal::ZERO],
+                total_interest: Decimal::ZERO,
+            }),
+            Utc.with_ymd_and_hms(2025, 12, 10, 9, 0, 0).unwrap(),
+            "ada",
+            uuid::Uuid::nil(),
+        );
+        let adopted = AdoptedPlan::from_envelope(&envelope).unwrap();
+        let start = YearMonth::parse_field("start", "2026-05").unwrap();
+        let carried = carried_forward(&adopted, start, &[]);
+        assert_eq!(carried.budget, Decimal::new(70_000, 2));
+        assert_eq!(carried.changes.changes, vec![(3, Decimal::new(90_000, 2))]);
+        assert_eq!(carried.changes.extras, vec![(2, Decimal::new(-5_000, 2))]);
+    }
 }
