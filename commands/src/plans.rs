@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use queries::planning::{open_plan_debts, PlanRequest, YearMonth};
-use queries::plans::plan_view;
+use queries::plans::plan_view_over;
 
 use crate::settings::{decide_on_user, own_user};
 use crate::users::UserDeps;
@@ -149,14 +149,15 @@ pub async fn adopt_plan(request: Request, deps: &UserDeps) -> Result<Response<Bo
         let today = zone.date_at(Utc::now());
         let start = YearMonth::after(today);
         let asked = PlanRequest::parse(&|name| parameters.get(name).cloned(), start)?;
-        let debts = open_plan_debts(deps.read_model.as_ref(), me.as_str(), start).await?;
+        let read = open_plan_debts(deps.read_model.as_ref(), me.as_str(), start).await;
+        let debts = read.as_ref().map_err(Clone::clone)?;
         if debts.is_empty() {
             return Err(invalid(
                 "monthly_budget",
                 "there is nothing to plan: you have no open debt with a balance",
             ));
         }
-        let plan = asked.simulate(&debts)?;
+        let plan = asked.simulate(debts)?;
         if !plan.debt_free {
             return Err(invalid(
                 "monthly_budget",
@@ -170,15 +171,14 @@ pub async fn adopt_plan(request: Request, deps: &UserDeps) -> Result<Response<Bo
                 },
             ));
         }
-        let event = adopted(&asked, &debts, &plan);
+        let event = adopted(&asked, debts, &plan);
         let history = decide_on_user(deps, &meta, &me, UserCommand::AdoptPlan(event), &|_, a| a).await?;
         let adopted = AdoptedPlan::all(&history)
             .pop()
             .ok_or_else(|| Problem::internal("an adopted plan is missing from the log"))?;
         tracing::info!(username = me.as_str(), months = plan.months, "plan adopted");
-        Ok(Reply::ok(
-            plan_view(deps.read_model.as_ref(), me.as_str(), &adopted, today).await?,
-        ))
+        // Over the debts the plan was made of: nothing is read again.
+        Ok(Reply::ok(plan_view_over(&adopted, today, &read)))
     })
     .await
 }

@@ -87,7 +87,8 @@ pub async fn get_progress(request: Request, deps: &QueryDeps) -> Result<Response
         let this_month = YearMonth::of(owners_zone(deps, me.as_str()).await?.date_at(now));
         let (from, to) = range(&request, this_month)?;
         // The histories as the engine holds them: progress needs amounts and dates, never a name.
-        let histories = ledger_histories(deps, &deps.engine_events, me.as_str(), now, Which::Ever).await?;
+        let histories =
+            ledger_histories(deps, &deps.engine_events, me.as_str(), now, Which::Ever).await?;
         let from = match from {
             Some(from) => from,
             None => {
@@ -113,17 +114,16 @@ pub async fn get_progress(request: Request, deps: &QueryDeps) -> Result<Response
             .into_iter()
             .filter_map(|h| Some((h.first()?.aggregate_id.clone(), h)))
             .collect();
-        let progress = portfolio_progress(&named, from.first_day(), months);
-        let rows: usize = progress.iter().map(|m| m.debts.len()).sum();
-        if rows > MAX_PROGRESS_ROWS {
-            return Err(invalid(
-                "from",
-                format!(
-                    "these months hold {rows} debt rows, more than the {MAX_PROGRESS_ROWS} one answer \
-                     carries: ask for fewer months"
-                ),
-            ));
-        }
+        let progress = portfolio_progress(&named, from.first_day(), months, MAX_PROGRESS_ROWS)
+            .map_err(|_| {
+                invalid(
+                    "from",
+                    format!(
+                        "these months hold more than the {MAX_PROGRESS_ROWS} debt rows one answer \
+                         carries: ask for fewer months"
+                    ),
+                )
+            })?;
         let plans = adopted_plans(deps.engine_events.as_ref(), me.as_str()).await?;
         let answer: Vec<Value> = progress.iter().map(|m| month_answer(m, &plans)).collect();
         Ok(Reply::ok(json!({

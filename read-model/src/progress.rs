@@ -136,44 +136,66 @@ pub struct PortfolioMonth {
     pub debts: Vec<(String, MonthProgress)>,
 }
 
+/// More debt rows (one debt in one month) than a portfolio's answer may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("more than {limit} debt rows")]
+pub struct TooManyRows {
+    pub limit: usize,
+}
+
+impl MonthProgress {
+    /// Whether the debt had nothing in the month: no balance and no movement.
+    fn is_empty(&self) -> bool {
+        self.balance.is_zero()
+            && self.paid.is_zero()
+            && self.interest.is_zero()
+            && self.fees.is_zero()
+    }
+}
+
 /// The portfolio's `months` months from the month of `from`, from each debt's history (`(id, history)`).
+/// Each debt's empty months are dropped as it is folded, and the fold stops once more than `max_rows` debt
+/// rows are kept: what is held at once is bounded by the answer's own bound, not by debts x months.
 pub fn portfolio_progress(
     histories: &[(String, Vec<EventEnvelope>)],
     from: NaiveDate,
     months: u32,
-) -> Vec<PortfolioMonth> {
-    let per_debt: Vec<(&String, Vec<MonthProgress>)> = histories
-        .iter()
-        .map(|(id, history)| (id, debt_progress(history, from, months)))
-        .collect();
+    max_rows: usize,
+) -> Result<Vec<PortfolioMonth>, TooManyRows> {
     let first = month_of(from);
-    (0..months)
+    let mut portfolio: Vec<PortfolioMonth> = (0..months)
         .filter_map(|n| first.checked_add_months(Months::new(n)))
-        .enumerate()
-        .map(|(index, month)| {
-            let debts: Vec<(String, MonthProgress)> = per_debt
-                .iter()
-                .filter_map(|(id, rows)| rows.get(index).map(|row| ((*id).clone(), row.clone())))
-                .filter(|(_, row)| {
-                    !(row.balance.is_zero()
-                        && row.paid.is_zero()
-                        && row.interest.is_zero()
-                        && row.fees.is_zero())
-                })
-                .collect();
-            let sum = |field: fn(&MonthProgress) -> Decimal| -> Decimal {
-                debts.iter().map(|(_, row)| field(row)).sum()
-            };
-            PortfolioMonth {
-                month,
-                total_balance: sum(|r| r.balance),
-                paid: sum(|r| r.paid),
-                interest: sum(|r| r.interest),
-                fees: sum(|r| r.fees),
-                debts,
-            }
+        .map(|month| PortfolioMonth {
+            month,
+            total_balance: Decimal::ZERO,
+            paid: Decimal::ZERO,
+            interest: Decimal::ZERO,
+            fees: Decimal::ZERO,
+            debts: Vec::new(),
         })
-        .collect()
+        .collect();
+    let mut kept = 0usize;
+    for (id, history) in histories {
+        for (index, row) in debt_progress(history, from, months).into_iter().enumerate() {
+            if row.is_empty() {
+                continue;
+            }
+            kept += 1;
+            if kept > max_rows {
+                return Err(TooManyRows { limit: max_rows });
+            }
+            let Some(month) = portfolio.get_mut(index) else {
+                continue;
+            };
+            // Amounts are bounded by the domain's limits (at most 10^12 each), far inside a Decimal.
+            month.total_balance += row.balance;
+            month.paid += row.paid;
+            month.interest += row.interest;
+            month.fees += row.fees;
+            month.debts.push((id.clone(), row));
+        }
+    }
+    Ok(portfolio)
 }
 
 #[cfg(test)]
@@ -317,7 +339,7 @@ mod tests {
             event.aggregate_id = "d-2".into();
         }
         let both = [("d-1".to_owned(), history()), ("d-2".to_owned(), other)];
-        let months = portfolio_progress(&both, day("2025-12-01"), 4);
+        let months = portfolio_progress(&both, day("2025-12-01"), 4, 100).unwrap();
         assert_eq!(months.len(), 4);
         assert!(months[0].debts.is_empty(), "before either started");
         assert_eq!(months[3].total_balance, dec("1883.00"));
@@ -326,5 +348,11 @@ mod tests {
             (dec("200.00"), dec("33.00"), dec("50.00"))
         );
         assert_eq!(months[3].debts.len(), 2);
+        // Six rows in all (two debts from January to March): a bound of five stops the fold.
+        assert_eq!(
+            portfolio_progress(&both, day("2025-12-01"), 4, 5).unwrap_err(),
+            TooManyRows { limit: 5 }
+        );
+        assert!(portfolio_progress(&both, day("2025-12-01"), 4, 6).is_ok());
     }
 }
