@@ -206,9 +206,11 @@ class Journey:
         self.heading("Summary")
         self.audit("summary")
 
-        # An expired (here: forged) token returns to the login page.
-        driver.execute_script("sessionStorage.setItem('debts.token', 'not-a-token')")
-        driver.get(self.base + "/#/debts")
+        # An expired (here: forged) token returns to the login page. The hash is replaced without a
+        # hashchange so that no request of the old page is in flight when the page reloads: one that ended
+        # the session during the reload would leave the new page at #/debts with no session (and no notice).
+        driver.execute_script("sessionStorage.setItem('debts.token', 'not-a-token');"
+                              "history.replaceState(null, '', '#/debts')")
         driver.refresh()
         self.wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".notice")))
         self.ok("a refused token returns to the login page")
