@@ -128,18 +128,19 @@ cold-start: $(CARGO_LAMBDA_STAMP) ## Median cold start of packaged functions und
 	scripts/cold-start.py --runs 10 --cargo-lambda $(VENV)/bin/cargo-lambda $(or $(FUNCTIONS),healthz create-debt)
 
 .PHONY: preview
-preview: ## Build the zips, then show what `deploy` would change (needs the Pulumi CLI and AWS credentials)
+preview: $(WEB_STAMP) ## Build the zips, then show what `deploy` would change (needs the Pulumi CLI and AWS credentials)
 	$(MAKE) --no-print-directory package ARCH=$(ARCH)
 	$(PULUMI) preview --stack $(STACK)
 
-# The zips are built first, in this order, even under `make -j` (recipe lines run one after another).
+# The zips are built first, in this order, even under `make -j` (recipe lines run one after another). The web
+# client's uPlot comes from npm (WEB_STAMP) and is uploaded with the client's files.
 .PHONY: deploy
-deploy: ## Build the zips, then deploy the whole stack
+deploy: $(WEB_STAMP) ## Build the zips, then deploy the whole stack (the API and the web client on CloudFront)
 	$(MAKE) --no-print-directory package ARCH=$(ARCH)
 	$(MAKE) --no-print-directory deploy-infra
 
 .PHONY: deploy-infra
-deploy-infra: ## Deploy the stack with the zips already in target/lambda
+deploy-infra: $(WEB_STAMP) ## Deploy the stack with the zips already in target/lambda (and upload web/)
 	$(PULUMI) up --yes --stack $(STACK)
 
 .PHONY: update-code
@@ -157,6 +158,10 @@ outputs: ## Show the stack's outputs (API URL, table, function names)
 .PHONY: api-url
 api-url: ## Print the deployed API's URL
 	@$(PULUMI) stack output api_url --stack $(STACK)
+
+.PHONY: web-url
+web-url: ## Print the deployed web client's URL (CloudFront)
+	@$(PULUMI) stack output web_url --stack $(STACK)
 
 .PHONY: logs
 logs: ## Follow one function's logs: make logs FUNCTION=create-debt (needs the AWS CLI)

@@ -46,6 +46,8 @@ if stack.settings.reserved_concurrency:
 check_zip_architectures([c.binary for c in stack.functions.values()], stack.settings.architecture)
 
 pulumi.export("api_url", stack.api.api_endpoint)
+pulumi.export("web_url", stack.web.url)
+pulumi.export("web_bucket", stack.web.bucket.id)
 pulumi.export("table_name", stack.table.name)
 pulumi.export("table_stream_arn", stack.table.stream_arn)
 pulumi.export("failure_queue_url", stack.failures.url)

@@ -7,6 +7,7 @@ axe-core runs and no violation of impact serious or critical may be found; every
 Usage: browser_journey.py BASE_URL ARTIFACTS_DIR AXE_JS
 """
 
+import json
 import os
 import pathlib
 import sys
@@ -22,8 +23,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-OWN_FILES = ["/", "/app.js", "/api.js", "/chart.js", "/style.css"]
-VENDOR_FILES = ["/vendor/uPlot.iife.min.js", "/vendor/uPlot.min.css"]
+# The client's files as web/files.json lists them: ours, and uPlot's.
+MANIFEST = json.loads((pathlib.Path(__file__).resolve().parents[1] / "web" / "files.json").read_text())
+OWN_FILES = [f["path"] for f in MANIFEST["files"] if f["from"] == "web"]
+VENDOR_FILES = [f["path"] for f in MANIFEST["files"] if f["from"] == "vendor"]
 OWN_BUDGET = 60 * 1024
 PAGE_BUDGET = 120 * 1024
 

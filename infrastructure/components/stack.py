@@ -1,7 +1,8 @@
 """The whole debts stack: the table, every Lambda function with its least privileges, the HTTP API with its
-authorizer, throttling and access logs, the signing secret, the table stream's two readers (the projector and
-the publisher that puts each event on the bus), the analytics consumer on the bus, and the alarms that watch
-them and notify an SNS topic. Every named resource carries the project and stack (`debts-dev-...`)."""
+authorizer, throttling and access logs, the web client (S3 behind CloudFront), the signing secret, the table
+stream's two readers (the projector and the publisher that puts each event on the bus), the analytics
+consumer on the bus, and the alarms that watch them and notify an SNS topic. Every named resource carries the
+project and stack (`debts-dev-...`)."""
 
 import json
 import secrets
@@ -13,6 +14,7 @@ import pulumi_aws as aws
 from components import api_spec, footprint
 from components.rust_lambda import LOG_RETENTION_DAYS, RustLambdaFunction
 from components.table import debts_table
+from components.web_client import WebClient, web_objects
 
 # The table actions that change items (the read-only functions may have none of them).
 WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
@@ -246,6 +248,9 @@ class DebtsStack:
             self._notice_email()
         self._alarms()
         self._dashboard()
+        # The web client calls the API from the distribution's origin: the API's CORS (`x-cors`) allows any
+        # origin, and the page's connect-src names the API.
+        self.web = WebClient("web", prefix=prefix, api_url=self.api.api_endpoint, objects=web_objects())
 
     def _http_api(self):
         authorizer_fn = self.functions["authorizer"].function

@@ -35,6 +35,12 @@ class Mocks(pulumi.runtime.Mocks):
         if args.typ == "aws:apigatewayv2/api:Api":
             outputs["execution_arn"] = "arn:aws:execute-api:us-east-1:000000000000:api-id"
             outputs["api_endpoint"] = "https://api-id.execute-api.us-east-1.amazonaws.com"
+        if args.typ == "aws:s3/bucket:Bucket":
+            outputs["bucket_regional_domain_name"] = f"{name}.s3.us-east-1.amazonaws.com"
+            outputs["arn"] = f"arn:aws:s3:::{name}"
+        if args.typ == "aws:cloudfront/distribution:Distribution":
+            outputs["domain_name"] = "d111111abcdef8.cloudfront.net"
+            outputs["arn"] = f"arn:aws:cloudfront::000000000000:distribution/{args.name}-id"
         if args.typ == "aws:sqs/queue:Queue":
             outputs["url"] = f"https://sqs.us-east-1.amazonaws.com/000000000000/{name}"
         self.resources.append((args.typ, args.name, snake(outputs)))

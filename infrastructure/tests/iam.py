@@ -1,4 +1,4 @@
-"""Whether an identity policy allows a request, by the rules of the IAM User Guide's "Policy evaluation logic"
+"""Whether an identity policy (or a resource policy's statements, principals aside) allows a request, by the rules of the IAM User Guide's "Policy evaluation logic"
 and "IAM JSON policy elements: Condition operators" (the subset this stack's policies use; anything else is an
 error, never a silent yes):
 
@@ -10,6 +10,7 @@ error, never a silent yes):
   alternatives (OR). A single-valued operator on a key absent from the request is false.
 - `ForAllValues:` holds when every value of the request's multivalued key matches one of the listed values,
   and so also when the key is absent or empty; `ForAnyValue:` when at least one does (never when absent).
+- `Bool` compares the request's value as `"true"` or `"false"`.
 - `Null`: `"true"` holds when the key is absent, `"false"` when it is present.
 
 A request is `Request(action, resource, context)`; `context` maps a condition key to a string or, for a
@@ -40,6 +41,7 @@ def _wildcard(pattern, value, ignore_case=False):
 _COMPARE = {
     "StringEquals": lambda expected, actual: expected == actual,
     "StringLike": lambda expected, actual: _wildcard(expected, actual),
+    "Bool": lambda expected, actual: expected == str(actual).lower(),
 }
 
 

@@ -63,6 +63,13 @@ def test_make_deploy_builds_the_zips_first_even_in_parallel():
     assert package < pulumi_up, lines
 
 
+def test_make_deploy_installs_uplot_before_pulumi_uploads_the_web_client():
+    lines = make_dry_run("deploy", "STACK=dev", "TOOLS_DIR=/nonexistent-tools").replace("\\\n", " ").splitlines()
+    npm = next(i for i, line in enumerate(lines) if "npm install" in line and "uplot@" in line)
+    pulumi_up = next(i for i, line in enumerate(lines) if "deploy-infra" in line or "pulumi up" in line)
+    assert npm < pulumi_up, lines
+
+
 def test_make_install_needs_neither_java_nor_npm():
     commands = make_dry_run("install", "TOOLS_DIR=/nonexistent-tools")
     assert "npm" not in commands and "java" not in commands, commands

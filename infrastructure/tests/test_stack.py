@@ -48,6 +48,7 @@ def after_deployment(check):
     urns += [STACK.alarm_topic.urn, STACK.access_logs.urn, STACK.secret.urn, STACK.bus.urn, STACK.dashboard.urn]
     urns += [STACK.notice_schedule.urn, STACK.scheduler_role.urn, STACK.notice_rule.urn, STACK.notice_target.urn,
              STACK.mail_identity.urn]
+    urns += [o.urn for o in STACK.web.objects] + [STACK.web.config.urn, STACK.web.distribution.urn]
     return pulumi.Output.all(*urns).apply(lambda _: check())
 
 
@@ -669,4 +670,7 @@ def test_the_operations_doc_counts_what_the_program_creates():
         assert len(declared("aws:cloudwatch/dashboard:Dashboard")) == 1 and "| 1 dashboard," in table
         assert len(declared("aws:kms/key:Key")) == 1 and "| 1 key," in table
         assert len(declared("aws:secretsmanager/secret:Secret")) == 1 and "| 1 secret |" in table
+        objects = len(declared("aws:s3/bucketObjectv2:BucketObjectv2"))
+        assert len(declared("aws:s3/bucket:Bucket")) == 1 and f"| 1 bucket of the client's {objects} objects" in table
+        assert len(declared("aws:cloudfront/distribution:Distribution")) == 1 and "and 1 distribution" in table
     return after_deployment(check)

@@ -3,52 +3,48 @@
 //! Only the listed files are served, read from disk on each request (edit a file, reload the page).
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use axum::body::Body as AxumBody;
 use axum::response::Response as AxumResponse;
 use http::{HeaderValue, StatusCode};
+use serde::Deserialize;
 
-/// A served path: the file it is, under the web folder or the vendor folder, and its content type.
+/// `web/files.json`: the files of the client and the page's policy, which the Pulumi program reads too, so
+/// that the page on CloudFront is the page served here.
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    files: Vec<WebFile>,
+    content_security_policy: Vec<String>,
+}
+
+/// A served path: the file it is, in the web folder or the vendor folder, and its content type.
+#[derive(Debug, Deserialize)]
 struct WebFile {
-    path: &'static str,
-    file: &'static str,
-    vendor: bool,
-    content_type: &'static str,
+    path: String,
+    file: String,
+    from: Folder,
+    content_type: String,
 }
 
-const fn file(
-    path: &'static str,
-    file: &'static str,
-    vendor: bool,
-    content_type: &'static str,
-) -> WebFile {
-    WebFile {
-        path,
-        file,
-        vendor,
-        content_type,
-    }
+#[derive(Debug, Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Folder {
+    Web,
+    Vendor,
 }
 
-const HTML: &str = "text/html; charset=utf-8";
-const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
+/// The manifest, compiled in: a malformed one fails the unit tests below, not a request.
+static MANIFEST: LazyLock<Manifest> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("../../web/files.json")).expect("web/files.json is valid")
+});
 
-/// Every file of the client, by the path it is served at.
-const FILES: [WebFile; 7] = [
-    file("/", "index.html", false, HTML),
-    file("/app.js", "app.js", false, JS),
-    file("/api.js", "api.js", false, JS),
-    file("/chart.js", "chart.js", false, JS),
-    file("/style.css", "style.css", false, CSS),
-    file("/vendor/uPlot.iife.min.js", "uPlot.iife.min.js", true, JS),
-    file("/vendor/uPlot.min.css", "uPlot.min.css", true, CSS),
-];
-
-/// The page's policy: its own scripts, styles and API only (uPlot sets styles through the DOM, which
-/// `style-src 'self'` allows); no frames.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; \
-     script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The page's policy (its own scripts, styles and API only; uPlot sets styles through the DOM, which
+/// `style-src 'self'` allows; no frames), as one header value.
+static CONTENT_SECURITY_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    HeaderValue::from_str(&MANIFEST.content_security_policy.join("; "))
+        .expect("the policy is a valid header value")
+});
 
 /// Where the client's files are.
 #[derive(Debug, Clone)]
@@ -74,7 +70,7 @@ impl WebClient {
 
     /// Whether `path` is one of the client's (a `GET` the route table never sees).
     pub fn serves(path: &str) -> bool {
-        path == "/config.json" || FILES.iter().any(|f| f.path == path)
+        path == "/config.json" || MANIFEST.files.iter().any(|f| f.path == path)
     }
 
     /// The file at `path`, or a plain 404 when it is missing on disk (uPlot before `make tools`).
@@ -87,38 +83,37 @@ impl WebClient {
                 b"{\"api_url\": \"\"}".to_vec(),
             );
         }
-        let Some(found) = FILES.iter().find(|f| f.path == path) else {
+        let Some(found) = MANIFEST.files.iter().find(|f| f.path == path) else {
             return respond(StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec());
         };
-        let folder = if found.vendor {
-            &self.vendor
-        } else {
-            &self.dir
+        let folder = match found.from {
+            Folder::Web => &self.dir,
+            Folder::Vendor => &self.vendor,
         };
-        match tokio::fs::read(folder.join(found.file)).await {
-            Ok(bytes) => respond(StatusCode::OK, found.content_type, bytes),
+        match tokio::fs::read(folder.join(&found.file)).await {
+            Ok(bytes) => respond(StatusCode::OK, &found.content_type, bytes),
             Err(error) => {
-                tracing::warn!(%error, file = found.file, "a web client file is missing (run make tools)");
+                tracing::warn!(%error, file = %found.file, "a web client file is missing (run make tools)");
                 respond(StatusCode::NOT_FOUND, "text/plain", b"not found".to_vec())
             }
         }
     }
 }
 
-fn respond(status: StatusCode, content_type: &'static str, bytes: Vec<u8>) -> AxumResponse {
+fn respond(status: StatusCode, content_type: &str, bytes: Vec<u8>) -> AxumResponse {
     let mut response = AxumResponse::new(AxumBody::from(bytes));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static(content_type));
+    headers.insert(
+        "content-type",
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("text/plain")),
+    );
     headers.insert("cache-control", HeaderValue::from_static("no-cache"));
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    headers.insert("content-security-policy", CONTENT_SECURITY_POLICY.clone());
     response
 }
 
@@ -142,6 +137,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_file_of_our_own_the_manifest_names_is_in_web() {
+        let web = WebClient::from_env();
+        let own: Vec<_> = MANIFEST
+            .files
+            .iter()
+            .filter(|f| f.from == Folder::Web)
+            .collect();
+        assert!(own.iter().any(|f| f.path == "/" && f.file == "index.html"));
+        for file in own {
+            assert!(web.dir.join(&file.file).is_file(), "{}", file.file);
+        }
+    }
+
     #[tokio::test]
     async fn a_page_comes_with_its_type_and_policy_and_a_missing_file_is_404() {
         let dir = std::env::temp_dir().join(format!("debts-web-{}", std::process::id()));
@@ -154,7 +163,7 @@ mod tests {
         let page = web.answer("/").await;
         assert_eq!(page.status(), StatusCode::OK);
         let headers = page.headers();
-        assert_eq!(headers["content-type"], HTML);
+        assert_eq!(headers["content-type"], "text/html; charset=utf-8");
         assert!(headers["content-security-policy"]
             .to_str()
             .unwrap()
