@@ -25,6 +25,9 @@ UPLOT_VERSION := 1.6.32
 AXE_CORE_VERSION := 4.14.1
 # The WebDriver client of the browser journey; the browser is Debian's chromium and chromium-driver.
 SELENIUM_VERSION := 4.50.0
+# The local lake's engine (lake/lake.py): writes the event log as Parquet and runs lake/queries/ over it.
+# Its wheel carries the Parquet and JSON extensions, so it downloads nothing at run time.
+DUCKDB_VERSION := 2.0.1
 CARGO_LAMBDA_VERSION := 1.9.2
 
 STACK ?= dev
@@ -42,7 +45,7 @@ CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 # `virtualenv` points at too) and, for the tests only, moto, pytest, schemathesis and openapi-python-client
 # (the contract test parses every documented and live answer with a client generated from the document).
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)-$(SELENIUM_VERSION)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)-$(SELENIUM_VERSION)-$(DUCKDB_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise. Libraries' unit tests
 # and the integration test binaries only: no binary has unit tests, so none is linked a second time as one.
@@ -91,7 +94,7 @@ $(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)" \
 		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)" "icalendar==$(ICALENDAR_VERSION)" \
-		"selenium==$(SELENIUM_VERSION)"
+		"selenium==$(SELENIUM_VERSION)" "duckdb==$(DUCKDB_VERSION)"
 	touch $@
 
 # Debian's Chromium and its WebDriver, where the machine lacks them (apt-get, as root or through sudo).
@@ -187,6 +190,7 @@ export: ## Write the local store's event log as NDJSON envelopes to stdout (ARGS
 .PHONY: test
 test: tools ## Run every test: infrastructure; smoke, load, contract and browser tests against a local server; then Rust (DynamoDB Local, moto, SQLite)
 	cd infrastructure && ../$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q lake/tests
 	# The browser journey before the contract run: schemathesis's failed logins lock 127.0.0.1 out of POST /login
 	# for a while (login_limits), as they would any address, and the journey logs in from there too.
 	scripts/with-local-server.sh $(MAKE) --no-print-directory test-auth test-api test-web test-load test-contract
@@ -291,6 +295,15 @@ bench-notices: tools ## The notice sweep over 100,000 open debts with 10,000 due
 .PHONY: bench-events
 bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and the analytics consumer's, on SQLite and DynamoDB Local (release build)
 	scripts/with-test-services.sh cargo run --release -p bench --bin event-throughput
+
+.PHONY: lake
+lake: $(VENV_STAMP) ## Add the local store's new events to the Parquet lake in $(DATA_DIR)/lake (incremental, compacted)
+	$(VENV)/bin/python lake/lake.py build --lake $(or $(DATA_DIR),.data)/lake \
+		--export "cargo run --release -q -p tools --bin export-events -- --data-dir $(or $(DATA_DIR),.data)"
+
+.PHONY: sql
+sql: $(VENV_STAMP) ## SQL over the local lake with DuckDB (each lake/queries/*.sql is a view); Q=name prints one query
+	$(VENV)/bin/python lake/lake.py sql --lake $(or $(DATA_DIR),.data)/lake $(if $(Q),--query $(Q))
 
 .PHONY: schemas
 schemas: ## Regenerate docs/schemas/ from the event types (review the diff before committing)

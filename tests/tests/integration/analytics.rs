@@ -62,6 +62,12 @@ fn event(
 /// Four users with six debts each, then 60 random updates, payments and charges and 5 deletions, spread over
 /// three UTC days (the clock passes midnight twice).
 fn script(seed: u64) -> Script {
+    script_of(seed, 4, 65)
+}
+
+/// `users` users with six debts each, then `steps` random updates, payments, charges and statements, and a
+/// deletion every 13th step (at most `steps / 13`), the clock moving 10-40 minutes between events.
+fn script_of(seed: u64, user_count: usize, steps: usize) -> Script {
     let mut rng = Lcg(seed);
     let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut clock = Utc.with_ymd_and_hms(2026, 11, 26, 20, 0, 0).unwrap();
@@ -72,7 +78,7 @@ fn script(seed: u64) -> Script {
     let mut events = Vec::new();
     let mut debts: BTreeMap<String, ModelDebt> = BTreeMap::new();
     let mut versions: HashMap<String, u64> = HashMap::new();
-    let users: Vec<String> = (0..4).map(|i| format!("u{i}{run}")).collect();
+    let users: Vec<String> = (0..user_count).map(|i| format!("u{i}{run}")).collect();
     for user in &users {
         let payload = EventPayload::UserCreated(UserCreated {
             username: user.clone(),
@@ -113,7 +119,7 @@ fn script(seed: u64) -> Script {
     }
     let ids: Vec<String> = debts.keys().cloned().collect();
     let mut deletions = 0;
-    for step in 0..65 {
+    for step in 0..steps {
         let id = &ids[rng.below(ids.len() as u64) as usize];
         let debt = debts.get_mut(id).unwrap();
         if debt.deleted {
@@ -122,7 +128,7 @@ fn script(seed: u64) -> Script {
         let version = versions[id] + 1;
         let at = tick(&mut rng);
         let kind = rng.below(5);
-        let payload = if step % 13 == 12 && deletions < 5 {
+        let payload = if step % 13 == 12 && deletions < steps / 13 {
             deletions += 1;
             debt.deleted = true;
             EventPayload::DebtDeleted(DebtDeleted { reason: None })
@@ -214,12 +220,16 @@ fn statement(
     let difference = interest + adjustment;
     debt.balance += difference;
     debt.paid_off &= debt.balance.is_zero();
-    debt.interest.push((day, interest));
-    let mut booked = vec![events::BookedCharge {
-        kind: events::BookedKind::Interest,
-        amount: interest,
-    }];
-    if !adjustment.is_zero() {
+    // As the contract says: a statement whose difference is zero books nothing.
+    let mut booked = Vec::new();
+    if !difference.is_zero() {
+        debt.interest.push((day, interest));
+        booked.push(events::BookedCharge {
+            kind: events::BookedKind::Interest,
+            amount: interest,
+        });
+    }
+    if !adjustment.is_zero() && !difference.is_zero() {
         booked.push(events::BookedCharge {
             kind: events::BookedKind::Adjustment,
             amount: adjustment,
@@ -337,7 +347,10 @@ fn expected_counts(script: &Script) -> BTreeMap<NaiveDate, DayFigures> {
             }
             EventPayload::StatementRecorded(statement) => {
                 day.charged += statement.difference;
-                day.interest += statement.interest_charged.unwrap_or_default();
+                // The lender's interest is booked, whole, only when the difference is not zero.
+                if !statement.difference.is_zero() {
+                    day.interest += statement.interest_charged.unwrap_or_default();
+                }
                 6
             }
             EventPayload::UserErased(_)
@@ -736,4 +749,170 @@ async fn sqlite_a_debts_events_cost_the_consumer_linear_work() {
         .unwrap();
     assert_eq!(stored.version, 300);
     assert_eq!(stored.attributes, expected.attributes);
+}
+
+/// Runs lake/lake.py with the tools venv's Python (DuckDB is pinned there by the Makefile); its output.
+fn lake(args: &[&str]) -> String {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let python = repo.join(".tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: `make tools` installs the lake's DuckDB",
+        python.display()
+    );
+    let out = std::process::Command::new(python)
+        .arg(repo.join("lake/lake.py"))
+        .args(args)
+        .output()
+        .expect("lake.py runs");
+    assert!(
+        out.status.success(),
+        "lake.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("lake.py writes UTF-8")
+}
+
+fn lake_rows(lake_dir: &str, query: &str) -> Vec<Value> {
+    serde_json::from_str(&lake(&[
+        "sql", "--lake", lake_dir, "--query", query, "--json",
+    ]))
+    .expect("a query's rows are JSON")
+}
+
+fn decimal(value: &Value) -> Decimal {
+    match value {
+        Value::String(text) => Decimal::from_str(text).expect("a decimal"),
+        Value::Number(number) => Decimal::from_str(&number.to_string()).expect("a decimal"),
+        other => panic!("not a decimal: {other}"),
+    }
+    .normalize()
+}
+
+/// The lake against the consumer and the API, on a generated workload of 1,000 users and over 20,000
+/// events: exported, written to Parquet by lake/lake.py and queried with lake/queries/, every day's counts
+/// per type and its payments, charges and interest equal the analytics consumer's daily counters, and the
+/// balance outstanding by payment frequency equals the sum of every user's summary, to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_lakes_sql_equals_the_counters_and_the_summaries() {
+    use tools::export::{export, ExportFilter};
+    let store = sqlite_store().await;
+    let script = script_of(31, 1_000, 14_500);
+    assert!(script.events.len() >= 20_000, "{}", script.events.len());
+    commit(&store, &script).await;
+    deliver(&store, &script.events).await;
+
+    let dir = std::env::temp_dir().join(format!("debts-lake-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ndjson = dir.join("events.ndjson");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&ndjson).unwrap());
+    export(
+        store.as_ref(),
+        store.as_ref(),
+        &ExportFilter::default(),
+        &mut file,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    drop(file);
+    let lake_dir = dir.join("lake").display().to_string();
+    let built: Value = serde_json::from_str(&lake(&[
+        "build",
+        "--lake",
+        &lake_dir,
+        "--ndjson",
+        &ndjson.display().to_string(),
+    ]))
+    .unwrap();
+    assert_eq!(built["added"], json!(script.events.len()));
+
+    let counter_of = |event_type: &str| match event_type {
+        "UserCreated" => "users_created",
+        "DebtCreated" => "debts_created",
+        "DebtUpdated" => "debts_updated",
+        "DebtDeleted" => "debts_deleted",
+        "PaymentRecorded" => "payments_recorded",
+        "ChargeAdded" => "charges_added",
+        "StatementRecorded" => "statements_recorded",
+        other => panic!("the script writes no {other}"),
+    };
+    let mut from_lake: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
+    for row in lake_rows(&lake_dir, "events_per_type_per_day") {
+        let day = row["event_date"].as_str().unwrap().to_owned();
+        let field = counter_of(row["event_type"].as_str().unwrap());
+        from_lake
+            .entry(day)
+            .or_default()
+            .insert(field.into(), row["events"].clone());
+    }
+    for row in lake_rows(&lake_dir, "money_per_day") {
+        let day = from_lake
+            .entry(row["event_date"].as_str().unwrap().to_owned())
+            .or_default();
+        for (field, column) in [
+            ("paid_amount", "paid"),
+            ("charged_amount", "charged"),
+            ("interest_amount", "interest"),
+        ] {
+            day.insert(field.into(), json!(decimal(&row[column]).to_string()));
+        }
+    }
+    let days = expected_counts(&script);
+    assert_eq!(
+        from_lake.len(),
+        days.len(),
+        "the lake has every day of the script"
+    );
+    for day in days.keys() {
+        let counters =
+            serde_json::to_value(analytics::daily_counts(store.as_ref(), *day).await.unwrap())
+                .unwrap();
+        for (field, value) in &from_lake[&day.to_string()] {
+            let counted = &counters[field];
+            if field.ends_with("_amount") {
+                assert_eq!(
+                    decimal(counted).to_string(),
+                    *value.as_str().unwrap(),
+                    "{day} {field}"
+                );
+            } else {
+                assert_eq!(counted, value, "{day} {field}");
+            }
+        }
+    }
+
+    let mut summed: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
+    for user in &script.users {
+        let response = summary_over_http(&store, user, user).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        let by_frequency = response.body["data"]["by_payment_frequency"]
+            .as_object()
+            .unwrap()
+            .clone();
+        for (frequency, totals) in by_frequency {
+            let entry = summed.entry(frequency).or_default();
+            entry.0 += totals["open_debts"].as_u64().unwrap();
+            entry.1 += decimal(&totals["total_current_balance"]);
+        }
+    }
+    let lake_by_frequency: BTreeMap<String, (u64, Decimal)> =
+        lake_rows(&lake_dir, "balance_by_payment_frequency")
+            .iter()
+            .map(|row| {
+                (
+                    row["payment_frequency"].as_str().unwrap().to_owned(),
+                    (
+                        row["open_debts"].as_u64().unwrap(),
+                        decimal(&row["total_current_balance"]),
+                    ),
+                )
+            })
+            .collect();
+    let summed: BTreeMap<String, (u64, Decimal)> = summed
+        .into_iter()
+        .map(|(f, (n, total))| (f, (n, total.normalize())))
+        .collect();
+    assert_eq!(lake_by_frequency, summed);
+    std::fs::remove_dir_all(dir).unwrap();
 }
