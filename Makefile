@@ -305,6 +305,10 @@ lake: $(VENV_STAMP) ## Add the local store's new events to the Parquet lake in $
 sql: $(VENV_STAMP) ## SQL over the local lake with DuckDB (each lake/queries/*.sql is a view); Q=name prints one query
 	$(VENV)/bin/python lake/lake.py sql --lake $(or $(DATA_DIR),.data)/lake $(if $(Q),--query $(Q))
 
+.PHONY: bench-lake
+bench-lake: $(VENV_STAMP) ## EVENTS (1,000,000) generated events over DAYS (90) to Parquet: events/s, bytes against NDJSON, and money_per_month over both
+	cd lake && ../$(VENV)/bin/python bench.py --events $(or $(EVENTS),1000000) --days $(or $(DAYS),90)
+
 .PHONY: schemas
 schemas: ## Regenerate docs/schemas/ from the event types (review the diff before committing)
 	UPDATE_SCHEMAS=1 cargo test -p events --test contract schema_drift
