@@ -67,7 +67,7 @@ def test_the_layout_the_types_and_sealed_fields(tmp_path):
     assert not any("plain, version 1" in str(v) for row in every_value for v in row)
 
 
-def test_an_incremental_run_adds_only_what_is_new_and_compacts(tmp_path):
+def test_an_incremental_run_adds_only_what_is_new_and_compacts(tmp_path, monkeypatch):
     first = day_one()
     lake.build(tmp_path / "lake", write(tmp_path / "a.ndjson", first), None)
     checkpoint = json.loads((tmp_path / "lake" / "checkpoint.json").read_text())
@@ -86,7 +86,7 @@ def test_an_incremental_run_adds_only_what_is_new_and_compacts(tmp_path):
     assert json.loads((tmp_path / "lake" / "checkpoint.json").read_text())["events"] == 4
     # The incremental export is asked from OVERLAP before the checkpoint.
     asked = []
-    lake.export = lambda command, since, out: (asked.append(since), out.write_text(""))
+    monkeypatch.setattr(lake, "export", lambda command, since, out: (asked.append(since), out.write_text("")))
     lake.build(tmp_path / "lake", None, "export-events")
     assert asked == ["2026-12-01T23:49:59.999999Z"]
 
