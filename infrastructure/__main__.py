@@ -4,7 +4,8 @@
 once on destroy), `apiRateLimit`/`apiBurstLimit` (every route), `hashingRateLimit`/`hashingBurstLimit` (POST
 /login and POST /users), `hashingConcurrency` (reserved for login and create-user each; unset or `none` leaves
 them unreserved; N needs an account concurrency quota of 100 + 2N), `alarmEmail` (subscribed to the alarm
-topic), `mailFrom` (the sender of notice emails, an address or domain SES verifies; unset, no email is sent)."""
+topic), `mailFrom` (the sender of notice emails, an address or domain SES verifies; unset, no email is sent),
+`lakeQueryLimitGb` (the most one Athena query over the lake scans; default 10)."""
 
 import pulumi
 
@@ -36,6 +37,7 @@ stack = DebtsStack(Settings(
     hashing_concurrency=hashing_concurrency(),
     alarm_email=config.get("alarmEmail"),
     mail_from=config.get("mailFrom"),
+    lake_query_limit_bytes=(config.get_int("lakeQueryLimitGb") or 0) * 1024 ** 3 or defaults.lake_query_limit_bytes,
 ))
 
 if stack.settings.reserved_concurrency:
@@ -57,3 +59,8 @@ pulumi.export("publish_failure_queue_url", stack.publish_failures.url)
 pulumi.export("analytics_dead_letter_queue_url", stack.analytics_dlq.url)
 pulumi.export("alarm_topic_arn", stack.alarm_topic.arn)
 pulumi.export("secret_name", stack.secret.name)
+pulumi.export("lake_bucket", stack.lake.bucket.bucket)
+pulumi.export("lake_stream", stack.lake.stream.name)
+pulumi.export("lake_database", stack.lake.database.name)
+pulumi.export("lake_workgroup", stack.lake.workgroup.name)
+pulumi.export("lake_analyst_policy_arn", stack.lake.analyst_policy.arn)

@@ -1,7 +1,7 @@
 """The whole debts stack: the table, every Lambda function with its least privileges, the HTTP API with its
 authorizer, throttling and access logs, the web client (S3 behind CloudFront), the signing secret, the table
 stream's two readers (the projector and the publisher that puts each event on the bus), the analytics
-consumer on the bus, and the alarms that watch them and notify an SNS topic. Every named resource carries the
+consumer and the event lake (Firehose to Parquet on S3, Athena) on the bus, and the alarms that watch them and notify an SNS topic. Every named resource carries the
 project and stack (`debts-dev-...`)."""
 
 import json
@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from components import api_spec, footprint
 from components.rust_lambda import LOG_RETENTION_DAYS, RustLambdaFunction
+from components.event_lake import DEFAULT_QUERY_LIMIT_BYTES, EventLake
 from components.table import debts_table
 from components.web_client import WebClient, web_objects
 
@@ -105,6 +106,8 @@ class Settings:
     # The sender of notice emails (an address or a domain SES verifies); unset, no email is sent and the
     # notice-email function, its rule and the SES identity are not created.
     mail_from: str | None = None
+    # The most one Athena query over the lake may scan before Athena cancels it.
+    lake_query_limit_bytes: int = DEFAULT_QUERY_LIMIT_BYTES
 
     @property
     def secret(self) -> str:
@@ -243,6 +246,9 @@ class DebtsStack:
         self._http_api()
         self._stream_mapping()
         self._event_bus()
+        # Every event on the bus, as Parquet on S3 for Athena (docs/analytics.md).
+        self.lake = EventLake("lake", prefix=prefix, bus=self.bus, log_retention_days=LOG_RETENTION_DAYS,
+                              query_limit_bytes=settings.lake_query_limit_bytes)
         self._notice_schedule()
         if settings.mail_from:
             self._notice_email()
@@ -455,6 +461,12 @@ class DebtsStack:
                   queued(self.publish_failures), 0, statistic="Maximum"),
             alarm("analytics-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
                   queued(self.analytics_dlq), 0, statistic="Maximum"),
+            # An event EventBridge could not deliver to the lake's stream for a day: backfill it.
+            alarm("lake-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                  queued(self.lake.dead_letters), 0, statistic="Maximum"),
+            # An event Firehose could not convert to the table's columns: it waits under errors/.
+            alarm("lake-failed-conversions", "AWS/Firehose", "FailedConversion.Records",
+                  {"DeliveryStreamName": self.lake.stream.name}, 0),
             *([alarm("notice-email-dead-letters-queued", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
                      queued(self.notice_email_dlq), 0, statistic="Maximum")] if self.settings.mail_from else []),
             # An erasure whose rewrite of the user's read items failed: personal data stays in clear there

@@ -38,9 +38,12 @@ class Mocks(pulumi.runtime.Mocks):
         if args.typ == "aws:s3/bucket:Bucket":
             outputs["bucket_regional_domain_name"] = f"{name}.s3.us-east-1.amazonaws.com"
             outputs["arn"] = f"arn:aws:s3:::{name}"
+            outputs.setdefault("bucket", name)
         if args.typ == "aws:cloudfront/distribution:Distribution":
             outputs["domain_name"] = "d111111abcdef8.cloudfront.net"
             outputs["arn"] = f"arn:aws:cloudfront::000000000000:distribution/{args.name}-id"
+        if args.typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+            outputs["arn"] = f"arn:aws:firehose:us-east-1:000000000000:deliverystream/{name}"
         if args.typ == "aws:sqs/queue:Queue":
             outputs["url"] = f"https://sqs.us-east-1.amazonaws.com/000000000000/{name}"
         self.resources.append((args.typ, args.name, snake(outputs)))
@@ -49,6 +52,9 @@ class Mocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"account_id": "000000000000", "accountId": "000000000000", "id": "000000000000",
+                    "arn": "arn:aws:iam::000000000000:user/test", "user_id": "test", "userId": "test"}
         return {}
 
 

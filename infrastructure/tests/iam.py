@@ -10,7 +10,8 @@ error, never a silent yes):
   alternatives (OR). A single-valued operator on a key absent from the request is false.
 - `ForAllValues:` holds when every value of the request's multivalued key matches one of the listed values,
   and so also when the key is absent or empty; `ForAnyValue:` when at least one does (never when absent).
-- `Bool` compares the request's value as `"true"` or `"false"`.
+- `Bool` compares the request's value as `"true"` or `"false"`; `ArnEquals` and `ArnLike` match an ARN with
+  the wildcards above.
 - `Null`: `"true"` holds when the key is absent, `"false"` when it is present.
 
 A request is `Request(action, resource, context)`; `context` maps a condition key to a string or, for a
@@ -42,6 +43,8 @@ _COMPARE = {
     "StringEquals": lambda expected, actual: expected == actual,
     "StringLike": lambda expected, actual: _wildcard(expected, actual),
     "Bool": lambda expected, actual: expected == str(actual).lower(),
+    "ArnEquals": lambda expected, actual: _wildcard(expected, actual),
+    "ArnLike": lambda expected, actual: _wildcard(expected, actual),
 }
 
 

@@ -176,7 +176,7 @@ STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:Ge
 def resource_arns():
     """The ARN of each resource role the footprint names, as the mocks declared it."""
     [(_, table)] = declared("aws:dynamodb/table:Table")
-    [(_, key)] = declared("aws:kms/key:Key")
+    key = dict(declared("aws:kms/key:Key"))["data-keys"]
     [(_, secret)] = declared("aws:secretsmanager/secret:Secret")
     [(_, bus)] = declared("aws:cloudwatch/eventBus:EventBus")
     [(_, identity)] = declared("aws:sesv2/emailIdentity:EmailIdentity")
@@ -242,7 +242,7 @@ def test_a_function_may_do_nothing_its_footprint_lacks():
 @pulumi.runtime.test
 def test_a_kms_key_wraps_data_keys_and_the_functions_that_use_it_name_it():
     def check():
-        [(_, key)] = declared("aws:kms/key:Key")
+        key = dict(declared("aws:kms/key:Key"))["data-keys"]
         assert key["enable_key_rotation"] is True and key["deletion_window_in_days"] == 30
         functions = dict(declared("aws:lambda/function:Function"))
         users = {name for name, grants in FOOTPRINT.items() if any(g.action.startswith("kms:") for g in grants)}
@@ -260,7 +260,7 @@ def test_the_data_key_is_used_only_with_its_owner_as_encryption_context():
     """`ForAllValues` on `kms:EncryptionContextKeys` alone also admits a call with no encryption context at all
     (an absent key satisfies it); the `Null` condition on the owner's key refuses that one."""
     def check():
-        [(_, key)] = declared("aws:kms/key:Key")
+        key = dict(declared("aws:kms/key:Key"))["data-keys"]
         owned = {"kms:EncryptionContextKeys": ["owner"], "kms:EncryptionContext:owner": "ada"}
         for function, statements in policies().items():
             for action in ("kms:Decrypt", "kms:GenerateDataKey"):
@@ -668,9 +668,14 @@ def test_the_operations_doc_counts_what_the_program_creates():
         assert f"| {len(alarms)} alarms ({per_stack} for the API" in table, table
         assert f"each of the {len(functions)} functions), $0.10 each | ${len(alarms) * 0.10:.2f} |" in table
         assert len(declared("aws:cloudwatch/dashboard:Dashboard")) == 1 and "| 1 dashboard," in table
-        assert len(declared("aws:kms/key:Key")) == 1 and "| 1 key," in table
+        assert len(declared("aws:kms/key:Key")) == 2 and "| 2 keys (users' data keys; the lake)" in table
         assert len(declared("aws:secretsmanager/secret:Secret")) == 1 and "| 1 secret |" in table
         objects = len(declared("aws:s3/bucketObjectv2:BucketObjectv2"))
-        assert len(declared("aws:s3/bucket:Bucket")) == 1 and f"| 1 bucket of the client's {objects} objects" in table
+        buckets = dict(declared("aws:s3/bucket:Bucket"))
+        assert set(buckets) == {"web-files", "lake-files"}
+        assert f"| 1 bucket of the client's {objects} objects" in table
+        queries = len(declared("aws:athena/namedQuery:NamedQuery"))
+        assert len(declared("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")) == 1
+        assert f"1 Firehose stream, 1 Glue table, 1 Athena workgroup and {queries} named queries" in table
         assert len(declared("aws:cloudfront/distribution:Distribution")) == 1 and "and 1 distribution" in table
     return after_deployment(check)
