@@ -28,6 +28,8 @@ SELENIUM_VERSION := 4.50.0
 # The local lake's engine (lake/lake.py): writes the event log as Parquet and runs lake/queries/ over it.
 # Its wheel carries the Parquet and JSON extensions, so it downloads nothing at run time.
 DUCKDB_VERSION := 2.0.1
+# The JQ the moto test runs the lake's partition query with (Firehose evaluates it with JQ 1.6).
+JQ_PY_VERSION := 1.13.0
 CARGO_LAMBDA_VERSION := 1.9.2
 
 STACK ?= dev
@@ -45,7 +47,7 @@ CARGO_LAMBDA_STAMP := $(TOOLS_DIR)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)
 # `virtualenv` points at too) and, for the tests only, moto, pytest, schemathesis and openapi-python-client
 # (the contract test parses every documented and live answer with a client generated from the document).
 PULUMI_STAMP := $(TOOLS_DIR)/.pulumi-$(shell cksum < infrastructure/requirements.txt | cut -d' ' -f1)
-VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)-$(SELENIUM_VERSION)-$(DUCKDB_VERSION)
+VENV_STAMP := $(TOOLS_DIR)/.venv-$(MOTO_VERSION)-$(PYTEST_VERSION)-$(SCHEMATHESIS_VERSION)-$(OPENAPI_CLIENT_VERSION)-$(ICALENDAR_VERSION)-$(SELENIUM_VERSION)-$(DUCKDB_VERSION)-$(JQ_PY_VERSION)
 
 # nextest when the machine has it (it does on a fresh image); plain cargo test otherwise. Libraries' unit tests
 # and the integration test binaries only: no binary has unit tests, so none is linked a second time as one.
@@ -94,7 +96,8 @@ $(VENV_STAMP): $(PULUMI_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"moto[server]==$(MOTO_VERSION)" "pytest==$(PYTEST_VERSION)" "schemathesis==$(SCHEMATHESIS_VERSION)" \
 		"openapi-python-client==$(OPENAPI_CLIENT_VERSION)" "icalendar==$(ICALENDAR_VERSION)" \
-		"selenium==$(SELENIUM_VERSION)" "duckdb==$(DUCKDB_VERSION)"
+		"selenium==$(SELENIUM_VERSION)" "duckdb==$(DUCKDB_VERSION)" \
+		"jq==$(JQ_PY_VERSION)"
 	touch $@
 
 # Debian's Chromium and its WebDriver, where the machine lacks them (apt-get, as root or through sudo).
@@ -299,7 +302,13 @@ bench-events: tools ## Measure export throughput (10,000 and 100,000 events) and
 .PHONY: lake
 lake: $(VENV_STAMP) ## Add the local store's new events to the Parquet lake in $(DATA_DIR)/lake (incremental, compacted)
 	$(VENV)/bin/python lake/lake.py build --lake $(or $(DATA_DIR),.data)/lake \
-		--export "cargo run --release -q -p tools --bin export-events -- --data-dir $(or $(DATA_DIR),.data)"
+		--export "cargo run --release -q -p tools --bin export-events -- --sealed --data-dir $(or $(DATA_DIR),.data)"
+
+.PHONY: lake-backfill
+lake-backfill: $(VENV_STAMP) ## Send the deployed table's events (sealed) to the lake's Firehose stream: UNTIL=<when the lake was deployed> (events sent twice are harmless)
+	$(VENV)/bin/python lake/backfill.py --stream "$$($(PULUMI) stack output lake_stream --stack $(STACK))" \
+		--export "cargo run --release -q -p tools --bin export-events -- --sealed --store dynamodb \
+		--table $$($(PULUMI) stack output table_name --stack $(STACK)) $(if $(UNTIL),--until $(UNTIL))"
 
 .PHONY: sql
 sql: $(VENV_STAMP) ## SQL over the local lake with DuckDB (each lake/queries/*.sql is a view); Q=name prints one query

@@ -1,7 +1,10 @@
 //! `export-events`: writes the event log as NDJSON, one documented envelope per line, streaming.
 //!
 //!   export-events [--since TIME] [--until TIME] [--type T[,T...]]... [--user NAME] [--output FILE]
-//!                 [--store sqlite|dynamodb] [--data-dir DIR] [--table NAME]
+//!                 [--sealed] [--store sqlite|dynamodb] [--data-dir DIR] [--table NAME]
+//!
+//! Personal fields are opened (decrypted), as an access request needs, unless `--sealed` asks for them as
+//! the store holds them: the ciphertext the bus carries and the lake keeps, decrypting nothing.
 //!
 //! TIME is RFC 3339 or YYYY-MM-DD (UTC midnight); `--since` is inclusive, `--until` exclusive. Lines go to
 //! stdout unless `--output` names a file; progress and the summary go to stderr. Stores as for `replay`.
@@ -35,6 +38,9 @@ struct Args {
     /// Write to FILE instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Write personal fields sealed, as stored (the lake's and the bus's form); decrypt nothing.
+    #[arg(long)]
+    sealed: bool,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -93,8 +99,13 @@ async fn run() -> Result<(), Failure> {
         })?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
+    let events = if args.sealed {
+        store.engine_events.as_ref()
+    } else {
+        store.stores.events.as_ref()
+    };
     export(
-        store.stores.events.as_ref(),
+        events,
         store.engine_events.as_ref(),
         &filter,
         &mut out,

@@ -290,3 +290,52 @@ async fn one_hundred_thousand_events_export_in_the_memory_of_ten_thousand() {
     let written = std::fs::read_to_string(&file).unwrap();
     assert_eq!(exported_ids(&written, &envelope_schema()), ids(&all));
 }
+
+/// `--sealed` writes personal fields as the store holds them (what the bus carries and the lake keeps),
+/// decrypting nothing; without it an export opens them, as an access request needs.
+#[tokio::test]
+async fn sealed_exports_carry_ciphertext_and_never_the_clear_text() {
+    let dir = std::env::temp_dir().join(format!("export-sealed-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opened = tools::cli::StoreArgs {
+        kind: tools::cli::StoreKind::Sqlite,
+        data_dir: dir.clone(),
+        table: "debts".into(),
+        create_table: false,
+    }
+    .open()
+    .await
+    .unwrap();
+    let created = envelope(
+        "sealy",
+        1,
+        START(),
+        "sealy",
+        EventPayload::UserCreated(UserCreated {
+            username: "sealy".into(),
+            email: "sealy@example.com".into(),
+            full_name: "Clear Name".into(),
+        }),
+    );
+    opened
+        .stores
+        .events
+        .append(AppendRequest::new(0, vec![created]))
+        .await
+        .unwrap();
+    drop(opened);
+
+    let (code, clear, err) = export(&dir, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(clear.contains("Clear Name") && clear.contains("sealy@example.com"), "{clear}");
+
+    let (code, sealed, err) = export(&dir, &["--sealed"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!sealed.contains("Clear Name") && !sealed.contains("sealy@example.com"), "{sealed}");
+    let line: Value = serde_json::from_str(sealed.trim()).unwrap();
+    for field in ["email", "full_name"] {
+        let value = &line["data"][field];
+        assert!(value["enc"].is_string() && value["kid"] == "sealy", "{field}: {value}");
+    }
+    assert_eq!(exported_ids(&sealed, &envelope_schema()).len(), 1);
+}
