@@ -219,7 +219,7 @@ fn money_events() -> Vec<events::EventPayload> {
 }
 
 /// A plan adopted over the one debt `debt_id`: paid off in three months.
-fn plan_adopted(debt_id: &str) -> events::EventPayload {
+pub(crate) fn plan_adopted(debt_id: &str) -> events::EventPayload {
     let cents = |c| rust_decimal::Decimal::new(c, 2);
     events::EventPayload::PlanAdopted(events::PlanAdopted {
         strategy: events::PlanStrategy::Avalanche,

@@ -327,15 +327,24 @@ async fn sealed_exports_carry_ciphertext_and_never_the_clear_text() {
 
     let (code, clear, err) = export(&dir, &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(clear.contains("Clear Name") && clear.contains("sealy@example.com"), "{clear}");
+    assert!(
+        clear.contains("Clear Name") && clear.contains("sealy@example.com"),
+        "{clear}"
+    );
 
     let (code, sealed, err) = export(&dir, &["--sealed"]);
     assert_eq!(code, 0, "{err}");
-    assert!(!sealed.contains("Clear Name") && !sealed.contains("sealy@example.com"), "{sealed}");
+    assert!(
+        !sealed.contains("Clear Name") && !sealed.contains("sealy@example.com"),
+        "{sealed}"
+    );
     let line: Value = serde_json::from_str(sealed.trim()).unwrap();
     for field in ["email", "full_name"] {
         let value = &line["data"][field];
-        assert!(value["enc"].is_string() && value["kid"] == "sealy", "{field}: {value}");
+        assert!(
+            value["enc"].is_string() && value["kid"] == "sealy",
+            "{field}: {value}"
+        );
     }
     assert_eq!(exported_ids(&sealed, &envelope_schema()).len(), 1);
 }
