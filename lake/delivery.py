@@ -17,10 +17,8 @@ INPUT_TRANSFORMER = {"input_paths": {"envelope": "$.detail"}, "input_template": 
 # Firehose's dynamic partitioning reads each record's keys with this JQ query (JQ 1.6): the UTC day of
 # `occurred_at` (RFC 3339, always UTC with `Z`, so its first ten characters are the day) and the type.
 JQ_ENGINE = "JQ-1.6"
-PARTITION_QUERY = "{" + ", ".join(
-    f"{key}: {expression}" for key, expression in
-    (("event_date", ".occurred_at[0:10]"), ("event_type", ".event_type"))) + "}"
-assert tuple(key.split(":")[0] for key in PARTITION_QUERY.strip("{}").split(", ")) == PARTITIONS
+PARTITION_EXPRESSIONS = {"event_date": ".occurred_at[0:10]", "event_type": ".event_type"}
+PARTITION_QUERY = "{" + ", ".join(f"{key}: {PARTITION_EXPRESSIONS[key]}" for key in PARTITIONS) + "}"
 
 # Where the Parquet files go: the local lake's layout under `events/`.
 EVENTS_PREFIX = "events/"

@@ -26,8 +26,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from schema import PARTITIONS, Contract  # noqa: E402
+from sql_files import QUERIES, in_dependency_order, queries  # noqa: E402
 
-QUERIES = Path(__file__).resolve().parent / "queries"
 # How far before the checkpoint each incremental export starts: far beyond the time between a command's
 # decision (its events' `occurred_at`) and its append, which every request's time bound keeps to seconds.
 OVERLAP = timedelta(minutes=10)
@@ -138,18 +138,10 @@ def connect(lake: Path):
         columns = ", ".join(f"CAST(NULL AS {t.duckdb()}) AS {n}" for n, t in Contract().columns())
         db.execute(f"CREATE VIEW events AS SELECT {columns}, CAST(NULL AS VARCHAR) AS event_date, "
                    "CAST(NULL AS VARCHAR) AS event_type WHERE false")
-    # A query may read another's view (debt_states): each is created once the views it reads exist.
-    pending = sorted(QUERIES.glob("*.sql"))
-    while pending:
-        waiting = []
-        for query in pending:
-            try:
-                db.execute(f"CREATE VIEW {query.stem} AS {query.read_text()}")
-            except duckdb.CatalogException:
-                waiting.append(query)
-        if len(waiting) == len(pending):
-            raise SystemExit(f"these queries read views that no query defines: {[q.stem for q in waiting]}")
-        pending = waiting
+    # A query may read another's view (debt_states): each is created after the views it reads.
+    every = queries()
+    for name in in_dependency_order(every):
+        db.execute(f"CREATE VIEW {name} AS {every[name]}")
     return db
 
 
@@ -169,9 +161,8 @@ def plain(value):
 def sql(lake: Path, query: str | None, as_json: bool):
     db = connect(lake)
     if query:
-        if not (QUERIES / f"{query}.sql").exists():
-            names = ", ".join(q.stem for q in sorted(QUERIES.glob("*.sql")))
-            sys.exit(f"no query {query}: one of {names}")
+        if query not in queries():
+            sys.exit(f"no query {query}: one of {', '.join(queries())}")
         if as_json:
             rows = rows_of(db, f"SELECT * FROM {query}")
             print(json.dumps([{k: plain(v) for k, v in row.items()} for row in rows]))
@@ -179,7 +170,7 @@ def sql(lake: Path, query: str | None, as_json: bool):
             db.sql(f"SELECT * FROM {query}").show(max_rows=1000)
         return
     print("DuckDB over the lake: the table `events`, and the views " +
-          ", ".join(q.stem for q in sorted(QUERIES.glob("*.sql"))) + ". End a statement with ;, quit with \\q.")
+          ", ".join(queries()) + ". End a statement with ;, quit with \\q.")
     statement = ""
     while True:
         try:

@@ -63,9 +63,7 @@ def projection(bucket: str, contract: Contract | None = None) -> dict:
     """Athena's partition projection: every day from FIRST_DAY to now, every event type of the contract,
     and where each partition is (the prefix Firehose writes), so no partition is ever registered.
     https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html"""
-    location = f"s3://{bucket}/{delivery.PREFIX}"
-    for key in PARTITIONS:
-        location = location.replace(f"!{{partitionKeyFromQuery:{key}}}", f"${{{key}}}")
+    location = f"s3://{bucket}/" + delivery.partition_path({key: f"${{{key}}}" for key in PARTITIONS})
     return {
         "projection.enabled": "true",
         "projection.event_date.type": "date",
@@ -100,14 +98,13 @@ class EventLake(pulumi.ComponentResource):
         super().__init__("debts:lake:EventLake", name, None, opts)
         self.prefix = prefix
         self._child = pulumi.ResourceOptions(parent=self)
-        identity = aws.get_caller_identity_output()
-        region = aws.get_region_output()
-        self.account = identity.account_id
+        self.account = aws.get_caller_identity_output().account_id
+        self.region = aws.get_region_output().region
         self.key = aws.kms.Key(f"{name}-key", description=f"{prefix}: encrypts the event lake and Athena's results",
                                enable_key_rotation=True, deletion_window_in_days=30, opts=self._child)
         self._bucket(name)
         self._catalog(name)
-        self._stream(name, region, log_retention_days)
+        self._stream(name, log_retention_days)
         self._rule(name, bus)
         self._athena(name, query_limit_bytes)
         self.analyst_policy = aws.iam.Policy(
@@ -169,10 +166,9 @@ class EventLake(pulumi.ComponentResource):
                 "columns": glue_columns(),
             })
         self.catalog_arns = pulumi.Output.all(self.database.name, self.table.name, self.account,
-                                              aws.get_region_output().region).apply(
-            lambda args: glue_arns(*args))
+                                              self.region).apply(lambda args: glue_arns(*args))
 
-    def _stream(self, name, region, log_retention_days):
+    def _stream(self, name, log_retention_days):
         stream_name = f"{self.prefix}-lake"
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-delivery-logs", name=f"/aws/kinesisfirehose/{stream_name}",
@@ -185,7 +181,7 @@ class EventLake(pulumi.ComponentResource):
         self.firehose_policy = aws.iam.RolePolicy(
             f"{name}-firehose", role=self.firehose_role.id, opts=self._child,
             policy=pulumi.Output.all(self.bucket.arn, self.key.arn, self.catalog_arns, self.log_group.arn,
-                                     region.region).apply(lambda args: firehose_statements(*args)))
+                                     self.region).apply(lambda args: firehose_statements(*args)))
         self.stream = aws.kinesis.FirehoseDeliveryStream(
             f"{name}-stream", name=stream_name, destination="extended_s3",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.firehose_policy]),
@@ -212,7 +208,7 @@ class EventLake(pulumi.ComponentResource):
                         "case_insensitive": False}}},
                     "output_format_configuration": {"serializer": {"parquet_ser_de": {"compression": "SNAPPY"}}},
                     "schema_configuration": {"database_name": self.database.name, "table_name": self.table.name,
-                                             "role_arn": self.firehose_role.arn, "region": region.region},
+                                             "role_arn": self.firehose_role.arn, "region": self.region},
                 },
             })
 

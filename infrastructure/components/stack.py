@@ -1,8 +1,8 @@
 """The whole debts stack: the table, every Lambda function with its least privileges, the HTTP API with its
 authorizer, throttling and access logs, the web client (S3 behind CloudFront), the signing secret, the table
 stream's two readers (the projector and the publisher that puts each event on the bus), the analytics
-consumer and the event lake (Firehose to Parquet on S3, Athena) on the bus, and the alarms that watch them and notify an SNS topic. Every named resource carries the
-project and stack (`debts-dev-...`)."""
+consumer and the event lake (Firehose to Parquet on S3, Athena) on the bus, and the alarms that watch them
+and notify an SNS topic. Every named resource carries the project and stack (`debts-dev-...`)."""
 
 import json
 import secrets
